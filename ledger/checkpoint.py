@@ -1,0 +1,85 @@
+"""Checkpoints as C2SP signed notes (c2sp.org/tlog-checkpoint, c2sp.org/signed-note).
+
+Body: `<origin>\\n<size>\\n<base64 root>\\n`; then a blank line and one signature line per
+signer: `— <key name> <base64(4-byte key hash || Ed25519 signature)>`. The signature covers the
+body bytes exactly. The key name is the ledger origin.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from synthguard.provenance.errors import VerificationError
+from synthguard.provenance.keys import SigningKey, VerifyingKey
+
+_DASH = "\u2014"
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A parsed checkpoint: what the tree looked like, and the note it came from."""
+
+    origin: str
+    size: int
+    root: bytes
+    note: str
+
+    @property
+    def body(self) -> str:
+        """The signed part of the note."""
+        return format_body(self.origin, self.size, self.root)
+
+
+def format_body(origin: str, size: int, root: bytes) -> str:
+    """Return the checkpoint body that gets signed."""
+    return f"{origin}\n{size}\n{base64.b64encode(root).decode('ascii')}\n"
+
+
+def sign_checkpoint(origin: str, size: int, root: bytes, key: SigningKey) -> str:
+    """Return a signed note for the tree of `size` leaves with `root`."""
+    body = format_body(origin, size, root)
+    blob = key.public.note_key_hash(origin) + key.sign(body.encode("utf-8"))
+    return f"{body}\n{_DASH} {origin} {base64.b64encode(blob).decode('ascii')}\n"
+
+
+def parse_checkpoint(note: str) -> Checkpoint:
+    """Parse a signed note into a Checkpoint (signatures are checked by `verify_checkpoint`)."""
+    body, sep, _ = note.partition("\n\n")
+    lines = body.split("\n")
+    if not sep or len(lines) < 3:
+        raise VerificationError("not a checkpoint: expected origin, size, root and signatures")
+    origin, size_text, root_text = lines[0], lines[1], lines[2]
+    if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+        raise VerificationError(f"checkpoint size {size_text!r} is not a decimal number")
+    try:
+        root = base64.b64decode(root_text, validate=True)
+    except binascii.Error as exc:
+        raise VerificationError("checkpoint root is not base64") from exc
+    if len(root) != 32:
+        raise VerificationError("checkpoint root is not a SHA-256 hash")
+    return Checkpoint(origin=origin, size=int(size_text), root=root, note=note)
+
+
+def verify_checkpoint(note: str, keys: Iterable[VerifyingKey]) -> tuple[Checkpoint, str]:
+    """Check a note's signature by one of `keys`; return it parsed and the signing key id."""
+    checkpoint = parse_checkpoint(note)
+    body, _, signatures = note.partition("\n\n")
+    message = (body + "\n").encode("utf-8")
+    by_hash = {key.note_key_hash(checkpoint.origin): key for key in keys}
+    for line in signatures.split("\n"):
+        parts = line.split(" ")
+        if len(parts) != 3 or parts[0] != _DASH or parts[1] != checkpoint.origin:
+            continue
+        try:
+            blob = base64.b64decode(parts[2], validate=True)
+        except binascii.Error:
+            continue
+        key = by_hash.get(blob[:4])
+        if key is not None and len(blob) == 68 and key.verify(blob[4:], message):
+            return checkpoint, key.key_id
+    raise VerificationError(
+        f"checkpoint at size {checkpoint.size} has no valid signature by a known ledger key"
+    )

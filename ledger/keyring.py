@@ -1,0 +1,106 @@
+"""Which key may sign which entry: the key timeline that the ledger's key events define.
+
+Positions, not clocks, decide validity: a key added by the entry at seq `a` may sign entries
+after `a` (the genesis key, added by entry 0 and signing it, from 0); a key rotated away or
+revoked by the entry at seq `r` may sign nothing after `r`. Wall-clock times in records are the
+signer's claim; the order of the tree is not.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from synthguard.provenance.errors import KeyringError, VerificationError
+from synthguard.provenance.keys import VerifyingKey
+from synthguard.provenance.record import KeyAction, KeyEvent
+
+
+@dataclass(slots=True)
+class KeySpan:
+    """One key and the range of seqs it may sign."""
+
+    key: VerifyingKey
+    added_seq: int
+    ended_seq: int | None = None
+    status: str = "active"
+
+    def may_sign(self, seq: int) -> bool:
+        """Whether this key may sign the entry at `seq`."""
+        started = seq > self.added_seq or seq == self.added_seq == 0
+        return started and (self.ended_seq is None or seq <= self.ended_seq)
+
+    def may_sign_checkpoint(self, size: int) -> bool:
+        """Whether this key may sign a checkpoint of a tree with `size` leaves."""
+        last = size - 1
+        return size > 0 and self.added_seq <= last and (
+            self.ended_seq is None or last <= self.ended_seq
+        )
+
+
+class KeyTimeline:
+    """The keys of one ledger, built by applying its key events in seq order."""
+
+    def __init__(self) -> None:
+        self.spans: dict[str, KeySpan] = {}
+
+    def apply(self, seq: int, event: KeyEvent, signer: str) -> None:
+        """Apply the key event at `seq`, signed by key `signer`; raise if it is not allowed."""
+        if event.signer != signer:
+            raise VerificationError(
+                f"entry {seq}: key event names signer {event.signer} but is signed by {signer}",
+                seq=seq,
+            )
+        if seq == 0:
+            self._genesis(event, signer)
+            return
+        if not self.valid_at(signer, seq):
+            raise VerificationError(f"entry {seq}: key event by a key not valid here", seq=seq)
+        if event.action in (KeyAction.ADDED, KeyAction.ROTATED):
+            if event.key_id in self.spans:
+                raise VerificationError(f"entry {seq}: key {event.key_id} was added before", seq=seq)
+            self.spans[event.key_id] = KeySpan(_public_key(event, seq), added_seq=seq)
+        if event.action is KeyAction.ROTATED:
+            self._end(event.previous_key_id or signer, seq, "retired")
+        elif event.action is KeyAction.REVOKED:
+            self._end(event.key_id, seq, "revoked")
+
+    def _genesis(self, event: KeyEvent, signer: str) -> None:
+        if event.action is not KeyAction.ADDED or event.key_id != signer:
+            raise VerificationError(
+                "entry 0 must be the first key adding itself (a self-signed key_added)", seq=0
+            )
+        self.spans[event.key_id] = KeySpan(_public_key(event, 0), added_seq=0)
+
+    def _end(self, key_id: str, seq: int, status: str) -> None:
+        span = self.spans.get(key_id)
+        if span is None:
+            raise VerificationError(f"entry {seq}: no key {key_id} to end", seq=seq)
+        if span.ended_seq is None or span.ended_seq > seq:
+            span.ended_seq = seq
+        span.status = status
+
+    def valid_at(self, key_id: str, seq: int) -> bool:
+        """Whether `key_id` may sign the entry at `seq`."""
+        span = self.spans.get(key_id)
+        return span is not None and span.may_sign(seq)
+
+    def key_at(self, key_id: str, seq: int) -> VerifyingKey | None:
+        """Return the key if it may sign the entry at `seq`, else None."""
+        span = self.spans.get(key_id)
+        return span.key if span is not None and span.may_sign(seq) else None
+
+    def checkpoint_keys(self, size: int) -> list[VerifyingKey]:
+        """Return the keys that may sign a checkpoint at `size`."""
+        return [s.key for s in self.spans.values() if s.may_sign_checkpoint(size)]
+
+
+def _public_key(event: KeyEvent, seq: int) -> VerifyingKey:
+    try:
+        key = VerifyingKey(base64.b64decode(event.public_key or "", validate=True))
+    except (binascii.Error, ValueError, KeyringError) as exc:
+        raise VerificationError(f"entry {seq}: key event carries no valid public key", seq=seq) from exc
+    if key.key_id != event.key_id:
+        raise VerificationError(f"entry {seq}: key id does not match the public key", seq=seq)
+    return key

@@ -1,0 +1,484 @@
+"""The ledger: signed envelopes in an RFC 6962 tree, stored in SQLite or PostgreSQL.
+
+Append is batched: records are signed outside any lock (signing is the expensive part and
+parallelises across writers), then one short transaction takes the writer lock, numbers the
+entries, inserts them, advances the compact range and writes any checkpoint that falls due. A
+batch is committed whole or not at all, so a killed writer leaves a verifiable ledger.
+
+The leaf of entry `seq` is `b"<seq>\\n" + envelope`: binding the position into the leaf lets
+verification name the exact entry when rows are swapped, deleted or moved.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, update
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, SQLModel, select
+
+from synthguard.ledger.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint
+from synthguard.ledger.merkle import CompactRange
+from synthguard.ledger.tables import CheckpointRow, Entry, KeyRow, LedgerInfo, SampleRow, TreeHead
+from synthguard.provenance.canonical import canonical_json
+from synthguard.provenance.dsse import sign_envelope
+from synthguard.provenance.errors import KeyringError, LedgerError
+from synthguard.provenance.keys import SigningKey
+from synthguard.provenance.record import (
+    KEY_EVENT_TYPE,
+    RECORD_TYPE,
+    KeyAction,
+    KeyEvent,
+    LineageRecord,
+    utc_now,
+)
+
+DEFAULT_CHECKPOINT_INTERVAL = 1000
+# Any fixed number: the PostgreSQL advisory lock that serialises appends to one ledger.
+_PG_APPEND_LOCK = 0x5947_4C44
+
+Statement = LineageRecord | KeyEvent
+
+
+def leaf_bytes(seq: int, envelope: bytes) -> bytes:
+    """Return the exact bytes hashed into the leaf of entry `seq`."""
+    return b"%d\n" % seq + envelope
+
+
+def _leaf_hash(seq: int, envelope: bytes) -> bytes:
+    return hashlib.sha256(b"\x00%d\n" % seq + envelope).digest()
+
+
+def engine_for(url: str) -> Engine:
+    """Create an engine for a ledger URL (a `sqlite:///` path or a PostgreSQL URL)."""
+    if url.startswith(("postgres://", "postgresql://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 120})
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if url.startswith("postgresql+psycopg://"):
+        return create_engine(url, pool_pre_ping=True)
+    raise LedgerError(f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql://...")
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN, so appends can ask for BEGIN IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit that returned is on disk, which the middleware's durability promise needs.
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get("append_lock", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    """An entry as read back: position, hashes and the exact envelope bytes."""
+
+    seq: int
+    leaf_hash: bytes
+    envelope: bytes
+    key_id: str
+    payload_type: str
+    event: str | None
+    sample_id: str | None
+    time: str
+
+    @property
+    def leaf(self) -> bytes:
+        """The exact bytes hashed into this entry's leaf."""
+        return leaf_bytes(self.seq, self.envelope)
+
+
+class Ledger:
+    """One ledger database; open it with a signing key to append."""
+
+    def __init__(self, url: str, engine: Engine, signer: SigningKey | None = None) -> None:
+        self.url = url
+        self.engine = engine
+        self.signer = signer
+        info = self._info()
+        if "origin" not in info:
+            raise LedgerError(f"no synthguard ledger at {url} (run `synthguard init`)")
+        self.origin = info["origin"]
+        self.checkpoint_interval = int(info["checkpoint_interval"])
+
+    # -- opening ----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str, signer: SigningKey | None = None) -> Ledger:
+        """Open an existing ledger."""
+        engine = engine_for(url)
+        try:
+            return cls(url, engine, signer)
+        except OperationalError as exc:
+            engine.dispose()
+            raise LedgerError(f"cannot open the ledger at {url}: {exc.orig}") from exc
+        except LedgerError:
+            engine.dispose()
+            raise
+
+    @classmethod
+    def create(
+        cls,
+        url: str,
+        signer: SigningKey,
+        *,
+        origin: str | None = None,
+        checkpoint_interval: int = DEFAULT_CHECKPOINT_INTERVAL,
+    ) -> Ledger:
+        """Create the tables and the genesis entry (the signer adding itself) of a new ledger."""
+        engine = engine_for(url)
+        try:
+            SQLModel.metadata.create_all(engine, tables=_TABLES)
+            with engine.begin() as conn:
+                existing = conn.execute(select(func.count()).select_from(LedgerInfo)).scalar_one()
+                if existing:
+                    raise LedgerError(f"a ledger exists already at {url}")
+                conn.execute(
+                    insert(LedgerInfo),
+                    [
+                        {"name": "origin", "value": origin or _new_origin()},
+                        {"name": "checkpoint_interval", "value": str(checkpoint_interval)},
+                    ],
+                )
+        except OperationalError as exc:
+            engine.dispose()
+            raise LedgerError(f"cannot create a ledger at {url}: {exc.orig}") from exc
+        ledger = cls(url, engine, signer)
+        ledger.append([ledger.key_event(KeyAction.ADDED, signer)])
+        ledger.checkpoint()
+        return ledger
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _info(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(LedgerInfo.name, LedgerInfo.value)).all()  # type: ignore[call-overload]
+        return {name: value for name, value in rows}
+
+    # -- writing ----------------------------------------------------------------------------
+
+    @property
+    def key_id(self) -> str:
+        """The key id records appended through this handle must name as signer."""
+        return self._signer().key_id
+
+    def _signer(self) -> SigningKey:
+        if self.signer is None:
+            raise KeyringError("this ledger was opened without a signing key")
+        return self.signer
+
+    def key_event(
+        self,
+        action: KeyAction,
+        key: SigningKey | None = None,
+        *,
+        key_id: str | None = None,
+        reason: str | None = None,
+    ) -> KeyEvent:
+        """Build a key event signed by this handle's key about `key` (or `key_id`)."""
+        signer = self._signer()
+        public = None
+        if key is not None:
+            public = base64.b64encode(key.public.raw).decode("ascii")
+        return KeyEvent(
+            action=action,
+            key_id=key.key_id if key is not None else (key_id or signer.key_id),
+            public_key=public,
+            previous_key_id=signer.key_id if action is KeyAction.ROTATED else None,
+            reason=reason,
+            time=utc_now(),
+            signer=signer.key_id,
+        )
+
+    def append(
+        self,
+        records: Sequence[Statement],
+        contents: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> list[int]:
+        """Sign and append records as one batch; return their seqs.
+
+        `contents` maps sample ids to the sample rows to store beside the tree; content that
+        is already stored is left as it is (ids are content-addressed).
+        """
+        if not records:
+            return []
+        if len(records) > 1 and any(isinstance(r, KeyEvent) for r in records):
+            # The signer of the rest of a batch could change under it.
+            raise LedgerError("a key event is appended on its own, not inside a batch")
+        signer = self._signer()
+        prepared = [self._prepare(record, signer) for record in records]
+        content_rows = [
+            {"sample_id": sid, "digest": _row_digest(row), "content": _row_text(row)}
+            for sid, row in (contents or {}).items()
+        ]
+        try:
+            with self._append_lock() as conn:
+                self._check_signer(conn, signer.key_id)
+                seqs = self._write(conn, prepared, content_rows, signer)
+                if isinstance(records[0], KeyEvent):
+                    self._apply_key_event(conn, seqs[0], records[0])
+                return seqs
+        except OperationalError as exc:
+            raise LedgerError(f"cannot append to the ledger: {exc.orig}") from exc
+
+    def _prepare(self, record: Statement, signer: SigningKey) -> dict[str, Any]:
+        if record.signer != signer.key_id:
+            raise KeyringError(
+                f"record names signer {record.signer} but the ledger signs with {signer.key_id}"
+            )
+        if isinstance(record, KeyEvent):
+            envelope = sign_envelope(record.payload(), KEY_EVENT_TYPE, signer)
+            return {
+                "envelope": envelope,
+                "key_id": signer.key_id,
+                "payload_type": KEY_EVENT_TYPE,
+                "event": record.action.value,
+                "sample_id": None,
+                "time": record.time,
+            }
+        envelope = sign_envelope(record.payload(), RECORD_TYPE, signer)
+        return {
+            "envelope": envelope,
+            "key_id": signer.key_id,
+            "payload_type": RECORD_TYPE,
+            "event": record.event.value,
+            "sample_id": record.sample_id,
+            "time": record.time,
+        }
+
+    def _append_lock(self) -> _Transaction:
+        return _Transaction(self.engine)
+
+    def _check_signer(self, conn: Connection, key_id: str) -> None:
+        row = conn.execute(select(KeyRow.status).where(KeyRow.key_id == key_id)).first()  # type: ignore[arg-type]
+        head_exists = conn.execute(select(TreeHead.size)).first() is not None  # type: ignore[call-overload]
+        if row is None and head_exists:
+            raise KeyringError(f"key {key_id} is not a key of this ledger")
+        if row is not None and row[0] != "active":
+            raise KeyringError(f"key {key_id} is {row[0]}; it may not sign new records")
+
+    def _write(
+        self,
+        conn: Connection,
+        prepared: list[dict[str, Any]],
+        content_rows: list[dict[str, str]],
+        signer: SigningKey,
+    ) -> list[int]:
+        head = conn.execute(select(TreeHead.size, TreeHead.compact)).first()  # type: ignore[call-overload]
+        compact = CompactRange.from_dict(json.loads(head[1])) if head else CompactRange()
+        start = compact.size
+        for seq, row in enumerate(prepared, start):
+            leaf = _leaf_hash(seq, row["envelope"])
+            row["seq"] = seq
+            row["leaf_hash"] = leaf
+            compact.append(leaf)
+            if compact.size % self.checkpoint_interval == 0:
+                self._insert_checkpoint(conn, compact, signer)
+        conn.execute(insert(Entry), prepared)
+        if content_rows:
+            _insert_missing_samples(conn, content_rows)
+        if head is None:
+            conn.execute(insert(TreeHead).values(id=1, size=compact.size, compact=json.dumps(compact.to_dict())))
+        else:
+            conn.execute(
+                update(TreeHead).where(TreeHead.id == 1).values(  # type: ignore[arg-type]
+                    size=compact.size, compact=json.dumps(compact.to_dict())
+                )
+            )
+        return list(range(start, start + len(prepared)))
+
+    def _insert_checkpoint(self, conn: Connection, compact: CompactRange, signer: SigningKey) -> None:
+        root = compact.root()
+        note = sign_checkpoint(self.origin, compact.size, root, signer)
+        conn.execute(
+            insert(CheckpointRow).values(
+                size=compact.size, root=root, note=note, key_id=signer.key_id, time=utc_now()
+            )
+        )
+
+    def _apply_key_event(self, conn: Connection, seq: int, event: KeyEvent) -> None:
+        if event.action in (KeyAction.ADDED, KeyAction.ROTATED):
+            conn.execute(
+                insert(KeyRow).values(
+                    key_id=event.key_id,
+                    public_key=base64.b64decode(event.public_key or ""),
+                    status="active",
+                    added_seq=seq,
+                )
+            )
+        ended = event.previous_key_id if event.action is KeyAction.ROTATED else None
+        if event.action is KeyAction.REVOKED:
+            ended = event.key_id
+        if ended is not None:
+            status = "revoked" if event.action is KeyAction.REVOKED else "retired"
+            conn.execute(
+                update(KeyRow).where(KeyRow.key_id == ended).values(  # type: ignore[arg-type]
+                    status=status, ended_seq=seq
+                )
+            )
+
+    def checkpoint(self) -> Checkpoint:
+        """Make sure the latest checkpoint covers the whole tree; return it."""
+        signer = self._signer()
+        with self._append_lock() as conn:
+            head = conn.execute(select(TreeHead.size, TreeHead.compact)).first()  # type: ignore[call-overload]
+            latest = conn.execute(
+                select(CheckpointRow.note).order_by(CheckpointRow.size.desc()).limit(1)  # type: ignore[attr-defined]
+            ).first()
+            if head is not None and (latest is None or parse_checkpoint(latest[0]).size < head[0]):
+                compact = CompactRange.from_dict(json.loads(head[1]))
+                self._insert_checkpoint(conn, compact, signer)
+                latest = conn.execute(
+                    select(CheckpointRow.note).where(CheckpointRow.size == head[0])  # type: ignore[arg-type]
+                ).first()
+        if latest is None:
+            raise LedgerError("the ledger is empty: nothing to checkpoint")
+        return parse_checkpoint(latest[0])
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def size(self) -> int:
+        """Number of entries (as the entries table holds them, not as the writer believes)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(Entry)).scalar_one())
+
+    def entry(self, seq: int) -> EntryView | None:
+        """Return the entry at `seq`, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*_ENTRY_COLUMNS).where(Entry.seq == seq)).first()  # type: ignore[arg-type]
+        return EntryView(*row) if row else None
+
+    def entries(self, start: int = 0, stop: int | None = None, chunk: int = 5000) -> Iterator[EntryView]:
+        """Yield entries with start <= seq < stop in seq order, reading in chunks."""
+        position = start
+        while stop is None or position < stop:
+            query = select(*_ENTRY_COLUMNS).where(Entry.seq >= position).order_by(Entry.seq)  # type: ignore[arg-type]
+            if stop is not None:
+                query = query.where(Entry.seq < stop)  # type: ignore[arg-type]
+            with self.engine.connect() as conn:
+                rows = conn.execute(query.limit(chunk)).all()
+            if not rows:
+                return
+            for row in rows:
+                yield EntryView(*row)
+            position = rows[-1][0] + 1
+
+    def checkpoints(self) -> list[CheckpointRow]:
+        """All checkpoint rows, smallest tree first."""
+        with Session(self.engine) as session:
+            return list(session.exec(select(CheckpointRow).order_by(CheckpointRow.size)).all())  # type: ignore[call-overload, arg-type]
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        """The checkpoint of the largest tree, parsed (its signature unchecked)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(CheckpointRow.note).order_by(CheckpointRow.size.desc()).limit(1)  # type: ignore[attr-defined]
+            ).first()
+        return parse_checkpoint(row[0]) if row else None
+
+    def keys(self) -> list[KeyRow]:
+        """The writer's view of the ledger's keys, oldest first."""
+        with Session(self.engine) as session:
+            return list(session.exec(select(KeyRow).order_by(KeyRow.added_seq)).all())  # type: ignore[call-overload, arg-type]
+
+    def sample(self, sample_id: str) -> dict[str, Any] | None:
+        """Return the stored row of a sample, or None (never stored, or erased)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(SampleRow.content).where(SampleRow.sample_id == sample_id)).first()  # type: ignore[arg-type]
+        return json.loads(row[0]) if row else None
+
+    def erase(self, record: LineageRecord) -> int:
+        """Append an `erased` record and delete the sample's content in the same transaction."""
+        seq = self.append([record])[0]
+        with self.engine.begin() as conn:
+            conn.execute(SampleRow.__table__.delete().where(SampleRow.sample_id == record.sample_id))  # type: ignore[attr-defined]
+        return seq
+
+
+_ENTRY_COLUMNS = (
+    Entry.seq,
+    Entry.leaf_hash,
+    Entry.envelope,
+    Entry.key_id,
+    Entry.payload_type,
+    Entry.event,
+    Entry.sample_id,
+    Entry.time,
+)
+_TABLES = [
+    SQLModel.metadata.tables[name]
+    for name in ("entries", "checkpoints", "tree_head", "samples", "keys", "ledger_info")
+]
+
+
+class _Transaction:
+    """The append transaction: the one writer lock of the ledger, on either backend."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn: Connection | None = None
+
+    def __enter__(self) -> Connection:
+        conn = self.engine.connect().execution_options(append_lock=True)
+        conn.begin()
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_APPEND_LOCK})")
+        self.conn = conn
+        return conn
+
+    def __exit__(self, exc_type: object, *_rest: object) -> None:
+        assert self.conn is not None
+        try:
+            if exc_type is None:
+                self.conn.commit()
+            else:
+                self.conn.rollback()
+        finally:
+            self.conn.close()
+
+
+def _insert_missing_samples(conn: Connection, rows: list[dict[str, str]]) -> None:
+    ids = [row["sample_id"] for row in rows]
+    present = set(
+        conn.execute(select(SampleRow.sample_id).where(SampleRow.sample_id.in_(ids))).scalars()  # type: ignore[attr-defined]
+    )
+    fresh = [row for row in rows if row["sample_id"] not in present]
+    if fresh:
+        conn.execute(insert(SampleRow), fresh)
+
+
+def _row_text(row: Mapping[str, Any]) -> str:
+    return canonical_json(row).decode("utf-8")
+
+
+def _row_digest(row: Mapping[str, Any]) -> str:
+    return "sha256:" + hashlib.sha256(canonical_json(row)).hexdigest()
+
+
+def _new_origin() -> str:
+    return f"synthguard.local/ledger/{secrets.token_hex(8)}"
+
+

@@ -1,0 +1,79 @@
+"""The ledger's SQLModel tables.
+
+Only `entries` is covered by the Merkle tree. `checkpoints` are signed on their own; `samples`
+holds content outside the tree so it can be erased; `keys` and `tree_head` are the writer's
+caches of what the entries say, and verification never trusts them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, LargeBinary, Text
+from sqlmodel import Field, SQLModel
+
+
+class Entry(SQLModel, table=True):
+    """One signed envelope at one position of the tree (seq = leaf index)."""
+
+    __tablename__ = "entries"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    leaf_hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    envelope: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    key_id: str = Field(index=True)
+    payload_type: str = Field(index=True)
+    event: str | None = Field(default=None, index=True)
+    sample_id: str | None = Field(default=None, index=True)
+    time: str
+
+
+class CheckpointRow(SQLModel, table=True):
+    """A signed checkpoint (C2SP signed note) of the tree at one size."""
+
+    __tablename__ = "checkpoints"
+
+    size: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    root: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    key_id: str
+    time: str
+
+
+class TreeHead(SQLModel, table=True):
+    """The writer's running state: tree size and compact range, updated with every batch."""
+
+    __tablename__ = "tree_head"
+
+    id: int = Field(default=1, primary_key=True)
+    size: int
+    compact: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class SampleRow(SQLModel, table=True):
+    """Sample content by id; deleting a row erases content without touching the tree."""
+
+    __tablename__ = "samples"
+
+    sample_id: str = Field(primary_key=True)
+    digest: str
+    content: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class KeyRow(SQLModel, table=True):
+    """A public key the ledger has seen, and its status as of the latest key event."""
+
+    __tablename__ = "keys"
+
+    key_id: str = Field(primary_key=True)
+    public_key: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    status: str
+    added_seq: int
+    ended_seq: int | None = None
+
+
+class LedgerInfo(SQLModel, table=True):
+    """Ledger-wide settings fixed at creation (origin, checkpoint interval)."""
+
+    __tablename__ = "ledger_info"
+
+    name: str = Field(primary_key=True)
+    value: str

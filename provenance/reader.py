@@ -1,0 +1,237 @@
+"""The one reader of sample files: JSONL, Parquet, or a Hugging Face `save_to_disk` folder.
+
+Every command that takes samples reads them here, so a row means the same thing everywhere. A
+bad row does not stop the read: it comes out as a `Row` with an error and its line or row
+number, so a caller can quarantine it. Only a file that cannot be read at all raises.
+"""
+
+from __future__ import annotations
+
+import codecs
+import importlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from synthguard.provenance.errors import InputError
+from synthguard.provenance.sample import DEFAULT_MAPPING, FieldMapping, Sample, sample_from_row
+
+Format = Literal["jsonl", "parquet", "hf"]
+FORMATS: tuple[Format, ...] = ("jsonl", "parquet", "hf")
+
+_HF_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
+_BATCH_ROWS = 1024
+_CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One input row: its 1-based line (JSONL) or row (Parquet, HF) number, and a sample or error.
+
+    `raw` is the parsed value, or the line's text (bad bytes replaced) when it did not parse.
+    Exactly one of `sample` and `error` is set.
+    """
+
+    number: int
+    raw: object
+    sample: Sample | None
+    error: str | None
+
+    def __post_init__(self) -> None:
+        if (self.sample is None) == (self.error is None):
+            raise ValueError("a Row holds exactly one of sample and error")
+
+
+def detect_format(path: Path) -> Format:
+    """Return the format a path is read as: HF folder, Parquet by suffix, otherwise JSONL."""
+    if path.is_dir() and any((path / marker).is_file() for marker in _HF_MARKERS):
+        return "hf"
+    if path.suffix.lower() == ".parquet":
+        return "parquet"
+    return "jsonl"
+
+
+def read_samples(
+    path: Path, mapping: FieldMapping = DEFAULT_MAPPING, fmt: str | None = None
+) -> Iterator[Row]:
+    """Stream the rows of a sample file in order; raise InputError only if it cannot be read.
+
+    The file is opened before this returns, so a missing or unreadable file fails here, not at
+    the first `next()`. Parquet and HF cells JSON cannot hold (timestamps, dates, decimals)
+    become strings (ISO 8601, decimal text), so every row has a canonical form.
+    """
+    kind = _format(path, fmt)
+    if kind == "parquet":
+        return _parquet_rows(_open_parquet(path), path, mapping)
+    if kind == "hf":
+        return _table_rows(_hf_tables(_load_hf(path), path), mapping)
+    _check_readable(path)
+    return _jsonl_rows(path, mapping)
+
+
+def count_rows(path: Path, fmt: str | None = None) -> int | None:
+    """Return a cheap row count for a progress bar (JSONL: lines), or None if it is unknown."""
+    try:
+        kind = _format(path, fmt)
+        if kind == "parquet":
+            return int(_open_parquet(path).metadata.num_rows)
+        if kind == "hf":
+            return len(_load_hf(path))
+        return _count_lines(path)
+    except (InputError, OSError):
+        return None
+
+
+def _format(path: Path, fmt: str | None) -> Format:
+    if fmt is None:
+        return detect_format(path)
+    if fmt not in FORMATS:
+        raise InputError(f"unknown input format {fmt!r}; one of: {', '.join(FORMATS)}")
+    return fmt
+
+
+# JSONL
+
+
+def _check_readable(path: Path) -> None:
+    try:
+        with path.open("rb"):
+            pass
+    except IsADirectoryError as exc:
+        raise InputError(
+            f"{path} is a directory, not a JSONL file or a saved Hugging Face dataset"
+        ) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _jsonl_rows(path: Path, mapping: FieldMapping) -> Iterator[Row]:
+    try:
+        with path.open("rb") as lines:
+            for number, line in enumerate(lines, 1):
+                stripped = line.strip()
+                if number == 1 and stripped.startswith(codecs.BOM_UTF8):
+                    stripped = stripped[len(codecs.BOM_UTF8) :].strip()
+                if stripped:
+                    yield _jsonl_row(number, stripped, mapping)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _jsonl_row(number: int, line: bytes, mapping: FieldMapping) -> Row:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return Row(number, line.decode("utf-8", "replace"), None, "line is not valid UTF-8")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return Row(number, text, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
+    except RecursionError:
+        return Row(number, text, None, "invalid JSON: nested too deeply")
+    return _row(number, value, mapping)
+
+
+def _count_lines(path: Path) -> int:
+    count = 0
+    last = b"\n"
+    with path.open("rb") as data:
+        while chunk := data.read(_CHUNK_BYTES):
+            count += chunk.count(b"\n")
+            last = chunk
+    # A last line without a newline is still a line.
+    return count + (not last.endswith(b"\n"))
+
+
+# Parquet and Hugging Face datasets
+
+
+def _optional(module: str, extra: str, purpose: str) -> Any:
+    # Imported by name so neither package is needed, nor its missing type stubs, until used.
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise InputError(
+            f"{purpose} needs the {extra} extra: pip install 'synthguard[{extra}]'"
+        ) from exc
+
+
+def _open_parquet(path: Path) -> Any:
+    pq = _optional("pyarrow.parquet", "parquet", "reading Parquet")
+    pa = _optional("pyarrow", "parquet", "reading Parquet")
+    try:
+        return pq.ParquetFile(path)
+    except IsADirectoryError as exc:
+        raise InputError(f"{path} is a directory, not a Parquet file") from exc
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except pa.ArrowException as exc:
+        raise InputError(f"{path} is not a readable Parquet file: {exc}") from exc
+
+
+def _parquet_rows(parquet: Any, path: Path, mapping: FieldMapping) -> Iterator[Row]:
+    pa = _optional("pyarrow", "parquet", "reading Parquet")
+    try:
+        batches = (batch.to_pylist() for batch in parquet.iter_batches(batch_size=_BATCH_ROWS))
+        yield from _table_rows(batches, mapping)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read Parquet file {path}: {exc}") from exc
+    finally:
+        parquet.close()
+
+
+def _load_hf(path: Path) -> Any:
+    datasets = _optional("datasets", "hf", "reading a Hugging Face dataset")
+    try:
+        dataset = datasets.load_from_disk(str(path))
+    except Exception as exc:  # datasets raises many types for a folder it cannot load
+        raise InputError(f"cannot load Hugging Face dataset {path}: {exc}") from exc
+    if isinstance(dataset, datasets.DatasetDict):
+        splits = ", ".join(dataset)
+        raise InputError(
+            f"{path} holds several splits ({splits}); name one split's folder, e.g. "
+            f"{path / next(iter(dataset), 'train')}"
+        )
+    return dataset
+
+
+def _hf_tables(dataset: Any, path: Path) -> Iterator[list[dict[str, Any]]]:
+    # Arrow batches, not the default Python format, so no feature (e.g. Image) gets decoded.
+    try:
+        for table in dataset.with_format("arrow").iter(batch_size=_BATCH_ROWS):
+            yield table.to_pylist()
+    except OSError as exc:
+        raise InputError(f"cannot read Hugging Face dataset {path}: {exc}") from exc
+
+
+def _table_rows(batches: Iterator[list[dict[str, Any]]], mapping: FieldMapping) -> Iterator[Row]:
+    number = 0
+    for batch in batches:
+        for cells in batch:
+            number += 1
+            yield _row(number, {key: _jsonable(value) for key, value in cells.items()}, mapping)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _row(number: int, value: object, mapping: FieldMapping) -> Row:
+    try:
+        return Row(number, value, sample_from_row(value, mapping), None)
+    except InputError as exc:
+        return Row(number, value, None, str(exc))

@@ -1,0 +1,203 @@
+"""What a sample is: its shape, its canonical content, and its content-addressed id.
+
+Three shapes are understood: Alpaca (instruction/input/output), chat (`messages` of role and
+content) and plain `text`. A sample's id is the digest of its canonical content only, so the same
+content carries the same id whatever else its row holds; the row's own digest covers every field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from synthguard.provenance.canonical import canonical_json, digest
+from synthguard.provenance.errors import InputError
+
+SampleKind = Literal["alpaca", "chat", "text"]
+
+_JSON_TYPE_NAMES = {dict: "object", list: "array", type(None): "null"}
+
+
+class FieldMapping(BaseModel):
+    """Which input field holds each part of a sample (e.g. `instruction` read from `prompt`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    instruction: str = Field(default="instruction", min_length=1)
+    input: str = Field(default="input", min_length=1)
+    output: str = Field(default="output", min_length=1)
+    messages: str = Field(default="messages", min_length=1)
+    text: str = Field(default="text", min_length=1)
+    id: str = Field(default="id", min_length=1, description="The row's own identifier, if any.")
+
+    @classmethod
+    def parse(cls, pairs: Iterable[str]) -> FieldMapping:
+        """Build a mapping from CLI pairs such as `instruction=prompt` (target=input field)."""
+        targets = cls.model_fields
+        chosen: dict[str, str] = {}
+        for pair in pairs:
+            target, sep, source = (part.strip() for part in pair.partition("="))
+            if not sep or not target or not source:
+                raise InputError(f"field mapping {pair!r} is not of the form target=field")
+            if target not in targets:
+                known = ", ".join(targets)
+                raise InputError(f"unknown field {target!r} in mapping {pair!r}; one of: {known}")
+            if target in chosen:
+                raise InputError(f"field {target!r} is mapped twice")
+            chosen[target] = source
+        return cls(**chosen)
+
+
+DEFAULT_MAPPING = FieldMapping()
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One training sample: its shape, canonical content, original row, and their digests.
+
+    `id` is the digest of the canonical content, `digest` that of the whole row; both are
+    computed once, at construction. Equality and hashing go by kind, id and digest.
+    """
+
+    kind: SampleKind
+    content: dict[str, Any] = field(compare=False)
+    row: dict[str, Any] = field(compare=False, repr=False)
+    id: str = field(init=False)
+    digest: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # The row first: it holds the content too, and a fault there names the input's field.
+        object.__setattr__(self, "digest", _digest_of(self.row))
+        object.__setattr__(self, "id", _digest_of(self.content))
+
+
+def sample_from_row(row: object, mapping: FieldMapping = DEFAULT_MAPPING) -> Sample:
+    """Detect a row's shape and return its Sample, or raise InputError naming the bad field.
+
+    A `messages` field makes a chat sample; `instruction` or `output` an Alpaca one; `text` a
+    text one. A field holding null counts as absent (columnar formats fill missing cells so).
+    """
+    if not isinstance(row, Mapping):
+        raise InputError("row is not a JSON object")
+    values: dict[str, Any] = row if type(row) is dict else dict(row)
+    kind: SampleKind
+    if values.get(mapping.messages) is not None:
+        kind, content = "chat", _chat_content(values, mapping.messages)
+    elif values.get(mapping.instruction) is not None or values.get(mapping.output) is not None:
+        kind, content = "alpaca", _alpaca_content(values, mapping)
+    elif values.get(mapping.text) is not None:
+        kind, content = "text", {"text": _text_field(values, mapping.text)}
+    else:
+        raise InputError(
+            "row has none of the content fields "
+            f"{mapping.instruction}/{mapping.output}, {mapping.messages}, {mapping.text}"
+        )
+    return Sample(kind, content, values)
+
+
+def sample_text(sample: Sample) -> str:
+    """Return the text a guard reads: the sample's strings joined with newlines."""
+    content = sample.content
+    if sample.kind == "alpaca":
+        parts = (content["instruction"], content["input"], content["output"])
+        return "\n".join(part for part in parts if part)
+    if sample.kind == "chat":
+        return "\n".join(message["content"] for message in content["messages"])
+    text: str = content["text"]
+    return text
+
+
+def _alpaca_content(row: dict[str, Any], mapping: FieldMapping) -> dict[str, Any]:
+    instruction = _text_field(row, mapping.instruction)
+    given = row.get(mapping.input)
+    extra = "" if given is None else _string(given, f"field {mapping.input!r}")
+    output = _text_field(row, mapping.output)
+    return {"instruction": instruction, "input": extra, "output": output}
+
+
+def _chat_content(row: dict[str, Any], name: str) -> dict[str, Any]:
+    messages = row[name]
+    if not isinstance(messages, list):
+        raise InputError(f"field {name!r} must be a list of messages, not {_type_name(messages)}")
+    if not messages:
+        raise InputError(f"field {name!r} is empty")
+    kept = []
+    for i, message in enumerate(messages):
+        where = f"{name}[{i}]"
+        if not isinstance(message, Mapping):
+            raise InputError(f"{where} must be an object, not {_type_name(message)}")
+        role = message.get("role")
+        if not isinstance(role, str) or not role:
+            raise InputError(f"{where}.role must be a string")
+        kept.append({"role": role, "content": _string(message.get("content"), f"{where}.content")})
+    return {"messages": kept}
+
+
+def _text_field(row: dict[str, Any], name: str) -> str:
+    value = row.get(name)
+    if value is None:
+        raise InputError(f"missing field {name!r}")
+    text = _string(value, f"field {name!r}")
+    if not text.strip():
+        raise InputError(f"field {name!r} is empty")
+    return text
+
+
+def _string(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise InputError(f"{where} must be a string, not {_type_name(value)}")
+    return value
+
+
+def _type_name(value: object) -> str:
+    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _digest_of(value: Any) -> str:
+    try:
+        return digest(canonical_json(value))
+    except RecursionError as exc:
+        raise InputError("row is nested too deeply for canonical JSON") from exc
+    except InputError as exc:
+        # Only a failing value pays for the walk that finds which field it was.
+        try:
+            found = _first_problem(value, "")
+        except RecursionError:
+            found = None
+        where, problem = found or ("", exc)
+        raise InputError(_describe(where, problem)) from exc
+
+
+def _first_problem(value: Any, where: str) -> tuple[str, InputError] | None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            inner = f"{where}.{key}" if where else str(key)
+            try:
+                canonical_json(key)
+            except InputError as exc:
+                return inner, exc
+            found = _first_problem(item, inner)
+            if found:
+                return found
+        return None
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found = _first_problem(item, f"{where}[{i}]")
+            if found:
+                return found
+        return None
+    try:
+        canonical_json(value)
+    except InputError as exc:
+        return where, exc
+    return None
+
+
+def _describe(where: str, problem: InputError) -> str:
+    if isinstance(problem.__cause__, UnicodeEncodeError):
+        what = "contains a lone surrogate (not valid UTF-8)"
+    else:
+        what = f"cannot be canonical JSON: {problem}"
+    return f"field {where!r} {what}" if where else f"row {what}"
