@@ -90,9 +90,7 @@ class Home:
         key = SigningKey.generate()
         key.save(self.key_path(key.key_id), passphrase)
         url = self.db_url(db)
-        ledger = Ledger.create(
-            url, key, origin=origin, checkpoint_interval=checkpoint_interval
-        )
+        ledger = Ledger.create(url, key, origin=origin, checkpoint_interval=checkpoint_interval)
         config = {"active_key": key.key_id, "root_key": key.key_id, "origin": ledger.origin}
         if db or os.environ.get(DB_ENV):
             config["db"] = url
@@ -132,8 +130,8 @@ class Home:
 
     def revoke_key(self, ledger: Ledger, key_id: str, reason: str | None) -> None:
         """Record that `key_id` may sign nothing from here on."""
-        known = {row.key_id: row for row in ledger.keys()}
-        if key_id not in known:
+        rows = ledger.keys()
+        if all(row.key_id != key_id for row in rows):
             raise InputError(f"no key {key_id} in this ledger")
         if key_id == ledger.key_id:
             raise InputError(

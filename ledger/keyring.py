@@ -34,8 +34,10 @@ class KeySpan:
     def may_sign_checkpoint(self, size: int) -> bool:
         """Whether this key may sign a checkpoint of a tree with `size` leaves."""
         last = size - 1
-        return size > 0 and self.added_seq <= last and (
-            self.ended_seq is None or last <= self.ended_seq
+        return (
+            size > 0
+            and self.added_seq <= last
+            and (self.ended_seq is None or last <= self.ended_seq)
         )
 
 
@@ -59,7 +61,9 @@ class KeyTimeline:
             raise VerificationError(f"entry {seq}: key event by a key not valid here", seq=seq)
         if event.action in (KeyAction.ADDED, KeyAction.ROTATED):
             if event.key_id in self.spans:
-                raise VerificationError(f"entry {seq}: key {event.key_id} was added before", seq=seq)
+                raise VerificationError(
+                    f"entry {seq}: key {event.key_id} was added before", seq=seq
+                )
             self.spans[event.key_id] = KeySpan(_public_key(event, seq), added_seq=seq)
         if event.action is KeyAction.ROTATED:
             self._end(event.previous_key_id or signer, seq, "retired")
@@ -100,7 +104,9 @@ def _public_key(event: KeyEvent, seq: int) -> VerifyingKey:
     try:
         key = VerifyingKey(base64.b64decode(event.public_key or "", validate=True))
     except (binascii.Error, ValueError, KeyringError) as exc:
-        raise VerificationError(f"entry {seq}: key event carries no valid public key", seq=seq) from exc
+        raise VerificationError(
+            f"entry {seq}: key event carries no valid public key", seq=seq
+        ) from exc
     if key.key_id != event.key_id:
         raise VerificationError(f"entry {seq}: key id does not match the public key", seq=seq)
     return key

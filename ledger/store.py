@@ -19,9 +19,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from synthguard.ledger.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint
 from synthguard.ledger.merkle import CompactRange
@@ -175,7 +176,7 @@ class Ledger:
 
     def _info(self) -> dict[str, str]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(LedgerInfo.name, LedgerInfo.value)).all()  # type: ignore[call-overload]
+            rows = conn.execute(select(col(LedgerInfo.name), col(LedgerInfo.value))).all()
         return {name: value for name, value in rows}
 
     # -- writing ----------------------------------------------------------------------------
@@ -273,8 +274,8 @@ class Ledger:
         return _Transaction(self.engine)
 
     def _check_signer(self, conn: Connection, key_id: str) -> None:
-        row = conn.execute(select(KeyRow.status).where(KeyRow.key_id == key_id)).first()  # type: ignore[arg-type]
-        head_exists = conn.execute(select(TreeHead.size)).first() is not None  # type: ignore[call-overload]
+        row = conn.execute(select(col(KeyRow.status)).where(col(KeyRow.key_id) == key_id)).first()
+        head_exists = conn.execute(select(col(TreeHead.size))).first() is not None
         if row is None and head_exists:
             raise KeyringError(f"key {key_id} is not a key of this ledger")
         if row is not None and row[0] != "active":
@@ -287,7 +288,7 @@ class Ledger:
         content_rows: list[dict[str, str]],
         signer: SigningKey,
     ) -> list[int]:
-        head = conn.execute(select(TreeHead.size, TreeHead.compact)).first()  # type: ignore[call-overload]
+        head = conn.execute(select(col(TreeHead.size), col(TreeHead.compact))).first()
         compact = CompactRange.from_dict(json.loads(head[1])) if head else CompactRange()
         start = compact.size
         for seq, row in enumerate(prepared, start):
@@ -301,16 +302,22 @@ class Ledger:
         if content_rows:
             _insert_missing_samples(conn, content_rows)
         if head is None:
-            conn.execute(insert(TreeHead).values(id=1, size=compact.size, compact=json.dumps(compact.to_dict())))
+            conn.execute(
+                insert(TreeHead).values(
+                    id=1, size=compact.size, compact=json.dumps(compact.to_dict())
+                )
+            )
         else:
             conn.execute(
-                update(TreeHead).where(TreeHead.id == 1).values(  # type: ignore[arg-type]
-                    size=compact.size, compact=json.dumps(compact.to_dict())
-                )
+                update(TreeHead)
+                .where(col(TreeHead.id) == 1)
+                .values(size=compact.size, compact=json.dumps(compact.to_dict()))
             )
         return list(range(start, start + len(prepared)))
 
-    def _insert_checkpoint(self, conn: Connection, compact: CompactRange, signer: SigningKey) -> None:
+    def _insert_checkpoint(
+        self, conn: Connection, compact: CompactRange, signer: SigningKey
+    ) -> None:
         root = compact.root()
         note = sign_checkpoint(self.origin, compact.size, root, signer)
         conn.execute(
@@ -335,24 +342,24 @@ class Ledger:
         if ended is not None:
             status = "revoked" if event.action is KeyAction.REVOKED else "retired"
             conn.execute(
-                update(KeyRow).where(KeyRow.key_id == ended).values(  # type: ignore[arg-type]
-                    status=status, ended_seq=seq
-                )
+                update(KeyRow)
+                .where(col(KeyRow.key_id) == ended)
+                .values(status=status, ended_seq=seq)
             )
 
     def checkpoint(self) -> Checkpoint:
         """Make sure the latest checkpoint covers the whole tree; return it."""
         signer = self._signer()
         with self._append_lock() as conn:
-            head = conn.execute(select(TreeHead.size, TreeHead.compact)).first()  # type: ignore[call-overload]
+            head = conn.execute(select(col(TreeHead.size), col(TreeHead.compact))).first()
             latest = conn.execute(
-                select(CheckpointRow.note).order_by(CheckpointRow.size.desc()).limit(1)  # type: ignore[attr-defined]
+                select(col(CheckpointRow.note)).order_by(col(CheckpointRow.size).desc()).limit(1)
             ).first()
             if head is not None and (latest is None or parse_checkpoint(latest[0]).size < head[0]):
                 compact = CompactRange.from_dict(json.loads(head[1]))
                 self._insert_checkpoint(conn, compact, signer)
                 latest = conn.execute(
-                    select(CheckpointRow.note).where(CheckpointRow.size == head[0])  # type: ignore[arg-type]
+                    select(col(CheckpointRow.note)).where(col(CheckpointRow.size) == head[0])
                 ).first()
         if latest is None:
             raise LedgerError("the ledger is empty: nothing to checkpoint")
@@ -368,16 +375,22 @@ class Ledger:
     def entry(self, seq: int) -> EntryView | None:
         """Return the entry at `seq`, or None."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(*_ENTRY_COLUMNS).where(Entry.seq == seq)).first()  # type: ignore[arg-type]
+            row = conn.execute(sa_select(*_ENTRY_COLUMNS).where(col(Entry.seq) == seq)).first()
         return EntryView(*row) if row else None
 
-    def entries(self, start: int = 0, stop: int | None = None, chunk: int = 5000) -> Iterator[EntryView]:
+    def entries(
+        self, start: int = 0, stop: int | None = None, chunk: int = 5000
+    ) -> Iterator[EntryView]:
         """Yield entries with start <= seq < stop in seq order, reading in chunks."""
         position = start
         while stop is None or position < stop:
-            query = select(*_ENTRY_COLUMNS).where(Entry.seq >= position).order_by(Entry.seq)  # type: ignore[arg-type]
+            query = (
+                sa_select(*_ENTRY_COLUMNS)
+                .where(col(Entry.seq) >= position)
+                .order_by(col(Entry.seq))
+            )
             if stop is not None:
-                query = query.where(Entry.seq < stop)  # type: ignore[arg-type]
+                query = query.where(col(Entry.seq) < stop)
             with self.engine.connect() as conn:
                 rows = conn.execute(query.limit(chunk)).all()
             if not rows:
@@ -389,44 +402,46 @@ class Ledger:
     def checkpoints(self) -> list[CheckpointRow]:
         """All checkpoint rows, smallest tree first."""
         with Session(self.engine) as session:
-            return list(session.exec(select(CheckpointRow).order_by(CheckpointRow.size)).all())  # type: ignore[call-overload, arg-type]
+            return list(session.exec(select(CheckpointRow).order_by(col(CheckpointRow.size))).all())
 
     def latest_checkpoint(self) -> Checkpoint | None:
         """The checkpoint of the largest tree, parsed (its signature unchecked)."""
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(CheckpointRow.note).order_by(CheckpointRow.size.desc()).limit(1)  # type: ignore[attr-defined]
+                select(col(CheckpointRow.note)).order_by(col(CheckpointRow.size).desc()).limit(1)
             ).first()
         return parse_checkpoint(row[0]) if row else None
 
     def keys(self) -> list[KeyRow]:
         """The writer's view of the ledger's keys, oldest first."""
         with Session(self.engine) as session:
-            return list(session.exec(select(KeyRow).order_by(KeyRow.added_seq)).all())  # type: ignore[call-overload, arg-type]
+            return list(session.exec(select(KeyRow).order_by(col(KeyRow.added_seq))).all())
 
     def sample(self, sample_id: str) -> dict[str, Any] | None:
         """Return the stored row of a sample, or None (never stored, or erased)."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(SampleRow.content).where(SampleRow.sample_id == sample_id)).first()  # type: ignore[arg-type]
+            row = conn.execute(
+                select(col(SampleRow.content)).where(col(SampleRow.sample_id) == sample_id)
+            ).first()
         return json.loads(row[0]) if row else None
 
     def erase(self, record: LineageRecord) -> int:
         """Append an `erased` record and delete the sample's content in the same transaction."""
         seq = self.append([record])[0]
         with self.engine.begin() as conn:
-            conn.execute(SampleRow.__table__.delete().where(SampleRow.sample_id == record.sample_id))  # type: ignore[attr-defined]
+            conn.execute(delete(SampleRow).where(col(SampleRow.sample_id) == record.sample_id))
         return seq
 
 
 _ENTRY_COLUMNS = (
-    Entry.seq,
-    Entry.leaf_hash,
-    Entry.envelope,
-    Entry.key_id,
-    Entry.payload_type,
-    Entry.event,
-    Entry.sample_id,
-    Entry.time,
+    col(Entry.seq),
+    col(Entry.leaf_hash),
+    col(Entry.envelope),
+    col(Entry.key_id),
+    col(Entry.payload_type),
+    col(Entry.event),
+    col(Entry.sample_id),
+    col(Entry.time),
 )
 _TABLES = [
     SQLModel.metadata.tables[name]
@@ -463,7 +478,9 @@ class _Transaction:
 def _insert_missing_samples(conn: Connection, rows: list[dict[str, str]]) -> None:
     ids = [row["sample_id"] for row in rows]
     present = set(
-        conn.execute(select(SampleRow.sample_id).where(SampleRow.sample_id.in_(ids))).scalars()  # type: ignore[attr-defined]
+        conn.execute(
+            select(col(SampleRow.sample_id)).where(col(SampleRow.sample_id).in_(ids))
+        ).scalars()
     )
     fresh = [row for row in rows if row["sample_id"] not in present]
     if fresh:
@@ -480,5 +497,3 @@ def _row_digest(row: Mapping[str, Any]) -> str:
 
 def _new_origin() -> str:
     return f"synthguard.local/ledger/{secrets.token_hex(8)}"
-
-

@@ -14,24 +14,27 @@ Order of checks, so that the first error names the first bad entry:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing import get_context
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
 
 from synthguard.ledger.checkpoint import Checkpoint, verify_checkpoint
 from synthguard.ledger.keyring import KeyTimeline
 from synthguard.ledger.merkle import Tree, verify_consistency
 from synthguard.ledger.store import Ledger, engine_for
 from synthguard.ledger.tables import Entry
-from synthguard.provenance.dsse import open_envelope
-from synthguard.provenance.errors import VerificationError
+from synthguard.provenance.dsse import Envelope, open_envelope
+from synthguard.provenance.errors import SynthguardError, VerificationError
 from synthguard.provenance.keys import VerifyingKey
 from synthguard.provenance.record import KEY_EVENT_TYPE, RECORD_TYPE, KeyEvent
 
@@ -87,12 +90,12 @@ def verify_ledger(
 
 def _check_numbering(ledger: Ledger) -> int:
     with ledger.engine.connect() as conn:
-        count, top = conn.execute(select(func.count(), func.max(Entry.seq))).one()
+        count, top = conn.execute(select(func.count(), func.max(col(Entry.seq)))).one()
         if count == 0:
             raise VerificationError("the ledger has no entries", seq=0)
         if top != count - 1:
             # Find the first hole: the first seq whose successor is missing.
-            seqs = conn.execute(select(Entry.seq).order_by(Entry.seq)).scalars()  # type: ignore[arg-type]
+            seqs = conn.execute(select(col(Entry.seq)).order_by(col(Entry.seq))).scalars()
             for expected, seq in enumerate(seqs):
                 if seq != expected:
                     raise VerificationError(f"entry {expected} is missing", seq=expected)
@@ -101,50 +104,34 @@ def _check_numbering(ledger: Ledger) -> int:
 
 def _key_timeline(ledger: Ledger, root_key_id: str | None) -> KeyTimeline:
     timeline = KeyTimeline()
-    first = ledger.entry(0)
-    assert first is not None
-    if first.payload_type != KEY_EVENT_TYPE:
-        raise VerificationError("entry 0 is not the genesis key event", seq=0)
     with ledger.engine.connect() as conn:
         rows = conn.execute(
-            select(Entry.seq, Entry.envelope)  # type: ignore[call-overload]
-            .where(Entry.payload_type == KEY_EVENT_TYPE)
-            .order_by(Entry.seq)
+            select(col(Entry.seq), col(Entry.envelope))
+            .where(col(Entry.payload_type) == KEY_EVENT_TYPE)
+            .order_by(col(Entry.seq))
         ).all()
+    if not rows or rows[0][0] != 0:
+        raise VerificationError("entry 0 is not the genesis key event", seq=0)
     for seq, envelope in rows:
         try:
-            claimed = json.loads(envelope)["signatures"][0]["keyid"]
             if seq == 0:
-                event = KeyEvent.from_payload(_payload(envelope))
-                if root_key_id is not None and event.key_id != root_key_id:
+                # The genesis entry carries the key that signs it; the home config pins it.
+                claimed = KeyEvent.from_payload(Envelope.from_bytes(envelope).payload_bytes())
+                if root_key_id is not None and claimed.key_id != root_key_id:
                     raise VerificationError(
-                        f"entry 0 adds key {event.key_id}, not the pinned root key {root_key_id}",
-                        seq=0,
+                        f"entry 0 adds key {claimed.key_id}, not the pinned root key {root_key_id}"
                     )
-                genesis = VerifyingKey(_raw_key(event))
+                genesis = VerifyingKey(base64.b64decode(claimed.public_key or ""))
                 _, payload, signer = open_envelope(envelope, {genesis.key_id: genesis})
             else:
-                _, payload, signer = open_envelope(envelope, lambda k, s=seq: timeline.key_at(k, s))
-            del claimed
+                _, payload, signer = open_envelope(envelope, partial(timeline.key_at, seq=seq))
             event = KeyEvent.from_payload(payload)
-        except VerificationError as exc:
+        except SynthguardError as exc:
             raise VerificationError(f"entry {seq}: key event: {exc}", seq=seq) from exc
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+        except ValueError as exc:
             raise VerificationError(f"entry {seq}: malformed key event", seq=seq) from exc
         timeline.apply(seq, event, signer)
     return timeline
-
-
-def _payload(envelope: bytes) -> bytes:
-    import base64
-
-    return base64.b64decode(json.loads(envelope)["payload"])
-
-
-def _raw_key(event: KeyEvent) -> bytes:
-    import base64
-
-    return base64.b64decode(event.public_key or "")
 
 
 def _verify_entries(
@@ -154,88 +141,80 @@ def _verify_entries(
     workers: int | None,
     progress: Progress | None,
 ) -> list[bytes]:
-    spans = {
-        key_id: (span.key.raw, span.added_seq, span.ended_seq)
-        for key_id, span in timeline.spans.items()
-    }
     ranges = [(start, min(start + _CHUNK, size)) for start in range(0, size, _CHUNK)]
     workers = workers or os.cpu_count() or 1
     leaves: list[bytes] = []
     if size < _PARALLEL_FROM or workers == 1:
-        for start, stop in ranges:
-            chunk_leaves, error = _verify_range(ledger.url, start, stop, spans, ledger)
-            if error is not None:
-                raise VerificationError(error[1], seq=error[0])
-            leaves.extend(chunk_leaves)
-            if progress:
-                progress(stop - start)
-        return leaves
+        results: Iterator[_RangeResult] = (
+            _verify_range(ledger.engine, a, b, timeline) for a, b in ranges
+        )
+        return _collect(results, ranges, progress)
+    # fork: workers inherit the imported modules; each opens its own database connection.
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-        futures = [pool.submit(_verify_range, ledger.url, a, b, spans, None) for a, b in ranges]
-        for (start, stop), future in zip(ranges, futures, strict=True):
-            chunk_leaves, error = future.result()
-            if error is not None:
-                for other in futures:
-                    other.cancel()
-                raise VerificationError(error[1], seq=error[0])
-            leaves.extend(chunk_leaves)
-            if progress:
-                progress(stop - start)
+        futures = [
+            pool.submit(_verify_range_in_worker, ledger.url, a, b, timeline) for a, b in ranges
+        ]
+        try:
+            leaves = _collect((f.result() for f in futures), ranges, progress)
+        finally:
+            for future in futures:
+                future.cancel()
     return leaves
 
 
-_worker_ledgers: dict[str, Any] = {}
+_RangeResult = tuple[list[bytes], tuple[int, str] | None]
 
 
-def _verify_range(
-    url: str,
-    start: int,
-    stop: int,
-    spans: dict[str, tuple[bytes, int, int | None]],
-    ledger: Ledger | None,
-) -> tuple[list[bytes], tuple[int, str] | None]:
+def _collect(
+    results: Iterator[_RangeResult], ranges: list[tuple[int, int]], progress: Progress | None
+) -> list[bytes]:
+    leaves: list[bytes] = []
+    for (start, stop), (chunk_leaves, error) in zip(ranges, results, strict=False):
+        if error is not None:
+            raise VerificationError(error[1], seq=error[0])
+        leaves.extend(chunk_leaves)
+        if progress:
+            progress(stop - start)
+    return leaves
+
+
+_worker_engines: dict[str, Engine] = {}
+
+
+def _verify_range_in_worker(url: str, start: int, stop: int, timeline: KeyTimeline) -> _RangeResult:
+    engine = _worker_engines.get(url)
+    if engine is None:
+        engine = _worker_engines[url] = engine_for(url)
+    return _verify_range(engine, start, stop, timeline)
+
+
+def _verify_range(engine: Engine, start: int, stop: int, timeline: KeyTimeline) -> _RangeResult:
     """Check entries start <= seq < stop; return their leaf hashes and the first error."""
-    if ledger is None:
-        engine = _worker_ledgers.get(url)
-        if engine is None:
-            engine = _worker_ledgers[url] = engine_for(url)
-    else:
-        engine = ledger.engine
-    keys = {key_id: VerifyingKey(raw) for key_id, (raw, _, _) in spans.items()}
     with engine.connect() as conn:
         rows = conn.execute(
-            select(  # type: ignore[call-overload]
-                Entry.seq,
-                Entry.leaf_hash,
-                Entry.envelope,
-                Entry.key_id,
-                Entry.payload_type,
-                Entry.event,
-                Entry.sample_id,
+            sa_select(
+                col(Entry.seq),
+                col(Entry.leaf_hash),
+                col(Entry.envelope),
+                col(Entry.key_id),
+                col(Entry.payload_type),
+                col(Entry.event),
+                col(Entry.sample_id),
             )
-            .where(Entry.seq >= start, Entry.seq < stop)
-            .order_by(Entry.seq)
+            .where(col(Entry.seq) >= start, col(Entry.seq) < stop)
+            .order_by(col(Entry.seq))
         ).all()
     leaves: list[bytes] = []
     for seq, stored_leaf, envelope, key_id, payload_type, event, sample_id in rows:
         leaf = hashlib.sha256(b"\x00%d\n" % seq + envelope).digest()
         if leaf != stored_leaf:
             return leaves, (seq, f"entry {seq}: leaf hash does not match its envelope")
-
-        def lookup(kid: str, seq: int = seq) -> VerifyingKey | None:
-            span = spans.get(kid)
-            if span is None:
-                return None
-            _, added, ended = span
-            ok = (seq > added or seq == added == 0) and (ended is None or seq <= ended)
-            return keys[kid] if ok else None
-
         try:
-            kind, payload, signer = open_envelope(envelope, lookup)
+            kind, payload, signer = open_envelope(envelope, partial(timeline.key_at, seq=seq))
         except VerificationError as exc:
             reason = str(exc)
-            if "unknown key" in reason and any(k in reason for k in spans):
-                reason = "signed by a key that was not valid at this position (revoked or retired)"
+            if "unknown key" in reason and key_id in timeline.spans:
+                reason = f"signed by key {key_id}, which may not sign here (revoked or retired)"
             return leaves, (seq, f"entry {seq}: {reason}")
         problem = _index_problem(kind, payload, signer, key_id, payload_type, event, sample_id)
         if problem:
@@ -279,10 +258,14 @@ def _verify_checkpoints(
     for row in rows:
         checkpoint = _check_note(ledger, tree, timeline, row.note, "checkpoint")
         if checkpoint.size != row.size:
-            raise VerificationError(f"checkpoint row {row.size} holds a note of size {checkpoint.size}")
+            raise VerificationError(
+                f"checkpoint row {row.size} holds a note of size {checkpoint.size}"
+            )
         if previous is not None:
             proof = tree.consistency_proof(previous.size, checkpoint.size)
-            verify_consistency(previous.size, checkpoint.size, previous.root, checkpoint.root, proof)
+            verify_consistency(
+                previous.size, checkpoint.size, previous.root, checkpoint.root, proof
+            )
         previous = checkpoint
     return len(rows), previous
 
@@ -293,7 +276,9 @@ def _check_note(
     all_keys = [span.key for span in timeline.spans.values()]
     checkpoint, key_id = verify_checkpoint(note, all_keys)
     if checkpoint.origin != ledger.origin:
-        raise VerificationError(f"{what} is for origin {checkpoint.origin!r}, not {ledger.origin!r}")
+        raise VerificationError(
+            f"{what} is for origin {checkpoint.origin!r}, not {ledger.origin!r}"
+        )
     span = timeline.spans[key_id]
     if not span.may_sign_checkpoint(checkpoint.size):
         raise VerificationError(

@@ -11,8 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from collections.abc import Callable, Mapping
+from json.encoder import encode_basestring
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -67,16 +67,15 @@ def sign_envelope(payload: bytes, payload_type: str, key: SigningKey) -> bytes:
     """Sign a payload and return the canonical bytes of its one-signature envelope."""
     sig = key.sign(pae(payload_type, payload))
     # The JCS form of this fixed shape, written directly: this runs once per ledger record.
-    # Keys are already in JCS order; base64 and key ids need no escaping.
+    # Keys are already in JCS order; base64 needs no escaping.
+    body = base64.b64encode(payload).decode("ascii")
+    kind = encode_basestring(payload_type)
+    keyid = encode_basestring(key.key_id)
+    signature = base64.b64encode(sig).decode("ascii")
     return (
-        '{"payload":"%s","payloadType":%s,"signatures":[{"keyid":%s,"sig":"%s"}]}'
-        % (
-            base64.b64encode(payload).decode("ascii"),
-            encode_basestring(payload_type),
-            encode_basestring(key.key_id),
-            base64.b64encode(sig).decode("ascii"),
-        )
-    ).encode("utf-8")
+        f'{{"payload":"{body}","payloadType":{kind},'
+        f'"signatures":[{{"keyid":{keyid},"sig":"{signature}"}}]}}'
+    ).encode()
 
 
 def open_envelope(

@@ -50,6 +50,10 @@ class VerifyingKey:
         self._key = Ed25519PublicKey.from_public_bytes(raw)
         self.key_id = key_id_of(raw)
 
+    def __reduce__(self) -> tuple[type[VerifyingKey], tuple[bytes]]:
+        # Picklable by its raw bytes, so verification can fan out to worker processes.
+        return (VerifyingKey, (self.raw,))
+
     def verify(self, signature: bytes, message: bytes) -> bool:
         """Return whether `signature` is this key's signature of `message`."""
         try:

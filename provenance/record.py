@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from synthguard.provenance.canonical import canonical_json
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 RECORD_TYPE = "application/vnd.synthguard.lineage.v1+json"
 KEY_EVENT_TYPE = "application/vnd.synthguard.key-event.v1+json"
 
@@ -172,8 +172,9 @@ def record_json_schema() -> dict[str, Any]:
         "$defs": {
             **LineageRecord.model_json_schema(ref_template="#/$defs/{model}").pop("$defs", {}),
             **KeyEvent.model_json_schema(ref_template="#/$defs/{model}").pop("$defs", {}),
-            "LineageRecord": _without_defs(LineageRecord.model_json_schema(
-                ref_template="#/$defs/{model}")),
+            "LineageRecord": _without_defs(
+                LineageRecord.model_json_schema(ref_template="#/$defs/{model}")
+            ),
             "KeyEvent": _without_defs(KeyEvent.model_json_schema(ref_template="#/$defs/{model}")),
         },
     }

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from synthguard.provenance.canonical import canonical_json, digest
 from synthguard.provenance.errors import InputError
 
