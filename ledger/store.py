@@ -75,14 +75,18 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    # FULL: a commit that returned is on disk, which the middleware's durability promise needs.
-    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    immediate = conn.get_execution_options().get("append_lock", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = conn.get_execution_options()
+    if options.get("append_lock", False):
+        # The safety level is fixed per transaction, so it is set just before BEGIN.
+        sync = "FULL" if options.get("durable", False) else "NORMAL"
+        conn.exec_driver_sql(f"PRAGMA synchronous={sync}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +111,12 @@ class EntryView:
 class Ledger:
     """One ledger database; open it with a signing key to append."""
 
-    def __init__(self, url: str, engine: Engine, signer: SigningKey | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        engine: Engine,
+        signer: SigningKey | None = None,
+    ) -> None:
         self.url = url
         self.engine = engine
         self.signer = signer
@@ -165,7 +174,7 @@ class Ledger:
         return ledger
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Stop signing workers and release the database connections."""
         self.engine.dispose()
 
     def __enter__(self) -> Ledger:
@@ -218,11 +227,15 @@ class Ledger:
         self,
         records: Sequence[Statement],
         contents: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        durable: bool = False,
     ) -> list[int]:
         """Sign and append records as one batch; return their seqs.
 
         `contents` maps sample ids to the sample rows to store beside the tree; content that
-        is already stored is left as it is (ids are content-addressed).
+        is already stored is left as it is (ids are content-addressed). A committed batch
+        survives a crash of the process; with `durable` it is also flushed to disk before
+        this returns. Checkpoints are always flushed, and with them everything before them.
         """
         if not records:
             return []
@@ -230,48 +243,46 @@ class Ledger:
             # The signer of the rest of a batch could change under it.
             raise LedgerError("a key event is appended on its own, not inside a batch")
         signer = self._signer()
-        prepared = [self._prepare(record, signer) for record in records]
+        prepared = self._prepare(records, signer)
         content_rows = [
             {"sample_id": sid, "digest": _row_digest(row), "content": _row_text(row)}
             for sid, row in (contents or {}).items()
         ]
         try:
-            with self._append_lock() as conn:
+            with _Transaction(self.engine, durable=durable) as conn:
                 self._check_signer(conn, signer.key_id)
-                seqs = self._write(conn, prepared, content_rows, signer)
+                seqs, due = self._write(conn, prepared, content_rows)
                 if isinstance(records[0], KeyEvent):
                     self._apply_key_event(conn, seqs[0], records[0])
-                return seqs
+            if due:
+                self._publish(due, signer)
         except OperationalError as exc:
             raise LedgerError(f"cannot append to the ledger: {exc.orig}") from exc
+        return seqs
 
-    def _prepare(self, record: Statement, signer: SigningKey) -> dict[str, Any]:
-        if record.signer != signer.key_id:
-            raise KeyringError(
-                f"record names signer {record.signer} but the ledger signs with {signer.key_id}"
+    def _prepare(self, records: Sequence[Statement], signer: SigningKey) -> list[dict[str, Any]]:
+        """Sign the records; return entry rows still lacking seq and leaf hash."""
+        rows = []
+        for record in records:
+            if record.signer != signer.key_id:
+                raise KeyringError(
+                    f"record names signer {record.signer} but the ledger signs with {signer.key_id}"
+                )
+            if isinstance(record, KeyEvent):
+                kind, event, sample_id = KEY_EVENT_TYPE, record.action.value, None
+            else:
+                kind, event, sample_id = RECORD_TYPE, record.event.value, record.sample_id
+            rows.append(
+                {
+                    "envelope": sign_envelope(record.payload(), kind, signer),
+                    "key_id": signer.key_id,
+                    "payload_type": kind,
+                    "event": event,
+                    "sample_id": sample_id,
+                    "time": record.time,
+                }
             )
-        if isinstance(record, KeyEvent):
-            envelope = sign_envelope(record.payload(), KEY_EVENT_TYPE, signer)
-            return {
-                "envelope": envelope,
-                "key_id": signer.key_id,
-                "payload_type": KEY_EVENT_TYPE,
-                "event": record.action.value,
-                "sample_id": None,
-                "time": record.time,
-            }
-        envelope = sign_envelope(record.payload(), RECORD_TYPE, signer)
-        return {
-            "envelope": envelope,
-            "key_id": signer.key_id,
-            "payload_type": RECORD_TYPE,
-            "event": record.event.value,
-            "sample_id": record.sample_id,
-            "time": record.time,
-        }
-
-    def _append_lock(self) -> _Transaction:
-        return _Transaction(self.engine)
+        return rows
 
     def _check_signer(self, conn: Connection, key_id: str) -> None:
         row = conn.execute(select(col(KeyRow.status)).where(col(KeyRow.key_id) == key_id)).first()
@@ -282,49 +293,58 @@ class Ledger:
             raise KeyringError(f"key {key_id} is {row[0]}; it may not sign new records")
 
     def _write(
-        self,
-        conn: Connection,
-        prepared: list[dict[str, Any]],
-        content_rows: list[dict[str, str]],
-        signer: SigningKey,
-    ) -> list[int]:
+        self, conn: Connection, prepared: list[dict[str, Any]], content_rows: list[dict[str, str]]
+    ) -> tuple[list[int], list[tuple[int, bytes]]]:
+        """Number and insert a batch; return its seqs and the (size, root) checkpoints due."""
         head = conn.execute(select(col(TreeHead.size), col(TreeHead.compact))).first()
         compact = CompactRange.from_dict(json.loads(head[1])) if head else CompactRange()
         start = compact.size
+        due = []
         for seq, row in enumerate(prepared, start):
             leaf = _leaf_hash(seq, row["envelope"])
             row["seq"] = seq
             row["leaf_hash"] = leaf
             compact.append(leaf)
             if compact.size % self.checkpoint_interval == 0:
-                self._insert_checkpoint(conn, compact, signer)
-        conn.execute(insert(Entry), prepared)
+                due.append((compact.size, compact.root()))
+        # Straight to the driver: SQLAlchemy's per-row parameter handling costs more than
+        # the insert itself on this path.
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(
+            f"INSERT INTO entries ({', '.join(_ENTRY_FIELDS)}) "
+            f"VALUES ({', '.join([mark] * len(_ENTRY_FIELDS))})",
+            [tuple(row[name] for name in _ENTRY_FIELDS) for row in prepared],
+        )
         if content_rows:
             _insert_missing_samples(conn, content_rows)
+        state = {"size": compact.size, "compact": json.dumps(compact.to_dict())}
         if head is None:
-            conn.execute(
-                insert(TreeHead).values(
-                    id=1, size=compact.size, compact=json.dumps(compact.to_dict())
-                )
-            )
+            conn.execute(insert(TreeHead).values(id=1, **state))
         else:
-            conn.execute(
-                update(TreeHead)
-                .where(col(TreeHead.id) == 1)
-                .values(size=compact.size, compact=json.dumps(compact.to_dict()))
-            )
-        return list(range(start, start + len(prepared)))
+            conn.execute(update(TreeHead).where(col(TreeHead.id) == 1).values(**state))
+        return list(range(start, start + len(prepared))), due
 
-    def _insert_checkpoint(
-        self, conn: Connection, compact: CompactRange, signer: SigningKey
-    ) -> None:
-        root = compact.root()
-        note = sign_checkpoint(self.origin, compact.size, root, signer)
-        conn.execute(
-            insert(CheckpointRow).values(
-                size=compact.size, root=root, note=note, key_id=signer.key_id, time=utc_now()
-            )
-        )
+    def _publish(self, due: list[tuple[int, bytes]], signer: SigningKey) -> None:
+        """Sign and store checkpoints in a durable transaction.
+
+        Its flush also makes every batch before it durable, so a checkpoint that anyone may
+        have copied never refers to entries a power cut could take back.
+        """
+        with _Transaction(self.engine, durable=True) as conn:
+            for size, root in due:
+                exists = conn.execute(
+                    select(col(CheckpointRow.size)).where(col(CheckpointRow.size) == size)
+                ).first()
+                if exists is None:
+                    conn.execute(
+                        insert(CheckpointRow).values(
+                            size=size,
+                            root=root,
+                            note=sign_checkpoint(self.origin, size, root, signer),
+                            key_id=signer.key_id,
+                            time=utc_now(),
+                        )
+                    )
 
     def _apply_key_event(self, conn: Connection, seq: int, event: KeyEvent) -> None:
         if event.action in (KeyAction.ADDED, KeyAction.ROTATED):
@@ -350,20 +370,17 @@ class Ledger:
     def checkpoint(self) -> Checkpoint:
         """Make sure the latest checkpoint covers the whole tree; return it."""
         signer = self._signer()
-        with self._append_lock() as conn:
+        with self.engine.connect() as conn:
             head = conn.execute(select(col(TreeHead.size), col(TreeHead.compact))).first()
-            latest = conn.execute(
-                select(col(CheckpointRow.note)).order_by(col(CheckpointRow.size).desc()).limit(1)
-            ).first()
-            if head is not None and (latest is None or parse_checkpoint(latest[0]).size < head[0]):
-                compact = CompactRange.from_dict(json.loads(head[1]))
-                self._insert_checkpoint(conn, compact, signer)
-                latest = conn.execute(
-                    select(col(CheckpointRow.note)).where(col(CheckpointRow.size) == head[0])
-                ).first()
-        if latest is None:
+        if head is None:
             raise LedgerError("the ledger is empty: nothing to checkpoint")
-        return parse_checkpoint(latest[0])
+        latest = self.latest_checkpoint()
+        if latest is None or latest.size < head[0]:
+            compact = CompactRange.from_dict(json.loads(head[1]))
+            self._publish([(compact.size, compact.root())], signer)
+        result = self.latest_checkpoint()
+        assert result is not None
+        return result
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -443,6 +460,16 @@ _ENTRY_COLUMNS = (
     col(Entry.sample_id),
     col(Entry.time),
 )
+_ENTRY_FIELDS = (
+    "seq",
+    "leaf_hash",
+    "envelope",
+    "key_id",
+    "payload_type",
+    "event",
+    "sample_id",
+    "time",
+)
 _TABLES = [
     SQLModel.metadata.tables[name]
     for name in ("entries", "checkpoints", "tree_head", "samples", "keys", "ledger_info")
@@ -450,16 +477,25 @@ _TABLES = [
 
 
 class _Transaction:
-    """The append transaction: the one writer lock of the ledger, on either backend."""
+    """A write transaction holding the ledger's one writer lock, on either backend.
 
-    def __init__(self, engine: Engine) -> None:
+    Not `durable`: the commit survives a crash of this process but may be lost to a power
+    cut (SQLite WAL with synchronous=NORMAL; PostgreSQL synchronous_commit off), which keeps
+    an fsync off every batch. `durable`: flushed to disk before the commit returns, and with
+    it everything committed before.
+    """
+
+    def __init__(self, engine: Engine, *, durable: bool) -> None:
         self.engine = engine
+        self.durable = durable
         self.conn: Connection | None = None
 
     def __enter__(self) -> Connection:
-        conn = self.engine.connect().execution_options(append_lock=True)
+        conn = self.engine.connect().execution_options(append_lock=True, durable=self.durable)
         conn.begin()
         if conn.dialect.name == "postgresql":
+            if not self.durable:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_APPEND_LOCK})")
         self.conn = conn
         return conn

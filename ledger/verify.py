@@ -36,7 +36,7 @@ from synthguard.ledger.tables import Entry
 from synthguard.provenance.dsse import Envelope, open_envelope
 from synthguard.provenance.errors import SynthguardError, VerificationError
 from synthguard.provenance.keys import VerifyingKey
-from synthguard.provenance.record import KEY_EVENT_TYPE, RECORD_TYPE, KeyEvent
+from synthguard.provenance.record import KEY_EVENT_TYPE, RECORD_TYPE, KeyAction, KeyEvent
 
 # Below this many entries a process pool costs more than it saves.
 _PARALLEL_FROM = 4000
@@ -90,15 +90,20 @@ def verify_ledger(
 
 def _check_numbering(ledger: Ledger) -> int:
     with ledger.engine.connect() as conn:
-        count, top = conn.execute(select(func.count(), func.max(col(Entry.seq)))).one()
+        count, low, top = conn.execute(
+            select(func.count(), func.min(col(Entry.seq)), func.max(col(Entry.seq)))
+        ).one()
         if count == 0:
             raise VerificationError("the ledger has no entries", seq=0)
-        if top != count - 1:
-            # Find the first hole: the first seq whose successor is missing.
-            seqs = conn.execute(select(col(Entry.seq)).order_by(col(Entry.seq))).scalars()
+        # Count and maximum alone miss an entry moved below 0: the minimum must be 0 too.
+        if low != 0 or top != count - 1:
+            seqs = conn.execute(
+                select(col(Entry.seq)).where(col(Entry.seq) >= 0).order_by(col(Entry.seq))
+            ).scalars()
             for expected, seq in enumerate(seqs):
                 if seq != expected:
                     raise VerificationError(f"entry {expected} is missing", seq=expected)
+            raise VerificationError(f"an entry is numbered {low}, outside the tree")
     return int(count)
 
 
@@ -107,7 +112,9 @@ def _key_timeline(ledger: Ledger, root_key_id: str | None) -> KeyTimeline:
     with ledger.engine.connect() as conn:
         rows = conn.execute(
             select(col(Entry.seq), col(Entry.envelope))
-            .where(col(Entry.payload_type) == KEY_EVENT_TYPE)
+            # Through the event index; entries whose payload type disagrees with their event
+            # column are caught in the per-entry pass.
+            .where(col(Entry.event).in_([action.value for action in KeyAction]))
             .order_by(col(Entry.seq))
         ).all()
     if not rows or rows[0][0] != 0:

@@ -9,6 +9,7 @@ need ECMAScript formatting (floats) to `rfc8785`. A hypothesis test pins the two
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any
@@ -19,6 +20,16 @@ from synthguard.provenance.errors import InputError
 
 _INT_MAX = 2**53 - 1
 DIGEST_PREFIX = "sha256:"
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+class Fragment(str):
+    """Text that is already canonical JSON, spliced into the output verbatim.
+
+    Lets a value that repeats across many records (a generator's identity) be encoded once.
+    """
+
+    __slots__ = ()
 
 
 def canonical_json(value: Any) -> bytes:
@@ -49,6 +60,8 @@ def _encode(value: Any, out: list[str]) -> None:
         if not -_INT_MAX <= value <= _INT_MAX:
             raise InputError(f"integer {value} is outside the range JSON numbers hold exactly")
         out.append(str(value))
+    elif kind is Fragment:
+        out.append(value)
     elif kind is float:
         try:
             out.append(rfc8785.dumps(value).decode("ascii"))
@@ -60,7 +73,7 @@ def _encode(value: Any, out: list[str]) -> None:
         _encode(int(value), out)
     elif isinstance(value, float):
         _encode(float(value), out)
-    elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
+    elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray, memoryview)):
         _encode_array(value, out)
     else:
         raise InputError(f"value of type {kind.__name__} is not JSON")
@@ -113,9 +126,7 @@ def digest_json(value: Any) -> str:
 
 def parse_digest(text: str) -> bytes:
     """Return the 32 raw bytes of a `sha256:<hex>` digest, or raise InputError."""
-    if not text.startswith(DIGEST_PREFIX) or len(text) != len(DIGEST_PREFIX) + 64:
+    # bytes.fromhex alone would take upper case and spaces: two spellings of one digest.
+    if not isinstance(text, str) or not _DIGEST.fullmatch(text):
         raise InputError(f"not a sha256 digest: {text!r}")
-    try:
-        return bytes.fromhex(text[len(DIGEST_PREFIX) :])
-    except ValueError as exc:
-        raise InputError(f"not a sha256 digest: {text!r}") from exc
+    return bytes.fromhex(text[len(DIGEST_PREFIX) :])

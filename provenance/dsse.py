@@ -94,19 +94,25 @@ def open_envelope(
         signatures = raw["signatures"]
         if not isinstance(payload_type, str) or not isinstance(signatures, list):
             raise TypeError
+        # Inside the try: a JSON payloadType may hold a lone surrogate, which UTF-8 refuses.
+        message = pae(payload_type, payload)
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise VerificationError("not a DSSE envelope") from exc
-    message = pae(payload_type, payload)
     known = False
     for signature in signatures:
         if not isinstance(signature, dict):
             continue
-        key = lookup(signature.get("keyid", ""))
+        keyid = signature.get("keyid")
+        # A non-string key id would be unhashable for a mapping lookup (TypeError).
+        key = lookup(keyid) if isinstance(keyid, str) else None
         if key is None:
             continue
         known = True
+        encoded = signature.get("sig")
+        if not isinstance(encoded, str):
+            continue
         try:
-            sig = base64.b64decode(signature.get("sig", ""), validate=True)
+            sig = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             continue
         if key.verify(sig, message):

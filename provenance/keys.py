@@ -92,7 +92,8 @@ class VerifyingKey:
     def from_vkey(cls, line: str) -> tuple[str, VerifyingKey]:
         """Parse a C2SP vkey line into (name, key), checking its key hash."""
         try:
-            name, hash_hex, encoded = line.strip().rsplit("+", 2)
+            # Split from the left: a name has no "+", but base64 may.
+            name, hash_hex, encoded = line.strip().split("+", 2)
             blob = base64.b64decode(encoded, validate=True)
         except (ValueError, binascii.Error) as exc:
             raise KeyringError("not a signed-note verifier key line") from exc

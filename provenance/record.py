@@ -8,19 +8,22 @@ content can be erased without breaking the tamper-evident tree.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
+from json.encoder import encode_basestring
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from synthguard.provenance.canonical import canonical_json
+from synthguard.provenance.canonical import Fragment, canonical_json
 
 SCHEMA_VERSION: Literal[1] = 1
 RECORD_TYPE = "application/vnd.synthguard.lineage.v1+json"
 KEY_EVENT_TYPE = "application/vnd.synthguard.key-event.v1+json"
 
 _DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z")
 
 
 class Event(StrEnum):
@@ -47,7 +50,7 @@ class Origin(StrEnum):
 class Generator(BaseModel):
     """The model or program that produced a sample."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="constants")
 
     name: str = Field(description="The pipeline step or generator name, e.g. 'self-instruct'.")
     provider: str | None = Field(default=None, description="Model provider, e.g. 'openai'.")
@@ -55,6 +58,24 @@ class Generator(BaseModel):
     version: str | None = Field(default=None, description="Model version or revision.")
     parameters: dict[str, Any] = Field(default_factory=dict, description="Sampling parameters.")
     seed: int | None = None
+
+    def canonical(self) -> Fragment:
+        """The canonical JSON of this generator, computed once per object (it repeats in
+        every record a pipeline step writes)."""
+        cached = _GENERATOR_JSON.get(id(self))
+        if cached is not None and cached[0] is self:
+            return cached[1]
+        fragment = Fragment(
+            canonical_json(self.model_dump(mode="json", exclude_none=True)).decode("utf-8")
+        )
+        if len(_GENERATOR_JSON) >= 1024:
+            _GENERATOR_JSON.clear()
+        # The entry keeps the object alive, so its id cannot be reused while cached.
+        _GENERATOR_JSON[id(self)] = (self, fragment)
+        return fragment
+
+
+_GENERATOR_JSON: dict[int, tuple[Generator, Fragment]] = {}
 
 
 class Source(BaseModel):
@@ -73,7 +94,8 @@ def utc_now() -> str:
 
 
 def _check_time(value: str) -> str:
-    if not value.endswith("Z"):
+    # fromisoformat alone would also take a bare date or the basic form 20240101T000000.
+    if not _TIME.fullmatch(value):
         raise ValueError("time must be RFC 3339 in UTC, ending in 'Z'")
     datetime.fromisoformat(value[:-1] + "+00:00")
     return value
@@ -82,7 +104,9 @@ def _check_time(value: str) -> str:
 class LineageRecord(BaseModel):
     """One signed statement about one sample."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # JSON mode would otherwise sign NaN/inf in `detail` as null; as floats, canonical_json
+    # refuses them (the same holds for Generator.parameters).
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="constants")
 
     schema_version: Literal[1] = SCHEMA_VERSION
     event: Event
@@ -109,18 +133,46 @@ class LineageRecord(BaseModel):
     @classmethod
     def _parents_are_ids(cls, value: list[str]) -> list[str]:
         for parent in value:
-            if len(parent) != 71 or not parent.startswith("sha256:"):
+            if not re.fullmatch(_DIGEST_PATTERN, parent):
                 raise ValueError(f"parent {parent!r} is not a sample id")
         return value
 
     def payload(self) -> bytes:
-        """Return the canonical bytes that get signed."""
-        return canonical_json(self.model_dump(mode="json", exclude_none=True))
+        """Return the canonical bytes that get signed (JCS of the record, nulls left out).
+
+        Written field by field in JCS key order rather than through `model_dump`: this runs
+        once per record on the append path. A test pins it to `rfc8785.dumps(model_dump)`.
+        """
+        parts = []
+        for name in _RECORD_FIELDS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if type(value) is str:
+                text = encode_basestring(value)
+            elif isinstance(value, StrEnum):
+                text = encode_basestring(value.value)
+            elif type(value) is int:
+                text = str(value)
+            elif isinstance(value, Generator):
+                text = value.canonical()
+            elif name == "parents":
+                text = "[" + ",".join(map(encode_basestring, value)) + "]"
+            elif name == "sources":
+                text = canonical_json([s.model_dump(exclude_none=True) for s in value]).decode()
+            else:
+                text = canonical_json(value).decode("utf-8")
+            parts.append(f'"{name}":{text}')
+        return ("{" + ",".join(parts) + "}").encode("utf-8")
 
     @classmethod
     def from_payload(cls, payload: bytes) -> LineageRecord:
         """Parse a signed payload back into a record."""
         return cls.model_validate(json.loads(payload))
+
+
+# Field names in JCS order (all ASCII, so plain sorting is UTF-16 order).
+_RECORD_FIELDS = tuple(sorted(LineageRecord.model_fields))
 
 
 class KeyAction(StrEnum):

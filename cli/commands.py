@@ -1,0 +1,202 @@
+"""The top-level commands: init, record, verify, schema, demo. Each parses, calls, prints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from synthguard.cli import render
+from synthguard.cli.context import App, pass_app
+from synthguard.cli.demo import DEFAULT_DIR, DEFAULT_SAMPLES, run_demo
+from synthguard.cli.progress import progress_bar
+from synthguard.cli.recording import generator_from_options, record_file
+from synthguard.ledger.store import DEFAULT_CHECKPOINT_INTERVAL
+from synthguard.ledger.verify import verify_ledger
+from synthguard.provenance.errors import InputError
+from synthguard.provenance.reader import FORMATS, count_rows
+from synthguard.provenance.record import Origin, record_json_schema
+from synthguard.provenance.sample import FieldMapping
+
+
+@click.command()
+@click.option(
+    "--checkpoint-interval",
+    type=click.IntRange(min=1),
+    default=DEFAULT_CHECKPOINT_INTERVAL,
+    show_default=True,
+    help="Write a signed checkpoint every N entries (and at the end of every appending command).",
+)
+@click.option(
+    "--origin",
+    metavar="O",
+    help="The checkpoint origin line, e.g. example.com/ledger [default: a random "
+    "synthguard.local/ledger/<hex>].",
+)
+@pass_app
+def init(app: App, checkpoint_interval: int, origin: str | None) -> None:
+    """Create the home: config, the ledger and an encrypted Ed25519 signing key."""
+    with app.home.init(
+        app.new_passphrase(), db=app.db, origin=origin, checkpoint_interval=checkpoint_interval
+    ) as ledger:
+        click.echo(render.init_summary(app.home, ledger))
+
+
+def _parse_params(_ctx: click.Context, _param: click.Parameter, pairs: tuple[str, ...]) -> Any:
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not of the form KEY=VALUE")
+        try:
+            parsed[key] = json.loads(text)
+        except ValueError:
+            parsed[key] = text
+    return parsed
+
+
+@click.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--generator", "generator_name", metavar="NAME", help="Pipeline step or generator.")
+@click.option("--model", metavar="M", help="Model identifier.")
+@click.option("--model-version", metavar="V", help="Model version or revision.")
+@click.option("--provider", metavar="P", help="Model provider, e.g. openai.")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    callback=_parse_params,
+    metavar="KEY=VALUE",
+    help="A sampling parameter; VALUE is JSON when it parses (0.7, true, [1,2]), else a string.",
+)
+@click.option(
+    "--origin",
+    type=click.Choice([origin.value for origin in Origin]),
+    default=Origin.SYNTHETIC.value,
+    show_default=True,
+    help="Who wrote the content: synthetic and hybrid rows are `generated` (depth 1), human "
+    "rows `imported` (depth 0; --generator optional).",
+)
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="TARGET=SOURCE",
+    help="Read a sample field from another column, e.g. instruction=prompt.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="Input format [default: by path: HF dataset folder, *.parquet, else JSONL].",
+)
+@click.option("--run-id", metavar="ID", help="Run id for the records [default: a new uuid4].")
+@pass_app
+def record(
+    app: App,
+    file: Path,
+    generator_name: str | None,
+    model: str | None,
+    model_version: str | None,
+    provider: str | None,
+    params: dict[str, Any],
+    origin: str,
+    fields: tuple[str, ...],
+    fmt: str | None,
+    run_id: str | None,
+) -> None:
+    """Sign one lineage record per row of FILE and append them to the ledger.
+
+    Bad rows (invalid JSON, not UTF-8, a missing field) are listed on stderr by line number and
+    do not stop the good ones. Exit 0 when every row was recorded; exit 2 after recording the
+    good rows when some were bad.
+    """
+    kind = Origin(origin)
+    generator = generator_from_options(
+        generator_name,
+        model,
+        version=model_version,
+        provider=provider,
+        parameters=params,
+        origin=kind,
+    )
+    with progress_bar(lambda: count_rows(file, fmt), "recording") as tick:
+        result = record_file(
+            app,
+            file,
+            generator=generator,
+            origin=kind,
+            mapping=FieldMapping.parse(fields),
+            fmt=fmt,
+            run_id=run_id,
+            progress=tick,
+        )
+    for line in render.bad_rows(result):
+        click.echo(line, err=True)
+    click.echo(render.record_summary(result))
+    if result.summary.bad:
+        raise InputError(
+            f"{len(result.summary.bad)} of {result.summary.total} rows were bad and were not "
+            "recorded (listed above); the good rows were"
+        )
+
+
+@click.command()
+@click.option(
+    "--checkpoint",
+    "kept",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A checkpoint saved earlier (`synthguard ledger checkpoint > FILE`): also prove that "
+    "the ledger today extends it, so nothing before it was rewritten or cut off.",
+)
+@pass_app
+def verify(app: App, kept: Path | None) -> None:
+    """Check every signature, leaf hash and checkpoint of the ledger, offline.
+
+    Exit 1 with the first bad entry's seq when anything does not check out.
+    """
+    note = kept.read_text(encoding="utf-8", errors="replace") if kept else None
+    with app.open_ledger() as ledger, progress_bar(ledger.size, "verifying") as tick:
+        report = verify_ledger(
+            ledger, kept_checkpoint=note, root_key_id=app.root_key(), progress=tick
+        )
+    click.echo(render.verify_summary(report))
+
+
+def schema_document() -> str:
+    """The JSON Schema of ledger payloads, as `synthguard schema` prints it."""
+    return json.dumps(record_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of lineage records and key events."""
+    click.echo(schema_document(), nl=False)
+
+
+@click.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DIR,
+    show_default=True,
+    help="Where to build the demo. A folder from an earlier demo is wiped and rebuilt; any "
+    "other non-empty folder is refused.",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=DEFAULT_SAMPLES,
+    show_default=True,
+    help="How many samples to generate and record.",
+)
+def demo(directory: Path, samples: int) -> None:
+    """Run init, record and verify in a fresh folder, with nothing to configure.
+
+    The key is encrypted under $SYNTHGUARD_PASSPHRASE, else a fixed demo passphrase (printed;
+    not a secret). The demo always uses its own SQLite ledger, whatever --db says.
+    """
+    click.echo(render.demo_summary(run_demo(directory, samples)))

@@ -1,0 +1,57 @@
+"""How the CLI reports a failure: one line on stderr and an exit code, a traceback only on --debug.
+
+Exit codes: 1 when something signed or hashed does not check out (VerificationError), 2 for
+usage, input and every other error, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+import click
+
+from synthguard.provenance.errors import SynthguardError, VerificationError
+
+PROG = "synthguard"
+INTERRUPTED = 130
+UNEXPECTED = 2
+
+
+def error_line(exc: BaseException) -> str:
+    """Return the one line that tells the user what went wrong."""
+    if isinstance(exc, VerificationError):
+        message = _one_line(str(exc))
+        if exc.seq is not None and f"entry {exc.seq}" not in message:
+            message += f" (entry {exc.seq})"
+        return f"{PROG}: verification failed: {message}"
+    if isinstance(exc, SynthguardError):
+        return f"{PROG}: error: {_one_line(str(exc))}"
+    if isinstance(exc, KeyboardInterrupt):
+        return f"{PROG}: interrupted"
+    detail = _one_line(str(exc))
+    detail = f": {detail}" if detail else ""
+    return (
+        f"{PROG}: error: unexpected {type(exc).__name__}{detail} "
+        "(run with --debug to see the traceback)"
+    )
+
+
+def exit_code(exc: BaseException) -> int:
+    """Return the exit code for an error."""
+    if isinstance(exc, SynthguardError):
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return INTERRUPTED
+    return UNEXPECTED
+
+
+def report(exc: BaseException, *, debug: bool) -> int:
+    """Write the error to stderr (with its traceback under --debug); return the exit code."""
+    if debug:
+        click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
+    click.echo(error_line(exc), err=True)
+    return exit_code(exc)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

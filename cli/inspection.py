@@ -1,0 +1,102 @@
+"""Read-only views of a ledger for `synthguard ledger`: entries, the export stream, proofs.
+
+Nothing here checks signatures: these are what the ledger claims, in forms a third party can
+check offline (`synthguard verify`, or any RFC 6962 and DSSE verifier).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from synthguard.ledger.checkpoint import Checkpoint
+from synthguard.ledger.merkle import Tree
+from synthguard.ledger.store import EntryView, Ledger
+from synthguard.provenance.errors import InputError, VerificationError
+
+
+def describe_entry(ledger: Ledger, seq: int) -> dict[str, Any]:
+    """Return one entry as JSON: its index columns, the decoded payload and stored content."""
+    entry = ledger.entry(seq)
+    if entry is None:
+        raise InputError(f"no entry {seq}: the ledger holds entries 0 to {ledger.size() - 1}")
+    try:
+        payload: Any = json.loads(base64.b64decode(json.loads(entry.envelope)["payload"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise VerificationError(f"entry {seq}: the envelope cannot be decoded", seq=seq) from exc
+    content = ledger.sample(entry.sample_id) if entry.sample_id else None
+    return {
+        "seq": entry.seq,
+        "time": entry.time,
+        "key": entry.key_id,
+        "type": entry.payload_type,
+        "event": entry.event,
+        "sample": entry.sample_id,
+        "leaf_hash": entry.leaf_hash.hex(),
+        "payload": payload,
+        "content": content,
+    }
+
+
+def recent_entries(ledger: Ledger, count: int) -> tuple[int, list[EntryView]]:
+    """Return the ledger size and its last `count` entries, oldest first."""
+    size = ledger.size()
+    return size, list(ledger.entries(max(size - count, 0)))
+
+
+def export_lines(ledger: Ledger) -> Iterator[str]:
+    """Yield one JSON line per entry: seq, leaf (base64 of the exact leaf bytes), hash, envelope.
+
+    `leaf` is `b"<seq>\\n" + envelope`; `leaf_hash` = SHA-256(0x00 || leaf) is what the tree holds.
+    """
+    for entry in ledger.entries():
+        yield json.dumps(
+            {
+                "seq": entry.seq,
+                "leaf": base64.b64encode(entry.leaf).decode("ascii"),
+                "leaf_hash": entry.leaf_hash.hex(),
+                "envelope": json.loads(entry.envelope),
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+
+
+def latest_checkpoint(ledger: Ledger) -> Checkpoint:
+    """Return the ledger's latest checkpoint, or raise when it has none."""
+    checkpoint = ledger.latest_checkpoint()
+    if checkpoint is None:
+        raise InputError("the ledger has no checkpoint yet")
+    return checkpoint
+
+
+def inclusion_proof(ledger: Ledger, seq: int) -> dict[str, Any]:
+    """Return the RFC 9162 inclusion proof of entry `seq` against the latest checkpoint."""
+    checkpoint = latest_checkpoint(ledger)
+    if not 0 <= seq < checkpoint.size:
+        raise InputError(
+            f"entry {seq} is not covered by the latest checkpoint, which covers entries "
+            f"0 to {checkpoint.size - 1}"
+        )
+    leaves = [entry.leaf_hash for entry in ledger.entries(0, checkpoint.size)]
+    if len(leaves) != checkpoint.size:
+        raise VerificationError(
+            f"the latest checkpoint covers {checkpoint.size} entries but the ledger holds "
+            f"{len(leaves)} of them (run `synthguard verify`)"
+        )
+    tree = Tree(leaves)
+    if tree.root() != checkpoint.root:
+        raise VerificationError(
+            "the ledger's entries do not have the root of its latest checkpoint "
+            "(run `synthguard verify`)"
+        )
+    return {
+        "index": seq,
+        "tree_size": checkpoint.size,
+        "root": base64.b64encode(checkpoint.root).decode("ascii"),
+        "leaf_hash": leaves[seq].hex(),
+        "audit_path": [node.hex() for node in tree.inclusion_proof(seq, checkpoint.size)],
+        "checkpoint": checkpoint.note,
+    }

@@ -1,0 +1,160 @@
+"""How results read on a terminal: plain text, stable enough to grep, no colour needed."""
+
+from __future__ import annotations
+
+import base64
+import shlex
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from synthguard.cli.demo import DEMO_PASSPHRASE, DemoResult
+from synthguard.cli.passphrase import PASSPHRASE_ENV
+from synthguard.cli.recording import RecordResult
+from synthguard.ledger.checkpoint import Checkpoint
+from synthguard.ledger.home import Home
+from synthguard.ledger.store import EntryView, Ledger
+from synthguard.ledger.tables import KeyRow
+from synthguard.ledger.verify import VerifyReport
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {plural or word + 's'}"
+
+
+def _root(checkpoint: Checkpoint) -> str:
+    return base64.b64encode(checkpoint.root).decode("ascii")
+
+
+def verify_summary(report: VerifyReport) -> str:
+    """The lines `synthguard verify` prints on success."""
+    lines = [
+        f"ok: {_plural(report.size, 'entry', 'entries')} verified "
+        f"({_plural(report.keys, 'key')}, {_plural(report.checkpoints, 'checkpoint')})"
+    ]
+    if report.latest is not None:
+        lines.append(
+            f"latest checkpoint: {report.latest.size} entries, root {_root(report.latest)}"
+        )
+    if report.uncovered:
+        lines.append(
+            f"note: the last {report.uncovered} entries are not covered by a checkpoint yet"
+        )
+    if report.kept is not None:
+        lines.append(
+            f"kept checkpoint: the ledger extends it ({report.kept.size} entries, "
+            f"root {_root(report.kept)})"
+        )
+    lines.extend(f"note: {note}" for note in report.notes)
+    return "\n".join(lines)
+
+
+def record_summary(result: RecordResult) -> str:
+    """The line `synthguard record` prints on stdout."""
+    summary = result.summary
+    return (
+        f"recorded {summary.recorded} of {_plural(summary.total, 'sample')} from {result.path} "
+        f"(run {result.run_id}); the ledger holds {result.size} entries, "
+        f"checkpoint at {result.checkpoint.size}"
+    )
+
+
+def bad_rows(result: RecordResult) -> list[str]:
+    """One stderr line per bad row: `synthguard: FILE:LINE: reason` (or `row N` for tables)."""
+    if result.unit == "line":
+        return [f"synthguard: {result.path}:{n}: {error}" for n, error in result.summary.bad]
+    return [f"synthguard: {result.path}: row {n}: {error}" for n, error in result.summary.bad]
+
+
+def entry_table(size: int, origin: str, entries: Sequence[EntryView]) -> str:
+    """The compact table of `synthguard ledger show`."""
+    lines = [f"ledger {origin}: {size} entries" + (", last 20:" if size > len(entries) else ":")]
+    lines.append(f"{'SEQ':>6}  {'TIME':<27}  {'EVENT':<12}  SAMPLE / KEY")
+    for entry in entries:
+        subject = entry.sample_id or entry.key_id
+        lines.append(f"{entry.seq:>6}  {entry.time:<27}  {entry.event or '-':<12}  {subject}")
+    return "\n".join(lines)
+
+
+def key_table(rows: Sequence[KeyRow], active: str) -> str:
+    """The table of `synthguard keys list`; the active key is starred."""
+    lines = [f"  {'KEY ID':<71}  {'STATUS':<8}  {'ADDED':>6}  {'ENDED':>6}"]
+    for row in rows:
+        mark = "*" if row.key_id == active else " "
+        ended = "-" if row.ended_seq is None else str(row.ended_seq)
+        lines.append(f"{mark} {row.key_id:<71}  {row.status:<8}  {row.added_seq:>6}  {ended:>6}")
+    return "\n".join(lines)
+
+
+def program() -> str:
+    """How to call synthguard from here: the plain name when it is on PATH."""
+    if shutil.which("synthguard"):
+        return "synthguard"
+    argv0 = Path(sys.argv[0])
+    return str(argv0) if argv0.name == "synthguard" else "synthguard"
+
+
+def demo_summary(result: DemoResult) -> str:
+    """What `synthguard demo` prints: where everything is, and what to try next."""
+    prog = program()
+    home = shlex.quote(str(result.home))
+    kept = shlex.quote(str(result.checkpoint_path))
+    secret = (
+        f"the demo passphrase {DEMO_PASSPHRASE!r} (not a secret: demo only)"
+        if result.demo_passphrase
+        else f"${PASSPHRASE_ENV}"
+    )
+    report = result.report
+    lines = [
+        f"synthguard demo: recorded {result.recorded} samples from the built-in generator, "
+        f"signed and verified: {verify_summary(report).splitlines()[0].removeprefix('ok: ')}",
+        "",
+        f"  folder       {result.directory}",
+        f"  home         {result.home}  (config.json, keys/, the ledger)",
+        f"  ledger       {result.db_url}",
+        f"  signing key  {result.key_path}",
+        f"               {result.key_id}, encrypted with {secret}",
+        f"  samples      {result.samples_path}  (the generated rows, JSONL)",
+        f"  checkpoint   {result.checkpoint_path}  (the latest signed checkpoint, kept outside)",
+        "",
+        "Next, try:",
+        f"  export SYNTHGUARD_HOME={home}",
+        f"  {prog} ledger show              # the last entries",
+        f"  {prog} ledger show 1            # one signed record, decoded",
+        f"  {prog} ledger prove 1           # its inclusion proof",
+        f"  {prog} verify --checkpoint {kept}",
+        f"  {prog} keys export              # the public key (PEM and signed-note vkey)",
+        f"  {prog} ledger export > ledger.jsonl",
+    ]
+    if result.demo_passphrase:
+        lines.append(
+            f"Commands that sign (record, keys generate|rotate|revoke) need "
+            f"{PASSPHRASE_ENV}={shlex.quote(DEMO_PASSPHRASE)}."
+        )
+    return "\n".join(lines)
+
+
+def display_url(url: str) -> str:
+    """A database URL with any password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # not a URL SQLAlchemy can parse, so it has no password field either
+        return url
+
+
+def init_summary(home: Home, ledger: Ledger) -> str:
+    """What `synthguard init` prints."""
+    return "\n".join(
+        [
+            f"initialised {home.path}",
+            f"  ledger       {display_url(ledger.url)}",
+            f"  origin       {ledger.origin}",
+            f"  checkpoints  every {ledger.checkpoint_interval} entries and after every command",
+            f"  signing key  {ledger.key_id}",
+            f"               {home.key_path(ledger.key_id)} (encrypted, mode 0600)",
+        ]
+    )

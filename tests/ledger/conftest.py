@@ -1,0 +1,267 @@
+"""Fixtures for the ledger tests: a fresh ledger on SQLite and on PostgreSQL, records to append.
+
+PostgreSQL tests create a throwaway database `synthguard_t_<hex>` on the server at
+127.0.0.1:5432 and drop it afterwards. When the server is absent they are skipped, unless
+SYNTHGUARD_REQUIRE_POSTGRES=1, which makes a missing server a failure (CI sets it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import select
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from sqlalchemy import text
+from synthguard.ledger.merkle import leaf_hash
+from synthguard.ledger.store import Ledger, engine_for, leaf_bytes
+from synthguard.provenance.canonical import digest_json
+from synthguard.provenance.dsse import Envelope, sign_envelope
+from synthguard.provenance.keys import SigningKey
+from synthguard.provenance.record import RECORD_TYPE, Event, LineageRecord, utc_now
+
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_DB_URL = "postgresql://postgres@127.0.0.1:5432/{name}"
+
+Batch = tuple[list[LineageRecord], dict[str, dict[str, Any]]]
+MakeRecords = Callable[..., Batch]
+
+
+def _postgres_problem() -> str | None:
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed"
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return f"PostgreSQL is not reachable at 127.0.0.1:5432 ({str(exc).strip()})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def ledger_postgres_server() -> None:
+    """Skip (or fail, under SYNTHGUARD_REQUIRE_POSTGRES=1) when PostgreSQL is absent."""
+    problem = _postgres_problem()
+    if problem is None:
+        return
+    if os.environ.get("SYNTHGUARD_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"SYNTHGUARD_REQUIRE_POSTGRES=1 but {problem}")
+    pytest.skip(problem)
+
+
+@pytest.fixture
+def ledger_postgres_url(ledger_postgres_server: None) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped after the test."""
+    import psycopg
+
+    name = f"synthguard_t_{secrets.token_hex(6)}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_DB_URL.format(name=name)
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@pytest.fixture
+def ledger_sqlite_url(tmp_path: Path) -> str:
+    """The URL of a SQLite ledger file that does not exist yet."""
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def ledger_url(request: pytest.FixtureRequest) -> str:
+    """An empty database on each backend in turn."""
+    if request.param == "sqlite":
+        url: str = request.getfixturevalue("ledger_sqlite_url")
+    else:
+        url = request.getfixturevalue("ledger_postgres_url")
+    return url
+
+
+@pytest.fixture
+def ledger_key() -> SigningKey:
+    """A fresh signing key (in memory: saving one costs a scrypt derivation)."""
+    return SigningKey.generate()
+
+
+@pytest.fixture
+def ledger_db(ledger_url: str, ledger_key: SigningKey) -> Iterator[Ledger]:
+    """A new ledger holding only its genesis entry, checkpointed every 10 entries."""
+    ledger = Ledger.create(ledger_url, ledger_key, checkpoint_interval=10)
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def _make_records(signer: str, count: int, tag: str = "t", event: Event = Event.GENERATED) -> Batch:
+    """Build `count` lineage records about distinct samples, and those samples' contents."""
+    records: list[LineageRecord] = []
+    contents: dict[str, dict[str, Any]] = {}
+    for i in range(count):
+        content = {"text": f"{tag} sample {i}"}
+        sample_id = digest_json(content)
+        contents[sample_id] = content
+        records.append(
+            LineageRecord(
+                event=event,
+                sample_id=sample_id,
+                digest=sample_id,
+                run_id=tag,
+                time=utc_now(),
+                signer=signer,
+                detail={"i": i},
+            )
+        )
+    return records, contents
+
+
+@pytest.fixture
+def ledger_records() -> MakeRecords:
+    """`make(signer, count, tag="t", event=GENERATED)` -> (records, contents by sample id)."""
+    return _make_records
+
+
+class Attacker:
+    """Direct SQL on a ledger's database, bypassing the library, as someone with write access."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = engine_for(url)
+
+    def execute(self, statement: str, **params: Any) -> list[Any]:
+        """Run one statement in its own transaction; return the rows it produced, if any."""
+        with self.engine.begin() as conn:
+            result = conn.execute(text(statement), params)
+            return list(result.all()) if result.returns_rows else []
+
+    def entry(self, seq: int) -> dict[str, Any]:
+        """The stored row of entry `seq`."""
+        with self.engine.connect() as conn:
+            row = conn.execute(text("SELECT * FROM entries WHERE seq = :seq"), {"seq": seq})
+            mapping = dict(row.mappings().one())
+        mapping["envelope"] = bytes(mapping["envelope"])
+        mapping["leaf_hash"] = bytes(mapping["leaf_hash"])
+        return mapping
+
+    def set_envelope(self, seq: int, envelope: bytes, *, rehash: bool) -> None:
+        """Overwrite entry `seq`'s envelope, recomputing its leaf hash when `rehash`."""
+        if rehash:
+            self.execute(
+                "UPDATE entries SET envelope = :e, leaf_hash = :h WHERE seq = :seq",
+                e=envelope,
+                h=self.leaf_hash(seq, envelope),
+                seq=seq,
+            )
+        else:
+            self.execute("UPDATE entries SET envelope = :e WHERE seq = :seq", e=envelope, seq=seq)
+
+    def insert_entry(
+        self, seq: int, envelope: bytes, key_id: str, *, event: str = "generated"
+    ) -> None:
+        """Insert a lineage-record entry at `seq` with a correct leaf hash."""
+        self.execute(
+            "INSERT INTO entries (seq, leaf_hash, envelope, key_id, payload_type, event, "
+            "sample_id, time) VALUES (:seq, :h, :e, :k, :t, :ev, :sid, :time)",
+            seq=seq,
+            h=self.leaf_hash(seq, envelope),
+            e=envelope,
+            k=key_id,
+            t=RECORD_TYPE,
+            ev=event,
+            sid=json.loads(Envelope.from_bytes(envelope).payload_bytes())["sample_id"],
+            time=utc_now(),
+        )
+
+    def close(self) -> None:
+        """Drop the connections."""
+        self.engine.dispose()
+
+    @staticmethod
+    def leaf_hash(seq: int, envelope: bytes) -> bytes:
+        """The leaf hash of `envelope` at `seq`, computed from the published leaf format."""
+        return leaf_hash(leaf_bytes(seq, envelope))
+
+    @staticmethod
+    def sign(record: LineageRecord, key: SigningKey) -> bytes:
+        """A valid envelope of `record` signed by `key` (whichever key that is)."""
+        return sign_envelope(record.payload(), RECORD_TYPE, key)
+
+
+@pytest.fixture
+def ledger_attacker() -> Iterator[Callable[[str], Attacker]]:
+    """`attack(url)` -> an Attacker on that database (closed after the test)."""
+    opened: list[Attacker] = []
+
+    def attack(url: str) -> Attacker:
+        attacker = Attacker(url)
+        opened.append(attacker)
+        return attacker
+
+    yield attack
+    for attacker in opened:
+        attacker.close()
+
+
+WRITER = Path(__file__).with_name("ledger_writer.py")
+
+
+class Writers:
+    """Child processes running ledger_writer.py with one shared signing key."""
+
+    def __init__(self) -> None:
+        private = Ed25519PrivateKey.generate()
+        self.key = SigningKey(private)
+        seed = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        self.env = {**os.environ, "SYNTHGUARD_TEST_SEED": seed.hex()}
+        self.running: list[subprocess.Popen[str]] = []
+
+    def spawn(self, url: str, tag: str, *options: str) -> subprocess.Popen[str]:
+        """Start a writer and wait (up to a minute) until it has the ledger open."""
+        process = subprocess.Popen(
+            [sys.executable, str(WRITER), url, tag, *options],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=self.env,
+        )
+        self.running.append(process)
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        line = process.stdout.readline() if ready else ""
+        assert line == "started\n", f"writer {tag} did not start (got {line!r})"
+        return process
+
+    def stop_all(self) -> None:
+        """Kill whatever is still running."""
+        for process in self.running:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    stream.close()
+
+
+@pytest.fixture
+def ledger_writers() -> Iterator[Writers]:
+    """Spawn ledger_writer.py processes signing with `.key`; all are killed after the test."""
+    writers = Writers()
+    yield writers
+    writers.stop_all()
