@@ -74,6 +74,8 @@ class VerifyingKey:
 
     def vkey(self, name: str) -> str:
         """Return the C2SP signed-note verifier key line `<name>+<hash>+<base64 key>`."""
+        if not name or "+" in name or any(c.isspace() for c in name):
+            raise KeyringError(f"a signed-note key name has no '+' or spaces: {name!r}")
         encoded = base64.b64encode(_NOTE_ALG_ED25519 + self.raw).decode("ascii")
         return f"{name}+{self.note_key_hash(name).hex()}+{encoded}"
 
@@ -206,7 +208,7 @@ class SigningKey:
 
 
 def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    if n < 2**14 or r < 8:
+    if n < SCRYPT_N or r < SCRYPT_R:
         raise KeyringError("the key file asks for a scrypt cost below the accepted floor")
     return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
 

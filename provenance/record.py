@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from json.encoder import encode_basestring
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -93,6 +93,13 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _json_int(text: str) -> int | float:
+    # JCS writes a double below 1e21 without an exponent (2.0**70 is "1180591620717411300000");
+    # beyond the exact range such a number can only have been a double, so read it as one.
+    value = int(text)
+    return value if -(2**53) < value < 2**53 else float(value)
+
+
 def _check_time(value: str) -> str:
     # fromisoformat alone would also take a bare date or the basic form 20240101T000000.
     if not _TIME.fullmatch(value):
@@ -101,11 +108,14 @@ def _check_time(value: str) -> str:
     return value
 
 
+SampleId = Annotated[str, Field(pattern=_DIGEST_PATTERN)]
+
+
 class LineageRecord(BaseModel):
     """One signed statement about one sample."""
 
-    # JSON mode would otherwise sign NaN/inf in `detail` as null; as floats, canonical_json
-    # refuses them (the same holds for Generator.parameters).
+    # Pydantic's JSON-mode dump would turn NaN/inf into null; kept as floats, canonical_json
+    # refuses them instead of a null being signed (Generator.canonical relies on the same).
     model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="constants")
 
     schema_version: Literal[1] = SCHEMA_VERSION
@@ -117,7 +127,7 @@ class LineageRecord(BaseModel):
     origin: Origin = Origin.SYNTHETIC
     generator: Generator | None = None
     prompt_digest: str | None = Field(default=None, pattern=_DIGEST_PATTERN)
-    parents: list[str] = Field(default_factory=list)
+    parents: list[SampleId] = Field(default_factory=list, description="Parent sample ids.")
     depth: int = Field(default=0, ge=0, description="0 for human data; 1 + max parent depth.")
     sources: list[Source] = Field(default_factory=list)
     run_id: str
@@ -129,13 +139,6 @@ class LineageRecord(BaseModel):
 
     _time = field_validator("time")(_check_time)
 
-    @field_validator("parents")
-    @classmethod
-    def _parents_are_ids(cls, value: list[str]) -> list[str]:
-        for parent in value:
-            if not re.fullmatch(_DIGEST_PATTERN, parent):
-                raise ValueError(f"parent {parent!r} is not a sample id")
-        return value
 
     def payload(self) -> bytes:
         """Return the canonical bytes that get signed (JCS of the record, nulls left out).
@@ -168,7 +171,7 @@ class LineageRecord(BaseModel):
     @classmethod
     def from_payload(cls, payload: bytes) -> LineageRecord:
         """Parse a signed payload back into a record."""
-        return cls.model_validate(json.loads(payload))
+        return cls.model_validate(json.loads(payload, parse_int=_json_int))
 
 
 # Field names in JCS order (all ASCII, so plain sorting is UTF-16 order).

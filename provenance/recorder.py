@@ -53,6 +53,7 @@ class Recorder:
         run_id: str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         parent_depths: Mapping[str, int] | None = None,
+        track_depths: bool = True,
     ) -> None:
         if batch_size < 1:
             raise InputError(f"batch size must be at least 1, not {batch_size}")
@@ -60,6 +61,7 @@ class Recorder:
         self.run_id = run_id or uuid.uuid4().hex
         self.batch_size = batch_size
         self.parent_depths: Mapping[str, int] = parent_depths or {}
+        self.track_depths = track_depths
         self.appended = 0
         self._signer = ledger.key_id
         self._records: list[LineageRecord] = []
@@ -180,8 +182,9 @@ class Recorder:
         )
         self._records.append(record)
         self._contents[sample.id] = sample.row
-        # The first depth seen for a sample stays: it is the one its children were built on.
-        self._depths.setdefault(sample.id, depth)
+        if self.track_depths:
+            # The first depth seen for a sample stays: the one its children were built on.
+            self._depths.setdefault(sample.id, depth)
         if len(self._records) >= self.batch_size:
             self.flush()
         return record
