@@ -18,7 +18,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from multiprocessing import get_context
 from pathlib import Path
 
 from synthguard.ledger.store import Ledger
@@ -38,6 +40,17 @@ def raw_rates(seconds: float = 1.5) -> tuple[float, float]:
     sign = _rate(lambda: key.sign(message), seconds)
     verify = _rate(lambda: key.public.verify(signature, message), seconds)
     return sign, verify
+
+
+def _verify_rate_in_child(seconds: float) -> float:
+    return raw_rates(seconds)[1]
+
+
+def raw_parallel_verify(cores: int, seconds: float = 1.5) -> float:
+    """Ed25519 verifications per second with one process per core, all at once: what this
+    machine really gives on every core (shared virtual cores rarely scale linearly)."""
+    with ProcessPoolExecutor(max_workers=cores, mp_context=get_context("fork")) as pool:
+        return sum(pool.map(_verify_rate_in_child, [seconds] * cores))
 
 
 def _rate(call: object, seconds: float) -> float:
@@ -145,6 +158,7 @@ def bench_backend(url: str, scratch_url: str, records: int, batch: int) -> dict[
     try:
         todo = make_records(key.key_id, records)
         sign, verify = raw_rates()
+        verify_all = raw_parallel_verify(os.cpu_count() or 1)
         start = time.perf_counter()
         for i in range(0, len(todo), batch):
             ledger.append(todo[i : i + batch])
@@ -157,6 +171,7 @@ def bench_backend(url: str, scratch_url: str, records: int, batch: int) -> dict[
         return {
             "sign": sign,
             "verify": verify,
+            "verify_all": verify_all,
             "append": appended,
             "verified": verified,
             "store": stored,
@@ -181,8 +196,8 @@ def main() -> int:
         f"{'append/s':>9} {'append/sign':>11} {'append/ceiling':>14}"
     )
     verify_head = (
-        f"{'backend':<11} {'raw verify/s':>12} {'verify/s':>9} {'cores':>5} "
-        f"{'verify per core / raw':>21}"
+        f"{'backend':<11} {'raw verify/s':>12} {'raw, all cores':>14} {'verify/s':>9} "
+        f"{'verify/(raw x cores)':>20} {'verify/raw all cores':>20}"
     )
     results = []
     for name, url_of in backends:
@@ -203,11 +218,13 @@ def main() -> int:
     print("-" * len(verify_head))
     for name, r in results:
         print(
-            f"{name:<11} {r['verify']:>12.0f} {r['verified']:>9.0f} {cores:>5} "
-            f"{r['verified'] / cores / r['verify']:>21.2f}"
+            f"{name:<11} {r['verify']:>12.0f} {r['verify_all']:>14.0f} {r['verified']:>9.0f} "
+            f"{r['verified'] / cores / r['verify']:>20.2f} "
+            f"{r['verified'] / r['verify_all']:>20.2f}"
         )
     print(
-        "\nraw sign/verify: Ed25519 on one core, same process, just before; db insert/s: the"
+        "\nraw sign/verify: Ed25519 on one core, same process, just before; raw, all cores:"
+        "\none verifying process per core at once; db insert/s: the"
         "\nsame signed entries inserted by the bare driver, same batches (the storage floor);"
         "\nceiling: sign then store, one writer. Targets: append/sign >= 0.6; verify per core"
         "\n>= 0.8 of raw verify, on every core."

@@ -21,7 +21,7 @@ from synthguard.provenance.record import Origin, record_json_schema
 from synthguard.provenance.sample import FieldMapping
 
 
-@click.command()
+@click.command(short_help="Create the home: config, ledger, signing key.")
 @click.option(
     "--checkpoint-interval",
     type=click.IntRange(min=1),
@@ -57,7 +57,7 @@ def _parse_params(_ctx: click.Context, _param: click.Parameter, pairs: tuple[str
     return parsed
 
 
-@click.command()
+@click.command(short_help="Sign one lineage record per row of FILE.")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--generator", "generator_name", metavar="NAME", help="Pipeline step or generator.")
 @click.option("--model", metavar="M", help="Model identifier.")
@@ -143,7 +143,7 @@ def record(
         )
 
 
-@click.command()
+@click.command(short_help="Verify the whole ledger offline.")
 @click.option(
     "--checkpoint",
     "kept",
@@ -176,7 +176,7 @@ def schema() -> None:
     click.echo(schema_document(), nl=False)
 
 
-@click.command()
+@click.command(short_help="Init, record and verify a demo ledger.")
 @click.option(
     "--dir",
     "directory",

@@ -14,7 +14,7 @@ def keys() -> None:
     """Generate, list, rotate, revoke and export signing keys."""
 
 
-@keys.command()
+@keys.command(short_help="Add another signing key to the ledger.")
 @click.option("--reason", help="Why the key is added (recorded in the signed key event).")
 @pass_app
 def generate(app: App, reason: str | None) -> None:
@@ -36,7 +36,7 @@ def list_keys(app: App) -> None:
         click.echo(render.key_table(ledger.keys(), active_key_id(app.home, ledger)))
 
 
-@keys.command()
+@keys.command(short_help="Replace the active key with a new one.")
 @click.option("--reason", help="Why the key is rotated (recorded in the signed key event).")
 @pass_app
 def rotate(app: App, reason: str | None) -> None:
@@ -47,7 +47,7 @@ def rotate(app: App, reason: str | None) -> None:
     click.echo(f"rotated: {key_id} now signs ({app.home.key_path(key_id)}); {old} is retired")
 
 
-@keys.command()
+@keys.command(short_help="Revoke a key: it signs nothing after this.")
 @click.argument("key_id", metavar="KEYID")
 @click.option("--reason", required=True, help="Why the key is revoked (recorded, signed).")
 @pass_app
@@ -63,7 +63,7 @@ def revoke(app: App, key_id: str, reason: str) -> None:
     click.echo(f"revoked {row.key_id}")
 
 
-@keys.command()
+@keys.command(short_help="Print the active public key (PEM, vkey).")
 @click.option(
     "--format",
     "fmt",

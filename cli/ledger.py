@@ -19,7 +19,7 @@ from synthguard.cli.inspection import (
 RECENT = 20
 
 
-@click.group()
+@click.group(short_help="Show, export and prove entries; checkpoints.")
 def ledger() -> None:
     """Show, export and prove ledger entries; print the latest checkpoint."""
 

@@ -71,7 +71,8 @@ def record_file(
     rows = read_samples(path, mapping, fmt)
     unit = "line" if (fmt or detect_format(path)) == "jsonl" else "row"
     with app.open_ledger(signing=True) as ledger:
-        recorder = Recorder(ledger, run_id=run_id)
+        # Rows of a file name no parents: nothing per sample needs remembering.
+        recorder = Recorder(ledger, run_id=run_id, track_depths=False)
         try:
             with recorder:
                 summary = record_rows(_ticking(rows, progress), recorder, generator, origin)

@@ -109,26 +109,31 @@ def demo_summary(result: DemoResult) -> str:
         else f"${PASSPHRASE_ENV}"
     )
     report = result.report
+    tries = [
+        (f"{prog} ledger show", "the last entries"),
+        (f"{prog} ledger show 1", "one signed record, decoded"),
+        (f"{prog} ledger prove 1", "its inclusion proof"),
+        (f"{prog} verify --checkpoint {kept}", "and that history before it is intact"),
+        (f"{prog} keys export", "the public key: PEM and signed-note vkey"),
+        (f"{prog} ledger export > ledger.jsonl", "every entry, one JSON line each"),
+    ]
+    width = max(len(command) for command, _ in tries)
     lines = [
         f"synthguard demo: recorded {result.recorded} samples from the built-in generator, "
         f"signed and verified: {verify_summary(report).splitlines()[0].removeprefix('ok: ')}",
         "",
         f"  folder       {result.directory}",
         f"  home         {result.home}  (config.json, keys/, the ledger)",
-        f"  ledger       {result.db_url}",
+        f"  ledger       {display_url(result.db_url)}",
         f"  signing key  {result.key_path}",
-        f"               {result.key_id}, encrypted with {secret}",
+        f"               {result.key_id}",
+        f"               encrypted with {secret}",
         f"  samples      {result.samples_path}  (the generated rows, JSONL)",
         f"  checkpoint   {result.checkpoint_path}  (the latest signed checkpoint, kept outside)",
         "",
         "Next, try:",
         f"  export SYNTHGUARD_HOME={home}",
-        f"  {prog} ledger show              # the last entries",
-        f"  {prog} ledger show 1            # one signed record, decoded",
-        f"  {prog} ledger prove 1           # its inclusion proof",
-        f"  {prog} verify --checkpoint {kept}",
-        f"  {prog} keys export              # the public key (PEM and signed-note vkey)",
-        f"  {prog} ledger export > ledger.jsonl",
+        *(f"  {command:<{width}}  # {what}" for command, what in tries),
     ]
     if result.demo_passphrase:
         lines.append(

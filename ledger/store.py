@@ -444,10 +444,18 @@ class Ledger:
 
     def erase(self, record: LineageRecord) -> int:
         """Append an `erased` record and delete the sample's content in the same transaction."""
-        seq = self.append([record])[0]
-        with self.engine.begin() as conn:
-            conn.execute(delete(SampleRow).where(col(SampleRow.sample_id) == record.sample_id))
-        return seq
+        signer = self._signer()
+        prepared = self._prepare([record], signer)
+        try:
+            with _Transaction(self.engine, durable=True) as conn:
+                self._check_signer(conn, signer.key_id)
+                seqs, due = self._write(conn, prepared, [])
+                conn.execute(delete(SampleRow).where(col(SampleRow.sample_id) == record.sample_id))
+            if due:
+                self._publish(due, signer)
+        except OperationalError as exc:
+            raise LedgerError(f"cannot append to the ledger: {exc.orig}") from exc
+        return seqs[0]
 
 
 _ENTRY_COLUMNS = (

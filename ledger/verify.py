@@ -32,7 +32,7 @@ from synthguard.ledger.checkpoint import Checkpoint, verify_checkpoint
 from synthguard.ledger.keyring import KeyTimeline
 from synthguard.ledger.merkle import Tree, verify_consistency
 from synthguard.ledger.store import Ledger, engine_for
-from synthguard.ledger.tables import Entry
+from synthguard.ledger.tables import CheckpointRow, Entry
 from synthguard.provenance.dsse import Envelope, open_envelope
 from synthguard.provenance.errors import SynthguardError, VerificationError
 from synthguard.provenance.keys import VerifyingKey
@@ -71,11 +71,18 @@ def verify_ledger(
     `root_key_id` pins the genesis key (from the ledger home's config); `kept_checkpoint` is a
     signed note saved earlier, which the ledger of today must extend.
     """
+    # Checkpoints first: each is committed only after the entries it covers, so every one read
+    # before the entries are counted fits inside them, even while writers keep appending.
+    checkpoint_rows = ledger.checkpoints()
     size = _check_numbering(ledger)
-    timeline = _key_timeline(ledger, root_key_id)
+    timeline, key_error = _key_timeline(ledger, root_key_id, size)
+    if key_error is not None:
+        # An ordinary entry before the bad key event may be bad too, and would be the first.
+        _verify_entries(ledger, key_error.seq or 0, timeline, workers, progress)
+        raise key_error
     leaves = _verify_entries(ledger, size, timeline, workers, progress)
     tree = Tree(leaves)
-    checkpoints, latest = _verify_checkpoints(ledger, tree, timeline)
+    checkpoints, latest = _verify_checkpoints(ledger, tree, timeline, checkpoint_rows)
     report = VerifyReport(
         size=size,
         checkpoints=checkpoints,
@@ -107,7 +114,13 @@ def _check_numbering(ledger: Ledger) -> int:
     return int(count)
 
 
-def _key_timeline(ledger: Ledger, root_key_id: str | None) -> KeyTimeline:
+def _key_timeline(
+    ledger: Ledger, root_key_id: str | None, size: int
+) -> tuple[KeyTimeline, VerificationError | None]:
+    """Apply the key events in seq order, up to the first bad one; return it unraised.
+
+    The timeline built so far is sound for every entry before the bad event.
+    """
     timeline = KeyTimeline()
     with ledger.engine.connect() as conn:
         rows = conn.execute(
@@ -115,30 +128,43 @@ def _key_timeline(ledger: Ledger, root_key_id: str | None) -> KeyTimeline:
             # Through the event index; entries whose payload type disagrees with their event
             # column are caught in the per-entry pass.
             .where(col(Entry.event).in_([action.value for action in KeyAction]))
+            .where(col(Entry.seq) < size)
             .order_by(col(Entry.seq))
         ).all()
     if not rows or rows[0][0] != 0:
         raise VerificationError("entry 0 is not the genesis key event", seq=0)
     for seq, envelope in rows:
         try:
+            event, signer = _open_key_event(seq, envelope, timeline, root_key_id)
+            timeline.apply(seq, event, signer)
+        except VerificationError as exc:
             if seq == 0:
-                # The genesis entry carries the key that signs it; the home config pins it.
-                claimed = KeyEvent.from_payload(Envelope.from_bytes(envelope).payload_bytes())
-                if root_key_id is not None and claimed.key_id != root_key_id:
-                    raise VerificationError(
-                        f"entry 0 adds key {claimed.key_id}, not the pinned root key {root_key_id}"
-                    )
-                genesis = VerifyingKey(base64.b64decode(claimed.public_key or ""))
-                _, payload, signer = open_envelope(envelope, {genesis.key_id: genesis})
-            else:
-                _, payload, signer = open_envelope(envelope, partial(timeline.key_at, seq=seq))
-            event = KeyEvent.from_payload(payload)
-        except SynthguardError as exc:
-            raise VerificationError(f"entry {seq}: key event: {exc}", seq=seq) from exc
-        except ValueError as exc:
-            raise VerificationError(f"entry {seq}: malformed key event", seq=seq) from exc
-        timeline.apply(seq, event, signer)
-    return timeline
+                raise
+            return timeline, exc
+    return timeline, None
+
+
+def _open_key_event(
+    seq: int, envelope: bytes, timeline: KeyTimeline, root_key_id: str | None
+) -> tuple[KeyEvent, str]:
+    """Check a key event's signature; return the event and the id of the key that signed it."""
+    try:
+        if seq == 0:
+            # The genesis entry carries the key that signs it; the home config pins it.
+            claimed = KeyEvent.from_payload(Envelope.from_bytes(envelope).payload_bytes())
+            if root_key_id is not None and claimed.key_id != root_key_id:
+                raise VerificationError(
+                    f"entry 0 adds key {claimed.key_id}, not the pinned root key {root_key_id}"
+                )
+            genesis = VerifyingKey(base64.b64decode(claimed.public_key or ""))
+            _, payload, signer = open_envelope(envelope, {genesis.key_id: genesis})
+        else:
+            _, payload, signer = open_envelope(envelope, partial(timeline.key_at, seq=seq))
+        return KeyEvent.from_payload(payload), signer
+    except SynthguardError as exc:
+        raise VerificationError(f"entry {seq}: key event: {exc}", seq=seq) from exc
+    except ValueError as exc:
+        raise VerificationError(f"entry {seq}: malformed key event", seq=seq) from exc
 
 
 def _verify_entries(
@@ -258,10 +284,9 @@ def _index_problem(
 
 
 def _verify_checkpoints(
-    ledger: Ledger, tree: Tree, timeline: KeyTimeline
+    ledger: Ledger, tree: Tree, timeline: KeyTimeline, rows: list[CheckpointRow]
 ) -> tuple[int, Checkpoint | None]:
     previous: Checkpoint | None = None
-    rows = ledger.checkpoints()
     for row in rows:
         checkpoint = _check_note(ledger, tree, timeline, row.note, "checkpoint")
         if checkpoint.size != row.size:

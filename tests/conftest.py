@@ -125,7 +125,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _postgres_required() and exitstatus == 0 and _postgres_passed == 0:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write_line(
-                f"{REQUIRE_POSTGRES_ENV}=1 but no PostgreSQL test passed", red=True
-            )
+            reporter.write("\n")
+            reporter.write_line(f"{REQUIRE_POSTGRES_ENV}=1 but no PostgreSQL test passed", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -62,7 +62,9 @@ def test_field_mapping_reads_other_columns(run: Run, home: Path, tmp_path: Path)
     path = write_jsonl(
         tmp_path / "renamed.jsonl", [{"prompt": "Say hi.", "completion": "Hi!", "id": "r1"}]
     )
-    result = _record(run, home, path, "--field", "instruction=prompt", "--field", "output=completion")
+    result = _record(
+        run, home, path, "--field", "instruction=prompt", "--field", "output=completion"
+    )
     assert result.exit_code == 0, result.output
     shown = json.loads(run("ledger", "show", "1", home=home).stdout)
     expected = {"instruction": "Say hi.", "input": "", "output": "Hi!"}
@@ -99,8 +101,14 @@ def test_a_missing_file_fails_before_asking_for_the_passphrase(
     run: Run, home: Path, tmp_path: Path
 ) -> None:
     result = run(
-        "record", tmp_path / "absent.jsonl", "--generator", "g", "--model", "m",
-        home=home, passphrase=None,
+        "record",
+        tmp_path / "absent.jsonl",
+        "--generator",
+        "g",
+        "--model",
+        "m",
+        home=home,
+        passphrase=None,
     )
     assert result.exit_code == 2
     assert stderr_lines(result) == [

@@ -119,7 +119,9 @@ def test_console_script_round_trip(env: dict[str, str], tmp_path: Path) -> None:
     assert init.returncode == 0, init.stderr
     assert (tmp_path / ".synthguard" / "config.json").exists()  # ./.synthguard by default
 
-    record = _script("record", "in.jsonl", "--generator", "g", "--model", "m", env=env, cwd=tmp_path)
+    record = _script(
+        "record", "in.jsonl", "--generator", "g", "--model", "m", env=env, cwd=tmp_path
+    )
     assert record.returncode == 2
     assert "recorded 5 of 6 samples" in record.stdout
     assert record.stderr.splitlines() == [
@@ -134,8 +136,16 @@ def test_console_script_round_trip(env: dict[str, str], tmp_path: Path) -> None:
     assert verify.stdout.startswith("ok: 6 entries verified")
 
     without_passphrase = {k: v for k, v in env.items() if k != "SYNTHGUARD_PASSPHRASE"}
-    refused = _script("record", "in.jsonl", "--generator", "g", "--model", "m",
-                      env=without_passphrase, cwd=tmp_path)
+    refused = _script(
+        "record",
+        "in.jsonl",
+        "--generator",
+        "g",
+        "--model",
+        "m",
+        env=without_passphrase,
+        cwd=tmp_path,
+    )
     assert refused.returncode == 2
     assert refused.stderr.splitlines() == [
         "synthguard: error: no passphrase: set SYNTHGUARD_PASSPHRASE or run the command in a "
@@ -144,7 +154,9 @@ def test_console_script_round_trip(env: dict[str, str], tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_round_trip_on_postgresql(run: Run, tmp_path: Path, samples: Path, postgres_url: str) -> None:
+def test_round_trip_on_postgresql(
+    run: Run, tmp_path: Path, samples: Path, postgres_url: str
+) -> None:
     home = tmp_path / "pg-home"
     init = run("--db", postgres_url, "init", "--checkpoint-interval", "4", home=home)
     assert init.exit_code == 0, init.output

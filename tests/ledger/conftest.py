@@ -1,15 +1,14 @@
-"""Fixtures for the ledger tests: a fresh ledger on SQLite and on PostgreSQL, records to append.
+"""Fixtures for the ledger tests: a fresh ledger on SQLite and on PostgreSQL, records to append,
+direct SQL access for the tamper tests and writer processes for the crash and concurrency tests.
 
-PostgreSQL tests create a throwaway database `synthguard_t_<hex>` on the server at
-127.0.0.1:5432 and drop it afterwards. When the server is absent they are skipped, unless
-SYNTHGUARD_REQUIRE_POSTGRES=1, which makes a missing server a failure (CI sets it).
+PostgreSQL databases come from `postgres_url` in tests/conftest.py (skipped without a server,
+unless SYNTHGUARD_REQUIRE_POSTGRES=1).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import select
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from sqlalchemy import text
+
 from synthguard.ledger.merkle import leaf_hash
 from synthguard.ledger.store import Ledger, engine_for, leaf_bytes
 from synthguard.provenance.canonical import digest_json
@@ -28,55 +28,8 @@ from synthguard.provenance.dsse import Envelope, sign_envelope
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.record import RECORD_TYPE, Event, LineageRecord, utc_now
 
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_DB_URL = "postgresql://postgres@127.0.0.1:5432/{name}"
-
 Batch = tuple[list[LineageRecord], dict[str, dict[str, Any]]]
 MakeRecords = Callable[..., Batch]
-
-
-def _postgres_problem() -> str | None:
-    try:
-        import psycopg
-    except ImportError:
-        return "psycopg is not installed"
-    try:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        return f"PostgreSQL is not reachable at 127.0.0.1:5432 ({str(exc).strip()})"
-    return None
-
-
-@pytest.fixture(scope="session")
-def ledger_postgres_server() -> None:
-    """Skip (or fail, under SYNTHGUARD_REQUIRE_POSTGRES=1) when PostgreSQL is absent."""
-    problem = _postgres_problem()
-    if problem is None:
-        return
-    if os.environ.get("SYNTHGUARD_REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"SYNTHGUARD_REQUIRE_POSTGRES=1 but {problem}")
-    pytest.skip(problem)
-
-
-@pytest.fixture
-def ledger_postgres_url(ledger_postgres_server: None) -> Iterator[str]:
-    """A fresh, empty PostgreSQL database, dropped after the test."""
-    import psycopg
-
-    name = f"synthguard_t_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_DB_URL.format(name=name)
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 @pytest.fixture
@@ -91,7 +44,7 @@ def ledger_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         url: str = request.getfixturevalue("ledger_sqlite_url")
     else:
-        url = request.getfixturevalue("ledger_postgres_url")
+        url = request.getfixturevalue("postgres_url")
     return url
 
 

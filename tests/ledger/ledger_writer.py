@@ -1,12 +1,13 @@
 """A writer process for the crash and concurrency tests: appends batches of records to a ledger.
 
-    python ledger_writer.py URL TAG [--count N] [--batch B] [--wait]
+    python ledger_writer.py URL TAG [--count N] [--batch B] [--wait] [--pause SECONDS]
 
 The signing key's raw 32-byte seed comes hex-encoded in SYNTHGUARD_TEST_SEED (tests only; a
 real writer loads an encrypted key). Prints `started` once the ledger is open; with --wait it
 then blocks until a line arrives on stdin, so that several writers start appending together.
 Without --count it appends batches of random size 1..200 until it is killed; with --count it
 appends N records in batches of --batch, checkpoints like a finished command and prints `done`.
+Either way it sleeps --pause seconds after each batch.
 Record i of a writer is about the sample `{"text": "<TAG> <i>"}` and carries `detail.i = i`.
 """
 
@@ -16,9 +17,11 @@ import argparse
 import os
 import random
 import sys
+import time
 from itertools import count
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from synthguard.ledger.store import Ledger
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.keys import SigningKey
@@ -55,6 +58,7 @@ def main() -> None:
     parser.add_argument("--count", type=int)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--wait", action="store_true")
+    parser.add_argument("--pause", type=float, default=0.0)
     args = parser.parse_args()
 
     seed = bytes.fromhex(os.environ[SEED_ENV])
@@ -70,10 +74,12 @@ def main() -> None:
         while True:
             size = rng.randint(1, 200)
             ledger.append(*_batch(args.tag, key.key_id, [next(numbers) for _ in range(size)]))
+            time.sleep(args.pause)
 
     for start in range(0, args.count, args.batch):
         numbers_ = list(range(start, min(start + args.batch, args.count)))
         ledger.append(*_batch(args.tag, key.key_id, numbers_))
+        time.sleep(args.pause)
     ledger.checkpoint()
     ledger.close()
     print("done", flush=True)

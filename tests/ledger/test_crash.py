@@ -13,6 +13,7 @@ import time
 
 import pytest
 from sqlalchemy import text
+
 from synthguard.ledger.store import Ledger
 from synthguard.ledger.verify import verify_ledger
 
@@ -53,7 +54,6 @@ def _run(url, writers, ledger_records, kills):
     rng = random.Random(seed)
     Ledger.create(url, writers.key, checkpoint_interval=97).close()
     sizes = _kill_repeatedly(url, writers, kills, rng)
-    print(sizes)
     _check_recovered(url, writers.key, ledger_records, sizes, seed)
 
 
@@ -62,5 +62,5 @@ def test_sqlite_writer_killed_20_times(ledger_sqlite_url, ledger_writers, ledger
 
 
 @pytest.mark.postgres
-def test_postgres_writer_killed_8_times(ledger_postgres_url, ledger_writers, ledger_records):
-    _run(ledger_postgres_url, ledger_writers, ledger_records, kills=8)
+def test_postgres_writer_killed_8_times(postgres_url, ledger_writers, ledger_records):
+    _run(postgres_url, ledger_writers, ledger_records, kills=8)

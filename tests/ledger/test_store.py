@@ -6,6 +6,7 @@ import hashlib
 
 import pytest
 from sqlalchemy.exc import IntegrityError
+
 from synthguard.ledger.checkpoint import sign_checkpoint, verify_checkpoint
 from synthguard.ledger.home import Home
 from synthguard.ledger.merkle import root
@@ -14,8 +15,6 @@ from synthguard.ledger.verify import verify_ledger
 from synthguard.provenance.errors import KeyringError, LedgerError, VerificationError
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.record import Event, KeyAction, LineageRecord, utc_now
-
-PASSPHRASE = "correct horse battery staple"
 
 
 def _erased(record: LineageRecord, signer: str) -> LineageRecord:
@@ -168,26 +167,29 @@ def test_a_key_event_is_appended_alone(ledger_db, ledger_records):
 
 
 @pytest.fixture
-def ledger_home(tmp_path, ledger_url):
+def ledger_home(tmp_path, ledger_url, passphrase):
     home = Home(tmp_path / "home")
-    ledger = home.init(PASSPHRASE, db=ledger_url, checkpoint_interval=10)
+    ledger = home.init(passphrase, db=ledger_url, checkpoint_interval=10)
     yield home, ledger
     ledger.close()
 
 
-def test_rotation_hands_signing_to_the_new_key(ledger_home, ledger_records, ledger_attacker):
+def test_rotation_hands_signing_to_the_new_key(
+    ledger_home, passphrase, ledger_records, ledger_attacker
+):
     home, ledger = ledger_home
     old = ledger.signer
     assert old is not None
     ledger.append(*ledger_records(old.key_id, 5, tag="before"))
 
-    new_id = home.add_key(ledger, PASSPHRASE, rotate=True, reason="scheduled rotation")
+    new_id = home.add_key(ledger, passphrase, rotate=True, reason="scheduled rotation")
 
     rotation = 6
     assert ledger.key_id == new_id == home.config()["active_key"]
     assert home.root_key() == old.key_id
     assert ledger.entry(rotation).event == KeyAction.ROTATED.value  # type: ignore[union-attr]
-    assert {row.key_id: row.status for row in ledger.keys()} == {
+    rows = ledger.keys()
+    assert {row.key_id: row.status for row in rows} == {
         old.key_id: "retired",
         new_id: "active",
     }
@@ -212,11 +214,13 @@ def test_rotation_hands_signing_to_the_new_key(ledger_home, ledger_records, ledg
     assert caught.value.seq == 12
 
 
-def test_a_checkpoint_by_the_rotated_key_is_rejected(ledger_home, ledger_records, ledger_attacker):
+def test_a_checkpoint_by_the_rotated_key_is_rejected(
+    ledger_home, passphrase, ledger_records, ledger_attacker
+):
     home, ledger = ledger_home
     old = ledger.signer
     assert old is not None
-    home.add_key(ledger, PASSPHRASE, rotate=True, reason=None)
+    home.add_key(ledger, passphrase, rotate=True, reason=None)
     ledger.append(*ledger_records(ledger.key_id, 8))
     ledger.checkpoint()
     verify_ledger(ledger)
@@ -231,10 +235,10 @@ def test_a_checkpoint_by_the_rotated_key_is_rejected(ledger_home, ledger_records
     assert caught.value.seq == latest.size - 1
 
 
-def test_revocation_ends_a_key(ledger_home, ledger_records, ledger_attacker):
+def test_revocation_ends_a_key(ledger_home, passphrase, ledger_records, ledger_attacker):
     home, ledger = ledger_home
-    second_id = home.add_key(ledger, PASSPHRASE, rotate=False, reason="a second writer")
-    second = SigningKey.load(home.key_path(second_id), PASSPHRASE)
+    second_id = home.add_key(ledger, passphrase, rotate=False, reason="a second writer")
+    second = SigningKey.load(home.key_path(second_id), passphrase)
     with Ledger.open(ledger.url, second) as writer:
         assert writer.append(*ledger_records(second_id, 3, tag="second")) == [2, 3, 4]
         ledger.append(*ledger_records(ledger.key_id, 2, tag="first"))
@@ -256,3 +260,35 @@ def test_revocation_ends_a_key(ledger_home, ledger_records, ledger_attacker):
     with pytest.raises(VerificationError, match="may not sign") as caught:
         verify_ledger(ledger, root_key_id=home.root_key())
     assert caught.value.seq == 8
+
+
+_REFUSE_DELETES = {
+    "sqlite": [
+        "CREATE TRIGGER refuse BEFORE DELETE ON samples BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ "
+        "LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse BEFORE DELETE ON samples FOR EACH ROW EXECUTE FUNCTION refuse()",
+    ],
+}
+
+
+def test_erase_is_one_transaction(ledger_db, ledger_records, ledger_attacker):
+    # When the content cannot be deleted, no `erased` record may claim that it was.
+    records, contents = ledger_records(ledger_db.key_id, 2)
+    ledger_db.append(records, contents)
+    attacker = ledger_attacker(ledger_db.url)
+    for statement in _REFUSE_DELETES[attacker.engine.dialect.name]:
+        attacker.execute(statement)
+
+    with pytest.raises(Exception, match="refused"):
+        ledger_db.erase(_erased(records[0], ledger_db.key_id))
+
+    assert ledger_db.size() == 3
+    assert ledger_db.sample(records[0].sample_id) is not None
+    on_table = " ON samples" if attacker.engine.dialect.name == "postgresql" else ""
+    attacker.execute("DROP TRIGGER refuse" + on_table)
+    assert ledger_db.erase(_erased(records[0], ledger_db.key_id)) == 3
+    assert ledger_db.sample(records[0].sample_id) is None
+    verify_ledger(ledger_db)

@@ -10,6 +10,7 @@ import base64
 import json
 
 import pytest
+
 from synthguard.ledger.checkpoint import sign_checkpoint
 from synthguard.ledger.merkle import CompactRange, root
 from synthguard.ledger.verify import verify_ledger
@@ -228,7 +229,7 @@ def test_a_checkpoint_signed_by_an_unknown_key(ledger_filled):
 
 
 def test_a_kept_checkpoint_signed_by_an_unknown_key(ledger_filled):
-    ledger, kept, _ = ledger_filled
+    ledger, _, _ = ledger_filled
     latest = ledger.latest_checkpoint()
     forged = sign_checkpoint(ledger.origin, latest.size, latest.root, SigningKey.generate())
     with pytest.raises(VerificationError, match="no valid signature"):
@@ -272,3 +273,17 @@ def test_a_ledger_resigned_under_another_genesis_key(ledger_filled, ledger_key):
 
     assert verify_ledger(ledger).size == SIZE
     _fails_at(ledger, 0, "pinned root key", root_key_id=ledger_key.key_id)
+
+
+def test_the_first_bad_entry_is_named_before_a_later_bad_key_event(ledger_filled, ledger_records):
+    ledger, _, attacker = ledger_filled
+    ledger.append([ledger.key_event(KeyAction.ADDED, SigningKey.generate())])
+    ledger.append(*ledger_records(ledger.key_id, 5, tag="later"))
+    key_event = attacker.entry(SIZE)["envelope"]
+    attacker.set_envelope(SIZE, _with_payload_char_changed(key_event), rehash=True)
+    _fails_at(ledger, SIZE, "key event")
+
+    attacker.set_envelope(
+        12, _with_payload_char_changed(attacker.entry(12)["envelope"]), rehash=False
+    )
+    _fails_at(ledger, 12, "leaf hash does not match")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import Row, count_rows, detect_format, read_samples
 from synthguard.provenance.sample import FieldMapping, sample_from_row

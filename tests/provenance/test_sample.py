@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.sample import (

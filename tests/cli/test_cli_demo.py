@@ -1,0 +1,69 @@
+"""`synthguard demo` runs with nothing configured and leaves a ledger that verifies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cli_support import invoke, stderr_lines
+
+from synthguard.cli.demo import DEMO_PASSPHRASE, DEMO_SEED, MARKER
+from synthguard.provenance.builtin import BuiltinGenerator
+from synthguard.provenance.keys import SigningKey
+
+
+def test_demo_runs_unconfigured_and_its_ledger_verifies(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    result = invoke("demo", "--dir", folder, "--samples", "40")  # no passphrase, no home
+    assert result.exit_code == 0, result.output
+    assert "recorded 40 samples" in result.stdout
+    assert DEMO_PASSPHRASE in result.stdout
+    assert "verify --checkpoint" in result.stdout
+
+    home = folder / ".synthguard"
+    verify = invoke("verify", "--checkpoint", folder / "checkpoint.txt", home=home)
+    assert verify.exit_code == 0, verify.output
+    assert verify.stdout.startswith("ok: 41 entries verified (1 key, 2 checkpoints)")
+
+    rows = [json.loads(line) for line in (folder / "samples.jsonl").read_text().splitlines()]
+    assert rows == list(BuiltinGenerator(DEMO_SEED).generate(40))
+    key_id = json.loads((home / "config.json").read_text())["active_key"]
+    key = SigningKey.load(
+        home / "keys" / f"{key_id.removeprefix('sha256:')[:16]}.key", DEMO_PASSPHRASE
+    )
+    assert key.key_id == key_id
+
+    record = json.loads(invoke("ledger", "show", "1", home=home).stdout)["payload"]
+    assert record["generator"]["model"] == "builtin-template-lm"
+    assert record["prompt_digest"].startswith("sha256:")
+
+
+def test_demo_can_run_again_in_its_own_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    assert invoke("demo", "--dir", folder, "--samples", "5").exit_code == 0
+    first = json.loads((folder / ".synthguard" / "config.json").read_text())["origin"]
+    again = invoke("demo", "--dir", folder, "--samples", "5")
+    assert again.exit_code == 0, again.output
+    assert json.loads((folder / ".synthguard" / "config.json").read_text())["origin"] != first
+    assert (folder / MARKER).is_file()
+
+
+def test_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    folder = tmp_path / "precious"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("years of work")
+    result = invoke("demo", "--dir", folder)
+    assert result.exit_code == 2
+    assert stderr_lines(result) == [
+        f"synthguard: error: {folder} is not empty and was not made by `synthguard demo`; "
+        "give an empty or new folder with --dir"
+    ]
+    assert (folder / "thesis.tex").read_text() == "years of work"
+
+
+def test_demo_uses_the_passphrase_variable_when_set(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    result = invoke("demo", "--dir", folder, "--samples", "3", passphrase="my own secret")
+    assert result.exit_code == 0, result.output
+    assert DEMO_PASSPHRASE not in result.stdout
+    assert "encrypted with $SYNTHGUARD_PASSPHRASE" in result.stdout

@@ -1,0 +1,128 @@
+"""Errors are one line on stderr with an exit code; a traceback only with --debug."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cli_support import Run, stderr_lines
+
+
+def _key_path(home: Path) -> Path:
+    key_id = json.loads((home / "config.json").read_text())["active_key"]
+    return home / "keys" / f"{key_id.removeprefix('sha256:')[:16]}.key"
+
+
+def test_wrong_passphrase_is_one_line_and_exit_2(run: Run, home: Path, samples: Path) -> None:
+    result = run(
+        "record",
+        samples,
+        "--generator",
+        "g",
+        "--model",
+        "m",
+        home=home,
+        passphrase="not the passphrase",
+    )
+    assert result.exit_code == 2
+    assert stderr_lines(result) == [
+        f"synthguard: error: wrong passphrase for {_key_path(home)} (or the file was altered)"
+    ]
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda text: text[: len(text) // 2], id="truncated"),
+        pytest.param(lambda text: "not json at all", id="garbage"),
+        pytest.param(
+            lambda text: text.replace('"ciphertext": "', '"ciphertext": "AAAA'), id="ciphertext"
+        ),
+        pytest.param(lambda text: json.dumps({"format": "synthguard-key/v1"}), id="fields"),
+    ],
+)
+def test_corrupt_key_file_is_one_line_and_exit_2(
+    run: Run, home: Path, samples: Path, damage: Callable[[str], str]
+) -> None:
+    path = _key_path(home)
+    path.write_text(damage(path.read_text()))
+    result = run("record", samples, "--generator", "g", "--model", "m", home=home)
+    assert result.exit_code == 2
+    lines = stderr_lines(result)
+    assert len(lines) == 1
+    assert lines[0].startswith("synthguard: error: ")
+    assert str(path) in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_key_file_is_one_line(run: Run, home: Path, samples: Path) -> None:
+    _key_path(home).unlink()
+    result = run("keys", "rotate", home=home)
+    assert result.exit_code == 2
+    assert stderr_lines(result) == [f"synthguard: error: no key file at {_key_path(home)}"]
+
+
+def test_no_passphrase_and_no_terminal_is_one_line(run: Run, home: Path, samples: Path) -> None:
+    result = run("keys", "rotate", home=home, passphrase=None)
+    assert result.exit_code == 2
+    assert stderr_lines(result) == [
+        "synthguard: error: no passphrase: set SYNTHGUARD_PASSPHRASE or run the command in a "
+        "terminal"
+    ]
+
+
+def test_unexpected_errors_are_one_line_unless_debug(
+    run: Run, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("something\nbroke")
+
+    monkeypatch.setattr("synthguard.cli.commands.verify_ledger", broken)
+    result = run("verify", home=home)
+    assert result.exit_code == 2
+    assert stderr_lines(result) == [
+        "synthguard: error: unexpected RuntimeError: something broke "
+        "(run with --debug to see the traceback)"
+    ]
+    debug = run("--debug", "verify", home=home)
+    assert debug.exit_code == 2
+    assert debug.stderr.startswith("Traceback (most recent call last):")
+    assert "RuntimeError: something" in debug.stderr
+
+
+def test_debug_shows_the_traceback_of_a_synthguard_error(
+    run: Run, home: Path, samples: Path
+) -> None:
+    result = run(
+        "--debug",
+        "record",
+        samples,
+        "--generator",
+        "g",
+        "--model",
+        "m",
+        home=home,
+        passphrase="wrong",
+    )
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr
+    assert "InvalidTag" in result.stderr
+    assert stderr_lines(result)[-1].startswith("synthguard: error: wrong passphrase")
+
+
+def test_an_unreachable_database_is_one_line(run: Run, tmp_path: Path) -> None:
+    result = run("--db", "postgresql://nobody@127.0.0.1:1/none", "verify", home=tmp_path)
+    assert result.exit_code == 2
+    lines = stderr_lines(result)
+    assert len(lines) == 1
+    assert lines[0].startswith("synthguard: error: cannot open the ledger at ")
+
+
+def test_usage_errors_exit_2(run: Run, home: Path) -> None:
+    assert run("record", home=home).exit_code == 2
+    assert run("ledger", "prove", "-1", home=home).exit_code == 2
+    assert run("no-such-command", home=home).exit_code == 2
