@@ -88,9 +88,9 @@ def open_envelope(
     """
     lookup = key_for.get if isinstance(key_for, Mapping) else key_for
     try:
-        raw: Any = json.loads(data)
+        raw: Any = json.loads(data.decode("utf-8"))
         payload_type = raw["payloadType"]
-        payload = base64.b64decode(raw["payload"], validate=True)
+        payload = _strict_b64(raw["payload"])
         signatures = raw["signatures"]
         if not isinstance(payload_type, str) or not isinstance(signatures, list):
             raise TypeError
@@ -112,7 +112,7 @@ def open_envelope(
         if not isinstance(encoded, str):
             continue
         try:
-            sig = base64.b64decode(encoded, validate=True)
+            sig = _strict_b64(encoded)
         except (binascii.Error, ValueError):
             continue
         if key.verify(sig, message):
@@ -121,3 +121,8 @@ def open_envelope(
         ids = ", ".join(str(s.get("keyid")) for s in signatures if isinstance(s, dict))
         raise VerificationError(f"signed by an unknown key ({ids or 'no signature'})")
     raise VerificationError("signature does not verify")
+
+
+def _strict_b64(text: str) -> bytes:
+    # strict_mode: the standard alphabet only, no stray characters, padding where it belongs.
+    return binascii.a2b_base64(text, strict_mode=True)
