@@ -27,7 +27,7 @@ from sqlmodel import Session, SQLModel, col, select
 from synthguard.ledger.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint
 from synthguard.ledger.merkle import CompactRange
 from synthguard.ledger.tables import CheckpointRow, Entry, KeyRow, LedgerInfo, SampleRow, TreeHead
-from synthguard.provenance.canonical import canonical_json
+from synthguard.provenance.canonical import canonical_json, digest
 from synthguard.provenance.dsse import sign_envelope
 from synthguard.provenance.errors import KeyringError, LedgerError
 from synthguard.provenance.keys import SigningKey
@@ -52,7 +52,8 @@ def leaf_bytes(seq: int, envelope: bytes) -> bytes:
     return b"%d\n" % seq + envelope
 
 
-def _leaf_hash(seq: int, envelope: bytes) -> bytes:
+def entry_leaf_hash(seq: int, envelope: bytes) -> bytes:
+    """Return the RFC 6962 leaf hash of entry `seq`: SHA-256(0x00 || leaf bytes)."""
     return hashlib.sha256(b"\x00%d\n" % seq + envelope).digest()
 
 
@@ -244,10 +245,7 @@ class Ledger:
             raise LedgerError("a key event is appended on its own, not inside a batch")
         signer = self._signer()
         prepared = self._prepare(records, signer)
-        content_rows = [
-            {"sample_id": sid, "digest": _row_digest(row), "content": _row_text(row)}
-            for sid, row in (contents or {}).items()
-        ]
+        content_rows = [_content_row(sample_id, row) for sample_id, row in (contents or {}).items()]
         try:
             with _Transaction(self.engine, durable=durable) as conn:
                 self._check_signer(conn, signer.key_id)
@@ -301,7 +299,7 @@ class Ledger:
         start = compact.size
         due = []
         for seq, row in enumerate(prepared, start):
-            leaf = _leaf_hash(seq, row["envelope"])
+            leaf = entry_leaf_hash(seq, row["envelope"])
             row["seq"] = seq
             row["leaf_hash"] = leaf
             compact.append(leaf)
@@ -401,20 +399,12 @@ class Ledger:
         """Yield entries with start <= seq < stop in seq order, reading in chunks."""
         position = start
         while stop is None or position < stop:
-            query = (
-                sa_select(*_ENTRY_COLUMNS)
-                .where(col(Entry.seq) >= position)
-                .order_by(col(Entry.seq))
-            )
-            if stop is not None:
-                query = query.where(col(Entry.seq) < stop)
-            with self.engine.connect() as conn:
-                rows = conn.execute(query.limit(chunk)).all()
+            end = position + chunk if stop is None else min(position + chunk, stop)
+            rows = read_entries(self.engine, position, end)
             if not rows:
                 return
-            for row in rows:
-                yield EntryView(*row)
-            position = rows[-1][0] + 1
+            yield from rows
+            position = rows[-1].seq + 1
 
     def checkpoints(self) -> list[CheckpointRow]:
         """All checkpoint rows, smallest tree first."""
@@ -456,6 +446,17 @@ class Ledger:
         except OperationalError as exc:
             raise LedgerError(f"cannot append to the ledger: {exc.orig}") from exc
         return seqs[0]
+
+
+def read_entries(engine: Engine, start: int, stop: int) -> list[EntryView]:
+    """Return the stored entries with start <= seq < stop, in seq order."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa_select(*_ENTRY_COLUMNS)
+            .where(col(Entry.seq) >= start, col(Entry.seq) < stop)
+            .order_by(col(Entry.seq))
+        ).all()
+    return [EntryView(*row) for row in rows]
 
 
 _ENTRY_COLUMNS = (
@@ -531,12 +532,9 @@ def _insert_missing_samples(conn: Connection, rows: list[dict[str, str]]) -> Non
         conn.execute(insert(SampleRow), fresh)
 
 
-def _row_text(row: Mapping[str, Any]) -> str:
-    return canonical_json(row).decode("utf-8")
-
-
-def _row_digest(row: Mapping[str, Any]) -> str:
-    return "sha256:" + hashlib.sha256(canonical_json(row)).hexdigest()
+def _content_row(sample_id: str, row: Mapping[str, Any]) -> dict[str, str]:
+    text = canonical_json(row)
+    return {"sample_id": sample_id, "digest": digest(text), "content": text.decode("utf-8")}
 
 
 def _new_origin() -> str:

@@ -15,7 +15,6 @@ Order of checks, so that the first error names the first bad entry:
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -25,13 +24,12 @@ from functools import partial
 from multiprocessing import get_context
 
 from sqlalchemy import Engine, func
-from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from synthguard.ledger.checkpoint import Checkpoint, verify_checkpoint
 from synthguard.ledger.keyring import KeyTimeline
 from synthguard.ledger.merkle import Tree, verify_consistency
-from synthguard.ledger.store import Ledger, engine_for
+from synthguard.ledger.store import EntryView, Ledger, engine_for, entry_leaf_hash, read_entries
 from synthguard.ledger.tables import CheckpointRow, Entry
 from synthguard.provenance.dsse import Envelope, open_envelope
 from synthguard.provenance.errors import SynthguardError, VerificationError
@@ -223,60 +221,40 @@ def _verify_range_in_worker(url: str, start: int, stop: int, timeline: KeyTimeli
 
 def _verify_range(engine: Engine, start: int, stop: int, timeline: KeyTimeline) -> _RangeResult:
     """Check entries start <= seq < stop; return their leaf hashes and the first error."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa_select(
-                col(Entry.seq),
-                col(Entry.leaf_hash),
-                col(Entry.envelope),
-                col(Entry.key_id),
-                col(Entry.payload_type),
-                col(Entry.event),
-                col(Entry.sample_id),
-            )
-            .where(col(Entry.seq) >= start, col(Entry.seq) < stop)
-            .order_by(col(Entry.seq))
-        ).all()
+    rows = read_entries(engine, start, stop)
     leaves: list[bytes] = []
-    for seq, stored_leaf, envelope, key_id, payload_type, event, sample_id in rows:
-        leaf = hashlib.sha256(b"\x00%d\n" % seq + envelope).digest()
-        if leaf != stored_leaf:
+    for entry in rows:
+        seq, key_id = entry.seq, entry.key_id
+        leaf = entry_leaf_hash(seq, entry.envelope)
+        if leaf != entry.leaf_hash:
             return leaves, (seq, f"entry {seq}: leaf hash does not match its envelope")
         try:
-            kind, payload, signer = open_envelope(envelope, partial(timeline.key_at, seq=seq))
+            kind, payload, signer = open_envelope(entry.envelope, partial(timeline.key_at, seq=seq))
         except VerificationError as exc:
             reason = str(exc)
             if "unknown key" in reason and key_id in timeline.spans:
                 reason = f"signed by key {key_id}, which may not sign here (revoked or retired)"
             return leaves, (seq, f"entry {seq}: {reason}")
-        problem = _index_problem(kind, payload, signer, key_id, payload_type, event, sample_id)
+        problem = _index_problem(kind, payload, signer, entry)
         if problem:
             return leaves, (seq, f"entry {seq}: {problem}")
         leaves.append(leaf)
     return leaves, None
 
 
-def _index_problem(
-    kind: str,
-    payload: bytes,
-    signer: str,
-    key_id: str,
-    payload_type: str,
-    event: str | None,
-    sample_id: str | None,
-) -> str | None:
-    if kind != payload_type:
-        return f"stored payload type {payload_type!r} differs from the signed {kind!r}"
-    if key_id != signer:
+def _index_problem(kind: str, payload: bytes, signer: str, entry: EntryView) -> str | None:
+    if kind != entry.payload_type:
+        return f"stored payload type {entry.payload_type!r} differs from the signed {kind!r}"
+    if entry.key_id != signer:
         return "stored key id differs from the signing key"
     body = json.loads(payload)
     if body.get("signer") != signer:
         return "the payload names a different signer than the signature"
     if kind == RECORD_TYPE:
-        if body.get("event") != event or body.get("sample_id") != sample_id:
+        if body.get("event") != entry.event or body.get("sample_id") != entry.sample_id:
             return "stored event or sample id differs from the signed record"
     elif kind == KEY_EVENT_TYPE:
-        if body.get("action") != event:
+        if body.get("action") != entry.event:
             return "stored event differs from the signed key event"
     else:
         return f"unknown payload type {kind!r}"
