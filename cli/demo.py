@@ -1,7 +1,9 @@
 """`synthguard demo`: a whole round trip in a fresh folder, with nothing to configure.
 
-init -> record samples from the built-in generator through the Recorder -> verify -> keep the
-latest checkpoint outside the ledger. The folder is DIR (default ./synthguard-demo). A folder
+init -> generate samples with the built-in generator wrapped by `@track` (each one recorded
+as it is handed on) -> a critic/reviser pass over a few of them (two candidate answers each,
+a preference pair, a revision of the chosen one) -> verify -> keep the latest checkpoint
+outside the ledger. The folder is DIR (default ./synthguard-demo). A folder
 that a previous demo made (it holds the `.synthguard-demo` marker) is wiped and rebuilt, so the
 demo can be run again and again; any other non-empty folder is refused, never touched.
 
@@ -14,23 +16,25 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from synthguard.cli.passphrase import PASSPHRASE_ENV
 from synthguard.ledger.home import DB_ENV, HOME_DIR, Home
 from synthguard.ledger.verify import VerifyReport, verify_ledger
-from synthguard.provenance.builtin import BuiltinGenerator
-from synthguard.provenance.canonical import digest
+from synthguard.provenance import Recorder, sample_from_row, track
+from synthguard.provenance.builtin import BuiltinCritic, BuiltinGenerator, BuiltinReviser
 from synthguard.provenance.errors import InputError
-from synthguard.provenance.recorder import Recorder
-from synthguard.provenance.sample import sample_from_row
 
 DEFAULT_DIR = Path("synthguard-demo")
 DEFAULT_SAMPLES = 300
 DEMO_PASSPHRASE = "synthguard-demo-not-a-secret"
 DEMO_SEED = 6962
 DEMO_CHECKPOINT_INTERVAL = 100
+DEMO_CRITIQUED = 3
 MARKER = ".synthguard-demo"
 _MARKER_TEXT = "made by `synthguard demo`; the next demo run wipes this folder\n"
 
@@ -47,7 +51,10 @@ class DemoResult:
     samples_path: Path
     checkpoint_path: Path
     demo_passphrase: bool
+    samples: int
     recorded: int
+    events: dict[str, int]
+    lineage_id: str
     report: VerifyReport
 
 
@@ -61,19 +68,15 @@ def run_demo(directory: Path = DEFAULT_DIR, samples: int = DEFAULT_SAMPLES) -> D
     # The demo is always a SQLite file of its own, even when $SYNTHGUARD_DB names a server.
     db = f"sqlite:///{home.path / 'ledger.db'}" if os.environ.get(DB_ENV) else None
     generator = BuiltinGenerator(DEMO_SEED)
-    rows = list(generator.generate(samples))
-    samples_path = directory / "samples.jsonl"
-    samples_path.write_text(
-        "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8"
-    )
     with home.init(passphrase, db=db, checkpoint_interval=DEMO_CHECKPOINT_INTERVAL) as ledger:
-        identity = generator.identity()
-        prompt = digest(generator.prompt_template().encode("utf-8"))
         with Recorder(ledger) as recorder:
-            for row in rows:
-                recorder.generated(sample_from_row(row), identity, prompt_digest=prompt)
+            rows, events, lineage_id = _pipeline(recorder, generator, samples)
         ledger.checkpoint()
         report = verify_ledger(ledger, root_key_id=home.root_key())
+        samples_path = directory / "samples.jsonl"
+        samples_path.write_text(
+            "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8"
+        )
         checkpoint_path = directory / "checkpoint.txt"
         if report.latest is not None:
             checkpoint_path.write_text(report.latest.note, encoding="utf-8")
@@ -86,9 +89,83 @@ def run_demo(directory: Path = DEFAULT_DIR, samples: int = DEFAULT_SAMPLES) -> D
             samples_path=samples_path,
             checkpoint_path=checkpoint_path,
             demo_passphrase=passphrase == DEMO_PASSPHRASE,
+            samples=len(rows),
             recorded=recorder.appended,
+            events=dict(events),
+            lineage_id=lineage_id,
             report=report,
         )
+
+
+def _pipeline(
+    recorder: Recorder, generator: BuiltinGenerator, samples: int
+) -> tuple[list[dict[str, str]], Counter[str], str]:
+    """Generate `samples` rows, then draft, judge and revise answers to a few of them.
+
+    Returns the generated rows, the records made by event, and the id of a revision (its
+    lineage goes revision -> chosen candidate -> task).
+    """
+    critic, reviser = BuiltinCritic(), BuiltinReviser()
+    events: Counter[str] = Counter()
+
+    # The one line a pipeline adds: every row the generator yields is recorded as it goes.
+    @track(recorder, generator=generator.identity())
+    def generate(n: int, *, prompt: str) -> Iterator[dict[str, str]]:
+        yield from generator.generate(n)
+
+    # Two candidate answers per task, as chat turns; each task is the parent of its answers.
+    @track(
+        recorder,
+        generator=generator.identity(),
+        params=("attempt",),
+        batch=True,
+        parents_from_inputs=True,
+    )
+    def draft(tasks: list[dict[str, str]], *, attempt: int) -> list[dict[str, Any]]:
+        return [_chat(generator.respond(task, attempt)) for task in tasks]
+
+    rows = list(generate(samples, prompt=generator.prompt_template()))
+    events["generated"] += len(rows)
+    tasks = rows[:DEMO_CRITIQUED]
+    pairs = zip(draft(tasks, attempt=0), draft(tasks, attempt=1), strict=True)
+    events["generated"] += 2 * len(tasks)
+    lineage_id = ""
+    for first, second in pairs:
+        pair = critic.prefer(first, second)
+        for sample, judged in (
+            (pair.chosen, pair.chosen_critique),
+            (pair.rejected, pair.rejected_critique),
+        ):
+            recorder.critiqued(
+                sample,
+                critic.identity(),
+                score=judged.score,
+                critique=judged.text,
+                chosen=pair.chosen,
+                rejected=pair.rejected,
+            )
+            events["critiqued"] += 1
+        revision = sample_from_row(reviser.revise(pair.chosen, pair.chosen_critique))
+        recorder.revised(
+            revision, pair.chosen, reviser.identity(), critique=pair.chosen_critique.text
+        )
+        again = critic.critique(revision)
+        recorder.critiqued(revision, critic.identity(), score=again.score, critique=again.text)
+        events["revised"] += 1
+        events["critiqued"] += 1
+        lineage_id = lineage_id or revision.id
+    return rows, events, lineage_id
+
+
+def _chat(row: dict[str, str]) -> dict[str, Any]:
+    """An Alpaca row as one chat exchange: the request, then the answer."""
+    request = "\n\n".join(part for part in (row["instruction"], row["input"]) if part)
+    return {
+        "messages": [
+            {"role": "user", "content": request},
+            {"role": "assistant", "content": row["output"]},
+        ]
+    }
 
 
 def _prepare(directory: Path) -> None:

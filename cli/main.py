@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from synthguard.cli import commands, keys, ledger
+from synthguard.cli import commands, keys, ledger, lineage
 from synthguard.cli.context import App
 from synthguard.cli.errors import report
 from synthguard.ledger.home import DB_ENV, HOME_ENV, Home
@@ -66,6 +66,7 @@ cli.add_command(keys.keys)
 cli.add_command(commands.record)
 cli.add_command(ledger.ledger)
 cli.add_command(commands.verify)
+cli.add_command(lineage.lineage)
 cli.add_command(commands.schema)
 cli.add_command(commands.demo)
 

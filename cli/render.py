@@ -17,6 +17,7 @@ from synthguard.cli.passphrase import PASSPHRASE_ENV
 from synthguard.cli.recording import RecordResult
 from synthguard.ledger.checkpoint import Checkpoint
 from synthguard.ledger.home import Home
+from synthguard.ledger.lineage import LineageEntry, LineageNode
 from synthguard.ledger.store import EntryView, Ledger
 from synthguard.ledger.tables import KeyRow
 from synthguard.ledger.verify import VerifyReport
@@ -90,6 +91,57 @@ def key_table(rows: Sequence[KeyRow], active: str) -> str:
     return "\n".join(lines)
 
 
+def lineage_tree(node: LineageNode) -> str:
+    """The indented ancestry tree of `synthguard lineage`: each sample, its records, its parents."""
+    lines: list[str] = []
+
+    def show(current: LineageNode, lead: str, indent: str) -> None:
+        mark = ""
+        if current.missing:
+            mark = "  (not in the ledger)"
+        elif current.repeated:
+            mark = "  (shown above)"
+        lines.append(f"{lead}{current.sample_id}{mark}")
+        bar = "│  " if current.parents else "   "
+        notes = [] if current.repeated else current.notes
+        lines.extend(f"{indent}{bar}{lineage_line(entry)}" for entry in [*current.made, *notes])
+        for i, parent in enumerate(current.parents):
+            last = i == len(current.parents) - 1
+            show(parent, indent + ("└─ " if last else "├─ "), indent + ("   " if last else "│  "))
+
+    show(node, "", "")
+    return "\n".join(lines)
+
+
+def lineage_line(entry: LineageEntry) -> str:
+    """One record of a lineage tree: event, who, what, depth, seq and time."""
+    record = entry.record
+    detail = record.detail
+    parts = [f"{record.event.value:<9}"]
+    if record.generator is not None:
+        model = record.generator.model
+        if record.generator.version:
+            model += f" {record.generator.version}"
+        parts.append(f"by {record.generator.name} ({model})")
+    if record.event == "reviewed":
+        note = f" ({detail['note']})" if detail.get("note") else ""
+        parts.append(f"by {detail.get('reviewer')}: {detail.get('verdict')}{note}")
+    elif record.generator is None:
+        parts.append(record.origin.value)
+    if "score" in detail:
+        parts.append(f"score {detail['score']}")
+    if "chosen" in detail and "rejected" in detail:
+        parts.append(f"chose {_short(detail['chosen'])} over {_short(detail['rejected'])}")
+    parts.append(f"depth {record.depth}")
+    parts.append(f"seq {entry.seq}")
+    parts.append(record.time)
+    return "  ".join(parts)
+
+
+def _short(sample_id: object) -> str:
+    return str(sample_id)[:19]
+
+
 def program() -> str:
     """How to call synthguard from here: the plain name when it is on PATH."""
     if shutil.which("synthguard"):
@@ -118,10 +170,13 @@ def demo_summary(result: DemoResult) -> str:
         (f"{prog} ledger export > ledger.jsonl", "every entry, one JSON line each"),
     ]
     width = max(len(command) for command, _ in tries)
+    events = ", ".join(f"{event} {count}" for event, count in result.events.items())
     lines = [
-        f"synthguard demo: recorded {result.recorded} samples from the built-in generator, "
-        f"signed and verified: {verify_summary(report).splitlines()[0].removeprefix('ok: ')}",
+        f"synthguard demo: recorded {result.samples} samples from the built-in generator "
+        "(wrapped with @track) and a critic/reviser pass over a few of them, signed and "
+        f"verified: {verify_summary(report).splitlines()[0].removeprefix('ok: ')}",
         "",
+        f"  records      {result.recorded}: {events}",
         f"  folder       {result.directory}",
         f"  home         {result.home}  (config.json, keys/, the ledger)",
         f"  ledger       {display_url(result.db_url)}",
@@ -134,6 +189,8 @@ def demo_summary(result: DemoResult) -> str:
         "Next, try:",
         f"  export SYNTHGUARD_HOME={home}",
         *(f"  {command:<{width}}  # {what}" for command, what in tries),
+        f"  {prog} lineage {result.lineage_id}",
+        f"  {'':<{width}}  # a revision's ancestry: chosen candidate, then its task",
     ]
     if result.demo_passphrase:
         lines.append(

@@ -24,6 +24,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, col, select
 
+from synthguard.ledger import lineage
 from synthguard.ledger.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint
 from synthguard.ledger.merkle import CompactRange
 from synthguard.ledger.tables import CheckpointRow, Entry, KeyRow, LedgerInfo, SampleRow, TreeHead
@@ -283,8 +284,12 @@ class Ledger:
         return rows
 
     def _check_signer(self, conn: Connection, key_id: str) -> None:
-        row = conn.execute(select(col(KeyRow.status)).where(col(KeyRow.key_id) == key_id)).first()
-        head_exists = conn.execute(select(col(TreeHead.size))).first() is not None
+        # Driver-level SQL on the append path (here and in _write): building SQLAlchemy
+        # statements costs more than running them, and a one-record append pays it in full.
+        row = conn.exec_driver_sql(
+            f"SELECT status FROM keys WHERE key_id = {_mark(conn)}", (key_id,)
+        ).first()
+        head_exists = conn.exec_driver_sql("SELECT size FROM tree_head").first() is not None
         if row is None and head_exists:
             raise KeyringError(f"key {key_id} is not a key of this ledger")
         if row is not None and row[0] != "active":
@@ -294,7 +299,7 @@ class Ledger:
         self, conn: Connection, prepared: list[dict[str, Any]], content_rows: list[dict[str, str]]
     ) -> tuple[list[int], list[tuple[int, bytes]]]:
         """Number and insert a batch; return its seqs and the (size, root) checkpoints due."""
-        head = conn.execute(select(col(TreeHead.size), col(TreeHead.compact))).first()
+        head = conn.exec_driver_sql("SELECT size, compact FROM tree_head").first()
         compact = CompactRange.from_dict(json.loads(head[1])) if head else CompactRange()
         start = compact.size
         due = []
@@ -307,7 +312,7 @@ class Ledger:
                 due.append((compact.size, compact.root()))
         # Straight to the driver: SQLAlchemy's per-row parameter handling costs more than
         # the insert itself on this path.
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        mark = _mark(conn)
         conn.exec_driver_sql(
             f"INSERT INTO entries ({', '.join(_ENTRY_FIELDS)}) "
             f"VALUES ({', '.join([mark] * len(_ENTRY_FIELDS))})",
@@ -315,11 +320,15 @@ class Ledger:
         )
         if content_rows:
             _insert_missing_samples(conn, content_rows)
-        state = {"size": compact.size, "compact": json.dumps(compact.to_dict())}
+        state = (compact.size, json.dumps(compact.to_dict()))
         if head is None:
-            conn.execute(insert(TreeHead).values(id=1, **state))
+            conn.exec_driver_sql(
+                f"INSERT INTO tree_head (id, size, compact) VALUES (1, {mark}, {mark})", state
+            )
         else:
-            conn.execute(update(TreeHead).where(col(TreeHead.id) == 1).values(**state))
+            conn.exec_driver_sql(
+                f"UPDATE tree_head SET size = {mark}, compact = {mark} WHERE id = 1", state
+            )
         return list(range(start, start + len(prepared))), due
 
     def _publish(self, due: list[tuple[int, bytes]], signer: SigningKey) -> None:
@@ -432,6 +441,13 @@ class Ledger:
             ).first()
         return json.loads(row[0]) if row else None
 
+    def depth_of(self, sample_id: str) -> int | None:
+        """Return the generation depth the ledger records for a sample, or None if it has none.
+
+        The Recorder asks this for parents it did not record itself.
+        """
+        return lineage.depth_of(self, sample_id)
+
     def erase(self, record: LineageRecord) -> int:
         """Append an `erased` record and delete the sample's content in the same transaction."""
         signer = self._signer()
@@ -521,15 +537,18 @@ class _Transaction:
 
 
 def _insert_missing_samples(conn: Connection, rows: list[dict[str, str]]) -> None:
-    ids = [row["sample_id"] for row in rows]
-    present = set(
-        conn.execute(
-            select(col(SampleRow.sample_id)).where(col(SampleRow.sample_id).in_(ids))
-        ).scalars()
+    # Content is addressed by id: a row already stored is the same content, so it stays.
+    mark = _mark(conn)
+    conn.exec_driver_sql(
+        f"INSERT INTO samples (sample_id, digest, content) VALUES ({mark}, {mark}, {mark}) "
+        "ON CONFLICT (sample_id) DO NOTHING",
+        [(row["sample_id"], row["digest"], row["content"]) for row in rows],
     )
-    fresh = [row for row in rows if row["sample_id"] not in present]
-    if fresh:
-        conn.execute(insert(SampleRow), fresh)
+
+
+def _mark(conn: Connection) -> str:
+    """The driver's positional parameter marker."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def _content_row(sample_id: str, row: Mapping[str, Any]) -> dict[str, str]:

@@ -139,7 +139,6 @@ class LineageRecord(BaseModel):
 
     _time = field_validator("time")(_check_time)
 
-
     def payload(self) -> bytes:
         """Return the canonical bytes that get signed (JCS of the record, nulls left out).
 

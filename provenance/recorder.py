@@ -1,25 +1,78 @@
-"""The Recorder: turns samples into signed lineage records, appended in batches.
+"""The Recorder: turns samples into signed lineage records and hands them to the ledger.
 
 It writes to anything with `append(records, contents)` and a `key_id` (the ledger is one), so
-provenance never imports the ledger. Records are buffered and handed over `batch_size` at a
-time, each batch with the sample rows it names; whatever was handed to the recorder is appended
-when it closes, even when the block it guards raises.
+provenance never imports the ledger. One record per event: `generated`, `imported`,
+`critiqued` (a critic's score or preference pair), `revised` (critique -> revision) and
+`reviewed` (a human verdict).
+
+Depth: 0 for imported samples; 1 + the largest parent depth for generated and revised ones; a
+critique or review has the depth of the sample it judges. A parent's depth comes from this
+recorder's memory, else `parent_depths`, else the ledger (when the appender has `depth_of`).
+
+Durability, by `mode`:
+- "durable" (the default): a record is committed before the call that made it returns.
+  Inside `with recorder.batch():` the records are committed together when the block ends (and
+  every `batch_size` records), one transaction per batch. Async callers (`commit_async`,
+  `async with recorder.batch()`, async functions under `track`) await the append on the
+  recorder's own writer thread, so the event loop never waits on the database; records that
+  concurrent tasks hand over while an append runs share the next transaction.
+- "buffered": records go to one background thread that appends every `batch_size` records or
+  every `flush_interval` seconds, whichever comes first. The window: a crash loses only records
+  not yet committed, which are at most the last 2 x batch_size handed over (a caller waits
+  while a full batch queues behind the one being appended; a list handed over at once, as a
+  `track(batch=True)` call does, can add up to its own length), all handed over within the last
+  `flush_interval` seconds plus the time of two appends (the one in progress, then theirs).
+  `flush()` waits for everything handed over; an error in the writer is raised by the next
+  call, `flush()` or `close()`, never swallowed.
+Either way a crash never leaves half a batch: an append is one transaction, and what was
+committed verifies.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import math
+import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, cast
 
-from synthguard.provenance.errors import InputError
+from pydantic import ValidationError
+
+from synthguard.provenance.canonical import canonical_json, digest, parse_digest
+from synthguard.provenance.errors import InputError, LedgerError
 from synthguard.provenance.reader import Row
 from synthguard.provenance.record import Event, Generator, LineageRecord, Origin, Source, utc_now
-from synthguard.provenance.sample import Sample
+from synthguard.provenance.sample import (
+    DEFAULT_MAPPING,
+    FieldMapping,
+    ParentLike,
+    Sample,
+    SampleLike,
+    as_sample,
+    parent_id,
+)
+from synthguard.provenance.writer import BackgroundWriter, GroupCommitter
 
 DEFAULT_BATCH_SIZE = 512
+DEFAULT_FLUSH_INTERVAL = 0.2
+MODES = ("durable", "buffered")
+
+Mode = Literal["durable", "buffered"]
+Verdict = Literal["ok", "bad"]
+SourceLike = Source | Mapping[str, Any]
+Item = tuple[LineageRecord, Sample]
+"""A prepared record and the sample whose content is stored with it."""
+
+# Depths remembered per recorder when the ledger can answer for the ones forgotten.
+_DEPTH_MEMORY = 1 << 20
+_VERDICTS = ("ok", "bad")
 
 
 class Appender(Protocol):
@@ -39,11 +92,28 @@ class Appender(Protocol):
         ...
 
 
-class Recorder:
-    """Buffers lineage records for samples and appends them in batches.
+class _SyncingAppender(Protocol):
+    def append(
+        self,
+        records: Sequence[LineageRecord],
+        contents: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        durable: bool = False,
+    ) -> object: ...
 
-    Depth: 0 for human or imported samples; for a generated sample, 1 + the largest depth of its
-    parents, looked up among the records this recorder made, else in `parent_depths`.
+
+# The batches open in this thread or task, innermost last (any recorder's).
+_OPEN_BATCHES: ContextVar[tuple[RecordBatch, ...]] = ContextVar(
+    "synthguard_open_batches", default=()
+)
+
+
+class Recorder:
+    """Makes one signed lineage record per event and appends it to the ledger.
+
+    `fsync=True` (durable mode) also flushes each commit to disk, so it survives a power cut
+    and not only a crash of the process, at the cost of an fsync per commit. `mapping` says
+    which fields of a row hold the sample (rows given to any method are read with it).
     """
 
     def __init__(
@@ -52,21 +122,49 @@ class Recorder:
         *,
         run_id: str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        mode: Mode = "durable",
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         parent_depths: Mapping[str, int] | None = None,
         track_depths: bool = True,
+        mapping: FieldMapping | None = None,
+        fsync: bool = False,
     ) -> None:
         if batch_size < 1:
             raise InputError(f"batch size must be at least 1, not {batch_size}")
+        if mode not in MODES:
+            raise InputError(f"unknown recorder mode {mode!r}; one of: {', '.join(MODES)}")
+        if not flush_interval > 0:
+            raise InputError(f"flush interval must be above 0 seconds, not {flush_interval}")
         self.ledger = ledger
         self.run_id = run_id or uuid.uuid4().hex
         self.batch_size = batch_size
+        self.mode: Mode = mode
+        self.flush_interval = flush_interval
         self.parent_depths: Mapping[str, int] = parent_depths or {}
         self.track_depths = track_depths
-        self.appended = 0
+        self.mapping = mapping or DEFAULT_MAPPING
+        self.fsync = fsync
         self._signer = ledger.key_id
-        self._records: list[LineageRecord] = []
-        self._contents: dict[str, dict[str, Any]] = {}
+        self._ledger_depth: Callable[[str], int | None] | None = getattr(ledger, "depth_of", None)
         self._depths: dict[str, int] = {}
+        self._looked_up: dict[str, int] = {}
+        self._seeded: dict[tuple[int, int], tuple[Generator, Generator]] = {}
+        self._lock = threading.Lock()
+        self._appended = 0
+        self._closed = False
+        self._executor: ThreadPoolExecutor | None = None
+        self._committer: GroupCommitter[Item] | None = None
+        self._writer: BackgroundWriter[Item] | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
+        if mode == "buffered":
+            self._writer = BackgroundWriter(
+                self._append, batch_size=batch_size, interval=flush_interval
+            )
+            # A recorder left open still commits what it was handed when the program exits
+            # (its writer thread keeps it alive until then).
+            self._finalizer = weakref.finalize(self, self._writer.close)
+
+    # -- context -----------------------------------------------------------------------------
 
     def __enter__(self) -> Recorder:
         return self
@@ -77,94 +175,454 @@ class Recorder:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        # On an error too: what was handed over is kept, then the error goes on up.
-        self.flush()
+        # On an error too: what was handed over is kept, then the error goes on up (a failed
+        # writer's error, already on its way up, is not raised a second time).
+        if exc is not None and exc is self.error:
+            self._shut_down()
+            return
+        self.close()
+
+    async def __aenter__(self) -> Recorder:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is not None and exc is self.error:
+            await asyncio.to_thread(self._shut_down)
+            return
+        await self.aclose()
+
+    @property
+    def appended(self) -> int:
+        """Records committed so far."""
+        return self._appended
+
+    @property
+    def error(self) -> BaseException | None:
+        """The error that stopped the background writer (buffered mode), if any."""
+        return self._writer.error if self._writer is not None else None
 
     @property
     def pending(self) -> int:
-        """Records buffered and not yet appended."""
-        return len(self._records)
+        """Records made and not yet committed (in open batches, or waiting for the writer)."""
+        waiting = sum(len(batch.items) for batch in _OPEN_BATCHES.get() if batch.recorder is self)
+        return waiting + (self._writer.pending if self._writer is not None else 0)
+
+    def batch(self) -> RecordBatch:
+        """Gather the records made inside `with` / `async with` and commit them together."""
+        return RecordBatch(self)
+
+    # -- events ------------------------------------------------------------------------------
 
     def generated(
         self,
-        sample: Sample,
+        sample: SampleLike,
         generator: Generator,
         *,
-        parents: Iterable[str] = (),
-        sources: Iterable[Source] = (),
+        parents: Iterable[ParentLike] | ParentLike = (),
+        sources: Iterable[SourceLike] | SourceLike = (),
         prompt_digest: str | None = None,
+        seed: int | None = None,
         origin: Origin = Origin.SYNTHETIC,
         detail: Mapping[str, Any] | None = None,
     ) -> LineageRecord:
         """Record that `generator` produced `sample` (from `parents`, if any)."""
-        parent_ids = list(parents)
-        depth = 1 + max((self._depth_of(parent) for parent in parent_ids), default=0)
-        return self._add(
+        item = self.prepare_generated(
             sample,
-            event=Event.GENERATED,
-            origin=origin,
-            generator=generator,
+            generator,
+            parents=parents,
+            sources=sources,
             prompt_digest=prompt_digest,
-            parents=parent_ids,
-            depth=depth,
-            sources=list(sources),
-            detail=dict(detail or {}),
+            seed=seed,
+            origin=origin,
+            detail=detail,
         )
+        self._emit([item])
+        return item[0]
 
     def imported(
         self,
-        sample: Sample,
+        sample: SampleLike,
         *,
         origin: Origin = Origin.HUMAN,
-        sources: Iterable[Source] = (),
+        sources: Iterable[SourceLike] | SourceLike = (),
         generator: Generator | None = None,
     ) -> LineageRecord:
         """Record that `sample` entered from outside (a human-written set, a public dataset)."""
-        return self._add(
-            sample,
+        item = self._item(
+            as_sample(sample, self.mapping),
             event=Event.IMPORTED,
             origin=origin,
-            generator=generator,
-            prompt_digest=None,
+            generator=_generator(generator) if generator is not None else None,
             parents=[],
             depth=0,
-            sources=list(sources),
-            detail={},
+            sources=as_sources(sources),
+        )
+        self._emit([item])
+        return item[0]
+
+    def critiqued(
+        self,
+        sample: SampleLike,
+        critic: Generator,
+        *,
+        score: float | None = None,
+        critique: str | None = None,
+        chosen: ParentLike | None = None,
+        rejected: ParentLike | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> LineageRecord:
+        """Record a critic's verdict on `sample`: a score and/or a preference pair.
+
+        The record names the pair's ids and the critique text's digest (never the text); its
+        parents are the sample and the pair; its depth is the sample's (a critique makes no
+        new sample).
+        """
+        subject = as_sample(sample, self.mapping)
+        facts: dict[str, Any] = {}
+        if score is not None:
+            facts["score"] = _score(score)
+        if (chosen is None) != (rejected is None):
+            raise InputError("a preference pair needs both chosen and rejected")
+        if chosen is not None and rejected is not None:
+            facts["chosen"] = parent_id(chosen, self.mapping)
+            facts["rejected"] = parent_id(rejected, self.mapping)
+        if critique is not None:
+            facts["critique_digest"] = text_digest(critique, "critique")
+        if not facts:
+            raise InputError("a critique needs a score, a preference pair or a critique text")
+        parents = list(dict.fromkeys([subject.id, facts.get("chosen"), facts.get("rejected")]))
+        item = self._item(
+            subject,
+            event=Event.CRITIQUED,
+            origin=Origin.SYNTHETIC,
+            generator=_generator(critic),
+            parents=[parent for parent in parents if parent is not None],
+            depth=self._depth(subject.id, "critiqued sample"),
+            detail=_merge(facts, detail),
+        )
+        self._emit([item])
+        return item[0]
+
+    def revised(
+        self,
+        revision: SampleLike,
+        original: ParentLike,
+        reviser: Generator,
+        *,
+        critique: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> LineageRecord:
+        """Record that `reviser` rewrote `original` into `revision` (after `critique`, if any)."""
+        sample = as_sample(revision, self.mapping)
+        original_id = parent_id(original, self.mapping)
+        facts = {} if critique is None else {"critique_digest": text_digest(critique, "critique")}
+        item = self._item(
+            sample,
+            event=Event.REVISED,
+            origin=Origin.SYNTHETIC,
+            generator=_generator(reviser),
+            parents=[original_id],
+            depth=1 + self._depth(original_id, "original"),
+            detail=_merge(facts, detail),
+        )
+        self._emit([item])
+        return item[0]
+
+    def reviewed(
+        self,
+        sample: SampleLike,
+        *,
+        reviewer: str,
+        verdict: Verdict,
+        note: str | None = None,
+    ) -> LineageRecord:
+        """Record a human's verdict on `sample`: "ok" or "bad", with an optional note."""
+        if verdict not in _VERDICTS:
+            raise InputError(f"verdict must be one of {', '.join(_VERDICTS)}, not {verdict!r}")
+        if not isinstance(reviewer, str) or not reviewer.strip():
+            raise InputError("reviewer must name who reviewed the sample")
+        if note is not None and not isinstance(note, str):
+            raise InputError("note must be a string")
+        subject = as_sample(sample, self.mapping)
+        facts: dict[str, Any] = {"reviewer": reviewer, "verdict": verdict}
+        if note is not None:
+            facts["note"] = note
+        item = self._item(
+            subject,
+            event=Event.REVIEWED,
+            origin=Origin.HUMAN,
+            generator=None,
+            parents=[subject.id],
+            depth=self._depth(subject.id, "reviewed sample"),
+            detail=_merge(facts, None),
+        )
+        self._emit([item])
+        return item[0]
+
+    # -- the middleware's lower level: prepare now, commit when it suits ----------------------
+
+    def prepare_generated(
+        self,
+        sample: SampleLike,
+        generator: Generator,
+        *,
+        parents: Iterable[ParentLike] | ParentLike = (),
+        sources: Iterable[SourceLike] | SourceLike = (),
+        prompt_digest: str | None = None,
+        seed: int | None = None,
+        origin: Origin = Origin.SYNTHETIC,
+        detail: Mapping[str, Any] | None = None,
+    ) -> Item:
+        """Build (and check) the `generated` record of `sample` without committing it.
+
+        Pass the result to `commit` or `commit_async`; nothing is remembered until then.
+        """
+        parent_ids = self.parent_ids(parents)
+        return self._item(
+            as_sample(sample, self.mapping),
+            event=Event.GENERATED,
+            origin=origin,
+            generator=self._with_seed(_generator(generator), seed),
+            prompt_digest=_check_digest(prompt_digest, "prompt_digest"),
+            parents=parent_ids,
+            depth=1 + max((self._depth(parent) for parent in parent_ids), default=0),
+            sources=as_sources(sources),
+            detail=_merge({}, detail),
         )
 
-    def flush(self) -> None:
-        """Append every buffered record now, as one batch."""
-        if not self._records:
-            return
-        records, contents = self._records, self._contents
-        self._records, self._contents = [], {}
-        self.ledger.append(records, contents)
-        self.appended += len(records)
+    def parent_ids(self, parents: Iterable[ParentLike] | ParentLike) -> list[str]:
+        """The sample ids that parents name (ids, Samples or rows; one or many)."""
+        if isinstance(parents, str | Sample | Mapping):
+            return [parent_id(parents, self.mapping)]
+        return [parent_id(parent, self.mapping) for parent in parents]
 
-    def _depth_of(self, parent: str) -> int:
-        depth = self._depths.get(parent)
-        if depth is None:
-            depth = self.parent_depths.get(parent)
-        if depth is None:
-            raise InputError(
-                f"parent {parent} was not recorded by this recorder and has no depth in "
-                "parent_depths"
+    def commit(self, items: Sequence[Item]) -> None:
+        """Commit prepared records as one batch (durable), or hand them to the writer."""
+        self._check_open()
+        if not items:
+            return
+        if self._writer is not None:
+            self._remember(items)
+            self._writer.put(items)
+            return
+        self._append(items)
+        self._remember(items)
+
+    async def commit_async(self, items: Sequence[Item]) -> None:
+        """Like `commit`, without blocking the event loop: the append runs on the recorder's
+        writer thread (durable), or the hand-over waits there when the writer is full."""
+        batch = self._open_batch()
+        if batch is not None:
+            batch.add(items)
+        else:
+            await self._commit_now_async(items)
+
+    async def _commit_now_async(self, items: Sequence[Item]) -> None:
+        self._check_open()
+        if not items:
+            return
+        if self._writer is not None:
+            self._remember(items)
+            if not self._writer.put(items, block=False):
+                await self._run_on_writer_thread(self._writer.put, items)
+            return
+        await self._group_committer().commit(items)
+        self._remember(items)
+
+    async def resolve_depths(self, sample_ids: Iterable[str]) -> None:
+        """Look up, off the event loop, the depths the ledger holds for ids this recorder does
+        not know yet, so that preparing their children reads no database."""
+        if self._ledger_depth is None:
+            return
+        unknown = [sid for sid in dict.fromkeys(sample_ids) if self._known_depth(sid) is None]
+        if not unknown:
+            return
+        lookup = self._ledger_depth
+        found = await self._run_on_writer_thread(lambda: {sid: lookup(sid) for sid in unknown})
+        for sid, depth in found.items():
+            if depth is not None:
+                self._looked_up[sid] = depth
+
+    # -- flushing and closing ----------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Commit what this thread's open batches hold, and wait until every record handed
+        over is committed; raise the writer's error, if it failed."""
+        for batch in _OPEN_BATCHES.get():
+            if batch.recorder is self and batch.items:
+                items, batch.items = batch.items, []
+                self.commit(items)
+        if self._writer is not None:
+            self._writer.flush()
+        elif self._executor is not None:
+            self._executor.submit(lambda: None).result()
+
+    async def aflush(self) -> None:
+        """`flush` without blocking the event loop."""
+        for batch in _OPEN_BATCHES.get():
+            if batch.recorder is self and batch.items:
+                items, batch.items = batch.items, []
+                await self._commit_now_async(items)
+        if self._writer is not None:
+            await self._run_on_writer_thread(self._writer.flush)
+        elif self._executor is not None:
+            # The writer thread runs jobs in order: once this one runs, earlier commits are done.
+            await self._run_on_writer_thread(lambda: None)
+
+    def close(self) -> None:
+        """Commit everything handed over and stop the writer thread; later records are refused.
+
+        Raises the writer's error, if it failed. Closing twice is harmless.
+        """
+        if self._closed:
+            self._writer_raise()
+            return
+        try:
+            self.flush()
+        finally:
+            self._shut_down()
+        self._writer_raise()
+
+    async def aclose(self) -> None:
+        """`close` without blocking the event loop."""
+        await asyncio.to_thread(self.close)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _shut_down(self) -> None:
+        self._closed = True
+        if self._finalizer is not None:
+            self._finalizer.detach()
+        if self._writer is not None:
+            # An error stays in the writer: _writer_raise reports it.
+            with contextlib.suppress(BaseException):
+                self._writer.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+
+    def _writer_raise(self) -> None:
+        error = self.error
+        if error is not None:
+            raise error
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LedgerError("this recorder is closed; make a new one to record more")
+        self._writer_raise()
+
+    def _emit(self, items: list[Item]) -> None:
+        batch = self._open_batch()
+        if batch is None:
+            self.commit(items)
+        else:
+            batch.add(items)
+
+    def _open_batch(self) -> RecordBatch | None:
+        for batch in reversed(_OPEN_BATCHES.get()):
+            if batch.recorder is self:
+                return batch
+        return None
+
+    def _append(self, items: Sequence[Item]) -> None:
+        records = [record for record, _ in items]
+        contents = {sample.id: sample.row for _, sample in items}
+        if self.fsync:
+            cast(_SyncingAppender, self.ledger).append(records, contents, durable=True)
+        else:
+            self.ledger.append(records, contents)
+        with self._lock:
+            self._appended += len(records)
+
+    def _group_committer(self) -> GroupCommitter[Item]:
+        if self._committer is None:
+            self._committer = GroupCommitter(
+                self._thread_pool(), self._append, batch_size=self.batch_size
             )
+        return self._committer
+
+    def _thread_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="synthguard-recorder")
+            return self._executor
+
+    async def _run_on_writer_thread(self, function: Callable[..., Any], *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread_pool(), function, *args)
+
+    def _remember(self, items: Iterable[Item]) -> None:
+        if not self.track_depths:
+            return
+        depths = self._depths
+        for record, _ in items:
+            if record.sample_id not in depths:
+                # The first depth seen for a sample stays: the one its children were built on.
+                depths[record.sample_id] = record.depth
+                if len(depths) > _DEPTH_MEMORY and self._ledger_depth is not None:
+                    del depths[next(iter(depths))]
+
+    def _known_depth(self, sample_id: str) -> int | None:
+        depth = self._depths.get(sample_id)
+        if depth is None:
+            depth = self.parent_depths.get(sample_id)
+        if depth is None:
+            depth = self._looked_up.get(sample_id)
         return depth
 
-    def _add(
+    def depth_of(self, sample_id: str) -> int | None:
+        """The depth of a sample from this recorder's memory, `parent_depths` or the ledger;
+        None when none of them knows it."""
+        depth = self._known_depth(sample_id)
+        if depth is None and self._ledger_depth is not None:
+            depth = self._ledger_depth(sample_id)
+            if depth is not None:
+                if len(self._looked_up) >= _DEPTH_MEMORY:
+                    self._looked_up.clear()
+                self._looked_up[sample_id] = depth
+        return depth
+
+    def _depth(self, sample_id: str, role: str = "parent") -> int:
+        depth = self.depth_of(sample_id)
+        if depth is None:
+            raise InputError(unknown_depth(sample_id, role))
+        return depth
+
+    def _with_seed(self, generator: Generator, seed: int | None) -> Generator:
+        if seed is None or seed == generator.seed:
+            return generator
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise InputError(f"seed must be an integer, not {type(seed).__name__}")
+        key = (id(generator), seed)
+        cached = self._seeded.get(key)
+        if cached is not None and cached[0] is generator:
+            return cached[1]
+        seeded = generator.model_copy(update={"seed": seed})
+        _check_json(seeded.model_dump(mode="json"), "seed")
+        if len(self._seeded) >= 1024:
+            self._seeded.clear()
+        # The entry keeps the generator alive, so its id cannot be reused while cached.
+        self._seeded[key] = (generator, seeded)
+        return seeded
+
+    def _item(
         self,
         sample: Sample,
         *,
         event: Event,
         origin: Origin,
         generator: Generator | None,
-        prompt_digest: str | None,
         parents: list[str],
         depth: int,
-        sources: list[Source],
-        detail: dict[str, Any],
-    ) -> LineageRecord:
+        prompt_digest: str | None = None,
+        sources: list[Source] | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> Item:
+        self._check_open()
         record = LineageRecord(
             event=event,
             sample_id=sample.id,
@@ -174,20 +632,172 @@ class Recorder:
             prompt_digest=prompt_digest,
             parents=parents,
             depth=depth,
-            sources=sources,
+            sources=sources or [],
             run_id=self.run_id,
             time=utc_now(),
             signer=self._signer,
-            detail=detail,
+            detail=detail or {},
         )
-        self._records.append(record)
-        self._contents[sample.id] = sample.row
-        if self.track_depths:
-            # The first depth seen for a sample stays: the one its children were built on.
-            self._depths.setdefault(sample.id, depth)
-        if len(self._records) >= self.batch_size:
-            self.flush()
-        return record
+        return record, sample
+
+
+class RecordBatch:
+    """The records made inside `with recorder.batch():`, committed together.
+
+    They are committed when the block ends, even when it raises (each was made by a call
+    that returned), and every `batch_size` records on the way. Under `async with`, the commits
+    are awaited on the recorder's writer thread. Batches are per thread and per asyncio task;
+    a batch opened inside another hands its records to the outer one.
+    """
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.items: list[Item] = []
+        self._async = False
+        self._futures: list[asyncio.Future[None]] = []
+
+    def add(self, items: Sequence[Item]) -> None:
+        """Take records into the batch; commit them once `batch_size` are waiting."""
+        self.recorder._check_open()
+        self.items.extend(items)
+        self.recorder._remember(items)
+        if len(self.items) < self.recorder.batch_size:
+            return
+        full, self.items = self.items, []
+        if not self._async:
+            self.recorder.commit(full)
+        elif self.recorder._writer is not None:
+            # A buffered hand-over blocks only when the writer is full; the exit waits then.
+            if not self.recorder._writer.put(full, block=False):
+                self.items = full
+        else:
+            self._futures.append(self.recorder._group_committer().submit(full))
+
+    def __enter__(self) -> RecordBatch:
+        _OPEN_BATCHES.set((*_OPEN_BATCHES.get(), self))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        items = self._leave()
+        outer = self.recorder._open_batch()
+        if outer is not None:
+            outer.add(items)
+        else:
+            self.recorder.commit(items)
+
+    async def __aenter__(self) -> RecordBatch:
+        self._async = True
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        items = self._leave()
+        outer = self.recorder._open_batch()
+        futures, self._futures = self._futures, []
+        if outer is not None:
+            outer.add(items)
+        else:
+            await self.recorder.commit_async(items)
+        for future in futures:
+            await future
+
+    def _leave(self) -> list[Item]:
+        _OPEN_BATCHES.set(tuple(batch for batch in _OPEN_BATCHES.get() if batch is not self))
+        items, self.items = self.items, []
+        return items
+
+
+def unknown_depth(sample_id: str, role: str = "parent") -> str:
+    """The message for a sample whose depth nobody knows."""
+    return (
+        f"{role} {sample_id} has no depth: it was not recorded by this recorder and is in "
+        "neither parent_depths nor the ledger"
+    )
+
+
+def text_digest(text: object, what: str) -> str:
+    """Return the digest of a text's UTF-8 bytes; InputError naming `what` if it has none."""
+    if not isinstance(text, str):
+        raise InputError(f"{what} must be a string, not {type(text).__name__}")
+    try:
+        return digest(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InputError(f"{what} contains a lone surrogate (not valid UTF-8)") from None
+
+
+def _generator(value: object) -> Generator:
+    if isinstance(value, Generator):
+        return value
+    raise InputError(f"a generator is a synthguard Generator, not {type(value).__name__}")
+
+
+def _score(value: object) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"score must be a number, not {type(value).__name__}")
+    if not math.isfinite(value):
+        raise InputError(f"score must be a finite number, not {value}")
+    return value
+
+
+def _check_digest(value: str | None, what: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        parse_digest(value)
+    except InputError:
+        raise InputError(f"{what} is not a sha256 digest: {value!r}") from None
+    return value
+
+
+def _check_json(value: object, what: str) -> None:
+    try:
+        canonical_json(value)
+    except InputError as exc:
+        raise InputError(f"{what} is not JSON: {exc}") from None
+
+
+def _merge(facts: dict[str, Any], detail: Mapping[str, Any] | None) -> dict[str, Any]:
+    if detail:
+        if not isinstance(detail, Mapping):
+            raise InputError(f"detail must be a mapping, not {type(detail).__name__}")
+        clash = sorted(set(facts) & set(detail))
+        if clash:
+            raise InputError(f"detail may not set {', '.join(clash)}: the event sets them")
+        facts = {**facts, **detail}
+    if facts:
+        _check_json(facts, "detail")
+    return facts
+
+
+def as_sources(values: Iterable[SourceLike] | SourceLike | None) -> list[Source]:
+    """Return Source objects for sources given as Sources or mappings (one or many)."""
+    if values is None:
+        return []
+    if isinstance(values, Source | Mapping):
+        values = [values]
+    sources = []
+    for i, value in enumerate(values):
+        if isinstance(value, Source):
+            sources.append(value)
+            continue
+        if not isinstance(value, Mapping):
+            raise InputError(f"source {i} must be a Source or a mapping, not {type(value)}")
+        try:
+            sources.append(Source.model_validate(dict(value)))
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(part) for part in problem["loc"])
+            raise InputError(f"source {i}: {where}: {problem['msg']}") from None
+    return sources
 
 
 @dataclass
@@ -212,19 +822,21 @@ def record_rows(
     """Record one lineage record per good row; collect bad rows by number without stopping.
 
     Synthetic and hybrid rows are `generated` by `generator` (depth 1); human rows are
-    `imported` (depth 0), naming `generator` too when one is given.
+    `imported` (depth 0), naming `generator` too when one is given. The records are committed
+    `batch_size` at a time.
     """
     if generator is None and origin is not Origin.HUMAN:
         raise InputError(f"{origin.value} samples need a generator (its name and model)")
     summary = RecordSummary()
-    for row in rows:
-        if row.sample is None:
-            summary.bad.append((row.number, row.error or "unreadable row"))
-            continue
-        if origin is Origin.HUMAN:
-            recorder.imported(row.sample, origin=origin, generator=generator)
-        else:
-            assert generator is not None
-            recorder.generated(row.sample, generator, origin=origin)
-        summary.recorded += 1
+    with recorder.batch():
+        for row in rows:
+            if row.sample is None:
+                summary.bad.append((row.number, row.error or "unreadable row"))
+                continue
+            if origin is Origin.HUMAN:
+                recorder.imported(row.sample, origin=origin, generator=generator)
+            else:
+                assert generator is not None
+                recorder.generated(row.sample, generator, origin=origin)
+            summary.recorded += 1
     return summary

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthguard.provenance.canonical import canonical_json, digest
+from synthguard.provenance.canonical import canonical_json, digest, parse_digest
 from synthguard.provenance.errors import InputError
 
 SampleKind = Literal["alpaca", "chat", "text"]
@@ -96,6 +96,43 @@ def sample_from_row(row: object, mapping: FieldMapping = DEFAULT_MAPPING) -> Sam
             f"{mapping.instruction}/{mapping.output}, {mapping.messages}, {mapping.text}"
         )
     return Sample(kind, content, values)
+
+
+SampleLike = Sample | Mapping[str, Any] | str
+"""What the recorder and `track` take as a sample: a Sample, a row, or a string (text sample)."""
+
+ParentLike = Sample | Mapping[str, Any] | str
+"""What names a parent: a Sample, a row, or a sample id (`sha256:<hex>`)."""
+
+
+def as_sample(value: object, mapping: FieldMapping = DEFAULT_MAPPING) -> Sample:
+    """Return `value` as a Sample: a Sample as it is, a row read by `mapping`, a string as
+    the text sample `{"text": value}`; raise InputError naming the bad field otherwise."""
+    if isinstance(value, Sample):
+        return value
+    if isinstance(value, str):
+        return sample_from_row({"text": value})
+    if not isinstance(value, Mapping):
+        raise InputError(
+            f"row is not a JSON object but {_type_name(value)} (a sample is an object, a "
+            "string or a Sample)"
+        )
+    return sample_from_row(value, mapping)
+
+
+def parent_id(value: object, mapping: FieldMapping = DEFAULT_MAPPING) -> str:
+    """Return the sample id a parent names: an id as it is, else the id of a Sample or row."""
+    if isinstance(value, str):
+        try:
+            parse_digest(value)
+        except InputError:
+            raise InputError(
+                f"parent {value!r} is not a sample id (sha256:<64 lower-case hex digits>)"
+            ) from None
+        return value
+    if isinstance(value, Sample | Mapping):
+        return as_sample(value, mapping).id
+    raise InputError(f"a parent is a sample id, a row or a Sample, not {_type_name(value)}")
 
 
 def sample_text(sample: Sample) -> str:

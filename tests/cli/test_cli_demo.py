@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from pathlib import Path
 
 from cli_support import invoke, stderr_lines
@@ -17,13 +19,16 @@ def test_demo_runs_unconfigured_and_its_ledger_verifies(tmp_path: Path) -> None:
     result = invoke("demo", "--dir", folder, "--samples", "40")  # no passphrase, no home
     assert result.exit_code == 0, result.output
     assert "recorded 40 samples" in result.stdout
+    # 40 samples, 2 candidate answers for each of 3 of them, 2 critiques per pair, and one
+    # revision per pair, critiqued again.
+    assert "records      58: generated 46, critiqued 9, revised 3" in result.stdout
     assert DEMO_PASSPHRASE in result.stdout
     assert "verify --checkpoint" in result.stdout
 
     home = folder / ".synthguard"
     verify = invoke("verify", "--checkpoint", folder / "checkpoint.txt", home=home)
     assert verify.exit_code == 0, verify.output
-    assert verify.stdout.startswith("ok: 41 entries verified (1 key, 2 checkpoints)")
+    assert verify.stdout.startswith("ok: 59 entries verified (1 key, 2 checkpoints)")
 
     rows = [json.loads(line) for line in (folder / "samples.jsonl").read_text().splitlines()]
     assert rows == list(BuiltinGenerator(DEMO_SEED).generate(40))
@@ -34,8 +39,36 @@ def test_demo_runs_unconfigured_and_its_ledger_verifies(tmp_path: Path) -> None:
     assert key.key_id == key_id
 
     record = json.loads(invoke("ledger", "show", "1", home=home).stdout)["payload"]
+    assert record["event"] == "generated"
     assert record["generator"]["model"] == "builtin-template-lm"
     assert record["prompt_digest"].startswith("sha256:")
+
+
+def test_demo_ledger_holds_a_critic_and_reviser_chain_that_lineage_shows(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    result = invoke("demo", "--dir", folder, "--samples", "10")
+    assert result.exit_code == 0, result.output
+    (revision_id,) = re.findall(r"lineage (sha256:[0-9a-f]{64})", result.stdout)
+    home = folder / ".synthguard"
+    shown = [json.loads(line) for line in invoke("ledger", "export", home=home).stdout.splitlines()]
+    records = [json.loads(base64.b64decode(entry["envelope"]["payload"])) for entry in shown[1:]]
+    made = {r["sample_id"]: r for r in records if r["event"] in ("generated", "revised")}
+    revised = made[revision_id]
+    assert (revised["event"], revised["depth"]) == ("revised", 3)
+    (candidate_id,) = revised["parents"]
+    candidate = made[candidate_id]
+    assert (candidate["event"], candidate["depth"]) == ("generated", 2)
+    assert candidate["generator"]["parameters"]["attempt"] in (0, 1)
+    (task_id,) = candidate["parents"]
+    assert made[task_id]["depth"] == 1
+    pair = next(r for r in records if r["event"] == "critiqued" and r["sample_id"] == candidate_id)
+    assert pair["detail"]["chosen"] == candidate_id
+    assert 1 <= pair["detail"]["score"] <= 10
+
+    lineage = invoke("lineage", revision_id, home=home)
+    assert lineage.exit_code == 0, lineage.output
+    for sample_id in (revision_id, candidate_id, task_id):
+        assert sample_id in lineage.stdout
 
 
 def test_demo_can_run_again_in_its_own_folder(tmp_path: Path) -> None:

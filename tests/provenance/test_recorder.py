@@ -1,4 +1,4 @@
-"""The Recorder: batching, depth, flush on exit, and record_rows over a real ledger."""
+"""The Recorder: durable commits, batches, depth, flush on exit, and record_rows."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from synthguard.ledger.store import Ledger
 from synthguard.ledger.verify import verify_ledger
-from synthguard.provenance.errors import InputError
+from synthguard.provenance.errors import InputError, LedgerError
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.reader import Row, read_samples
 from synthguard.provenance.record import Event, Generator, LineageRecord, Origin, Source
@@ -54,14 +54,24 @@ def test_the_ledger_is_an_appender(tmp_path: Path, signing_key: SigningKey) -> N
     assert ledger.key_id == signing_key.key_id
 
 
-def test_records_are_appended_in_batches_with_their_contents() -> None:
+def test_durable_mode_commits_each_record_before_the_call_returns() -> None:
+    appender = ListAppender()
+    recorder = Recorder(appender)
+    record = recorder.generated(sample(1), GENERATOR)
+    assert appender.records == [record]
+    assert (recorder.appended, recorder.pending) == (1, 0)
+    assert appender.batches[0][1] == {sample(1).id: sample(1).row}
+
+
+def test_a_batch_commits_every_batch_size_records_and_at_its_end() -> None:
     appender = ListAppender()
     with Recorder(appender, batch_size=3) as recorder:
-        for i in range(7):
-            recorder.generated(sample(i), GENERATOR)
-        assert [len(batch) for batch, _ in appender.batches] == [3, 3]
-        assert recorder.pending == 1
-    assert [len(batch) for batch, _ in appender.batches] == [3, 3, 1]
+        with recorder.batch():
+            for i in range(7):
+                recorder.generated(sample(i), GENERATOR)
+            assert [len(batch) for batch, _ in appender.batches] == [3, 3]
+            assert recorder.pending == 1
+        assert [len(batch) for batch, _ in appender.batches] == [3, 3, 1]
     assert recorder.appended == 7
     records, contents = appender.batches[0]
     assert contents == {sample(i).id: sample(i).row for i in range(3)}
@@ -70,21 +80,35 @@ def test_records_are_appended_in_batches_with_their_contents() -> None:
     assert all(record.digest == sample(i).digest for i, record in enumerate(appender.records))
 
 
-def test_flush_appends_now_and_an_empty_flush_appends_nothing() -> None:
+def test_flush_commits_an_open_batch_and_an_empty_flush_appends_nothing() -> None:
     appender = ListAppender()
     recorder = Recorder(appender)
     recorder.flush()
     assert appender.batches == []
-    recorder.imported(sample(1))
-    recorder.flush()
+    with recorder.batch():
+        recorder.imported(sample(1))
+        assert appender.batches == []
+        recorder.flush()
+        assert len(appender.batches) == 1
     assert len(appender.batches) == 1
 
 
-def test_an_error_in_the_block_flushes_then_propagates() -> None:
+def test_a_nested_batch_hands_its_records_to_the_outer_one() -> None:
+    appender = ListAppender()
+    recorder = Recorder(appender)
+    with recorder.batch():
+        recorder.imported(sample(1))
+        with recorder.batch():
+            recorder.imported(sample(2))
+        assert appender.batches == []
+    assert [len(batch) for batch, _ in appender.batches] == [2]
+
+
+def test_an_error_in_a_batch_commits_what_was_made_then_propagates() -> None:
     appender = ListAppender()
 
     def pipeline() -> None:
-        with Recorder(appender) as recorder:
+        with Recorder(appender) as recorder, recorder.batch():
             recorder.generated(sample(1), GENERATOR)
             recorder.generated(sample(2), GENERATOR)
             raise RuntimeError("generator crashed")
@@ -92,6 +116,21 @@ def test_an_error_in_the_block_flushes_then_propagates() -> None:
     with pytest.raises(RuntimeError, match="generator crashed"):
         pipeline()
     assert [record.sample_id for record in appender.records] == [sample(1).id, sample(2).id]
+
+
+def test_a_closed_recorder_refuses_records() -> None:
+    recorder = Recorder(ListAppender())
+    recorder.close()
+    recorder.close()
+    with pytest.raises(LedgerError, match="closed"):
+        recorder.imported(sample(1))
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(InputError, match="mode"):
+        Recorder(ListAppender(), mode="eventually")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="flush interval"):
+        Recorder(ListAppender(), flush_interval=0)
 
 
 def test_depth_follows_parents_within_the_recorder() -> None:
@@ -185,7 +224,7 @@ def test_recorder_over_a_real_ledger_verifies(tmp_path: Path, signing_key: Signi
     with Ledger.create(
         f"sqlite:///{tmp_path / 'ledger.db'}", signing_key, checkpoint_interval=10
     ) as ledger:
-        with Recorder(ledger, batch_size=8) as recorder:
+        with Recorder(ledger, batch_size=8) as recorder, recorder.batch():
             for i in range(25):
                 recorder.generated(sample(i), GENERATOR)
         ledger.checkpoint()
@@ -195,3 +234,35 @@ def test_recorder_over_a_real_ledger_verifies(tmp_path: Path, signing_key: Signi
         entry = ledger.entry(4)
         assert entry is not None
         assert entry.sample_id == sample(3).id
+
+
+def test_fsync_asks_the_ledger_for_durable_commits(tmp_path: Path, signing_key: SigningKey) -> None:
+    asked: list[bool] = []
+
+    class Ledgerish:
+        def __init__(self, ledger: Ledger) -> None:
+            self.ledger = ledger
+            self.key_id = ledger.key_id
+
+        def append(self, records: Any, contents: Any = None, *, durable: bool = False) -> object:
+            asked.append(durable)
+            return self.ledger.append(records, contents, durable=durable)
+
+    with Ledger.create(f"sqlite:///{tmp_path / 'l.db'}", signing_key) as ledger:
+        Recorder(Ledgerish(ledger), fsync=True).imported(sample(1))
+        Recorder(Ledgerish(ledger)).imported(sample(2))
+        assert ledger.size() == 3
+    assert asked == [True, False]
+
+
+def test_depth_of_reads_memory_then_parent_depths_then_the_ledger(
+    tmp_path: Path, signing_key: SigningKey
+) -> None:
+    with Ledger.create(f"sqlite:///{tmp_path / 'l.db'}", signing_key) as ledger:
+        Recorder(ledger).generated(sample(1), GENERATOR)
+        recorder = Recorder(ledger, parent_depths={sample(9).id: 4})
+        recorder.imported(sample(2))
+        assert recorder.depth_of(sample(2).id) == 0  # its own record
+        assert recorder.depth_of(sample(9).id) == 4  # parent_depths
+        assert recorder.depth_of(sample(1).id) == 1  # the ledger
+        assert recorder.depth_of(sample(3).id) is None

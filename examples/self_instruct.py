@@ -1,0 +1,270 @@
+"""A Self-Instruct loop (Wang et al., 2023) whose every sample gets a signed lineage record.
+
+seed tasks (human) -> a prompt showing k tasks from the pool -> the model proposes new tasks
+-> filter (length, a keyword blacklist, ROUGE-L overlap with the pool) -> the pool grows.
+
+The model is synthguard's built-in proposer (deterministic, offline); wrapping a real model
+is the same one decorator. The seed tasks are `imported` (origin human, depth 0). Each proposal
+is `generated` with the tasks shown in its prompt as parents, so a task proposed from
+machine-made tasks is synthetic-of-synthetic and its depth is one more than theirs.
+
+    python examples/self_instruct.py                 # a temporary ledger, removed at the end
+    python examples/self_instruct.py --home ./si     # keep it: synthguard --home ./si lineage ID
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from synthguard.ledger.home import Home
+from synthguard.ledger.store import Ledger
+from synthguard.ledger.verify import verify_ledger
+from synthguard.provenance import Recorder, track
+from synthguard.provenance.builtin import BuiltinTaskProposer
+from synthguard.provenance.canonical import digest_json
+from synthguard.provenance.errors import SynthguardError
+from synthguard.provenance.keys import SigningKey
+from synthguard.provenance.record import Source
+from synthguard.provenance.sample import Sample, sample_from_row
+
+EXAMPLE_PASSPHRASE = "synthguard-example-not-a-secret"
+PASSPHRASE_ENV = "SYNTHGUARD_PASSPHRASE"
+
+# A handful of human-written seed tasks, in the spirit of Self-Instruct's 175.
+SEED_TASKS: list[dict[str, str]] = [
+    {
+        "instruction": "Suggest three names for a bakery that specialises in sourdough bread.",
+        "input": "",
+        "output": "1. The Rising Loaf\n2. Wild Yeast Bakehouse\n3. Crust & Crumb",
+    },
+    {
+        "instruction": "Is the following statement a fact or an opinion?",
+        "input": "Tokyo is the best city in the world to visit.",
+        "output": "Opinion.",
+    },
+    {
+        "instruction": "Rewrite the sentence so that it uses the active voice.",
+        "input": "The report was written by the committee.",
+        "output": "The committee wrote the report.",
+    },
+    {
+        "instruction": "Give a short definition of a prime number that a child can understand.",
+        "input": "",
+        "output": "A prime number is a number bigger than 1 that you can only divide evenly "
+        "by 1 and by itself, like 2, 3, 5 and 7.",
+    },
+    {
+        "instruction": "Find the odd one out and explain why.",
+        "input": "apple, banana, carrot, cherry",
+        "output": "Carrot: it is a vegetable, and the others are fruits.",
+    },
+    {
+        "instruction": "Turn the list of ingredients into a shopping list grouped by aisle.",
+        "input": "milk, apples, rice, cheese, spinach, pasta",
+        "output": "Dairy: milk, cheese\nProduce: apples, spinach\nDry goods: rice, pasta",
+    },
+    {
+        "instruction": "Write a polite reply declining an invitation to a meeting on Friday.",
+        "input": "",
+        "output": "Thank you for the invitation. Unfortunately I am not available on Friday, "
+        "but I would be glad to join another time.",
+    },
+    {
+        "instruction": "How many minutes are there in a week?",
+        "input": "",
+        "output": "There are 10,080 minutes in a week (7 x 24 x 60).",
+    },
+]
+SEED_SOURCE = "synthguard:examples/self_instruct.py#SEED_TASKS"
+
+# Self-Instruct's filters: tasks a text-only model cannot do, lengths, overlap.
+BLACKLIST = (
+    "image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map",
+    "maps", "draw", "plot", "video", "audio", "music", "flowchart", "diagram", "photo",
+)  # fmt: skip
+MIN_WORDS, MAX_WORDS = 3, 150
+MAX_ROUGE_L = 0.7
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased alphanumeric words, the tokens ROUGE-L compares."""
+    return _WORD.findall(text.lower())
+
+
+def rouge_l(candidate: Sequence[str], reference: Sequence[str]) -> float:
+    """ROUGE-L F1 of two token lists: from their longest common subsequence (LCS),
+    precision = LCS/len(candidate), recall = LCS/len(reference), F1 = their harmonic mean."""
+    if not candidate or not reference:
+        return 0.0
+    # One row of the LCS table at a time: O(len(candidate) * len(reference)) time.
+    previous = [0] * (len(reference) + 1)
+    for token in candidate:
+        current = [0]
+        for j, other in enumerate(reference):
+            current.append(previous[j] + 1 if token == other else max(previous[j + 1], current[j]))
+        previous = current
+    lcs = previous[-1]
+    if lcs == 0:
+        return 0.0
+    precision, recall = lcs / len(candidate), lcs / len(reference)
+    return 2 * precision * recall / (precision + recall)
+
+
+def rejection(instruction: str, pool: Sequence[list[str]]) -> str | None:
+    """Why Self-Instruct's filters drop a proposed instruction, or None to keep it."""
+    tokens = words(instruction)
+    if not MIN_WORDS <= len(tokens) <= MAX_WORDS:
+        return "length"
+    if not instruction[:1].isalnum():
+        return "punctuation"
+    if any(word in BLACKLIST for word in tokens):
+        return "blacklist"
+    if any(rouge_l(tokens, other) > MAX_ROUGE_L for other in pool):
+        return "similar"
+    return None
+
+
+def run(
+    recorder: Recorder, *, steps: int, per_step: int, in_context: int, seed: int
+) -> dict[str, Any]:
+    """Run the loop; return the pool (samples), the depth of each, and what was rejected why."""
+    proposer = BuiltinTaskProposer(seed)
+    rng = random.Random(seed)
+    source = Source(uri=SEED_SOURCE, digest=digest_json(SEED_TASKS), license="Apache-2.0")
+
+    # One decorator is all the model call needs: every task it yields is recorded before the
+    # loop sees it, with the model's identity, the prompt's digest, the seed and the parents.
+    @track(recorder, generator=proposer.identity())
+    def propose(
+        tasks: list[Sample], *, prompt: str, parents: list[str], seed: int
+    ) -> Iterator[dict[str, str]]:
+        yield from proposer.propose(tasks, per_step, seed)
+
+    seeds = [sample_from_row(row) for row in SEED_TASKS]
+    depth: dict[str, int] = {}
+    for sample in seeds:
+        depth[sample.id] = recorder.imported(sample, sources=[source]).depth
+    machine: list[Sample] = []
+    pool_tokens = [words(sample.content["instruction"]) for sample in seeds]
+    rejected: Counter[str] = Counter()
+    proposed = 0
+    for step in range(steps):
+        # As in the paper, most of the prompt is human tasks and some is machine-made.
+        from_machine = min(len(machine), in_context // 3)
+        shown = rng.sample(seeds, in_context - from_machine) + rng.sample(machine, from_machine)
+        for row in propose(
+            shown,
+            prompt=proposer.prompt(shown),
+            parents=[task.id for task in shown],
+            seed=seed * 1_000 + step,
+        ):
+            proposed += 1
+            why = rejection(row["instruction"], pool_tokens)
+            if why is not None:
+                rejected[why] += 1
+                continue
+            sample = sample_from_row(row)
+            depth[sample.id] = 1 + max(depth[task.id] for task in shown)
+            machine.append(sample)
+            pool_tokens.append(words(row["instruction"]))
+    return {
+        "seeds": seeds,
+        "machine": machine,
+        "depth": depth,
+        "proposed": proposed,
+        "rejected": rejected,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the example end to end on a fresh ledger and verify it; return an exit code."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, help="a synthguard home to use (made if missing)")
+    parser.add_argument("--db", help="a ledger URL (sqlite:///PATH or postgresql://...)")
+    parser.add_argument("--steps", type=int, default=12, help="prompts sent to the model")
+    parser.add_argument("--per-step", type=int, default=8, help="tasks proposed per prompt")
+    parser.add_argument("--in-context", type=int, default=6, help="tasks shown per prompt")
+    parser.add_argument("--seed", type=int, default=2023)
+    args = parser.parse_args(argv)
+    try:
+        with ExitStack() as stack:
+            ledger, root_key, kept = open_ledger(stack, args.home, args.db)
+            with Recorder(ledger) as recorder:
+                result = run(
+                    recorder,
+                    steps=args.steps,
+                    per_step=args.per_step,
+                    in_context=args.in_context,
+                    seed=args.seed,
+                )
+            ledger.checkpoint()
+            report = verify_ledger(ledger, root_key_id=root_key)
+            print_summary(result, recorder.run_id, kept, report.size)
+    except SynthguardError as exc:
+        print(f"self_instruct: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+def open_ledger(
+    stack: ExitStack, home_path: Path | None, db: str | None
+) -> tuple[Ledger, str, str | None]:
+    """Open (or make) the ledger the options name: a home, a bare URL, or a temporary home.
+
+    Returns the ledger, the key id that verification pins entry 0 to, and the global options
+    that reach it again from the CLI (None for a temporary home).
+    """
+    passphrase = os.environ.get(PASSPHRASE_ENV) or EXAMPLE_PASSPHRASE
+    if home_path is None and db is not None:
+        key = SigningKey.generate()  # a throwaway key: the ledger is the example's own
+        return stack.enter_context(Ledger.create(db, key)), key.key_id, f"--db {db}"
+    kept: str | None = f"--home {home_path}"
+    if home_path is None:
+        home_path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "home"
+        kept = None
+    home = Home(home_path)
+    if home.config_path.exists():
+        ledger = stack.enter_context(home.open(lambda: passphrase, db=db))
+    else:
+        ledger = stack.enter_context(home.init(passphrase, db=db))
+    root_key = home.root_key()
+    assert root_key is not None
+    return ledger, root_key, kept
+
+
+def print_summary(result: dict[str, Any], run_id: str, kept: str | None, entries: int) -> None:
+    """Say what the loop recorded."""
+    machine: list[Sample] = result["machine"]
+    depths = Counter(result["depth"][sample.id] for sample in machine)
+    rejected: Counter[str] = result["rejected"]
+    deepest = max(machine, key=lambda sample: result["depth"][sample.id], default=None)
+    print(f"Self-Instruct run {run_id}")
+    print(f"  imported   {len(result['seeds'])} human seed tasks (depth 0)")
+    print(f"  generated  {result['proposed']} proposals, each with its in-context tasks as parents")
+    reasons = ", ".join(f"{n} {why}" for why, n in rejected.most_common()) or "none"
+    print(f"  kept       {len(machine)}; rejected {sum(rejected.values())} ({reasons})")
+    print("  pool depth " + ", ".join(f"{d}: {n}" for d, n in sorted(depths.items())))
+    example_id = None
+    if deepest is not None:
+        example_id = deepest.id
+        print(f"  deepest    {deepest.content['instruction'][:60]!r}, {deepest.id}")
+    print(f"verify: ok, {entries} entries")
+    if kept is None:
+        print("(a temporary ledger, removed now: pass --home DIR to keep one)")
+    elif example_id is not None:
+        print(f"try: synthguard {kept} lineage {example_id}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Mixed-script words: Latin words spelled with Cyrillic or Greek look-alikes, and the reverse.
+
+"pаypal" with a Cyrillic а reads as "paypal" to a person and as an unknown token to a filter: the
+classic way to slip a keyword past a blocklist or plant an invisible trigger. A word (a run of
+letters, digits and combining marks) is a finding when it holds letters of two of the scripts
+Latin, Cyrillic and Greek, and a letter of the minority script is a look-alike of a letter of
+the majority script (the single-letter Latin/Cyrillic/Greek entries of Unicode's confusables,
+UTS #39). A letter's script is read from its Unicode name, so accented letters ("naïve") stay
+Latin, mathematical alphanumerics count as symbols, and whole Russian or Greek words are single-
+script. Greek letters are also the variables of mathematics: a Latin-Greek mix of fewer than four
+letters ("ρgh", "hν") or one with a digit ("2πr") passes; a Cyrillic mix never has that excuse.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Final
+
+RULE: Final = "mixed-script"
+
+LATIN, CYRILLIC, GREEK = "Latin", "Cyrillic", "Greek"
+
+# Look-alike pairs (confusable letter, Latin letter it imitates), from UTS #39 confusables.
+_CYRILLIC_PAIRS: Final = (
+    "аa еe оo рp сc уy хx ѕs іi јj ԁd ԛq ԝw һh ӏl ѵv үy "
+    "АA ВB ЕE КK МM НH ОO РP СC ТT ХX ІI ЈJ ЅS ҮY ԚQ ԜW ӀI"
+)
+_GREEK_PAIRS: Final = (
+    "αa οo νv ρp υu χx ιi κk ϲc ϳj ΑA ΒB ΕE ΖZ ΗH ΙI ΚK ΜM ΝN ΟO ΡP ΤT ΥY ΧX ϹC ͿJ"
+)
+# Latin letters that imitate letters of everyday Cyrillic or Greek words (the reverse attack).
+_LATIN_LIKE_CYRILLIC: Final = frozenset("aeopcyxijsABEKMHOPCTXIJSY")
+_LATIN_LIKE_GREEK: Final = frozenset("aovpuxikABEZHIKMNOPTYX")
+
+_TO_LATIN: Final = {
+    pair[0]: pair[1] for pair in (_CYRILLIC_PAIRS + " " + _GREEK_PAIRS).split()
+}
+_LOOK_ALIKES: Final = {
+    (LATIN, CYRILLIC): frozenset(pair[0] for pair in _CYRILLIC_PAIRS.split()),
+    (LATIN, GREEK): frozenset(pair[0] for pair in _GREEK_PAIRS.split()),
+    (CYRILLIC, LATIN): _LATIN_LIKE_CYRILLIC,
+    (GREEK, LATIN): _LATIN_LIKE_GREEK,
+}
+_MIN_GREEK_MIX_LETTERS: Final = 4
+
+_WORD: Final = re.compile(r"(?:[\w\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff])+")
+_SCRIPT_NAMES: Final = {"LATIN": LATIN, "CYRILLIC": CYRILLIC, "GREEK": GREEK}
+_scripts: dict[str, str | None] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class MixedWord:
+    """A word mixing scripts: where, its majority script, and the look-alikes it borrows."""
+
+    word: str
+    start: int
+    script: str
+    look_alikes: tuple[str, ...]
+    skeleton: str
+
+
+def find_mixed_script(text: str) -> list[MixedWord]:
+    """Return the words of `text` that mix Latin with Cyrillic or Greek look-alikes."""
+    if text.isascii():
+        return []
+    found: list[MixedWord] = []
+    for match in _WORD.finditer(text):
+        word = match.group()
+        if word.isascii():
+            continue
+        mixed = _mixed(word, match.start())
+        if mixed is not None:
+            found.append(mixed)
+    return found
+
+
+def describe(words: list[MixedWord]) -> dict[str, object]:
+    """Summarise mixed-script words for a verdict's detail."""
+    return {
+        "words": [
+            {
+                "word": w.word,
+                "position": w.start,
+                "script": w.script,
+                "look_alikes": list(w.look_alikes),
+                "reads_as": w.skeleton,
+            }
+            for w in words[:16]
+        ]
+    }
+
+
+def _mixed(word: str, start: int) -> MixedWord | None:
+    counts = {LATIN: 0, CYRILLIC: 0, GREEK: 0}
+    letters = 0
+    for char in word:
+        script = _script(char)
+        if script is not None:
+            counts[script] += 1
+            letters += 1
+    present = [script for script, count in counts.items() if count]
+    if len(present) < 2:
+        return None
+    # Ties go to Latin: the script an attacker imitates most.
+    majority = max(present, key=lambda script: (counts[script], script == LATIN))
+    borrowed: list[str] = []
+    for char in word:
+        script = _script(char)
+        if script is None or script == majority:
+            continue
+        if char in _LOOK_ALIKES.get((majority, script), ()):
+            borrowed.append(char)
+    if not borrowed:
+        return None
+    if GREEK in present and LATIN in present and CYRILLIC not in present:
+        if letters < _MIN_GREEK_MIX_LETTERS or any(c.isdigit() for c in word):
+            return None
+    return MixedWord(
+        word=word,
+        start=start,
+        script=majority,
+        look_alikes=tuple(
+            f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in dict.fromkeys(borrowed)
+        ),
+        skeleton="".join(_TO_LATIN.get(c, c) for c in word),
+    )
+
+
+def _script(char: str) -> str | None:
+    """The script of a letter among Latin, Cyrillic and Greek; None for anything else."""
+    try:
+        return _scripts[char]
+    except KeyError:
+        pass
+    script = None
+    if char.isalpha():
+        name = unicodedata.name(char, "")
+        for prefix in ("FULLWIDTH ", "HALFWIDTH "):
+            name = name.removeprefix(prefix)
+        script = _SCRIPT_NAMES.get(name.split(" ", 1)[0])
+    if len(_scripts) < 65536:
+        _scripts[char] = script
+    return script

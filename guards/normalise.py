@@ -1,0 +1,74 @@
+"""Text normalisation for deduplication: the form in which two copies of a text become equal.
+
+NFKC folds compatibility variants (ligatures, full-width forms, non-breaking spaces), casefold
+folds case (`Straße` = `STRASSE`), punctuation (Unicode categories P*) is deleted, invisible
+characters (format Cf, controls Cc, variation selectors, fillers) are dropped, and whitespace
+runs become one space. A copy with a zero-width space inside a word, curly instead of straight
+quotes or a trailing full stop normalises to the same text, so it is an exact duplicate.
+Symbols (S*: `$`, `+`, `=`) and digits stay: `$5` and `5` are different texts.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from synthguard.provenance.canonical import digest
+
+NORMALISATION_VERSION = 1
+"""Bumped whenever `normalise` changes what it returns: stored digests depend on it."""
+
+# Invisible characters outside Cf/Cc: variation selectors, the combining grapheme joiner,
+# Mongolian free variation selectors, Khmer inherent vowels, Hangul fillers, the braille blank.
+_INVISIBLE = frozenset(
+    [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0), 0x034F, *range(0x180B, 0x1810)]
+    + [0x17B4, 0x17B5, 0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800]
+)
+
+
+class _Folding(dict[int, str | None]):
+    """The `str.translate` table, filled per code point on first sight (Unicode is large)."""
+
+    def __missing__(self, code: int) -> str | None:
+        char = chr(code)
+        category = unicodedata.category(char)
+        value: str | None
+        if char.isspace():
+            value = " "
+        elif category[0] == "P" or category in ("Cf", "Cc") or code in _INVISIBLE:
+            value = None
+        else:
+            value = char
+        self[code] = value
+        return value
+
+
+_FOLDING = _Folding()
+for _code in range(128):
+    _FOLDING[_code]  # noqa: B018 -- fills the ASCII entries up front
+_ASCII_FOLDING = str.maketrans(
+    {chr(code): value for code, value in _FOLDING.items() if value != chr(code)}
+)
+
+
+def normalise(text: str) -> str:
+    """Return `text` in the normal form in which copies compare equal (see the module doc)."""
+    if text.isascii():
+        # NFKC leaves ASCII alone and casefold is lower() there: skip the Unicode machinery.
+        return " ".join(text.lower().translate(_ASCII_FOLDING).split())
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = unicodedata.normalize("NFKC", folded).translate(_FOLDING)
+    # Dropping a character can bring a base letter and a combining mark together: compose again,
+    # until nothing changes (one round in practice).
+    while not unicodedata.is_normalized("NFKC", folded):
+        folded = unicodedata.normalize("NFKC", folded).casefold().translate(_FOLDING)
+    return " ".join(folded.split())
+
+
+def normalised_words(text: str) -> list[str]:
+    """Return the words of the normalised text (split on its single spaces)."""
+    return normalise(text).split()
+
+
+def normalised_digest(text: str) -> str:
+    """Return `sha256:<hex>` of the normalised text's UTF-8: the key of exact deduplication."""
+    return digest(normalise(text).encode("utf-8"))

@@ -1,0 +1,177 @@
+"""A sample's lineage as the ledger records it: its records, its depth, its ancestry tree.
+
+Reads go through the entries table's `sample_id` index; payloads are parsed from the stored
+envelopes (lineage records only; key events name no sample). Nothing here checks signatures:
+this is what the ledger claims, and `synthguard verify` is what proves it.
+
+In the tree, a sample's parents are the union of the parents named by the records that made it
+(`generated`, `revised`, `imported`), in ledger order; every other record about it (`critiqued`,
+`reviewed`, `screened`, ...) is a note on the node, not an edge. A sample reached twice through a
+DAG is expanded once and marked `repeated` after that.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement
+from sqlmodel import col, select
+
+from synthguard.ledger.tables import Entry
+from synthguard.provenance.errors import InputError, VerificationError
+from synthguard.provenance.record import RECORD_TYPE, Event, LineageRecord
+
+if TYPE_CHECKING:
+    from synthguard.ledger.store import Ledger
+
+MAKING_EVENTS = frozenset({Event.GENERATED, Event.REVISED, Event.IMPORTED})
+"""Events whose record says how a sample came to be (and so names its parents)."""
+
+_PREFIX = "sha256:"
+_HEX = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True, slots=True)
+class LineageEntry:
+    """One lineage record and where it sits in the ledger."""
+
+    seq: int
+    record: LineageRecord
+
+
+@dataclass
+class LineageNode:
+    """A sample in an ancestry tree: the records that made it, notes on it, and its parents."""
+
+    sample_id: str
+    made: list[LineageEntry] = field(default_factory=list)
+    notes: list[LineageEntry] = field(default_factory=list)
+    parents: list[LineageNode] = field(default_factory=list)
+    repeated: bool = False
+
+    @property
+    def missing(self) -> bool:
+        """True when the ledger holds no record of this sample."""
+        return not self.made and not self.notes
+
+    @property
+    def depth(self) -> int | None:
+        """The depth of the first record that made it (or of any record, failing that)."""
+        entries = self.made or self.notes
+        return entries[0].record.depth if entries else None
+
+    def parent_ids(self) -> list[str]:
+        """The parents the making records name, first mention first."""
+        ids: dict[str, None] = {}
+        for entry in self.made:
+            for parent in entry.record.parents:
+                if parent != self.sample_id:
+                    ids.setdefault(parent)
+        return list(ids)
+
+
+def records_for(ledger: Ledger, sample_id: str) -> list[LineageEntry]:
+    """Return every lineage record about `sample_id`, in ledger order."""
+    with ledger.engine.connect() as conn:
+        rows = conn.execute(
+            select(col(Entry.seq), col(Entry.envelope))
+            .where(col(Entry.sample_id) == sample_id, col(Entry.payload_type) == RECORD_TYPE)
+            .order_by(col(Entry.seq))
+        ).all()
+    return [LineageEntry(seq, _record(seq, envelope)) for seq, envelope in rows]
+
+
+def depth_of(ledger: Ledger, sample_id: str) -> int | None:
+    """Return the depth the ledger gives `sample_id` (its first making record's), or None."""
+    entries = records_for(ledger, sample_id)
+    made = [entry for entry in entries if entry.record.event in MAKING_EVENTS]
+    chosen = made or entries
+    return chosen[0].record.depth if chosen else None
+
+
+def resolve_sample_id(ledger: Ledger, text: str) -> str:
+    """Return the one sample id that `text` (a full id or a unique prefix, `sha256:` optional)
+    names in the ledger; raise InputError when it names none or several."""
+    wanted = text.strip().lower()
+    if not wanted.startswith(_PREFIX):
+        wanted = _PREFIX + wanted
+    digits = wanted[len(_PREFIX) :]
+    if not digits or not set(digits) <= _HEX or len(digits) > 64:
+        raise InputError(f"{text!r} is not a sample id or a prefix of one (sha256:<hex>)")
+    column = col(Entry.sample_id)
+    match: ColumnElement[bool]
+    if ledger.engine.dialect.name == "sqlite":
+        # A range on the indexed column (binary order: hex digits sort below "g"); SQLite would
+        # not use the index for LIKE.
+        match = (column >= wanted) & (column < wanted + "g")
+    else:
+        match = column.startswith(wanted, autoescape=True)
+    with ledger.engine.connect() as conn:
+        found = list(conn.execute(select(column).where(match).group_by(column).limit(2)).scalars())
+    if not found:
+        raise InputError(f"no sample {text} in the ledger")
+    if len(found) > 1:
+        shown = ", ".join(str(sample_id) for sample_id in found)
+        raise InputError(f"{text} is the start of several sample ids ({shown}, ...): give more")
+    return str(found[0])
+
+
+def ancestry(ledger: Ledger, sample_id: str) -> LineageNode:
+    """Return the tree of `sample_id` and its ancestors up to the roots, with their notes."""
+    expanded: set[str] = set()
+
+    def build(current: str, path: frozenset[str]) -> LineageNode:
+        if current in expanded or current in path:
+            node = LineageNode(current, repeated=True)
+            entries = records_for(ledger, current)
+            node.made = [e for e in entries if e.record.event in MAKING_EVENTS]
+            return node
+        expanded.add(current)
+        node = LineageNode(current)
+        for entry in records_for(ledger, current):
+            (node.made if entry.record.event in MAKING_EVENTS else node.notes).append(entry)
+        inner = path | {current}
+        node.parents = [build(parent, inner) for parent in node.parent_ids()]
+        return node
+
+    return build(sample_id, frozenset())
+
+
+def walk(node: LineageNode) -> Iterator[tuple[int, LineageNode]]:
+    """Yield (level, node) for the tree in depth-first order, the sample itself at level 0."""
+    stack = [(0, node)]
+    while stack:
+        level, current = stack.pop()
+        yield level, current
+        stack.extend((level + 1, parent) for parent in reversed(current.parents))
+
+
+def ancestry_json(node: LineageNode) -> dict[str, Any]:
+    """The tree as JSON: each node's id, depth, records, notes and parents."""
+    return {
+        "sample_id": node.sample_id,
+        "depth": node.depth,
+        "missing": node.missing,
+        "repeated": node.repeated,
+        "records": [_entry_json(entry) for entry in node.made],
+        "notes": [] if node.repeated else [_entry_json(entry) for entry in node.notes],
+        "parents": [ancestry_json(parent) for parent in node.parents],
+    }
+
+
+def _entry_json(entry: LineageEntry) -> dict[str, Any]:
+    return {"seq": entry.seq, **entry.record.model_dump(mode="json", exclude_none=True)}
+
+
+def _record(seq: int, envelope: bytes) -> LineageRecord:
+    try:
+        payload = base64.b64decode(json.loads(envelope)["payload"], validate=True)
+        return LineageRecord.from_payload(payload)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise VerificationError(
+            f"entry {seq}: the lineage record cannot be read (run `synthguard verify`)", seq=seq
+        ) from exc

@@ -1,0 +1,84 @@
+"""`synthguard lineage`: a generator -> critic -> reviser chain printed as a tree and as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cli_support import invoke, stderr_lines
+
+from synthguard.ledger.store import Ledger
+from synthguard.provenance import Generator, Recorder, sample_from_row, track
+from synthguard.provenance.keys import SigningKey
+
+WRITER = Generator(name="self-instruct", model="tiny-lm", version="2")
+CRITIC = Generator(name="critic", model="judge-lm")
+REVISER = Generator(name="reviser", model="fix-lm")
+
+
+def text_id(text: str) -> str:
+    return sample_from_row({"text": text}).id
+
+
+def make_chain(tmp_path: Path) -> str:
+    """seed -> draft (tracked) -> critiqued -> revised -> quiz, reviewed; return the db URL."""
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    with Ledger.create(url, SigningKey.generate()) as ledger, Recorder(ledger) as recorder:
+        recorder.imported("seed task")
+
+        @track(recorder, generator=WRITER)
+        def draft(prompt: str, parents: list[str]) -> str:
+            return f"draft of {prompt}"
+
+        draft("seed task", parents=[text_id("seed task")])
+        recorder.critiqued("draft of seed task", CRITIC, score=0.25, critique="too vague")
+        recorder.revised("revised draft", text_id("draft of seed task"), REVISER)
+        recorder.generated("quiz", WRITER, parents=[text_id("revised draft")])
+        recorder.reviewed("quiz", reviewer="alice", verdict="bad", note="off topic")
+    return url
+
+
+def test_lineage_prints_the_ancestry_tree(tmp_path: Path) -> None:
+    url = make_chain(tmp_path)
+    result = invoke("--db", url, "lineage", text_id("quiz")[:15])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == text_id("quiz")
+    assert "generated  by self-instruct (tiny-lm 2)  depth 3  seq 5" in lines[1]
+    assert "reviewed   by alice: bad (off topic)  depth 3  seq 6" in lines[2]
+    assert lines[3] == f"└─ {text_id('revised draft')}"
+    assert "revised    by reviser (fix-lm)  depth 2  seq 4" in lines[4]
+    assert lines[5] == f"   └─ {text_id('draft of seed task')}"
+    assert "generated  by self-instruct (tiny-lm 2)  depth 1  seq 2" in lines[6]
+    assert "critiqued  by critic (judge-lm)  score 0.25  depth 1  seq 3" in lines[7]
+    assert lines[8] == f"      └─ {text_id('seed task')}"
+    assert "imported   human  depth 0  seq 1" in lines[9]
+    assert len(lines) == 10
+    # Every record line ends with its RFC 3339 time.
+    assert all(line.endswith("Z") for line in lines if "seq" in line)
+
+
+def test_lineage_json(tmp_path: Path) -> None:
+    url = make_chain(tmp_path)
+    result = invoke("--db", url, "lineage", "--json", text_id("revised draft"))
+    assert result.exit_code == 0, result.output
+    tree = json.loads(result.stdout)
+    assert tree["sample_id"] == text_id("revised draft")
+    assert [r["event"] for r in tree["records"]] == ["revised"]
+    (draft,) = tree["parents"]
+    assert draft["depth"] == 1
+    assert draft["records"][0]["generator"]["name"] == "self-instruct"
+    assert draft["notes"][0]["detail"]["score"] == 0.25
+    assert draft["parents"][0]["records"][0]["event"] == "imported"
+    assert draft["parents"][0]["parents"] == []
+
+
+def test_lineage_of_an_unknown_sample_is_an_input_error(tmp_path: Path) -> None:
+    url = make_chain(tmp_path)
+    result = invoke("--db", url, "lineage", text_id("nothing"))
+    assert result.exit_code == 2
+    missing = text_id("nothing")
+    assert stderr_lines(result) == [f"synthguard: error: no sample {missing} in the ledger"]
+    bad = invoke("--db", url, "lineage", "not-hex")
+    assert bad.exit_code == 2
+    assert "is not a sample id or a prefix of one" in bad.stderr
