@@ -22,8 +22,7 @@ def labelled_strings(sample: Sample) -> list[tuple[str, str]]:
         return [(name, content[name]) for name in ("instruction", "input", "output")]
     if sample.kind == "chat":
         return [
-            (f"messages[{i}]", message["content"])
-            for i, message in enumerate(content["messages"])
+            (f"messages[{i}]", message["content"]) for i, message in enumerate(content["messages"])
         ]
     return [("text", content["text"])]
 

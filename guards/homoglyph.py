@@ -34,9 +34,7 @@ _GREEK_PAIRS: Final = (
 _LATIN_LIKE_CYRILLIC: Final = frozenset("aeopcyxijsABEKMHOPCTXIJSY")
 _LATIN_LIKE_GREEK: Final = frozenset("aovpuxikABEZHIKMNOPTYX")
 
-_TO_LATIN: Final = {
-    pair[0]: pair[1] for pair in (_CYRILLIC_PAIRS + " " + _GREEK_PAIRS).split()
-}
+_TO_LATIN: Final = {pair[0]: pair[1] for pair in (_CYRILLIC_PAIRS + " " + _GREEK_PAIRS).split()}
 _LOOK_ALIKES: Final = {
     (LATIN, CYRILLIC): frozenset(pair[0] for pair in _CYRILLIC_PAIRS.split()),
     (LATIN, GREEK): frozenset(pair[0] for pair in _GREEK_PAIRS.split()),

@@ -211,9 +211,7 @@ def _previous_name_starts(text: str, i: int, prefix: str) -> bool:
 
 def _is_variation_selector(char: str) -> bool:
     code = ord(char)
-    return (
-        0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF or char in _MONGOLIAN_SELECTORS
-    )
+    return 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF or char in _MONGOLIAN_SELECTORS
 
 
 def _legitimate_selector(text: str, i: int) -> bool:

@@ -44,7 +44,7 @@ class _Folding(dict[int, str | None]):
 
 _FOLDING = _Folding()
 for _code in range(128):
-    _FOLDING[_code]  # noqa: B018 -- fills the ASCII entries up front
+    _FOLDING[_code]
 _ASCII_FOLDING = str.maketrans(
     {chr(code): value for code, value in _FOLDING.items() if value != chr(code)}
 )

@@ -44,6 +44,10 @@ class Verdict:
     score: float
     threshold: float | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    # Which copy, when the same content (the same id) occurs more than once: the 0-based
+    # ordinal of the sample in everything this guard was given (all `check` calls, in order).
+    # None: the verdict applies to every copy.
+    position: int | None = None
 
     def reason(self) -> dict[str, Any]:
         """The `reasons` entry of a quarantined row (the screen output contract)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +83,32 @@ def records_for(ledger: Ledger, sample_id: str) -> list[LineageEntry]:
             .order_by(col(Entry.seq))
         ).all()
     return [LineageEntry(seq, _record(seq, envelope)) for seq, envelope in rows]
+
+
+def records_by_event(
+    ledger: Ledger, events: Iterable[Event], chunk: int = 5000
+) -> Iterator[LineageEntry]:
+    """Yield every lineage record of the given events, in ledger order (through the event
+    index, a chunk at a time)."""
+    names = [Event(event).value for event in events]
+    position = 0
+    while True:
+        with ledger.engine.connect() as conn:
+            rows = conn.execute(
+                select(col(Entry.seq), col(Entry.envelope))
+                .where(
+                    col(Entry.event).in_(names),
+                    col(Entry.payload_type) == RECORD_TYPE,
+                    col(Entry.seq) >= position,
+                )
+                .order_by(col(Entry.seq))
+                .limit(chunk)
+            ).all()
+        if not rows:
+            return
+        for seq, envelope in rows:
+            yield LineageEntry(seq, _record(seq, envelope))
+        position = rows[-1][0] + 1
 
 
 def depth_of(ledger: Ledger, sample_id: str) -> int | None:

@@ -364,6 +364,25 @@ class Recorder:
         self._emit([item])
         return item[0]
 
+    def screened(self, sample: SampleLike, *, detail: Mapping[str, Any]) -> LineageRecord:
+        """Record what the guards said about `sample` (its outcome and verdicts in `detail`).
+
+        The depth repeats the sample's known depth, or 0 for a sample with no lineage here
+        (then `detail` should say so): screening is not a generation.
+        """
+        subject = as_sample(sample, self.mapping)
+        item = self._item(
+            subject,
+            event=Event.SCREENED,
+            origin=Origin.SYNTHETIC,
+            generator=None,
+            parents=[],
+            depth=self.depth_of(subject.id) or 0,
+            detail=_merge({}, detail),
+        )
+        self._emit([item])
+        return item[0]
+
     # -- the middleware's lower level: prepare now, commit when it suits ----------------------
 
     def prepare_generated(

@@ -1,0 +1,357 @@
+"""Decontamination guard: how much of a protected evaluation item a sample contains.
+
+Rule `ngram-overlap`, after GPT-3's 13-gram overlap and the 0.5 cut of Phi-1 / Cosmopedia:
+
+- Text is normalised (Unicode NFKC, case-folded, every non-alphanumeric character a word break),
+  so re-casing, re-punctuation and spacing hide nothing.
+- Each string field of each protected row is an item. Items of 27 words or more are cut into
+  word 13-grams; shorter ones into 8-grams, since a single edit in the middle of an item
+  shorter than 2n+1 words breaks every n-gram it has. Items under 8 words (answer letters,
+  choices, labels) are too short to tell a leak from a coincidence and are not protected.
+- An n-gram found in more than 10 distinct items is benchmark template ("which of the
+  following ..."), not item content, and is dropped, as GPT-3 dropped 13-grams common in its
+  corpus.
+- A sample sharing any n-gram with an item is a candidate; its score is the item's coverage:
+  the fraction of the item's words lying inside an n-gram the sample also has (Llama 2's
+  token-level measure, which a one-word edit barely dents). The sample fails when the best
+  item's coverage is >= 0.5, wherever the item sits in a longer sample. Candidates below the
+  threshold get a passing verdict, so an audit sees near misses.
+
+N-grams are hashed to 64-bit integers (a fixed multilinear hash of per-word ids) and looked up
+in one sorted numpy array: a protected set of 10,000 items is a few MB and a batch of samples
+is a handful of vectorised `searchsorted` calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from synthguard.guards.verdict import GuardInfo, Verdict
+from synthguard.provenance.errors import InputError
+from synthguard.provenance.reader import read_samples
+from synthguard.provenance.sample import Sample, sample_text
+
+VERSION = "1"
+RULE = "ngram-overlap"
+
+NGRAM = 13
+SHORT_NGRAM = 8
+SHORT_ITEM_WORDS = 2 * NGRAM + 1
+"""Items with fewer words use SHORT_NGRAM: below 2n+1, one edit mid-item breaks every n-gram."""
+THRESHOLD = 0.5
+MAX_ITEM_FREQUENCY = 10
+
+Hashes = npt.NDArray[np.uint64]
+Ints = npt.NDArray[np.int64]
+
+_WORD = re.compile(r"[^\W_]+")
+_FIELDS = (("owner", np.int64), ("start", np.int64), ("hashes", np.uint64))
+
+
+def _constant(name: str) -> int:
+    # Fixed, documented constants: the same n-gram has the same hash in every run and version.
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little") | 1
+
+
+_COEFFICIENTS = np.array([_constant(f"synthguard-ngram-{j}") for j in range(NGRAM)], np.uint64)
+_OFFSETS = {n: np.uint64(_constant(f"synthguard-ngram-length-{n}")) for n in (SHORT_NGRAM, NGRAM)}
+
+
+def normalise_words(text: str) -> list[str]:
+    """NFKC, case-fold, and split on every character that is not a letter or digit."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def ngram_size(words: int) -> int | None:
+    """The n-gram size for an item of this many words, or None if it is too short."""
+    if words >= SHORT_ITEM_WORDS:
+        return NGRAM
+    return SHORT_NGRAM if words >= SHORT_NGRAM else None
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectedItem:
+    """Where a protected item comes from: file, 1-based line or row, row id, field path."""
+
+    source: str
+    line: int
+    id: str | int | None
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The protected item a text contains most of."""
+
+    item: ProtectedItem
+    ngram: int
+    shared_ngrams: int
+    coverage: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Windows:
+    """Window hashes of one batch of token sequences: which sequence, where it starts, hash."""
+
+    owner: Ints
+    start: Ints
+    hashes: Hashes
+
+
+class ProtectedIndex:
+    """The n-grams of protected items, hashed, sorted, and mapped back to their items."""
+
+    def __init__(self, entries: Iterable[tuple[ProtectedItem, str]]) -> None:
+        self.vocabulary: dict[str, int] = {}
+        self.items: list[ProtectedItem] = []
+        self.sources: dict[str, int] = {}
+        tokens: list[Ints] = []
+        seen: set[bytes] = set()
+        for item, text in entries:
+            self.sources.setdefault(item.source, 0)
+            self.sources[item.source] += 1
+            words = normalise_words(text)
+            if ngram_size(len(words)) is None:
+                continue
+            ids = np.fromiter(
+                (self.vocabulary.setdefault(w, len(self.vocabulary) + 1) for w in words),
+                np.int64,
+                len(words),
+            )
+            key = ids.tobytes()
+            if key in seen:  # the same text in many rows (a shared passage) is one item
+                continue
+            seen.add(key)
+            self.items.append(item)
+            tokens.append(ids)
+        self._tokens = tokens
+        self._sizes = np.array([ngram_size(len(t)) for t in tokens], np.int64)
+        self._build()
+
+    @classmethod
+    def from_files(cls, paths: Sequence[Path], id_field: str = "id") -> ProtectedIndex:
+        """Index every string field of every row of JSONL, Parquet or HF dataset files."""
+        return cls(item for path in paths for item in protected_items(path, id_field))
+
+    def _build(self) -> None:
+        count = len(self._tokens)
+        self.sizes_used = sorted({int(n) for n in self._sizes})
+        parts = []
+        for n in self.sizes_used:
+            chosen = np.flatnonzero(self._sizes == n)
+            found = _window_hashes([self._tokens[i] for i in chosen], n)
+            parts.append(_Windows(chosen[found.owner], found.start, found.hashes))
+        windows = _Windows(
+            *(_concat([getattr(w, name) for w in parts], dtype) for name, dtype in _FIELDS)
+        )
+        # How many distinct items hold each n-gram: more than MAX_ITEM_FREQUENCY is template.
+        pairs = np.unique(
+            np.stack([windows.owner.astype(np.uint64), windows.hashes], axis=1), axis=0
+        )
+        values, holders = np.unique(pairs[:, 1], return_counts=True)
+        self.template: Hashes = values[holders > MAX_ITEM_FREQUENCY]
+        kept = ~np.isin(windows.hashes, self.template)
+        # Item windows, grouped by item (they were made item by item within each size).
+        order = np.argsort(windows.owner[kept], kind="stable")
+        self._windows = _Windows(
+            windows.owner[kept][order], windows.start[kept][order], windows.hashes[kept][order]
+        )
+        self._window_bounds = np.searchsorted(self._windows.owner, np.arange(count + 1))
+        distinct = pairs[~np.isin(pairs[:, 1], self.template)]
+        by_hash = np.argsort(distinct[:, 1], kind="stable")
+        self._hashes: Hashes = distinct[by_hash, 1]
+        self._hash_items: Ints = distinct[by_hash, 0].astype(np.int64)
+        self._distinct_words = np.array(
+            [
+                _covered(len(self._tokens[i]), self._item_starts(i), int(self._sizes[i]))
+                for i in range(count)
+            ],
+            np.int64,
+        )
+
+    def _item_starts(self, item: int) -> Ints:
+        lo, hi = self._window_bounds[item], self._window_bounds[item + 1]
+        return self._windows.start[lo:hi]
+
+    @property
+    def digest(self) -> str:
+        """`sha256:` of the indexed n-gram hashes: what is protected, whatever the file format."""
+        hasher = hashlib.sha256(f"{VERSION}:{NGRAM}:{SHORT_NGRAM}:".encode())
+        hasher.update(np.unique(self._hashes).tobytes())
+        return f"sha256:{hasher.hexdigest()}"
+
+    def match(self, texts: Sequence[str]) -> list[Match | None]:
+        """The item each text covers most of (any shared n-gram), or None."""
+        token_lists = [
+            np.fromiter((self.vocabulary.get(w, 0) for w in words), np.int64, len(words))
+            for words in map(normalise_words, texts)
+        ]
+        best: list[Match | None] = [None] * len(texts)
+        for n in self.sizes_used:
+            windows = _window_hashes(token_lists, n)
+            lo = np.searchsorted(self._hashes, windows.hashes, "left")
+            hi = np.searchsorted(self._hashes, windows.hashes, "right")
+            found = hi > lo
+            if not found.any():
+                continue
+            items = self._hash_items[_expand(lo[found], hi[found])]
+            owners = np.repeat(windows.owner[found], (hi - lo)[found])
+            keep = self._sizes[items] == n
+            pairs = np.unique(np.stack([owners[keep], items[keep]], axis=1), axis=0)
+            # Windows come out in text order, so each text's hashes are one slice.
+            bounds = np.searchsorted(windows.owner, np.arange(len(texts) + 1))
+            for owner, item in pairs.tolist():
+                mine = windows.hashes[bounds[owner] : bounds[owner + 1]]
+                candidate = self._coverage(item, mine)
+                current = best[owner]
+                if current is None or candidate.coverage > current.coverage:
+                    best[owner] = candidate
+        return best
+
+    def _coverage(self, item: int, text_hashes: Hashes) -> Match:
+        lo, hi = self._window_bounds[item], self._window_bounds[item + 1]
+        hashes = self._windows.hashes[lo:hi]
+        shared = np.isin(hashes, text_hashes)
+        size = int(self._sizes[item])
+        covered = _covered(len(self._tokens[item]), self._windows.start[lo:hi][shared], size)
+        total = int(self._distinct_words[item])
+        shared_ngrams = int(np.unique(hashes[shared]).size)
+        return Match(self.items[item], size, shared_ngrams, covered / total if total else 0.0)
+
+
+class DecontaminationGuard:
+    """Fails a sample that contains at least `threshold` of a protected item's words."""
+
+    def __init__(self, index: ProtectedIndex, threshold: float = THRESHOLD) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise InputError(f"decontamination threshold must be in (0, 1], not {threshold}")
+        self.index = index
+        self.threshold = threshold
+        self.info = GuardInfo.of(
+            "decontamination",
+            "ngram-containment",
+            VERSION,
+            {
+                "rule": RULE,
+                "ngram": NGRAM,
+                "short_ngram": SHORT_NGRAM,
+                "short_item_words": SHORT_ITEM_WORDS,
+                "max_item_frequency": MAX_ITEM_FREQUENCY,
+                "threshold": threshold,
+                "protected": sorted(Path(source).name for source in index.sources),
+                "index_digest": index.digest,
+            },
+        )
+
+    @classmethod
+    def from_files(
+        cls, paths: Sequence[Path], threshold: float = THRESHOLD, id_field: str = "id"
+    ) -> DecontaminationGuard:
+        """Protect the items of these files (JSONL, Parquet, or Hugging Face dataset folders)."""
+        return cls(ProtectedIndex.from_files(paths, id_field), threshold)
+
+    def check(self, samples: Sequence[Sample]) -> list[Verdict]:
+        """A verdict for every sample that shares an n-gram with a protected item."""
+        matches = self.index.match([sample_text(sample) for sample in samples])
+        verdicts = []
+        for sample, found in zip(samples, matches, strict=True):
+            if found is None:
+                continue
+            item = found.item
+            detail = {
+                "protected": item.source,
+                "line": item.line,
+                "id": item.id,
+                "field": item.field,
+                "ngram": found.ngram,
+                "shared_ngrams": found.shared_ngrams,
+            }
+            score = round(found.coverage, 6)
+            passed = score < self.threshold
+            verdicts.append(
+                Verdict(sample.id, self.info, RULE, passed, score, self.threshold, detail)
+            )
+        return verdicts
+
+
+def protected_items(path: Path, id_field: str = "id") -> Iterator[tuple[ProtectedItem, str]]:
+    """Every string field of every row of a protected file, with where it came from.
+
+    A line that is not JSON is protected as raw text, so a plain text file with one item per
+    line works too.
+    """
+    source = str(path)
+    for row in read_samples(path):
+        raw = row.raw
+        row_id = raw.get(id_field) if isinstance(raw, dict) else None
+        if not isinstance(row_id, str | int) or isinstance(row_id, bool):
+            row_id = None
+        for field, text in _strings(raw, ""):
+            yield ProtectedItem(source, row.number, row_id, field), text
+
+
+def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _strings(item, f"{where}[{i}]")
+
+
+def _window_hashes(token_lists: Sequence[Ints], n: int) -> _Windows:
+    """Hashes of every n-word window inside one sequence with no unknown word (id 0)."""
+    lengths = np.array([len(t) for t in token_lists], np.int64)
+    if not len(lengths) or lengths.max(initial=0) < n:
+        empty = np.empty(0, np.int64)
+        return _Windows(empty, empty, np.empty(0, np.uint64))
+    ids = np.concatenate(token_lists)
+    owner_of = np.repeat(np.arange(len(token_lists), dtype=np.int64), lengths)
+    starts_of = np.concatenate([np.arange(length, dtype=np.int64) for length in lengths])
+    count = len(ids) - n + 1
+    # A window is valid when it ends inside its own sequence and holds no unknown word.
+    valid = (starts_of[:count] + n <= lengths[owner_of[:count]]) & (
+        _window_sum((ids == 0).astype(np.int64), n) == 0
+    )
+    values = ids.astype(np.uint64)
+    hashes = np.full(count, _OFFSETS[n], np.uint64)
+    for j in range(n):
+        hashes += values[j : j + count] * _COEFFICIENTS[j]
+    return _Windows(owner_of[:count][valid], starts_of[:count][valid], hashes[valid])
+
+
+def _concat(arrays: Sequence[npt.NDArray[Any]], dtype: type[Any]) -> npt.NDArray[Any]:
+    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.empty(0, dtype)
+
+
+def _window_sum(values: Ints, n: int) -> Ints:
+    total = np.zeros(len(values) + 1, np.int64)
+    np.cumsum(values, out=total[1:])
+    return total[n:] - total[:-n]
+
+
+def _covered(length: int, starts: Ints, n: int) -> int:
+    """How many of `length` words lie inside at least one of the n-word windows at `starts`."""
+    marks = np.zeros(length + 1, np.int64)
+    np.add.at(marks, starts, 1)
+    np.add.at(marks, starts + n, -1)
+    return int((np.cumsum(marks[:-1]) > 0).sum())
+
+
+def _expand(lo: Ints, hi: Ints) -> Ints:
+    """The concatenation of range(lo[i], hi[i]) for every i, without a Python loop."""
+    counts = hi - lo
+    total = int(counts.sum())
+    begins = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    return begins + np.arange(total, dtype=np.int64)

@@ -1,0 +1,216 @@
+"""The screen: every input row through the guards, into accepted or quarantined, nothing lost.
+
+The guards run as a funnel in a fixed order (the caller's list: by default unicode, exact and
+near duplicates, contamination, backdoor, toxicity); each sees only the samples that every
+earlier guard let through, so the per-guard counts add up (in = kept + quarantined). A row
+that cannot be read as a sample is quarantined by the `input` guard with its reason. Each
+sample's outcome and verdicts become one signed `screened` record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synthguard.guards.verdict import Family, Guard, GuardInfo, Verdict
+from synthguard.provenance.canonical import digest
+from synthguard.provenance.errors import SynthguardError
+from synthguard.provenance.reader import Row
+from synthguard.provenance.recorder import Recorder
+from synthguard.provenance.sample import Sample
+
+
+class GuardError(SynthguardError):
+    """A guard broke its contract (a bug in the guard, not in the data)."""
+
+
+INPUT_GUARD = GuardInfo.of("input", "reader", "1", {"formats": ["jsonl", "parquet", "hf"]})
+_BATCH = 1024
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Screened:
+    """One input row and what became of it."""
+
+    row: Row
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    @property
+    def quarantined(self) -> bool:
+        """Whether any verdict failed (malformed rows carry a failed `input` verdict)."""
+        return any(not verdict.passed for verdict in self.verdicts)
+
+    def output(self) -> dict[str, Any]:
+        """The output row: the original fields, plus `reasons` when quarantined."""
+        raw = self.row.raw
+        body: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {"raw": raw}
+        if not isinstance(raw, dict):
+            body["line"] = self.row.number
+        if self.quarantined:
+            body["reasons"] = [v.reason() for v in self.verdicts if not v.passed]
+        return body
+
+
+@dataclass
+class FamilyCount:
+    """One guard's share of the funnel."""
+
+    info: GuardInfo
+    checked: int = 0
+    quarantined: int = 0
+    by_rule: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ScreenResult:
+    """Every row's outcome, in input order, and the funnel counts per guard."""
+
+    rows: list[Screened]
+    funnel: list[FamilyCount]
+
+    @property
+    def accepted(self) -> list[Screened]:
+        """Rows that passed every guard."""
+        return [row for row in self.rows if not row.quarantined]
+
+    @property
+    def quarantined(self) -> list[Screened]:
+        """Rows that some guard stopped."""
+        return [row for row in self.rows if row.quarantined]
+
+
+def screen_rows(
+    rows: Iterable[Row],
+    guards: Sequence[Guard],
+    *,
+    progress: Progress | None = None,
+) -> ScreenResult:
+    """Run the funnel over all rows (held in memory: dataset-level guards need them all)."""
+    screened = [Screened(row) for row in rows]
+    input_count = FamilyCount(INPUT_GUARD, checked=len(screened))
+    for item in screened:
+        if item.row.sample is None:
+            item.verdicts.append(
+                Verdict(
+                    sample_id=_row_id(item.row),
+                    guard=INPUT_GUARD,
+                    rule="malformed",
+                    passed=False,
+                    score=1.0,
+                    detail={"error": item.row.error or "unreadable row", "line": item.row.number},
+                )
+            )
+            input_count.quarantined += 1
+            input_count.by_rule["malformed"] = input_count.by_rule.get("malformed", 0) + 1
+    funnel = [input_count]
+    for guard in guards:
+        funnel.append(_run_guard(guard, [s for s in screened if not s.quarantined], progress))
+    return ScreenResult(screened, funnel)
+
+
+def _run_guard(guard: Guard, items: list[Screened], progress: Progress | None) -> FamilyCount:
+    count = FamilyCount(guard.info, checked=len(items))
+    by_id: dict[str, list[Screened]] = {}
+    for item in items:
+        by_id.setdefault(_sample(item).id, []).append(item)
+    verdicts: list[Verdict] = []
+    for start in range(0, len(items), _BATCH):
+        batch = items[start : start + _BATCH]
+        verdicts.extend(guard.check([_sample(item) for item in batch]))
+        if progress:
+            progress(len(batch))
+    finish = getattr(guard, "finish", None)
+    if finish is not None:
+        verdicts.extend(finish())
+    stopped: set[int] = set()
+    for verdict in verdicts:
+        if verdict.position is not None:
+            targets = [items[verdict.position]]
+            if _sample(targets[0]).id != verdict.sample_id:
+                raise GuardError(
+                    f"guard {guard.info.name} gave a verdict for position {verdict.position} "
+                    "that names another sample"
+                )
+        else:
+            targets = by_id.get(verdict.sample_id, [])
+        for item in targets:
+            item.verdicts.append(verdict)
+            if not verdict.passed and id(item) not in stopped:
+                stopped.add(id(item))
+                count.quarantined += 1
+                count.by_rule[verdict.rule] = count.by_rule.get(verdict.rule, 0) + 1
+    return count
+
+
+def _sample(item: Screened) -> Sample:
+    assert item.row.sample is not None
+    return item.row.sample
+
+
+def _row_id(row: Row) -> str:
+    raw = row.raw if isinstance(row.raw, str) else json.dumps(row.raw, sort_keys=True, default=str)
+    return digest(raw.encode("utf-8", "replace"))
+
+
+def write_outputs(result: ScreenResult, out_dir: Path) -> tuple[Path, Path]:
+    """Write accepted.jsonl and quarantined.jsonl; every row lands in exactly one."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    accepted_path = out_dir / "accepted.jsonl"
+    quarantined_path = out_dir / "quarantined.jsonl"
+    with (
+        accepted_path.open("w", encoding="utf-8") as accepted,
+        quarantined_path.open("w", encoding="utf-8") as quarantined,
+    ):
+        for item in result.rows:
+            line = json.dumps(item.output(), ensure_ascii=False, default=str) + "\n"
+            (quarantined if item.quarantined else accepted).write(line)
+    return accepted_path, quarantined_path
+
+
+def record_verdicts(result: ScreenResult, recorder: Recorder, guards: Sequence[Guard]) -> int:
+    """Sign one `screened` record per readable row: its outcome, verdicts and the guards."""
+    ran = [_info(guard.info) for guard in guards]
+    count = 0
+    with recorder.batch():
+        for item in result.rows:
+            sample = item.row.sample
+            if sample is None:
+                continue
+            recorder.screened(
+                sample,
+                detail={
+                    "outcome": "quarantined" if item.quarantined else "accepted",
+                    "verdicts": [_verdict(v) for v in item.verdicts],
+                    "guards": ran,
+                    "line": item.row.number,
+                },
+            )
+            count += 1
+    return count
+
+
+def _info(info: GuardInfo) -> dict[str, Any]:
+    return {
+        "family": info.family,
+        "name": info.name,
+        "version": info.version,
+        "config_digest": info.config_digest,
+    }
+
+
+def _verdict(verdict: Verdict) -> dict[str, Any]:
+    return {**verdict.reason(), "passed": verdict.passed, "guard_name": verdict.guard.name}
+
+
+def families(result: ScreenResult) -> dict[Family, tuple[int, int]]:
+    """Per family: (checked, quarantined), summed over the guards of that family."""
+    totals: dict[Family, tuple[int, int]] = {}
+    for count in result.funnel:
+        checked, quarantined = totals.get(count.info.family, (0, 0))
+        totals[count.info.family] = (checked + count.checked, quarantined + count.quarantined)
+    return totals

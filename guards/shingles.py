@@ -1,0 +1,237 @@
+"""Shingles: the sets whose Jaccard similarity decides whether two texts are near-duplicates.
+
+A text of L normalised words is shingled as word n-grams (n = 3) when L >= 16 and as character
+5-grams of the normalised text when L < 24; texts of 16 to 23 words get both, so that a copy
+which crosses a boundary by an inserted or deleted word still shares a shingle kind with its
+original. One edited word changes at most n of the L - n + 1 word shingles, so with e the edited
+fraction J >= (1 - ne) / (1 + ne): 0.74 at 5 % for n = 3 (n = 4 gives 0.67, n = 2 gives 0.82
+but many more pairs of unrelated texts share bigrams such as "of the"). Below 20 words one edit
+is more than 5 % and would take J under 0.7 with word shingles, while character 5-grams see a
+word of m letters as only m + 4 changed shingles out of about 6 per word.
+
+Hashing is defined on units (a word, or a character): a unit hashes to the little-endian
+64-bit BLAKE2b digest of its UTF-8, and a shingle of units u1..un to the chain
+h = fmix64(...fmix64(fmix64(seed ^ u1) ^ u2)... ^ un) with one seed per kind. `shingle_hash`
+is that definition in plain Python; `Shingler` computes the same values for a whole batch with
+numpy. `hashfunc(kind)` gives the hash as datasketch's `MinHash(hashfunc=...)` expects it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from itertools import chain
+from typing import Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+Kind = Literal["word", "char"]
+KINDS: Final[tuple[Kind, Kind]] = ("word", "char")
+"""Shingle kinds; a kind's index in this tuple is its code in arrays (`ShingleBatch.kind`)."""
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+
+_M64 = (1 << 64) - 1
+_FMIX_MUL_1 = 0xFF51AFD7ED558CCD
+_FMIX_MUL_2 = 0xC4CEB9FE1A85EC53
+_UNIT_CACHE_LIMIT = 1 << 18
+
+
+def _seed(label: str) -> int:
+    return int.from_bytes(hashlib.blake2b(label.encode(), digest_size=8).digest(), "little")
+
+
+_SEEDS: Final[dict[Kind, int]] = {kind: _seed(f"synthguard.shingle.{kind}.v1") for kind in KINDS}
+SHINGLE_HASH = "blake2b64-units/fmix64-chain/v1"
+"""Names the hash definition above; stored with an index so a changed definition is noticed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShingleParams:
+    """Which shingles a text gets: word n-grams, character n-grams, or both near the boundary."""
+
+    word_n: int = 3
+    char_n: int = 5
+    char_below: int = 24
+    """Texts with fewer normalised words than this get character shingles."""
+    word_from: int = 16
+    """Texts with at least this many normalised words get word shingles."""
+
+    def __post_init__(self) -> None:
+        if self.word_n < 1 or self.char_n < 1:
+            raise ValueError("shingle sizes must be positive")
+        if self.word_from < self.word_n:
+            raise ValueError("word_from must be at least word_n (a text needs one word shingle)")
+        if self.char_below < self.word_from:
+            raise ValueError("char_below must be at least word_from (every text needs a kind)")
+
+    def kinds(self, words: int) -> tuple[Kind, ...]:
+        """The shingle kinds of a text of `words` normalised words (none for an empty text)."""
+        if words == 0:
+            return ()
+        if words < self.word_from:
+            return ("char",)
+        if words < self.char_below:
+            return ("word", "char")
+        return ("word",)
+
+    def config(self) -> dict[str, int]:
+        """The parameters as a JSON object."""
+        return asdict(self)
+
+
+def unit_hash(unit: str) -> int:
+    """The 64-bit hash of one unit (a word or a character)."""
+    return int.from_bytes(hashlib.blake2b(unit.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _fmix64_int(h: int) -> int:
+    h ^= h >> 33
+    h = (h * _FMIX_MUL_1) & _M64
+    h ^= h >> 33
+    h = (h * _FMIX_MUL_2) & _M64
+    return h ^ (h >> 33)
+
+
+def shingle_hash(units: Iterable[str], kind: Kind) -> int:
+    """The 64-bit hash of one shingle given as its units: the definition, in plain Python."""
+    h = _SEEDS[kind]
+    for unit in units:
+        h = _fmix64_int(h ^ unit_hash(unit))
+    return h
+
+
+def shingle_strings(words: Sequence[str], kind: Kind, params: ShingleParams) -> list[str]:
+    """The shingles of a normalised text as strings: words joined by a space, or characters.
+
+    A text shorter than n units has one shingle, the whole text.
+    """
+    if kind == "word":
+        n = params.word_n
+        if len(words) <= n:
+            return [" ".join(words)] if words else []
+        return [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+    text = " ".join(words)
+    n = params.char_n
+    if len(text) <= n:
+        return [text] if text else []
+    return [text[i : i + n] for i in range(len(text) - n + 1)]
+
+
+def hashfunc(kind: Kind, bits: Literal[32, 64] = 32) -> Callable[[str], int]:
+    """The hash of a shingle string from `shingle_strings`, for datasketch's `MinHash(hashfunc=)`.
+
+    32 bits (the low half of the 64-bit hash) for the affine32 scheme, 64 bits for affine64.
+    """
+    mask = (1 << bits) - 1
+
+    def hash_shingle(shingle: str) -> int:
+        units = shingle.split(" ") if kind == "word" else shingle
+        return shingle_hash(units, kind) & mask
+
+    return hash_shingle
+
+
+def fmix64(h: U64) -> U64:
+    """MurmurHash3's 64-bit finaliser over an array (a bijection; multiplication wraps)."""
+    h = h ^ (h >> np.uint64(33))
+    h *= np.uint64(_FMIX_MUL_1)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(_FMIX_MUL_2)
+    h ^= h >> np.uint64(33)
+    return h
+
+
+@dataclass(frozen=True, slots=True)
+class ShingleBatch:
+    """The shingle hashes of many sketches (one sketch = one text's shingles of one kind).
+
+    Sketch i owns `hashes[offsets[i]:offsets[i + 1]]`, belongs to text `doc[i]` and has kind
+    `KINDS[kind[i]]`. Hashes keep the text's order and may repeat (a set is what they form).
+    """
+
+    hashes: U64
+    offsets: I64
+    doc: I64
+    kind: npt.NDArray[np.uint8]
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+    def shingles(self, sketch: int) -> U64:
+        """The hashes of one sketch."""
+        return self.hashes[self.offsets[sketch] : self.offsets[sketch + 1]]
+
+
+class _UnitHashes(dict[str, int]):
+    """Unit hashes by unit, computed on first sight; cleared when it grows past its limit."""
+
+    def __missing__(self, unit: str) -> int:
+        if len(self) >= _UNIT_CACHE_LIMIT:
+            self.clear()
+        value = self[unit] = unit_hash(unit)
+        return value
+
+
+class Shingler:
+    """Shingle hashes for batches of normalised texts, vectorised with numpy."""
+
+    def __init__(self, params: ShingleParams | None = None) -> None:
+        self.params = params or ShingleParams()
+        # Words repeat across texts far more than they are new: hash each once.
+        self._units = _UnitHashes()
+
+    def shingle(self, texts: Sequence[Sequence[str]]) -> ShingleBatch:
+        """Shingle texts given as their normalised words; sketches come grouped by kind."""
+        params = self.params
+        word_docs: list[int] = []
+        char_docs: list[int] = []
+        for i, words in enumerate(texts):
+            for kind in params.kinds(len(words)):
+                (word_docs if kind == "word" else char_docs).append(i)
+        parts = [
+            self._chains([texts[i] for i in word_docs], "word", params.word_n),
+            self._chains([" ".join(texts[i]) for i in char_docs], "char", params.char_n),
+        ]
+        counts = np.concatenate([p[1] for p in parts])
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return ShingleBatch(
+            hashes=np.concatenate([p[0] for p in parts]),
+            offsets=offsets,
+            doc=np.array(word_docs + char_docs, dtype=np.int64),
+            kind=np.repeat(np.arange(2, dtype=np.uint8), [len(word_docs), len(char_docs)]),
+        )
+
+    def _unit_hashes(self, units: Iterable[str], total: int) -> U64:
+        return np.fromiter(map(self._units.__getitem__, units), dtype=np.uint64, count=total)
+
+    def _chains(self, sketches: Sequence[Sequence[str]], kind: Kind, n: int) -> tuple[U64, I64]:
+        """Hash every n-unit window of each sequence (the whole sequence if shorter)."""
+        lengths = np.fromiter(map(len, sketches), dtype=np.int64, count=len(sketches))
+        units = self._unit_hashes(chain.from_iterable(sketches), int(lengths.sum()))
+        counts = np.maximum(lengths - n + 1, 1)
+        counts[lengths == 0] = 0
+        unit_starts = np.zeros(len(lengths), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=unit_starts[1:])
+        window_first = np.zeros(len(counts), dtype=np.int64)
+        np.cumsum(counts[:-1], out=window_first[1:])
+        total = int(counts.sum())
+        starts = np.repeat(unit_starts - window_first, counts) + np.arange(total, dtype=np.int64)
+        h = np.full(total, _SEEDS[kind], dtype=np.uint64)
+        short = lengths < n
+        if not short.any():
+            for k in range(n):
+                h = fmix64(h ^ units[starts + k])
+            return h, counts
+        # A sequence shorter than n is one window of its own length.
+        width = np.repeat(np.minimum(lengths, n), counts)
+        last = max(len(units) - 1, 0)
+        for k in range(n):
+            inside = k < width
+            mixed = fmix64(h ^ units[np.minimum(starts + k, last)])
+            h = np.where(inside, mixed, h)
+        return h, counts
