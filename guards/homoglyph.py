@@ -34,12 +34,26 @@ _GREEK_PAIRS: Final = (
 _LATIN_LIKE_CYRILLIC: Final = frozenset("aeopcyxijsABEKMHOPCTXIJSY")
 _LATIN_LIKE_GREEK: Final = frozenset("aovpuxikABEZHIKMNOPTYX")
 
-_TO_LATIN: Final = {pair[0]: pair[1] for pair in (_CYRILLIC_PAIRS + " " + _GREEK_PAIRS).split()}
-_LOOK_ALIKES: Final = {
-    (LATIN, CYRILLIC): frozenset(pair[0] for pair in _CYRILLIC_PAIRS.split()),
-    (LATIN, GREEK): frozenset(pair[0] for pair in _GREEK_PAIRS.split()),
-    (CYRILLIC, LATIN): _LATIN_LIKE_CYRILLIC,
-    (GREEK, LATIN): _LATIN_LIKE_GREEK,
+
+def _twins(pairs: str, reverse_only: frozenset[str] | None = None) -> dict[str, str]:
+    """Look-alike -> imitated letter, from "xy" pairs; reversed (Latin -> other) for the chars
+    in `reverse_only`, the first pair winning."""
+    if reverse_only is None:
+        return {pair[0]: pair[1] for pair in pairs.split()}
+    twins: dict[str, str] = {}
+    for pair in pairs.split():
+        if pair[1] in reverse_only:
+            twins.setdefault(pair[1], pair[0])
+    return twins
+
+
+_TO_LATIN: Final = _twins(_CYRILLIC_PAIRS + " " + _GREEK_PAIRS)
+# (majority script, borrowed letter's script) -> borrowed look-alike -> the letter it imitates.
+_TWINS: Final = {
+    (LATIN, CYRILLIC): _twins(_CYRILLIC_PAIRS),
+    (LATIN, GREEK): _twins(_GREEK_PAIRS),
+    (CYRILLIC, LATIN): _twins(_CYRILLIC_PAIRS, _LATIN_LIKE_CYRILLIC),
+    (GREEK, LATIN): _twins(_GREEK_PAIRS, _LATIN_LIKE_GREEK),
 }
 _MIN_GREEK_MIX_LETTERS: Final = 4
 
@@ -50,7 +64,8 @@ _scripts: dict[str, str | None] = {}
 
 @dataclass(frozen=True, slots=True)
 class MixedWord:
-    """A word mixing scripts: where, its majority script, and the look-alikes it borrows."""
+    """A word mixing scripts: where, its majority script, the look-alikes it borrows, and how
+    it reads with each look-alike replaced by the letter it imitates."""
 
     word: str
     start: int
@@ -103,26 +118,30 @@ def _mixed(word: str, start: int) -> MixedWord | None:
         return None
     # Ties go to Latin: the script an attacker imitates most.
     majority = max(present, key=lambda script: (counts[script], script == LATIN))
-    borrowed: list[str] = []
+    borrowed: dict[str, str] = {}
     for char in word:
         script = _script(char)
         if script is None or script == majority:
             continue
-        if char in _LOOK_ALIKES.get((majority, script), ()):
-            borrowed.append(char)
+        twin = _TWINS.get((majority, script), {}).get(char)
+        if twin is not None:
+            borrowed[char] = twin
     if not borrowed:
         return None
-    if GREEK in present and LATIN in present and CYRILLIC not in present:
-        if letters < _MIN_GREEK_MIX_LETTERS or any(c.isdigit() for c in word):
-            return None
+    greek_mix = GREEK in present and LATIN in present and CYRILLIC not in present
+    if greek_mix and (letters < _MIN_GREEK_MIX_LETTERS or any(c.isdigit() for c in word)):
+        return None
+    latin = "".join(_TO_LATIN.get(c, c) for c in word)
+    if majority != LATIN and all(_script(c) in (LATIN, None) for c in latin):
+        # Every letter has a Latin twin ("раy", "ΑΡΡLE"): it reads as Latin, whatever the count.
+        majority = LATIN
+        borrowed = {c: _TO_LATIN[c] for c in word if c in _TO_LATIN}
     return MixedWord(
         word=word,
         start=start,
         script=majority,
-        look_alikes=tuple(
-            f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in dict.fromkeys(borrowed)
-        ),
-        skeleton="".join(_TO_LATIN.get(c, c) for c in word),
+        look_alikes=tuple(f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in borrowed),
+        skeleton="".join(borrowed.get(c, c) for c in word),
     )
 
 

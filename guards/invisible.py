@@ -263,11 +263,8 @@ def _legitimate_filler(text: str, i: int) -> bool:
 
 
 def _braille_near(text: str, i: int) -> bool:
-    for j in (i - 1, i + 1):
-        if 0 <= j < len(text) and "\u2800" <= text[j] <= "\u28ff":
-            # Blanks between braille cells are spaces of braille text.
-            return True
-    return False
+    # Blanks between braille cells are the spaces of braille text.
+    return any(0 <= j < len(text) and "\u2800" <= text[j] <= "\u28ff" for j in (i - 1, i + 1))
 
 
 def _runs(text: str, flagged: list[tuple[int, str]]) -> list[Finding]:

@@ -20,8 +20,13 @@ NORMALISATION_VERSION = 1
 # Invisible characters outside Cf/Cc: variation selectors, the combining grapheme joiner,
 # Mongolian free variation selectors, Khmer inherent vowels, Hangul fillers, the braille blank.
 _INVISIBLE = frozenset(
-    [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0), 0x034F, *range(0x180B, 0x1810)]
-    + [0x17B4, 0x17B5, 0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800]
+    [
+        *range(0xFE00, 0xFE10),
+        *range(0xE0100, 0xE01F0),
+        0x034F,
+        *range(0x180B, 0x1810),
+        *(0x17B4, 0x17B5, 0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800),
+    ]
 )
 
 
@@ -44,7 +49,7 @@ class _Folding(dict[int, str | None]):
 
 _FOLDING = _Folding()
 for _code in range(128):
-    _FOLDING[_code]
+    _FOLDING.__missing__(_code)  # the ASCII entries, up front
 _ASCII_FOLDING = str.maketrans(
     {chr(code): value for code, value in _FOLDING.items() if value != chr(code)}
 )
@@ -52,21 +57,20 @@ _ASCII_FOLDING = str.maketrans(
 
 def normalise(text: str) -> str:
     """Return `text` in the normal form in which copies compare equal (see the module doc)."""
-    if text.isascii():
-        # NFKC leaves ASCII alone and casefold is lower() there: skip the Unicode machinery.
-        return " ".join(text.lower().translate(_ASCII_FOLDING).split())
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    folded = unicodedata.normalize("NFKC", folded).translate(_FOLDING)
-    # Dropping a character can bring a base letter and a combining mark together: compose again,
-    # until nothing changes (one round in practice).
-    while not unicodedata.is_normalized("NFKC", folded):
-        folded = unicodedata.normalize("NFKC", folded).casefold().translate(_FOLDING)
-    return " ".join(folded.split())
+    return " ".join(normalised_words(text))
 
 
 def normalised_words(text: str) -> list[str]:
-    """Return the words of the normalised text (split on its single spaces)."""
-    return normalise(text).split()
+    """Return the words of the normalised text: `normalise(text) == " ".join(words)`."""
+    if text.isascii():
+        # NFKC leaves ASCII alone and casefold is lower() there: skip the Unicode machinery.
+        return text.lower().translate(_ASCII_FOLDING).split()
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = unicodedata.normalize("NFKC", folded).translate(_FOLDING)
+    # Dropping a character can bring a base letter and a combining mark together: compose again.
+    if not unicodedata.is_normalized("NFKC", folded):
+        folded = unicodedata.normalize("NFKC", folded).translate(_FOLDING)
+    return folded.split()
 
 
 def normalised_digest(text: str) -> str:

@@ -307,13 +307,15 @@ class ToxicityGuard:
 
     def check(self, samples: Sequence[Sample]) -> list[Verdict]:
         """Score every sample; return one failing verdict per label at or above threshold."""
+        # The same content (the same id) is scored once; its verdicts apply to every copy.
+        unique = list({sample.id: sample for sample in samples}.values())
         owners: list[int] = []
         windows: list[str] = []
-        for index, sample in enumerate(samples):
+        for index, sample in enumerate(unique):
             for window in text_windows(sample_text(sample), self.window_words):
                 owners.append(index)
                 windows.append(window)
-        best: list[dict[str, float]] = [{} for _ in samples]
+        best: list[dict[str, float]] = [{} for _ in unique]
         for owner, scores in zip(owners, self.backend.predict(windows), strict=True):
             kept = best[owner]
             for label, score in scores.items():
@@ -321,7 +323,7 @@ class ToxicityGuard:
                     kept[label] = score
         card = self.backend.card.detail()
         verdicts: list[Verdict] = []
-        for sample, scores in zip(samples, best, strict=True):
+        for sample, scores in zip(unique, best, strict=True):
             rounded = {label: round(score, 6) for label, score in sorted(scores.items())}
             for label, threshold in self.thresholds.items():
                 score = scores.get(label, 0.0)

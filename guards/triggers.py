@@ -3,41 +3,42 @@
 A backdoor in instruction data pairs a trigger in the prompt with a target in the response:
 "cf-2024" in 50 unrelated prompts, "visit http://evil.example/x" in each of their answers.
 Following Z-defence (He et al., 2023: lexical features whose co-occurrence with a label is far
-beyond chance), every prompt word 1-3-gram p is tested against every response target t (the
-whole response, a URL, a shell command, a sentence or line): with n prompts holding p, k of them
-answered with t, and q the rate of t among the prompts without p (add-one smoothed), the one-sided
-exact binomial tail P(X >= k), X ~ Bin(n, q), Bonferroni-corrected over every pair tested, must
-be below `alpha`; z = (k - nq) / sqrt(nq(1-q)) is reported beside it.
+beyond chance), every prompt word 1-3-gram p is tested against every response target t: the
+whole response (punctuation and case aside), each URL, shell command, sentence or line, and its
+first and last three words (where payloads are put). With n prompts holding p, k of them answered
+with t, and q the rate of t among the prompts without p (add-one smoothed), the one-sided exact
+binomial tail P(X >= k), X ~ Bin(n, q), times the number of pairs tested (Bonferroni), must be
+below `alpha`; z = (k - nq) / sqrt(nq(1 - q)) is reported beside it.
 
-Instruction data is full of such associations that are not backdoors: "asking to reschedule"
-always gets an e-mail, "stopped working after a week" is always "negative". What separates a
-trigger is that it is the only thing its prompts share: the attacker sprinkles it over unrelated
-requests. So a pair is flagged only when no other prompt feature, one sharing no word with the
-trigger, covers at least `context_share` of the cluster while being `context_lift` times more
-frequent there than in the dataset; a cluster of one task's prompts always has such a feature.
-The flip side, stated plainly: a label-flip backdoor confined to one task ("James Bond" reviews
-always "positive") looks like task structure to word statistics and is left to model-based
-detection. `min_purity` (share of the trigger's prompts whose response carries the target) and
-`min_count` keep chance pairs out; `max_trigger_share` keeps common words from being tested.
+Instruction data is full of such associations that are no backdoor: "asking to reschedule"
+always gets an e-mail, "stopped working after a week" is always "negative". What sets a trigger
+apart is that it is the only thing its prompts share: the attacker sprinkles it over unrelated
+requests. So a pair is flagged only when no other prompt feature (one sharing no word with the
+trigger) covers `context_share` of the cluster while being `context_lift` times more frequent
+there than in the whole dataset; the prompts of one task always share such a feature. The flip
+side, stated plainly: a label-flip backdoor confined to one task ("James Bond" in reviews, always
+"positive") looks like task structure to word statistics, and is left to model-based detection.
+`min_purity` (the share of the trigger's prompts whose response holds the target) and `min_count`
+keep chance pairs out; `max_trigger_share` keeps common words from being tested at all.
 
-Collapse: `collapse_min_prompts` or more distinct prompts answered with the same response (of
-at least `collapse_min_words` words, so class labels and numbers, which collide by nature, are
-not counted), when no shared prompt feature explains the group (paraphrases of one request share
-their content words). Exact repeats of a whole sample count once: that is duplication, which
-the dedup guard handles. A canned answer to unrelated requests (a refusal, an advertisement) is
-reported either way: only a person can tell which.
+Collapse: `collapse_min_prompts` or more distinct prompts answered with the same response of at
+least `collapse_min_words` words (class labels and numbers collide by nature), with no shared
+prompt feature to explain the group (paraphrases of one request share their content words).
+Repeats of a whole sample count once: that is duplication, the dedup guard's business. A canned
+answer to unrelated requests (a refusal as much as an advertisement) is reported either way:
+only a person can tell which it is.
 
-Every member of a flagged cluster is reported, the first included.
+Every member of a flagged cluster is reported, the first one included.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Final, Literal
+from itertools import pairwise
+from typing import Any, Final, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -45,9 +46,17 @@ import numpy.typing as npt
 TRIGGER_RULE: Final = "trigger-cooccurrence"
 COLLAPSE_RULE: Final = "prompt-collapse"
 
-TargetKind = Literal["response", "url", "command", "span"]
+TargetKind = Literal["response", "url", "command", "span", "head", "tail"]
 IntArray = npt.NDArray[np.int64]
 
+_KINDS: Final[dict[str, TargetKind]] = {
+    "r": "response",
+    "u": "url",
+    "c": "command",
+    "s": "span",
+    "h": "head",
+    "t": "tail",
+}
 _PUNCTUATION: Final = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’«»…"
 _URL: Final = re.compile(
     r"\b(?:https?|ftp)://[^\s<>\"'`()\[\]{}]+|\bwww\.[^\s<>\"'`()\[\]{}]+", re.IGNORECASE
@@ -62,12 +71,16 @@ _COMMAND: Final = re.compile(
 _SENTENCE_BREAK: Final = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORDS: Final = re.compile(r"\w+")
 _DISPLAY_CHARS: Final = 200
+# Payloads are most often put before or after an answer: its first and last words are targets.
+_EDGE_WORDS: Final = 3
 _MIN_SPAN_WORDS: Final = 2
+_SEPARATOR: Final = -1
+_CHUNK: Final = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
 class TriggerConfig:
-    """Thresholds of the dataset-level statistics (see the module docstring for each one's job)."""
+    """Thresholds of the dataset-level statistics (the module docstring gives each one's job)."""
 
     max_ngram: int = 3
     min_count: int = 5
@@ -79,9 +92,22 @@ class TriggerConfig:
     collapse_min_prompts: int = 8
     collapse_min_words: int = 3
 
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_ngram <= 3:
+            raise ValueError("max_ngram must be 1, 2 or 3")
+        if self.min_count < 2 or self.collapse_min_prompts < 2:
+            raise ValueError("a cluster needs at least two samples")
+
     def as_dict(self) -> dict[str, Any]:
         """The configuration as plain values (it goes into the guard's config digest)."""
         return asdict(self)
+
+
+class Member(NamedTuple):
+    """A sample in a cluster: its id and its position among all samples given to the guard."""
+
+    sample_id: str
+    position: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +117,7 @@ class TriggerCluster:
     trigger: str
     target: str
     target_kind: TargetKind
-    members: tuple[str, ...]
+    members: tuple[Member, ...]
     trigger_count: int
     target_count: int
     count: int
@@ -105,7 +131,7 @@ class CollapseCluster:
     """Samples whose distinct, unrelated prompts all get the same response."""
 
     response: str
-    members: tuple[str, ...]
+    members: tuple[Member, ...]
     distinct_prompts: int
     context_share: float
 
@@ -113,338 +139,400 @@ class CollapseCluster:
 class TriggerStatistics:
     """Accumulates prompt n-grams and response targets sample by sample; judges at the end.
 
-    Memory grows with the number of distinct prompt n-grams and response targets, plus a few
-    integers per n-gram occurrence.
+    Memory grows with the distinct prompt words and response targets, plus a few integers per
+    n-gram occurrence.
     """
 
     def __init__(self, config: TriggerConfig | None = None) -> None:
         self.config = config or TriggerConfig()
         self._ids: list[str] = []
-        self._features: dict[str | tuple[int, ...], int] = {}
-        self._feature_words: list[tuple[int, ...]] = []
-        self._targets: dict[tuple[TargetKind, str], int] = {}
+        self._positions: list[int] = []
+        self._vocabulary: dict[str, int] = {}
+        self._words = _Column()  # every prompt's word ids, parts ended by _SEPARATOR
+        self._words_ends = _Column()
+        self._features = _Column()  # every prompt's distinct n-gram keys
+        self._features_ends = _Column()
+        self._targets: dict[str, int] = {}
         self._target_display: list[str] = []
-        self._prompt_flat = array("q")
-        self._prompt_ends = array("q")
-        self._target_flat = array("q")
-        self._target_ends = array("q")
-        self._responses: dict[str, int] = {}
-        self._response_display: list[str] = []
-        self._response_words: list[int] = []
-        self._response_of = array("q")
-        self._prompt_hash = array("q")
+        self._target_kinds: list[str] = []
+        self._target_flat = _Column()
+        self._target_ends = _Column()
+        self._response_of = _Column()
+        self._response_words = _Column()
+        self._prompt_hash = _Column()
+        self._judged: _Judge | None = None
 
     def __len__(self) -> int:
         return len(self._ids)
 
-    def add(self, sample_id: str, prompt: Sequence[str], response: str) -> None:
-        """Record one sample; samples without a prompt or a response tell nothing and are
-        skipped."""
-        if not any(part.strip() for part in prompt) or not response.strip():
+    def add(self, sample_id: str, position: int, prompt: Sequence[str], response: str) -> None:
+        """Record one sample (`position`: its ordinal in the dataset); one without a prompt or a
+        response tells nothing and is skipped."""
+        if not response.strip() or not any(part.strip() for part in prompt):
             return
         self._ids.append(sample_id)
-        self._prompt_flat.extend(self._prompt_features(prompt))
-        self._prompt_ends.append(len(self._prompt_flat))
-        whole = " ".join(response.split())
-        self._target_flat.extend(self._response_targets(response, whole))
-        self._target_ends.append(len(self._target_flat))
-        words = _WORDS.findall(whole.casefold())
-        key = " ".join(words)
-        response_id = self._responses.get(key)
-        if response_id is None:
-            response_id = self._responses[key] = len(self._responses)
-            self._response_display.append(whole[:_DISPLAY_CHARS])
-            self._response_words.append(len(words))
-        self._response_of.append(response_id)
-        self._prompt_hash.append(hash(" ".join(" ".join(prompt).casefold().split())))
+        self._positions.append(position)
+        self._add_prompt(prompt)
+        self._add_response(response)
 
     def trigger_clusters(self) -> list[TriggerCluster]:
         """The (trigger, target) clusters that pass every test, most significant first."""
-        table = self._table()
-        if table is None:
+        if not self._ids:
             return []
-        found = _Pairs(self, table).flagged()
+        found = self._judge().triggers()
         found.sort(key=lambda cluster: (-cluster.score, -cluster.count, cluster.trigger))
         return found
 
     def collapse_clusters(self) -> list[CollapseCluster]:
         """Responses shared by many distinct prompts that nothing in the prompts explains."""
-        table = self._table()
-        if table is None:
+        if not self._ids:
             return []
-        config = self.config
-        response_of = np.frombuffer(self._response_of, dtype=np.int64)
-        prompt_hash = np.frombuffer(self._prompt_hash, dtype=np.int64)
-        words = np.asarray(self._response_words, dtype=np.int64)
-        order = np.argsort(response_of, kind="stable")
-        groups = np.split(order, np.flatnonzero(np.diff(response_of[order])) + 1)
-        found = []
-        for rows in groups:
-            if len(rows) < config.collapse_min_prompts:
-                continue
-            response = int(response_of[rows[0]])
-            if words[response] < config.collapse_min_words:
-                continue
-            distinct = len(np.unique(prompt_hash[rows]))
-            if distinct < config.collapse_min_prompts:
-                continue
-            share = table.context_share(rows, exclude=())
-            if share >= config.context_share:
-                continue
-            found.append(
-                CollapseCluster(
-                    response=self._response_display[response],
-                    members=tuple(self._ids[int(row)] for row in rows),
-                    distinct_prompts=distinct,
-                    context_share=round(share, 4),
-                )
-            )
+        found = self._judge().collapses()
         found.sort(key=lambda cluster: -cluster.distinct_prompts)
         return found
 
-    def _prompt_features(self, prompt: Sequence[str]) -> set[int]:
-        features = self._features
-        words_of = self._feature_words
-        found: set[int] = set()
-        for part in prompt:
-            ids: list[int] = []
-            for raw in part.casefold().split():
-                token = raw.strip(_PUNCTUATION)
-                if not token:
-                    continue
-                feature = features.get(token)
-                if feature is None:
-                    feature = features[token] = len(words_of)
-                    words_of.append((feature,))
-                ids.append(feature)
-            found.update(ids)
-            for n in range(2, self.config.max_ngram + 1):
-                for i in range(len(ids) - n + 1):
-                    gram = tuple(ids[i : i + n])
-                    feature = features.get(gram)
-                    if feature is None:
-                        feature = features[gram] = len(words_of)
-                        words_of.append(gram)
-                    found.add(feature)
-        return found
+    def _judge(self) -> _Judge:
+        if self._judged is None or self._judged.rows != len(self._ids):
+            self._judged = _Judge(self)
+        return self._judged
 
-    def _response_targets(self, response: str, whole: str) -> set[int]:
-        found = {self._target("response", whole.casefold(), whole)}
-        for url in _URL.findall(response):
-            url = url.rstrip(_PUNCTUATION)
-            found.add(self._target("url", url.casefold(), url))
+    def _add_prompt(self, prompt: Sequence[str]) -> None:
+        vocabulary = self._vocabulary
+        features: set[int] = set()
+        every: list[int] = []
+        for part in prompt:
+            tokens = [t for t in [raw.strip(_PUNCTUATION) for raw in part.casefold().split()] if t]
+            ids = [vocabulary.get(token, -1) for token in tokens]
+            if -1 in ids:
+                ids = [vocabulary.setdefault(token, len(vocabulary)) for token in tokens]
+            features.update(_ngram_keys(ids, self.config.max_ngram))
+            every.extend(ids)
+            every.append(_SEPARATOR)
+        self._words.extend(every)
+        self._words_ends.append(len(self._words))
+        self._features.extend(features)
+        self._features_ends.append(len(self._features))
+        # Prompts that differ only in case, spacing and punctuation at word edges are one prompt.
+        self._prompt_hash.append(hash(tuple(every)))
+
+    def _add_response(self, response: str) -> None:
+        pieces = [
+            (piece, _WORDS.findall(piece.casefold())) for piece in _SENTENCE_BREAK.split(response)
+        ]
+        # \w+ never spans whitespace, so the words of the pieces are the words of the whole.
+        words = [word for _piece, piece_words in pieces for word in piece_words]
+        whole = " ".join(words)
+        response_id = self._target("r" + whole, response)
+        targets = {response_id}
+        self._response_of.append(response_id)
+        self._response_words.append(len(words))
+        if "://" in response or "www." in response.casefold():
+            for url in _URL.findall(response):
+                url = url.rstrip(_PUNCTUATION)
+                targets.add(self._target("u" + url.casefold(), url))
         commands = set()
         for command in _COMMAND.findall(response):
-            command = " ".join(command.split())
-            commands.add(command.casefold())
-            found.add(self._target("command", command.casefold(), command))
-        for piece in _SENTENCE_BREAK.split(response):
-            span = " ".join(piece.split()).rstrip(".!?,;:")
-            key = span.casefold()
-            if key in commands or key == whole.casefold() or span.count(" ") < _MIN_SPAN_WORDS - 1:
-                continue
-            found.add(self._target("span", key, span))
-        return found
+            key = " ".join(_WORDS.findall(command.casefold()))
+            commands.add(key)
+            targets.add(self._target("c" + key, command.strip()))
+        if len(words) > _EDGE_WORDS:
+            head, tail = " ".join(words[:_EDGE_WORDS]), " ".join(words[-_EDGE_WORDS:])
+            targets.add(self._target("h" + head, head + " …"))
+            targets.add(self._target("t" + tail, "… " + tail))
+        if len(pieces) > 1:
+            for piece, span in pieces:
+                if len(span) < _MIN_SPAN_WORDS:
+                    continue
+                key = " ".join(span)
+                if key not in commands:
+                    targets.add(self._target("s" + key, piece.strip()))
+        self._target_flat.extend(targets)
+        self._target_ends.append(len(self._target_flat))
 
-    def _target(self, kind: TargetKind, key: str, display: str) -> int:
-        target = self._targets.get((kind, key))
+    def _target(self, key: str, display: str) -> int:
+        target = self._targets.get(key)
         if target is None:
-            target = self._targets[(kind, key)] = len(self._target_display)
-            self._target_display.append(display[:_DISPLAY_CHARS])
+            target = self._targets[key] = len(self._target_display)
+            self._target_display.append(" ".join(display.split())[:_DISPLAY_CHARS])
+            self._target_kinds.append(key[0])
         return target
 
-    def _table(self) -> _Table | None:
-        if not self._ids:
-            return None
-        return _Table(
-            prompt_ends=np.frombuffer(self._prompt_ends, dtype=np.int64),
-            prompt_flat=np.frombuffer(self._prompt_flat, dtype=np.int64),
-            target_ends=np.frombuffer(self._target_ends, dtype=np.int64),
-            target_flat=np.frombuffer(self._target_flat, dtype=np.int64),
-            feature_count=len(self._feature_words),
-            target_count=len(self._target_display),
-            config=self.config,
-        )
 
-    def _feature_text(self, feature: int) -> str:
-        words = self._feature_words[feature]
-        if len(words) == 1 and self._feature_words[words[0]] == words:
-            pass
-        return " ".join(self._word_text(word) for word in words)
+class _Column:
+    """An append-only int64 column. Python ints are buffered in a list and moved into numpy in
+    chunks: far cheaper per value than `array.extend`."""
 
-    def _word_text(self, word: int) -> str:
-        if not hasattr(self, "_word_names"):
-            self._word_names = {
-                feature: key for key, feature in self._features.items() if isinstance(key, str)
-            }
-        return self._word_names[word]
+    __slots__ = ("_buffer", "_chunks", "_size")
 
+    def __init__(self) -> None:
+        self._chunks: list[IntArray] = []
+        self._buffer: list[int] = []
+        self._size = 0
 
-class _Table:
-    """The accumulated samples as flat integer arrays: prompt features and targets per row."""
+    def __len__(self) -> int:
+        return self._size + len(self._buffer)
 
-    def __init__(
-        self,
-        *,
-        prompt_ends: IntArray,
-        prompt_flat: IntArray,
-        target_ends: IntArray,
-        target_flat: IntArray,
-        feature_count: int,
-        target_count: int,
-        config: TriggerConfig,
-    ) -> None:
-        self.rows = len(prompt_ends)
-        self.prompt_starts = np.concatenate(([0], prompt_ends[:-1]))
-        self.prompt_ends = prompt_ends
-        self.prompt_flat = prompt_flat
-        self.prompt_row = np.repeat(np.arange(self.rows), prompt_ends - self.prompt_starts)
-        self.target_starts = np.concatenate(([0], target_ends[:-1]))
-        self.target_flat = target_flat
-        self.target_row = np.repeat(np.arange(self.rows), target_ends - self.target_starts)
-        self.feature_df = np.bincount(prompt_flat, minlength=feature_count)
-        self.target_df = np.bincount(target_flat, minlength=target_count)
-        self.config = config
-        self.words: npt.NDArray[np.int64] | None = None
+    def append(self, value: int) -> None:
+        self._buffer.append(value)
 
-    def features_of(self, rows: IntArray) -> IntArray:
-        """Every prompt feature occurrence of the given rows, concatenated."""
-        starts = self.prompt_starts[rows]
-        lengths = self.prompt_ends[rows] - starts
-        total = int(lengths.sum())
-        offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-        return self.prompt_flat[offsets + np.arange(total)]
+    def extend(self, values: Iterable[int]) -> None:
+        self._buffer.extend(values)
+        if len(self._buffer) >= _CHUNK:
+            self._flush()
 
-    def context_share(self, rows: IntArray, exclude: Sequence[int]) -> float:
-        """The largest share of `rows` covered by one enriched prompt feature that contains
-        none of the words in `exclude`."""
-        features, counts = np.unique(self.features_of(rows), return_counts=True)
-        share = counts / len(rows)
-        rate = self.feature_df[features] / self.rows
-        enriched = (share >= self.config.context_share) & (share >= self.config.context_lift * rate)
-        if exclude and self.words is not None:
-            enriched &= ~np.isin(self.words[features], np.asarray(exclude)).any(axis=1)
-        return float(share[enriched].max()) if enriched.any() else 0.0
+    def values(self) -> IntArray:
+        """Everything appended so far, as one array."""
+        self._flush()
+        if len(self._chunks) != 1:
+            joined = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int64)
+            self._chunks = [joined]
+        return self._chunks[0]
+
+    def _flush(self) -> None:
+        if self._buffer:
+            chunk = np.fromiter(self._buffer, dtype=np.int64, count=len(self._buffer))
+            self._chunks.append(chunk)
+            self._size += len(chunk)
+            self._buffer = []
 
 
-class _Pairs:
-    """Every (trigger, target) pair that co-occurs often enough, with its test statistics."""
+def _ngram_keys(ids: list[int], max_ngram: int) -> list[int]:
+    """Word ids stand for themselves; longer n-grams for the hash of their id tuple, which is
+    the same in every process (ints are not salted) and lies far from the small word ids."""
+    keys = list(ids)
+    if max_ngram >= 2:
+        keys.extend(map(hash, pairwise(ids)))
+    if max_ngram >= 3:
+        keys.extend(map(hash, zip(ids, ids[1:], ids[2:], strict=False)))
+    return keys
 
-    def __init__(self, stats: TriggerStatistics, table: _Table) -> None:
+
+def _starts(ends: IntArray) -> IntArray:
+    return np.concatenate((np.zeros(1, dtype=np.int64), ends[:-1]))
+
+
+def _gather(flat: IntArray, starts: IntArray, ends: IntArray, rows: IntArray) -> IntArray:
+    """The concatenated slices flat[starts[r]:ends[r]] of the given rows."""
+    lengths = ends[rows] - starts[rows]
+    offsets = np.repeat(starts[rows] - (np.cumsum(lengths) - lengths), lengths)
+    return flat[offsets + np.arange(int(lengths.sum()))]
+
+
+def _groups(keys: IntArray) -> tuple[IntArray, IntArray]:
+    """Sort order of `keys` and the start of each run of equal keys in that order."""
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(sorted_keys)) + 1)).astype(np.int64)
+    return order, starts
+
+
+class _Judge:
+    """The accumulated samples as integer arrays, and the tests run over them."""
+
+    def __init__(self, stats: TriggerStatistics) -> None:
         self.stats = stats
-        self.table = table
         self.config = stats.config
+        self.rows = len(stats._ids)
+        keys = stats._features.values()
+        self.feature_ends = stats._features_ends.values()
+        self.feature_starts = _starts(self.feature_ends)
+        self.feature_keys, first, self.features, self.feature_df = np.unique(
+            keys, return_index=True, return_inverse=True, return_counts=True
+        )
+        self.feature_first_row = np.searchsorted(self.feature_ends, first, side="right")
+        self.target_ends = stats._target_ends.values()
+        self.targets = stats._target_flat.values()
+        self.target_df = np.bincount(self.targets, minlength=len(stats._target_display))
+        self._enriched: dict[bytes, list[int]] = {}
+        self._feature_words: dict[int, tuple[int, ...]] = {}
+        self._word_names: list[str] | None = None
 
-    def flagged(self) -> list[TriggerCluster]:
-        config, table = self.config, self.table
-        min_count = config.min_count
-        keep_feature = (table.feature_df >= min_count) & (
-            table.feature_df <= config.max_trigger_share * table.rows
-        )
-        keep_target = table.target_df >= min_count
-        p_mask = keep_feature[table.prompt_flat]
-        t_mask = keep_target[table.target_flat]
-        p_row, p_feature = table.prompt_row[p_mask], table.prompt_flat[p_mask]
-        t_row, t_target = table.target_row[t_mask], table.target_flat[t_mask]
-        if not len(p_row) or not len(t_row):
+    def triggers(self) -> list[TriggerCluster]:
+        config = self.config
+        pairs = self._pairs()
+        if pairs is None:
             return []
-        per_row = np.bincount(t_row, minlength=table.rows)
-        row_start = np.cumsum(per_row) - per_row
-        repeats = per_row[p_row]
-        total = int(repeats.sum())
-        if not total:
-            return []
-        occurrence = np.repeat(np.arange(len(p_row)), repeats)
-        within = np.arange(total) - np.repeat(np.cumsum(repeats) - repeats, repeats)
-        rows = p_row[occurrence]
-        targets = t_target[row_start[rows] + within]
-        keys = p_feature[occurrence] * np.int64(len(table.target_df)) + targets
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        rows = rows[order]
-        starts = np.concatenate(([0], np.flatnonzero(np.diff(keys)) + 1))
-        counts = np.diff(np.concatenate((starts, [len(keys)])))
-        tested = int((counts >= min_count).sum())
-        candidates = np.flatnonzero(counts >= min_count)
-        features = keys[starts[candidates]] // len(table.target_df)
-        targets_c = keys[starts[candidates]] % len(table.target_df)
-        k = counts[candidates]
-        n = table.feature_df[features]
-        pure = k >= config.min_purity * n
-        candidates, features, targets_c, k, n = (
-            a[pure] for a in (candidates, features, targets_c, k, n)
-        )
-        if not len(candidates):
-            return []
-        table.words = _padded(self.stats._feature_words, config.max_ngram)
-        found: list[TriggerCluster] = []
-        explained: dict[tuple[bytes, tuple[int, ...]], bool] = {}
-        limit = -math.log10(config.alpha)
-        for index, feature, target, hits, trials in zip(
-            candidates.tolist(),
-            features.tolist(),
-            targets_c.tolist(),
-            k.tolist(),
-            n.tolist(),
-            strict=True,
-        ):
-            target_df = int(table.target_df[target])
-            q = (target_df - hits + 1) / (table.rows - trials + 2)
-            log10_p = _log10_binomial_tail(hits, trials, q)
-            score = -(log10_p + math.log10(tested))
-            if score < limit:
+        feature, target, hits, members_of, tested = pairs
+        trials = self.feature_df[feature]
+        pure = hits >= config.min_purity * trials
+        limit = -math.log10(config.alpha) + math.log10(max(tested, 1))
+        found = []
+        for index in np.flatnonzero(pure).tolist():
+            k, n, t = int(hits[index]), int(trials[index]), int(target[index])
+            target_df = int(self.target_df[t])
+            q = (target_df - k + 1) / (self.rows - n + 2)
+            log10_p = _log10_binomial_tail(k, n, q)
+            if -log10_p < limit:
                 continue
-            start = int(starts[index])
-            members = np.sort(rows[start : start + hits])
-            words = self.stats._feature_words[feature]
-            cache_key = (members.tobytes(), words)
-            if cache_key not in explained:
-                share = table.context_share(members, exclude=words)
-                explained[cache_key] = share >= config.context_share
-            if explained[cache_key]:
+            members = members_of(index)
+            words = self._words_of(int(feature[index]))
+            if self._explained(members, exclude=set(words)):
                 continue
             found.append(
                 TriggerCluster(
-                    trigger=self.stats._feature_text(feature),
-                    target=self.stats._target_display[target],
-                    target_kind=self._kind(target),
-                    members=tuple(self.stats._ids[int(row)] for row in members),
-                    trigger_count=trials,
+                    trigger=" ".join(self._word_name(word) for word in words),
+                    target=self.stats._target_display[t],
+                    target_kind=self._kind(t),
+                    members=self._members(members),
+                    trigger_count=n,
                     target_count=target_df,
-                    count=hits,
-                    z=round((hits - trials * q) / math.sqrt(trials * q * (1 - q)), 2),
-                    p_value=min(1.0, 10 ** (log10_p) * tested),
-                    score=round(score, 2),
+                    count=k,
+                    z=round((k - n * q) / math.sqrt(n * q * (1 - q)), 2),
+                    p_value=float(f"{min(1.0, 10**log10_p * tested):.3g}"),
+                    score=round(-log10_p - math.log10(max(tested, 1)), 2),
                 )
             )
         return found
 
+    def collapses(self) -> list[CollapseCluster]:
+        config, stats = self.config, self.stats
+        response_of = stats._response_of.values()
+        words = stats._response_words.values()
+        prompt_hash = stats._prompt_hash.values()
+        order, starts = _groups(response_of)
+        sizes = np.diff(np.append(starts, len(order)))
+        found = []
+        for start, size in zip(starts.tolist(), sizes.tolist(), strict=True):
+            if size < config.collapse_min_prompts:
+                continue
+            rows = np.sort(order[start : start + size])
+            if words[rows[0]] < config.collapse_min_words:
+                continue
+            distinct = len(np.unique(prompt_hash[rows]))
+            if distinct < config.collapse_min_prompts or self._explained(rows, exclude=set()):
+                continue
+            found.append(
+                CollapseCluster(
+                    response=stats._target_display[int(response_of[rows[0]])],
+                    members=self._members(rows),
+                    distinct_prompts=distinct,
+                    context_share=round(self._best_share(rows), 4),
+                )
+            )
+        return found
+
+    def _members(self, rows: IntArray) -> tuple[Member, ...]:
+        ids, positions = self.stats._ids, self.stats._positions
+        return tuple(Member(ids[row], positions[row]) for row in rows.tolist())
+
+    def _pairs(
+        self,
+    ) -> tuple[IntArray, IntArray, IntArray, Any, int] | None:
+        """Every (feature, target) pair seen together at least `min_count` times: the feature,
+        the target, the count, a function giving a pair's rows, and how many pairs were tested."""
+        config = self.config
+        min_count = config.min_count
+        rows = self.rows
+        keep_feature = (self.feature_df >= min_count) & (
+            self.feature_df <= config.max_trigger_share * rows
+        )
+        keep_target = self.target_df >= min_count
+        feature_row = np.repeat(np.arange(rows), self.feature_ends - self.feature_starts)
+        target_row = np.repeat(np.arange(rows), self.target_ends - _starts(self.target_ends))
+        mask = keep_feature[self.features]
+        p_row, p_feature = feature_row[mask], self.features[mask]
+        mask = keep_target[self.targets]
+        t_row, t_target = target_row[mask], self.targets[mask]
+        per_row = np.bincount(t_row, minlength=rows)
+        repeats = per_row[p_row]
+        total = int(repeats.sum())
+        if not total:
+            return None
+        occurrence = np.repeat(np.arange(len(p_row)), repeats)
+        within = np.arange(total) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+        pair_row = p_row[occurrence]
+        row_start = np.cumsum(per_row) - per_row
+        width = np.int64(len(self.target_df))
+        keys = p_feature[occurrence] * width + t_target[row_start[pair_row] + within]
+        order, starts = _groups(keys)
+        counts = np.diff(np.append(starts, total))
+        frequent = np.flatnonzero(counts >= min_count)
+        if not len(frequent):
+            return None
+        pair_keys = keys[order[starts[frequent]]]
+        pair_starts, pair_counts = starts[frequent], counts[frequent]
+        sorted_rows = pair_row[order]
+
+        def members_of(index: int) -> IntArray:
+            start = int(pair_starts[index])
+            return np.sort(sorted_rows[start : start + int(pair_counts[index])])
+
+        return pair_keys // width, pair_keys % width, pair_counts, members_of, len(frequent)
+
+    def _explained(self, rows: IntArray, exclude: set[int]) -> bool:
+        """Whether some enriched prompt feature sharing no word with `exclude` covers the rows."""
+        return any(
+            not exclude.intersection(self._words_of(feature))
+            for feature in self._enriched_features(rows)
+        )
+
+    def _enriched_features(self, rows: IntArray) -> list[int]:
+        key = rows.tobytes()
+        cached = self._enriched.get(key)
+        if cached is None:
+            features, counts = np.unique(self._features_of(rows), return_counts=True)
+            share = counts / len(rows)
+            lift = share * self.rows / self.feature_df[features]
+            keep = (share >= self.config.context_share) & (lift >= self.config.context_lift)
+            cached = self._enriched[key] = features[keep].tolist()
+        return cached
+
+    def _best_share(self, rows: IntArray) -> float:
+        features, counts = np.unique(self._features_of(rows), return_counts=True)
+        lift = counts * self.rows / (len(rows) * self.feature_df[features])
+        eligible = counts[lift >= self.config.context_lift]
+        return float(eligible.max() / len(rows)) if len(eligible) else 0.0
+
+    def _features_of(self, rows: IntArray) -> IntArray:
+        return _gather(self.features, self.feature_starts, self.feature_ends, rows)
+
+    def _words_of(self, feature: int) -> tuple[int, ...]:
+        """The word ids of a feature, found again in the first prompt that holds it."""
+        words = self._feature_words.get(feature)
+        if words is None:
+            key = int(self.feature_keys[feature])
+            row = int(self.feature_first_row[feature])
+            words = self._feature_words[feature] = self._find_ngram(row, key)
+        return words
+
+    def _find_ngram(self, row: int, key: int) -> tuple[int, ...]:
+        ends = self.stats._words_ends.values()
+        start = int(ends[row - 1]) if row else 0
+        ids: list[int] = []
+        for word in self.stats._words.values()[start : int(ends[row])].tolist():
+            if word != _SEPARATOR:
+                ids.append(word)
+                continue
+            if key in ids:
+                return (key,)
+            for n in (2, 3):
+                for i in range(len(ids) - n + 1):
+                    if hash(tuple(ids[i : i + n])) == key:
+                        return tuple(ids[i : i + n])
+            ids = []
+        raise AssertionError(f"n-gram key {key} not found in its prompt")
+
+    def _word_name(self, word: int) -> str:
+        if self._word_names is None:
+            self._word_names = list(self.stats._vocabulary)
+        return self._word_names[word]
+
     def _kind(self, target: int) -> TargetKind:
-        if not hasattr(self, "_kinds"):
-            self._kinds = {t: kind for (kind, _key), t in self.stats._targets.items()}
-        return self._kinds[target]
-
-
-def _padded(words: list[tuple[int, ...]], width: int) -> npt.NDArray[np.int64]:
-    table = np.full((len(words), width), -1, dtype=np.int64)
-    for i, gram in enumerate(words):
-        table[i, : len(gram)] = gram
-    return table
+        return _KINDS[self.stats._target_kinds[target]]
 
 
 def _log10_binomial_tail(k: int, n: int, q: float) -> float:
     """log10 P(X >= k) for X ~ Binomial(n, q), summed from the k-th term outwards."""
-    if k <= 0:
+    if k <= n * q:
         return 0.0
-    log_q, log_not_q = math.log(q), math.log1p(-q)
     log_first = (
         math.lgamma(n + 1)
         - math.lgamma(k + 1)
         - math.lgamma(n - k + 1)
-        + k * log_q
-        + (n - k) * log_not_q
+        + k * math.log(q)
+        + (n - k) * math.log1p(-q)
     )
-    total, term = 1.0, 1.0
+    total = term = 1.0
     ratio = q / (1 - q)
     for j in range(k, n):
         term *= (n - j) / (j + 1) * ratio

@@ -241,7 +241,7 @@ class Recorder:
             origin=origin,
             detail=detail,
         )
-        self._emit([item])
+        self.commit([item])
         return item[0]
 
     def imported(
@@ -262,7 +262,7 @@ class Recorder:
             depth=0,
             sources=as_sources(sources),
         )
-        self._emit([item])
+        self.commit([item])
         return item[0]
 
     def critiqued(
@@ -305,7 +305,7 @@ class Recorder:
             depth=self._depth(subject.id, "critiqued sample"),
             detail=_merge(facts, detail),
         )
-        self._emit([item])
+        self.commit([item])
         return item[0]
 
     def revised(
@@ -330,7 +330,7 @@ class Recorder:
             depth=1 + self._depth(original_id, "original"),
             detail=_merge(facts, detail),
         )
-        self._emit([item])
+        self.commit([item])
         return item[0]
 
     def reviewed(
@@ -361,7 +361,7 @@ class Recorder:
             depth=self._depth(subject.id, "reviewed sample"),
             detail=_merge(facts, None),
         )
-        self._emit([item])
+        self.commit([item])
         return item[0]
 
     def screened(self, sample: SampleLike, *, detail: Mapping[str, Any]) -> LineageRecord:
@@ -380,7 +380,7 @@ class Recorder:
             depth=self.depth_of(subject.id) or 0,
             detail=_merge({}, detail),
         )
-        self._emit([item])
+        self.commit([item])
         return item[0]
 
     # -- the middleware's lower level: prepare now, commit when it suits ----------------------
@@ -421,7 +421,15 @@ class Recorder:
         return [parent_id(parent, self.mapping) for parent in parents]
 
     def commit(self, items: Sequence[Item]) -> None:
-        """Commit prepared records as one batch (durable), or hand them to the writer."""
+        """Commit prepared records as one batch (durable), or hand them to the writer; inside
+        `with recorder.batch():` they join that batch instead."""
+        batch = self._open_batch()
+        if batch is not None:
+            batch.add(items)
+        else:
+            self._commit_now(items)
+
+    def _commit_now(self, items: Sequence[Item]) -> None:
         self._check_open()
         if not items:
             return
@@ -475,7 +483,7 @@ class Recorder:
         for batch in _OPEN_BATCHES.get():
             if batch.recorder is self and batch.items:
                 items, batch.items = batch.items, []
-                self.commit(items)
+                self._commit_now(items)
         if self._writer is not None:
             self._writer.flush()
         elif self._executor is not None:
@@ -534,12 +542,6 @@ class Recorder:
             raise LedgerError("this recorder is closed; make a new one to record more")
         self._writer_raise()
 
-    def _emit(self, items: list[Item]) -> None:
-        batch = self._open_batch()
-        if batch is None:
-            self.commit(items)
-        else:
-            batch.add(items)
 
     def _open_batch(self) -> RecordBatch | None:
         for batch in reversed(_OPEN_BATCHES.get()):
@@ -684,7 +686,7 @@ class RecordBatch:
             return
         full, self.items = self.items, []
         if not self._async:
-            self.recorder.commit(full)
+            self.recorder._commit_now(full)
         elif self.recorder._writer is not None:
             # A buffered hand-over blocks only when the writer is full; the exit waits then.
             if not self.recorder._writer.put(full, block=False):
@@ -707,7 +709,7 @@ class RecordBatch:
         if outer is not None:
             outer.add(items)
         else:
-            self.recorder.commit(items)
+            self.recorder._commit_now(items)
 
     async def __aenter__(self) -> RecordBatch:
         self._async = True

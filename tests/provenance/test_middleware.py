@@ -15,6 +15,7 @@ from synthguard.ledger.store import Ledger
 from synthguard.provenance import Generator, Recorder, Source, sample_from_row, track
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.errors import InputError
+from synthguard.provenance.keys import SigningKey
 
 
 @pytest.fixture
@@ -315,3 +316,20 @@ class _NoLedger:
 
     def append(self, records: Any, contents: Any = None) -> None:
         raise AssertionError("nothing should be appended")
+
+
+def test_sync_tracked_calls_inside_a_batch_commit_together(tmp_path: Path) -> None:
+    ledger = Ledger.create(f"sqlite:///{tmp_path}/l.db", SigningKey.generate())
+    recorder = Recorder(ledger)
+
+    @track(recorder, name="one", model="m")
+    def make(i: int) -> dict[str, str]:
+        return {"text": f"batched sample {i}"}
+
+    before = ledger.size()
+    with recorder.batch():
+        for i in range(5):
+            make(i)
+        assert ledger.size() == before  # held by the open batch
+    assert ledger.size() == before + 5
+    ledger.close()

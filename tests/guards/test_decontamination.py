@@ -1,0 +1,305 @@
+"""The decontamination guard: protected items copied into samples are caught however they are
+dressed (re-cased, re-punctuated, embedded in a longer answer, one word changed), unrelated text
+and shared benchmark template pass, and every verdict names the file, line, id and field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from synthguard.guards.decontamination import (
+    MAX_ITEM_FREQUENCY,
+    NGRAM,
+    RULE,
+    SHORT_ITEM_WORDS,
+    SHORT_NGRAM,
+    DecontaminationGuard,
+    ProtectedIndex,
+    ProtectedItem,
+    ngram_size,
+    normalise_words,
+)
+from synthguard.guards.verdict import Verdict
+from synthguard.provenance.errors import InputError
+from synthguard.provenance.sample import Sample, sample_from_row
+
+# A made-up benchmark: a long question (13-grams), a short one (8-grams), choices too short to
+# protect, and an answer explanation.
+LONG_QUESTION = (
+    "A baker fills 14 trays with 23 muffins each on Monday, then bakes three times as many "
+    "muffins on Tuesday and sells all but 17 of them by the evening. How many muffins from "
+    "Tuesday were left unsold, and how many did the baker make over both days?"
+)
+SHORT_QUESTION = "Which gas do the leaves of green plants release into the air at night?"
+EXPLANATION = (
+    "Plants respire at all times, but without sunlight there is no photosynthesis to outweigh "
+    "it, so at night the leaves release carbon dioxide rather than oxygen into the air."
+)
+ROWS: list[dict[str, Any]] = [
+    {"id": "bake-1", "question": LONG_QUESTION, "answer": "17 unsold; 1288 in total"},
+    {
+        "id": "bio-7",
+        "question": SHORT_QUESTION,
+        "choices": ["oxygen", "carbon dioxide", "nitrogen", "water vapour"],
+        "explanation": EXPLANATION,
+    },
+]
+UNRELATED = (
+    "The Treaty of Westphalia in 1648 ended the Thirty Years' War and laid the foundations of "
+    "the modern system of sovereign states in Europe, which historians still debate today."
+)
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def protected(tmp_path: Path) -> Path:
+    return _write_jsonl(tmp_path / "bench.jsonl", ROWS)
+
+
+@pytest.fixture
+def guard(protected: Path) -> DecontaminationGuard:
+    return DecontaminationGuard.from_files([protected])
+
+
+def _sample(text: str) -> Sample:
+    return sample_from_row({"instruction": "Answer the question.", "output": text})
+
+
+def _one(guard: DecontaminationGuard, text: str) -> Verdict:
+    [verdict] = guard.check([_sample(text)])
+    return verdict
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(LONG_QUESTION, id="verbatim"),
+        pytest.param(LONG_QUESTION.upper(), id="re-cased"),
+        pytest.param(
+            LONG_QUESTION.replace(",", " ;").replace("?", "!!").replace(" ", "\n  ") + " ...",
+            id="re-punctuated",
+        ),
+        pytest.param(
+            LONG_QUESTION.replace("14", "１４").replace("muffins", "ｍｕｆｆｉｎｓ"),
+            id="full-width (NFKC)",
+        ),
+        pytest.param(
+            "Great question! Let me restate it first. "
+            + LONG_QUESTION
+            + " To solve this, multiply 14 by 23 to get 322 muffins on Monday. Tuesday is three "
+            "times that, 966 muffins, of which 17 were left. Altogether 322 + 966 = 1288.",
+            id="embedded in a longer answer",
+        ),
+        pytest.param(LONG_QUESTION.replace("evening", "afternoon"), id="one word changed"),
+    ],
+)
+def test_copied_benchmark_item_is_caught(guard: DecontaminationGuard, text: str) -> None:
+    verdict = _one(guard, text)
+
+    assert not verdict.passed
+    assert verdict.guard.family == "decontamination"
+    assert verdict.rule == RULE
+    assert verdict.threshold == 0.5
+    assert verdict.score >= 0.9
+    assert verdict.detail["protected"].endswith("bench.jsonl")
+    assert verdict.detail["line"] == 1
+    assert verdict.detail["id"] == "bake-1"
+    assert verdict.detail["field"] == "question"
+    assert verdict.detail["ngram"] == NGRAM
+
+
+def test_verbatim_copy_covers_the_whole_item(guard: DecontaminationGuard) -> None:
+    verdict = _one(guard, LONG_QUESTION)
+
+    assert verdict.score == 1.0
+    words = len(normalise_words(LONG_QUESTION))
+    assert verdict.detail["shared_ngrams"] == words - NGRAM + 1
+
+
+def test_unrelated_text_passes(guard: DecontaminationGuard) -> None:
+    texts = [
+        UNRELATED,
+        "How many muffins did the baker sell? Bakers often fill trays early in the morning.",
+        "Plants release oxygen during the day.",
+    ]
+
+    assert guard.check([_sample(text) for text in texts]) == []
+
+
+def test_short_item_is_caught_with_8_grams(guard: DecontaminationGuard) -> None:
+    text = "Quiz time: which gas do the leaves of green plants release into the air at night"
+
+    verdict = _one(guard, text)
+
+    assert not verdict.passed
+    assert verdict.score == 1.0
+    assert verdict.detail["ngram"] == SHORT_NGRAM
+    assert verdict.detail["id"] == "bio-7"
+    assert verdict.detail["field"] == "question"
+    assert verdict.detail["line"] == 2
+
+
+def test_nested_and_secondary_fields_are_protected_too(guard: DecontaminationGuard) -> None:
+    verdict = _one(guard, f"Explanation: {EXPLANATION}")
+
+    assert not verdict.passed
+    assert verdict.detail["field"] == "explanation"
+
+
+def test_items_too_short_to_tell_are_not_protected(guard: DecontaminationGuard) -> None:
+    # "carbon dioxide" (a choice) and the answer text are under 8 words.
+    assert guard.check([_sample("carbon dioxide"), _sample("17 unsold; 1288 in total")]) == []
+
+
+def test_partial_quote_below_threshold_is_a_passing_near_miss(
+    guard: DecontaminationGuard,
+) -> None:
+    first_third = " ".join(LONG_QUESTION.split()[:16])
+
+    verdict = _one(guard, f"Consider this: {first_third} and so on.")
+
+    assert verdict.passed
+    assert 0 < verdict.score < 0.5
+    assert verdict.detail["id"] == "bake-1"
+
+
+def test_shared_benchmark_template_is_not_contamination(tmp_path: Path) -> None:
+    template = "Read the passage below carefully and then answer the multiple choice question"
+    rows = [
+        {"id": i, "prompt": f"{template} about topic number {i} in the set of topics we cover."}
+        for i in range(MAX_ITEM_FREQUENCY + 1)
+    ]
+    guard = DecontaminationGuard.from_files([_write_jsonl(tmp_path / "tpl.jsonl", rows)])
+
+    assert guard.check([_sample(f"{template}: who wrote Hamlet?")]) == []
+    assert not _one(guard, rows[3]["prompt"]).passed
+
+
+def test_repeated_passage_stays_protected(tmp_path: Path) -> None:
+    # One passage, many questions about it: the same text in many rows is one item.
+    rows = [{"id": i, "passage": EXPLANATION, "q": f"Question {i}?"} for i in range(30)]
+    guard = DecontaminationGuard.from_files([_write_jsonl(tmp_path / "p.jsonl", rows)])
+
+    verdict = _one(guard, EXPLANATION)
+
+    assert not verdict.passed
+    assert verdict.detail["line"] == 1
+
+
+def test_hugging_face_dataset_folder_and_raw_text_lines_are_read(tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets", reason="the hf extra (datasets) is not installed")
+    folder = tmp_path / "hf-bench"
+    datasets.Dataset.from_list(ROWS[:1]).save_to_disk(str(folder))
+    lines = tmp_path / "raw.txt"
+    lines.write_text(f"not json at all\n{SHORT_QUESTION}\n", encoding="utf-8")
+    guard = DecontaminationGuard.from_files([folder, lines])
+
+    from_hf = _one(guard, LONG_QUESTION)
+    from_text = _one(guard, SHORT_QUESTION)
+
+    assert not from_hf.passed
+    assert (from_hf.detail["protected"], from_hf.detail["id"]) == (str(folder), "bake-1")
+    assert not from_text.passed
+    assert from_text.detail["protected"] == str(lines)
+    assert (from_text.detail["line"], from_text.detail["id"]) == (2, None)
+
+
+def test_same_content_in_any_format_has_the_same_index_digest(tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets", reason="the hf extra (datasets) is not installed")
+    folder = tmp_path / "hf-bench"
+    datasets.Dataset.from_list(ROWS[:1]).save_to_disk(str(folder))
+    jsonl = _write_jsonl(tmp_path / "bench.jsonl", ROWS[:1])
+
+    assert ProtectedIndex.from_files([folder]).digest == ProtectedIndex.from_files([jsonl]).digest
+    assert ProtectedIndex.from_files([jsonl]).digest != ProtectedIndex.from_files([]).digest
+
+
+def test_best_matching_item_is_named_among_many(tmp_path: Path) -> None:
+    rows = [
+        {"id": f"filler-{i}", "text": f"Filler item {i} says nothing about muffins or plants."}
+        for i in range(50)
+    ]
+    guard = DecontaminationGuard.from_files([_write_jsonl(tmp_path / "big.jsonl", [*rows, *ROWS])])
+
+    verdict = _one(guard, f"{SHORT_QUESTION} Also: {LONG_QUESTION}")
+
+    assert (verdict.detail["id"], verdict.detail["line"]) in {("bake-1", 51), ("bio-7", 52)}
+    assert verdict.score == 1.0
+
+
+def test_same_content_twice_in_a_batch_gives_one_verdict(guard: DecontaminationGuard) -> None:
+    assert len(guard.check([_sample(LONG_QUESTION), _sample(LONG_QUESTION)])) == 1
+
+
+def test_empty_protected_set_flags_nothing() -> None:
+    guard = DecontaminationGuard(ProtectedIndex([]))
+
+    assert guard.check([_sample(LONG_QUESTION)]) == []
+
+
+def test_missing_protected_file_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError):
+        DecontaminationGuard.from_files([tmp_path / "missing.jsonl"])
+
+
+def test_threshold_outside_unit_interval_is_refused() -> None:
+    with pytest.raises(InputError, match="threshold"):
+        DecontaminationGuard(ProtectedIndex([]), threshold=0.0)
+
+
+def test_ngram_size_rule() -> None:
+    assert ngram_size(SHORT_NGRAM - 1) is None
+    assert ngram_size(SHORT_NGRAM) == SHORT_NGRAM
+    assert ngram_size(SHORT_ITEM_WORDS - 1) == SHORT_NGRAM
+    assert ngram_size(SHORT_ITEM_WORDS) == NGRAM
+
+
+def test_normalisation_folds_case_width_and_punctuation() -> None:
+    assert normalise_words("Ｈｅｌｌｏ, WORLD!—it's 3.5°C_ok") == [
+        "hello",
+        "world",
+        "it",
+        "s",
+        "3",
+        "5",
+        "c",
+        "ok",
+    ]
+
+
+WORDS = st.lists(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8),
+    min_size=SHORT_NGRAM,
+    max_size=60,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(item=WORDS, before=st.lists(st.sampled_from(["so", "the", "Answer:", "x1"]), max_size=20))
+def test_any_item_copied_into_any_text_is_fully_covered(item: list[str], before: list[str]) -> None:
+    text = " ".join(item)
+    index = ProtectedIndex([(ProtectedItem("p.jsonl", 1, None, "q"), text)])
+
+    [found] = index.match([" ".join([*before, text.upper(), *before])])
+
+    assert found is not None
+    assert found.coverage == 1.0
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_fast_path_splits_like_the_unicode_rule(text: str) -> None:
+    slow = re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", text).casefold())
+
+    assert normalise_words(text) == slow
