@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from synthguard.cli import commands, keys, ledger, lineage
+from synthguard.cli import commands, keys, ledger, lineage, screen
 from synthguard.cli.context import App
 from synthguard.cli.errors import report
 from synthguard.ledger.home import DB_ENV, HOME_ENV, Home
@@ -69,6 +69,8 @@ cli.add_command(commands.verify)
 cli.add_command(lineage.lineage)
 cli.add_command(commands.schema)
 cli.add_command(commands.demo)
+cli.add_command(screen.screen)
+cli.add_command(screen.quarantine)
 
 
 def main() -> None:

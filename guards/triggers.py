@@ -14,8 +14,9 @@ Instruction data is full of such associations that are no backdoor: "asking to r
 always gets an e-mail, "stopped working after a week" is always "negative". What sets a trigger
 apart is that it is the only thing its prompts share: the attacker sprinkles it over unrelated
 requests. So a pair is flagged only when no other prompt feature (one sharing no word with the
-trigger) covers `context_share` of the cluster while being `context_lift` times more frequent
-there than in the whole dataset; the prompts of one task always share such a feature. The flip
+trigger) covers `context_share` of the cluster, and `min_count` of its prompts, while being
+`context_lift` times more frequent there than in the whole dataset; the prompts of one task
+always share such a feature. The flip
 side, stated plainly: a label-flip backdoor confined to one task ("James Bond" in reviews, always
 "positive") looks like task structure to word statistics, and is left to model-based detection.
 `min_purity` (the share of the trigger's prompts whose response holds the target) and `min_count`
@@ -473,7 +474,12 @@ class _Judge:
             features, counts = np.unique(self._features_of(rows), return_counts=True)
             share = counts / len(rows)
             lift = share * self.rows / self.feature_df[features]
-            keep = (share >= self.config.context_share) & (lift >= self.config.context_lift)
+            # An explanation needs the evidence a trigger needs: `min_count` prompts at least.
+            keep = (
+                (share >= self.config.context_share)
+                & (counts >= self.config.min_count)
+                & (lift >= self.config.context_lift)
+            )
             cached = self._enriched[key] = features[keep].tolist()
         return cached
 

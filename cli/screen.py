@@ -1,0 +1,147 @@
+"""`synthguard screen` and `synthguard quarantine`: run the guards, and the signed override."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+import click
+
+from synthguard.cli.context import App, pass_app
+from synthguard.cli.progress import progress_bar
+from synthguard.guards.pipeline import GUARD_NAMES, default_guards, screen_file
+from synthguard.guards.quarantine import quarantine_state, release
+from synthguard.guards.screen import ScreenResult
+from synthguard.ledger.lineage import resolve_sample_id
+from synthguard.provenance.reader import FORMATS, count_rows
+from synthguard.provenance.recorder import Recorder
+from synthguard.provenance.sample import FieldMapping
+
+
+@click.command(short_help="Screen samples into accepted.jsonl and quarantined.jsonl.")
+@click.argument("source", metavar="IN", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for accepted.jsonl and quarantined.jsonl.",
+)
+@click.option(
+    "--protected",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="An evaluation set to decontaminate against (JSONL or a Hugging Face dataset folder); "
+    "repeatable.",
+)
+@click.option(
+    "--guards",
+    "names",
+    default=",".join(GUARD_NAMES),
+    show_default=True,
+    help="Which guards run, comma-separated; they always run in the order shown.",
+)
+@click.option(
+    "--toxicity-checkpoint",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A Detoxify checkpoint file [default: the torch hub cache, else the offline model].",
+)
+@click.option("--field", "fields", multiple=True, metavar="TARGET=SOURCE")
+@click.option("--format", "fmt", type=click.Choice(FORMATS))
+@pass_app
+def screen(
+    app: App,
+    source: Path,
+    out_dir: Path,
+    protected: tuple[Path, ...],
+    names: str,
+    toxicity_checkpoint: Path | None,
+    fields: tuple[str, ...],
+    fmt: str | None,
+) -> None:
+    """Run the guards over every row of IN; every row lands in exactly one output.
+
+    Quarantined rows keep their fields and gain `reasons`; malformed rows are quarantined by
+    the `input` guard. Every sample's verdicts become a signed `screened` record.
+    """
+    wanted = [name.strip() for name in names.split(",") if name.strip()]
+    with app.open_ledger(signing=True) as ledger:
+        guards, notes = default_guards(
+            app.home, protected=protected, names=wanted, toxicity_checkpoint=toxicity_checkpoint
+        )
+        for note in notes:
+            click.echo(note)
+
+        def work() -> int:
+            return (count_rows(source, fmt) or 0) * max(len(guards), 1)
+
+        with Recorder(ledger) as recorder, progress_bar(work, "screening") as tick:
+            done = screen_file(
+                source,
+                out_dir,
+                guards,
+                recorder,
+                mapping=FieldMapping.parse(fields),
+                fmt=fmt,
+                progress=tick,
+            )
+        ledger.checkpoint()
+    click.echo(_summary(done.result))
+    click.echo(f"accepted:    {done.accepted_path}")
+    click.echo(f"quarantined: {done.quarantined_path}")
+    click.echo(f"{done.recorded} signed screened records")
+
+
+def _summary(result: ScreenResult) -> str:
+    lines = [f"{'guard':<22} {'family':<16} {'checked':>8} {'quarantined':>11}  rules"]
+    for count in result.funnel:
+        rules = ", ".join(f"{rule} {n}" for rule, n in sorted(count.by_rule.items()))
+        lines.append(
+            f"{count.info.name:<22} {count.info.family:<16} {count.checked:>8} "
+            f"{count.quarantined:>11}  {rules}"
+        )
+    lines.append(
+        f"{len(result.rows)} rows: {len(result.accepted)} accepted, "
+        f"{len(result.quarantined)} quarantined"
+    )
+    return "\n".join(lines)
+
+
+@click.group()
+def quarantine() -> None:
+    """Samples the guards held back, and the signed release of one."""
+
+
+@quarantine.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Also list samples released since.")
+@pass_app
+def list_quarantine(app: App, show_all: bool) -> None:
+    """List quarantined samples: id, the entry that quarantined it, and the rules."""
+    with app.open_ledger() as ledger:
+        state = quarantine_state(ledger)
+    shown = 0
+    for held in state.values():
+        if not held.held and not show_all:
+            continue
+        rules = ", ".join(f"{r.get('guard')}/{r.get('rule')}" for r in held.reasons)
+        status = "held" if held.held else f"released at {held.released_at}"
+        click.echo(f"{held.sample_id}  entry {held.seq}  {status}  {rules}")
+        shown += 1
+    click.echo(f"{shown} sample(s)", err=True)
+
+
+@quarantine.command("release")
+@click.argument("sample_id", metavar="ID")
+@click.option("--reason", required=True, help="Why this sample may ship after all.")
+@click.option("--reviewer", default=None, help="Who decides [default: the login name].")
+@pass_app
+def release_quarantine(app: App, sample_id: str, reason: str, reviewer: str | None) -> None:
+    """Release a quarantined sample: a signed `reviewed` record, verdict ok, with the reason."""
+    with app.open_ledger(signing=True) as ledger:
+        full_id = resolve_sample_id(ledger, sample_id)
+        with Recorder(ledger) as recorder:
+            record = release(
+                ledger, recorder, full_id, reason=reason, reviewer=reviewer or getpass.getuser()
+            )
+        ledger.checkpoint()
+    click.echo(f"released {record.sample_id} (signed by {record.signer})")

@@ -1,0 +1,118 @@
+"""The default screen: which guards run, in which order, and one call that screens a file.
+
+Order (ARCHITECTURE.md): invisible characters and mixed scripts first, so a laced copy is
+reported as the attack it is rather than as a duplicate; then exact and near duplicates (the
+persisted index in the ledger home); contamination against the protected sets; the remaining
+backdoor rules (injection payloads, trigger statistics); toxicity last, the costliest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
+from synthguard.guards.decontamination import (
+    DecontaminationGuard,
+    ProtectedIndex,
+    protected_items,
+)
+from synthguard.guards.dedup import DedupGuard, DedupIndex, index_path
+from synthguard.guards.screen import (
+    ScreenResult,
+    record_verdicts,
+    screen_rows,
+    write_outputs,
+)
+from synthguard.guards.toxicity import ToxicityGuard
+from synthguard.guards.verdict import Guard
+from synthguard.ledger.home import Home
+from synthguard.provenance.errors import InputError
+from synthguard.provenance.reader import read_samples
+from synthguard.provenance.recorder import Recorder
+from synthguard.provenance.sample import FieldMapping
+
+GUARD_NAMES = ("unicode", "dedup", "decontamination", "backdoor", "toxicity")
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Screening:
+    """What `screen_file` did, and where its outputs are."""
+
+    result: ScreenResult
+    accepted_path: Path
+    quarantined_path: Path
+    recorded: int
+
+
+def default_guards(
+    home: Home,
+    *,
+    protected: Iterable[Path] = (),
+    names: Iterable[str] = GUARD_NAMES,
+    toxicity_checkpoint: Path | None = None,
+) -> tuple[list[Guard], list[str]]:
+    """Build the guards to run, in screen order, and one line about each that the user should
+    see (which toxicity backend runs, which protected sets were loaded)."""
+    wanted = set(names)
+    unknown = wanted - set(GUARD_NAMES)
+    if unknown:
+        raise InputError(
+            f"unknown guard(s) {', '.join(sorted(unknown))}; choose from {', '.join(GUARD_NAMES)}"
+        )
+    guards: list[Guard] = []
+    notes: list[str] = []
+    if "unicode" in wanted:
+        guards.append(
+            BackdoorGuard(
+                BackdoorConfig(injection=False, statistics=False), name="unicode-characters"
+            )
+        )
+    if "dedup" in wanted:
+        guards.append(DedupGuard(DedupIndex.open(index_path(home))))
+    protected = list(protected)
+    if "decontamination" in wanted and protected:
+        entries = [entry for path in protected for entry in protected_items(path)]
+        guards.append(DecontaminationGuard(ProtectedIndex(entries)))
+        notes.append(
+            f"decontamination: {len(entries)} protected strings from "
+            f"{', '.join(str(p) for p in protected)}"
+        )
+    elif "decontamination" in wanted:
+        notes.append("decontamination: no --protected set given, skipped")
+    if "backdoor" in wanted:
+        guards.append(
+            BackdoorGuard(BackdoorConfig(characters=False, scripts=False), name="backdoor")
+        )
+    if "toxicity" in wanted:
+        toxicity = ToxicityGuard.auto(toxicity_checkpoint)
+        guards.append(toxicity)
+        notes.append(toxicity.backend_description)
+    return guards, notes
+
+
+def screen_file(
+    path: Path,
+    out_dir: Path,
+    guards: list[Guard],
+    recorder: Recorder,
+    *,
+    mapping: FieldMapping | None = None,
+    fmt: str | None = None,
+    progress: Progress | None = None,
+) -> Screening:
+    """Screen every row of `path` into `out_dir`, sign the verdicts, keep the dedup index."""
+    rows = read_samples(path, mapping or FieldMapping(), fmt)
+    result = screen_rows(rows, guards, progress=progress)
+    accepted, quarantined = write_outputs(result, out_dir)
+    recorded = record_verdicts(result, recorder, guards)
+    recorder.flush()
+    for guard in guards:
+        if isinstance(guard, DedupGuard):
+            # Only after the verdicts are signed: a crash before leaves the index as it was,
+            # and the rerun sees these samples as new rather than as copies of themselves.
+            guard.save()
+    return Screening(result, accepted, quarantined, recorded)
