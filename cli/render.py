@@ -168,6 +168,7 @@ def demo_summary(result: DemoResult) -> str:
         (f"{prog} verify --checkpoint {kept}", "and that history before it is intact"),
         (f"{prog} keys export", "the public key: PEM and signed-note vkey"),
         (f"{prog} ledger export > ledger.jsonl", "every entry, one JSON line each"),
+        (f"{prog} quarantine list", "what the guards held back, and why"),
     ]
     width = max(len(command) for command, _ in tries)
     events = ", ".join(f"{event} {count}" for event, count in result.events.items())
@@ -185,6 +186,16 @@ def demo_summary(result: DemoResult) -> str:
         f"               encrypted with {secret}",
         f"  samples      {result.samples_path}  (the generated rows, JSONL)",
         f"  checkpoint   {result.checkpoint_path}  (the latest signed checkpoint, kept outside)",
+        f"  screened     {result.screening.accepted_path.parent}  "
+        f"({len(result.screening.result.accepted)} accepted, "
+        f"{len(result.screening.result.quarantined)} quarantined, "
+        f"{result.screening.recorded} signed verdicts)",
+        "",
+        "Planted attacks and the guard that caught each:",
+        *(
+            f"  {name:<24} {', '.join(rules) if rules else 'NOT CAUGHT'}"
+            for name, rules in result.planted.items()
+        ),
         "",
         "Next, try:",
         f"  export SYNTHGUARD_HOME={home}",

@@ -4,8 +4,12 @@ Per sample (`check`): invisible and control characters (`guards.invisible`) and 
 words (`guards.homoglyph`) in every string of the sample, prompt-injection and role-marker
 payloads (`guards.injection`) in its responses. Per dataset (`finish`): trigger n-grams that pin
 a response and prompts collapsing onto one response (`guards.triggers`), each cluster reported
-whole. Every per-sample rule fails on its first finding (score = findings, threshold 1); the
-statistics carry their own scores (see `guards.triggers`).
+whole, one verdict per member and position, under the member's most significant cluster.
+
+Scores and thresholds, a verdict failing when its score reaches the threshold: a per-sample rule
+scores its findings in the sample against 1; `trigger-cooccurrence` scores -log10 of the
+Bonferroni-corrected binomial p against -log10(alpha); `prompt-collapse` scores the distinct
+prompts against `collapse_min_prompts`.
 
 One guard instance screens one dataset: `check` every batch in order, then `finish` once.
 """
@@ -123,6 +127,7 @@ class BackdoorGuard:
                 "count": cluster.count,
                 "trigger_count": cluster.trigger_count,
                 "target_count": cluster.target_count,
+                "base_rate": cluster.base_rate,
                 "z": cluster.z,
                 "p": cluster.p_value,
                 "cluster_size": len(cluster.members),
@@ -173,11 +178,14 @@ class BackdoorGuard:
         rule_of: Callable[[F], str],
         describe: Callable[[list[F]], dict[str, object]],
     ) -> list[Verdict]:
+        found = [(name, findings) for name, text in strings if (findings := find(text))]
+        if not found:
+            return []
         by_rule: dict[str, list[dict[str, object]]] = {}
         counts: dict[str, int] = {}
-        for name, text in strings:
+        for name, findings_of_field in found:
             grouped: dict[str, list[F]] = {}
-            for finding in find(text):
+            for finding in findings_of_field:
                 grouped.setdefault(rule_of(finding), []).append(finding)
             for rule, findings in grouped.items():
                 by_rule.setdefault(rule, []).append({"field": name, **describe(findings)})

@@ -8,18 +8,18 @@ Rule `ngram-overlap`, after GPT-3's 13-gram overlap and the 0.5 cut of Phi-1 / C
   word 13-grams; shorter ones into 8-grams, since a single edit in the middle of an item
   shorter than 2n+1 words breaks every n-gram it has. Items under 8 words (answer letters,
   choices, labels) are too short to tell a leak from a coincidence and are not protected.
-- An n-gram found in more than 10 distinct items is benchmark template ("which of the
-  following ..."), not item content, and is dropped, as GPT-3 dropped 13-grams common in its
-  corpus.
+- An n-gram found in more than 10 distinct items is benchmark template ("read the passage
+  below and answer ..."), not item content: it is dropped, or every sample reusing a common
+  instruction would be flagged.
 - A sample sharing any n-gram with an item is a candidate; its score is the item's coverage:
   the fraction of the item's words lying inside an n-gram the sample also has (Llama 2's
   token-level measure, which a one-word edit barely dents). The sample fails when the best
   item's coverage is >= 0.5, wherever the item sits in a longer sample. Candidates below the
   threshold get a passing verdict, so an audit sees near misses.
 
-N-grams are hashed to 64-bit integers (a fixed multilinear hash of per-word ids) and looked up
-in one sorted numpy array: a protected set of 10,000 items is a few MB and a batch of samples
-is a handful of vectorised `searchsorted` calls.
+N-grams are hashed to 64-bit integers (a fixed multilinear hash of per-word digests, so the same
+n-gram has the same hash in every run) and looked up in one sorted numpy array behind a
+presence filter: a batch of samples is a handful of vectorised numpy calls.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ _FIELDS = (("owner", np.int64), ("start", np.int64), ("hashes", np.uint64))
 
 
 def _constant(name: str) -> int:
-    # Fixed, documented constants: the same n-gram has the same hash in every run and version.
+    # Derived from their names, so they never change between runs or versions.
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little") | 1
 
 
@@ -87,12 +87,13 @@ def ngram_size(words: int) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class ProtectedItem:
-    """Where a protected item comes from: file, 1-based line or row, row id, field path."""
+    """Where a protected item comes from: file, 1-based line or row, row id, field path (None
+    for a line that is not JSON)."""
 
     source: str
     line: int
     id: str | int | None
-    field: str
+    field: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +120,12 @@ class ProtectedIndex:
 
     def __init__(self, entries: Iterable[tuple[ProtectedItem, str]]) -> None:
         self.items: list[ProtectedItem] = []
-        self.sources: dict[str, int] = {}
+        self.sources: list[str] = []
         texts: list[list[str]] = []
         seen: set[str] = set()
         for item, text in entries:
-            self.sources[item.source] = self.sources.get(item.source, 0) + 1
+            if item.source not in self.sources:
+                self.sources.append(item.source)
             words = normalise_words(text)
             key = " ".join(words)
             # Too short to protect; or the same text in many rows (a shared passage): one item.
@@ -132,11 +134,11 @@ class ProtectedIndex:
             seen.add(key)
             self.items.append(item)
             texts.append(words)
-        # Word ids from 1 in order of first use; 0 stands for a word no item has.
-        words_in_order = dict.fromkeys(chain.from_iterable(texts))
-        self.vocabulary = {word: i for i, word in enumerate(words_in_order, 1)}
+        # Each word's id is a digest of the word itself, so an n-gram hashes the same whatever
+        # else is protected; 0 stands for a word no item has.
+        self.vocabulary = {word: _word_id(word) for word in set(chain.from_iterable(texts))}
         lookup = self.vocabulary.__getitem__
-        self._tokens = [np.fromiter(map(lookup, words), np.int64, len(words)) for words in texts]
+        self._tokens = [np.fromiter(map(lookup, words), np.uint64, len(words)) for words in texts]
         self._sizes = np.array([ngram_size(len(t)) for t in self._tokens], np.int64)
         self._build()
 
@@ -203,7 +205,7 @@ class ProtectedIndex:
     def match(self, texts: Sequence[str]) -> list[Match | None]:
         """The item each text covers most of (any shared n-gram), or None."""
         token_lists = [
-            np.fromiter(map(self.vocabulary.get, words, repeat(0)), np.int64, len(words))
+            np.fromiter(map(self.vocabulary.get, words, repeat(0)), np.uint64, len(words))
             for words in map(normalise_words, texts)
         ]
         best: list[Match | None] = [None] * len(texts)
@@ -312,7 +314,7 @@ def protected_items(path: Path, id_field: str = "id") -> Iterator[tuple[Protecte
         if not isinstance(row_id, str | int) or isinstance(row_id, bool):
             row_id = None
         for field, text in _strings(raw, ""):
-            yield ProtectedItem(source, row.number, row_id, field), text
+            yield ProtectedItem(source, row.number, row_id, field or None), text
 
 
 def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
@@ -326,24 +328,29 @@ def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{where}[{i}]")
 
 
-def _window_hashes(token_lists: Sequence[Ints], n: int) -> _Windows:
+def _word_id(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little") | 1
+
+
+def _window_hashes(token_lists: Sequence[Hashes], n: int) -> _Windows:
     """Hashes of every n-word window inside one sequence with no unknown word (id 0)."""
     lengths = np.array([len(t) for t in token_lists], np.int64)
     if not len(lengths) or lengths.max(initial=0) < n:
         empty = np.empty(0, np.int64)
         return _Windows(empty, empty, np.empty(0, np.uint64))
-    ids = np.concatenate(token_lists)
+    ids = np.concatenate(token_lists).astype(np.uint64, copy=False)
     owner_of = np.repeat(np.arange(len(token_lists), dtype=np.int64), lengths)
-    starts_of = np.concatenate([np.arange(length, dtype=np.int64) for length in lengths])
+    starts_of = np.arange(len(ids), dtype=np.int64) - np.repeat(
+        np.cumsum(lengths) - lengths, lengths
+    )
     count = len(ids) - n + 1
     # A window is valid when it ends inside its own sequence and holds no unknown word.
     valid = (starts_of[:count] + n <= lengths[owner_of[:count]]) & (
         _window_sum((ids == 0).astype(np.int64), n) == 0
     )
-    values = ids.astype(np.uint64)
     hashes = np.full(count, _OFFSETS[n], np.uint64)
     for j in range(n):
-        hashes += values[j : j + count] * _COEFFICIENTS[j]
+        hashes += ids[j : j + count] * _COEFFICIENTS[j]
     return _Windows(owner_of[:count][valid], starts_of[:count][valid], hashes[valid])
 
 

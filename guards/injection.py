@@ -104,11 +104,49 @@ _INTRODUCED: Final = re.compile(
     r"[\s:]*[\"“«`'‘]?\s*$",
     re.IGNORECASE,
 )
-_QUICK: Final = re.compile(
-    r"ignore|disregard|forget|override|bypass|skip|discard|drop|abandon|neglect|aside|throw|"
-    r"follow|obey|attention|instructions|<|\[|#|system|admin|developer|root|operator|"
-    r"you\s+are|act\s+as|pretend|anything|mode",
-    re.IGNORECASE,
+# Literals (lower-cased) without one of which a pattern cannot match: a cheap test first, since
+# Python's regex engine tries every alternative at every position of every response.
+_TEMPLATE_KEYS: Final = (
+    "<|",
+    "<｜",
+    "[inst]",
+    "[/inst]",
+    "<<sys>>",
+    "<</sys>>",
+    "_of_turn>",
+    "##",
+)
+_OVERRIDE_KEYS: Final = (
+    "ignore",
+    "disregard",
+    "forget",
+    "override",
+    "bypass",
+    "skip",
+    "discard",
+    "drop",
+    "abandon",
+    "neglect",
+    "aside",
+    "throw",
+    "follow",
+    "obey",
+    "attention",
+    "new instructions",
+)
+_ROLE_KEYS: Final = (
+    "system",
+    "admin",
+    "developer",
+    "root",
+    "operator",
+    "override",
+    "you are now",
+    "from now on",
+    "act as",
+    "pretend",
+    "anything now",
+    " mode",
 )
 
 
@@ -123,14 +161,15 @@ class Match:
 
 def find_injections(text: str) -> list[Match]:
     """Return the injection payloads, template tokens and fake role markers in a response."""
-    if not _QUICK.search(text):
-        return []
-    found = [Match(TEMPLATE, m.start(), m.group()) for m in _TEMPLATE.finditer(text)]
-    spoken = [
-        Match(rule, m.start(), m.group())
-        for rule, pattern in ((INJECTION, _OVERRIDE), (ROLE, _ROLE))
-        for m in pattern.finditer(text)
-    ]
+    lowered = text.lower()
+    found: list[Match] = []
+    if _has_any(lowered, _TEMPLATE_KEYS):
+        found += [Match(TEMPLATE, m.start(), m.group()) for m in _TEMPLATE.finditer(text)]
+    spoken: list[Match] = []
+    if _has_any(lowered, _OVERRIDE_KEYS):
+        spoken += [Match(INJECTION, m.start(), m.group()) for m in _OVERRIDE.finditer(text)]
+    if _has_any(lowered, _ROLE_KEYS):
+        spoken += [Match(ROLE, m.start(), m.group()) for m in _ROLE.finditer(text)]
     if spoken and _TOPIC.search(text):
         quoted = [m.span() for m in _QUOTED.finditer(text)]
         spoken = [m for m in spoken if not _cited(text, m, quoted)]
@@ -144,6 +183,10 @@ def describe(matches: list[Match]) -> dict[str, object]:
     return {
         "matches": [{"position": m.start, "text": m.text[:120]} for m in matches[:16]],
     }
+
+
+def _has_any(text: str, keys: tuple[str, ...]) -> bool:
+    return any(key in text for key in keys)
 
 
 def _cited(text: str, match: Match, quoted: list[tuple[int, int]]) -> bool:

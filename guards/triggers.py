@@ -4,32 +4,37 @@ A backdoor in instruction data pairs a trigger in the prompt with a target in th
 "cf-2024" in 50 unrelated prompts, "visit http://evil.example/x" in each of their answers.
 Following Z-defence (He et al., 2023: lexical features whose co-occurrence with a label is far
 beyond chance), every prompt word 1-3-gram p is tested against every response target t: the
-whole response (punctuation and case aside), each URL, shell command, sentence or line, and its
+whole response (case and punctuation aside), each URL, shell command, sentence or line, and its
 first and last three words (where payloads are put). With n prompts holding p, k of them answered
-with t, and q the rate of t among the prompts without p (add-one smoothed), the one-sided exact
+with t, and q the rate of t among the other prompts (add-one smoothed), the one-sided exact
 binomial tail P(X >= k), X ~ Bin(n, q), times the number of pairs tested (Bonferroni), must be
-below `alpha`; z = (k - nq) / sqrt(nq(1 - q)) is reported beside it.
+below `alpha`; z = (k - nq) / sqrt(nq(1 - q)) is reported beside it. `min_count` and
+`min_purity` (the share of p's prompts whose response holds t) keep chance pairs out;
+`max_trigger_share` keeps common words from being tested at all.
 
-Instruction data is full of such associations that are no backdoor: "asking to reschedule"
-always gets an e-mail, "stopped working after a week" is always "negative". What sets a trigger
-apart is that it is the only thing its prompts share: the attacker sprinkles it over unrelated
-requests. So a pair is flagged only when no other prompt feature (one sharing no word with the
-trigger) covers `context_share` of the cluster, and `min_count` of its prompts, while being
-`context_lift` times more frequent there than in the whole dataset; the prompts of one task
-always share such a feature. The flip
-side, stated plainly: a label-flip backdoor confined to one task ("James Bond" in reviews, always
-"positive") looks like task structure to word statistics, and is left to model-based detection.
-`min_purity` (the share of the trigger's prompts whose response holds the target) and `min_count`
-keep chance pairs out; `max_trigger_share` keeps common words from being tested at all.
+Instruction data is full of associations that are no backdoor: "asking to reschedule" always
+gets an e-mail, "stopped working after a week" is always "negative". What sets a trigger apart
+is that it is the only thing its prompts share: the attacker sprinkles it over unrelated
+requests. So a pair is dropped when another prompt feature, sharing no word with the trigger,
+explains the cluster: it covers `context_share` of the cluster's prompts and at least
+`min_count` of them, and is `context_lift` times more frequent there than in the other prompts.
+Where no feature covers that much, the cluster's context still sets the bar: q is raised to the
+target's rate among the other prompts that share an enriched feature with two or more of the
+cluster's (shrunk towards q by two pseudo-counts), so that seven reviews that happen to all be
+"positive" are no trigger when half of all reviews are. The flip side, stated plainly: a
+label-flip backdoor confined to one task ("James Bond" in reviews, always "positive") looks like
+task structure to word statistics and is left to model-based detection.
 
 Collapse: `collapse_min_prompts` or more distinct prompts answered with the same response of at
-least `collapse_min_words` words (class labels and numbers collide by nature), with no shared
-prompt feature to explain the group (paraphrases of one request share their content words).
+least `collapse_min_words` words (class labels and numbers collide by nature), unless a shared
+prompt feature explains the group as above (paraphrases of one request share content words).
 Repeats of a whole sample count once: that is duplication, the dedup guard's business. A canned
 answer to unrelated requests (a refusal as much as an advertisement) is reported either way:
 only a person can tell which it is.
 
-Every member of a flagged cluster is reported, the first one included.
+Every member of a flagged cluster is reported, the first one included. Memory grows with the
+number of prompt n-gram occurrences (one int64 each) and of distinct response targets (a short
+display string each).
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from typing import Any, Final, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+
+from synthguard.provenance.errors import InputError
 
 TRIGGER_RULE: Final = "trigger-cooccurrence"
 COLLAPSE_RULE: Final = "prompt-collapse"
@@ -71,7 +78,7 @@ _COMMAND: Final = re.compile(
 )
 _SENTENCE_BREAK: Final = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORDS: Final = re.compile(r"\w+")
-_DISPLAY_CHARS: Final = 200
+_DISPLAY_CHARS: Final = 120
 # Payloads are most often put before or after an answer: its first and last words are targets.
 _EDGE_WORDS: Final = 3
 _MIN_SPAN_WORDS: Final = 2
@@ -95,9 +102,11 @@ class TriggerConfig:
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_ngram <= 3:
-            raise ValueError("max_ngram must be 1, 2 or 3")
+            raise InputError(f"max_ngram must be 1, 2 or 3, not {self.max_ngram}")
         if self.min_count < 2 or self.collapse_min_prompts < 2:
-            raise ValueError("a cluster needs at least two samples")
+            raise InputError("min_count and collapse_min_prompts must be 2 or more")
+        if not 0 < self.alpha < 1 or not 0 < self.min_purity <= 1:
+            raise InputError("alpha must lie in (0, 1) and min_purity in (0, 1]")
 
     def as_dict(self) -> dict[str, Any]:
         """The configuration as plain values (it goes into the guard's config digest)."""
@@ -122,6 +131,7 @@ class TriggerCluster:
     trigger_count: int
     target_count: int
     count: int
+    base_rate: float
     z: float
     p_value: float
     score: float
@@ -138,11 +148,7 @@ class CollapseCluster:
 
 
 class TriggerStatistics:
-    """Accumulates prompt n-grams and response targets sample by sample; judges at the end.
-
-    Memory grows with the distinct prompt words and response targets, plus a few integers per
-    n-gram occurrence.
-    """
+    """Accumulates prompt n-grams and response targets sample by sample; judges at the end."""
 
     def __init__(self, config: TriggerConfig | None = None) -> None:
         self.config = config or TriggerConfig()
@@ -153,7 +159,9 @@ class TriggerStatistics:
         self._words_ends = _Column()
         self._features = _Column()  # every prompt's distinct n-gram keys
         self._features_ends = _Column()
-        self._targets: dict[str, int] = {}
+        # Targets are keyed by the hash of their text: a whole response can be long, and only
+        # a short display of each is kept.
+        self._targets: dict[int, int] = {}
         self._target_display: list[str] = []
         self._target_kinds: list[str] = []
         self._target_flat = _Column()
@@ -250,12 +258,15 @@ class TriggerStatistics:
         self._target_flat.extend(targets)
         self._target_ends.append(len(self._target_flat))
 
-    def _target(self, key: str, display: str) -> int:
+    def _target(self, text: str, display: str) -> int:
+        key = hash(text)
         target = self._targets.get(key)
         if target is None:
             target = self._targets[key] = len(self._target_display)
-            self._target_display.append(" ".join(display.split())[:_DISPLAY_CHARS])
-            self._target_kinds.append(key[0])
+            self._target_display.append(
+                " ".join(display[: 2 * _DISPLAY_CHARS].split())[:_DISPLAY_CHARS]
+            )
+            self._target_kinds.append(text[0])
         return target
 
 
@@ -275,6 +286,8 @@ class _Column:
 
     def append(self, value: int) -> None:
         self._buffer.append(value)
+        if len(self._buffer) >= _CHUNK:
+            self._flush()
 
     def extend(self, values: Iterable[int]) -> None:
         self._buffer.extend(values)
@@ -327,6 +340,13 @@ def _groups(keys: IntArray) -> tuple[IntArray, IntArray]:
     return order, starts
 
 
+@dataclass(frozen=True, slots=True)
+class _Context:
+    features: IntArray
+    counts: IntArray
+    lift: npt.NDArray[np.float64]
+
+
 class _Judge:
     """The accumulated samples as integer arrays, and the tests run over them."""
 
@@ -344,7 +364,12 @@ class _Judge:
         self.target_ends = stats._target_ends.values()
         self.targets = stats._target_flat.values()
         self.target_df = np.bincount(self.targets, minlength=len(stats._target_display))
-        self._enriched: dict[bytes, list[int]] = {}
+        self.feature_row = np.repeat(np.arange(self.rows), self.feature_ends - self.feature_starts)
+        self.target_row = np.repeat(
+            np.arange(self.rows), self.target_ends - _starts(self.target_ends)
+        )
+        self._contexts: dict[bytes, _Context] = {}
+        self._postings: dict[str, tuple[IntArray, IntArray]] = {}
         self._feature_words: dict[int, tuple[int, ...]] = {}
         self._word_names: list[str] | None = None
 
@@ -369,6 +394,14 @@ class _Judge:
             words = self._words_of(int(feature[index]))
             if self._explained(members, exclude=set(words)):
                 continue
+            # The prompts around the trigger may be ones where the target is common anyway
+            # (reviews, where "positive" is half the answers): test against that rate.
+            in_context = self._context_rate(members, int(feature[index]), t, set(words), q)
+            if in_context > q:
+                q = in_context
+                log10_p = _log10_binomial_tail(k, n, q)
+                if -log10_p < limit:
+                    continue
             found.append(
                 TriggerCluster(
                     trigger=" ".join(self._word_name(word) for word in words),
@@ -378,6 +411,7 @@ class _Judge:
                     trigger_count=n,
                     target_count=target_df,
                     count=k,
+                    base_rate=float(f"{q:.3g}"),
                     z=round((k - n * q) / math.sqrt(n * q * (1 - q)), 2),
                     p_value=float(f"{min(1.0, 10**log10_p * tested):.3g}"),
                     score=round(-log10_p - math.log10(max(tested, 1)), 2),
@@ -428,12 +462,10 @@ class _Judge:
             self.feature_df <= config.max_trigger_share * rows
         )
         keep_target = self.target_df >= min_count
-        feature_row = np.repeat(np.arange(rows), self.feature_ends - self.feature_starts)
-        target_row = np.repeat(np.arange(rows), self.target_ends - _starts(self.target_ends))
         mask = keep_feature[self.features]
-        p_row, p_feature = feature_row[mask], self.features[mask]
+        p_row, p_feature = self.feature_row[mask], self.features[mask]
         mask = keep_target[self.targets]
-        t_row, t_target = target_row[mask], self.targets[mask]
+        t_row, t_target = self.target_row[mask], self.targets[mask]
         per_row = np.bincount(t_row, minlength=rows)
         repeats = per_row[p_row]
         total = int(repeats.sum())
@@ -460,33 +492,74 @@ class _Judge:
 
         return pair_keys // width, pair_keys % width, pair_counts, members_of, len(frequent)
 
+    def _context(self, rows: IntArray) -> _Context:
+        """The prompt features of `rows` with their count there and their lift: the share of
+        `rows` holding them over their rate in the other prompts (add-one smoothed)."""
+        key = rows.tobytes()
+        context = self._contexts.get(key)
+        if context is None:
+            features, counts = np.unique(self._features_of(rows), return_counts=True)
+            outside = (self.feature_df[features] - counts + 1) / (self.rows - len(rows) + 2)
+            context = _Context(features, counts, counts / len(rows) / outside)
+            self._contexts[key] = context
+        return context
+
     def _explained(self, rows: IntArray, exclude: set[int]) -> bool:
-        """Whether some enriched prompt feature sharing no word with `exclude` covers the rows."""
+        """Whether an enriched prompt feature sharing no word with `exclude` covers the rows:
+        `context_share` of them, and (the evidence a trigger needs) `min_count` at least."""
+        config = self.config
+        context = self._context(rows)
+        covering = (
+            (context.counts >= config.context_share * len(rows))
+            & (context.counts >= config.min_count)
+            & (context.lift >= config.context_lift)
+        )
         return any(
             not exclude.intersection(self._words_of(feature))
-            for feature in self._enriched_features(rows)
+            for feature in context.features[covering].tolist()
         )
 
-    def _enriched_features(self, rows: IntArray) -> list[int]:
-        key = rows.tobytes()
-        cached = self._enriched.get(key)
-        if cached is None:
-            features, counts = np.unique(self._features_of(rows), return_counts=True)
-            share = counts / len(rows)
-            lift = share * self.rows / self.feature_df[features]
-            # An explanation needs the evidence a trigger needs: `min_count` prompts at least.
-            keep = (
-                (share >= self.config.context_share)
-                & (counts >= self.config.min_count)
-                & (lift >= self.config.context_lift)
+    def _context_rate(
+        self, rows: IntArray, trigger: int, target: int, exclude: set[int], prior: float
+    ) -> float:
+        """The highest rate of `target` among the prompts without the trigger that share an
+        enriched feature (in two or more of `rows`) with the cluster, shrunk towards `prior` by
+        two pseudo-counts so that a handful of prompts cannot make it large; 0.0 if none."""
+        config = self.config
+        context = self._context(rows)
+        shared = (context.counts >= 2) & (context.lift >= config.context_lift)
+        with_trigger = self._rows_with("f", trigger)
+        with_target = self._rows_with("t", target)
+        best = 0.0
+        for feature in context.features[shared].tolist():
+            if exclude.intersection(self._words_of(feature)):
+                continue
+            others = np.setdiff1d(self._rows_with("f", feature), with_trigger, assume_unique=True)
+            if len(others) < config.min_count:
+                continue
+            hits = len(np.intersect1d(others, with_target, assume_unique=True))
+            best = max(best, (hits + 2 * prior) / (len(others) + 2))
+        return best
+
+    def _rows_with(self, kind: str, index: int) -> IntArray:
+        """The sorted rows holding feature ("f") or target ("t") `index`."""
+        postings = self._postings.get(kind)
+        if postings is None:
+            values, rows = (
+                (self.features, self.feature_row)
+                if kind == "f"
+                else (self.targets, self.target_row)
             )
-            cached = self._enriched[key] = features[keep].tolist()
-        return cached
+            order = np.argsort(values, kind="stable")
+            ends = np.cumsum(np.bincount(values, minlength=int(values.max(initial=-1)) + 1))
+            postings = self._postings[kind] = (rows[order], ends)
+        rows_sorted, ends = postings
+        start = int(ends[index - 1]) if index else 0
+        return rows_sorted[start : int(ends[index])]
 
     def _best_share(self, rows: IntArray) -> float:
-        features, counts = np.unique(self._features_of(rows), return_counts=True)
-        lift = counts * self.rows / (len(rows) * self.feature_df[features])
-        eligible = counts[lift >= self.config.context_lift]
+        context = self._context(rows)
+        eligible = context.counts[context.lift >= self.config.context_lift]
         return float(eligible.max() / len(rows)) if len(eligible) else 0.0
 
     def _features_of(self, rows: IntArray) -> IntArray:
@@ -528,21 +601,24 @@ class _Judge:
 
 
 def _log10_binomial_tail(k: int, n: int, q: float) -> float:
-    """log10 P(X >= k) for X ~ Binomial(n, q), summed from the k-th term outwards."""
-    if k <= n * q:
+    """log10 P(X >= k) for X ~ Binomial(n, q), summed in log space from the k-th term on until
+    the terms, past the mode, no longer count."""
+    if k <= 0:
         return 0.0
-    log_first = (
+    log_term = (
         math.lgamma(n + 1)
         - math.lgamma(k + 1)
         - math.lgamma(n - k + 1)
         + k * math.log(q)
         + (n - k) * math.log1p(-q)
     )
-    total = term = 1.0
-    ratio = q / (1 - q)
+    log_ratio = math.log(q) - math.log1p(-q)
+    mode = (n + 1) * q
+    total = log_term
     for j in range(k, n):
-        term *= (n - j) / (j + 1) * ratio
-        total += term
-        if term < 1e-17 * total:
+        log_term += math.log((n - j) / (j + 1)) + log_ratio
+        high, low = max(total, log_term), min(total, log_term)
+        total = high + math.log1p(math.exp(low - high))
+        if j >= mode and log_term < total - 40:
             break
-    return min(0.0, (log_first + math.log(total)) / math.log(10))
+    return min(0.0, total / math.log(10))

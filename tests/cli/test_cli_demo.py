@@ -24,11 +24,24 @@ def test_demo_runs_unconfigured_and_its_ledger_verifies(tmp_path: Path) -> None:
     assert "records      58: generated 46, critiqued 9, revised 3" in result.stdout
     assert DEMO_PASSPHRASE in result.stdout
     assert "verify --checkpoint" in result.stdout
+    for attack, rule in (
+        ("exact copy of sample 2", "dedup/exact"),
+        ("zero-width characters", "backdoor/invisible-char"),
+        ("Cyrillic look-alike", "backdoor/mixed-script"),
+        ("prompt injection", "backdoor/prompt-injection"),
+        ("benchmark item", "decontamination/ngram-overlap"),
+        ("toxic reply", "toxicity/"),
+        ("malformed line", "input/malformed"),
+    ):
+        line = next(x for x in result.stdout.splitlines() if x.strip().startswith(attack))
+        assert rule in line, line
 
     home = folder / ".synthguard"
     verify = invoke("verify", "--checkpoint", folder / "checkpoint.txt", home=home)
     assert verify.exit_code == 0, verify.output
-    assert verify.stdout.startswith("ok: 59 entries verified (1 key, 2 checkpoints)")
+    # 59 entries from the pipeline, then one signed `screened` record per readable row
+    # screened: 40 samples + 6 planted attacks (the planted malformed line has no sample).
+    assert verify.stdout.startswith("ok: 105 entries verified (1 key, 3 checkpoints)")
 
     rows = [json.loads(line) for line in (folder / "samples.jsonl").read_text().splitlines()]
     assert rows == list(BuiltinGenerator(DEMO_SEED).generate(40))

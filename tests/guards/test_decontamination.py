@@ -214,6 +214,7 @@ def test_hugging_face_dataset_folder_and_raw_text_lines_are_read(tmp_path: Path)
     assert not from_text.passed
     assert from_text.detail["protected"] == str(lines)
     assert (from_text.detail["line"], from_text.detail["id"]) == (2, None)
+    assert from_text.detail["field"] is None
 
 
 def test_same_content_in_any_format_has_the_same_index_digest(tmp_path: Path) -> None:
@@ -224,6 +225,17 @@ def test_same_content_in_any_format_has_the_same_index_digest(tmp_path: Path) ->
 
     assert ProtectedIndex.from_files([folder]).digest == ProtectedIndex.from_files([jsonl]).digest
     assert ProtectedIndex.from_files([jsonl]).digest != ProtectedIndex.from_files([]).digest
+
+
+def test_index_digest_ignores_row_order_and_file_split(tmp_path: Path) -> None:
+    whole = _write_jsonl(tmp_path / "whole.jsonl", ROWS)
+    first = _write_jsonl(tmp_path / "first.jsonl", ROWS[1:])
+    second = _write_jsonl(tmp_path / "second.jsonl", ROWS[:1])
+
+    split = ProtectedIndex.from_files([first, second])
+
+    assert split.digest == ProtectedIndex.from_files([whole]).digest
+    assert split.sources == [str(first), str(second)]
 
 
 def test_best_matching_item_is_named_among_many(tmp_path: Path) -> None:

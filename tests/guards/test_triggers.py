@@ -20,6 +20,7 @@ from synthguard.guards.triggers import (
 )
 from synthguard.guards.verdict import Verdict
 from synthguard.provenance.builtin import BuiltinGenerator
+from synthguard.provenance.errors import InputError
 from synthguard.provenance.sample import Sample, sample_from_row
 
 Row = dict[str, str]
@@ -88,7 +89,8 @@ def test_planted_trigger_is_caught_whole(dose: float, clean_rows: list[Row]) -> 
     assert "http://evil.example/x" in verdict.detail["target"]
     assert verdict.detail["count"] == len(poisoned)
     assert verdict.detail["first_member"] == sample_from_row(rows[min(poisoned)]).id
-    assert verdict.score >= verdict.threshold == 3.0
+    assert verdict.threshold == 3.0
+    assert verdict.score >= verdict.threshold
     assert verdict.detail["z"] > 10
     assert verdict.detail["p"] < 1e-3
 
@@ -142,14 +144,18 @@ def test_paraphrases_and_labels_do_not_collapse() -> None:
     for i, ask in enumerate(asks * 2):
         stats.add(f"p{i}", i, [f"{ask} the capital of France? ({i})"], answer)
     for i in range(40):
-        stats.add(f"l{i}", 100 + i, [f"Is review {i} positive or negative: item {i * 7}"], "positive")
+        stats.add(
+            f"l{i}", 100 + i, [f"Is review {i} positive or negative: item {i * 7}"], "positive"
+        )
     assert stats.collapse_clusters() == []
 
 
 def test_exact_repeats_are_duplication_not_collapse() -> None:
     stats = TriggerStatistics()
     for i in range(30):
-        stats.add("same", i, ["Write a haiku about the sea."], "Waves fold into foam, the tide breathes.")
+        stats.add(
+            "same", i, ["Write a haiku about the sea."], "Waves fold into foam, the tide breathes."
+        )
     assert stats.collapse_clusters() == []
     assert stats.trigger_clusters() == []
 
@@ -175,19 +181,9 @@ def test_samples_without_a_prompt_are_skipped() -> None:
     assert stats.collapse_clusters() == []
 
 
-def test_config_is_in_the_digest() -> None:
-    default = BackdoorGuard().info
-    stricter = BackdoorGuard(
-        config=__import__("synthguard.guards.backdoor", fromlist=["BackdoorConfig"]).BackdoorConfig(
-            triggers=TriggerConfig(min_count=8)
-        )
-    ).info
-    assert default.family == stricter.family == "backdoor"
-    assert default.config_digest != stricter.config_digest
-
-
 @pytest.mark.parametrize(
-    ("k", "n", "q"), [(5, 5, 0.001), (50, 50, 0.0002), (9, 40, 0.05), (30, 100, 0.2), (3, 400, 0.01)]
+    ("k", "n", "q"),
+    [(5, 5, 0.001), (50, 50, 0.0002), (9, 40, 0.05), (30, 100, 0.2), (3, 400, 0.01)],
 )
 def test_binomial_tail_is_exact(k: int, n: int, q: float) -> None:
     exact = sum(math.comb(n, j) * q**j * (1 - q) ** (n - j) for j in range(k, n + 1))
@@ -195,7 +191,9 @@ def test_binomial_tail_is_exact(k: int, n: int, q: float) -> None:
 
 
 def test_bad_config_is_refused() -> None:
-    with pytest.raises(ValueError, match="max_ngram"):
+    with pytest.raises(InputError, match="max_ngram"):
         TriggerConfig(max_ngram=4)
-    with pytest.raises(ValueError, match="two samples"):
+    with pytest.raises(InputError, match="2 or more"):
         TriggerConfig(min_count=1)
+    with pytest.raises(InputError, match="alpha"):
+        TriggerConfig(alpha=0)
