@@ -26,6 +26,7 @@ from synthguard.guards.fields import labelled_strings, prompt_strings, response_
 from synthguard.guards.triggers import (
     COLLAPSE_RULE,
     TRIGGER_RULE,
+    Member,
     TriggerConfig,
     TriggerStatistics,
 )
@@ -114,58 +115,60 @@ class BackdoorGuard:
         """Report every member of each trigger and collapse cluster."""
         if not self.config.statistics:
             return []
-        thresholds = self.config.triggers
+        statistics, thresholds = self._statistics, self.config.triggers
+        triggers = [
+            (
+                cluster.members,
+                cluster.score,
+                {
+                    "trigger": cluster.trigger,
+                    "target": cluster.target,
+                    "target_kind": cluster.target_kind,
+                    "count": cluster.count,
+                    "trigger_count": cluster.trigger_count,
+                    "target_count": cluster.target_count,
+                    "base_rate": cluster.base_rate,
+                    "z": cluster.z,
+                    "p": cluster.p_value,
+                },
+            )
+            for cluster in statistics.trigger_clusters()
+        ]
+        collapses = [
+            (
+                cluster.members,
+                float(cluster.distinct_prompts),
+                {
+                    "response": cluster.response,
+                    "distinct_prompts": cluster.distinct_prompts,
+                    "context_share": cluster.context_share,
+                },
+            )
+            for cluster in statistics.collapse_clusters()
+        ]
         significance = -math.log10(thresholds.alpha)
+        return self._cluster_verdicts(TRIGGER_RULE, significance, triggers) + (
+            self._cluster_verdicts(COLLAPSE_RULE, float(thresholds.collapse_min_prompts), collapses)
+        )
+
+    def _cluster_verdicts(
+        self,
+        rule: str,
+        threshold: float,
+        clusters: list[tuple[tuple[Member, ...], float, dict[str, Any]]],
+    ) -> list[Verdict]:
+        """One verdict per member position, under the first (most significant) cluster that
+        holds it; the first member of every cluster included."""
         verdicts: list[Verdict] = []
         reported: set[int] = set()
-        # Clusters come most significant first: a sample is reported under its strongest one.
-        for cluster in self._statistics.trigger_clusters():
-            detail = {
-                "trigger": cluster.trigger,
-                "target": cluster.target,
-                "target_kind": cluster.target_kind,
-                "count": cluster.count,
-                "trigger_count": cluster.trigger_count,
-                "target_count": cluster.target_count,
-                "base_rate": cluster.base_rate,
-                "z": cluster.z,
-                "p": cluster.p_value,
-                "cluster_size": len(cluster.members),
-                "first_member": cluster.members[0].sample_id,
-            }
-            for member in cluster.members:
+        for members, score, detail in clusters:
+            detail = {**detail, "cluster_size": len(members), "first_member": members[0].sample_id}
+            for member in members:
                 if member.position not in reported:
                     reported.add(member.position)
                     verdicts.append(
                         self._verdict(
-                            member.sample_id,
-                            TRIGGER_RULE,
-                            cluster.score,
-                            significance,
-                            detail,
-                            member.position,
-                        )
-                    )
-        collapsed: set[int] = set()
-        for collapse in self._statistics.collapse_clusters():
-            detail = {
-                "response": collapse.response,
-                "distinct_prompts": collapse.distinct_prompts,
-                "cluster_size": len(collapse.members),
-                "context_share": collapse.context_share,
-                "first_member": collapse.members[0].sample_id,
-            }
-            for member in collapse.members:
-                if member.position not in collapsed:
-                    collapsed.add(member.position)
-                    verdicts.append(
-                        self._verdict(
-                            member.sample_id,
-                            COLLAPSE_RULE,
-                            float(collapse.distinct_prompts),
-                            float(thresholds.collapse_min_prompts),
-                            detail,
-                            member.position,
+                            member.sample_id, rule, score, threshold, detail, member.position
                         )
                     )
         return verdicts

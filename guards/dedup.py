@@ -9,13 +9,13 @@ one accepted step at a time.
 
 The default threshold, 0.65, comes from the requirement that a copy with up to 5 % of its words
 edited is caught: k = eL edits touch at most 3k of the S = L - 2 word 3-grams, so
-J >= (S - 3k) / (S + 3k), which is 0.714 at L = 20 (one edit) and 0.74 for long texts; repeated
-phrases lower it in real prose (0.1 % of 5 %-edited paragraphs of the Python reference fall
-under 0.68), and one substituted word in a 12-word sentence leaves character-4-gram J under
-0.7 for 9 % of sentences but under 0.65 for 2.6 %. Unrelated texts sharing a 20-word preamble
-have J = 18 / (18 + 2C) for C differing words, under 0.65 from C = 5 on. LSH uses 32 bands of
-4 rows of 128 permutations: a pair at J = 0.65 is a candidate with probability 0.998, at 0.7
-with 0.9998.
+J >= (S - 3k) / (S + 3k): 0.71 at L = 20 (one edit), 0.74 for long texts. Phrases repeated
+within a text lower it (on Python's reference manual 1 % of 5 %-edited paragraphs fall under
+0.75, 0.1 % under 0.68), and one substituted word in a 12-word sentence leaves character-4-gram
+J under 0.7 for 4.5 % of sentences, under 0.65 for 1 %. Unrelated texts sharing a 20-word
+preamble have J = 18 / (18 + 2C) with C other words: under 0.65 from C = 5 on. LSH uses 32
+bands of 4 rows of 128 permutations: a pair at J = 0.65 is a candidate with probability 0.998,
+at 0.7 with 0.9998; the candidate, not the estimate, is what exact Jaccard then decides.
 
 The index lives in a folder (by default `<home>/dedup/`): `manifest.json` names the sketch
 parameters and the segment files, each an `.npz` of one save's new samples (ids, exact digests,
@@ -102,9 +102,10 @@ def sketch_params(
 
 
 def jaccard(a: U64, b: U64) -> float:
-    """Jaccard similarity of two sorted arrays of distinct values."""
+    """Jaccard similarity of two sorted arrays of distinct values (1.0 for two empty ones)."""
     shared = np.intersect1d(a, b, assume_unique=True).size
-    return shared / (a.size + b.size - shared)
+    union = a.size + b.size - shared
+    return shared / union if union else 1.0
 
 
 def _band_keys(signatures: Signatures, kinds: npt.NDArray[np.uint8], shape: tuple[int, int]) -> U64:
@@ -231,7 +232,10 @@ class DedupIndex:
         docs, sketches = self._saved
         if docs == len(self._ids) and (self.path / _MANIFEST).exists():
             return
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create the dedup index at {self.path}: {exc}") from exc
         with _locked(self.path, shared=False):
             manifest = _read_manifest(self.path) or {
                 "format": INDEX_FORMAT,
@@ -394,7 +398,11 @@ class DedupGuard:
         return verdicts
 
     def finish(self) -> list[Verdict]:
-        """Nothing waits for the end: each copy is judged when it arrives."""
+        """Nothing waits for the end: each copy is judged when it arrives.
+
+        Positions count from 0 again after `finish`, for the next pass over another dataset.
+        """
+        self._checked = 0
         return []
 
     def save(self) -> None:
@@ -428,11 +436,13 @@ class _Judge:
         self.batch = batch
         self.kinds: list[int] = batch.kind.tolist()
         self.docs: list[int] = batch.doc.tolist()
-        self.keys: list[list[int]] = keys.tolist()
         queries, owners = index.candidates(keys)
-        bounds = np.searchsorted(queries, np.arange(len(batch) + 1)).tolist()
-        owned = owners.tolist()
-        self.indexed = [owned[bounds[s] : bounds[s + 1]] for s in range(len(batch))]
+        self.indexed = _group(queries, owners, len(batch))
+        # Within the batch only a band key held by two sketches or more can make a candidate:
+        # those are few, so only they go through Python dictionaries.
+        _, where, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        sketch, band = np.nonzero(counts[where.reshape(keys.shape)] > 1)
+        self.shared = _group(sketch, keys[sketch, band].astype(np.int64), len(batch))
         self.sketches: list[list[int]] = [[] for _ in samples]
         for s, doc in enumerate(self.docs):
             self.sketches[doc].append(s)
@@ -450,7 +460,7 @@ class _Judge:
                     if best is None or j > best[1]:
                         best = (self.index.doc_id(row), j)
             local: set[int] = set()
-            for key in self.keys[s]:
+            for key in self.shared[s]:
                 local.update(self.buckets.get(key, ()))
             for t in sorted(local):
                 if self.kinds[t] == kind:
@@ -462,7 +472,7 @@ class _Judge:
     def keep(self, doc: int) -> None:
         """Make a sample's sketches candidates for the rest of the batch."""
         for s in self.sketches[doc]:
-            for key in self.keys[s]:
+            for key in self.shared[s]:
                 self.buckets.setdefault(key, []).append(s)
 
     def _set(self, sketch: int) -> U64:
@@ -470,6 +480,13 @@ class _Judge:
         if found is None:
             found = self.sets[sketch] = np.unique(self.batch.shingles(sketch))
         return found
+
+
+def _group(keys: I64, values: I64, groups: int) -> list[list[int]]:
+    """values[i] listed under keys[i] (keys sorted, in range(groups))."""
+    bounds = np.searchsorted(keys, np.arange(groups + 1)).tolist()
+    flat = values.tolist()
+    return [flat[bounds[g] : bounds[g + 1]] for g in range(groups)]
 
 
 def _exact_key(words: list[str], text: str) -> bytes:
@@ -550,6 +567,9 @@ def _locked(path: Path, *, shared: bool) -> Iterator[None]:
     try:
         handle = open(path / _LOCK, "a+b")  # noqa: SIM115 -- held for the whole block
     except OSError as exc:
+        if shared:  # no lock file can be made here: a read-only folder, read it as it is
+            yield
+            return
         raise InputError(f"cannot lock the dedup index at {path}: {exc.strerror}") from exc
     with handle:
         fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)

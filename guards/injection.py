@@ -51,44 +51,118 @@ _OBJECTS: Final = (
     r"context|messages?|guardrails?|programming|polic(?:y|ies)|restrictions?|filters?|"
     r"training|settings|conversation|text|inputs?"
 )
-_OVERRIDE: Final = re.compile(
-    rf"\b(?:{_VERBS})\s+(?:(?:{_DETERMINERS})\s+){{0,3}}(?:{_SCOPES})\s+"
-    rf"(?:[\w'-]+\s+){{0,2}}?(?:{_OBJECTS})\b"
-    rf"|\b(?:ignore|disregard|forget)\s+(?:all\s+|the\s+)?(?:above|previous|prior)\s*(?:and|,|\.|;)"
-    rf"|\bforget\s+(?:about\s+)?everything\s+(?:above|before|prior|you\s+(?:were|have\s+been)\s+told"
-    rf"|(?:i|we)\s+(?:said|told\s+you))"
-    rf"|\b(?:your|the)\s+new\s+instructions\s+(?:are|follow)\b",
-    re.IGNORECASE,
-)
-_TEMPLATE: Final = re.compile(
-    r"<\|[A-Za-z_][\w.\-]{0,40}\|>"  # ChatML, Llama 3, Phi, GPT special tokens
-    r"|<｜[^｜>\n]{1,40}｜>"  # DeepSeek's full-width bars
-    r"|\[/?INST\]|<</?SYS>>"  # Llama 2
-    r"|<(?:start|end)_of_turn>"  # Gemma
-    r"|^[ \t]*#{2,4}[ \t]*(?:Instruction|Response|Input|System|Human|Assistant|User)[ \t]*:",
-    re.MULTILINE,
-)
 _ADDRESSED: Final = (
     r"you\b|your\b|ignore|disregard|forget|from\s+now\s+on|new\s+(?:instructions|rules)|"
     r"the\s+(?:assistant|ai|model)\b|respond|reply|answer\s+only|always|never|do\s+not|don't|must"
 )
-_ROLE: Final = re.compile(
-    # A system/admin turn that talks to the model.
-    rf"^[ \t]*[\[(<]?[ \t]*(?i:system|admin|administrator|developer|root|operator)"
-    rf"(?:[ \t]+(?i:message|note|notice|prompt|override|instructions?|update|alert|command))?"
-    rf"[ \t]*[\])>]?[ \t]*:[ \t]*(?i:{_ADDRESSED})"
+_ADMINS: Final = ("system", "admin", "developer", "root", "operator")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Detector:
+    """A pattern that can only match where one of its words starts (or, with `line`, at the
+    start of that word's line): it is tried there and nowhere else. Python's regex engine would
+    otherwise try every alternative at every position of every response."""
+
+    rule: str
+    pattern: re.Pattern[str]
+    words: tuple[str, ...]
+    line: bool = False
+
+
+_DETECTORS: Final = (
+    _Detector(
+        INJECTION,
+        re.compile(
+            rf"\b(?:{_VERBS})\s+(?:(?:{_DETERMINERS})\s+){{0,3}}(?:{_SCOPES})\s+"
+            rf"(?:[\w'-]+\s+){{0,2}}?(?:{_OBJECTS})\b"
+            r"|\b(?:ignore|disregard|forget)\s+(?:all\s+|the\s+)?(?:above|previous|prior)"
+            r"\s*(?:and|,|\.|;)"
+            r"|\bforget\s+(?:about\s+)?everything\s+(?:above|before|prior"
+            r"|you\s+(?:were|have\s+been)\s+told|(?:i|we)\s+(?:said|told\s+you))"
+            r"|\byour\s+new\s+instructions\s+(?:are|follow)\b",
+            re.IGNORECASE,
+        ),
+        (
+            "ignore",
+            "disregard",
+            "forget",
+            "override",
+            "bypass",
+            "skip",
+            "discard",
+            "drop",
+            "abandon",
+            "neglect",
+            "set",
+            "put",
+            "throw",
+            "do",
+            "don't",
+            "stop",
+            "pay",
+            "your",
+        ),
+    ),
+    # ChatML, Llama 3, Phi and GPT special tokens; DeepSeek's full-width bars; Llama 2; Gemma.
+    _Detector(TEMPLATE, re.compile(r"<\|[A-Za-z_][\w.\-]{0,40}\|>"), ("<|",)),
+    _Detector(TEMPLATE, re.compile(r"<｜[^｜>\n]{1,40}｜>"), ("<｜",)),
+    _Detector(TEMPLATE, re.compile(r"\[/?INST\]|<</?SYS>>"), ("[inst]", "[/inst]", "<<sys>>")),
+    _Detector(TEMPLATE, re.compile(r"<</SYS>>"), ("<</sys>>",)),
+    _Detector(TEMPLATE, re.compile(r"<(?:start|end)_of_turn>"), ("<start_of", "<end_of")),
+    _Detector(
+        TEMPLATE,
+        re.compile(
+            r"[ \t]*#{2,4}[ \t]*(?:Instruction|Response|Input|System|Human|Assistant|User)[ \t]*:"
+        ),
+        ("##",),
+        line=True,
+    ),
+    # A system or admin turn that talks to the model.
+    _Detector(
+        ROLE,
+        re.compile(
+            r"[ \t]*[\[(<]?[ \t]*(?i:system|admin|administrator|developer|root|operator)"
+            r"(?:[ \t]+(?i:message|note|notice|prompt|override|instructions?|update|alert"
+            r"|command))?"
+            rf"[ \t]*[\])>]?[ \t]*:[ \t]*(?i:{_ADDRESSED})"
+        ),
+        _ADMINS,
+        line=True,
+    ),
     # Bracketed or shouted override banners.
-    r"|\[(?i:system|admin|developer|root)(?:[ \t]+(?i:override|message|note|command))?\]"
-    r"|\b(?:SYSTEM|ADMIN|DEVELOPER|ROOT|SECURITY)[ \t]+OVERRIDE\b"
+    _Detector(
+        ROLE,
+        re.compile(
+            r"\[(?i:system|admin|developer|root)(?:[ \t]+(?i:override|message|note|command))?\]"
+        ),
+        tuple(f"[{word}" for word in _ADMINS),
+    ),
+    _Detector(
+        ROLE,
+        re.compile(r"\b(?:SYSTEM|ADMIN|DEVELOPER|ROOT|SECURITY)[ \t]+OVERRIDE\b"),
+        (*_ADMINS, "security"),
+    ),
     # Persona switches of the DAN family.
-    r"|\b(?i:you\s+are\s+now|from\s+now\s+on,?\s+you\s+are|act\s+as|pretend\s+to\s+be)\s+"
-    r"(?:(?i:a|an|the)\s+)?(?:DAN\b|(?i:jailbroken|unrestricted|unfiltered|uncensored|evil\s+ai"
-    r"|no\s+longer\s+bound|free\s+from\s+(?:all\s+)?(?:rules|restrictions|guidelines)"
-    r"|in\s+(?:developer|god|jailbreak|dan)\s+mode))"
-    r"|\bDo\s+Anything\s+Now\b"
-    r"|\b(?i:developer|god|jailbreak|DAN|unrestricted|unfiltered)\s+mode\s+"
-    r"(?i:enabled|activated|engaged|on)\b",
-    re.MULTILINE,
+    _Detector(
+        ROLE,
+        re.compile(
+            r"\b(?i:you\s+are\s+now|from\s+now\s+on,?\s+you\s+are|act\s+as|pretend\s+to\s+be)\s+"
+            r"(?:(?i:a|an|the)\s+)?(?:DAN\b|(?i:jailbroken|unrestricted|unfiltered|uncensored"
+            r"|evil\s+ai|no\s+longer\s+bound|free\s+from\s+(?:all\s+)?(?:rules|restrictions"
+            r"|guidelines)|in\s+(?:developer|god|jailbreak|dan)\s+mode))"
+        ),
+        ("you", "from", "act", "pretend"),
+    ),
+    _Detector(ROLE, re.compile(r"\bDo\s+Anything\s+Now\b"), ("do",)),
+    _Detector(
+        ROLE,
+        re.compile(
+            r"\b(?i:developer|god|jailbreak|DAN|unrestricted|unfiltered)\s+mode\s+"
+            r"(?i:enabled|activated|engaged|on)\b"
+        ),
+        ("developer", "god", "jailbreak", "dan", "unrestricted", "unfiltered"),
+    ),
 )
 _TOPIC: Final = re.compile(
     r"prompt[\s-]+injection|jailbreak|adversarial|attack|malicious|red[\s-]+team|security|"
@@ -104,50 +178,20 @@ _INTRODUCED: Final = re.compile(
     r"[\s:]*[\"“«`'‘]?\s*$",
     re.IGNORECASE,
 )
-# Literals (lower-cased) without one of which a pattern cannot match: a cheap test first, since
-# Python's regex engine tries every alternative at every position of every response.
-_TEMPLATE_KEYS: Final = (
-    "<|",
-    "<｜",
-    "[inst]",
-    "[/inst]",
-    "<<sys>>",
-    "<</sys>>",
-    "_of_turn>",
-    "##",
-)
-_OVERRIDE_KEYS: Final = (
-    "ignore",
-    "disregard",
-    "forget",
-    "override",
-    "bypass",
-    "skip",
-    "discard",
-    "drop",
-    "abandon",
-    "neglect",
-    "aside",
-    "throw",
-    "follow",
-    "obey",
-    "attention",
-    "new instructions",
-)
-_ROLE_KEYS: Final = (
-    "system",
-    "admin",
-    "developer",
-    "root",
-    "operator",
-    "override",
-    "you are now",
-    "from now on",
-    "act as",
-    "pretend",
-    "anything now",
-    " mode",
-)
+_INTRODUCTION_CHARS: Final = 40
+# ASCII punctuation but the apostrophe ("don't") becomes a space when a response is cut into
+# words; the words with symbols ("<|", "[inst]") are looked for in the text itself. ASCII text
+# (most of it) goes through bytes.translate, several times faster than str.translate.
+_BREAKS: Final = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'
+_WORD_BREAKS: Final = str.maketrans(_BREAKS, " " * len(_BREAKS))
+_BYTE_BREAKS: Final = bytes.maketrans(_BREAKS.encode(), b" " * len(_BREAKS))
+_DETECTORS_OF: Final[dict[str, list[_Detector]]] = {}
+for _detector in _DETECTORS:
+    for _word in _detector.words:
+        _DETECTORS_OF.setdefault(_word, []).append(_detector)
+_PLAIN_WORDS: Final = frozenset(word for word in _DETECTORS_OF if word.replace("'", "").isalpha())
+_PLAIN_BYTES: Final = frozenset(word.encode() for word in _PLAIN_WORDS)
+_SYMBOL_WORDS: Final = tuple(word for word in _DETECTORS_OF if word not in _PLAIN_WORDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,20 +206,49 @@ class Match:
 def find_injections(text: str) -> list[Match]:
     """Return the injection payloads, template tokens and fake role markers in a response."""
     lowered = text.lower()
-    found: list[Match] = []
-    if _has_any(lowered, _TEMPLATE_KEYS):
-        found += [Match(TEMPLATE, m.start(), m.group()) for m in _TEMPLATE.finditer(text)]
-    spoken: list[Match] = []
-    if _has_any(lowered, _OVERRIDE_KEYS):
-        spoken += [Match(INJECTION, m.start(), m.group()) for m in _OVERRIDE.finditer(text)]
-    if _has_any(lowered, _ROLE_KEYS):
-        spoken += [Match(ROLE, m.start(), m.group()) for m in _ROLE.finditer(text)]
+    present: set[str] | frozenset[str]
+    if lowered.isascii():
+        split = lowered.encode().translate(_BYTE_BREAKS).split()
+        present = {word.decode() for word in _PLAIN_BYTES.intersection(split)}
+    else:
+        present = _PLAIN_WORDS.intersection(lowered.translate(_WORD_BREAKS).split())
+    if "<" in lowered or "[" in lowered or "#" in lowered:
+        present = present.union(word for word in _SYMBOL_WORDS if word in lowered)
+    if not present:
+        return []
+    words_of: dict[_Detector, list[str]] = {}
+    for word in present:
+        for detector in _DETECTORS_OF[word]:
+            words_of.setdefault(detector, []).append(word)
+    found: dict[tuple[str, int], Match] = {}
+    for detector, words in words_of.items():
+        for start in _starts(text, lowered, words, detector.line):
+            match = detector.pattern.match(text, start)
+            if match and (detector.rule, match.start()) not in found:
+                found[detector.rule, match.start()] = Match(
+                    detector.rule, match.start(), match.group().strip()
+                )
+    matches = sorted(found.values(), key=lambda m: (m.start, m.rule))
+    spoken = [m for m in matches if m.rule != TEMPLATE]
     if spoken and _TOPIC.search(text):
         quoted = [m.span() for m in _QUOTED.finditer(text)]
-        spoken = [m for m in spoken if not _cited(text, m, quoted)]
-    found.extend(spoken)
-    found.sort(key=lambda m: m.start)
-    return found
+        cited = {id(m) for m in spoken if _cited(text, m, quoted)}
+        matches = [m for m in matches if id(m) not in cited]
+    return matches
+
+
+def _starts(text: str, lowered: str, words: list[str], line: bool) -> list[int]:
+    """Where in `text` the given words start (or their lines do)."""
+    if len(lowered) != len(text):
+        # Lower-casing changed the length (a dotted İ): positions no longer agree; try all.
+        return list(range(len(text)))
+    starts = set()
+    for word in words:
+        at = lowered.find(word)
+        while at != -1:
+            starts.add(text.rfind("\n", 0, at) + 1 if line else at)
+            at = lowered.find(word, at + 1)
+    return sorted(starts)
 
 
 def describe(matches: list[Match]) -> dict[str, object]:
@@ -185,14 +258,11 @@ def describe(matches: list[Match]) -> dict[str, object]:
     }
 
 
-def _has_any(text: str, keys: tuple[str, ...]) -> bool:
-    return any(key in text for key in keys)
-
-
 def _cited(text: str, match: Match, quoted: list[tuple[int, int]]) -> bool:
     """Whether a payload is quoted or introduced as an example rather than said."""
     end = match.start + len(match.text)
     if any(start <= match.start and end <= stop for start, stop in quoted):
         return True
     line_start = text.rfind("\n", 0, match.start) + 1
-    return _INTRODUCED.search(text, line_start, match.start) is not None
+    window = max(line_start, match.start - _INTRODUCTION_CHARS)
+    return _INTRODUCED.search(text, window, match.start) is not None

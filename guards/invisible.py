@@ -66,6 +66,7 @@ _SPACED_ALPHABETS: Final = ("LATIN", "GREEK", "CYRILLIC")
 _SKIN_TONES: Final = range(0x1F3FB, 0x1F400)
 _TAG_RANGE: Final = range(0xE0000, 0xE0080)
 _MAX_REPORTED: Final = 16
+_MAX_DECODED: Final = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +93,20 @@ def find_invisible(text: str) -> list[Finding]:
         return []
     has_rtl: bool | None = None
     flagged: list[tuple[int, str]] = []
+    tags_end = -1
     for match in _suspects().finditer(text, suspects.start()):
         i = match.start()
         char = text[i]
+        if i < tags_end:
+            continue
+        if ord(char) in _TAG_RANGE:
+            # A run of tags is judged once, as a whole: one look at each character.
+            tags_end = i + 1
+            while tags_end < len(text) and ord(text[tags_end]) in _TAG_RANGE:
+                tags_end += 1
+            if not _emoji_tag_sequence(text, i, tags_end):
+                flagged.extend((j, TAG) for j in range(i, tags_end))
+            continue
         if char in _DIRECTION_MARKS:
             if has_rtl is None:
                 has_rtl = any(unicodedata.bidirectional(c) in ("R", "AL") for c in text)
@@ -114,7 +126,7 @@ def describe(findings: list[Finding]) -> dict[str, object]:
         "positions": [finding.start for finding in findings[:_MAX_REPORTED]],
         "code_points": points[:_MAX_REPORTED],
     }
-    hidden = [finding.decoded for finding in findings if finding.decoded]
+    hidden = [finding.decoded[:_MAX_DECODED] for finding in findings if finding.decoded]
     if hidden:
         detail["decoded"] = hidden[:_MAX_REPORTED]
     return detail
@@ -122,9 +134,6 @@ def describe(findings: list[Finding]) -> dict[str, object]:
 
 def _classify(text: str, i: int) -> str | None:
     char = text[i]
-    code = ord(char)
-    if code in _TAG_RANGE:
-        return None if _in_emoji_tag_sequence(text, i) else TAG
     if _is_variation_selector(char):
         return None if _legitimate_selector(text, i) else VARIATION
     if char in _BIDI_CONTROLS:
@@ -174,7 +183,10 @@ def _emoji_before(text: str, i: int) -> bool:
     if j >= 0 and ord(text[j]) in _SKIN_TONES:
         j -= 1
     if j >= 0 and text[j] == _CANCEL_TAG:
-        return _in_emoji_tag_sequence(text, j)
+        start = j
+        while start > 0 and ord(text[start - 1]) in _TAG_RANGE:
+            start -= 1
+        return _emoji_tag_sequence(text, start, j + 1)
     return j >= 0 and _is_emoji(text[j])
 
 
@@ -232,14 +244,9 @@ def _legitimate_selector(text: str, i: int) -> bool:
     return base_category[0] in "SN" or base_category == "Lo"
 
 
-def _in_emoji_tag_sequence(text: str, i: int) -> bool:
-    start = i
-    while start > 0 and ord(text[start - 1]) in _TAG_RANGE:
-        start -= 1
-    end = i
-    while end + 1 < len(text) and ord(text[end + 1]) in _TAG_RANGE:
-        end += 1
-    run = text[start : end + 1]
+def _emoji_tag_sequence(text: str, start: int, end: int) -> bool:
+    """Whether the tags text[start:end] are an emoji tag sequence: 🏴, tag specs, CANCEL TAG."""
+    run = text[start:end]
     return (
         start > 0
         and text[start - 1] == _BLACK_FLAG

@@ -21,7 +21,6 @@ from typing import Final, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import MinHash  # type: ignore[import-untyped]
 
 from synthguard.guards.shingles import fmix64
 
@@ -59,6 +58,9 @@ class MinHasher:
         self.seed = seed
         self.scheme = scheme
         self.dtype: type[np.unsignedinteger] = np.uint32 if scheme == "affine32" else np.uint64
+        # Imported here: datasketch pulls in scipy, half a second that only a guard needs.
+        from datasketch import MinHash  # type: ignore[import-untyped]
+
         a, b = MinHash(num_perm=num_perm, seed=seed, scheme=scheme).permutations
         # (permutations, 1) columns: a block is (permutations, shingles), so the minimum over a
         # set's shingles runs along contiguous rows (reduceat along axis 0 is ~10x slower).

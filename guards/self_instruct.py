@@ -261,9 +261,10 @@ class SelfInstructFilter:
 class SelfInstructSimilarity:
     """Self-Instruct's ROUGE-L > 0.7 filter against a growing pool of instructions.
 
-    `seed` is the pool to start from (Self-Instruct's 175 seed tasks, say). An instruction that
-    passes joins the pool, unless a heuristic filter rejects it, as in Self-Instruct, where
-    rejected instructions never enter the pool. One instance screens one dataset, in order.
+    `seed` is the pool to start from (Self-Instruct's 175 seed tasks, say). As in Self-Instruct,
+    the heuristic filters run first: an instruction they reject is neither compared nor added
+    (`SelfInstructFilter` reports it); one that passes both joins the pool. One instance
+    screens one dataset, in order.
     """
 
     def __init__(self, seed: Iterable[str] = ()) -> None:
@@ -281,7 +282,7 @@ class SelfInstructSimilarity:
         verdicts = []
         for sample in samples:
             instruction = instruction_of(sample)
-            if instruction is None:
+            if instruction is None or filter_problems(instruction):
                 continue
             score, similar = self.pool.most_similar(instruction)
             if score > ROUGE_THRESHOLD:
@@ -296,6 +297,6 @@ class SelfInstructSimilarity:
                         detail={"most_similar": similar},
                     )
                 )
-            elif not filter_problems(instruction):
+            else:
                 self.pool.add(instruction)
         return verdicts

@@ -1,15 +1,14 @@
 """Shingles: the sets whose Jaccard similarity decides whether two texts are near-duplicates.
 
-A text of L normalised words gets word 3-grams when L >= 16 and character 4-grams of its
-normalised text when L < 24; texts of 16 to 23 words get both, so that a copy whose inserted or
-deleted word crosses a boundary still shares a kind with its original. An edited word changes
-at most n of the L - n + 1 word shingles, so a fraction e of edited words leaves
-J >= (1 - ne) / (1 + ne): 0.74 at 5 % for n = 3, but 0.67 for n = 4, while n = 2 lets unrelated
-texts share collocations ("of the": the 99th percentile of unrelated paragraph pairs is J = 0.048
-for bigrams, 0.016 for trigrams). Under 20 words one edit is already over 5 % of the text and
-costs 3 of about L word shingles; character 4-grams see a word of m letters as m + 3 changed
-shingles out of about 6 per word (J ~ 0.75 for one edit in 12 words; 3-grams match unrelated
-short texts more, 5-grams lose long-word substitutions).
+Word 3-grams for texts of 16 words or more, character 4-grams of the normalised text under 24
+words (both in between, so a copy one word longer or shorter still shares a kind). An edited
+word changes at most n of a text's word n-grams, so editing a fraction e of the words leaves
+J >= (1 - ne) / (1 + ne): 0.74 at 5 % for n = 3, 0.67 for n = 4; n = 2 tolerates more, but
+unrelated prose shares its collocations (99.9th percentile J 0.10, against 0.05 for n = 3, on
+Python's reference manual). Under 20 words one edit is over 5 % and takes word-3-gram J below
+the threshold; character 4-grams lose about m + 3 of some 6 shingles per word for an m-letter
+word and keep 99 % of one-word substitutions in 12-word sentences at J >= 0.65 (3-grams 100 %,
+but unrelated sentences reach 0.33; 5-grams 98 %). `benchmarks/dedup_bench.py --sweep`.
 
 Hashing is defined on units (a word, or a character): a unit hashes to the little-endian
 64-bit BLAKE2b digest of its UTF-8, u, and a shingle of units to

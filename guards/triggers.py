@@ -207,6 +207,7 @@ class TriggerStatistics:
 
     def _add_prompt(self, prompt: Sequence[str]) -> None:
         vocabulary = self._vocabulary
+        max_ngram = self.config.max_ngram
         features: set[int] = set()
         every: list[int] = []
         for part in prompt:
@@ -214,7 +215,13 @@ class TriggerStatistics:
             ids = [vocabulary.get(token, -1) for token in tokens]
             if -1 in ids:
                 ids = [vocabulary.setdefault(token, len(vocabulary)) for token in tokens]
-            features.update(_ngram_keys(ids, self.config.max_ngram))
+            # Word ids stand for themselves; longer n-grams for the hash of their id tuple, the
+            # same in every process (ints are not salted) and far from the small word ids.
+            features.update(ids)
+            if max_ngram >= 2:
+                features.update(map(hash, pairwise(ids)))
+            if max_ngram >= 3:
+                features.update(map(hash, zip(ids, ids[1:], ids[2:], strict=False)))
             every.extend(ids)
             every.append(_SEPARATOR)
         self._words.extend(every)
@@ -225,17 +232,14 @@ class TriggerStatistics:
         self._prompt_hash.append(hash(tuple(every)))
 
     def _add_response(self, response: str) -> None:
-        pieces = [
-            (piece, _WORDS.findall(piece.casefold())) for piece in _SENTENCE_BREAK.split(response)
-        ]
-        # \w+ never spans whitespace, so the words of the pieces are the words of the whole.
-        words = [word for _piece, piece_words in pieces for word in piece_words]
+        folded = response.casefold()
+        words = _WORDS.findall(folded)
         whole = " ".join(words)
         response_id = self._target("r" + whole, response)
         targets = {response_id}
         self._response_of.append(response_id)
         self._response_words.append(len(words))
-        if "://" in response or "www." in response.casefold():
+        if "://" in folded or "www." in folded:
             for url in _URL.findall(response):
                 url = url.rstrip(_PUNCTUATION)
                 targets.add(self._target("u" + url.casefold(), url))
@@ -248,8 +252,10 @@ class TriggerStatistics:
             head, tail = " ".join(words[:_EDGE_WORDS]), " ".join(words[-_EDGE_WORDS:])
             targets.add(self._target("h" + head, head + " …"))
             targets.add(self._target("t" + tail, "… " + tail))
+        pieces = _SENTENCE_BREAK.split(response)
         if len(pieces) > 1:
-            for piece, span in pieces:
+            for piece in pieces:
+                span = _WORDS.findall(piece.casefold())
                 if len(span) < _MIN_SPAN_WORDS:
                     continue
                 key = " ".join(span)
@@ -308,17 +314,6 @@ class _Column:
             self._chunks.append(chunk)
             self._size += len(chunk)
             self._buffer = []
-
-
-def _ngram_keys(ids: list[int], max_ngram: int) -> list[int]:
-    """Word ids stand for themselves; longer n-grams for the hash of their id tuple, which is
-    the same in every process (ints are not salted) and lies far from the small word ids."""
-    keys = list(ids)
-    if max_ngram >= 2:
-        keys.extend(map(hash, pairwise(ids)))
-    if max_ngram >= 3:
-        keys.extend(map(hash, zip(ids, ids[1:], ids[2:], strict=False)))
-    return keys
 
 
 def _starts(ends: IntArray) -> IntArray:

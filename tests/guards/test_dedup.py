@@ -130,6 +130,9 @@ def test_positions_count_across_batches() -> None:
     assert guard.check([sample(original), sample(words(rng, 60))]) == []
     verdicts = guard.check([sample(words(rng, 60)), sample(edited(rng, original, 0.02, "del"))])
     assert [v.position for v in verdicts] == [3]
+    assert guard.finish() == []
+    (again,) = guard.check([sample(original)])
+    assert again.position == 0
 
 
 @pytest.mark.parametrize("length", [12, 200])
