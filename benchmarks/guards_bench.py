@@ -234,7 +234,11 @@ def main() -> int:
             cells = " ".join(f"{r[key][name]:>7.2f}" for _d, r in results)
             print(f"{name:<26} {family:<16} {cells}")
         print()
-    print("false positives (clean rows quarantined, by family)")
+    print(
+        "false positives (clean rows quarantined, by family; for dedup these are clean rows\n"
+        "whose exact Jaccard with an earlier clean row is >= the threshold: the built-in\n"
+        "generator's short template rows, e.g. 'capital of Japan' / 'capital of Norway')"
+    )
     families = sorted({f for _d, r in results for f in r["fp"]} | {"backdoor", "dedup"})
     print(f"{'family':<43} " + " ".join(f"{d * 100:>6.1f}%" for d in doses))
     for family in families:
