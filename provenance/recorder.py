@@ -542,7 +542,6 @@ class Recorder:
             raise LedgerError("this recorder is closed; make a new one to record more")
         self._writer_raise()
 
-
     def _open_batch(self) -> RecordBatch | None:
         for batch in reversed(_OPEN_BATCHES.get()):
             if batch.recorder is self:
