@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthguard.guards.verdict import Family, Guard, GuardInfo, Verdict
+from synthguard.guards.verdict import Guard, GuardInfo, Verdict
 from synthguard.provenance.canonical import digest
 from synthguard.provenance.errors import SynthguardError
 from synthguard.provenance.reader import Row
@@ -205,12 +205,3 @@ def _info(info: GuardInfo) -> dict[str, Any]:
 
 def _verdict(verdict: Verdict) -> dict[str, Any]:
     return {**verdict.reason(), "passed": verdict.passed, "guard_name": verdict.guard.name}
-
-
-def families(result: ScreenResult) -> dict[Family, tuple[int, int]]:
-    """Per family: (checked, quarantined), summed over the guards of that family."""
-    totals: dict[Family, tuple[int, int]] = {}
-    for count in result.funnel:
-        checked, quarantined = totals.get(count.info.family, (0, 0))
-        totals[count.info.family] = (checked + count.checked, quarantined + count.quarantined)
-    return totals
