@@ -15,9 +15,7 @@ parent (depth 2). The three models are synthguard's built-in ones (deterministic
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -25,17 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
 
-from synthguard.ledger.home import Home
-from synthguard.ledger.store import Ledger
+from example_ledger import open_ledger
+
 from synthguard.ledger.verify import verify_ledger
 from synthguard.provenance import Recorder, track
 from synthguard.provenance.builtin import BuiltinCritic, BuiltinGenerator, BuiltinReviser
 from synthguard.provenance.errors import SynthguardError
-from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.sample import sample_from_row
-
-EXAMPLE_PASSPHRASE = "synthguard-example-not-a-secret"
-PASSPHRASE_ENV = "SYNTHGUARD_PASSPHRASE"
 
 
 @dataclass
@@ -118,32 +112,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"critic_loop: {exc}", file=sys.stderr)
         return exc.exit_code
     return 0
-
-
-def open_ledger(
-    stack: ExitStack, home_path: Path | None, db: str | None
-) -> tuple[Ledger, str, str | None]:
-    """Open (or make) the ledger the options name: a home, a bare URL, or a temporary home.
-
-    Returns the ledger, the key id that verification pins entry 0 to, and the global options
-    that reach it again from the CLI (None for a temporary home).
-    """
-    passphrase = os.environ.get(PASSPHRASE_ENV) or EXAMPLE_PASSPHRASE
-    if home_path is None and db is not None:
-        key = SigningKey.generate()  # a throwaway key: the ledger is the example's own
-        return stack.enter_context(Ledger.create(db, key)), key.key_id, f"--db {db}"
-    kept: str | None = f"--home {home_path}"
-    if home_path is None:
-        home_path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "home"
-        kept = None
-    home = Home(home_path)
-    if home.config_path.exists():
-        ledger = stack.enter_context(home.open(lambda: passphrase, db=db))
-    else:
-        ledger = stack.enter_context(home.init(passphrase, db=db))
-    root_key = home.root_key()
-    assert root_key is not None
-    return ledger, root_key, kept
 
 
 def print_summary(result: ChainResult, run_id: str, kept: str | None, entries: int) -> None:

@@ -24,7 +24,10 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def load(name: str) -> ModuleType:
-    """Import examples/<name>.py as a module (the folder is not a package)."""
+    """Import examples/<name>.py as a module (the folder is not a package; as when the examples
+    run as scripts, it is on the import path for their shared helper)."""
+    if str(EXAMPLES) not in sys.path:
+        sys.path.insert(0, str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
