@@ -175,6 +175,7 @@ def write_outputs(result: ScreenResult, out_dir: Path) -> tuple[Path, Path]:
 def record_verdicts(result: ScreenResult, recorder: Recorder, guards: Sequence[Guard]) -> int:
     """Sign one `screened` record per readable row: its outcome, verdicts and the guards."""
     ran = [_info(guard.info) for guard in guards]
+    recorder.prefetch_depths(item.row.sample.id for item in result.rows if item.row.sample)
     count = 0
     with recorder.batch():
         for item in result.rows:

@@ -113,7 +113,30 @@ def records_by_event(
 
 def depth_of(ledger: Ledger, sample_id: str) -> int | None:
     """Return the depth the ledger gives `sample_id` (its first making record's), or None."""
-    entries = records_for(ledger, sample_id)
+    return _depth(records_for(ledger, sample_id))
+
+
+def depths_of(ledger: Ledger, sample_ids: Iterable[str], chunk: int = 500) -> dict[str, int]:
+    """`depth_of` for many samples, a few queries in all; ids the ledger lacks are left out."""
+    ids = list(dict.fromkeys(sample_ids))
+    found: dict[str, list[LineageEntry]] = {}
+    for start in range(0, len(ids), chunk):
+        with ledger.engine.connect() as conn:
+            rows = conn.execute(
+                select(col(Entry.seq), col(Entry.sample_id), col(Entry.envelope))
+                .where(
+                    col(Entry.sample_id).in_(ids[start : start + chunk]),
+                    col(Entry.payload_type) == RECORD_TYPE,
+                )
+                .order_by(col(Entry.seq))
+            ).all()
+        for seq, sample_id, envelope in rows:
+            assert sample_id is not None  # selected by sample id
+            found.setdefault(sample_id, []).append(LineageEntry(seq, _record(seq, envelope)))
+    return {sid: depth for sid, entries in found.items() if (depth := _depth(entries)) is not None}
+
+
+def _depth(entries: list[LineageEntry]) -> int | None:
     made = [entry for entry in entries if entry.record.event in MAKING_EVENTS]
     chosen = made or entries
     return chosen[0].record.depth if chosen else None

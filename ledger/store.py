@@ -15,7 +15,7 @@ import base64
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -447,6 +447,10 @@ class Ledger:
         The Recorder asks this for parents it did not record itself.
         """
         return lineage.depth_of(self, sample_id)
+
+    def depths_of(self, sample_ids: Iterable[str]) -> dict[str, int]:
+        """`depth_of` for many samples at once (ids without records are left out)."""
+        return lineage.depths_of(self, sample_ids)
 
     def erase(self, record: LineageRecord) -> int:
         """Append an `erased` record and delete the sample's content in the same transaction."""

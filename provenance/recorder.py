@@ -146,6 +146,9 @@ class Recorder:
         self.fsync = fsync
         self._signer = ledger.key_id
         self._ledger_depth: Callable[[str], int | None] | None = getattr(ledger, "depth_of", None)
+        self._ledger_depths: Callable[[list[str]], dict[str, int]] | None = getattr(
+            ledger, "depths_of", None
+        )
         self._depths: dict[str, int] = {}
         self._looked_up: dict[str, int] = {}
         self._seeded: dict[tuple[int, int], tuple[Generator, Generator]] = {}
@@ -464,16 +467,33 @@ class Recorder:
     async def resolve_depths(self, sample_ids: Iterable[str]) -> None:
         """Look up, off the event loop, the depths the ledger holds for ids this recorder does
         not know yet, so that preparing their children reads no database."""
-        if self._ledger_depth is None:
-            return
-        unknown = [sid for sid in dict.fromkeys(sample_ids) if self._known_depth(sid) is None]
-        if not unknown:
-            return
-        lookup = self._ledger_depth
-        found = await self._run_on_writer_thread(lambda: {sid: lookup(sid) for sid in unknown})
-        for sid, depth in found.items():
-            if depth is not None:
-                self._looked_up[sid] = depth
+        unknown = self._unknown(sample_ids)
+        if unknown:
+            self._learn(await self._run_on_writer_thread(lambda: self._look_up(unknown)))
+
+    def prefetch_depths(self, sample_ids: Iterable[str]) -> None:
+        """Look up in one go the depths the ledger holds for ids this recorder does not know
+        yet, so that recording many events about existing samples reads the ledger once."""
+        unknown = self._unknown(sample_ids)
+        if unknown:
+            self._learn(self._look_up(unknown))
+
+    def _unknown(self, sample_ids: Iterable[str]) -> list[str]:
+        if self._ledger_depth is None and self._ledger_depths is None:
+            return []
+        return [sid for sid in dict.fromkeys(sample_ids) if self._known_depth(sid) is None]
+
+    def _look_up(self, unknown: list[str]) -> dict[str, int]:
+        if self._ledger_depths is not None:
+            return self._ledger_depths(unknown)
+        assert self._ledger_depth is not None
+        found = {sid: self._ledger_depth(sid) for sid in unknown}
+        return {sid: depth for sid, depth in found.items() if depth is not None}
+
+    def _learn(self, depths: Mapping[str, int]) -> None:
+        if len(self._looked_up) + len(depths) > _DEPTH_MEMORY:
+            self._looked_up.clear()
+        self._looked_up.update(depths)
 
     # -- flushing and closing ----------------------------------------------------------------
 
