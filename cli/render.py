@@ -190,6 +190,12 @@ def demo_summary(result: DemoResult) -> str:
         f"({len(result.screening.result.accepted)} accepted, "
         f"{len(result.screening.result.quarantined)} quarantined, "
         f"{result.screening.recorded} signed verdicts)",
+        "               quarantined by rule: "
+        + ", ".join(
+            f"{count.info.family}/{rule} {n}"
+            for count in result.screening.result.funnel
+            for rule, n in sorted(count.by_rule.items())
+        ),
         "",
         "Planted attacks and the guard that caught each:",
         *(
