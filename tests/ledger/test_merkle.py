@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,12 @@ from synthguard.ledger.merkle import (
 )
 from synthguard.provenance.errors import InputError, VerificationError
 
-VECTORS = Path(__file__).parents[3] / "shared" / "testdata" / "rfc6962"
+# The RFC 6962 proof vectors (transparency-dev's testdata) sit beside the repository, in
+# ../shared/testdata/rfc6962, or wherever SYNTHGUARD_RFC6962_VECTORS points.
+VECTORS = Path(
+    os.environ.get("SYNTHGUARD_RFC6962_VECTORS")
+    or Path(__file__).parents[3] / "shared" / "testdata" / "rfc6962"
+)
 
 # Files that the naming rule (only `happy-path*` verifies) would get wrong: the data marks them
 # `wantErr: false` because they are genuinely valid (a one-leaf tree whose root is its leaf hash;
@@ -136,6 +142,9 @@ def _rfc_subproof(m: int, leaves: list[bytes], complete: bool) -> list[bytes]:
 
 
 def test_vector_folders_are_present() -> None:
+    if not VECTORS.is_dir() and not os.environ.get("CI"):
+        # On a clone outside the workplace; CI always has them, and there this test fails.
+        pytest.skip(f"RFC 6962 vectors not found at {VECTORS} (set SYNTHGUARD_RFC6962_VECTORS)")
     assert INCLUSION_FILES, f"no inclusion vectors under {VECTORS}"
     assert CONSISTENCY_FILES, f"no consistency vectors under {VECTORS}"
 
