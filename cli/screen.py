@@ -124,7 +124,7 @@ def list_quarantine(app: App, show_all: bool) -> None:
         if not held.held and not show_all:
             continue
         rules = ", ".join(f"{r.get('guard')}/{r.get('rule')}" for r in held.reasons)
-        status = "held" if held.held else f"released at {held.released_at}"
+        status = "held" if held.held else f"released at {held.override_seq}"
         click.echo(f"{held.sample_id}  entry {held.seq}  {status}  {rules}")
         shown += 1
     click.echo(f"{shown} sample(s)", err=True)

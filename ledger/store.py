@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, col, select
@@ -73,7 +73,8 @@ def engine_for(url: str) -> Engine:
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy's "begin" event issue BEGIN, so appends can ask for BEGIN IMMEDIATE.
+    # Autocommit at the driver, so that the write transaction can say BEGIN IMMEDIATE itself;
+    # SQLAlchemy's own reads still get their BEGIN from the "begin" event.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -81,14 +82,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    options = conn.get_execution_options()
-    if options.get("append_lock", False):
-        # The safety level is fixed per transaction, so it is set just before BEGIN.
-        sync = "FULL" if options.get("durable", False) else "NORMAL"
-        conn.exec_driver_sql(f"PRAGMA synchronous={sync}")
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        conn.exec_driver_sql("BEGIN")
+    conn.exec_driver_sql("BEGIN")
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,15 +242,15 @@ class Ledger:
         prepared = self._prepare(records, signer)
         content_rows = [_content_row(sample_id, row) for sample_id, row in (contents or {}).items()]
         try:
-            with _Transaction(self.engine, durable=durable) as conn:
-                self._check_signer(conn, signer.key_id)
-                seqs, due = self._write(conn, prepared, content_rows)
+            with _Transaction(self.engine, durable=durable) as cur:
+                head = self._check_signer(cur, signer.key_id)
+                seqs, due = self._write(cur, head, prepared, content_rows)
                 if isinstance(records[0], KeyEvent):
-                    self._apply_key_event(conn, seqs[0], records[0])
+                    self._apply_key_event(cur, seqs[0], records[0])
             if due:
                 self._publish(due, signer)
-        except OperationalError as exc:
-            raise LedgerError(f"cannot append to the ledger: {exc.orig}") from exc
+        except (OperationalError, self.engine.dialect.dbapi.Error) as exc:
+            raise LedgerError(f"cannot append to the ledger: {getattr(exc, 'orig', exc)}") from exc
         return seqs
 
     def _prepare(self, records: Sequence[Statement], signer: SigningKey) -> list[dict[str, Any]]:
@@ -283,23 +277,24 @@ class Ledger:
             )
         return rows
 
-    def _check_signer(self, conn: Connection, key_id: str) -> None:
-        # Driver-level SQL on the append path (here and in _write): building SQLAlchemy
-        # statements costs more than running them, and a one-record append pays it in full.
-        row = conn.exec_driver_sql(
-            f"SELECT status FROM keys WHERE key_id = {_mark(conn)}", (key_id,)
-        ).first()
-        head_exists = conn.exec_driver_sql("SELECT size FROM tree_head").first() is not None
-        if row is None and head_exists:
+    def _check_signer(self, cur: Cursor, key_id: str) -> tuple[int, str] | None:
+        """Check that `key_id` may sign now; return the tree head (size, compact range)."""
+        row = cur.one(f"SELECT status FROM keys WHERE key_id = {cur.mark}", (key_id,))
+        head = cur.one("SELECT size, compact FROM tree_head")
+        if row is None and head is not None:
             raise KeyringError(f"key {key_id} is not a key of this ledger")
         if row is not None and row[0] != "active":
             raise KeyringError(f"key {key_id} is {row[0]}; it may not sign new records")
+        return (int(head[0]), str(head[1])) if head is not None else None
 
     def _write(
-        self, conn: Connection, prepared: list[dict[str, Any]], content_rows: list[dict[str, str]]
+        self,
+        cur: Cursor,
+        head: tuple[int, str] | None,
+        prepared: list[dict[str, Any]],
+        content_rows: list[dict[str, str]],
     ) -> tuple[list[int], list[tuple[int, bytes]]]:
         """Number and insert a batch; return its seqs and the (size, root) checkpoints due."""
-        head = conn.exec_driver_sql("SELECT size, compact FROM tree_head").first()
         compact = CompactRange.from_dict(json.loads(head[1])) if head else CompactRange()
         start = compact.size
         due = []
@@ -310,25 +305,19 @@ class Ledger:
             compact.append(leaf)
             if compact.size % self.checkpoint_interval == 0:
                 due.append((compact.size, compact.root()))
-        # Straight to the driver: SQLAlchemy's per-row parameter handling costs more than
-        # the insert itself on this path.
-        mark = _mark(conn)
-        conn.exec_driver_sql(
+        mark = cur.mark
+        cur.run_many(
             f"INSERT INTO entries ({', '.join(_ENTRY_FIELDS)}) "
             f"VALUES ({', '.join([mark] * len(_ENTRY_FIELDS))})",
             [tuple(row[name] for name in _ENTRY_FIELDS) for row in prepared],
         )
         if content_rows:
-            _insert_missing_samples(conn, content_rows)
+            _insert_missing_samples(cur, content_rows)
         state = (compact.size, json.dumps(compact.to_dict()))
         if head is None:
-            conn.exec_driver_sql(
-                f"INSERT INTO tree_head (id, size, compact) VALUES (1, {mark}, {mark})", state
-            )
+            cur.run(f"INSERT INTO tree_head (id, size, compact) VALUES (1, {mark}, {mark})", state)
         else:
-            conn.exec_driver_sql(
-                f"UPDATE tree_head SET size = {mark}, compact = {mark} WHERE id = 1", state
-            )
+            cur.run(f"UPDATE tree_head SET size = {mark}, compact = {mark} WHERE id = 1", state)
         return list(range(start, start + len(prepared))), due
 
     def _publish(self, due: list[tuple[int, bytes]], signer: SigningKey) -> None:
@@ -337,41 +326,38 @@ class Ledger:
         Its flush also makes every batch before it durable, so a checkpoint that anyone may
         have copied never refers to entries a power cut could take back.
         """
-        with _Transaction(self.engine, durable=True) as conn:
+        with _Transaction(self.engine, durable=True) as cur:
+            mark = cur.mark
             for size, root in due:
-                exists = conn.execute(
-                    select(col(CheckpointRow.size)).where(col(CheckpointRow.size) == size)
-                ).first()
-                if exists is None:
-                    conn.execute(
-                        insert(CheckpointRow).values(
-                            size=size,
-                            root=root,
-                            note=sign_checkpoint(self.origin, size, root, signer),
-                            key_id=signer.key_id,
-                            time=utc_now(),
-                        )
+                if cur.one(f"SELECT size FROM checkpoints WHERE size = {mark}", (size,)) is None:
+                    cur.run(
+                        f"INSERT INTO checkpoints (size, root, note, key_id, time) "
+                        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
+                        (
+                            size,
+                            root,
+                            sign_checkpoint(self.origin, size, root, signer),
+                            signer.key_id,
+                            utc_now(),
+                        ),
                     )
 
-    def _apply_key_event(self, conn: Connection, seq: int, event: KeyEvent) -> None:
+    def _apply_key_event(self, cur: Cursor, seq: int, event: KeyEvent) -> None:
+        mark = cur.mark
         if event.action in (KeyAction.ADDED, KeyAction.ROTATED):
-            conn.execute(
-                insert(KeyRow).values(
-                    key_id=event.key_id,
-                    public_key=base64.b64decode(event.public_key or ""),
-                    status="active",
-                    added_seq=seq,
-                )
+            cur.run(
+                f"INSERT INTO keys (key_id, public_key, status, added_seq) "
+                f"VALUES ({mark}, {mark}, {mark}, {mark})",
+                (event.key_id, base64.b64decode(event.public_key or ""), "active", seq),
             )
         ended = event.previous_key_id if event.action is KeyAction.ROTATED else None
         if event.action is KeyAction.REVOKED:
             ended = event.key_id
         if ended is not None:
             status = "revoked" if event.action is KeyAction.REVOKED else "retired"
-            conn.execute(
-                update(KeyRow)
-                .where(col(KeyRow.key_id) == ended)
-                .values(status=status, ended_seq=seq)
+            cur.run(
+                f"UPDATE keys SET status = {mark}, ended_seq = {mark} WHERE key_id = {mark}",
+                (status, seq, ended),
             )
 
     def checkpoint(self) -> Checkpoint:
@@ -457,14 +443,14 @@ class Ledger:
         signer = self._signer()
         prepared = self._prepare([record], signer)
         try:
-            with _Transaction(self.engine, durable=True) as conn:
-                self._check_signer(conn, signer.key_id)
-                seqs, due = self._write(conn, prepared, [])
-                conn.execute(delete(SampleRow).where(col(SampleRow.sample_id) == record.sample_id))
+            with _Transaction(self.engine, durable=True) as cur:
+                head = self._check_signer(cur, signer.key_id)
+                seqs, due = self._write(cur, head, prepared, [])
+                cur.run(f"DELETE FROM samples WHERE sample_id = {cur.mark}", (record.sample_id,))
             if due:
                 self._publish(due, signer)
-        except OperationalError as exc:
-            raise LedgerError(f"cannot append to the ledger: {exc.orig}") from exc
+        except (OperationalError, self.engine.dialect.dbapi.Error) as exc:
+            raise LedgerError(f"cannot append to the ledger: {getattr(exc, 'orig', exc)}") from exc
         return seqs[0]
 
 
@@ -508,51 +494,79 @@ _TABLES = [
 class _Transaction:
     """A write transaction holding the ledger's one writer lock, on either backend.
 
-    Not `durable`: the commit survives a crash of this process but may be lost to a power
-    cut (SQLite WAL with synchronous=NORMAL; PostgreSQL synchronous_commit off), which keeps
-    an fsync off every batch. `durable`: flushed to disk before the commit returns, and with
-    it everything committed before.
+    It runs on the driver's own connection (checked out of the engine's pool): the append
+    path is a handful of statements, and SQLAlchemy's per-statement machinery would cost more
+    than the statements themselves. Not `durable`: the commit survives a crash of this process
+    but may be lost to a power cut (SQLite WAL with synchronous=NORMAL; PostgreSQL
+    synchronous_commit off), which keeps an fsync off every batch. `durable`: flushed to disk
+    before the commit returns, and with it everything committed before.
     """
 
     def __init__(self, engine: Engine, *, durable: bool) -> None:
         self.engine = engine
         self.durable = durable
-        self.conn: Connection | None = None
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.raw: Any = None
 
-    def __enter__(self) -> Connection:
-        conn = self.engine.connect().execution_options(append_lock=True, durable=self.durable)
-        conn.begin()
-        if conn.dialect.name == "postgresql":
-            if not self.durable:
-                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_APPEND_LOCK})")
-        self.conn = conn
-        return conn
+    def __enter__(self) -> Cursor:
+        self.raw = self.engine.raw_connection()
+        cursor: Any = self.raw.cursor()
+        try:
+            if self.sqlite:
+                # The safety level is fixed per transaction, so it is set just before BEGIN.
+                cursor.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'NORMAL'}")
+                cursor.execute("BEGIN IMMEDIATE")
+            else:
+                if not self.durable:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                cursor.execute(f"SELECT pg_advisory_xact_lock({_PG_APPEND_LOCK})")
+        except BaseException:
+            self.raw.close()
+            raise
+        return Cursor(cursor, "?" if self.sqlite else "%s")
 
     def __exit__(self, exc_type: object, *_rest: object) -> None:
-        assert self.conn is not None
         try:
             if exc_type is None:
-                self.conn.commit()
+                if self.sqlite:
+                    self.raw.cursor().execute("COMMIT")
+                else:
+                    self.raw.commit()
             else:
-                self.conn.rollback()
+                self.raw.rollback()
         finally:
-            self.conn.close()
+            self.raw.close()
 
 
-def _insert_missing_samples(conn: Connection, rows: list[dict[str, str]]) -> None:
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A driver cursor inside a write transaction, with its parameter marker."""
+
+    cursor: Any
+    mark: str
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run a query; return its first row or None."""
+        self.cursor.execute(sql, params)
+        return self.cursor.fetchone()
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement."""
+        self.cursor.execute(sql, params)
+
+    def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each row of parameters."""
+        self.cursor.executemany(sql, rows)
+
+
+def _insert_missing_samples(cur: Cursor, rows: list[dict[str, str]]) -> None:
     # Content is addressed by id: a row already stored is the same content, so it stays.
-    mark = _mark(conn)
-    conn.exec_driver_sql(
+    mark = cur.mark
+    cur.run_many(
         f"INSERT INTO samples (sample_id, digest, content) VALUES ({mark}, {mark}, {mark}) "
         "ON CONFLICT (sample_id) DO NOTHING",
         [(row["sample_id"], row["digest"], row["content"]) for row in rows],
     )
-
-
-def _mark(conn: Connection) -> str:
-    """The driver's positional parameter marker."""
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def _content_row(sample_id: str, row: Mapping[str, Any]) -> dict[str, str]:

@@ -78,6 +78,17 @@ class Generator(BaseModel):
 _GENERATOR_JSON: dict[int, tuple[Generator, Fragment]] = {}
 
 
+class SourceKind(StrEnum):
+    """Kinds of source, as the EU AI Act training-content summary template sorts them."""
+
+    PUBLIC_DATASET = "public-dataset"
+    LICENSED = "licensed"
+    CRAWLED = "crawled"
+    USER = "user"
+    SYNTHETIC = "synthetic"
+    OTHER = "other"
+
+
 class Source(BaseModel):
     """A document the generator drew on (retrieval, a seed set, a licensed corpus)."""
 
@@ -86,6 +97,11 @@ class Source(BaseModel):
     uri: str
     digest: str | None = Field(default=None, pattern=_DIGEST_PATTERN)
     license: str | None = Field(default=None, description="SPDX id or a licence URL.")
+    kind: SourceKind | None = Field(
+        default=None,
+        description="What kind of source (the EU template's categories); when absent, reports "
+        "infer it from the URI.",
+    )
 
 
 def utc_now() -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 
 from synthguard.ledger.checkpoint import sign_checkpoint, verify_checkpoint
 from synthguard.ledger.home import Home
@@ -82,7 +81,7 @@ def test_a_batch_failing_inside_its_transaction_leaves_nothing(
     )
     records, contents = ledger_records(ledger_db.key_id, 10, tag="second")
 
-    with pytest.raises(IntegrityError):
+    with pytest.raises(LedgerError, match="cannot append"):
         ledger_db.append(records, contents)
 
     assert [e.seq for e in ledger_db.entries()] == [0, 1, 2, 3, 4, 5, 9]
