@@ -14,6 +14,7 @@ from synthguard.cli.demo import DEFAULT_DIR, DEFAULT_SAMPLES, run_demo
 from synthguard.cli.progress import progress_bar
 from synthguard.cli.recording import generator_from_options, record_file
 from synthguard.ledger.store import DEFAULT_CHECKPOINT_INTERVAL
+from synthguard.ledger.transparency import report_json_schema
 from synthguard.ledger.verify import verify_ledger
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import FORMATS, count_rows
@@ -165,15 +166,20 @@ def verify(app: App, kept: Path | None) -> None:
     click.echo(render.verify_summary(report))
 
 
-def schema_document() -> str:
-    """The JSON Schema of ledger payloads, as `synthguard schema` prints it."""
-    return json.dumps(record_json_schema(), indent=2, ensure_ascii=False) + "\n"
+SCHEMAS = {"lineage": record_json_schema, "report": report_json_schema}
+
+
+def schema_document(which: str = "lineage") -> str:
+    """A JSON Schema as `synthguard schema` prints it."""
+    return json.dumps(SCHEMAS[which](), indent=2, ensure_ascii=False) + "\n"
 
 
 @click.command()
-def schema() -> None:
-    """Print the JSON Schema of lineage records and key events."""
-    click.echo(schema_document(), nl=False)
+@click.argument("which", type=click.Choice(list(SCHEMAS)), default="lineage")
+def schema(which: str) -> None:
+    """Print a JSON Schema: of lineage records and key events (lineage), or of the JSON
+    transparency report (report)."""
+    click.echo(schema_document(which), nl=False)
 
 
 @click.command(short_help="Init, record and verify a demo ledger.")

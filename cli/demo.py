@@ -4,7 +4,10 @@ init -> generate samples with the built-in generator wrapped by `@track` (each o
 as it is handed on) -> a critic/reviser pass over a few of them (two candidate answers each,
 a preference pair, a revision of the chosen one) -> screen them with one planted attack of
 each kind (a copy, invisible characters, a look-alike, an injection, a benchmark item, a toxic
-reply, a malformed line) -> verify -> keep the latest checkpoint outside the ledger. The folder
+reply, a malformed line) -> draw 5 % of the samples for review (the built-in critic stands in for
+the human reviewer, and says so in every verdict) -> release the accepted samples under the
+demo policy -> verify the release offline with the exported public key -> write the HTML
+transparency report -> verify the ledger and keep its latest checkpoint outside. The folder
 is DIR (default ./synthguard-demo). A folder that a previous demo made (it holds the
 `.synthguard-demo` marker) is wiped and rebuilt, so the demo can be run again and again; any
 other non-empty folder is refused, never touched.
@@ -26,8 +29,14 @@ from typing import Any
 
 from synthguard.cli.passphrase import PASSPHRASE_ENV
 from synthguard.guards.pipeline import Screening, default_guards, screen_file
+from synthguard.ledger.figures import compute_report
 from synthguard.ledger.home import DB_ENV, HOME_DIR, Home
+from synthguard.ledger.release import ReleaseResult, create_release
+from synthguard.ledger.release_verify import ReleaseReport, verify_release
+from synthguard.ledger.report_html import render_html
+from synthguard.ledger.review import Draw, draw_review_sample, record_review
 from synthguard.ledger.store import Ledger
+from synthguard.ledger.transparency import TransparencyReport
 from synthguard.ledger.verify import VerifyReport, verify_ledger
 from synthguard.provenance import Recorder, sample_from_row, track
 from synthguard.provenance.builtin import BuiltinCritic, BuiltinGenerator, BuiltinReviser
@@ -39,6 +48,14 @@ DEMO_PASSPHRASE = "synthguard-demo-not-a-secret"
 DEMO_SEED = 6962
 DEMO_CHECKPOINT_INTERVAL = 100
 DEMO_CRITIQUED = 3
+DEMO_REVIEW_RATE = 0.05
+DEMO_RELEASE = "demo-v1"
+DEMO_POLICY = {"max_depth": 3, "min_review_rate": 2}
+"""Release caps the demo sets in its config (percent): deep synthetic-of-synthetic chains
+and unreviewed data are what the policy guards against; the demo's data is all synthetic, so
+a synthetic-share cap would refuse it."""
+DEMO_PASS_SCORE = 5
+DEMO_REVIEWER = "built-in critic (demo stand-in for a human reviewer)"
 MARKER = ".synthguard-demo"
 _MARKER_TEXT = "made by `synthguard demo`; the next demo run wipes this folder\n"
 
@@ -62,6 +79,13 @@ class DemoResult:
     report: VerifyReport
     screening: Screening
     planted: dict[str, list[str]]
+    draw: Draw
+    reviewed_bad: int
+    release: ReleaseResult
+    release_check: ReleaseReport
+    public_key_path: Path
+    transparency: TransparencyReport
+    report_path: Path
 
 
 def run_demo(directory: Path = DEFAULT_DIR, samples: int = DEFAULT_SAMPLES) -> DemoResult:
@@ -82,6 +106,22 @@ def run_demo(directory: Path = DEFAULT_DIR, samples: int = DEFAULT_SAMPLES) -> D
             "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8"
         )
         screening, planted = _screen_with_attacks(home, ledger, rows, directory)
+        draw, bad = _review(ledger)
+        home.set_policy(DEMO_POLICY)
+        release = create_release(
+            ledger,
+            DEMO_RELEASE,
+            screening.accepted_path,
+            directory / "release",
+            policy_config=home.config()["policy"],
+        )
+        signer = home.signer(lambda: passphrase)
+        public_key_path = directory / "publisher.pem"
+        public_key_path.write_text(signer.public.pem(), encoding="ascii")
+        release_check = verify_release(release.out, trusted=[signer.public])
+        transparency = compute_report(ledger)
+        report_path = directory / "report.html"
+        report_path.write_text(render_html(transparency), encoding="utf-8")
         ledger.checkpoint()
         report = verify_ledger(ledger, root_key_id=home.root_key())
         checkpoint_path = directory / "checkpoint.txt"
@@ -103,7 +143,31 @@ def run_demo(directory: Path = DEFAULT_DIR, samples: int = DEFAULT_SAMPLES) -> D
             report=report,
             screening=screening,
             planted=planted,
+            draw=draw,
+            reviewed_bad=bad,
+            release=release,
+            release_check=release_check,
+            public_key_path=public_key_path,
+            transparency=transparency,
+            report_path=report_path,
         )
+
+
+def _review(ledger: Ledger) -> tuple[Draw, int]:
+    """Draw samples for review and judge each with the built-in critic (a stand-in for a
+    person, named as such in every verdict); return the draw and how many were judged bad."""
+    critic = BuiltinCritic()
+    bad = 0
+    with Recorder(ledger) as recorder:
+        draw = draw_review_sample(ledger, recorder, rate=DEMO_REVIEW_RATE, seed=DEMO_SEED)
+        for sample_id in draw.selected:
+            row = ledger.sample(sample_id)
+            judged = critic.critique(row) if row is not None else None
+            verdict = "ok" if judged is not None and judged.score >= DEMO_PASS_SCORE else "bad"
+            bad += verdict == "bad"
+            note = f"critic score {judged.score}/10" if judged is not None else "content erased"
+            record_review(ledger, recorder, sample_id, verdict, DEMO_REVIEWER, note=note)
+    return draw, bad
 
 
 def _screen_with_attacks(

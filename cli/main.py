@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from synthguard.cli import commands, keys, ledger, lineage, screen
+from synthguard.cli import commands, keys, ledger, lineage, release, reports, review, screen
 from synthguard.cli.context import App
 from synthguard.cli.errors import report
 from synthguard.ledger.home import DB_ENV, HOME_ENV, Home
@@ -71,6 +71,10 @@ cli.add_command(commands.schema)
 cli.add_command(commands.demo)
 cli.add_command(screen.screen)
 cli.add_command(screen.quarantine)
+cli.add_command(release.release)
+cli.add_command(review.review)
+cli.add_command(reports.report)
+cli.add_command(reports.audit)
 
 
 def main() -> None:

@@ -169,6 +169,16 @@ def demo_summary(result: DemoResult) -> str:
         (f"{prog} keys export", "the public key: PEM and signed-note vkey"),
         (f"{prog} ledger export > ledger.jsonl", "every entry, one JSON line each"),
         (f"{prog} quarantine list", "what the guards held back, and why"),
+        (
+            f"{prog} release verify {shlex.quote(str(result.release.out))} "
+            f"--key {shlex.quote(str(result.public_key_path))}",
+            "check the release as a recipient would",
+        ),
+        (
+            f"{prog} audit --report {shlex.quote(str(result.report_path))} "
+            f"--release {shlex.quote(str(result.release.out))}",
+            "recompute every figure of the report",
+        ),
     ]
     width = max(len(command) for command, _ in tries)
     events = ", ".join(f"{event} {count}" for event, count in result.events.items())
@@ -196,6 +206,13 @@ def demo_summary(result: DemoResult) -> str:
             for count in result.screening.result.funnel
             for rule, n in sorted(count.by_rule.items())
         ),
+        f"  review       {len(result.draw.selected)} of {result.draw.frame} samples drawn "
+        f"(rate {result.draw.rate:g}, seed {result.draw.seed}, stratified); "
+        f"{result.reviewed_bad} judged bad by the demo's stand-in reviewer",
+        f"  release      {result.release.out}  ({result.release_check.samples} samples, "
+        f"manifest signed by the ledger key; verified offline against {result.public_key_path})",
+        f"  report       {result.report_path}  (transparency report, EU template layout; "
+        "open it in a browser)",
         "",
         "Planted attacks and the guard that caught each:",
         *(

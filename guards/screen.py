@@ -173,26 +173,42 @@ def write_outputs(result: ScreenResult, out_dir: Path) -> tuple[Path, Path]:
 
 
 def record_verdicts(result: ScreenResult, recorder: Recorder, guards: Sequence[Guard]) -> int:
-    """Sign one `screened` record per readable row: its outcome, verdicts and the guards."""
+    """Sign one `screened` record per distinct sample: its outcome, verdicts and the guards.
+
+    Rows are samples by content, so rows with the same content are one sample: its record
+    carries the first such row's outcome (an exact copy cannot make the original unfit), and
+    the later rows, with their own outcomes and reasons, under `copies`.
+    """
     ran = [_info(guard.info) for guard in guards]
-    recorder.prefetch_depths(item.row.sample.id for item in result.rows if item.row.sample)
-    count = 0
+    by_id: dict[str, list[Screened]] = {}
+    for item in result.rows:
+        if item.row.sample is not None:
+            by_id.setdefault(item.row.sample.id, []).append(item)
+    recorder.prefetch_depths(by_id)
     with recorder.batch():
-        for item in result.rows:
-            sample = item.row.sample
-            if sample is None:
-                continue
-            recorder.screened(
-                sample,
-                detail={
-                    "outcome": "quarantined" if item.quarantined else "accepted",
-                    "verdicts": [_verdict(v) for v in item.verdicts],
-                    "guards": ran,
-                    "line": item.row.number,
-                },
-            )
-            count += 1
-    return count
+        for first, *copies in by_id.values():
+            assert first.row.sample is not None
+            detail: dict[str, Any] = {
+                "outcome": _outcome(first),
+                "verdicts": [_verdict(v) for v in first.verdicts],
+                "guards": ran,
+                "line": first.row.number,
+            }
+            if copies:
+                detail["copies"] = [
+                    {
+                        "line": copy.row.number,
+                        "outcome": _outcome(copy),
+                        "verdicts": [_verdict(v) for v in copy.verdicts if not v.passed],
+                    }
+                    for copy in copies
+                ]
+            recorder.screened(first.row.sample, detail=detail)
+    return len(by_id)
+
+
+def _outcome(item: Screened) -> str:
+    return "quarantined" if item.quarantined else "accepted"
 
 
 def _info(info: GuardInfo) -> dict[str, Any]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from synthguard.ledger.policy import Policy
 from synthguard.ledger.store import DEFAULT_CHECKPOINT_INTERVAL, Ledger
 from synthguard.provenance.errors import InputError, KeyringError
 from synthguard.provenance.keys import SigningKey
@@ -96,6 +97,13 @@ class Home:
             config["db"] = url
         self._write_config(config)
         return ledger
+
+    def set_policy(self, policy: Mapping[str, Any]) -> None:
+        """Set the release policy (checked first: an unknown key or bad value is refused)."""
+        Policy.from_config(policy)
+        config = self.config()
+        config["policy"] = dict(policy)
+        self._write_config(config)
 
     def signer(self, passphrase: Passphrase) -> SigningKey:
         """Load the active signing key."""

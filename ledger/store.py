@@ -249,9 +249,15 @@ class Ledger:
                     self._apply_key_event(cur, seqs[0], records[0])
             if due:
                 self._publish(due, signer)
-        except (OperationalError, self.engine.dialect.dbapi.Error) as exc:
+        except self._write_errors as exc:
             raise LedgerError(f"cannot append to the ledger: {getattr(exc, 'orig', exc)}") from exc
         return seqs
+
+    @property
+    def _write_errors(self) -> tuple[type[Exception], ...]:
+        # The write path runs on the driver's connection, so its errors arrive unwrapped.
+        dbapi = self.engine.dialect.dbapi
+        return (OperationalError, dbapi.Error) if dbapi is not None else (OperationalError,)
 
     def _prepare(self, records: Sequence[Statement], signer: SigningKey) -> list[dict[str, Any]]:
         """Sign the records; return entry rows still lacking seq and leaf hash."""
@@ -449,7 +455,7 @@ class Ledger:
                 cur.run(f"DELETE FROM samples WHERE sample_id = {cur.mark}", (record.sample_id,))
             if due:
                 self._publish(due, signer)
-        except (OperationalError, self.engine.dialect.dbapi.Error) as exc:
+        except self._write_errors as exc:
             raise LedgerError(f"cannot append to the ledger: {getattr(exc, 'orig', exc)}") from exc
         return seqs[0]
 

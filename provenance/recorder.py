@@ -67,8 +67,9 @@ MODES = ("durable", "buffered")
 Mode = Literal["durable", "buffered"]
 Verdict = Literal["ok", "bad"]
 SourceLike = Source | Mapping[str, Any]
-Item = tuple[LineageRecord, Sample]
-"""A prepared record and the sample whose content is stored with it."""
+Item = tuple[LineageRecord, Sample | None]
+"""A prepared record and the sample whose content is stored with it (None: a record about a
+sample the ledger holds already, whose content is not stored again)."""
 
 # Depths remembered per recorder when the ledger can answer for the ones forgotten.
 _DEPTH_MEMORY = 1 << 20
@@ -345,16 +346,8 @@ class Recorder:
         note: str | None = None,
     ) -> LineageRecord:
         """Record a human's verdict on `sample`: "ok" or "bad", with an optional note."""
-        if verdict not in _VERDICTS:
-            raise InputError(f"verdict must be one of {', '.join(_VERDICTS)}, not {verdict!r}")
-        if not isinstance(reviewer, str) or not reviewer.strip():
-            raise InputError("reviewer must name who reviewed the sample")
-        if note is not None and not isinstance(note, str):
-            raise InputError("note must be a string")
+        facts = _verdict_facts(verdict, reviewer, note)
         subject = as_sample(sample, self.mapping)
-        facts: dict[str, Any] = {"reviewer": reviewer, "verdict": verdict}
-        if note is not None:
-            facts["note"] = note
         item = self._item(
             subject,
             event=Event.REVIEWED,
@@ -366,6 +359,38 @@ class Recorder:
         )
         self.commit([item])
         return item[0]
+
+    def reviewed_stored(
+        self, sample_id: str, row_digest: str, *, detail: Mapping[str, Any]
+    ) -> LineageRecord:
+        """Record a `reviewed` record about a sample the ledger holds, named by its id and row
+        digest: its content is not needed (it may be erased) and is not stored again.
+
+        `detail` holds a verdict (`verdict`, `reviewer`, an optional `note`, checked as
+        `reviewed` checks them) or, without a verdict, a review draw's selection of the sample.
+        """
+        for value, what in ((sample_id, "sample id"), (row_digest, "row digest")):
+            if not isinstance(value, str):
+                raise InputError(f"{what} must be a string, not {type(value).__name__}")
+            _check_digest(value, what)
+        facts = _merge({}, detail)
+        if "verdict" in facts:
+            _verdict_facts(facts["verdict"], facts.get("reviewer"), facts.get("note"))
+        self._check_open()
+        record = LineageRecord(
+            event=Event.REVIEWED,
+            sample_id=sample_id,
+            digest=row_digest,
+            origin=Origin.HUMAN,
+            parents=[sample_id],
+            depth=self._depth(sample_id, "reviewed sample"),
+            run_id=self.run_id,
+            time=utc_now(),
+            signer=self._signer,
+            detail=facts,
+        )
+        self.commit([(record, None)])
+        return record
 
     def screened(self, sample: SampleLike, *, detail: Mapping[str, Any]) -> LineageRecord:
         """Record what the guards said about `sample` (its outcome and verdicts in `detail`).
@@ -382,6 +407,34 @@ class Recorder:
             parents=[],
             depth=self.depth_of(subject.id) or 0,
             detail=_merge({}, detail),
+        )
+        self.commit([item])
+        return item[0]
+
+    def released(
+        self,
+        sample: SampleLike,
+        *,
+        release: str,
+        manifest: str,
+        origin: Origin = Origin.SYNTHETIC,
+        detail: Mapping[str, Any] | None = None,
+    ) -> LineageRecord:
+        """Record that `sample` went out in the release `release`, whose signed manifest file
+        has the digest `manifest`; `origin` repeats the sample's (a release makes nothing)."""
+        if not isinstance(release, str) or not release.strip():
+            raise InputError("a release needs a name")
+        subject = as_sample(sample, self.mapping)
+        item = self._item(
+            subject,
+            event=Event.RELEASED,
+            origin=origin,
+            generator=None,
+            parents=[],
+            depth=self.depth_of(subject.id) or 0,
+            detail=_merge(
+                {"release": release, "manifest": _check_digest(manifest, "manifest")}, detail
+            ),
         )
         self.commit([item])
         return item[0]
@@ -570,7 +623,7 @@ class Recorder:
 
     def _append(self, items: Sequence[Item]) -> None:
         records = [record for record, _ in items]
-        contents = {sample.id: sample.row for _, sample in items}
+        contents = {sample.id: sample.row for _, sample in items if sample is not None}
         if self.fsync:
             cast(_SyncingAppender, self.ledger).append(records, contents, durable=True)
         else:
@@ -772,6 +825,19 @@ def text_digest(text: object, what: str) -> str:
         return digest(text.encode("utf-8"))
     except UnicodeEncodeError:
         raise InputError(f"{what} contains a lone surrogate (not valid UTF-8)") from None
+
+
+def _verdict_facts(verdict: object, reviewer: object, note: object) -> dict[str, Any]:
+    if verdict not in _VERDICTS:
+        raise InputError(f"verdict must be one of {', '.join(_VERDICTS)}, not {verdict!r}")
+    if not isinstance(reviewer, str) or not reviewer.strip():
+        raise InputError("reviewer must name who reviewed the sample")
+    if note is not None and not isinstance(note, str):
+        raise InputError("note must be a string")
+    facts: dict[str, Any] = {"reviewer": reviewer, "verdict": verdict}
+    if note is not None:
+        facts["note"] = note
+    return facts
 
 
 def _generator(value: object) -> Generator:

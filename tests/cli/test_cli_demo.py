@@ -39,9 +39,16 @@ def test_demo_runs_unconfigured_and_its_ledger_verifies(tmp_path: Path) -> None:
     home = folder / ".synthguard"
     verify = invoke("verify", "--checkpoint", folder / "checkpoint.txt", home=home)
     assert verify.exit_code == 0, verify.output
-    # 59 entries from the pipeline, then one signed `screened` record per readable row
-    # screened: 40 samples + 6 planted attacks (the planted malformed line has no sample).
-    assert verify.stdout.startswith("ok: 105 entries verified (1 key, 3 checkpoints)")
+    # 59 entries from the pipeline; one signed `screened` record per sample screened: 40 samples
+    # + 6 planted attacks, less the planted exact copy (the same sample as row 3) and the
+    # malformed line (no sample); 5 review selections and their 5 verdicts; 34 `released`.
+    assert verify.stdout.startswith("ok: 148 entries verified (1 key, 4 checkpoints)")
+    assert (folder / "report.html").read_text().startswith("<!DOCTYPE html>")
+    checked = invoke(
+        "release", "verify", folder / "release", "--key", folder / "publisher.pem", home=home
+    )
+    assert checked.exit_code == 0, checked.output
+    assert "34 samples" in checked.stdout
 
     rows = [json.loads(line) for line in (folder / "samples.jsonl").read_text().splitlines()]
     assert rows == list(BuiltinGenerator(DEMO_SEED).generate(40))

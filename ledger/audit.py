@@ -1,0 +1,252 @@
+"""The audit: the ledger verifies, a report's figures are what the ledger gives, a release
+agrees with the ledger.
+
+A report (JSON, HTML or Markdown) carries its own figures; the audit recomputes them from the
+same ledger state (the report's checkpoint size, its release) and compares figure by figure,
+then renders the recomputed report in the same format and compares the bytes, so an edit to a
+displayed number is caught even when the embedded figures were left alone. A release is
+verified offline as a recipient would, its checkpoint must be one the ledger of today extends,
+and the ledger's `released` records must name exactly the release's samples.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from synthguard.ledger.bundle import BundleReader
+from synthguard.ledger.figures import compute_report
+from synthguard.ledger.lineage import records_by_event
+from synthguard.ledger.manifest import BUNDLE_FILE, MANIFEST_FILE
+from synthguard.ledger.release_verify import verify_release
+from synthguard.ledger.report_embed import embedded_report
+from synthguard.ledger.report_html import render_html
+from synthguard.ledger.report_md import render_markdown
+from synthguard.ledger.store import Ledger
+from synthguard.ledger.transparency import TransparencyReport
+from synthguard.ledger.verify import verify_ledger
+from synthguard.provenance.canonical import digest
+from synthguard.provenance.errors import InputError, SynthguardError
+from synthguard.provenance.keys import VerifyingKey
+from synthguard.provenance.record import Event
+
+ReportFormat = Literal["json", "html", "md"]
+
+RENDERERS: dict[ReportFormat, Callable[[TransparencyReport], str]] = {
+    "json": TransparencyReport.to_json,
+    "html": render_html,
+    "md": render_markdown,
+}
+
+MAX_LISTED = 5
+"""Mismatched figures named one by one in a check's detail; the rest are counted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of the audit table."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass
+class Audit:
+    """Every check the audit ran, in order."""
+
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """True when every check passed."""
+        return all(check.passed for check in self.checks)
+
+    def add(self, name: str, passed: bool, detail: str) -> None:
+        """Append a check."""
+        self.checks.append(Check(name, passed, detail))
+
+
+def run_audit(
+    ledger: Ledger,
+    *,
+    report: Path | None = None,
+    release: Path | None = None,
+    trusted: list[VerifyingKey] | None = None,
+    root_key_id: str | None = None,
+) -> Audit:
+    """Verify the ledger, then recompute `report` and check `release` against it."""
+    audit = Audit()
+    try:
+        verified = verify_ledger(ledger, root_key_id=root_key_id)
+        audit.add("ledger verifies", True, f"{verified.size} entries, signatures and tree")
+    except SynthguardError as exc:
+        audit.add("ledger verifies", False, str(exc))
+    if report is not None:
+        audit_report(ledger, report, audit)
+    if release is not None:
+        audit_release(ledger, release, audit, trusted=trusted, root_key_id=root_key_id)
+    return audit
+
+
+def report_format(path: Path, text: str) -> ReportFormat:
+    """Which rendering a report file is: by its first non-blank character, then its suffix."""
+    start = text.lstrip()[:1]
+    if start in ("{", "["):
+        return "json"
+    if start == "<" or path.suffix.lower() in (".html", ".htm"):
+        return "html"
+    return "md"
+
+
+def audit_report(ledger: Ledger, path: Path, audit: Audit) -> None:
+    """Recompute the figures of the report at `path` and compare them, then its rendering."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the report {path}: {exc}") from exc
+    fmt = report_format(path, text)
+    claimed = _claimed(text, fmt, path)
+    general = claimed.general
+    if general.checkpoint.origin != ledger.origin:
+        audit.add(
+            "report is of this ledger",
+            False,
+            f"the report is of ledger {general.checkpoint.origin}, not {ledger.origin}",
+        )
+        return
+    try:
+        recomputed = compute_report(
+            ledger,
+            release=general.release,
+            size=general.checkpoint.size,
+            tool_version=general.tool_version,
+        )
+    except SynthguardError as exc:
+        audit.add("report figures recompute", False, str(exc))
+        return
+    mismatches = list(differences(_plain(claimed), _plain(recomputed)))
+    audit.add(
+        "report checkpoint",
+        claimed.general.checkpoint == recomputed.general.checkpoint,
+        f"size {general.checkpoint.size}, root {general.checkpoint.root_hash}"
+        if claimed.general.checkpoint == recomputed.general.checkpoint
+        else f"the ledger's first {general.checkpoint.size} entries have root "
+        f"{recomputed.general.checkpoint.root_hash}, not {general.checkpoint.root_hash}",
+    )
+    audit.add("report figures", not mismatches, _figures_detail(mismatches))
+    rendered = RENDERERS[fmt](recomputed)
+    line = _first_different_line(text, rendered)
+    audit.add(
+        f"report text ({fmt})",
+        line is None,
+        "identical to a fresh rendering of the recomputed figures"
+        if line is None
+        else f"line {line} differs from a fresh rendering of the recomputed figures",
+    )
+
+
+def audit_release(
+    ledger: Ledger,
+    out: Path,
+    audit: Audit,
+    *,
+    trusted: list[VerifyingKey] | None = None,
+    root_key_id: str | None = None,
+) -> None:
+    """Verify the release in `out` offline, then check it against the ledger."""
+    try:
+        verified = verify_release(out, trusted=trusted)
+    except SynthguardError as exc:
+        audit.add("release verifies offline", False, str(exc))
+        return
+    pinned = "" if verified.pinned else " (manifest key not pinned: pass --key)"
+    audit.add(
+        "release verifies offline",
+        True,
+        f"{verified.samples} samples, {verified.records} records{pinned}",
+    )
+    with BundleReader(out / BUNDLE_FILE) as bundle:
+        note = bundle.header.checkpoint
+        released = {proofs.sample_id for _, proofs in bundle.samples()}
+    try:
+        verify_ledger(ledger, kept_checkpoint=note, root_key_id=root_key_id)
+        audit.add(
+            "release checkpoint in ledger",
+            True,
+            f"the ledger extends the release's checkpoint at size {verified.checkpoint.size}",
+        )
+    except SynthguardError as exc:
+        audit.add("release checkpoint in ledger", False, str(exc))
+    recorded = _released_ids(ledger, verified.name, digest((out / MANIFEST_FILE).read_bytes()))
+    extra, missing = recorded - released, released - recorded
+    audit.add(
+        "release recorded in ledger",
+        not extra and not missing,
+        f"{len(recorded)} `released` records name this manifest"
+        if not extra and not missing
+        else f"{len(missing)} released samples lack a `released` record, {len(extra)} recorded "
+        f"samples are not in the release (first: {sorted(missing or extra)[0]})",
+    )
+
+
+def differences(claimed: Any, actual: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """Yield (path, claimed, actual) for every leaf value that differs between two JSON trees."""
+    if isinstance(claimed, dict) and isinstance(actual, dict):
+        for key in sorted(set(claimed) | set(actual)):
+            yield from differences(
+                claimed.get(key), actual.get(key), f"{path}.{key}" if path else key
+            )
+    elif isinstance(claimed, list) and isinstance(actual, list) and len(claimed) == len(actual):
+        for index, (left, right) in enumerate(zip(claimed, actual, strict=True)):
+            yield from differences(left, right, f"{path}[{index}]")
+    elif claimed != actual:
+        yield path, claimed, actual
+
+
+def _claimed(text: str, fmt: ReportFormat, path: Path) -> TransparencyReport:
+    if fmt != "json":
+        return embedded_report(text)
+    try:
+        return TransparencyReport.model_validate(json.loads(text))
+    except ValueError as exc:
+        first = str(exc).splitlines()[0]
+        raise InputError(f"{path} is not a synthguard JSON report: {first}") from exc
+
+
+def _plain(report: TransparencyReport) -> Any:
+    return report.model_dump(mode="json")
+
+
+def _figures_detail(mismatches: list[tuple[str, Any, Any]]) -> str:
+    if not mismatches:
+        return "every figure equals its recomputation from the ledger"
+    named = "; ".join(
+        f"{path}: report {json.dumps(claimed)}, ledger {json.dumps(actual)}"
+        for path, claimed, actual in mismatches[:MAX_LISTED]
+    )
+    more = len(mismatches) - MAX_LISTED
+    return named + (f"; and {more} more" if more > 0 else "")
+
+
+def _first_different_line(text: str, rendered: str) -> int | None:
+    if text == rendered:
+        return None
+    for number, (left, right) in enumerate(
+        zip(text.splitlines(), rendered.splitlines(), strict=False), 1
+    ):
+        if left != right:
+            return number
+    return min(len(text.splitlines()), len(rendered.splitlines())) + 1
+
+
+def _released_ids(ledger: Ledger, name: str, manifest_digest: str) -> set[str]:
+    return {
+        entry.record.sample_id
+        for entry in records_by_event(ledger, (Event.RELEASED,))
+        if entry.record.detail.get("release") == name
+        and entry.record.detail.get("manifest") == manifest_digest
+    }

@@ -1,0 +1,131 @@
+"""`synthguard report` and `synthguard audit` on the demo's ledger: figures recompute, edits
+to a report or a release are caught, and a ledger that grew since still audits its report."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from cli_support import alpaca, invoke, write_jsonl
+
+from synthguard.cli.demo import DEMO_PASSPHRASE, run_demo
+from synthguard.ledger.report_embed import embedded_report
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo folder (ledger, release, HTML report); tests get copies."""
+    folder = tmp_path_factory.mktemp("demo") / "demo"
+    run_demo(folder, 40)
+    return folder
+
+
+@pytest.fixture
+def demo(demo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo folder."""
+    folder = tmp_path / "demo"
+    shutil.copytree(demo_template, folder)
+    return folder
+
+
+def audit(folder: Path, *args: str | Path) -> tuple[int, str]:
+    result = invoke("audit", *args, home=folder / ".synthguard")
+    return result.exit_code, result.stdout
+
+
+def failed_checks(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if line.startswith("FAIL")]
+
+
+def test_the_demo_report_and_release_pass_the_audit(demo: Path) -> None:
+    code, out = audit(
+        demo,
+        "--report",
+        demo / "report.html",
+        "--release",
+        demo / "release",
+        "--key",
+        demo / "publisher.pem",
+    )
+    assert code == 0, out
+    names = [line[6:].split("  ")[0] for line in out.splitlines()]
+    assert names == [
+        "ledger verifies",
+        "report checkpoint",
+        "report figures",
+        "report text (html)",
+        "release verifies offline",
+        "release checkpoint in ledger",
+        "release recorded in ledger",
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["json", "md", "html"])
+def test_every_report_format_audits_clean(demo: Path, fmt: str) -> None:
+    out = demo / f"report.{fmt}"
+    made = invoke("report", "--format", fmt, "--out", out, home=demo / ".synthguard")
+    assert made.exit_code == 0, made.output
+    code, stdout = audit(demo, "--report", out)
+    assert code == 0, stdout
+
+
+def test_an_edited_json_figure_is_named(demo: Path) -> None:
+    out = demo / "report.json"
+    invoke("report", "--format", "json", "--out", out, home=demo / ".synthguard")
+    report = json.loads(out.read_text())
+    report["sources"]["synthetic"]["samples"] -= 1
+    out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    code, stdout = audit(demo, "--report", out)
+    assert code == 1
+    failures = failed_checks(stdout)
+    assert any(
+        "report figures" in line and "sources.synthetic.samples" in line for line in failures
+    )
+
+
+def test_an_edited_number_in_the_html_text_is_caught_though_its_data_block_is_intact(
+    demo: Path,
+) -> None:
+    path = demo / "report.html"
+    html = path.read_text()
+    data_start = html.index('<script type="application/json"')
+    visible, data = html[:data_start], html[data_start:]
+    samples = embedded_report(html).general.samples
+    assert f">{samples}<" in visible
+    path.write_text(visible.replace(f">{samples}<", f">{samples + 1000}<", 1) + data)
+    code, stdout = audit(demo, "--report", path)
+    assert code == 1
+    failures = failed_checks(stdout)
+    assert len(failures) == 1, stdout
+    assert "report text (html)" in failures[0]
+
+
+def test_a_report_still_audits_after_the_ledger_grew(demo: Path) -> None:
+    home = demo / ".synthguard"
+    more = write_jsonl(demo / "more.jsonl", [alpaca(i) for i in range(5)])
+    recorded = invoke("record", more, "--origin", "human", home=home, passphrase=DEMO_PASSPHRASE)
+    assert recorded.exit_code == 0, recorded.output
+    code, stdout = audit(demo, "--report", demo / "report.html", "--release", demo / "release")
+    assert code == 0, stdout
+
+
+def test_a_changed_release_row_fails_the_audit(demo: Path) -> None:
+    samples = demo / "release" / "samples.jsonl"
+    lines = samples.read_text().splitlines()
+    row = json.loads(lines[0])
+    row["output"] = str(row.get("output", "")) + " (edited)"
+    lines[0] = json.dumps(row)
+    samples.write_text("\n".join(lines) + "\n")
+    code, stdout = audit(demo, "--release", demo / "release")
+    assert code == 1
+    assert any("release verifies offline" in line for line in failed_checks(stdout)), stdout
+
+
+def test_a_report_of_another_ledger_is_refused(demo: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    run_demo(other, 5)
+    code, stdout = audit(demo, "--report", other / "report.html")
+    assert code == 1
+    assert any("report is of this ledger" in line for line in failed_checks(stdout)), stdout
