@@ -123,7 +123,12 @@ def lineage_line(entry: LineageEntry) -> str:
         if record.generator.version:
             model += f" {record.generator.version}"
         parts.append(f"by {record.generator.name} ({model})")
-    if record.event == "reviewed":
+    if record.event == "reviewed" and detail.get("selected"):
+        parts.append(
+            f"selected for review (draw {_short(detail.get('draw'))}, stratum "
+            f"{detail.get('stratum')})"
+        )
+    elif record.event == "reviewed":
         note = f" ({detail['note']})" if detail.get("note") else ""
         parts.append(f"by {detail.get('reviewer')}: {detail.get('verdict')}{note}")
     elif record.generator is None:

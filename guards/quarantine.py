@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from synthguard.ledger.screening import OVERRIDE_NOTE_PREFIX, ScreeningStatus, screening_status
 from synthguard.ledger.store import Ledger
+from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.record import LineageRecord
 from synthguard.provenance.recorder import Recorder
@@ -38,8 +39,12 @@ def release(
     row = ledger.sample(sample_id)
     if row is None:
         raise InputError(f"the content of sample {sample_id} is not in the ledger (erased?)")
-    record = recorder.reviewed(
-        row, reviewer=reviewer, verdict="ok", note=OVERRIDE_NOTE_PREFIX + reason
+    # Named by id and stored digest: the row need not re-read as the same sample under the
+    # default field mapping (it may have been recorded with --field).
+    record = recorder.reviewed_stored(
+        sample_id,
+        digest_json(row),
+        detail={"reviewer": reviewer, "verdict": "ok", "note": OVERRIDE_NOTE_PREFIX + reason},
     )
     recorder.flush()
     return record

@@ -83,9 +83,16 @@ def test_screen_cli_keeps_every_row_and_signs_verdicts(tmp_path: Path) -> None:
 
     with Home(home).open() as ledger:
         screened = list(records_by_event(ledger, [Event.SCREENED]))
-        assert len(screened) == 43  # every readable row (3 malformed ones have no sample)
+        # One per sample: 43 readable rows (3 malformed ones have no sample), of which one is
+        # an exact copy: the same sample, so it rides along in the original's record.
+        assert len(screened) == 42
         outcomes = {e.record.detail["outcome"] for e in screened}
         assert outcomes == {"accepted", "quarantined"}
+        (original,) = [e.record.detail for e in screened if "copies" in e.record.detail]
+        assert original["outcome"] == "accepted"
+        (copy_of,) = original["copies"]
+        assert copy_of["outcome"] == "quarantined"
+        assert copy_of["verdicts"][0]["rule"] == "exact"
         verify_ledger(ledger, root_key_id=Home(home).root_key())
 
 

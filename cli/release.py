@@ -1,0 +1,174 @@
+"""`synthguard release`: write a signed release of screened samples, and verify one offline."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import click
+
+from synthguard.cli.context import App, pass_app
+from synthguard.cli.progress import progress_bar
+from synthguard.ledger.manifest import BUNDLE_FILE, MANIFEST_FILE, BreachRef
+from synthguard.ledger.policy import Breach
+from synthguard.ledger.release import ReleaseResult, create_release
+from synthguard.ledger.release_verify import ReleaseReport, read_public_keys, verify_release
+from synthguard.provenance.errors import InputError
+from synthguard.provenance.reader import FORMATS, count_rows
+from synthguard.provenance.sample import FieldMapping
+
+
+@click.group()
+def release() -> None:
+    """Signed releases of screened samples that anyone can verify offline."""
+
+
+@release.command("create", short_help="Release screened samples with a signed manifest.")
+@click.argument("name")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A `synthguard screen` output folder (its accepted.jsonl), or a JSONL, Parquet or "
+    "Hugging Face dataset of the samples to release.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The new folder to write the release into.",
+)
+@click.option(
+    "--justify",
+    metavar="TEXT",
+    help="Release even though the policy is breached; the breaches and TEXT are signed into "
+    "the manifest and the ledger.",
+)
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="TARGET=SOURCE",
+    help="Read a sample field from another column, e.g. instruction=prompt.",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Input format of a file.")
+@pass_app
+def create(
+    app: App,
+    name: str,
+    source: Path,
+    out: Path,
+    justify: str | None,
+    fields: tuple[str, ...],
+    fmt: str | None,
+) -> None:
+    """Release the samples of --from as NAME into --out: samples.jsonl, samples.parquet, a
+    signed in-toto manifest and the proofs of every sample's records.
+
+    Only samples the ledger shows as screened and accepted (or released from quarantine by a
+    signed override) may go out; anything else is refused with its ids, and so is a release
+    that breaks the home's policy, unless --justify says why. Each released sample gets a
+    signed `released` record.
+    """
+    policy = _policy(app)
+    with app.open_ledger(signing=True) as ledger, progress_bar(ledger.size, "proving") as tick:
+        result = create_release(
+            ledger,
+            name,
+            source,
+            out,
+            policy_config=policy,
+            justification=justify,
+            mapping=FieldMapping.parse(fields),
+            fmt=fmt,
+            progress=tick,
+        )
+    click.echo(_created(result))
+
+
+def _policy(app: App) -> dict[str, Any]:
+    """The home's policy limits (none without a home: a bare --db)."""
+    if not app.home.config_path.exists():
+        return {}
+    policy = app.home.config().get("policy", {})
+    if not isinstance(policy, dict):
+        raise InputError(f'{app.home.config_path}: "policy" must be a JSON object')
+    return policy
+
+
+@release.command("verify", short_help="Verify a release offline.")
+@click.argument("out", metavar="OUT", type=click.Path(path_type=Path))
+@click.option(
+    "--key",
+    "key_file",
+    metavar="PUBKEY",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The publisher's public key (`synthguard keys export`: PEM or vkey line). Without it "
+    "the key the release carries is trusted on first use.",
+)
+def verify(out: Path, key_file: Path | None) -> None:
+    """Check a release in OUT offline: the manifest's signature, every file's digest, every
+    sample against the proofs and the checkpoint's signature.
+
+    Exit 1 naming the first discrepancy (file, line, sample, entry).
+    """
+    trusted = read_public_keys(key_file) if key_file is not None else None
+
+    def lines() -> int | None:
+        count = count_rows(out / BUNDLE_FILE)
+        return None if count is None else count - 1
+
+    with progress_bar(lines, "verifying") as tick:
+        report = verify_release(out, trusted=trusted, progress=tick)
+    if not report.pinned:
+        click.echo(
+            f"synthguard: warning: signed by {report.signer}, trusted on first use: "
+            "pass --key to pin",
+            err=True,
+        )
+    click.echo(_verified(report))
+
+
+def _created(result: ReleaseResult) -> str:
+    predicate = result.statement.predicate
+    checkpoint = predicate.checkpoint
+    lines = [
+        f"released {predicate.name!r}: {predicate.samples.count} samples from {result.source} "
+        f"to {result.out}",
+        f"  manifest    {result.out / MANIFEST_FILE}  {result.manifest_digest}",
+        f"              signed by {result.signer}",
+        f"  proven at   {checkpoint.origin} size {checkpoint.size}, root {checkpoint.root_hash}",
+        f"  samples     root {predicate.samples.merkle_root} ({predicate.samples.tree})",
+        f"  outcomes    {_pairs(predicate.counts.by_outcome)}",
+        f"  origins     {_pairs(predicate.counts.by_origin)}",
+        f"  ledger      {result.released} released records; checkpoint at {result.checkpoint.size}"
+        f", root {base64.b64encode(result.checkpoint.root).decode('ascii')}",
+    ]
+    lines.extend(f"  policy      {_describe(breach)} (justified)" for breach in result.breaches)
+    return "\n".join(lines)
+
+
+def _verified(report: ReleaseReport) -> str:
+    checkpoint = report.checkpoint
+    trust = "pinned key" if report.pinned else "key carried by the release, not pinned"
+    lines = [
+        f"ok: release {report.name!r} verified: {report.samples} samples, {report.records} "
+        f"signed records proven into checkpoint {checkpoint.origin} at size {checkpoint.size}",
+        f"  manifest    signed by {report.signer} ({trust})",
+        f"  files       {', '.join(report.files)}: digests match",
+    ]
+    lines.extend(
+        f"  policy      {_describe(breach)}; justified: {report.justification}"
+        for breach in report.breaches
+    )
+    return "\n".join(lines)
+
+
+def _describe(breach: BreachRef) -> str:
+    return Breach(breach.rule, breach.limit, breach.actual).describe()
+
+
+def _pairs(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key} {count}" for key, count in counts.items())

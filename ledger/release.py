@@ -1,0 +1,422 @@
+"""Releases: the screened samples, a signed manifest and the proofs to check them offline.
+
+`create_release` reads the samples to release and refuses any that the ledger does not show as
+made (`generated`, `revised` or `imported`) and screened into acceptance or released from
+quarantine by a signed override, and a release that breaks the policy unless it is justified.
+Then, against one checkpoint C of the ledger: every record of every released sample is proven
+into C's tree (built once, in memory, from the first C.size leaves), the data files (JSONL and
+Parquet), the proof bundle and the in-toto Statement in a DSSE envelope are written into a
+hidden folder beside OUT; one `released` record per sample is appended (one transaction); the
+folder is renamed to OUT and the ledger checkpointed again. A failure before the records are
+committed removes the folder: no half release is left to verify, and nothing is recorded.
+"""
+
+from __future__ import annotations
+
+import binascii
+import importlib
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from synthguard.ledger.bundle import BundleHeader, ProvenRecord, SampleProofs, write_bundle
+from synthguard.ledger.checkpoint import Checkpoint, verify_checkpoint
+from synthguard.ledger.lineage import LineageEntry
+from synthguard.ledger.manifest import (
+    BUNDLE_FILE,
+    DATA_FILES,
+    JSONL_FILE,
+    MANIFEST_FILE,
+    PARQUET_FILE,
+    PAYLOAD_TYPE,
+    BreachRef,
+    CheckpointRef,
+    PolicyRef,
+    ReleasePredicate,
+    ResourceDescriptor,
+    SampleSet,
+    Statement,
+    Tally,
+    encode_hash,
+    first_making,
+    sample_root,
+)
+from synthguard.ledger.merkle import Tree
+from synthguard.ledger.policy import Policy, check_policy
+from synthguard.ledger.screening import ScreeningStatus, fold_screening
+from synthguard.ledger.store import EntryView, Ledger, entry_leaf_hash
+from synthguard.provenance.canonical import canonical_json, digest
+from synthguard.provenance.dsse import sign_envelope
+from synthguard.provenance.errors import InputError, KeyringError, VerificationError
+from synthguard.provenance.keys import SigningKey, VerifyingKey
+from synthguard.provenance.reader import detect_format, read_samples
+from synthguard.provenance.record import RECORD_TYPE, LineageRecord, utc_now
+from synthguard.provenance.recorder import Recorder
+from synthguard.provenance.sample import DEFAULT_MAPPING, FieldMapping, Sample
+
+SCREEN_OUTPUT = "accepted.jsonl"
+"""What `--from DIR` reads: the accepted rows of a `synthguard screen` output folder."""
+
+_SHOWN = 5
+_TICK = 5000
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseResult:
+    """A release written: from where, to where, what its manifest says, what was recorded."""
+
+    source: Path
+    out: Path
+    statement: Statement
+    manifest_digest: str
+    signer: str
+    released: int
+    checkpoint: Checkpoint
+
+    @property
+    def breaches(self) -> list[BreachRef]:
+        """The policy rules the release breaks (justified, since it went out)."""
+        return self.statement.predicate.policy.breaches
+
+
+def release_source(source: Path) -> Path:
+    """The file `--from` names: a screen output folder's accepted.jsonl, else `source`."""
+    if source.is_dir() and detect_format(source) != "hf":
+        path = source / SCREEN_OUTPUT
+        if not path.is_file():
+            raise InputError(
+                f"{source} has no {SCREEN_OUTPUT}: give a `synthguard screen` output folder, a "
+                "JSONL or Parquet file, or a saved Hugging Face dataset"
+            )
+        return path
+    return source
+
+
+def create_release(
+    ledger: Ledger,
+    name: str,
+    source: Path,
+    out: Path,
+    *,
+    policy_config: Mapping[str, Any] | None = None,
+    justification: str | None = None,
+    mapping: FieldMapping = DEFAULT_MAPPING,
+    fmt: str | None = None,
+    progress: Progress | None = None,
+) -> ReleaseResult:
+    """Release the samples of `source` into the new folder `out`; see the module docstring.
+
+    InputError (nothing written, nothing recorded) for an unreadable or duplicate row, a
+    sample the ledger does not show as made and screened, or a policy breach without a
+    `justification`; VerificationError when the ledger does not match its own checkpoint.
+    """
+    _check_name(name)
+    if out.exists() or out.is_symlink():
+        raise InputError(f"{out} exists already; a release goes into a new folder")
+    signer = ledger.signer
+    if signer is None:
+        raise KeyringError("a release is signed: open the ledger with its signing key")
+    path = release_source(source)
+    samples = _read_samples(path, mapping, fmt)
+    ids = [sample.id for sample in samples]
+    checkpoint = ledger.checkpoint()
+    tree, stored = _prove_into(ledger, checkpoint, set(ids), progress)
+    entries = {
+        sid: [LineageEntry(e.seq, _record(e)) for e in found] for sid, found in stored.items()
+    }
+    statuses = _releasable(samples, entries)
+    policy = _policy(ledger, ids, policy_config, justification, checkpoint.size)
+    tally = Tally()
+    for sample in samples:
+        tally.add(entries[sample.id], statuses[sample.id])
+    keys = _keys(ledger, checkpoint, stored, signer)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
+    work.mkdir()
+    try:
+        _write_jsonl(samples, work / JSONL_FILE)
+        _write_parquet(samples, work / PARQUET_FILE)
+        bundle_sha256 = write_bundle(
+            work / BUNDLE_FILE,
+            BundleHeader(checkpoint=checkpoint.note, keys=keys),
+            _proofs(samples, stored, tree),
+        )
+        statement = Statement(
+            subject=[ResourceDescriptor.of_file(work / file) for file in DATA_FILES],
+            predicate=ReleasePredicate(
+                name=name,
+                created=utc_now(),
+                checkpoint=CheckpointRef(
+                    origin=checkpoint.origin,
+                    size=checkpoint.size,
+                    root_hash=encode_hash(checkpoint.root),
+                ),
+                samples=SampleSet(count=len(ids), merkle_root=encode_hash(sample_root(ids))),
+                fields=mapping.model_dump(),
+                guards=tally.guards(),
+                counts=tally.counts(),
+                keys=sorted(keys),
+                bundle=ResourceDescriptor(name=BUNDLE_FILE, digest={"sha256": bundle_sha256}),
+                policy=policy,
+            ),
+        )
+        envelope = sign_envelope(statement.payload(), PAYLOAD_TYPE, signer)
+        (work / MANIFEST_FILE).write_bytes(envelope)
+        manifest_digest = digest(envelope)
+        # One transaction: recorded whole, or not at all and the folder goes.
+        released = _record_release(ledger, samples, entries, name, manifest_digest, policy)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    try:
+        os.rename(work, out)
+    except OSError as exc:
+        raise InputError(
+            f"the release is recorded in the ledger but cannot be moved to {out} "
+            f"({exc.strerror or exc}); it is complete in {work}"
+        ) from exc
+    return ReleaseResult(
+        source=path,
+        out=out,
+        statement=statement,
+        manifest_digest=manifest_digest,
+        signer=signer.key_id,
+        released=released,
+        checkpoint=ledger.checkpoint(),
+    )
+
+
+def _check_name(name: str) -> None:
+    if not name.strip():
+        raise InputError("a release needs a name")
+    if not name.isprintable():
+        raise InputError(f"release name {name!r} holds a control character")
+
+
+def _read_samples(path: Path, mapping: FieldMapping, fmt: str | None) -> list[Sample]:
+    """Every row of the source as a sample; InputError naming the bad or repeated rows."""
+    unit = "line" if (fmt or detect_format(path)) == "jsonl" else "row"
+    samples: list[Sample] = []
+    bad: list[str] = []
+    seen: dict[str, int] = {}
+    for row in read_samples(path, mapping, fmt):
+        if row.sample is None:
+            bad.append(f"{unit} {row.number} ({row.error})")
+            continue
+        first = seen.setdefault(row.sample.id, row.number)
+        if first != row.number:
+            raise InputError(
+                f"{path}: {unit} {row.number} holds the same sample as {unit} {first} "
+                f"({row.sample.id}); a release lists each sample once"
+            )
+        samples.append(row.sample)
+    if bad:
+        more = f", and {len(bad) - _SHOWN} more" if len(bad) > _SHOWN else ""
+        raise InputError(
+            f"{path}: {len(bad)} {unit}s cannot be read and a release must be exact, so nothing "
+            f"was released: {', '.join(bad[:_SHOWN])}{more}"
+        )
+    if not samples:
+        raise InputError(f"{path} holds no samples: nothing to release")
+    return samples
+
+
+def _prove_into(
+    ledger: Ledger, checkpoint: Checkpoint, wanted: set[str], progress: Progress | None
+) -> tuple[Tree, dict[str, list[EntryView]]]:
+    """Read the checkpoint's entries once: the tree of their leaves (checked against its root)
+    and the lineage records about the wanted samples, in ledger order."""
+    leaves: list[bytes] = []
+    stored: dict[str, list[EntryView]] = {}
+    for entry in ledger.entries(0, checkpoint.size):
+        if entry.seq != len(leaves):
+            raise VerificationError(
+                f"entry {len(leaves)} is missing from the ledger (run `synthguard verify`)",
+                seq=len(leaves),
+            )
+        leaves.append(entry_leaf_hash(entry.seq, entry.envelope))
+        if entry.payload_type == RECORD_TYPE and entry.sample_id in wanted:
+            stored.setdefault(entry.sample_id, []).append(entry)
+        if progress is not None and len(leaves) % _TICK == 0:
+            progress(_TICK)
+    if progress is not None:
+        progress(len(leaves) % _TICK)
+    tree = Tree(leaves)
+    if tree.size != checkpoint.size or tree.root() != checkpoint.root:
+        raise VerificationError(
+            f"the ledger's first {checkpoint.size} entries do not have the root its checkpoint "
+            "signed (run `synthguard verify`)"
+        )
+    return tree, stored
+
+
+def _record(entry: EntryView) -> LineageRecord:
+    try:
+        payload = binascii.a2b_base64(json.loads(entry.envelope)["payload"], strict_mode=True)
+        return LineageRecord.from_payload(payload)
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise VerificationError(
+            f"entry {entry.seq}: the lineage record cannot be read (run `synthguard verify`)",
+            seq=entry.seq,
+        ) from exc
+
+
+def _releasable(
+    samples: Sequence[Sample], entries: Mapping[str, list[LineageEntry]]
+) -> dict[str, ScreeningStatus]:
+    """Each sample's screening status; InputError listing every sample that may not go out."""
+    statuses: dict[str, ScreeningStatus] = {}
+    refused: dict[str, list[str]] = {}
+    for sample in samples:
+        found = entries.get(sample.id, [])
+        status = fold_screening(found).get(sample.id)
+        if first_making(found) is None:
+            reason = "not recorded (no generated, revised or imported record)"
+        elif status is None:
+            reason = "not screened"
+        elif status.held:
+            reason = "quarantined"
+        else:
+            statuses[sample.id] = status
+            continue
+        refused.setdefault(reason, []).append(sample.id)
+    if refused:
+        count = sum(len(ids) for ids in refused.values())
+        parts = []
+        for reason, ids in refused.items():
+            more = f" and {len(ids) - _SHOWN} more" if len(ids) > _SHOWN else ""
+            parts.append(f"{len(ids)} {reason}: {', '.join(ids[:_SHOWN])}{more}")
+        raise InputError(
+            f"{count} of {len(samples)} samples may not be released, so nothing was: "
+            + "; ".join(parts)
+        )
+    return statuses
+
+
+def _policy(
+    ledger: Ledger,
+    ids: Sequence[str],
+    config: Mapping[str, Any] | None,
+    justification: str | None,
+    size: int,
+) -> PolicyRef:
+    """The policy outcome to sign; InputError with the figures when it is breached and the
+    breach is not justified."""
+    limits = dict(config or {})
+    breaches = check_policy(ledger, ids, Policy.from_config(limits), size=size)
+    if breaches and not (justification and justification.strip()):
+        raise InputError(
+            "the policy refuses this release: "
+            + "; ".join(breach.describe() for breach in breaches)
+            + " (a justification, --justify TEXT, releases it anyway, on the record)"
+        )
+    return PolicyRef(
+        config=limits,
+        breaches=[BreachRef(rule=b.rule, limit=b.limit, actual=b.actual) for b in breaches],
+        justification=justification if breaches else None,
+    )
+
+
+def _keys(
+    ledger: Ledger,
+    checkpoint: Checkpoint,
+    stored: Mapping[str, list[EntryView]],
+    signer: SigningKey,
+) -> dict[str, VerifyingKey]:
+    """The public keys a recipient needs: record signers, the checkpoint's and the manifest's."""
+    rows = ledger.keys()
+    # The keys table is the writer's cache: a row whose key does not hash to its id is ignored.
+    known = {row.key_id: VerifyingKey(bytes(row.public_key)) for row in rows}
+    known = {key_id: key for key_id, key in known.items() if key.key_id == key_id}
+    _, checkpoint_signer = verify_checkpoint(checkpoint.note, known.values())
+    wanted = {entry.key_id for found in stored.values() for entry in found}
+    wanted |= {checkpoint_signer, signer.key_id}
+    missing = sorted(wanted - set(known))
+    if missing:
+        raise VerificationError(
+            f"key {missing[0]} signed records of the release but is not a key of this ledger "
+            "(run `synthguard verify`)"
+        )
+    return {key_id: known[key_id] for key_id in wanted}
+
+
+def _proofs(
+    samples: Sequence[Sample], stored: Mapping[str, list[EntryView]], tree: Tree
+) -> Iterator[SampleProofs]:
+    for sample in samples:
+        yield SampleProofs(
+            sample.id,
+            [
+                ProvenRecord(e.seq, e.envelope, tree.inclusion_proof(e.seq, tree.size))
+                for e in stored[sample.id]
+            ],
+        )
+
+
+def _write_jsonl(samples: Sequence[Sample], path: Path) -> None:
+    with path.open("wb") as out:
+        for sample in samples:
+            out.write(canonical_json(sample.row) + b"\n")
+
+
+def _write_parquet(samples: Sequence[Sample], path: Path) -> None:
+    """One column per field any row has (first seen first); a row without it holds null."""
+    try:
+        pa = importlib.import_module("pyarrow")
+        pq = importlib.import_module("pyarrow.parquet")
+    except ImportError as exc:
+        raise InputError(
+            "a release writes Parquet, which needs the parquet extra: "
+            "pip install 'synthguard[parquet]'"
+        ) from exc
+    names: dict[str, None] = {}
+    for sample in samples:
+        names.update(dict.fromkeys(sample.row))
+    columns = {}
+    for column in names:
+        try:
+            columns[column] = pa.array([sample.row.get(column) for sample in samples])
+        except (pa.ArrowException, ValueError, TypeError) as exc:
+            raise InputError(
+                f"the released rows cannot be written as Parquet: field {column!r}: {exc}"
+            ) from exc
+    try:
+        pq.write_table(pa.table(columns), path)
+    except pa.ArrowException as exc:
+        raise InputError(f"the released rows cannot be written as Parquet: {exc}") from exc
+
+
+def _record_release(
+    ledger: Ledger,
+    samples: Sequence[Sample],
+    entries: Mapping[str, list[LineageEntry]],
+    name: str,
+    manifest_digest: str,
+    policy: PolicyRef,
+) -> int:
+    """Append one `released` record per sample, in one transaction."""
+    made = {sid: first_making(found) for sid, found in entries.items()}
+    depths = {sid: record.depth for sid, record in made.items() if record is not None}
+    detail: dict[str, Any] = {}
+    if policy.breaches:
+        detail = {
+            "policy_breaches": [b.model_dump(mode="json") for b in policy.breaches],
+            "justification": policy.justification,
+        }
+    recorder = Recorder(ledger, parent_depths=depths, batch_size=len(samples))
+    with recorder, recorder.batch():
+        for sample in samples:
+            record = made[sample.id]
+            assert record is not None  # _releasable refused samples without one
+            recorder.released(
+                sample, release=name, manifest=manifest_digest, origin=record.origin, detail=detail
+            )
+    return len(samples)
