@@ -1,6 +1,7 @@
 """`synthguard demo`: a whole round trip in a fresh folder, with nothing to configure.
 
-init -> generate samples with the built-in generator wrapped by `@track` (each one recorded
+init -> import a few human-written seed rows (with their source and licence) -> generate
+samples with the built-in generator wrapped by `@track` (each one recorded
 as it is handed on) -> a critic/reviser pass over a few of them (two candidate answers each,
 a preference pair, a revision of the chosen one) -> screen them with one planted attack of
 each kind (a copy, invisible characters, a look-alike, an injection, a benchmark item, a toxic
@@ -40,7 +41,9 @@ from synthguard.ledger.transparency import TransparencyReport
 from synthguard.ledger.verify import VerifyReport, verify_ledger
 from synthguard.provenance import Recorder, sample_from_row, track
 from synthguard.provenance.builtin import BuiltinCritic, BuiltinGenerator, BuiltinReviser
+from synthguard.provenance.canonical import digest
 from synthguard.provenance.errors import InputError
+from synthguard.provenance.record import Source, SourceKind
 
 DEFAULT_DIR = Path("synthguard-demo")
 DEFAULT_SAMPLES = 300
@@ -100,12 +103,14 @@ def run_demo(directory: Path = DEFAULT_DIR, samples: int = DEFAULT_SAMPLES) -> D
     generator = BuiltinGenerator(DEMO_SEED)
     with home.init(passphrase, db=db, checkpoint_interval=DEMO_CHECKPOINT_INTERVAL) as ledger:
         with Recorder(ledger) as recorder:
+            seeds = _import_seeds(recorder, directory)
             rows, events, lineage_id = _pipeline(recorder, generator, samples)
+            events["imported"] = len(seeds)
         samples_path = directory / "samples.jsonl"
         samples_path.write_text(
             "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8"
         )
-        screening, planted = _screen_with_attacks(home, ledger, rows, directory)
+        screening, planted = _screen_with_attacks(home, ledger, seeds + rows, directory)
         draw, bad = _review(ledger)
         home.set_policy(DEMO_POLICY)
         release = create_release(
@@ -151,6 +156,50 @@ def run_demo(directory: Path = DEFAULT_DIR, samples: int = DEFAULT_SAMPLES) -> D
             transparency=transparency,
             report_path=report_path,
         )
+
+
+def _import_seeds(recorder: Recorder, directory: Path) -> list[dict[str, str]]:
+    """Import the demo's human-written seed rows (origin human, depth 0) with their source: the
+    file they come from and its licence, as a real pipeline would name a seed set."""
+    path = directory / "seed_tasks.jsonl"
+    path.write_text(
+        "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in _SEED_ROWS), encoding="utf-8"
+    )
+    source = Source(
+        uri=path.resolve().as_uri(),
+        digest=digest(path.read_bytes()),
+        license="CC0-1.0",
+        kind=SourceKind.OTHER,
+    )
+    for row in _SEED_ROWS:
+        recorder.imported(row, sources=[source])
+    return list(_SEED_ROWS)
+
+
+# Written for the demo by synthguard's authors and dedicated to the public domain (CC0).
+_SEED_ROWS: tuple[dict[str, str], ...] = (
+    {
+        "instruction": "Explain in one sentence why the sky looks blue on a clear day.",
+        "input": "",
+        "output": "Air scatters blue sunlight much more than red, so blue light reaches our "
+        "eyes from every part of the sky.",
+    },
+    {
+        "instruction": "Turn this note into a polite reminder.",
+        "input": "rent due friday",
+        "output": "Just a friendly reminder that the rent is due this Friday. Thank you!",
+    },
+    {
+        "instruction": "List three things to pack for a day hike.",
+        "input": "",
+        "output": "Water, a light rain jacket and a map of the trail.",
+    },
+    {
+        "instruction": "Which is heavier, a kilogram of feathers or a kilogram of iron?",
+        "input": "",
+        "output": "Neither: both weigh one kilogram.",
+    },
+)
 
 
 def _review(ledger: Ledger) -> tuple[Draw, int]:

@@ -21,7 +21,7 @@ def test_demo_runs_unconfigured_and_its_ledger_verifies(tmp_path: Path) -> None:
     assert "recorded 40 samples" in result.stdout
     # 40 samples, 2 candidate answers for each of 3 of them, 2 critiques per pair, and one
     # revision per pair, critiqued again.
-    assert "records      58: generated 46, critiqued 9, revised 3" in result.stdout
+    assert "records      62: generated 46, critiqued 9, revised 3, imported 4" in result.stdout
     assert DEMO_PASSPHRASE in result.stdout
     assert "verify --checkpoint" in result.stdout
     for attack, rule in (
@@ -39,16 +39,17 @@ def test_demo_runs_unconfigured_and_its_ledger_verifies(tmp_path: Path) -> None:
     home = folder / ".synthguard"
     verify = invoke("verify", "--checkpoint", folder / "checkpoint.txt", home=home)
     assert verify.exit_code == 0, verify.output
-    # 59 entries from the pipeline; one signed `screened` record per sample screened: 40 samples
-    # + 6 planted attacks, less the planted exact copy (the same sample as row 3) and the
-    # malformed line (no sample); 5 review selections and their 5 verdicts; 34 `released`.
-    assert verify.stdout.startswith("ok: 148 entries verified (1 key, 4 checkpoints)")
+    # 63 entries from the pipeline (the genesis key, 4 imported seeds, 58 records); one signed
+    # `screened` record per sample screened: 4 seeds + 40 samples + 6 planted attacks, less the
+    # planted exact copy (the same sample as row 3) and the malformed line (no sample); 6 review
+    # selections and their 6 verdicts; 38 `released`.
+    assert verify.stdout.startswith("ok: 162 entries verified (1 key, 4 checkpoints)")
     assert (folder / "report.html").read_text().startswith("<!DOCTYPE html>")
     checked = invoke(
         "release", "verify", folder / "release", "--key", folder / "publisher.pem", home=home
     )
     assert checked.exit_code == 0, checked.output
-    assert "34 samples" in checked.stdout
+    assert "38 samples" in checked.stdout
 
     rows = [json.loads(line) for line in (folder / "samples.jsonl").read_text().splitlines()]
     assert rows == list(BuiltinGenerator(DEMO_SEED).generate(40))
@@ -58,7 +59,11 @@ def test_demo_runs_unconfigured_and_its_ledger_verifies(tmp_path: Path) -> None:
     )
     assert key.key_id == key_id
 
-    record = json.loads(invoke("ledger", "show", "1", home=home).stdout)["payload"]
+    seed = json.loads(invoke("ledger", "show", "1", home=home).stdout)["payload"]
+    assert seed["event"] == "imported"
+    assert seed["origin"] == "human"
+    assert seed["sources"][0]["license"] == "CC0-1.0"
+    record = json.loads(invoke("ledger", "show", "5", home=home).stdout)["payload"]
     assert record["event"] == "generated"
     assert record["generator"]["model"] == "builtin-template-lm"
     assert record["prompt_digest"].startswith("sha256:")
