@@ -13,9 +13,7 @@ committed removes the folder: no half release is left to verify, and nothing is 
 
 from __future__ import annotations
 
-import binascii
 import importlib
-import json
 import os
 import secrets
 import shutil
@@ -26,7 +24,7 @@ from typing import Any
 
 from synthguard.ledger.bundle import BundleHeader, ProvenRecord, SampleProofs, write_bundle
 from synthguard.ledger.checkpoint import Checkpoint, verify_checkpoint
-from synthguard.ledger.lineage import LineageEntry
+from synthguard.ledger.lineage import LineageEntry, parse_record
 from synthguard.ledger.manifest import (
     BUNDLE_FILE,
     DATA_FILES,
@@ -55,7 +53,7 @@ from synthguard.provenance.dsse import sign_envelope
 from synthguard.provenance.errors import InputError, KeyringError, VerificationError
 from synthguard.provenance.keys import SigningKey, VerifyingKey
 from synthguard.provenance.reader import detect_format, read_samples
-from synthguard.provenance.record import RECORD_TYPE, LineageRecord, utc_now
+from synthguard.provenance.record import RECORD_TYPE, utc_now
 from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import DEFAULT_MAPPING, FieldMapping, Sample
 
@@ -129,7 +127,8 @@ def create_release(
     checkpoint = ledger.checkpoint()
     tree, stored = _prove_into(ledger, checkpoint, set(ids), progress)
     entries = {
-        sid: [LineageEntry(e.seq, _record(e)) for e in found] for sid, found in stored.items()
+        sid: [LineageEntry(e.seq, parse_record(e.seq, e.envelope)) for e in found]
+        for sid, found in stored.items()
     }
     statuses = _releasable(samples, entries)
     policy = _policy(ledger, ids, policy_config, justification, checkpoint.size)
@@ -256,17 +255,6 @@ def _prove_into(
             "signed (run `synthguard verify`)"
         )
     return tree, stored
-
-
-def _record(entry: EntryView) -> LineageRecord:
-    try:
-        payload = binascii.a2b_base64(json.loads(entry.envelope)["payload"], strict_mode=True)
-        return LineageRecord.from_payload(payload)
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise VerificationError(
-            f"entry {entry.seq}: the lineage record cannot be read (run `synthguard verify`)",
-            seq=entry.seq,
-        ) from exc
 
 
 def _releasable(

@@ -1,0 +1,774 @@
+"""The transparency report's figures, computed from the ledger's records in one pass.
+
+`compute_report` reads entries 0..size-1 in seq order, a chunk at a time. Every entry is hashed
+into an RFC 6962 tree, so the report names the exact ledger state it describes; every lineage
+record is parsed once and its facts noted per sample; the figures are then counted over the
+samples in scope. Signatures are not checked here: the report says what the ledger claims, and
+`synthguard verify` proves it.
+
+What the figures rest on:
+- Scope. By default every sample with a making record (generated, revised, imported) in range;
+  with `release`, the samples of that release's `released` records; with `sample_ids`, exactly
+  those ids. An id with no making record in range counts as origin `unknown`, source kind `none`,
+  with no depth and no licence or terms (so in `unlicensed_samples`).
+- A sample's origin, generator, sources and depth are those of its first making record.
+- Modality: the shape of the stored content, read by the default field names: `messages` is
+  chat; Alpaca fields or `text` are text. Erased content (or another shape) is `unknown`. The
+  content table sits outside the tree, so erasing a sample changes this figure of an older
+  report; every other figure depends on the first `size` entries alone.
+- Licences: a sample is bound by its sources' licences, its generator's terms, and those of its
+  ancestors (a revision of licensed text is still bound by that licence).
+- Screening: each sample's latest `screened` record and any signed override after it
+  (`fold_screening`). A sample stopped by guard k of its record's guard list was checked by
+  guards 0..k; it counts under its first failed rule of guard k. A quarantine that names no
+  listed guard counts in `quarantined`, and in no funnel step (each listed guard kept it).
+- Review: a verdict is a `reviewed` record whose detail says verdict ok or bad; the latest per
+  sample wins. A signed quarantine override is a reviewer saying ok, so it counts as a review.
+  A draw is listed when it selected a sample in scope, with all it selected in range.
+- Shares: percent with two decimals, by largest remainder, so each breakdown sums to exactly
+  100.00 (all 0.00 when it is empty). A sample may cite several sources or licences: their
+  shares are of the breakdown's total, not of the samples.
+- Order: breakdowns by samples, most first, then by key; the depth histogram by depth; review
+  draws in ledger order; the funnel by the guards' position in their lists, then by guard.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import gc
+import importlib.metadata
+import json
+import math
+import operator
+import re
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+from sqlmodel import col, select
+
+from synthguard.ledger.licences import (
+    Licence,
+    classify_licence,
+    generator_terms,
+    restrictiveness,
+)
+from synthguard.ledger.lineage import MAKING_EVENTS, LineageEntry, parse_record
+from synthguard.ledger.merkle import CompactRange
+from synthguard.ledger.screening import ScreeningStatus, fold_screening
+from synthguard.ledger.store import entry_leaf_hash
+from synthguard.ledger.tables import Entry, SampleRow
+from synthguard.ledger.transparency import (
+    CheckpointRef,
+    Count,
+    DataSources,
+    Decontamination,
+    DepthBin,
+    General,
+    GeneratorCount,
+    GuardFunnel,
+    LicenceCount,
+    Licences,
+    Processing,
+    Review,
+    ReviewDraw,
+    Screening,
+    SourceCategory,
+    SyntheticData,
+    TransparencyReport,
+)
+from synthguard.provenance.errors import InputError, VerificationError
+from synthguard.provenance.record import (
+    RECORD_TYPE,
+    Event,
+    LineageRecord,
+    Origin,
+    Source,
+    SourceKind,
+)
+
+if TYPE_CHECKING:
+    from synthguard.ledger.store import Ledger
+
+WILSON_Z = 1.959963984540054
+"""The standard normal quantile of a two-sided 95 % interval."""
+
+DECONTAMINATION = "decontamination"
+"""The guard family whose figures the report shows on their own."""
+
+_CHUNK = 5000
+_ID_CHUNK = 500
+_ID = re.compile(r"sha256:[0-9a-f]{64}")
+_UNKNOWN = "unknown"
+_NONE = "none"
+_CATEGORIES = {
+    "public_datasets": SourceKind.PUBLIC_DATASET,
+    "licensed_private": SourceKind.LICENSED,
+    "crawled": SourceKind.CRAWLED,
+    "user_data": SourceKind.USER,
+    "other": SourceKind.OTHER,
+}
+
+GuardKey = tuple[str, str, str, str]
+"""A guard exactly: family, name, version, config digest."""
+FunnelPath = tuple[tuple[GuardKey, ...], int | None, str]
+"""A screening's way through the funnel: the guards it lists, the index of the one that
+quarantined the sample (None if none did) and that guard's first failed rule."""
+GeneratorKey = tuple[str | None, str, str | None]
+"""A generator as the report counts it: provider, model, version."""
+SourceFact = tuple[str, str, str | None]
+"""A source as the report counts it: kind, URI, licence."""
+_GUARD_KEY: Callable[[Any], GuardKey] = operator.itemgetter(
+    "family", "name", "version", "config_digest"
+)
+
+
+def compute_report(
+    ledger: Ledger,
+    *,
+    release: str | None = None,
+    sample_ids: Collection[str] | None = None,
+    size: int | None = None,
+    tool_version: str | None = None,
+) -> TransparencyReport:
+    """Compute the transparency report of the ledger's first `size` entries (all by default).
+
+    Scope: every sample made in range; or the samples of `release` (InputError if the ledger
+    has no such release in range); or exactly `sample_ids`, for a candidate release not yet
+    recorded, in which case `release` only names it in the report.
+    """
+    # Everything the computation keeps alive is freed when `_report` returns, inside the pause.
+    with _cycle_collection_paused():
+        return _report(ledger, release, sample_ids, size, tool_version)
+
+
+def _report(
+    ledger: Ledger,
+    release: str | None,
+    sample_ids: Collection[str] | None,
+    size: int | None,
+    tool_version: str | None,
+) -> TransparencyReport:
+    size = _checked_size(ledger, size)
+    scan = _Scan()
+    tree = CompactRange()
+    # The fold consumes the one pass over the entries; the scan notes every record on the way.
+    statuses = fold_screening(scan.read(ledger, size, tree))
+    scope = _scope(scan, release, sample_ids, size)
+    made = [scan.made.get(sample_id) for sample_id in scope]
+    modality = _modalities(ledger, scope)
+    general = General(
+        tool_version=tool_version or importlib.metadata.version("synthguard"),
+        checkpoint=CheckpointRef(
+            origin=ledger.origin,
+            size=size,
+            root_hash=base64.b64encode(tree.root()).decode("ascii"),
+        ),
+        release=release,
+        samples=len(scope),
+        first_record=_first_time(scan, scope),
+        last_record=_last_time(scan, scope),
+        modalities=_ranked(Counter(modality[sample_id] for sample_id in scope)),
+    )
+    in_scope = set(scope)
+    return TransparencyReport(
+        general=general,
+        sources=_sources(scope, made, modality),
+        processing=Processing(
+            screening=_screening(
+                [statuses[s] for s in scope if s in statuses], scan.paths, len(scope)
+            ),
+            licences=_licences(scan.made, scope),
+            review=_review(scan, scope, in_scope),
+            depth=_depths(made),
+            max_depth=max((m.depth for m in made if m is not None), default=None),
+        ),
+    )
+
+
+# -- shares and intervals --------------------------------------------------------------------
+
+
+def largest_remainder_shares(counts: Sequence[int]) -> list[float]:
+    """Percent shares of `counts` with two decimals that sum to exactly 100.00 (all 0.0 when the
+    total is 0): each share is rounded down to a hundredth of a percent, and the hundredths left
+    over go to the largest remainders, earlier counts first on a tie."""
+    total = sum(counts)
+    if total == 0:
+        return [0.0 for _ in counts]
+    units = 100 * 100
+    floors = [count * units // total for count in counts]
+    remainders = [count * units % total for count in counts]
+    left = units - sum(floors)
+    for index in sorted(range(len(counts)), key=lambda i: (-remainders[i], i))[:left]:
+        floors[index] += 1
+    return [floor / 100 for floor in floors]
+
+
+def percent(part: int, whole: int) -> float:
+    """`part` of `whole` in percent, two decimals, half rounded up (0.0 when `whole` is 0)."""
+    if whole == 0:
+        return 0.0
+    return (part * 20000 + whole) // (2 * whole) / 100
+
+
+def wilson_interval(hits: int, trials: int, z: float = WILSON_Z) -> tuple[float, float]:
+    """The Wilson score interval of the proportion hits/trials, as fractions in [0, 1].
+
+    Unlike the normal approximation it stays inside [0, 1] and is sound for few hits:
+    centre (p + z²/2n) / (1 + z²/n), half-width z·sqrt(p(1-p)/n + z²/4n²) / (1 + z²/n).
+    """
+    if trials <= 0 or not 0 <= hits <= trials:
+        raise InputError(f"a Wilson interval needs 0 <= hits <= trials > 0, not {hits}/{trials}")
+    p = hits / trials
+    z2 = z * z
+    scale = 1 + z2 / trials
+    centre = (p + z2 / (2 * trials)) / scale
+    half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / scale
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def source_kind(source: Source) -> str:
+    """The kind of a source: as recorded, else inferred from its URI (Hugging Face datasets are
+    public datasets, other web addresses crawled, `user:` and `mailto:` user data)."""
+    if source.kind is not None:
+        return source.kind.value
+    uri = source.uri.strip().lower()
+    if uri.startswith("hf://") or "huggingface.co/datasets" in uri:
+        return SourceKind.PUBLIC_DATASET.value
+    if uri.startswith(("http://", "https://")):
+        return SourceKind.CRAWLED.value
+    if uri.startswith(("user:", "mailto:")):
+        return SourceKind.USER.value
+    return SourceKind.OTHER.value
+
+
+# -- the pass --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Making:
+    """What a sample's first making record says about it."""
+
+    origin: str
+    generator: GeneratorKey | None
+    sources: tuple[SourceFact, ...]
+    parents: tuple[str, ...]
+    depth: int
+
+
+@dataclass(slots=True)
+class _Draw:
+    """One review draw: its parameters (from its first selection record) and what it chose."""
+
+    seed: int
+    rate: float
+    frame: int
+    selected: set[str] = field(default_factory=set)
+
+
+class _Scan:
+    """Per-sample facts noted from every lineage record, in ledger order.
+
+    Only small facts are kept, and repeated ones (generators, sources, guard lists) once each:
+    records are parsed into pydantic models, and keeping those alive would cost kilobytes per
+    sample.
+    """
+
+    def __init__(self) -> None:
+        self.made: dict[str, _Making] = {}
+        self.spans: dict[str, tuple[str, str]] = {}
+        self.releases: dict[str, set[str]] = {}
+        self.verdicts: dict[str, str] = {}
+        self.draws: dict[str, _Draw] = {}
+        self.paths: dict[str, FunnelPath] = {}
+        self._interned: dict[Any, Any] = {}
+
+    def read(self, ledger: Ledger, size: int, tree: CompactRange) -> Iterator[LineageEntry]:
+        """Hash entries 0..size-1 into `tree` and note every lineage record; yield the records
+        the screening fold reads: reviews, and screenings cut down to their outcome."""
+        for seq, envelope, payload_type in _entries(ledger, size):
+            tree.append(entry_leaf_hash(seq, envelope))
+            if payload_type != RECORD_TYPE:
+                continue
+            record = parse_record(seq, envelope)
+            self.note(seq, record)
+            if record.event is Event.SCREENED:
+                # The fold keeps the detail of each sample's latest screening; its funnel path
+                # is noted already, so the fold is handed the outcome alone.
+                outcome = {"outcome": record.detail.get("outcome")}
+                yield LineageEntry(seq, record.model_copy(update={"detail": outcome}))
+            elif record.event is Event.REVIEWED:
+                yield LineageEntry(seq, record)
+
+    def note(self, seq: int, record: LineageRecord) -> None:
+        """Take the facts a record gives."""
+        sample_id = record.sample_id
+        self._time(sample_id, record.time)
+        event = record.event
+        if event in MAKING_EVENTS:
+            if sample_id not in self.made:
+                self.made[sample_id] = self._making(record)
+        elif event is Event.SCREENED:
+            # Later screenings replace earlier ones, as in the fold.
+            self.paths[sample_id] = self._intern(_funnel_path(seq, record))
+        elif event is Event.RELEASED:
+            name = record.detail.get("release")
+            if isinstance(name, str):
+                self.releases.setdefault(name, set()).add(sample_id)
+        elif event is Event.REVIEWED:
+            detail = record.detail
+            if detail.get("selected") is True:
+                self._select(seq, record)
+            verdict = detail.get("verdict")
+            if verdict in ("ok", "bad"):
+                # Dicts keep the latest assignment: the latest verdict wins.
+                self.verdicts[sample_id] = verdict
+
+    def _intern(self, value: Any) -> Any:
+        return self._interned.setdefault(value, value)
+
+    def _making(self, record: LineageRecord) -> _Making:
+        generator = record.generator
+        return _Making(
+            origin=record.origin.value,
+            generator=None
+            if generator is None
+            else self._intern((generator.provider, generator.model, generator.version)),
+            sources=self._intern(
+                tuple(self._intern((source_kind(s), s.uri, s.license)) for s in record.sources)
+            ),
+            parents=tuple(record.parents),
+            depth=record.depth,
+        )
+
+    def _time(self, sample_id: str, text: str) -> None:
+        span = self.spans.get(sample_id)
+        if span is None:
+            self.spans[sample_id] = (text, text)
+            return
+        first, last = span
+        key = _time_key(text)
+        if key < _time_key(first):
+            first = text
+        if key >= _time_key(last):
+            last = text
+        self.spans[sample_id] = (first, last)
+
+    def _select(self, seq: int, record: LineageRecord) -> None:
+        detail = record.detail
+        draw_id, seed, rate, frame = (detail.get(k) for k in ("draw", "seed", "rate", "frame"))
+        if not (
+            isinstance(draw_id, str)
+            and _is_int(seed)
+            and isinstance(rate, int | float)
+            and not isinstance(rate, bool)
+            and _is_int(frame)
+            and frame >= 0
+        ):
+            raise VerificationError(
+                f"entry {seq}: a review selection needs draw (text), seed, rate and "
+                "frame (numbers)",
+                seq=seq,
+            )
+        draw = self.draws.get(draw_id)
+        if draw is None:
+            draw = self.draws[draw_id] = _Draw(seed, float(rate), frame)
+        draw.selected.add(record.sample_id)
+
+
+@contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector, if it runs, for the duration.
+
+    The report keeps a few objects per record alive until it is done (facts, latest
+    screenings), none in a cycle; with the collector on, each full collection walks all of
+    them again, which on 100,000 records costs a fifth of the report's time. Reference
+    counting still frees everything else as it goes.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _time_key(text: str) -> str:
+    """A key that sorts record times (RFC 3339, UTC, `Z`) in time order.
+
+    The text alone would not: "…:00Z" sorts after "…:00.5Z". Records carry any number of
+    fraction digits, so the fraction is padded with zeros to twelve digits.
+    """
+    fraction = text[20:-1] if text[19] == "." else ""
+    return text[:19] + fraction.ljust(12, "0")
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _entries(ledger: Ledger, size: int) -> Iterator[tuple[int, bytes, str]]:
+    """Yield (seq, envelope, payload type) for seq 0..size-1; VerificationError on a gap."""
+    position = 0
+    while position < size:
+        with ledger.engine.connect() as conn:
+            rows = conn.execute(
+                select(col(Entry.seq), col(Entry.envelope), col(Entry.payload_type))
+                .where(col(Entry.seq) >= position, col(Entry.seq) < min(position + _CHUNK, size))
+                .order_by(col(Entry.seq))
+            ).all()
+        if not rows:
+            raise VerificationError(f"entry {position} is missing", seq=position)
+        for seq, envelope, payload_type in rows:
+            if seq != position:
+                raise VerificationError(f"entry {position} is missing", seq=position)
+            yield seq, bytes(envelope), payload_type
+            position += 1
+
+
+def _checked_size(ledger: Ledger, size: int | None) -> int:
+    current = ledger.size()
+    if size is None:
+        return current
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= current:
+        raise InputError(f"size {size!r} is not between 0 and the ledger's {current} entries")
+    return size
+
+
+def _scope(
+    scan: _Scan, release: str | None, sample_ids: Collection[str] | None, size: int
+) -> list[str]:
+    """The samples in scope, sorted (so nothing depends on the order of a set)."""
+    if sample_ids is not None:
+        ids = set(sample_ids)
+        bad = sorted(i for i in ids if not isinstance(i, str) or not _ID.fullmatch(i))
+        if bad:
+            raise InputError(f"{bad[0]!r} is not a sample id (sha256:<64 hex digits>)")
+        return sorted(ids)
+    if release is not None:
+        members = scan.releases.get(release)
+        if members is None:
+            raise InputError(f"no release {release!r} in the ledger's first {size} entries")
+        return sorted(members)
+    return sorted(scan.made)
+
+
+def _first_time(scan: _Scan, scope: list[str]) -> str | None:
+    firsts = [scan.spans[s][0] for s in scope if s in scan.spans]
+    return min(firsts, key=_time_key) if firsts else None
+
+
+def _last_time(scan: _Scan, scope: list[str]) -> str | None:
+    lasts = [scan.spans[s][1] for s in scope if s in scan.spans]
+    return max(lasts, key=_time_key) if lasts else None
+
+
+def _modalities(ledger: Ledger, scope: list[str]) -> dict[str, str]:
+    """Each sample's modality from its stored content; `unknown` when erased."""
+    found: dict[str, str] = {}
+    with ledger.engine.connect() as conn:
+        for start in range(0, len(scope), _ID_CHUNK):
+            rows = conn.execute(
+                select(col(SampleRow.sample_id), col(SampleRow.content)).where(
+                    col(SampleRow.sample_id).in_(scope[start : start + _ID_CHUNK])
+                )
+            ).all()
+            found.update((sample_id, _shape(sample_id, content)) for sample_id, content in rows)
+    return {sample_id: found.get(sample_id, _UNKNOWN) for sample_id in scope}
+
+
+def _shape(sample_id: str, content: str) -> str:
+    try:
+        row = json.loads(content)
+    except ValueError as exc:
+        raise VerificationError(f"the stored content of sample {sample_id} is not JSON") from exc
+    if not isinstance(row, dict):
+        return _UNKNOWN
+    if row.get("messages") is not None:
+        return "chat"
+    if any(row.get(name) is not None for name in ("instruction", "output", "text")):
+        return "text"
+    return _UNKNOWN
+
+
+# -- sections --------------------------------------------------------------------------------
+
+
+def _ranked(counts: Mapping[str, int]) -> list[str]:
+    return [key for key, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def _breakdown(counts: Mapping[str, int]) -> list[Count]:
+    """Counts as rows, most samples first, then by key, with largest-remainder shares."""
+    items = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    shares = largest_remainder_shares([n for _, n in items])
+    return [Count(key=k, samples=n, share=s) for (k, n), s in zip(items, shares, strict=True)]
+
+
+def _sources(
+    scope: list[str], made: list[_Making | None], modality: Mapping[str, str]
+) -> DataSources:
+    origins: Counter[str] = Counter()
+    first_kinds: Counter[str] = Counter()
+    kind_samples: Counter[str] = Counter()
+    uris: dict[str, Counter[str]] = {}
+    generators: Counter[GeneratorKey] = Counter()
+    synthetic_modalities: Counter[str] = Counter()
+    for sample_id, making in zip(scope, made, strict=True):
+        if making is None:
+            origins[_UNKNOWN] += 1
+            first_kinds[_NONE] += 1
+            continue
+        origins[making.origin] += 1
+        sources = making.sources
+        first_kinds[sources[0][0] if sources else _NONE] += 1
+        kind_samples.update({kind for kind, _, _ in sources})
+        for kind, uri in {(kind, uri) for kind, uri, _ in sources}:
+            uris.setdefault(kind, Counter())[uri] += 1
+        if making.origin == Origin.SYNTHETIC.value:
+            generators[making.generator or (None, _UNKNOWN, None)] += 1
+            synthetic_modalities[modality[sample_id]] += 1
+    by_origin = _breakdown(origins)
+    categories = {
+        name: SourceCategory(
+            used=kind_samples[kind.value] > 0,
+            samples=kind_samples[kind.value],
+            sources=_breakdown(uris.get(kind.value, {})),
+        )
+        for name, kind in _CATEGORIES.items()
+    }
+    synthetic = origins[Origin.SYNTHETIC.value]
+    return DataSources(
+        **categories,
+        synthetic=SyntheticData(
+            used=synthetic > 0,
+            samples=synthetic,
+            # The by-origin row's share, so the two never disagree by a rounding hundredth.
+            share=next((c.share for c in by_origin if c.key == Origin.SYNTHETIC.value), 0.0),
+            generators=_generators(generators),
+            modalities=_ranked(synthetic_modalities),
+        ),
+        by_origin=by_origin,
+        by_source_kind=_breakdown(first_kinds),
+    )
+
+
+def _generators(counts: Counter[GeneratorKey]) -> list[GeneratorCount]:
+    items = sorted(
+        counts.items(), key=lambda item: (-item[1], item[0][0] or "", item[0][1], item[0][2] or "")
+    )
+    shares = largest_remainder_shares([n for _, n in items])
+    return [
+        GeneratorCount(provider=provider, model=model, version=version, samples=n, share=share)
+        for ((provider, model, version), n), share in zip(items, shares, strict=True)
+    ]
+
+
+@dataclass(slots=True)
+class _Step:
+    checked: int = 0
+    kept: int = 0
+    quarantined: int = 0
+    rules: Counter[str] = field(default_factory=Counter)
+
+
+def _screening(
+    statuses: list[ScreeningStatus], paths: Mapping[str, FunnelPath], samples: int
+) -> Screening:
+    # Samples share a few guard lists and stops: count those, then walk each funnel once.
+    taken = Counter(paths[status.sample_id] for status in statuses)
+    steps: dict[GuardKey, _Step] = {}
+    position: dict[GuardKey, int] = {}
+    decontamination_checked = 0
+    contaminated: Counter[str] = Counter()
+    for (guards, stop, rule), count in taken.items():
+        for index, key in enumerate(guards):
+            position[key] = min(position.get(key, index), index)
+            steps.setdefault(key, _Step())
+        ran = guards if stop is None else guards[: stop + 1]
+        for index, key in enumerate(ran):
+            step = steps[key]
+            step.checked += count
+            if index == stop:
+                step.quarantined += count
+                step.rules[rule] += count
+            else:
+                step.kept += count
+        if any(key[0] == DECONTAMINATION for key in ran):
+            decontamination_checked += count
+        if stop is not None and guards[stop][0] == DECONTAMINATION:
+            contaminated[rule] += count
+    funnel = [
+        GuardFunnel(
+            family=key[0],
+            name=key[1],
+            version=key[2],
+            config_digest=key[3],
+            checked=steps[key].checked,
+            kept=steps[key].kept,
+            quarantined=steps[key].quarantined,
+            by_rule=_breakdown(steps[key].rules),
+        )
+        for key in sorted(steps, key=lambda key: (position[key], key))
+    ]
+    return Screening(
+        screened=len(statuses),
+        unscreened=samples - len(statuses),
+        accepted=sum(1 for s in statuses if s.outcome == "accepted"),
+        quarantined=sum(1 for s in statuses if s.held),
+        released_by_override=sum(1 for s in statuses if s.outcome == "quarantined" and not s.held),
+        funnel=funnel,
+        decontamination=Decontamination(
+            checked=decontamination_checked,
+            contaminated=sum(contaminated.values()),
+            by_rule=_breakdown(contaminated),
+        ),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _all_text(guards: tuple[GuardKey, ...]) -> bool:
+    # Cached: a ledger repeats a few guard lists in every screened record.
+    return all(type(part) is str for key in guards for part in key)
+
+
+def _funnel_path(seq: int, record: LineageRecord) -> FunnelPath:
+    """Where a screening stopped the sample: the guards it lists (none when it lists none),
+    the one whose verdict failed first in funnel order, and that verdict's rule."""
+    detail = record.detail
+    try:
+        guards = tuple(map(_GUARD_KEY, detail.get("guards", [])))
+        valid = _all_text(guards)
+    except (KeyError, TypeError):  # not a list of objects, a field missing, unhashable
+        guards, valid = (), False
+    if not valid:
+        raise VerificationError(
+            f"entry {seq}: a screened record lists a guard without family, name, "
+            "version and config_digest",
+            seq=seq,
+        )
+    if detail.get("outcome") != "quarantined":
+        return guards, None, ""
+    reasons = ScreeningStatus(record.sample_id, seq, "quarantined", detail).reasons
+    for index, (family, name, _, _) in enumerate(guards):
+        for reason in reasons:
+            if reason.get("guard") == family and reason.get("guard_name", name) == name:
+                return guards, index, str(reason.get("rule", _UNKNOWN))
+    return guards, None, ""
+
+
+class _Bindings:
+    """The licences and terms that bind each sample: its own and its ancestors'."""
+
+    def __init__(self, made: Mapping[str, _Making]) -> None:
+        self.made = made
+        self.bound: dict[str, frozenset[Licence]] = {}
+        # Many samples share their sources' licences and their generator: classify once.
+        self.own: dict[tuple[tuple[str, ...], GeneratorKey | None], frozenset[Licence]] = {}
+
+    def of(self, sample_id: str) -> frozenset[Licence]:
+        """The licences binding `sample_id` (parents first, without recursion)."""
+        known = self.bound.get(sample_id)
+        if known is not None:
+            return known
+        stack = [(sample_id, False)]
+        visiting: set[str] = set()
+        while stack:
+            current, ready = stack.pop()
+            if current in self.bound:
+                continue
+            making = self.made.get(current)
+            if making is None:
+                self.bound[current] = frozenset()
+            elif ready:
+                found = self._own(making)
+                for parent in making.parents:
+                    found |= self.bound.get(parent, frozenset())
+                self.bound[current] = found
+            elif current not in visiting:
+                # A parent already on the path is a circular claim: that edge adds nothing.
+                visiting.add(current)
+                stack.append((current, True))
+                stack.extend((p, False) for p in making.parents if p not in visiting)
+        return self.bound[sample_id]
+
+    def _own(self, making: _Making) -> frozenset[Licence]:
+        key = (tuple(text for _, _, text in making.sources if text), making.generator)
+        own = self.own.get(key)
+        if own is None:
+            found = {classify_licence(text) for text in key[0]}
+            if making.generator is not None:
+                provider, model, _ = making.generator
+                found.add(generator_terms(provider, model))
+            own = self.own[key] = frozenset(found)
+        return own
+
+
+def _licences(made: Mapping[str, _Making], scope: list[str]) -> Licences:
+    bindings = _Bindings(made)
+    counts: Counter[Licence] = Counter()
+    unlicensed = 0
+    for sample_id in scope:
+        bound = bindings.of(sample_id)
+        counts.update(bound)
+        unlicensed += not bound
+    items = sorted(counts.items(), key=lambda item: (-item[1], item[0].name, item[0].kind))
+    shares = largest_remainder_shares([n for _, n in items])
+    rows = [
+        LicenceCount(licence=licence.name, kind=licence.kind, samples=n, share=share)
+        for (licence, n), share in zip(items, shares, strict=True)
+    ]
+    worst = max((restrictiveness(row.kind) for row in rows), default=None)
+    return Licences(
+        licences=rows,
+        # Of the most restrictive kind, the licence binding the most samples.
+        most_restrictive=next(
+            (row.licence for row in rows if restrictiveness(row.kind) == worst), None
+        ),
+        unknown=sorted({row.licence for row in rows if row.kind == _UNKNOWN}),
+        unlicensed_samples=unlicensed,
+    )
+
+
+def _review(scan: _Scan, scope: list[str], in_scope: set[str]) -> Review:
+    draws = [
+        ReviewDraw(
+            draw=draw_id,
+            seed=draw.seed,
+            rate=draw.rate,
+            frame=draw.frame,
+            selected=len(draw.selected),
+        )
+        for draw_id, draw in scan.draws.items()
+        if not draw.selected.isdisjoint(in_scope)
+    ]
+    verdicts = Counter(scan.verdicts[s] for s in scope if s in scan.verdicts)
+    reviewed = verdicts["ok"] + verdicts["bad"]
+    low = high = error = None
+    if reviewed:
+        error = percent(verdicts["bad"], reviewed)
+        low, high = (round(100 * bound, 2) for bound in wilson_interval(verdicts["bad"], reviewed))
+    return Review(
+        draws=draws,
+        reviewed=reviewed,
+        ok=verdicts["ok"],
+        bad=verdicts["bad"],
+        review_rate=percent(reviewed, len(scope)),
+        error_rate=error,
+        wilson_low=low,
+        wilson_high=high,
+    )
+
+
+def _depths(made: list[_Making | None]) -> list[DepthBin]:
+    counts = Counter(m.depth for m in made if m is not None)
+    depths = sorted(counts)
+    shares = largest_remainder_shares([counts[d] for d in depths])
+    return [
+        DepthBin(depth=d, samples=counts[d], share=s) for d, s in zip(depths, shares, strict=True)
+    ]
