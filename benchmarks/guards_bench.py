@@ -3,11 +3,19 @@
     python benchmarks/guards_bench.py [--rows N] [--doses 0.001,0.005,0.01,0.05,0.1]
 
 The clean corpus is the built-in generator's rows (template data: a hard case for false
-positives). At each dose every attack is planted in its own share of rows (disjoint), the whole
-default funnel runs (unicode, dedup, decontamination against a planted benchmark, backdoor,
-toxicity on whichever backend is present), and the script prints per attack the recall (planted
-rows quarantined by the attack's own family), the false-positive rate on the clean rows per
-family, and samples/s per guard on one core, with the targets underneath.
+positives). At each dose every attack is planted in its own share of rows (disjoint; a near
+duplicate comes after the clean row it copies), the whole default funnel runs (unicode, dedup,
+decontamination against a planted benchmark, backdoor, toxicity on whichever backend is
+present), and the script prints per attack the recall (planted rows quarantined by the attack's
+own family), the false-positive rate on the clean rows per family, and samples/s per guard on
+one core, with the targets underneath.
+
+Dedup's contract is "Jaccard >= threshold with an earlier sample", and template siblings ("What
+is the capital of Japan?" / "... of Norway?") really are near copies of each other: its false
+positives are the flags that exact Jaccard over every pair of the rows it saw does not confirm,
+and the rows that are true near copies are counted on their own line, as are the true near
+copies it did not flag and, of those, the ones that share no LSH band with any of their near
+copies (LSH's documented miss, not the confirmation's).
 """
 
 from __future__ import annotations
@@ -21,15 +29,28 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from scipy import sparse
+
 from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
 from synthguard.guards.decontamination import DecontaminationGuard, ProtectedIndex, protected_items
-from synthguard.guards.dedup import DedupGuard
+from synthguard.guards.dedup import (
+    DEFAULT_NUM_PERM,
+    DEFAULT_SCHEME,
+    DEFAULT_SEED,
+    DEFAULT_THRESHOLD,
+    DedupGuard,
+    unique_sets,
+)
+from synthguard.guards.minhash import MinHasher, band_keys
+from synthguard.guards.normalise import normalised_words
 from synthguard.guards.screen import screen_rows
+from synthguard.guards.shingles import Shingler
 from synthguard.guards.toxicity import ToxicityGuard
 from synthguard.guards.verdict import Guard
 from synthguard.provenance.builtin import BuiltinGenerator
 from synthguard.provenance.reader import Row
-from synthguard.provenance.sample import sample_from_row
+from synthguard.provenance.sample import Sample, sample_from_row, sample_text
 
 Plant = Callable[[dict[str, Any], random.Random, int], dict[str, Any]]
 
@@ -150,10 +171,17 @@ def run_dose(rows: int, dose: float, seed: int, protected: Path) -> dict[str, An
         for k in range(per_attack):
             at = order[cursor]
             cursor += 1
-            # A near duplicate copies a clean row that stays in the corpus as its original.
-            source = clean[unplanted[k % len(unplanted)]] if name.startswith("near") else clean[at]
-            corpus[at] = plant(dict(source), rng, k)
-            planted[at] = name
+            if not name.startswith("near"):
+                corpus[at] = plant(dict(clean[at]), rng, k)
+                planted[at] = name
+                continue
+            # A near duplicate copies a clean row that stays in the corpus as its original,
+            # and comes after it (the earlier of two copies is the original, which stays).
+            source = unplanted[k % len(unplanted)]
+            copy_at = max(at, source)
+            corpus[min(at, source)] = clean[source]
+            corpus[copy_at] = plant(dict(clean[source]), rng, k)
+            planted[copy_at] = name
     input_rows = []
     for number, row in enumerate(corpus, 1):
         body = {k: v for k, v in row.items() if not k.startswith("_") and k != "copy_of"}
@@ -162,29 +190,97 @@ def run_dose(rows: int, dose: float, seed: int, protected: Path) -> dict[str, An
     start = time.perf_counter()
     result = screen_rows(input_rows, funnel_guards)
     elapsed = time.perf_counter() - start
+    # Dedup's contract is "Jaccard >= threshold with an earlier sample": its ground truth is
+    # exact Jaccard over every pair of the rows it was given (those no earlier guard stopped).
+    dedup = next(g for g in funnel_guards if isinstance(g, DedupGuard))
+    before = {"reader"} | {g.info.name for g in funnel_guards[: funnel_guards.index(dedup)]}
+    reached = [
+        i
+        for i, item in enumerate(result.rows)
+        if not any(not v.passed and v.guard.name in before for v in item.verdicts)
+    ]
+    similar, unbanded = near_pairs([input_rows[i].sample for i in reached])
+    truth = {reached[p] for p in similar}
     caught: dict[str, int] = dict.fromkeys(ATTACKS, 0)
     caught_any: dict[str, int] = dict.fromkeys(ATTACKS, 0)
     false_positive: dict[str, int] = {}
-    clean_count = 0
+    flagged: set[int] = set()
+    clean_count = clean_similar = 0
     for index, item in enumerate(result.rows):
         families = {v.guard.family for v in item.verdicts if not v.passed}
+        if "dedup" in families:
+            flagged.add(index)
         attack = planted.get(index)
         if attack is None:
             clean_count += 1
+            clean_similar += index in truth
             for family in families:
-                false_positive[family] = false_positive.get(family, 0) + 1
+                # A dedup flag is false only where exact Jaccard finds no earlier near copy.
+                if family != "dedup" or index not in truth:
+                    false_positive[family] = false_positive.get(family, 0) + 1
         else:
             caught_any[attack] += bool(families)
             caught[attack] += ATTACKS[attack][0] in families
+    near = [i for i, name in planted.items() if name.startswith("near")]
     return {
         "per_attack": per_attack,
         "recall": {name: caught[name] / per_attack for name in ATTACKS},
         "recall_any": {name: caught_any[name] / per_attack for name in ATTACKS},
         "fp": {family: n / clean_count for family, n in false_positive.items()},
         "clean": clean_count,
+        "clean_similar": clean_similar / clean_count,
+        "near_within": sum(i in truth for i in near) / len(near),
+        "dedup_missed": len(truth - flagged),
+        "lsh_missed": len({reached[p] for p in unbanded} - flagged),
+        "dedup_false": len(flagged - truth),
+        "dedup_truth": len(truth),
         "seconds": elapsed,
         "guards": funnel_guards,
     }
+
+
+def near_pairs(samples: list[Sample | None]) -> tuple[set[int], set[int]]:
+    """By exact Jaccard over every pair, on the guard's own normalisation and shingles: the
+    positions whose shingle set reaches the dedup threshold with an earlier sample's set of the
+    same kind, and those of them that share no LSH band with any such earlier set (the pairs
+    that LSH, not the guard's confirmation, can miss). Sparse sample x shingle products, in
+    blocks, each block against the samples before it."""
+    texts = [normalised_words(sample_text(s)) if s is not None else [] for s in samples]
+    batch = Shingler().shingle(texts)
+    values, offsets = unique_sets(batch.hashes, batch.offsets)
+    shape = DedupGuard().shape
+    signatures = MinHasher(DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_SCHEME).signatures(
+        batch.hashes, batch.offsets
+    )
+    keys = band_keys(signatures, np.zeros(len(batch), dtype=np.uint64), *shape)
+    similar: set[int] = set()
+    banded: set[int] = set()
+    for kind in range(2):
+        # Sketches come grouped by kind, in sample order within a kind.
+        sketches = np.flatnonzero(batch.kind == kind)
+        if len(sketches) == 0:
+            continue
+        counts = np.diff(offsets)[sketches]
+        start = offsets[sketches]
+        picked = np.repeat(start - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        _, columns = np.unique(values[picked], return_inverse=True)
+        rows = np.repeat(np.arange(len(sketches)), counts)
+        matrix = sparse.csr_matrix(
+            (np.ones(len(rows), dtype=np.int32), (rows, columns)),
+            shape=(len(sketches), int(columns.max()) + 1),
+        )
+        for lo in range(0, len(sketches), 2000):
+            hi = min(lo + 2000, len(sketches))
+            shared = (matrix[lo:hi] @ matrix[:hi].T).tocoo()
+            mine, other = shared.row + lo, shared.col
+            earlier = other < mine
+            mine, other, overlap = mine[earlier], other[earlier], shared.data[earlier]
+            close = overlap / (counts[mine] + counts[other] - overlap) >= DEFAULT_THRESHOLD
+            mine, other = sketches[mine[close]], sketches[other[close]]
+            similar.update(batch.doc[mine].tolist())
+            band = (keys[mine] == keys[other]).any(axis=1)
+            banded.update(batch.doc[mine[band]].tolist())
+    return similar, similar - banded
 
 
 def guard_rates(rows: int, seed: int, protected: Path) -> dict[str, float]:
@@ -235,15 +331,30 @@ def main() -> int:
             print(f"{name:<26} {family:<16} {cells}")
         print()
     print(
-        "false positives (clean rows quarantined, by family; for dedup these are clean rows\n"
-        "whose exact Jaccard with an earlier clean row is >= the threshold: the built-in\n"
-        "generator's short template rows, e.g. 'capital of Japan' / 'capital of Norway')"
+        "false positives (clean rows quarantined, by family; for dedup only the flags that exact\n"
+        "Jaccard does not confirm: a clean row flagged as a near copy of an earlier row that it\n"
+        "really is a near copy of is the guard keeping its contract)"
     )
     families = sorted({f for _d, r in results for f in r["fp"]} | {"backdoor", "dedup"})
     print(f"{'family':<43} " + " ".join(f"{d * 100:>6.1f}%" for d in doses))
     for family in families:
         cells = " ".join(f"{r['fp'].get(family, 0.0):>7.3f}" for _d, r in results)
         print(f"{family:<43} {cells}")
+    print()
+    print(
+        "dedup against exact Jaccard over every pair of the rows it saw (threshold "
+        f"{DEFAULT_THRESHOLD})"
+    )
+    lines = [
+        ("clean rows that are near copies of an earlier row", "clean_similar", "{:>7.3f}"),
+        ("planted near copies within the threshold", "near_within", "{:>7.3f}"),
+        ("rows with an earlier near copy (exact Jaccard)", "dedup_truth", "{:>7d}"),
+        ("  of them not flagged by dedup", "dedup_missed", "{:>7d}"),
+        ("  ... sharing no LSH band with any near copy", "lsh_missed", "{:>7d}"),
+        ("rows flagged by dedup without one", "dedup_false", "{:>7d}"),
+    ]
+    for title, key, form in lines:
+        print(f"{title:<50}" + " ".join(form.format(r[key]) for _d, r in results))
     print("\nthroughput, each guard alone over the clean corpus, one core")
     non_model = 0.0
     for name, rate in rates.items():

@@ -17,7 +17,7 @@ dict storage holds a Python set and a bytes key per band per set.
 
 from __future__ import annotations
 
-from typing import Final, Literal, cast
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -163,30 +163,41 @@ class BandIndex:
         self._runs.append((flat[order], who[order]))
         while len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
             (k2, o2), (k1, o1) = self._runs.pop(), self._runs.pop()
-            merged_keys = np.concatenate([k1, k2])
-            order = np.argsort(merged_keys, kind="stable")
-            self._runs.append((merged_keys[order], np.concatenate([o1, o2])[order]))
+            self._runs.append(_merge(k1, o1, k2, o2))
 
     def query(self, keys: U64) -> tuple[I64, I64]:
-        """For query sets' keys (sets, bands): the pairs (query set, owner) sharing a band,
-        each pair once, sorted by query set then owner."""
-        flat = keys.reshape(-1)
+        """For query sets' keys (sets, bands): the pairs (query set, owner) sharing a band, once
+        per band they share, in no particular order (a pair sharing three bands comes three
+        times: deduplicating is left to the caller, who can often drop most pairs first)."""
+        # Sets of one batch share many keys: look each distinct key up once, in sorted order
+        # (searchsorted is much faster on sorted needles).
+        distinct, where = np.unique(keys.reshape(-1), return_inverse=True)
         which = np.repeat(np.arange(len(keys), dtype=np.int64), keys.shape[1])
         found_q: list[I64] = []
         found_o: list[I64] = []
         for run_keys, run_owners in self._runs:
-            lo = np.searchsorted(run_keys, flat, side="left")
-            hi = np.searchsorted(run_keys, flat, side="right")
-            counts = hi - lo
-            hit = np.flatnonzero(counts)
+            lo = np.searchsorted(run_keys, distinct, side="left")
+            counts = np.searchsorted(run_keys, distinct, side="right") - lo
+            hit = np.flatnonzero(counts[where])
             if len(hit) == 0:
                 continue
-            counts = counts[hit]
-            first = np.repeat(lo[hit] - np.cumsum(counts) + counts, counts)
-            found_o.append(run_owners[first + np.arange(int(counts.sum()))])
-            found_q.append(np.repeat(which[hit], counts))
+            hit_lo, hit_counts = lo[where[hit]], counts[where[hit]]
+            first = np.repeat(hit_lo - np.cumsum(hit_counts) + hit_counts, hit_counts)
+            found_o.append(run_owners[first + np.arange(int(hit_counts.sum()))])
+            found_q.append(np.repeat(which[hit], hit_counts))
         if not found_q:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
-        pairs = np.unique(np.stack([np.concatenate(found_q), np.concatenate(found_o)]), axis=1)
-        return cast(I64, pairs[0]), cast(I64, pairs[1])
+        return np.concatenate(found_q), np.concatenate(found_o)
+
+
+def _merge(k1: U64, o1: I64, k2: U64, o2: I64) -> tuple[U64, I64]:
+    """Two sorted runs as one, the first run's entries before the second's on equal keys."""
+    at = np.searchsorted(k1, k2, side="right") + np.arange(len(k2), dtype=np.int64)
+    from_first = np.ones(len(k1) + len(k2), dtype=bool)
+    from_first[at] = False
+    keys = np.empty(len(from_first), dtype=np.uint64)
+    owners = np.empty(len(from_first), dtype=np.int64)
+    keys[at], owners[at] = k2, o2
+    keys[from_first], owners[from_first] = k1, o1
+    return keys, owners

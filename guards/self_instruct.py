@@ -16,7 +16,8 @@ Stanford Alpaca's `generate_instruction.py`, which extends the keyword list) app
 
 Two guards, because the rules answer two different questions: `SelfInstructSimilarity` (family
 `dedup`: a near-copy of an instruction already in the pool is a duplicate, first one kept) and
-`SelfInstructFilter` (family `input`: the instruction is not a usable task). The instruction is
+`SelfInstructFilter` (family `self-instruct`: the instruction is not a usable task; not
+`input`, which names rows that could not be read at all). The instruction is
 an Alpaca sample's `instruction`, or a chat's first user turn; text samples have none and pass.
 
 The similarity search is exact, not sampled: F = 2L / (m + n) for an LCS of L between token
@@ -234,7 +235,7 @@ class SelfInstructFilter:
             "keywords": list(KEYWORDS),
             "rules": [LENGTH_RULE, KEYWORD_RULE, PROGRAM_RULE, PUNCTUATION_RULE, NON_ENGLISH_RULE],
         }
-        self.info = GuardInfo.of("input", "self-instruct-filter", VERSION, config)
+        self.info = GuardInfo.of("self-instruct", "self-instruct-filter", VERSION, config)
 
     def check(self, samples: Sequence[Sample]) -> list[Verdict]:
         """One failed verdict per filter an instruction fails."""

@@ -1,21 +1,24 @@
 """Shingles: the sets whose Jaccard similarity decides whether two texts are near-duplicates.
 
-Word 3-grams for texts of 16 words or more, character 4-grams of the normalised text under 24
-words (both in between, so a copy one word longer or shorter still shares a kind). An edited
-word changes at most n of a text's word n-grams, so editing a fraction e of the words leaves
-J >= (1 - ne) / (1 + ne): 0.74 at 5 % for n = 3, 0.67 for n = 4; n = 2 tolerates more, but
-unrelated prose shares its collocations (99.9th percentile J 0.10, against 0.05 for n = 3, on
-Python's reference manual). Under 20 words one edit is over 5 % and takes word-3-gram J below
-the threshold; character 4-grams lose about m + 3 of some 6 shingles per word for an m-letter
-word and keep 99 % of one-word substitutions in 12-word sentences at J >= 0.65 (3-grams 100 %,
-but unrelated sentences reach 0.33; 5-grams 98 %). `benchmarks/dedup_bench.py --sweep`.
+Word 3-grams for texts of 16 words or more; for texts under 24 words, the "short" kind: their
+distinct words (word 1-grams); both in between, so a copy one word longer or shorter still
+shares a kind. An edited word changes at most n of a text's word n-grams, so editing a fraction
+e of the words leaves J >= (1 - ne) / (1 + ne): 0.74 at 5 % for n = 3, 0.67 for n = 4; n = 2
+tolerates more, but unrelated prose shares its collocations (99.9th percentile J 0.10, against
+0.05 for n = 3, on Python's reference manual). Under 20 words one edit is over 5 % and takes
+word-3-gram J below the threshold. A text of L distinct words keeps J = (L - 1) / (L + 1) of
+its word set after one substituted word, L / (L + 1) after an insertion, (L - 1) / L after a
+deletion: at least 0.67 from L = 5 on. On the reference manual's sentences of 5-23 words a
+random one-word substitution stays at J >= 0.65 for 99.9 % of them (character 4-grams: 89 %;
+25 % at 5 words, 78 % at 8, 98 % at 12), while unrelated sentences stay apart (99.9th
+percentile J 0.27; 4-grams 0.20). `benchmarks/dedup_bench.py --sweep`.
 
-Hashing is defined on units (a word, or a character): a unit hashes to the little-endian
-64-bit BLAKE2b digest of its UTF-8, u, and a shingle of units to
-h = fmix64(seed ^ (u1 m1 + u2 m2 + ... + un mn mod 2^64)), with one seed per kind and fixed odd
-multipliers per position (so order matters). `shingle_hash` is that definition in plain Python;
-`Shingler` computes the same values for a whole batch with numpy, each distinct word hashed
-once. `hashfunc(kind)` gives the hash as datasketch's `MinHash(hashfunc=...)` expects it.
+Hashing is defined on units (words): a unit hashes to the little-endian 64-bit BLAKE2b digest
+of its UTF-8, u, and a shingle of units to h = fmix64(seed ^ (u1 m1 + u2 m2 + ... + un mn
+mod 2^64)), with one seed per kind and fixed odd multipliers per position (so order matters).
+`shingle_hash` is that definition in plain Python; `Shingler` computes the same values for a
+whole batch with numpy, each distinct word hashed once. `hashfunc(kind)` gives the hash as
+datasketch's `MinHash(hashfunc=...)` expects it.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from typing import Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-Kind = Literal["word", "char"]
-KINDS: Final[tuple[Kind, Kind]] = ("word", "char")
+Kind = Literal["word", "short"]
+KINDS: Final[tuple[Kind, Kind]] = ("word", "short")
 """Shingle kinds; a kind's index in this tuple is its code in arrays (`ShingleBatch.kind`)."""
 
 U64 = npt.NDArray[np.uint64]
@@ -48,38 +51,43 @@ def _seed(label: str) -> int:
 
 _SEEDS: Final[dict[Kind, int]] = {kind: _seed(f"synthguard.shingle.{kind}.v1") for kind in KINDS}
 _MULTIPLIERS: list[int] = []
-SHINGLE_HASH = "blake2b64-units/odd-multipliers-fmix64/v1"
+SHINGLE_HASH = "blake2b64-units/odd-multipliers-fmix64/v2"
 """Names the hash definition above; stored with an index so a changed definition is noticed."""
 
 
 @dataclass(frozen=True, slots=True)
 class ShingleParams:
-    """Which shingles a text gets: word n-grams, character n-grams, or both near the boundary."""
+    """Which shingles a text gets: word n-grams, the short-text kind, or both near the boundary."""
 
     word_n: int = 3
-    char_n: int = 4
-    char_below: int = 24
-    """Texts with fewer normalised words than this get character shingles."""
+    short_n: int = 1
+    """The word n-grams of short texts (1: their distinct words)."""
+    short_below: int = 24
+    """Texts with fewer normalised words than this get short-text shingles."""
     word_from: int = 16
     """Texts with at least this many normalised words get word shingles."""
 
     def __post_init__(self) -> None:
-        if self.word_n < 1 or self.char_n < 1:
+        if self.word_n < 1 or self.short_n < 1:
             raise ValueError("shingle sizes must be positive")
         if self.word_from < self.word_n:
             raise ValueError("word_from must be at least word_n (a text needs one word shingle)")
-        if self.char_below < self.word_from:
-            raise ValueError("char_below must be at least word_from (every text needs a kind)")
+        if self.short_below < self.word_from:
+            raise ValueError("short_below must be at least word_from (every text needs a kind)")
 
     def kinds(self, words: int) -> tuple[Kind, ...]:
         """The shingle kinds of a text of `words` normalised words (none for an empty text)."""
         if words == 0:
             return ()
         if words < self.word_from:
-            return ("char",)
-        if words < self.char_below:
-            return ("word", "char")
+            return ("short",)
+        if words < self.short_below:
+            return ("word", "short")
         return ("word",)
+
+    def n(self, kind: Kind) -> int:
+        """The n-gram size of a kind."""
+        return self.word_n if kind == "word" else self.short_n
 
     def config(self) -> dict[str, int]:
         """The parameters as a JSON object."""
@@ -87,7 +95,7 @@ class ShingleParams:
 
 
 def unit_hash(unit: str) -> int:
-    """The 64-bit hash of one unit (a word or a character)."""
+    """The 64-bit hash of one unit (a word)."""
     return int.from_bytes(hashlib.blake2b(unit.encode("utf-8"), digest_size=8).digest(), "little")
 
 
@@ -115,20 +123,14 @@ def shingle_hash(units: Iterable[str], kind: Kind) -> int:
 
 
 def shingle_strings(words: Sequence[str], kind: Kind, params: ShingleParams) -> list[str]:
-    """The shingles of a normalised text as strings: words joined by a space, or characters.
+    """The shingles of a normalised text as strings: its word n-grams, words joined by a space.
 
-    A text shorter than n units has one shingle, the whole text.
+    A text shorter than n words has one shingle, the whole text.
     """
-    if kind == "word":
-        n = params.word_n
-        if len(words) <= n:
-            return [" ".join(words)] if words else []
-        return [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
-    text = " ".join(words)
-    n = params.char_n
-    if len(text) <= n:
-        return [text] if text else []
-    return [text[i : i + n] for i in range(len(text) - n + 1)]
+    n = params.n(kind)
+    if len(words) <= n:
+        return [" ".join(words)] if words else []
+    return [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
 
 
 def hashfunc(kind: Kind, bits: Literal[32, 64] = 32) -> Callable[[str], int]:
@@ -139,8 +141,7 @@ def hashfunc(kind: Kind, bits: Literal[32, 64] = 32) -> Callable[[str], int]:
     mask = (1 << bits) - 1
 
     def hash_shingle(shingle: str) -> int:
-        units = shingle.split(" ") if kind == "word" else shingle
-        return shingle_hash(units, kind) & mask
+        return shingle_hash(shingle.split(" "), kind) & mask
 
     return hash_shingle
 
@@ -197,14 +198,12 @@ class Shingler:
     def shingle(self, texts: Sequence[Sequence[str]]) -> ShingleBatch:
         """Shingle texts given as their normalised words; sketches come grouped by kind."""
         params = self.params
-        word_docs: list[int] = []
-        char_docs: list[int] = []
+        docs: dict[Kind, list[int]] = {kind: [] for kind in KINDS}
         for i, words in enumerate(texts):
             for kind in params.kinds(len(words)):
-                (word_docs if kind == "word" else char_docs).append(i)
+                docs[kind].append(i)
         parts = [
-            self._chains([texts[i] for i in word_docs], "word", params.word_n),
-            self._chains([" ".join(texts[i]) for i in char_docs], "char", params.char_n),
+            self._chains([texts[i] for i in docs[kind]], kind, params.n(kind)) for kind in KINDS
         ]
         counts = np.concatenate([p[1] for p in parts])
         offsets = np.zeros(len(counts) + 1, dtype=np.int64)
@@ -212,8 +211,10 @@ class Shingler:
         return ShingleBatch(
             hashes=np.concatenate([p[0] for p in parts]),
             offsets=offsets,
-            doc=np.array(word_docs + char_docs, dtype=np.int64),
-            kind=np.repeat(np.arange(2, dtype=np.uint8), [len(word_docs), len(char_docs)]),
+            doc=np.array([i for kind in KINDS for i in docs[kind]], dtype=np.int64),
+            kind=np.repeat(
+                np.arange(len(KINDS), dtype=np.uint8), [len(docs[kind]) for kind in KINDS]
+            ),
         )
 
     def _unit_hashes(self, units: Iterable[str], total: int) -> U64:

@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.sample import Sample
 
-Family = Literal["input", "dedup", "decontamination", "toxicity", "backdoor"]
+Family = Literal["input", "dedup", "decontamination", "toxicity", "backdoor", "self-instruct"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from synthguard.guards.dedup import (
     DEFAULT_THRESHOLD,
@@ -14,10 +16,13 @@ from synthguard.guards.dedup import (
     DedupIndex,
     index_path,
 )
+from synthguard.guards.normalise import normalised_words
+from synthguard.guards.shingles import Shingler
 from synthguard.guards.verdict import DatasetGuard, Verdict
 from synthguard.ledger.home import Home
+from synthguard.provenance.builtin import BuiltinGenerator
 from synthguard.provenance.errors import InputError
-from synthguard.provenance.sample import Sample, as_sample
+from synthguard.provenance.sample import Sample, as_sample, sample_from_row, sample_text
 
 ONSETS = ["b", "c", "d", "f", "g", "h", "l", "m", "n", "p", "r", "s", "t", "v", "w", "st", "tr"]
 VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "ou"]
@@ -62,6 +67,11 @@ def edited(rng: random.Random, text: list[str], rate: float, op: str) -> list[st
 
 def sample(text: list[str] | str) -> Sample:
     return as_sample(text if isinstance(text, str) else " ".join(text))
+
+
+def shouted(text: list[str]) -> list[str]:
+    """Another sample (another id) with the same normalised text: an exact copy."""
+    return [word.upper() for word in text[:-1]] + [text[-1].upper() + "!"]
 
 
 def failures(verdicts: list[Verdict]) -> dict[int, Verdict]:
@@ -131,8 +141,9 @@ def test_positions_count_across_batches() -> None:
     verdicts = guard.check([sample(words(rng, 60)), sample(edited(rng, original, 0.02, "del"))])
     assert [v.position for v in verdicts] == [3]
     assert guard.finish() == []
-    (again,) = guard.check([sample(original)])
-    assert again.position == 0
+    # The next pass counts from 0; the same sample again is itself, an upper-case copy a copy.
+    (again,) = guard.check([sample(original), sample(" ".join(original).upper())])
+    assert (again.position, again.rule) == (1, "exact")
 
 
 @pytest.mark.parametrize("length", [12, 200])
@@ -167,7 +178,7 @@ def test_unrelated_short_and_long_texts_pass() -> None:
 
 @pytest.mark.parametrize(("length", "op"), [(15, "ins"), (16, "del"), (23, "ins"), (24, "del")])
 def test_a_copy_crossing_the_shingle_kind_boundary_is_caught(length: int, op: str) -> None:
-    # Texts under 24 words get character shingles, from 16 words word shingles: a copy one word
+    # Texts under 24 words get short-text shingles, from 16 words word shingles: a copy one word
     # longer or shorter still shares a kind with its original.
     rng = random.Random(length)
     found = 0
@@ -181,6 +192,95 @@ def test_a_copy_crossing_the_shingle_kind_boundary_is_caught(length: int, op: st
 def test_texts_without_words_are_only_exact_copies_of_themselves() -> None:
     verdicts = DedupGuard().check([sample("!!!"), sample("???"), sample("!!!"), sample("...")])
     assert [v.position for v in verdicts] == [2]
+
+
+def chain(rng: random.Random) -> tuple[list[str], list[str], list[str]]:
+    """A, B = A with words 5 and 15 replaced, C = B with words 25 and 35 replaced: each step
+    changes 6 of 38 word 3-grams (J = 32/44 = 0.73), A to C 12 (J = 26/50 = 0.52)."""
+    a = words(rng, 40)
+    b, c = list(a), list(a)
+    for i in (5, 15):
+        b[i] = c[i] = f"fresh{i}"
+    for i in (25, 35):
+        c[i] = f"fresh{i}"
+    return a, b, c
+
+
+def test_a_copy_of_a_quarantined_copy_is_a_copy() -> None:
+    a, b, c = chain(random.Random(11))
+    verdicts = DedupGuard().check([sample(a), sample(b), sample(c)])
+    assert [(v.position, v.rule, v.detail["duplicate_of"]) for v in verdicts] == [
+        (1, "near", sample(a).id),
+        (2, "near", sample(b).id),
+    ]
+    assert verdicts[1].detail["jaccard"] == pytest.approx(32 / 44)
+
+
+def test_a_copy_of_a_copy_quarantined_in_an_earlier_run_is_a_copy(tmp_path: Path) -> None:
+    a, b, c = chain(random.Random(12))
+    path = tmp_path / "dedup"
+    assert set(screen(path, [a, b])) == {1}
+    (verdict,) = screen(path, [c]).values()
+    assert verdict.detail["duplicate_of"] == sample(b).id
+
+
+def exact_truth(samples: list[Sample], threshold: float) -> set[int]:
+    """Positions with an earlier sample at Jaccard >= threshold on a shared shingle kind, by
+    brute force over every pair (the guard's contract, without LSH or bounds)."""
+    shingler = Shingler()
+    batch = shingler.shingle([normalised_words(sample_text(s)) for s in samples])
+    sets: list[dict[int, frozenset[int]]] = [{} for _ in samples]
+    for sketch in range(len(batch)):
+        kind = int(batch.kind[sketch])
+        sets[int(batch.doc[sketch])][kind] = frozenset(batch.shingles(sketch).tolist())
+    flagged = set()
+    for i, mine in enumerate(sets):
+        for j in range(i):
+            for kind, own in mine.items():
+                other = sets[j].get(kind)
+                if other is None:
+                    continue
+                shared = len(own & other)
+                if shared / (len(own) + len(other) - shared) >= threshold:
+                    flagged.add(i)
+    return flagged
+
+
+def test_the_guard_flags_exactly_what_exact_jaccard_flags_on_template_data() -> None:
+    # Template rows ("Is 27 a prime number? ...") have hundreds of candidates at J 0.4-0.6;
+    # with single-row bands every pair at J >= 0.65 is a candidate (miss 0.35^128), so what
+    # the guard flags is decided by the shingle-map bound and exact Jaccard alone.
+    samples = [sample_from_row(row) for row in BuiltinGenerator(3).generate(1500)]
+    truth = exact_truth(samples, DEFAULT_THRESHOLD)
+    assert 200 < len(truth) < 1300
+    every_pair = DedupGuard(bands=(128, 1))
+    found = {
+        v.position
+        for start in range(0, 1500, 400)
+        for v in every_pair.check(samples[start : start + 400])
+    }
+    assert found == truth
+    # The default bands miss a pair at the threshold with probability 2e-3, and flag nothing
+    # that exact Jaccard does not.
+    default = set(failures(DedupGuard().check(samples)))
+    assert default <= truth
+    assert len(truth - default) <= 0.005 * len(truth)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=2**32), min_size=2, max_size=40))
+def test_the_shingle_map_bound_never_drops_a_near_copy(seeds: list[int]) -> None:
+    # Texts of 5 to 600 words over a small vocabulary: many pairs near the threshold, and sets
+    # large enough to fill the 1,024-bit maps, where the bound is loosest.
+    texts = []
+    for seed in seeds:
+        rng = random.Random(seed)
+        base = random.Random(seed % 3)
+        text = [base.choice(VOCAB[:40]) for _ in range(rng.choice([5, 12, 20, 60, 600]))]
+        texts.append(sample(edited(rng, text, rng.choice([0.0, 0.05, 0.2]), "sub")))
+    found = set(failures(DedupGuard(bands=(128, 1)).check(texts)))
+    exact = {i for i, t in enumerate(texts) if t.id in {u.id for u in texts[:i]}}
+    assert found == exact_truth(texts, DEFAULT_THRESHOLD) | exact
 
 
 def test_parameters_are_checked() -> None:
@@ -211,7 +311,7 @@ def test_a_later_run_deduplicates_against_the_saved_index(tmp_path: Path) -> Non
     later = [
         edited(rng, first[10], 0.05, "sub"),
         words(rng, 80),
-        list(first[20]),
+        shouted(first[20]),
         edited(rng, first[30], 0.02, "ins"),
     ]
     found = screen(path, later)
@@ -220,9 +320,15 @@ def test_a_later_run_deduplicates_against_the_saved_index(tmp_path: Path) -> Non
         2: ("exact", sample(first[20]).id),
         3: ("near", sample(first[30]).id),
     }
-    # The third run sees both earlier ones: the new text of run two is indexed too.
-    assert set(screen(path, [later[1], first[0]])) == {0, 1}
-    assert len(DedupIndex.open(path)) == 101
+    # The third run sees both earlier ones: run two's new text and its near copies are indexed
+    # too (a copy of a quarantined copy is a copy), its exact copy is not (it adds nothing).
+    assert len(DedupIndex.open(path)) == 103
+    found = screen(path, [shouted(later[1]), shouted(first[0]), edited(rng, later[0], 0.02, "sub")])
+    assert {p: (v.rule, v.detail["duplicate_of"]) for p, v in found.items() if p < 2} == {
+        0: ("exact", sample(later[1]).id),
+        1: ("exact", sample(first[0]).id),
+    }
+    assert found[2].rule == "near"
 
 
 def test_the_index_lives_in_the_home(tmp_path: Path) -> None:
@@ -331,4 +437,5 @@ def test_a_crash_while_saving_leaves_the_previous_index(
     assert not list(path.glob(".*.tmp"))
     reopened = DedupIndex.open(path)
     assert len(reopened) == 1
-    assert screen(path, [kept, lost]).keys() == {0}
+    # Only the first run is remembered: a copy of its text is a duplicate, one of the lost not.
+    assert screen(path, [shouted(kept), shouted(lost)]).keys() == {0}

@@ -101,7 +101,14 @@ def test_a_second_screen_deduplicates_against_the_first(tmp_path: Path) -> None:
     assert _run(home, "init").exit_code == 0
     rows = [json.dumps(row) for row in BuiltinGenerator(5).generate(30)]
     first = _write_jsonl(tmp_path / "a.jsonl", rows[:20])
-    second = _write_jsonl(tmp_path / "b.jsonl", rows[15:30])
+    # Rows 15-19 again, shouted: different samples (other content, other ids) with the same
+    # normalised text, so exact copies of what the first screen kept. (The very same rows
+    # screened again are the same samples, and stay kept: test_dedup_rescreen.py.)
+    shouted = [
+        json.dumps({**json.loads(r), "instruction": json.loads(r)["instruction"].upper()})
+        for r in rows[15:20]
+    ]
+    second = _write_jsonl(tmp_path / "b.jsonl", shouted + rows[20:30])
     assert (
         _run(
             home, "screen", str(first), "--out", str(tmp_path / "o1"), "--guards", "dedup"
@@ -111,7 +118,7 @@ def test_a_second_screen_deduplicates_against_the_first(tmp_path: Path) -> None:
     result = _run(home, "screen", str(second), "--out", str(tmp_path / "o2"), "--guards", "dedup")
     assert result.exit_code == 0, result.output
     again = _read(tmp_path / "o2" / "quarantined.jsonl")
-    overlap = {json.dumps(json.loads(r)) for r in rows[15:20]}
+    overlap = {json.dumps(json.loads(r)) for r in shouted}
     flagged = {
         json.dumps({k: v for k, v in row.items() if k != "reasons"})
         for row in again
@@ -182,7 +189,9 @@ def test_every_row_lands_in_exactly_one_output(tmp_path: Path, lines: list[str])
     result = screen_rows(read_samples(source), guards)
     accepted, quarantined = write_outputs(result, tmp_path / "out")
     written = len(_read(accepted)) + len(_read(quarantined))
-    readable_lines = [line for line in lines if line.strip()]
+    # Blank as the reader sees it (ASCII whitespace): a line of "\x1f" is not blank but a bad
+    # row, which must land in quarantined.jsonl like any other.
+    readable_lines = [line for line in lines if line.encode("utf-8", "surrogatepass").strip()]
     assert written == len(result.rows) == len(readable_lines)
     for count in result.funnel[1:]:
         assert count.checked >= count.quarantined

@@ -132,7 +132,7 @@ def test_good_instructions_pass_every_filter(instruction: str) -> None:
     assert filter_problems(instruction) == []
 
 
-def test_filter_guard_is_an_input_guard() -> None:
+def test_filter_guard_has_a_family_of_its_own() -> None:
     guard = SelfInstructFilter()
     samples = [
         sample_from_row({"instruction": "Plot the graph of y = x squared.", "output": "-"}),
@@ -140,7 +140,8 @@ def test_filter_guard_is_an_input_guard() -> None:
         sample_from_row({"text": "a text sample has no instruction"}),
     ]
     verdicts = guard.check(samples)
-    assert guard.info.family == "input"
+    assert guard.info.family == "self-instruct"
+    assert verdicts[0].reason()["guard"] == "self-instruct"
     assert [(v.sample_id, v.rule) for v in verdicts] == [
         (samples[0].id, KEYWORD_RULE),
         (samples[1].id, LENGTH_RULE),
