@@ -13,24 +13,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from multiprocessing import get_context
-from pathlib import Path
 from statistics import median
+
+from scratch_db import postgres_url, sqlite_url
 
 from synthguard.ledger.store import EntryView, Ledger
 from synthguard.ledger.verify import verify_ledger
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.record import Generator, LineageRecord, utc_now
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def raw_rates(
@@ -99,26 +94,6 @@ def make_records(key_id: str, count: int) -> list[LineageRecord]:
         )
         parent = sample_id if i % 2 == 0 else None
     return records
-
-
-@contextmanager
-def sqlite_url() -> Iterator[str]:
-    with tempfile.TemporaryDirectory() as tmp:
-        yield f"sqlite:///{Path(tmp) / 'ledger.db'}"
-
-
-@contextmanager
-def postgres_url() -> Iterator[str]:
-    import psycopg
-
-    name = f"synthguard_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def store_rate(scratch: Ledger, entries: list[EntryView], batch: int) -> float:

@@ -26,17 +26,16 @@ import base64
 import json
 import random
 import resource
-import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 from typing import Any
 
+from scratch_db import postgres_url, sqlite_url
 from sqlmodel import col, select
 
 from synthguard.ledger.audit import run_audit
@@ -60,7 +59,6 @@ from synthguard.provenance.record import (
 )
 from synthguard.provenance.sample import Sample, sample_from_row
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 RELEASE = "bench-v1"
 BATCH = 5000
 
@@ -356,28 +354,6 @@ def print_table(backend: str, size: int, rows: list[Row]) -> None:
             f"{row.ratio:>7.2f}"
         )
     print()
-
-
-@contextmanager
-def sqlite_url() -> Iterator[str]:
-    """A SQLite ledger file in a temporary folder."""
-    with tempfile.TemporaryDirectory() as tmp:
-        yield f"sqlite:///{Path(tmp) / 'ledger.db'}"
-
-
-@contextmanager
-def postgres_url() -> Iterator[str]:
-    """A scratch PostgreSQL database, dropped afterwards."""
-    import psycopg
-
-    name = f"synthguard_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> int:
