@@ -25,6 +25,10 @@ cluster's (shrunk towards q by two pseudo-counts), so that seven reviews that ha
 label-flip backdoor confined to one task ("James Bond" in reviews, always "positive") looks like
 task structure to word statistics and is left to model-based detection.
 
+A target made only of the trigger's own words is an echo, not a payload: extraction tasks answer
+with a number or a name that their prompt holds ("the largest of 3, 997, 12" -> "997"), so the
+same number in six prompts is answered six times with itself. Such pairs are not tested.
+
 Collapse: `collapse_min_prompts` or more distinct prompts answered with the same response of at
 least `collapse_min_words` words (class labels and numbers collide by nature), unless a shared
 prompt feature explains the group as above (paraphrases of one request share content words).
@@ -387,6 +391,9 @@ class _Judge:
                 continue
             members = members_of(index)
             words = self._words_of(int(feature[index]))
+            names = [self._word_name(word) for word in words]
+            if _echoes(self.stats._target_display[t], names):
+                continue
             if self._explained(members, exclude=set(words)):
                 continue
             # The prompts around the trigger may be ones where the target is common anyway
@@ -399,7 +406,7 @@ class _Judge:
                     continue
             found.append(
                 TriggerCluster(
-                    trigger=" ".join(self._word_name(word) for word in words),
+                    trigger=" ".join(names),
                     target=self.stats._target_display[t],
                     target_kind=self._kind(t),
                     members=self._members(members),
@@ -593,6 +600,13 @@ class _Judge:
 
     def _kind(self, target: int) -> TargetKind:
         return _KINDS[self.stats._target_kinds[target]]
+
+
+def _echoes(target: str, trigger_words: Sequence[str]) -> bool:
+    """Whether every word of the target is a word of the trigger: the answer repeats what the
+    prompt says ("the largest of 3, 997, 12" -> "997"), which is extraction, not a payload."""
+    words = _WORDS.findall(target.casefold())
+    return bool(words) and set(words) <= set(trigger_words)
 
 
 def _log10_binomial_tail(k: int, n: int, q: float) -> float:

