@@ -11,9 +11,11 @@ Two backends, each a model card (which model, which file, its digest) and a batc
   profanity-free threats and identity attacks far more often than Detoxify.
 
 `ToxicityGuard.auto` picks Detoxify when its weights are present and says why in
-`backend_description`; every verdict names the backend, model and checkpoint digest. A text is
-scored in overlapping word windows and each label keeps its highest window score, so toxic text
-past a model's input limit (512 tokens for Detoxify) is still read.
+`backend_description`; every verdict names the backend, model and checkpoint digest. Each field
+of a sample (instruction, input, output; each chat message) is scored on its own, in overlapping
+word windows, and each label keeps its highest window score: a toxic reply is not diluted by the
+clean paragraph it answers, and toxic text past a model's input limit (512 tokens for Detoxify)
+is still read.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any, Protocol
 
 from synthguard.guards.verdict import GuardInfo, Verdict
 from synthguard.provenance.errors import InputError
-from synthguard.provenance.sample import Sample, sample_text
+from synthguard.provenance.sample import Sample, sample_parts
 
 VERSION = "1"
 
@@ -312,9 +314,12 @@ class ToxicityGuard:
         owners: list[int] = []
         windows: list[str] = []
         for index, sample in enumerate(unique):
-            for window in text_windows(sample_text(sample), self.window_words):
-                owners.append(index)
-                windows.append(window)
+            # Each field or message on its own: a toxic reply after a long clean paragraph
+            # would be diluted below the threshold if they shared a window.
+            for part in sample_parts(sample):
+                for window in text_windows(part, self.window_words):
+                    owners.append(index)
+                    windows.append(window)
         best: list[dict[str, float]] = [{} for _ in unique]
         for owner, scores in zip(owners, self.backend.predict(windows), strict=True):
             kept = best[owner]

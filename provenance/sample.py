@@ -135,16 +135,22 @@ def parent_id(value: object, mapping: FieldMapping = DEFAULT_MAPPING) -> str:
     raise InputError(f"a parent is a sample id, a row or a Sample, not {_type_name(value)}")
 
 
-def sample_text(sample: Sample) -> str:
-    """Return the text a guard reads: the sample's strings joined with newlines."""
+def sample_parts(sample: Sample) -> list[str]:
+    """Return the sample's non-empty strings in order: instruction, input, output; or each
+    message's content; or the text."""
     content = sample.content
     if sample.kind == "alpaca":
-        parts = (content["instruction"], content["input"], content["output"])
-        return "\n".join(part for part in parts if part)
-    if sample.kind == "chat":
-        return "\n".join(message["content"] for message in content["messages"])
-    text: str = content["text"]
-    return text
+        parts = [content["instruction"], content["input"], content["output"]]
+    elif sample.kind == "chat":
+        parts = [message["content"] for message in content["messages"]]
+    else:
+        parts = [content["text"]]
+    return [part for part in parts if part]
+
+
+def sample_text(sample: Sample) -> str:
+    """Return the text a guard reads: the sample's strings joined with newlines."""
+    return "\n".join(sample_parts(sample))
 
 
 def _alpaca_content(row: dict[str, Any], mapping: FieldMapping) -> dict[str, Any]:

@@ -202,6 +202,18 @@ def test_toxic_sentence_deep_inside_a_long_text_is_still_caught(offline: Toxicit
     assert _flagged(verdicts) == {sample_from_row({"text": text}).id}
 
 
+def test_a_toxic_reply_to_a_long_clean_input_is_not_diluted(offline: ToxicityGuard) -> None:
+    row = {
+        "instruction": "Summarise the paragraph.",
+        "input": LONG_CLEAN,
+        "output": "I will hurt you and your pathetic family if you say that again.",
+    }
+
+    verdicts = offline.check([sample_from_row(row)])
+
+    assert _flagged(verdicts) == {sample_from_row(row).id}
+
+
 def test_same_content_twice_in_a_batch_gives_one_verdict(offline: ToxicityGuard) -> None:
     samples = _samples(["Eat shit, you worthless sack of garbage."] * 2)
 
