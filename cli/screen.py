@@ -9,7 +9,7 @@ import click
 
 from synthguard.cli.context import App, pass_app
 from synthguard.cli.progress import progress_bar
-from synthguard.guards.pipeline import GUARD_NAMES, default_guards, screen_file
+from synthguard.guards.pipeline import ALL_GUARDS, GUARD_NAMES, default_guards, screen_file
 from synthguard.guards.quarantine import quarantine_state, release
 from synthguard.guards.screen import ScreenResult
 from synthguard.ledger.lineage import resolve_sample_id
@@ -39,7 +39,14 @@ from synthguard.provenance.sample import FieldMapping
     "names",
     default=",".join(GUARD_NAMES),
     show_default=True,
-    help="Which guards run, comma-separated; they always run in the order shown.",
+    help=f"Which guards run, comma-separated, of: {', '.join(ALL_GUARDS)}; they always run in "
+    "that order. `self-instruct` (Self-Instruct's own filters) runs only when named.",
+)
+@click.option(
+    "--seed-tasks",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Seed tasks whose instructions start the self-instruct guard's ROUGE-L pool; repeatable.",
 )
 @click.option(
     "--toxicity-checkpoint",
@@ -55,6 +62,7 @@ def screen(
     out_dir: Path,
     protected: tuple[Path, ...],
     names: str,
+    seed_tasks: tuple[Path, ...],
     toxicity_checkpoint: Path | None,
     fields: tuple[str, ...],
     fmt: str | None,
@@ -67,7 +75,11 @@ def screen(
     wanted = [name.strip() for name in names.split(",") if name.strip()]
     with app.open_ledger(signing=True) as ledger:
         guards, notes = default_guards(
-            app.home, protected=protected, names=wanted, toxicity_checkpoint=toxicity_checkpoint
+            app.home,
+            protected=protected,
+            names=wanted,
+            toxicity_checkpoint=toxicity_checkpoint,
+            seed_tasks=seed_tasks,
         )
         for note in notes:
             click.echo(note)

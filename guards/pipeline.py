@@ -25,6 +25,11 @@ from synthguard.guards.screen import (
     screen_rows,
     write_outputs,
 )
+from synthguard.guards.self_instruct import (
+    SelfInstructFilter,
+    SelfInstructSimilarity,
+    instruction_of,
+)
 from synthguard.guards.toxicity import ToxicityGuard
 from synthguard.guards.verdict import Guard
 from synthguard.ledger.home import Home
@@ -34,6 +39,10 @@ from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import FieldMapping
 
 GUARD_NAMES = ("unicode", "dedup", "decontamination", "backdoor", "toxicity")
+"""The default screen, in funnel order."""
+ALL_GUARDS = ("unicode", "self-instruct", "dedup", "decontamination", "backdoor", "toxicity")
+"""Every guard `--guards` may name, in funnel order; `self-instruct` (Self-Instruct's own
+filters: length, keywords, ROUGE-L > 0.7 against the pool) runs only when asked for."""
 
 Progress = Callable[[int], None]
 
@@ -54,14 +63,15 @@ def default_guards(
     protected: Iterable[Path] = (),
     names: Iterable[str] = GUARD_NAMES,
     toxicity_checkpoint: Path | None = None,
+    seed_tasks: Iterable[Path] = (),
 ) -> tuple[list[Guard], list[str]]:
     """Build the guards to run, in screen order, and one line about each that the user should
-    see (which toxicity backend runs, which protected sets were loaded)."""
+    see (which toxicity backend runs, which protected sets and seed tasks were loaded)."""
     wanted = set(names)
-    unknown = wanted - set(GUARD_NAMES)
+    unknown = wanted - set(ALL_GUARDS)
     if unknown:
         raise InputError(
-            f"unknown guard(s) {', '.join(sorted(unknown))}; choose from {', '.join(GUARD_NAMES)}"
+            f"unknown guard(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL_GUARDS)}"
         )
     guards: list[Guard] = []
     notes: list[str] = []
@@ -71,6 +81,10 @@ def default_guards(
                 BackdoorConfig(injection=False, statistics=False), name="unicode-characters"
             )
         )
+    if "self-instruct" in wanted:
+        seeds = [instruction for path in seed_tasks for instruction in _instructions(path)]
+        guards += [SelfInstructFilter(), SelfInstructSimilarity(seeds)]
+        notes.append(f"self-instruct: a pool of {len(seeds)} seed instructions")
     if "dedup" in wanted:
         guards.append(DedupGuard(DedupIndex.open(index_path(home))))
     protected = list(protected)
@@ -92,6 +106,18 @@ def default_guards(
         guards.append(toxicity)
         notes.append(toxicity.backend_description)
     return guards, notes
+
+
+def _instructions(path: Path) -> list[str]:
+    """The instructions of a seed-task file (any format the reader takes)."""
+    found = []
+    for row in read_samples(path):
+        if row.sample is None:
+            raise InputError(f"{path}:{row.number}: {row.error or 'unreadable row'}")
+        instruction = instruction_of(row.sample)
+        if instruction is not None:
+            found.append(instruction)
+    return found
 
 
 def screen_file(

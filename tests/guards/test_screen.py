@@ -198,3 +198,57 @@ def test_every_row_lands_in_exactly_one_output(tmp_path: Path, lines: list[str])
     for row in _read(quarantined):
         assert row["reasons"]
         assert all({"guard", "rule", "score", "detail"} <= set(r) for r in row["reasons"])
+
+
+def test_self_instruct_filters_run_in_the_screen_when_named(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert _run(home, "init").exit_code == 0
+    seeds = _write_jsonl(
+        tmp_path / "seeds.jsonl",
+        [json.dumps({"instruction": "Name three rivers that flow through Europe.", "output": "-"})],
+    )
+    rows = [
+        {"instruction": "Name three rivers that flow through Europe today.", "output": "x"},
+        {"instruction": "Draw a picture of a cat sitting on a mat.", "output": "x"},
+        {"instruction": "Hello there", "output": "x"},
+        {"instruction": "Explain why leaves change colour in the autumn.", "output": "x"},
+    ]
+    source = _write_jsonl(tmp_path / "in.jsonl", [json.dumps(row) for row in rows])
+
+    result = _run(
+        home,
+        "screen",
+        str(source),
+        "--out",
+        str(tmp_path / "o"),
+        "--guards",
+        "self-instruct",
+        "--seed-tasks",
+        str(seeds),
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "self-instruct: a pool of 1 seed instructions" in result.output
+    held = {
+        row["instruction"]: row["reasons"] for row in _read(tmp_path / "o" / "quarantined.jsonl")
+    }
+    assert [(r["guard"], r["rule"]) for r in held[rows[0]["instruction"]]] == [
+        ("dedup", "self-instruct-rouge-l")
+    ]
+    assert [(r["guard"], r["rule"]) for r in held[rows[1]["instruction"]]] == [
+        ("self-instruct", "self-instruct-keyword")
+    ]
+    assert [(r["guard"], r["rule"]) for r in held[rows[2]["instruction"]]] == [
+        ("self-instruct", "self-instruct-length")
+    ]
+    accepted = _read(tmp_path / "o" / "accepted.jsonl")
+    assert [row["instruction"] for row in accepted] == [rows[3]["instruction"]]
+
+
+def test_an_unknown_guard_name_lists_the_choices(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert _run(home, "init").exit_code == 0
+    source = _write_jsonl(tmp_path / "in.jsonl", [json.dumps({"text": "hello"})])
+    result = _run(home, "screen", str(source), "--out", str(tmp_path / "o"), "--guards", "magic")
+    assert result.exit_code == 2
+    assert "unknown guard(s) magic; choose from unicode, self-instruct, dedup" in result.output
