@@ -159,7 +159,7 @@ def _report(
     statuses = fold_screening(scan.read(ledger, size, tree))
     scope = _scope(scan, release, sample_ids, size)
     made = [scan.made.get(sample_id) for sample_id in scope]
-    modality = _modalities(ledger, scope)
+    modality = _modalities(ledger, scope, made)
     general = General(
         tool_version=tool_version or importlib.metadata.version("synthguard"),
         checkpoint=CheckpointRef(
@@ -258,6 +258,7 @@ class _Making:
     sources: tuple[SourceFact, ...]
     parents: tuple[str, ...]
     depth: int
+    modality: str | None
 
 
 @dataclass(slots=True)
@@ -343,6 +344,7 @@ class _Scan:
             ),
             parents=tuple(record.parents),
             depth=record.depth,
+            modality=None if record.kind is None else _MODALITY[record.kind],
         )
 
     def _time(self, sample_id: str, text: str) -> None:
@@ -468,14 +470,24 @@ def _last_time(scan: _Scan, scope: list[str]) -> str | None:
     return max(lasts, key=_time_key) if lasts else None
 
 
-def _modalities(ledger: Ledger, scope: list[str]) -> dict[str, str]:
-    """Each sample's modality from its stored content; `unknown` when erased."""
-    found: dict[str, str] = {}
+_MODALITY = {"alpaca": "text", "text": "text", "chat": "chat"}
+
+
+def _modalities(ledger: Ledger, scope: list[str], made: list[_Making | None]) -> dict[str, str]:
+    """Each sample's modality: the shape its making record names (the Recorder writes it), else
+    its stored content's; `unknown` when neither is there (an erased sample of a record
+    without a shape)."""
+    found = {
+        sample_id: making.modality
+        for sample_id, making in zip(scope, made, strict=True)
+        if making is not None and making.modality is not None
+    }
+    missing = [sample_id for sample_id in scope if sample_id not in found]
     with ledger.engine.connect() as conn:
-        for start in range(0, len(scope), _ID_CHUNK):
+        for start in range(0, len(missing), _ID_CHUNK):
             rows = conn.execute(
                 select(col(SampleRow.sample_id), col(SampleRow.content)).where(
-                    col(SampleRow.sample_id).in_(scope[start : start + _ID_CHUNK])
+                    col(SampleRow.sample_id).in_(missing[start : start + _ID_CHUNK])
                 )
             ).all()
             found.update((sample_id, _shape(sample_id, content)) for sample_id, content in rows)

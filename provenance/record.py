@@ -140,6 +140,10 @@ class LineageRecord(BaseModel):
     digest: str = Field(
         pattern=_DIGEST_PATTERN, description="Digest of the whole stored sample row."
     )
+    kind: Literal["alpaca", "chat", "text"] | None = Field(
+        default=None,
+        description="The sample's shape, so that its modality outlives an erasure of its content.",
+    )
     origin: Origin = Origin.SYNTHETIC
     generator: Generator | None = None
     prompt_digest: str | None = Field(default=None, pattern=_DIGEST_PATTERN)

@@ -720,6 +720,7 @@ class Recorder:
             event=event,
             sample_id=sample.id,
             digest=sample.digest,
+            kind=sample.kind,
             origin=origin,
             generator=generator,
             prompt_digest=prompt_digest,

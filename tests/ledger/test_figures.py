@@ -872,6 +872,25 @@ def test_an_erased_sample_has_an_unknown_modality(make_ledger: Callable[..., Led
     assert report.general.samples == 2  # erased content, but the sample was made
 
 
+def test_a_recorded_samples_modality_outlives_the_erasure_of_its_content(
+    make_ledger: Callable[..., Ledger],
+) -> None:
+    ledger = make_ledger()
+    chat = {
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    }
+    with Recorder(ledger) as recorder:
+        made = recorder.generated(chat, GENERATORS[0])
+        recorder.generated({"text": "plain"}, GENERATORS[0])
+    assert made.kind == "chat"
+    before = compute_report(ledger)
+    ledger.erase(made.model_copy(update={"event": Event.ERASED, "detail": {"reason": "request"}}))
+    assert ledger.sample(made.sample_id) is None
+    after = compute_report(ledger, size=before.general.checkpoint.size)
+    assert after.general.modalities == before.general.modalities == ["chat", "text"]
+    assert after.to_json() == before.to_json()
+
+
 def test_checkpoint_is_the_root_of_exactly_size_entries(
     make_ledger: Callable[..., Ledger],
 ) -> None:
