@@ -12,6 +12,7 @@ from synthguard.ledger.dataset_card import render_dataset_card
 from synthguard.ledger.figures import compute_report
 from synthguard.ledger.release_verify import read_public_keys
 from synthguard.ledger.transparency import TransparencyReport
+from synthguard.provenance.errors import InputError
 
 FORMATS: dict[str, str] = {
     "html": "one self-contained page with charts",
@@ -56,7 +57,10 @@ def report(app: App, fmt: str, out: Path, release: str | None) -> None:
     """
     with app.open_ledger() as ledger:
         result = compute_report(ledger, release=release)
-    out.write_text(render(result, fmt), encoding="utf-8")
+    try:
+        out.write_text(render(result, fmt), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write the report to {out}: {exc.strerror or exc}") from exc
     general = result.general
     scope = f"release {general.release}" if general.release else "the whole ledger"
     click.echo(

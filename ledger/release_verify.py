@@ -130,6 +130,8 @@ def verify_release(
     """
     if not out.is_dir():
         raise InputError(f"{out} is not a release folder")
+    if not (out / MANIFEST_FILE).exists() and not (out / BUNDLE_FILE).exists():
+        raise InputError(f"{out} is not a release folder (no {MANIFEST_FILE}, no {BUNDLE_FILE})")
     with BundleReader(out / BUNDLE_FILE) as bundle:
         statement, signer = _open_manifest(out / MANIFEST_FILE, trusted, bundle.header.keys)
         predicate = statement.predicate

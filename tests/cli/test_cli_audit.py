@@ -129,3 +129,18 @@ def test_a_report_of_another_ledger_is_refused(demo: Path, tmp_path: Path) -> No
     code, stdout = audit(demo, "--report", other / "report.html")
     assert code == 1
     assert any("report is of this ledger" in line for line in failed_checks(stdout)), stdout
+
+
+def test_a_report_that_cannot_be_written_is_one_error_line(demo: Path) -> None:
+    result = invoke("report", "--out", demo / "missing" / "report.html", home=demo / ".synthguard")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"synthguard: error: cannot write the report to {demo / 'missing' / 'report.html'}: "
+        "No such file or directory"
+    ]
+
+
+def test_verifying_a_folder_that_is_no_release_is_a_usage_error(demo: Path) -> None:
+    result = invoke("release", "verify", demo / "screened")
+    assert result.exit_code == 2
+    assert "is not a release folder" in result.stderr
