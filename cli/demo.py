@@ -260,6 +260,12 @@ def _screen_with_attacks(
         lines.append(attack if isinstance(attack, str) else json.dumps(attack, ensure_ascii=False))
     source = directory / "to_screen.jsonl"
     source.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    # The planted rows arrive the way poison usually does: inside a crawled third-party dump,
+    # recorded as imported from it (no licence known), so the report counts them too.
+    with Recorder(ledger) as recorder:
+        for attack in attacks.values():
+            if isinstance(attack, dict) and attack is not attacks["exact copy of sample 2"]:
+                recorder.imported(attack, sources=[_CRAWLED_DUMP])
     protected = directory / "benchmark.jsonl"
     protected.write_text(json.dumps(_BENCHMARK_ITEM) + "\n", encoding="utf-8")
     guards, _notes = default_guards(home, protected=[protected])
@@ -274,6 +280,8 @@ def _screen_with_attacks(
     }
     return screening, caught
 
+
+_CRAWLED_DUMP = Source(uri="https://forum.example/export/dump-2024.jsonl", kind=SourceKind.CRAWLED)
 
 _BENCHMARK_ITEM = {
     "id": "demo-eval-1",

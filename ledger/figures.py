@@ -470,6 +470,9 @@ def _last_time(scan: _Scan, scope: list[str]) -> str | None:
     return max(lasts, key=_time_key) if lasts else None
 
 
+NO_LICENCE = "no licence recorded"
+"""What `most_restrictive` says when samples without any licence or terms outrank the rest."""
+
 _MODALITY = {"alpaca": "text", "text": "text", "chat": "chat"}
 
 
@@ -736,12 +739,15 @@ def _licences(made: Mapping[str, _Making], scope: list[str]) -> Licences:
         for (licence, n), share in zip(items, shares, strict=True)
     ]
     worst = max((restrictiveness(row.kind) for row in rows), default=None)
+    # Of the most restrictive kind, the licence binding the most samples. Content with no
+    # licence and no terms at all is all rights reserved by default: as binding as an unknown
+    # licence, and it wins over every known one.
+    most = next((row.licence for row in rows if restrictiveness(row.kind) == worst), None)
+    if unlicensed and (worst is None or worst < restrictiveness("unknown")):
+        most = NO_LICENCE
     return Licences(
         licences=rows,
-        # Of the most restrictive kind, the licence binding the most samples.
-        most_restrictive=next(
-            (row.licence for row in rows if restrictiveness(row.kind) == worst), None
-        ),
+        most_restrictive=most,
         unknown=sorted({row.licence for row in rows if row.kind == _UNKNOWN}),
         unlicensed_samples=unlicensed,
     )

@@ -39,11 +39,12 @@ def test_demo_runs_unconfigured_and_its_ledger_verifies(tmp_path: Path) -> None:
     home = folder / ".synthguard"
     verify = invoke("verify", "--checkpoint", folder / "checkpoint.txt", home=home)
     assert verify.exit_code == 0, verify.output
-    # 63 entries from the pipeline (the genesis key, 4 imported seeds, 58 records); one signed
-    # `screened` record per sample screened: 4 seeds + 40 samples + 6 planted attacks, less the
-    # planted exact copy (the same sample as row 3) and the malformed line (no sample); 6 review
-    # selections and their 6 verdicts; 38 `released`.
-    assert verify.stdout.startswith("ok: 162 entries verified (1 key, 4 checkpoints)")
+    # 63 entries from the pipeline (the genesis key, 4 imported seeds, 58 records); the 5
+    # planted rows that are new samples, imported from a crawled dump; one signed `screened`
+    # record per sample screened: 4 seeds + 40 samples + 6 planted attacks, less the planted
+    # exact copy (the same sample as row 3) and the malformed line (no sample); 7 review
+    # selections and their 7 verdicts; 38 `released`.
+    assert verify.stdout.startswith("ok: 169 entries verified (1 key, 4 checkpoints)")
     assert (folder / "report.html").read_text().startswith("<!DOCTYPE html>")
     checked = invoke(
         "release", "verify", folder / "release", "--key", folder / "publisher.pem", home=home

@@ -31,6 +31,7 @@ from synthguard.guards.decontamination import DecontaminationGuard, ProtectedInd
 from synthguard.guards.dedup import DedupGuard, DedupIndex
 from synthguard.guards.screen import record_verdicts, screen_rows
 from synthguard.ledger.figures import (
+    NO_LICENCE,
     compute_report,
     largest_remainder_shares,
     percent,
@@ -1045,3 +1046,18 @@ def test_postgresql_gives_the_same_figures_as_sqlite(
     # Only the genesis entry differs (its time), and with it the root.
     assert changed_paths(postgres, sqlite) == {"general.checkpoint.root_hash"}
     assert postgres.general.checkpoint.size == sqlite.general.checkpoint.size
+
+
+def test_samples_without_any_licence_are_the_most_restrictive(
+    make_ledger: Callable[..., Ledger],
+) -> None:
+    ledger = make_ledger()
+    book = Book(ledger.key_id)
+    book.imported("licensed", [Source(uri="hf://datasets/openai/gsm8k", license="MIT")])
+    book.imported("bare")
+    book.append(ledger)
+    licences = compute_report(ledger).processing.licences
+    assert [(row.licence, row.samples) for row in licences.licences] == [("MIT", 1)]
+    assert licences.unlicensed_samples == 1
+    assert licences.most_restrictive == NO_LICENCE
+    assert licences.unknown == []
