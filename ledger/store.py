@@ -285,13 +285,18 @@ class Ledger:
 
     def _check_signer(self, cur: Cursor, key_id: str) -> tuple[int, str] | None:
         """Check that `key_id` may sign now; return the tree head (size, compact range)."""
-        row = cur.one(f"SELECT status FROM keys WHERE key_id = {cur.mark}", (key_id,))
-        head = cur.one("SELECT size, compact FROM tree_head")
-        if row is None and head is not None:
+        # One round trip: the key's status (None: not a key here) and the tree head, if any.
+        status, size, compact = cur.one(
+            f"SELECT (SELECT status FROM keys WHERE key_id = {cur.mark}), "
+            "(SELECT size FROM tree_head WHERE id = 1), "
+            "(SELECT compact FROM tree_head WHERE id = 1)",
+            (key_id,),
+        )
+        if status is None and size is not None:
             raise KeyringError(f"key {key_id} is not a key of this ledger")
-        if row is not None and row[0] != "active":
-            raise KeyringError(f"key {key_id} is {row[0]}; it may not sign new records")
-        return (int(head[0]), str(head[1])) if head is not None else None
+        if status is not None and status != "active":
+            raise KeyringError(f"key {key_id} is {status}; it may not sign new records")
+        return (int(size), str(compact)) if size is not None else None
 
     def _write(
         self,
@@ -519,8 +524,12 @@ class _Transaction:
         cursor: Any = self.raw.cursor()
         try:
             if self.sqlite:
-                # The safety level is fixed per transaction, so it is set just before BEGIN.
-                cursor.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'NORMAL'}")
+                # The safety level is fixed per transaction, so it is set just before BEGIN
+                # (when this pooled connection's last transaction had the other one).
+                level = "FULL" if self.durable else "NORMAL"
+                if self.raw.info.get("synchronous") != level:
+                    cursor.execute(f"PRAGMA synchronous={level}")
+                    self.raw.info["synchronous"] = level
                 cursor.execute("BEGIN IMMEDIATE")
             else:
                 if not self.durable:
