@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from synthguard.cli.context import App, pass_app
+from synthguard.cli.progress import progress_bar
 from synthguard.ledger.audit import RENDERERS, ReportFormat, run_audit
 from synthguard.ledger.dataset_card import render_dataset_card
 from synthguard.ledger.figures import compute_report
@@ -55,8 +56,8 @@ def report(app: App, fmt: str, out: Path, release: str | None) -> None:
     Every figure comes from the ledger's records up to its current size; the report names
     that checkpoint, so `synthguard audit --report FILE` can recompute it later.
     """
-    with app.open_ledger() as ledger:
-        result = compute_report(ledger, release=release)
+    with app.open_ledger() as ledger, progress_bar(ledger.size, "computing") as tick:
+        result = compute_report(ledger, release=release, progress=tick)
     try:
         out.write_text(render(result, fmt), encoding="utf-8")
     except OSError as exc:
@@ -92,13 +93,16 @@ def audit(app: App, report_path: Path | None, release_dir: Path | None, key: Pat
     """Run the compliance checks and print a table of them; exit 1 if any fails."""
     trusted = read_public_keys(key) if key is not None else None
     with app.open_ledger() as ledger:
-        result = run_audit(
-            ledger,
-            report=report_path,
-            release=release_dir,
-            trusted=trusted,
-            root_key_id=app.root_key(),
-        )
+        passes = 2 if report_path is not None else 1
+        with progress_bar(lambda: ledger.size() * passes, "auditing") as tick:
+            result = run_audit(
+                ledger,
+                report=report_path,
+                release=release_dir,
+                trusted=trusted,
+                root_key_id=app.root_key(),
+                progress=tick,
+            )
     width = max(len(check.name) for check in result.checks)
     for check in result.checks:
         mark = "ok  " if check.passed else "FAIL"

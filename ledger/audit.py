@@ -27,7 +27,7 @@ from synthguard.ledger.report_html import render_html
 from synthguard.ledger.report_md import render_markdown
 from synthguard.ledger.store import Ledger
 from synthguard.ledger.transparency import TransparencyReport
-from synthguard.ledger.verify import verify_ledger
+from synthguard.ledger.verify import Progress, verify_ledger
 from synthguard.provenance.canonical import digest
 from synthguard.provenance.errors import InputError, SynthguardError
 from synthguard.provenance.keys import VerifyingKey
@@ -77,16 +77,21 @@ def run_audit(
     release: Path | None = None,
     trusted: list[VerifyingKey] | None = None,
     root_key_id: str | None = None,
+    progress: Progress | None = None,
 ) -> Audit:
-    """Verify the ledger, then recompute `report` and check `release` against it."""
+    """Verify the ledger, then recompute `report` and check `release` against it.
+
+    `progress` is called with entries done: each entry once when verified and, with a report,
+    once more when its figures are recomputed.
+    """
     audit = Audit()
     try:
-        verified = verify_ledger(ledger, root_key_id=root_key_id)
+        verified = verify_ledger(ledger, root_key_id=root_key_id, progress=progress)
         audit.add("ledger verifies", True, f"{verified.size} entries, signatures and tree")
     except SynthguardError as exc:
         audit.add("ledger verifies", False, str(exc))
     if report is not None:
-        audit_report(ledger, report, audit)
+        audit_report(ledger, report, audit, progress)
     if release is not None:
         audit_release(ledger, release, audit, trusted=trusted, root_key_id=root_key_id)
     return audit
@@ -102,7 +107,9 @@ def report_format(path: Path, text: str) -> ReportFormat:
     return "md"
 
 
-def audit_report(ledger: Ledger, path: Path, audit: Audit) -> None:
+def audit_report(
+    ledger: Ledger, path: Path, audit: Audit, progress: Progress | None = None
+) -> None:
     """Recompute the figures of the report at `path` and compare them, then its rendering."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -124,6 +131,7 @@ def audit_report(ledger: Ledger, path: Path, audit: Audit) -> None:
             release=general.release,
             size=general.checkpoint.size,
             tool_version=general.tool_version,
+            progress=progress,
         )
     except SynthguardError as exc:
         audit.add("report figures recompute", False, str(exc))

@@ -80,6 +80,7 @@ from synthguard.ledger.transparency import (
     SyntheticData,
     TransparencyReport,
 )
+from synthguard.ledger.verify import Progress
 from synthguard.provenance.errors import InputError, VerificationError
 from synthguard.provenance.record import (
     RECORD_TYPE,
@@ -133,16 +134,18 @@ def compute_report(
     sample_ids: Collection[str] | None = None,
     size: int | None = None,
     tool_version: str | None = None,
+    progress: Progress | None = None,
 ) -> TransparencyReport:
     """Compute the transparency report of the ledger's first `size` entries (all by default).
 
+    `progress`, when given, is called with the number of entries read, a chunk at a time.
     Scope: every sample made in range; or the samples of `release` (InputError if the ledger
     has no such release in range); or exactly `sample_ids`, for a candidate release not yet
     recorded, in which case `release` only names it in the report.
     """
     # Everything the computation keeps alive is freed when `_report` returns, inside the pause.
     with _cycle_collection_paused():
-        return _report(ledger, release, sample_ids, size, tool_version)
+        return _report(ledger, release, sample_ids, size, tool_version, progress)
 
 
 def _report(
@@ -151,12 +154,13 @@ def _report(
     sample_ids: Collection[str] | None,
     size: int | None,
     tool_version: str | None,
+    progress: Progress | None,
 ) -> TransparencyReport:
     size = _checked_size(ledger, size)
     scan = _Scan()
     tree = CompactRange()
     # The fold consumes the one pass over the entries; the scan notes every record on the way.
-    statuses = fold_screening(scan.read(ledger, size, tree))
+    statuses = fold_screening(scan.read(ledger, size, tree, progress))
     scope = _scope(scan, release, sample_ids, size)
     made = [scan.made.get(sample_id) for sample_id in scope]
     modality = _modalities(ledger, scope, made)
@@ -288,10 +292,12 @@ class _Scan:
         self.paths: dict[str, FunnelPath] = {}
         self._interned: dict[Any, Any] = {}
 
-    def read(self, ledger: Ledger, size: int, tree: CompactRange) -> Iterator[LineageEntry]:
+    def read(
+        self, ledger: Ledger, size: int, tree: CompactRange, progress: Progress | None = None
+    ) -> Iterator[LineageEntry]:
         """Hash entries 0..size-1 into `tree` and note every lineage record; yield the records
         the screening fold reads: reviews, and screenings cut down to their outcome."""
-        for seq, envelope, payload_type in _entries(ledger, size):
+        for seq, envelope, payload_type in _entries(ledger, size, progress):
             tree.append(entry_leaf_hash(seq, envelope))
             if payload_type != RECORD_TYPE:
                 continue
@@ -414,7 +420,9 @@ def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _entries(ledger: Ledger, size: int) -> Iterator[tuple[int, bytes, str]]:
+def _entries(
+    ledger: Ledger, size: int, progress: Progress | None
+) -> Iterator[tuple[int, bytes, str]]:
     """Yield (seq, envelope, payload type) for seq 0..size-1; VerificationError on a gap."""
     position = 0
     while position < size:
@@ -431,6 +439,8 @@ def _entries(ledger: Ledger, size: int) -> Iterator[tuple[int, bytes, str]]:
                 raise VerificationError(f"entry {position} is missing", seq=position)
             yield seq, bytes(envelope), payload_type
             position += 1
+        if progress is not None:
+            progress(len(rows))
 
 
 def _checked_size(ledger: Ledger, size: int | None) -> int:

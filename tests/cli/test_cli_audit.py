@@ -11,6 +11,8 @@ import pytest
 from cli_support import alpaca, invoke, write_jsonl
 
 from synthguard.cli.demo import DEMO_PASSPHRASE, run_demo
+from synthguard.ledger.audit import run_audit
+from synthguard.ledger.home import Home
 from synthguard.ledger.report_embed import embedded_report
 
 
@@ -144,3 +146,12 @@ def test_verifying_a_folder_that_is_no_release_is_a_usage_error(demo: Path) -> N
     result = invoke("release", "verify", demo / "screened")
     assert result.exit_code == 2
     assert "is not a release folder" in result.stderr
+
+
+def test_the_audit_reports_progress_per_entry_and_pass(demo: Path) -> None:
+    ticks: list[int] = []
+    with Home(demo / ".synthguard").open() as ledger:
+        result = run_audit(ledger, report=demo / "report.html", progress=ticks.append)
+        size = ledger.size()
+    assert result.passed
+    assert sum(ticks) == 2 * size  # verified once, recomputed once

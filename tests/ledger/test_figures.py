@@ -1061,3 +1061,14 @@ def test_samples_without_any_licence_are_the_most_restrictive(
     assert licences.unlicensed_samples == 1
     assert licences.most_restrictive == NO_LICENCE
     assert licences.unknown == []
+
+
+def test_progress_counts_every_entry_read(make_ledger: Callable[..., Ledger]) -> None:
+    ledger = make_ledger()
+    book = Book(ledger.key_id)
+    for i in range(12):
+        book.generated(f"s{i}", GENERATORS[0])
+    book.append(ledger)
+    ticks: list[int] = []
+    compute_report(ledger, progress=ticks.append)
+    assert sum(ticks) == ledger.size()
