@@ -9,6 +9,8 @@ run and on the same release, its floor is measured just before it:
   their precomputed PAE messages, nothing else (on one core, then split over every core):
   signature checking is the floor of verify;
 - sha256: hashing every file of the release once, the floor of reading it.
+Then `synthguard audit --release` against the same ledger, beside `verify_ledger` and
+`verify_release` run one after the other: the audit should cost no more than the two.
 The ratios are the figures that matter; absolute times move with the load on this shared
 machine.
 """
@@ -32,10 +34,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from synthguard.ledger.audit import run_audit
 from synthguard.ledger.manifest import BUNDLE_FILE, MANIFEST_FILE
 from synthguard.ledger.release import create_release
 from synthguard.ledger.release_verify import verify_release
 from synthguard.ledger.store import Ledger
+from synthguard.ledger.verify import verify_ledger
 from synthguard.provenance.canonical import canonical_json, digest
 from synthguard.provenance.dsse import pae
 from synthguard.provenance.keys import SigningKey, VerifyingKey
@@ -156,6 +160,20 @@ def raw_sha256(out: Path) -> float:
     return time.perf_counter() - start
 
 
+def time_audit(ledger: Ledger, out: Path, key: SigningKey) -> tuple[float, float]:
+    """Seconds of `run_audit` on the release, and of its two verifications run on their own."""
+    start = time.perf_counter()
+    verify_ledger(ledger)
+    verify_release(out, trusted=[key.public])
+    separately = time.perf_counter() - start
+    start = time.perf_counter()
+    result = run_audit(ledger, release=out, trusted=[key.public])
+    audited = time.perf_counter() - start
+    if not result.passed:
+        raise SystemExit(f"the audit failed: {result.checks}")
+    return audited, separately
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--samples", type=int, default=100_000)
@@ -178,6 +196,7 @@ def main() -> int:
                 start = time.perf_counter()
                 create_release(ledger, "bench", source, out, progress=tick)
                 created = time.perf_counter() - start
+            audit_times = time_audit(ledger, out, key)
         finally:
             ledger.close()
         messages = signed_messages(out)
@@ -210,6 +229,11 @@ def main() -> int:
     print(
         "\nfloor: raw Ed25519 verification of the same signatures over precomputed messages, on"
         "\nas many processes as the verify, plus sha256 of every file; measured just before."
+    )
+    audited, separately = audit_times
+    print(
+        f"\naudit --release: {audited:.2f} s; verify_ledger then verify_release, one after the"
+        f"\nother, just before: {separately:.2f} s; audit / both = {audited / separately:.2f}"
     )
     return 0
 

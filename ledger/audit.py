@@ -20,14 +20,14 @@ from typing import Any, Literal
 from synthguard.ledger.bundle import BundleReader
 from synthguard.ledger.figures import compute_report
 from synthguard.ledger.lineage import records_by_event
-from synthguard.ledger.manifest import BUNDLE_FILE, MANIFEST_FILE
-from synthguard.ledger.release_verify import verify_release
+from synthguard.ledger.manifest import BUNDLE_FILE, MANIFEST_FILE, encode_hash, sample_root
+from synthguard.ledger.release_verify import ReleaseReport, verify_release
 from synthguard.ledger.report_embed import embedded_report
 from synthguard.ledger.report_html import render_html
 from synthguard.ledger.report_md import render_markdown
 from synthguard.ledger.store import Ledger
 from synthguard.ledger.transparency import TransparencyReport
-from synthguard.ledger.verify import Progress, verify_ledger
+from synthguard.ledger.verify import Progress, VerifyReport, verify_ledger
 from synthguard.provenance.canonical import digest
 from synthguard.provenance.errors import InputError, SynthguardError
 from synthguard.provenance.keys import VerifyingKey
@@ -81,20 +81,52 @@ def run_audit(
 ) -> Audit:
     """Verify the ledger, then recompute `report` and check `release` against it.
 
-    `progress` is called with entries done: each entry once when verified and, with a report,
-    once more when its figures are recomputed.
+    The release is verified offline first, so that the one pass over the ledger also proves
+    that the ledger extends the release's checkpoint. `progress` is called with entries done:
+    each entry once when verified and, with a report, once more when its figures are
+    recomputed.
     """
     audit = Audit()
-    try:
-        verified = verify_ledger(ledger, root_key_id=root_key_id, progress=progress)
-        audit.add("ledger verifies", True, f"{verified.size} entries, signatures and tree")
-    except SynthguardError as exc:
-        audit.add("ledger verifies", False, str(exc))
+    offline: ReleaseReport | SynthguardError | None = None
+    if release is not None:
+        try:
+            offline = verify_release(release, trusted=trusted)
+        except SynthguardError as exc:
+            offline = exc
+    note = offline.checkpoint_note if isinstance(offline, ReleaseReport) else None
+    verified, kept_error = _verify(ledger, note, root_key_id, progress)
+    audit.add(
+        "ledger verifies",
+        isinstance(verified, VerifyReport),
+        f"{verified.size} entries, signatures and tree"
+        if isinstance(verified, VerifyReport)
+        else verified,
+    )
     if report is not None:
         audit_report(ledger, report, audit, progress)
-    if release is not None:
-        audit_release(ledger, release, audit, trusted=trusted, root_key_id=root_key_id)
+    if release is not None and offline is not None:
+        audit_release(ledger, release, offline, kept_error, audit)
     return audit
+
+
+def _verify(
+    ledger: Ledger, note: str | None, root_key_id: str | None, progress: Progress | None
+) -> tuple[VerifyReport | str, str | None]:
+    """Verify the ledger, extending `note` when given: (the report or the ledger's error, the
+    note's error or None)."""
+    try:
+        return (
+            verify_ledger(ledger, kept_checkpoint=note, root_key_id=root_key_id, progress=progress),
+            None,
+        )
+    except SynthguardError as exc:
+        if note is None:
+            return str(exc), None
+        # Which of the two failed: only on this failure path is the ledger read again.
+        try:
+            return verify_ledger(ledger, root_key_id=root_key_id), str(exc)
+        except SynthguardError as bare:
+            return str(bare), "not checked: the ledger itself does not verify"
 
 
 def report_format(path: Path, text: str) -> ReportFormat:
@@ -160,43 +192,44 @@ def audit_report(
 def audit_release(
     ledger: Ledger,
     out: Path,
+    offline: ReleaseReport | SynthguardError,
+    kept_error: str | None,
     audit: Audit,
-    *,
-    trusted: list[VerifyingKey] | None = None,
-    root_key_id: str | None = None,
 ) -> None:
-    """Verify the release in `out` offline, then check it against the ledger."""
-    try:
-        verified = verify_release(out, trusted=trusted)
-    except SynthguardError as exc:
-        audit.add("release verifies offline", False, str(exc))
+    """Add the release's checks: its offline verification, its checkpoint in the ledger (as
+    `_verify` found it), and the ledger's `released` records against its signed id root."""
+    if isinstance(offline, SynthguardError):
+        audit.add("release verifies offline", False, str(offline))
         return
-    pinned = "" if verified.pinned else " (manifest key not pinned: pass --key)"
+    pinned = "" if offline.pinned else " (manifest key not pinned: pass --key)"
     audit.add(
         "release verifies offline",
         True,
-        f"{verified.samples} samples, {verified.records} records{pinned}",
+        f"{offline.samples} samples, {offline.records} records{pinned}",
     )
-    with BundleReader(out / BUNDLE_FILE) as bundle:
-        note = bundle.header.checkpoint
-        released = {proofs.sample_id for _, proofs in bundle.samples()}
-    try:
-        verify_ledger(ledger, kept_checkpoint=note, root_key_id=root_key_id)
+    audit.add(
+        "release checkpoint in ledger",
+        kept_error is None,
+        f"the ledger extends the release's checkpoint at size {offline.checkpoint.size}"
+        if kept_error is None
+        else kept_error,
+    )
+    recorded = _released_ids(ledger, offline.name, digest((out / MANIFEST_FILE).read_bytes()))
+    # The id root was checked against the released rows offline; equal roots, equal sets.
+    if encode_hash(sample_root(recorded)) == offline.sample_root:
         audit.add(
-            "release checkpoint in ledger",
+            "release recorded in ledger",
             True,
-            f"the ledger extends the release's checkpoint at size {verified.checkpoint.size}",
+            f"{len(recorded)} `released` records name this manifest",
         )
-    except SynthguardError as exc:
-        audit.add("release checkpoint in ledger", False, str(exc))
-    recorded = _released_ids(ledger, verified.name, digest((out / MANIFEST_FILE).read_bytes()))
+        return
+    with BundleReader(out / BUNDLE_FILE) as bundle:
+        released = {proofs.sample_id for _, proofs in bundle.samples()}
     extra, missing = recorded - released, released - recorded
     audit.add(
         "release recorded in ledger",
-        not extra and not missing,
-        f"{len(recorded)} `released` records name this manifest"
-        if not extra and not missing
-        else f"{len(missing)} released samples lack a `released` record, {len(extra)} recorded "
+        False,
+        f"{len(missing)} released samples lack a `released` record, {len(extra)} recorded "
         f"samples are not in the release (first: {sorted(missing or extra)[0]})",
     )
 

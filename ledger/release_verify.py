@@ -90,6 +90,8 @@ class ReleaseReport:
     signer: str
     pinned: bool
     files: list[str]
+    sample_root: str
+    checkpoint_note: str
     breaches: list[BreachRef] = field(default_factory=list)
     justification: str | None = None
 
@@ -153,6 +155,8 @@ def verify_release(
         signer=signer,
         pinned=trusted is not None,
         files=[subject.name for subject in statement.subject],
+        sample_root=predicate.samples.merkle_root,
+        checkpoint_note=bundle.header.checkpoint,
         breaches=predicate.policy.breaches,
         justification=predicate.policy.justification,
     )

@@ -155,3 +155,14 @@ def test_the_audit_reports_progress_per_entry_and_pass(demo: Path) -> None:
         size = ledger.size()
     assert result.passed
     assert sum(ticks) == 2 * size  # verified once, recomputed once
+
+
+def test_a_release_of_another_ledger_fails_only_the_ledger_checks(
+    demo: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    run_demo(other, 5)
+    code, stdout = audit(demo, "--release", other / "release")
+    assert code == 1
+    failed = [line[6:].split("  ")[0] for line in failed_checks(stdout)]
+    assert failed == ["release checkpoint in ledger", "release recorded in ledger"], stdout
