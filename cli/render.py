@@ -185,7 +185,8 @@ def demo_summary(result: DemoResult) -> str:
             "recompute every figure of the report",
         ),
     ]
-    width = max(len(command) for command, _ in tries)
+    # Comments line up beside the short commands; a long one gets its comment on the next line.
+    width = max(len(command) for command, _ in tries if len(command) <= _SHORT_COMMAND)
     events = ", ".join(f"{event} {count}" for event, count in result.events.items())
     lines = [
         f"synthguard demo: recorded {result.samples} samples from the built-in generator "
@@ -211,6 +212,8 @@ def demo_summary(result: DemoResult) -> str:
             for count in result.screening.result.funnel
             for rule, n in sorted(count.by_rule.items())
         ),
+        "               (dedup/near: the built-in generator's own template rows, where "
+        '"capital of Japan" and "capital of Norway" really are near copies)',
         f"  review       {len(result.draw.selected)} of {result.draw.frame} samples drawn "
         f"(rate {result.draw.rate:g}, seed {result.draw.seed}, stratified); "
         f"{result.reviewed_bad} judged bad by the demo's stand-in reviewer",
@@ -227,16 +230,29 @@ def demo_summary(result: DemoResult) -> str:
         "",
         "Next, try:",
         f"  export SYNTHGUARD_HOME={home}",
-        *(f"  {command:<{width}}  # {what}" for command, what in tries),
-        f"  {prog} lineage {result.lineage_id}",
-        f"  {'':<{width}}  # a revision's ancestry: chosen candidate, then its task",
+        *(line for command, what in tries for line in _command_lines(command, what, width)),
+        *_command_lines(
+            f"{prog} lineage {result.lineage_id}",
+            "a revision's ancestry: chosen candidate, then its task",
+            width,
+        ),
     ]
     if result.demo_passphrase:
         lines.append(
-            f"Commands that sign (record, keys generate|rotate|revoke) need "
+            "Commands that sign (record, screen, review, release create, quarantine release, "
+            "keys generate|rotate|revoke) need "
             f"{PASSPHRASE_ENV}={shlex.quote(DEMO_PASSPHRASE)}."
         )
     return "\n".join(lines)
+
+
+_SHORT_COMMAND = 60
+
+
+def _command_lines(command: str, what: str, width: int) -> list[str]:
+    if len(command) <= width:
+        return [f"  {command:<{width}}  # {what}"]
+    return [f"  {command}", f"  {'':<{width}}  # {what}"]
 
 
 def display_url(url: str) -> str:
