@@ -12,11 +12,11 @@ exact copy.
 The default threshold, 0.65, comes from the requirement that a copy with up to 5 % of its words
 edited is caught: k = eL edits touch at most 3k of the S = L - 2 word 3-grams, so
 J >= (S - 3k) / (S + 3k): 0.71 at L = 20 (one edit), 0.74 for long texts. Phrases repeated
-within a text lower it (on Python's reference manual 1 % of 5 %-edited paragraphs fall under
-0.75, 0.1 % under 0.68). Under 24 words 5 % is at most one word, and one edited word leaves a
-text of L >= 5 distinct words at J >= (L - 1) / (L + 1) = 0.67 of its word set (`shingles`).
-Unrelated texts sharing a 20-word preamble have J = 18 / (18 + 2C) with C other words: under
-0.65 from C = 5 on.
+within a text lower it a little (the 1st percentile over 5 %-edited paragraphs of Python's
+reference manual: `benchmarks/dedup_bench.py --sweep`). Under 24 words 5 % is at most one word,
+and one edited word leaves a text of L >= 5 distinct words at J >= (L - 1) / (L + 1) = 0.67 of
+its word set (`shingles`). Unrelated texts sharing a 20-word preamble have J = 18 / (18 + 2C)
+with C other words: under 0.65 from C = 5 on.
 
 Finding the near copies: MinHash LSH (`minhash`), 32 bands of 4 rows of 128 permutations, makes
 every pair sharing a band a candidate (probability 0.998 at J = 0.65, 0.9998 at 0.7), and exact
@@ -27,10 +27,9 @@ for each the number of its shingles that share a bit with another of its own, `l
 shingles two sets share set bits in both maps, and only a collision within a set can hide one
 of them, so |A & B| <= popcount(mA & mB) + min(lostA, lostB): an upper bound on J, computed for
 all candidates at once (the 128-bit maps first, the 1,024-bit ones for what is left), that
-drops a pair only when its Jaccard is below the threshold. The survivors (on the built-in
-generator's 10,000 rows: 7 % of 209 candidates per row) are checked by exact Jaccard in the
-order of their bound, and a sample's first confirmed match ends its search: a duplicate's
-verdict names that match.
+drops a pair only when its Jaccard is below the threshold. The survivors are checked by exact
+Jaccard in the order of their bound, and a sample's first confirmed match ends its search: a
+duplicate's verdict names that match.
 
 The index lives in a folder (by default `<home>/dedup/`): `manifest.json` names the sketch
 parameters and the segment files, each an `.npz` of one save's new samples (ids, exact digests,
