@@ -394,8 +394,8 @@ def _cycle_collection_paused() -> Iterator[None]:
 
     The report keeps a few objects per record alive until it is done (facts, latest
     screenings), none in a cycle; with the collector on, each full collection walks all of
-    them again, which on 100,000 records costs a fifth of the report's time. Reference
-    counting still frees everything else as it goes.
+    them again, work that grows with the ledger and frees nothing. Reference counting still
+    frees everything else as it goes.
     """
     was_enabled = gc.isenabled()
     gc.disable()
