@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +179,7 @@ def record_verdicts(result: ScreenResult, recorder: Recorder, guards: Sequence[G
     carries the first such row's outcome (an exact copy cannot make the original unfit), and
     the later rows, with their own outcomes and reasons, under `copies`.
     """
-    ran = [_info(guard.info) for guard in guards]
+    ran = [asdict(guard.info) for guard in guards]
     by_id: dict[str, list[Screened]] = {}
     for item in result.rows:
         if item.row.sample is not None:
@@ -209,15 +209,6 @@ def record_verdicts(result: ScreenResult, recorder: Recorder, guards: Sequence[G
 
 def _outcome(item: Screened) -> str:
     return "quarantined" if item.quarantined else "accepted"
-
-
-def _info(info: GuardInfo) -> dict[str, Any]:
-    return {
-        "family": info.family,
-        "name": info.name,
-        "version": info.version,
-        "config_digest": info.config_digest,
-    }
 
 
 def _verdict(verdict: Verdict) -> dict[str, Any]:
