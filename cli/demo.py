@@ -171,8 +171,9 @@ def _import_seeds(recorder: Recorder, directory: Path) -> list[dict[str, str]]:
         license="CC0-1.0",
         kind=SourceKind.OTHER,
     )
-    for row in _SEED_ROWS:
-        recorder.imported(row, sources=[source])
+    with recorder.batch():
+        for row in _SEED_ROWS:
+            recorder.imported(row, sources=[source])
     return list(_SEED_ROWS)
 
 
@@ -262,7 +263,7 @@ def _screen_with_attacks(
     source.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     # The planted rows arrive the way poison usually does: inside a crawled third-party dump,
     # recorded as imported from it (no licence known), so the report counts them too.
-    with Recorder(ledger) as recorder:
+    with Recorder(ledger) as recorder, recorder.batch():
         for attack in attacks.values():
             if isinstance(attack, dict) and attack is not attacks["exact copy of sample 2"]:
                 recorder.imported(attack, sources=[_CRAWLED_DUMP])
