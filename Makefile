@@ -27,7 +27,7 @@ lint: .venv
 
 # Regenerate the committed JSON Schema after changing the record models.
 schema: .venv
-	$(BIN)/synthguard schema lineage > provenance/schema/lineage-v1.schema.json
+	$(BIN)/synthguard schema lineage > provenance/schema/lineage-v2.schema.json
 	$(BIN)/synthguard schema report > ledger/schema/transparency-report-v1.schema.json
 
 clean:

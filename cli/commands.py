@@ -11,8 +11,11 @@ import click
 from synthguard.cli import render
 from synthguard.cli.context import App, pass_app
 from synthguard.cli.demo import DEFAULT_DIR, DEFAULT_SAMPLES, run_demo
+from synthguard.cli.errors import INTERRUPTED, PROG
 from synthguard.cli.progress import progress_bar
-from synthguard.cli.recording import generator_from_options, record_file
+from synthguard.cli.recording import RecordInterrupted, generator_from_options, record_file
+from synthguard.ledger.checkpoint import check_origin
+from synthguard.ledger.release_verify import read_public_keys
 from synthguard.ledger.store import DEFAULT_CHECKPOINT_INTERVAL
 from synthguard.ledger.transparency import report_json_schema
 from synthguard.ledger.verify import verify_ledger
@@ -39,6 +42,8 @@ from synthguard.provenance.sample import FieldMapping
 @pass_app
 def init(app: App, checkpoint_interval: int, origin: str | None) -> None:
     """Create the home: config, the ledger and an encrypted Ed25519 signing key."""
+    if origin is not None:
+        check_origin(origin)  # before asking for a passphrase that would be thrown away
     with app.home.init(
         app.new_passphrase(), db=app.db, origin=origin, checkpoint_interval=checkpoint_interval
     ) as ledger:
@@ -94,6 +99,12 @@ def _parse_params(_ctx: click.Context, _param: click.Parameter, pairs: tuple[str
     help="Input format [default: by path: HF dataset folder, *.parquet, else JSONL].",
 )
 @click.option("--run-id", metavar="ID", help="Run id for the records [default: a new uuid4].")
+@click.option(
+    "--again",
+    is_flag=True,
+    help="Also record rows whose sample has a making record (generated, revised, imported) "
+    "already; by default they are skipped, so a rerun resumes.",
+)
 @pass_app
 def record(
     app: App,
@@ -107,12 +118,14 @@ def record(
     fields: tuple[str, ...],
     fmt: str | None,
     run_id: str | None,
+    again: bool,
 ) -> None:
     """Sign one lineage record per row of FILE and append them to the ledger.
 
     Bad rows (invalid JSON, not UTF-8, a missing field) are listed on stderr by line number and
     do not stop the good ones. Exit 0 when every row was recorded; exit 2 after recording the
-    good rows when some were bad.
+    good rows when some were bad. Rows recorded already are skipped (--again records them),
+    so after Ctrl-C (exit 130) the same command resumes.
     """
     kind = Origin(origin)
     generator = generator_from_options(
@@ -123,19 +136,33 @@ def record(
         parameters=params,
         origin=kind,
     )
-    with progress_bar(lambda: count_rows(file, fmt), "recording") as tick:
-        result = record_file(
-            app,
-            file,
-            generator=generator,
-            origin=kind,
-            mapping=FieldMapping.parse(fields),
-            fmt=fmt,
-            run_id=run_id,
-            progress=tick,
+    try:
+        with progress_bar(lambda: count_rows(file, fmt), "recording") as tick:
+            result = record_file(
+                app,
+                file,
+                generator=generator,
+                origin=kind,
+                mapping=FieldMapping.parse(fields),
+                fmt=fmt,
+                run_id=run_id,
+                progress=tick,
+                again=again,
+            )
+    except RecordInterrupted as exc:
+        click.echo(
+            f"{PROG}: interrupted: {exc.committed:,} of the rows were committed; run the same "
+            "command again to resume (rows already recorded are skipped)",
+            err=True,
         )
+        raise click.exceptions.Exit(INTERRUPTED) from None
     for line in render.bad_rows(result):
         click.echo(line, err=True)
+    if result.skipped:
+        rows = "row" if result.skipped == 1 else "rows"
+        click.echo(
+            f"skipped {result.skipped:,} {rows} already recorded (--again records them anyway)"
+        )
     click.echo(render.record_summary(result))
     if result.summary.bad:
         raise InputError(
@@ -152,16 +179,36 @@ def record(
     help="A checkpoint saved earlier (`synthguard ledger checkpoint > FILE`): also prove that "
     "the ledger today extends it, so nothing before it was rewritten or cut off.",
 )
+@click.option(
+    "--root-key",
+    "root_key_file",
+    metavar="PUBKEY",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The ledger's genesis public key (`synthguard keys export` in its home: PEM or vkey "
+    "line): pins the trust anchor when verifying by --db without the home.",
+)
 @pass_app
-def verify(app: App, kept: Path | None) -> None:
-    """Check every signature, leaf hash and checkpoint of the ledger, offline.
+def verify(app: App, kept: Path | None, root_key_file: Path | None) -> None:
+    """Check every signature, leaf hash, checkpoint and stored content of the ledger, offline.
 
-    Exit 1 with the first bad entry's seq when anything does not check out.
+    In a home, the checkpoint its writer last signed is checked too, and the home's config pins
+    the genesis key. Exit 1 with the first bad entry's seq when anything does not check out.
     """
     note = kept.read_text(encoding="utf-8", errors="replace") if kept else None
+    root_key = app.root_key()
+    if root_key_file is not None:
+        keys = read_public_keys(root_key_file)
+        if len(keys) != 1:
+            raise InputError(f"{root_key_file} holds {len(keys)} keys; --root-key takes one")
+        root_key = keys[0].key_id
     with app.open_ledger() as ledger, progress_bar(ledger.size, "verifying") as tick:
-        report = verify_ledger(
-            ledger, kept_checkpoint=note, root_key_id=app.root_key(), progress=tick
+        report = verify_ledger(ledger, kept_checkpoint=note, root_key_id=root_key, progress=tick)
+    if root_key is None:
+        click.echo(
+            f"{PROG}: warning: trusting genesis key {report.root_key}, which the database itself "
+            "carries: nothing pins it, so a ledger swapped wholesale would verify too; pass "
+            "--root-key PUBKEY (`synthguard keys export` in the ledger's home) to pin it",
+            err=True,
         )
     click.echo(render.verify_summary(report))
 

@@ -1,7 +1,8 @@
 """Read-only views of a ledger for `synthguard ledger`: entries, the export stream, proofs.
 
 Nothing here checks signatures: these are what the ledger claims, in forms a third party can
-check offline (`synthguard verify`, or any RFC 6962 and DSSE verifier).
+check offline (`synthguard verify`, or any RFC 6962 and DSSE verifier). What an entry says is
+read from its signed payload, and stored content is shown only when its records sign it.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from synthguard.ledger.checkpoint import Checkpoint
+from synthguard.ledger.lineage import records_for
 from synthguard.ledger.merkle import Tree
 from synthguard.ledger.store import EntryView, Ledger
+from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.errors import InputError, VerificationError
 
 
 def describe_entry(ledger: Ledger, seq: int) -> dict[str, Any]:
-    """Return one entry as JSON: its index columns, the decoded payload and stored content."""
+    """Return one entry as JSON: what its signed payload says, and the stored content when it
+    is what the sample's records sign (else null, with `content_problem` saying why)."""
     entry = ledger.entry(seq)
     if entry is None:
         raise InputError(f"no entry {seq}: the ledger holds entries 0 to {ledger.size() - 1}")
@@ -26,18 +30,36 @@ def describe_entry(ledger: Ledger, seq: int) -> dict[str, Any]:
         payload: Any = json.loads(base64.b64decode(json.loads(entry.envelope)["payload"]))
     except (ValueError, KeyError, TypeError) as exc:
         raise VerificationError(f"entry {seq}: the envelope cannot be decoded", seq=seq) from exc
-    content = ledger.sample(entry.sample_id) if entry.sample_id else None
-    return {
+    event = payload.get("event", payload.get("action")) if isinstance(payload, dict) else None
+    sample_id = payload.get("sample_id") if isinstance(payload, dict) else None
+    if (event, sample_id) != (entry.event, entry.sample_id):
+        raise VerificationError(
+            f"entry {seq}: its index columns differ from its signed payload (the database was "
+            "edited; run `synthguard verify`)",
+            seq=seq,
+        )
+    described: dict[str, Any] = {
         "seq": entry.seq,
         "time": entry.time,
         "key": entry.key_id,
         "type": entry.payload_type,
-        "event": entry.event,
-        "sample": entry.sample_id,
+        "event": event,
+        "sample": sample_id,
         "leaf_hash": entry.leaf_hash.hex(),
         "payload": payload,
-        "content": content,
+        "content": None,
     }
+    content = ledger.sample(sample_id) if isinstance(sample_id, str) else None
+    if content is not None and isinstance(sample_id, str):
+        signed = {found.record.digest for found in records_for(ledger, sample_id)}
+        if digest_json(content) in signed:
+            described["content"] = content
+        else:
+            described["content_problem"] = (
+                "the stored content is not what this sample's records sign: it was changed in "
+                "the database (run `synthguard verify`)"
+            )
+    return described
 
 
 def recent_entries(ledger: Ledger, count: int) -> tuple[int, list[EntryView]]:

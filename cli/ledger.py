@@ -8,6 +8,7 @@ import click
 
 from synthguard.cli import render
 from synthguard.cli.context import App, pass_app
+from synthguard.cli.errors import PROG
 from synthguard.cli.inspection import (
     describe_entry,
     export_lines,
@@ -31,7 +32,10 @@ def show(app: App, seq: int | None) -> None:
     """Show entry SEQ decoded as JSON, or without SEQ the last 20 entries and the size."""
     with app.open_ledger() as handle:
         if seq is not None:
-            click.echo(json.dumps(describe_entry(handle, seq), indent=2, ensure_ascii=False))
+            described = describe_entry(handle, seq)
+            click.echo(json.dumps(described, indent=2, ensure_ascii=False))
+            if "content_problem" in described:
+                click.echo(f"{PROG}: warning: {described['content_problem']}", err=True)
             return
         size, entries = recent_entries(handle, RECENT)
         click.echo(render.entry_table(size, handle.origin, entries))

@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from synthguard.cli.context import App
 from synthguard.cli.progress import Tick
 from synthguard.ledger.checkpoint import Checkpoint
+from synthguard.ledger.lineage import making_record_ids
+from synthguard.ledger.store import Ledger
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import Row, detect_format, read_samples
 from synthguard.provenance.record import Generator, Origin
@@ -28,6 +31,16 @@ class RecordResult:
     unit: str
     size: int
     checkpoint: Checkpoint
+    skipped: int = 0
+    """Good rows not recorded because their sample had a making record already."""
+
+
+class RecordInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped `record_file`; `committed` records of this run are in the ledger."""
+
+    def __init__(self, committed: int) -> None:
+        super().__init__(committed)
+        self.committed = committed
 
 
 def generator_from_options(
@@ -63,8 +76,14 @@ def record_file(
     fmt: str | None = None,
     run_id: str | None = None,
     progress: Tick | None = None,
+    again: bool = False,
 ) -> RecordResult:
-    """Record every good row of `path`, then checkpoint; bad rows are counted, not fatal."""
+    """Record every good row of `path`, then checkpoint; bad rows are counted, not fatal.
+
+    A row whose sample has a making record already (from an earlier run, or an earlier row of
+    this one) is skipped, so a rerun after an interruption resumes; `again` records it anyway.
+    Rows are committed a batch at a time; Ctrl-C raises RecordInterrupted with the count.
+    """
     if generator is None and origin is not Origin.HUMAN:
         raise InputError(f"{origin.value} samples need a generator")
     # Open the file before the key, so a wrong path costs no passphrase.
@@ -73,15 +92,26 @@ def record_file(
     with app.open_ledger(signing=True) as ledger:
         # Rows of a file name no parents: nothing per sample needs remembering.
         recorder = Recorder(ledger, run_id=run_id, track_depths=False)
+        summary = RecordSummary()
+        skipped = 0
         try:
             with recorder:
-                summary = record_rows(_ticking(rows, progress), recorder, generator, origin)
-        except BaseException:
+                # One batch per chunk, committed before the next chunk asks what is recorded.
+                for chunk in _chunks(_ticking(rows, progress), recorder.batch_size):
+                    if not again:
+                        chunk, dropped = _unrecorded(ledger, chunk)
+                        skipped += dropped
+                    done = record_rows(chunk, recorder, generator, origin)
+                    summary.recorded += done.recorded
+                    summary.bad.extend(done.bad)
+        except BaseException as exc:
             # Every command that appends ends with a checkpoint, even one that stops early;
             # the error that stopped it is the one to report.
             if recorder.appended:
                 with contextlib.suppress(Exception):
                     ledger.checkpoint()
+            if isinstance(exc, KeyboardInterrupt):
+                raise RecordInterrupted(recorder.appended) from exc
             raise
         checkpoint = ledger.checkpoint()
         return RecordResult(
@@ -91,7 +121,27 @@ def record_file(
             unit=unit,
             size=ledger.size(),
             checkpoint=checkpoint,
+            skipped=skipped,
         )
+
+
+def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _unrecorded(ledger: Ledger, rows: list[Row]) -> tuple[list[Row], int]:
+    """The rows to record (bad rows too, to be reported), and how many were recorded already."""
+    made = making_record_ids(ledger, [row.sample.id for row in rows if row.sample is not None])
+    kept: list[Row] = []
+    for row in rows:
+        if row.sample is not None:
+            if row.sample.id in made:
+                continue
+            made.add(row.sample.id)  # a later row with the same content is a copy of this one
+        kept.append(row)
+    return kept, len(rows) - len(kept)
 
 
 def _ticking(rows: Iterable[Row], progress: Tick | None) -> Iterator[Row]:

@@ -10,12 +10,17 @@ import click
 
 from synthguard.cli.context import App, pass_app
 from synthguard.cli.progress import progress_bar
-from synthguard.ledger.manifest import BUNDLE_FILE, MANIFEST_FILE, BreachRef
+from synthguard.ledger.manifest import MANIFEST_FILE, BreachRef
 from synthguard.ledger.policy import Breach
-from synthguard.ledger.release import ReleaseResult, create_release
-from synthguard.ledger.release_verify import ReleaseReport, read_public_keys, verify_release
+from synthguard.ledger.release import SCREEN_QUARANTINED, ReleaseResult, create_release
+from synthguard.ledger.release_verify import (
+    ReleaseReport,
+    count_bundle_lines,
+    read_public_keys,
+    verify_release,
+)
 from synthguard.provenance.errors import InputError
-from synthguard.provenance.reader import FORMATS, count_rows
+from synthguard.provenance.reader import FORMATS
 from synthguard.provenance.sample import FieldMapping
 
 
@@ -116,11 +121,9 @@ def verify(out: Path, key_file: Path | None) -> None:
     """
     trusted = read_public_keys(key_file) if key_file is not None else None
 
-    def lines() -> int | None:
-        count = count_rows(out / BUNDLE_FILE)
-        return None if count is None else count - 1
-
-    with progress_bar(lines, "verifying") as tick:
+    # Counted only as regular files are read: a FIFO or /dev/zero in a hostile folder must
+    # fail in verify_release, not hang the progress bar.
+    with progress_bar(lambda: count_bundle_lines(out), "verifying") as tick:
         report = verify_release(out, trusted=trusted, progress=tick)
     if not report.pinned:
         click.echo(
@@ -146,6 +149,11 @@ def _created(result: ReleaseResult) -> str:
         f"  ledger      {result.released} released records; checkpoint at {result.checkpoint.size}"
         f", root {base64.b64encode(result.checkpoint.root).decode('ascii')}",
     ]
+    if result.overridden:
+        lines.append(
+            f"  overridden  {result.overridden} of them from {SCREEN_QUARANTINED}, released from "
+            "quarantine by a signed override"
+        )
     lines.extend(f"  policy      {_describe(breach)} (justified)" for breach in result.breaches)
     return "\n".join(lines)
 

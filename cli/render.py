@@ -41,9 +41,10 @@ def verify_summary(report: VerifyReport) -> str:
         lines.append(
             f"latest checkpoint: {report.latest.size} entries, root {_root(report.latest)}"
         )
-    if report.uncovered:
+    if report.home is not None:
         lines.append(
-            f"note: the last {report.uncovered} entries are not covered by a checkpoint yet"
+            f"home checkpoint: the ledger extends the one this home last signed "
+            f"({report.home.size} entries, root {_root(report.home)})"
         )
     if report.kept is not None:
         lines.append(

@@ -11,7 +11,7 @@ from synthguard.cli.context import App, pass_app
 from synthguard.cli.progress import progress_bar
 from synthguard.guards.pipeline import ALL_GUARDS, GUARD_NAMES, default_guards, screen_file
 from synthguard.guards.quarantine import quarantine_state, release
-from synthguard.guards.screen import ScreenResult
+from synthguard.guards.screen import ScreenResult, rows_without_making_record
 from synthguard.ledger.lineage import resolve_sample_id
 from synthguard.provenance.reader import FORMATS, count_rows
 from synthguard.provenance.recorder import Recorder
@@ -98,10 +98,18 @@ def screen(
                 progress=tick,
             )
         ledger.checkpoint()
+        unmade = rows_without_making_record(done.result, ledger)
     click.echo(_summary(done.result))
     click.echo(f"accepted:    {done.accepted_path}")
     click.echo(f"quarantined: {done.quarantined_path}")
     click.echo(f"{done.recorded} signed screened records")
+    if unmade:
+        rows = "row has" if unmade == 1 else "rows have"
+        click.echo(
+            f"synthguard: warning: {unmade:,} {rows} no making record (generated, revised or "
+            "imported) in the ledger; record them first with `synthguard record`",
+            err=True,
+        )
 
 
 def _summary(result: ScreenResult) -> str:

@@ -19,6 +19,7 @@ from synthguard.guards.decontamination import (
     protected_items,
 )
 from synthguard.guards.dedup import DedupGuard, DedupIndex, index_path
+from synthguard.guards.quarantine import HeldGuard
 from synthguard.guards.screen import (
     ScreenResult,
     record_verdicts,
@@ -33,6 +34,7 @@ from synthguard.guards.self_instruct import (
 from synthguard.guards.toxicity import ToxicityGuard
 from synthguard.guards.verdict import Guard
 from synthguard.ledger.home import Home
+from synthguard.ledger.store import Ledger
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import read_samples
 from synthguard.provenance.recorder import Recorder
@@ -130,7 +132,12 @@ def screen_file(
     fmt: str | None = None,
     progress: Progress | None = None,
 ) -> Screening:
-    """Screen every row of `path` into `out_dir`, sign the verdicts, keep the dedup index."""
+    """Screen every row of `path` into `out_dir`, sign the verdicts, keep the dedup index.
+
+    Against a ledger, `HeldGuard` runs last: what the ledger holds in quarantine stays there.
+    """
+    if isinstance(recorder.ledger, Ledger):
+        guards = [*guards, HeldGuard(recorder.ledger)]
     rows = read_samples(path, mapping or FieldMapping(), fmt)
     result = screen_rows(rows, guards, progress=progress)
     accepted, quarantined = write_outputs(result, out_dir)

@@ -1,23 +1,35 @@
-"""Quarantine as the ledger records it, and the signed human override that releases a sample.
+"""Quarantine as the ledger records it: binding until a key holder signs an override.
 
-A sample is in quarantine when its latest `screened` record says so and no signed quarantine
-release (a `reviewed` record, verdict "ok": see `synthguard.ledger.screening`) came after it.
-Screening never deletes anything: the quarantined sample's content stays in the ledger, and
-`release` signs a reviewer's decision to let it through.
+A sample is held while a `screened` record that quarantined it has no signed override (see
+`synthguard.ledger.screening`). Screening never deletes anything and never clears a quarantine:
+a later screen runs `HeldGuard` last, which quarantines again every sample the ledger still
+holds, naming the record that holds it. `release` signs a reviewer's decision to let a sample
+through: a `reviewed` record, verdict ok, naming by record id the quarantines it answers.
 """
 
 from __future__ import annotations
 
-from synthguard.ledger.screening import OVERRIDE_NOTE_PREFIX, ScreeningStatus, screening_status
+from collections.abc import Sequence
+
+from synthguard.guards.verdict import GuardInfo, Verdict
+from synthguard.ledger.lineage import MAKING_EVENTS, records_for
+from synthguard.ledger.screening import (
+    OVERRIDE_NOTE_PREFIX,
+    ScreeningStatus,
+    fold_screening,
+    screening_status,
+    statuses_of,
+)
 from synthguard.ledger.store import Ledger
 from synthguard.provenance.canonical import digest_json
-from synthguard.provenance.errors import InputError
+from synthguard.provenance.errors import InputError, VerificationError
 from synthguard.provenance.record import LineageRecord
 from synthguard.provenance.recorder import Recorder
+from synthguard.provenance.sample import Sample
 
 
 def quarantine_state(ledger: Ledger) -> dict[str, ScreeningStatus]:
-    """Every sample whose latest screening quarantined it, by id, with its release if any."""
+    """Every sample a screening ever quarantined, by id, with the override that released it."""
     return {
         sample_id: status
         for sample_id, status in screening_status(ledger).items()
@@ -31,20 +43,73 @@ def release(
     """Sign a reviewer's release of a quarantined sample (a `reviewed` record, verdict ok)."""
     if not reason.strip():
         raise InputError("a release needs a reason (--reason)")
-    held = quarantine_state(ledger).get(sample_id)
-    if held is None:
+    entries = records_for(ledger, sample_id)
+    held = fold_screening(entries).get(sample_id)
+    if held is None or held.outcome != "quarantined":
         raise InputError(f"sample {sample_id} is not in quarantine")
     if not held.held:
         raise InputError(f"sample {sample_id} was released already (entry {held.override_seq})")
     row = ledger.sample(sample_id)
     if row is None:
         raise InputError(f"the content of sample {sample_id} is not in the ledger (erased?)")
+    row_digest = digest_json(row)
+    signed = {e.record.digest for e in entries if e.record.event in MAKING_EVENTS}
+    if row_digest not in (signed or {e.record.digest for e in entries}):
+        raise VerificationError(
+            f"the stored content of sample {sample_id} is not what its records sign (it was "
+            "changed in the database; run `synthguard verify`): nothing was signed"
+        )
     # Named by id and stored digest: the row need not re-read as the same sample under the
     # default field mapping (it may have been recorded with --field).
     record = recorder.reviewed_stored(
         sample_id,
-        digest_json(row),
-        detail={"reviewer": reviewer, "verdict": "ok", "note": OVERRIDE_NOTE_PREFIX + reason},
+        row_digest,
+        detail={
+            "reviewer": reviewer,
+            "verdict": "ok",
+            "note": OVERRIDE_NOTE_PREFIX + reason,
+            "overrides": list(held.binding),
+        },
     )
     recorder.flush()
     return record
+
+
+HELD_GUARD = GuardInfo.of("quarantine", "held", "1", {"binding": "until a signed override"})
+
+
+class HeldGuard:
+    """Quarantines every sample the ledger holds: an earlier screening quarantined it and no
+    signed override answered that. Run last, so that a screen with other guards, or fewer,
+    cannot turn a held sample into an accepted one."""
+
+    info = HELD_GUARD
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def check(self, samples: Sequence[Sample]) -> list[Verdict]:
+        """One failing verdict per held sample, naming the quarantine that holds it."""
+        statuses = statuses_of(self.ledger, [sample.id for sample in samples])
+        verdicts = []
+        for sample_id, status in statuses.items():
+            if not status.held:
+                continue
+            rules = sorted({f"{r.get('guard')}/{r.get('rule')}" for r in status.reasons})
+            verdicts.append(
+                Verdict(
+                    sample_id,
+                    HELD_GUARD,
+                    "held",
+                    passed=False,
+                    score=1.0,
+                    detail={
+                        "since": status.seq,
+                        "rules": rules,
+                        "binding": list(status.binding),
+                        "note": "quarantined earlier; held until a key holder signs an override "
+                        "(synthguard quarantine release ID --reason ...)",
+                    },
+                )
+            )
+        return verdicts

@@ -13,14 +13,18 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from synthguard.guards.verdict import Guard, GuardInfo, Verdict
+from synthguard.ledger.lineage import making_record_ids
 from synthguard.provenance.canonical import digest
 from synthguard.provenance.errors import SynthguardError
 from synthguard.provenance.reader import Row
 from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import Sample
+
+if TYPE_CHECKING:
+    from synthguard.ledger.store import Ledger
 
 
 class GuardError(SynthguardError):
@@ -167,8 +171,14 @@ def write_outputs(result: ScreenResult, out_dir: Path) -> tuple[Path, Path]:
         quarantined_path.open("w", encoding="utf-8") as quarantined,
     ):
         for item in result.rows:
-            line = json.dumps(item.output(), ensure_ascii=False, default=str) + "\n"
-            (quarantined if item.quarantined else accepted).write(line)
+            out = quarantined if item.quarantined else accepted
+            body = item.output()
+            try:
+                out.write(json.dumps(body, ensure_ascii=False, default=str) + "\n")
+            except UnicodeEncodeError:
+                # A lone surrogate has no UTF-8: the row goes out escaped (\ud800), as it came
+                # in, rather than being lost. A failed write writes nothing.
+                out.write(json.dumps(body, default=str) + "\n")
     return accepted_path, quarantined_path
 
 
@@ -205,6 +215,14 @@ def record_verdicts(result: ScreenResult, recorder: Recorder, guards: Sequence[G
                 ]
             recorder.screened(first.row.sample, detail=detail)
     return len(by_id)
+
+
+def rows_without_making_record(result: ScreenResult, ledger: Ledger) -> int:
+    """How many readable rows are samples that no making record in the ledger accounts for
+    (never generated, revised or imported under a key): provenance the screen cannot vouch for."""
+    ids = [item.row.sample.id for item in result.rows if item.row.sample is not None]
+    made = making_record_ids(ledger, ids)
+    return sum(1 for sample_id in ids if sample_id not in made)
 
 
 def _outcome(item: Screened) -> str:

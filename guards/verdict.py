@@ -15,7 +15,9 @@ from typing import Any, Literal, Protocol
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.sample import Sample
 
-Family = Literal["input", "dedup", "decontamination", "toxicity", "backdoor", "self-instruct"]
+Family = Literal[
+    "input", "dedup", "decontamination", "toxicity", "backdoor", "self-instruct", "quarantine"
+]
 
 
 @dataclass(frozen=True, slots=True)

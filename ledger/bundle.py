@@ -6,24 +6,84 @@ checkpoint and the manifest. Each further line is one released sample: its id an
 record about it below the checkpoint, each as the exact envelope bytes the ledger stores
 (base64), its seq, and its RFC 6962 inclusion proof in the checkpoint's tree (base64 hashes,
 bottom up). A record's leaf is `<seq>\\n<envelope>`, as in the ledger.
+
+A bundle arrives in a folder its recipient did not make, and is read before its digest can be
+checked: it is opened only as a regular file (`open_regular`), and a line longer than
+MAX_LINE is refused before it is parsed, so neither a FIFO, a device nor one endless line can
+hang the reader or fill its memory.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
-from synthguard.provenance.errors import KeyringError, VerificationError
+from synthguard.provenance.errors import InputError, KeyringError, VerificationError
 from synthguard.provenance.keys import VerifyingKey
 
 BUNDLE_FORMAT = "synthguard-release-bundle/v1"
+
+MAX_LINE = 16 << 20
+"""The longest bundle line, newline included: one sample's records and proofs (thousands)."""
+
+# Lines handed on at once: up to a count (`chunks(size)`) or about this many bytes.
+_CHUNK_BYTES = 4 << 20
+
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFLNK: "a symbolic link",
+}
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open a file of a release folder for reading; VerificationError naming it unless it is a
+    regular file there (not a symbolic link, FIFO, device, socket or folder), OSError when it
+    cannot be opened (missing, say).
+
+    O_NOFOLLOW refuses a symbolic link (to /dev/zero, or out of the folder) and O_NONBLOCK
+    makes opening a FIFO return at once; the opened file's own fstat then decides, so the
+    name cannot be swapped between the check and the read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK, errno.ENXIO, errno.EOPNOTSUPP):
+            raise _not_regular(path, _kind(path)) from exc
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(path, _KINDS.get(stat.S_IFMT(mode), "not a file"))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _kind(path: Path) -> str:
+    try:
+        return _KINDS.get(stat.S_IFMT(os.lstat(path).st_mode), "not a file")
+    except OSError:
+        return "not a file"
+
+
+def _not_regular(path: Path, kind: str) -> VerificationError:
+    return VerificationError(f"{path.name}: {kind}, not a regular file; a release holds only those")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +125,13 @@ def write_bundle(path: Path, header: BundleHeader, samples: Iterable[SampleProof
         }
         for value in (first, *(_sample_json(sample) for sample in samples)):
             line = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+            if len(line) > MAX_LINE:
+                # Readers refuse such a line unread: do not publish what cannot be verified.
+                what = value.get("sample_id", "the header")
+                raise InputError(
+                    f"{what}: its records and proofs need {len(line)} bytes, more than the "
+                    f"{MAX_LINE >> 20} MiB a bundle line may hold"
+                )
             hasher.update(line)
             out.write(line)
     return hasher.hexdigest()
@@ -87,20 +154,25 @@ def _sample_json(sample: SampleProofs) -> dict[str, Any]:
 class BundleReader:
     """Reads a bundle file: the header at once, the samples as a stream, hashing every byte.
 
-    Every malformed line is a VerificationError naming the file and line.
+    Every malformed line, or one longer than MAX_LINE, is a VerificationError naming the file
+    and line; anything but a regular file is refused before a byte is read.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self._file: IO[bytes] = path.open("rb")
+            self._file: IO[bytes] = open_regular(path)
         except OSError as exc:
             raise VerificationError(
                 f"{path.name}: cannot read the proof bundle: {exc.strerror or exc}"
             ) from exc
         self._hasher = hashlib.sha256()
         self._done = False
-        self.header = self._header(self._line(1))
+        try:
+            self.header = self._header(self._line(1))
+        except BaseException:
+            self._file.close()
+            raise
 
     def __enter__(self) -> BundleReader:
         return self
@@ -127,13 +199,15 @@ class BundleReader:
         number of its first line (for `read_sample_line`, in another process if need be)."""
         number = 2
         batch: list[bytes] = []
-        for raw in self._file:
-            self._hasher.update(raw)
+        held = 0
+        while raw := self._read(number + len(batch)):
             batch.append(raw)
-            if len(batch) == size:
+            held += len(raw)
+            if len(batch) == size or held >= _CHUNK_BYTES:
                 yield number, batch
-                number += size
+                number += len(batch)
                 batch = []
+                held = 0
         if batch:
             yield number, batch
         self._done = True
@@ -145,11 +219,18 @@ class BundleReader:
         return self._hasher.hexdigest()
 
     def _line(self, number: int) -> Any:
-        raw = self._file.readline()
-        self._hasher.update(raw)
+        raw = self._read(number)
         if not raw:
             raise self._error(number, "the file ends before its header")
         return _parse(self.path.name, number, raw)
+
+    def _read(self, number: int) -> bytes:
+        """Line `number`, hashed; b"" at the end; VerificationError if it is too long."""
+        raw = self._file.readline(MAX_LINE + 1)
+        if len(raw) > MAX_LINE:
+            raise self._error(number, f"longer than {MAX_LINE >> 20} MiB, the most a line may be")
+        self._hasher.update(raw)
+        return raw
 
     def _error(self, number: int, message: str) -> VerificationError:
         return _error(self.path.name, number, message)

@@ -12,7 +12,7 @@ import binascii
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from synthguard.provenance.errors import VerificationError
+from synthguard.provenance.errors import InputError, VerificationError
 from synthguard.provenance.keys import SigningKey, VerifyingKey
 
 _DASH = "\u2014"
@@ -31,6 +31,31 @@ class Checkpoint:
     def body(self) -> str:
         """The signed part of the note."""
         return format_body(self.origin, self.size, self.root)
+
+
+def check_origin(origin: str) -> None:
+    """Refuse an origin a signed note cannot carry: it is the note's first line and key name.
+
+    C2SP asks for a non-empty name with no Unicode space and no '+' (the vkey separator); a
+    control or other non-printable character would not survive the note's text form either.
+    """
+    if not origin:
+        raise InputError("the ledger origin is empty; a signed note needs a name")
+    for char in origin:
+        if char in "\n\r\v\f\x85\u2028\u2029":
+            problem = "a line break"
+        elif char.isspace():
+            problem = "a space" if char == " " else f"the whitespace character U+{ord(char):04X}"
+        elif char == "+":
+            problem = "a '+'"
+        elif not char.isprintable():
+            problem = f"the non-printable character U+{ord(char):04X}"
+        else:
+            continue
+        raise InputError(
+            f"the ledger origin {origin!r} contains {problem}, which a C2SP signed note "
+            "cannot carry (use a name like example.com/ledger)"
+        )
 
 
 def format_body(origin: str, size: int, root: bytes) -> str:

@@ -56,11 +56,11 @@ from synthguard.ledger.licences import (
     generator_terms,
     restrictiveness,
 )
-from synthguard.ledger.lineage import MAKING_EVENTS, LineageEntry, parse_record
+from synthguard.ledger.lineage import MAKING_EVENTS, LineageEntry, parse_lineage
 from synthguard.ledger.merkle import CompactRange
 from synthguard.ledger.screening import ScreeningStatus, fold_screening
 from synthguard.ledger.store import entry_leaf_hash
-from synthguard.ledger.tables import Entry, SampleRow
+from synthguard.ledger.tables import SampleRow
 from synthguard.ledger.transparency import (
     CheckpointRef,
     Count,
@@ -83,7 +83,6 @@ from synthguard.ledger.transparency import (
 from synthguard.ledger.verify import Progress
 from synthguard.provenance.errors import InputError, VerificationError
 from synthguard.provenance.record import (
-    RECORD_TYPE,
     Event,
     LineageRecord,
     Origin,
@@ -290,6 +289,7 @@ class _Scan:
         self.verdicts: dict[str, str] = {}
         self.draws: dict[str, _Draw] = {}
         self.paths: dict[str, FunnelPath] = {}
+        self.quarantined: set[str] = set()
         self._interned: dict[Any, Any] = {}
 
     def read(
@@ -297,11 +297,12 @@ class _Scan:
     ) -> Iterator[LineageEntry]:
         """Hash entries 0..size-1 into `tree` and note every lineage record; yield the records
         the screening fold reads: reviews, and screenings cut down to their outcome."""
-        for seq, envelope, payload_type in _entries(ledger, size, progress):
+        for seq, envelope in _entries(ledger, size, progress):
             tree.append(entry_leaf_hash(seq, envelope))
-            if payload_type != RECORD_TYPE:
+            # The kind of entry comes from the signed envelope, not the payload_type column.
+            record = parse_lineage(seq, envelope)
+            if record is None:
                 continue
-            record = parse_record(seq, envelope)
             self.note(seq, record)
             if record.event is Event.SCREENED:
                 # The fold keeps the detail of each sample's latest screening; its funnel path
@@ -320,8 +321,13 @@ class _Scan:
             if sample_id not in self.made:
                 self.made[sample_id] = self._making(record)
         elif event is Event.SCREENED:
-            # Later screenings replace earlier ones, as in the fold.
-            self.paths[sample_id] = self._intern(_funnel_path(seq, record))
+            # As in the fold: the latest quarantining screening, else the latest screening (a
+            # quarantine binds, so a later acceptance does not replace its path).
+            quarantined = record.detail.get("outcome") == "quarantined"
+            if quarantined or sample_id not in self.quarantined:
+                self.paths[sample_id] = self._intern(_funnel_path(seq, record))
+            if quarantined:
+                self.quarantined.add(sample_id)
         elif event is Event.RELEASED:
             name = record.detail.get("release")
             if isinstance(name, str):
@@ -420,27 +426,20 @@ def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _entries(
-    ledger: Ledger, size: int, progress: Progress | None
-) -> Iterator[tuple[int, bytes, str]]:
-    """Yield (seq, envelope, payload type) for seq 0..size-1; VerificationError on a gap."""
+def _entries(ledger: Ledger, size: int, progress: Progress | None) -> Iterator[tuple[int, bytes]]:
+    """Yield (seq, envelope) for seq 0..size-1; VerificationError on a gap."""
     position = 0
-    while position < size:
-        with ledger.engine.connect() as conn:
-            rows = conn.execute(
-                select(col(Entry.seq), col(Entry.envelope), col(Entry.payload_type))
-                .where(col(Entry.seq) >= position, col(Entry.seq) < min(position + _CHUNK, size))
-                .order_by(col(Entry.seq))
-            ).all()
-        if not rows:
+    for entry in ledger.entries(0, size, chunk=_CHUNK):
+        if entry.seq != position:
             raise VerificationError(f"entry {position} is missing", seq=position)
-        for seq, envelope, payload_type in rows:
-            if seq != position:
-                raise VerificationError(f"entry {position} is missing", seq=position)
-            yield seq, bytes(envelope), payload_type
-            position += 1
-        if progress is not None:
-            progress(len(rows))
+        yield entry.seq, entry.envelope
+        position += 1
+        if progress is not None and position % _CHUNK == 0:
+            progress(_CHUNK)
+    if position < size:
+        raise VerificationError(f"entry {position} is missing", seq=position)
+    if progress is not None:
+        progress(position % _CHUNK)
 
 
 def _checked_size(ledger: Ledger, size: int | None) -> int:

@@ -3,17 +3,28 @@
 config.json holds what a later command needs to find things again: the ledger URL (unless
 `--db` or `SYNTHGUARD_DB` overrides it), the key that signs (`active_key`) and the genesis key
 id (`root_key`), which pins the trust anchor that `verify` checks entry 0 against.
+
+The home is 0700 and everything in it 0600, whatever the umask: none of it is anyone else's
+business. A failed `init` leaves nothing behind, so that running it again just works.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from synthguard.ledger.checkpoint import check_origin
+from synthguard.ledger.kept import KeptCheckpoint
 from synthguard.ledger.policy import Policy
+from synthguard.ledger.private_file import FILE_MODE, make_private_dir, write_private
 from synthguard.ledger.store import DEFAULT_CHECKPOINT_INTERVAL, Ledger
 from synthguard.provenance.errors import InputError, KeyringError
 from synthguard.provenance.keys import SigningKey
@@ -58,9 +69,8 @@ class Home:
         return data
 
     def _write_config(self, config: dict[str, Any]) -> None:
-        tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        tmp.replace(self.config_path)
+        text = json.dumps(config, indent=2, sort_keys=True) + "\n"
+        write_private(self.config_path, text.encode("utf-8"))
 
     def db_url(self, override: str | None = None) -> str:
         """The ledger URL: `override`, else `$SYNTHGUARD_DB`, else config, else the SQLite file."""
@@ -83,20 +93,70 @@ class Home:
         origin: str | None = None,
         checkpoint_interval: int = DEFAULT_CHECKPOINT_INTERVAL,
     ) -> Ledger:
-        """Create the home, its first signing key and the ledger."""
+        """Create the home, its first signing key and the ledger; a failure undoes all of it.
+
+        Undoing removes only what this call made: a folder that was there before stays, with
+        whatever it held before.
+        """
+        if origin is not None:
+            check_origin(origin)
         if self.config_path.exists():
             raise InputError(f"{self.path} is a synthguard home already")
-        self.path.mkdir(parents=True, exist_ok=True)
-        (self.path / "keys").mkdir(mode=0o700, exist_ok=True)
-        key = SigningKey.generate()
-        key.save(self.key_path(key.key_id), passphrase)
-        url = self.db_url(db)
-        ledger = Ledger.create(url, key, origin=origin, checkpoint_interval=checkpoint_interval)
-        config = {"active_key": key.key_id, "root_key": key.key_id, "origin": ledger.origin}
-        if db or os.environ.get(DB_ENV):
-            config["db"] = url
-        self._write_config(config)
+        top = _first_missing(self.path)
+        before = set(os.listdir(self.path)) if top is None else set()
+        made: list[Path] = []  # ours, where the folder listings below do not see it
+        ledger: Ledger | None = None
+        try:
+            make_private_dir(self.path)
+            keys = self.path / "keys"
+            make_private_dir(keys)
+            key = SigningKey.generate()
+            key_path = self.key_path(key.key_id)
+            if not key_path.exists():  # else save refuses, and the file is not ours to remove
+                made.append(key_path)
+            key.save(key_path, passphrase)
+            url = self.db_url(db)
+            made += self._prepare_sqlite(url)
+            ledger = Ledger.create(
+                url,
+                key,
+                origin=origin,
+                checkpoint_interval=checkpoint_interval,
+                kept=self.kept_checkpoint(),
+            )
+            config = {"active_key": key.key_id, "root_key": key.key_id, "origin": ledger.origin}
+            if db or os.environ.get(DB_ENV):
+                config["db"] = url
+            self._write_config(config)
+        except BaseException:
+            # BaseException too: a Ctrl-C halfway must not leave a home that `init` then refuses.
+            if ledger is not None:
+                ledger.close()
+            if top is not None:
+                made.append(top)
+            elif self.path.is_dir():
+                made += [self.path / name for name in set(os.listdir(self.path)) - before]
+            _remove(made)
+            raise
         return ledger
+
+    def _prepare_sqlite(self, url: str) -> list[Path]:
+        """Make the home's own SQLite file 0600 before SQLite does; return the files to undo.
+
+        SQLite gives its -wal and -shm files the database file's permission bits.
+        """
+        database = _sqlite_file(url)
+        if database is None or database.exists():
+            return []
+        if database.absolute() == (self.path / "ledger.db").absolute():
+            fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            try:
+                os.fchmod(fd, FILE_MODE)
+            finally:
+                os.close(fd)
+        return [
+            database.with_name(database.name + tail) for tail in ("", "-wal", "-shm", "-journal")
+        ]
 
     def set_policy(self, policy: Mapping[str, Any]) -> None:
         """Set the release policy (checked first: an unknown key or bad value is refused)."""
@@ -115,7 +175,11 @@ class Home:
     def open(self, passphrase: Passphrase | None = None, db: str | None = None) -> Ledger:
         """Open the ledger, with the signing key when a passphrase source is given."""
         signer = self.signer(passphrase) if passphrase is not None else None
-        return Ledger.open(self.db_url(db), signer)
+        return Ledger.open(self.db_url(db), signer, self.kept_checkpoint())
+
+    def kept_checkpoint(self) -> KeptCheckpoint:
+        """The last checkpoint this home's keys signed, kept beside them (see `ledger.kept`)."""
+        return KeptCheckpoint(self.path)
 
     def root_key(self) -> str | None:
         """The pinned genesis key id, if the home has one."""
@@ -147,3 +211,36 @@ class Home:
             )
         ledger.append([ledger.key_event(KeyAction.REVOKED, key_id=key_id, reason=reason)])
         ledger.checkpoint()
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost folder of `path` (itself included) that does not exist yet, if any."""
+    missing = None
+    for folder in (path, *path.parents):
+        if os.path.lexists(folder):
+            break
+        missing = folder
+    return missing
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a `sqlite:///PATH` URL (None for other URLs and in-memory ones)."""
+    if not url.startswith("sqlite"):
+        return None
+    try:
+        database = make_url(url).database
+    except ArgumentError:
+        return None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _remove(paths: list[Path]) -> None:
+    """Remove files and folders, newest first; a failure here must not hide the first one."""
+    for path in reversed(paths):
+        with contextlib.suppress(OSError):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
-from synthguard.provenance.errors import KeyringError, VerificationError
+from synthguard.provenance.dsse import Envelope, open_envelope
+from synthguard.provenance.errors import KeyringError, SynthguardError, VerificationError
 from synthguard.provenance.keys import VerifyingKey
 from synthguard.provenance.record import KeyAction, KeyEvent
 
@@ -110,3 +113,52 @@ def _public_key(event: KeyEvent, seq: int) -> VerifyingKey:
     if key.key_id != event.key_id:
         raise VerificationError(f"entry {seq}: key id does not match the public key", seq=seq)
     return key
+
+
+def build_timeline(
+    rows: Iterable[tuple[int, bytes]], root_key_id: str | None = None
+) -> tuple[KeyTimeline, VerificationError | None]:
+    """Apply signed key events (seq, envelope), in seq order, up to the first bad one; return
+    the timeline and that error unraised (the timeline is sound for every entry before it).
+
+    Entry 0 must be the genesis key adding itself; `root_key_id` pins which key that is.
+    """
+    timeline = KeyTimeline()
+    first = True
+    for seq, envelope in rows:
+        if first and seq != 0:
+            raise VerificationError("entry 0 is not the genesis key event", seq=0)
+        first = False
+        try:
+            event, signer = _open_key_event(seq, envelope, timeline, root_key_id)
+            timeline.apply(seq, event, signer)
+        except VerificationError as exc:
+            if seq == 0:
+                raise
+            return timeline, exc
+    if first:
+        raise VerificationError("entry 0 is not the genesis key event", seq=0)
+    return timeline, None
+
+
+def _open_key_event(
+    seq: int, envelope: bytes, timeline: KeyTimeline, root_key_id: str | None
+) -> tuple[KeyEvent, str]:
+    """Check a key event's signature; return the event and the id of the key that signed it."""
+    try:
+        if seq == 0:
+            # The genesis entry carries the key that signs it; the home config pins it.
+            claimed = KeyEvent.from_payload(Envelope.from_bytes(envelope).payload_bytes())
+            if root_key_id is not None and claimed.key_id != root_key_id:
+                raise VerificationError(
+                    f"entry 0 adds key {claimed.key_id}, not the pinned root key {root_key_id}"
+                )
+            genesis = VerifyingKey(base64.b64decode(claimed.public_key or ""))
+            _, payload, signer = open_envelope(envelope, {genesis.key_id: genesis})
+        else:
+            _, payload, signer = open_envelope(envelope, partial(timeline.key_at, seq=seq))
+        return KeyEvent.from_payload(payload), signer
+    except SynthguardError as exc:
+        raise VerificationError(f"entry {seq}: key event: {exc}", seq=seq) from exc
+    except ValueError as exc:
+        raise VerificationError(f"entry {seq}: malformed key event", seq=seq) from exc

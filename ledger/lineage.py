@@ -1,8 +1,9 @@
 """A sample's lineage as the ledger records it: its records, its depth, its ancestry tree.
 
-Reads go through the entries table's `sample_id` index; payloads are parsed from the stored
-envelopes (lineage records only; key events name no sample). Nothing here checks signatures:
-this is what the ledger claims, and `synthguard verify` is what proves it.
+Reads go through the entries table's `sample_id` and `event` indexes, but what a record says is
+taken from its signed payload: an entry whose index columns differ from its payload is refused
+(anyone with the database can edit a column). Signatures are not checked here: this is what the
+ledger claims, and `synthguard verify` is what proves it.
 
 In the tree, a sample's parents are the union of the parents named by the records that made it
 (`generated`, `revised`, `imported`), in ledger order; every other record about it (`critiqued`,
@@ -76,13 +77,27 @@ class LineageNode:
 
 def records_for(ledger: Ledger, sample_id: str) -> list[LineageEntry]:
     """Return every lineage record about `sample_id`, in ledger order."""
-    with ledger.engine.connect() as conn:
-        rows = conn.execute(
-            select(col(Entry.seq), col(Entry.envelope))
-            .where(col(Entry.sample_id) == sample_id, col(Entry.payload_type) == RECORD_TYPE)
-            .order_by(col(Entry.seq))
-        ).all()
-    return [LineageEntry(seq, parse_record(seq, envelope)) for seq, envelope in rows]
+    return records_of(ledger, [sample_id])
+
+
+def records_of(ledger: Ledger, sample_ids: Iterable[str], chunk: int = 500) -> list[LineageEntry]:
+    """Every lineage record about any of `sample_ids`, in ledger order, a chunk of ids per
+    query."""
+    ids = list(dict.fromkeys(sample_ids))
+    found: list[LineageEntry] = []
+    for start in range(0, len(ids), chunk):
+        with ledger.engine.connect() as conn:
+            rows = conn.execute(
+                select(col(Entry.seq), col(Entry.sample_id), col(Entry.event), col(Entry.envelope))
+                .where(
+                    col(Entry.sample_id).in_(ids[start : start + chunk]),
+                    col(Entry.payload_type) == RECORD_TYPE,
+                )
+                .order_by(col(Entry.seq))
+            ).all()
+        found.extend(checked_record(*row) for row in rows)
+    found.sort(key=lambda entry: entry.seq)
+    return found
 
 
 def records_by_event(
@@ -95,7 +110,7 @@ def records_by_event(
     while True:
         with ledger.engine.connect() as conn:
             rows = conn.execute(
-                select(col(Entry.seq), col(Entry.envelope))
+                select(col(Entry.seq), col(Entry.sample_id), col(Entry.event), col(Entry.envelope))
                 .where(
                     col(Entry.event).in_(names),
                     col(Entry.payload_type) == RECORD_TYPE,
@@ -106,8 +121,8 @@ def records_by_event(
             ).all()
         if not rows:
             return
-        for seq, envelope in rows:
-            yield LineageEntry(seq, parse_record(seq, envelope))
+        for row in rows:
+            yield checked_record(*row)
         position = rows[-1][0] + 1
 
 
@@ -118,22 +133,19 @@ def depth_of(ledger: Ledger, sample_id: str) -> int | None:
 
 def depths_of(ledger: Ledger, sample_ids: Iterable[str], chunk: int = 500) -> dict[str, int]:
     """`depth_of` for many samples, a few queries in all; ids the ledger lacks are left out."""
-    ids = list(dict.fromkeys(sample_ids))
     found: dict[str, list[LineageEntry]] = {}
-    for start in range(0, len(ids), chunk):
-        with ledger.engine.connect() as conn:
-            rows = conn.execute(
-                select(col(Entry.seq), col(Entry.sample_id), col(Entry.envelope))
-                .where(
-                    col(Entry.sample_id).in_(ids[start : start + chunk]),
-                    col(Entry.payload_type) == RECORD_TYPE,
-                )
-                .order_by(col(Entry.seq))
-            ).all()
-        for seq, sample_id, envelope in rows:
-            assert sample_id is not None  # selected by sample id
-            found.setdefault(sample_id, []).append(LineageEntry(seq, parse_record(seq, envelope)))
+    for entry in records_of(ledger, sample_ids, chunk):
+        found.setdefault(entry.record.sample_id, []).append(entry)
     return {sid: depth for sid, entries in found.items() if (depth := _depth(entries)) is not None}
+
+
+def making_record_ids(ledger: Ledger, sample_ids: Iterable[str], chunk: int = 500) -> set[str]:
+    """The ids among `sample_ids` that a making record (generated, revised, imported) names."""
+    return {
+        entry.record.sample_id
+        for entry in records_of(ledger, sample_ids, chunk)
+        if entry.record.event in MAKING_EVENTS
+    }
 
 
 def _depth(entries: list[LineageEntry]) -> int | None:
@@ -214,6 +226,52 @@ def ancestry_json(node: LineageNode) -> dict[str, Any]:
 
 def _entry_json(entry: LineageEntry) -> dict[str, Any]:
     return {"seq": entry.seq, **entry.record.model_dump(mode="json", exclude_none=True)}
+
+
+def checked_record(
+    seq: int, sample_id: str | None, event: str | None, envelope: bytes
+) -> LineageEntry:
+    """The record of a stored entry, refused (VerificationError naming the entry) when the
+    entry's index columns do not say what its signed payload says."""
+    record = parse_record(seq, envelope)
+    if record.sample_id != sample_id or record.event.value != event:
+        raise VerificationError(
+            f"entry {seq}: its index columns differ from its signed record (the database was "
+            "edited; run `synthguard verify`)",
+            seq=seq,
+        )
+    return LineageEntry(seq, record)
+
+
+def signed_sample_id(seq: int, envelope: bytes) -> str | None:
+    """The sample id a stored entry's signed payload names (None for a key event), read
+    without building the record."""
+    try:
+        outer = json.loads(envelope)
+        if outer["payloadType"] != RECORD_TYPE:
+            return None
+        sample_id = json.loads(base64.b64decode(outer["payload"], validate=True))["sample_id"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise VerificationError(
+            f"entry {seq}: the entry cannot be read (run `synthguard verify`)", seq=seq
+        ) from exc
+    if not isinstance(sample_id, str):
+        raise VerificationError(f"entry {seq}: the record names no sample", seq=seq)
+    return sample_id
+
+
+def parse_lineage(seq: int, envelope: bytes) -> LineageRecord | None:
+    """The lineage record inside a stored envelope, or None when the envelope signs another
+    kind of payload (a key event); VerificationError naming the entry when unreadable."""
+    try:
+        outer = json.loads(envelope)
+        if outer["payloadType"] != RECORD_TYPE:
+            return None
+        return LineageRecord.from_payload(base64.b64decode(outer["payload"], validate=True))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise VerificationError(
+            f"entry {seq}: the lineage record cannot be read (run `synthguard verify`)", seq=seq
+        ) from exc
 
 
 def parse_record(seq: int, envelope: bytes) -> LineageRecord:

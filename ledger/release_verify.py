@@ -21,11 +21,20 @@ Offline, the proofs show that each record is in the ledger at the checkpoint; th
 that a listed key was still valid when it signed (the ledger's key events) or that the ledger
 holds no other record about a sample than those the publisher bundled and signed for:
 `synthguard audit` checks a release against the ledger itself.
+
+The folder may be hostile. Only regular files are read (`open_regular`: no symbolic link, in
+or out of the folder, no FIFO, no device), the manifest only up to MAX_MANIFEST bytes before
+its signature is checked, the data files and the bundle as streams (a line longer than the
+bundle's MAX_LINE or MAX_ROW is refused unparsed), so a bad folder fails with one message and
+never hangs or fills memory. A folder named as `release create` names its unfinished work
+(`.<out>.<hex>.tmp`) is refused whatever it holds: that run may have been killed before it
+recorded the release.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 from collections import deque
@@ -39,7 +48,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from synthguard.ledger.bundle import BundleReader, ProvenRecord, SampleProofs, read_sample_line
+from synthguard.ledger.bundle import (
+    BundleReader,
+    ProvenRecord,
+    SampleProofs,
+    open_regular,
+    read_sample_line,
+)
 from synthguard.ledger.checkpoint import verify_checkpoint
 from synthguard.ledger.lineage import LineageEntry
 from synthguard.ledger.manifest import (
@@ -56,7 +71,6 @@ from synthguard.ledger.manifest import (
     Statement,
     Tally,
     decode_hash,
-    file_sha256,
     first_making,
     sample_root,
 )
@@ -77,6 +91,14 @@ Progress = Callable[[int], None]
 _PARALLEL_FROM = 2000
 _RUN = 256
 _PEM = re.compile(r"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----", re.DOTALL)
+_WORK = re.compile(r"\..+\.[0-9a-f]{8}\.tmp", re.DOTALL)
+_READ_CHUNK = 1 << 20
+
+MAX_MANIFEST = 8 << 20
+"""The largest manifest read: a signed Statement is kilobytes, a little more with many
+generators or a long policy."""
+MAX_ROW = 64 << 20
+"""The longest line of the JSONL data file, newline included."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +154,11 @@ def verify_release(
     """
     if not out.is_dir():
         raise InputError(f"{out} is not a release folder")
-    if not (out / MANIFEST_FILE).exists() and not (out / BUNDLE_FILE).exists():
+    if is_work_folder(Path(os.path.realpath(out))):
+        raise VerificationError(
+            f"{out} is the work folder of a `release create` that did not finish, not a release"
+        )
+    if not any(os.path.lexists(out / name) for name in (MANIFEST_FILE, BUNDLE_FILE)):
         raise InputError(f"{out} is not a release folder (no {MANIFEST_FILE}, no {BUNDLE_FILE})")
     with BundleReader(out / BUNDLE_FILE) as bundle:
         statement, signer = _open_manifest(out / MANIFEST_FILE, trusted, bundle.header.keys)
@@ -162,11 +188,63 @@ def verify_release(
     )
 
 
+def is_work_folder(path: Path) -> bool:
+    """Whether `path` is named as `release create` names a release it has not finished."""
+    return _WORK.fullmatch(path.name) is not None
+
+
+def read_manifest(path: Path) -> bytes:
+    """The bytes of a manifest file, a regular file of at most MAX_MANIFEST bytes."""
+    with open_regular(path) as file:
+        size = os.fstat(file.fileno()).st_size
+        data = file.read(MAX_MANIFEST + 1) if size <= MAX_MANIFEST else b""
+    if size > MAX_MANIFEST or len(data) > MAX_MANIFEST:
+        raise VerificationError(
+            f"{path.name}: {max(size, len(data))} bytes or more, larger than the "
+            f"{MAX_MANIFEST >> 20} MiB a manifest may be"
+        )
+    return data
+
+
+def file_digest(path: Path, max_line: int | None = None) -> str:
+    """The hex SHA-256 of a regular file, read as a stream; with `max_line`, VerificationError
+    at a line longer than that (newline included)."""
+    hasher = hashlib.sha256()
+    run = 0  # bytes of the line being read, so far
+    with open_regular(path) as file:
+        while chunk := file.read(_READ_CHUNK):
+            hasher.update(chunk)
+            if max_line is None:
+                continue
+            first = chunk.find(b"\n")
+            # A line within one chunk is shorter than a chunk: only those across chunks can
+            # be too long.
+            run += len(chunk) if first < 0 else first + 1
+            if run > max_line:
+                raise VerificationError(
+                    f"{path.name}: a line longer than {max_line >> 20} MiB, the most one may be"
+                )
+            if first >= 0:
+                run = len(chunk) - chunk.rfind(b"\n") - 1
+    return hasher.hexdigest()
+
+
+def count_bundle_lines(out: Path) -> int | None:
+    """The number of sample lines in a release's bundle, for a progress bar; None unless it is
+    a regular file."""
+    try:
+        with open_regular(out / BUNDLE_FILE) as file:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: file.read(_READ_CHUNK), b""))
+    except (VerificationError, OSError):
+        return None
+    return max(lines - 1, 0)
+
+
 def _open_manifest(
     path: Path, trusted: list[VerifyingKey] | None, carried: Mapping[str, VerifyingKey]
 ) -> tuple[Statement, str]:
     try:
-        data = path.read_bytes()
+        data = read_manifest(path)
     except OSError as exc:
         raise VerificationError(f"{MANIFEST_FILE}: cannot read it: {exc.strerror or exc}") from exc
     keys = {key.key_id: key for key in trusted} if trusted is not None else dict(carried)
@@ -195,9 +273,16 @@ def _check_subjects(out: Path, statement: Statement) -> None:
         )
     for subject in statement.subject:
         path = out / subject.name
-        if not path.is_file():
-            raise VerificationError(f"{subject.name}: missing from the release")
-        if file_sha256(path) != subject.digest.get("sha256"):
+        max_line = MAX_ROW if subject.name == JSONL_FILE else None
+        try:
+            sha256 = file_digest(path, max_line)
+        except FileNotFoundError as exc:
+            raise VerificationError(f"{subject.name}: missing from the release") from exc
+        except OSError as exc:
+            raise VerificationError(
+                f"{subject.name}: cannot read it: {exc.strerror or exc}"
+            ) from exc
+        if sha256 != subject.digest.get("sha256"):
             raise VerificationError(
                 f"{subject.name}: its SHA-256 differs from the one the manifest signed"
             )

@@ -1,18 +1,28 @@
-"""Where each sample stands after screening, folded from the ledger's records.
+"""Where each sample stands after screening, folded from the ledger's signed records.
 
-A sample's status is its latest `screened` record's outcome. A quarantined sample is released
-when a `reviewed` record with verdict "ok" and a quarantine-release note follows that screening:
-the signed human override. Releases, reports and the quarantine commands all read this one fold,
-so they cannot disagree about what passed.
+A quarantine binds: a sample is held while any `screened` record that quarantined it has not
+been answered by a signed override, whatever screenings came before or after. A later screen
+adds its verdicts; it never clears a quarantine. The override is a `reviewed` record, verdict
+"ok", with a quarantine-release note, that names the quarantining records it answers by their
+signed record ids (`detail.overrides`). So the fold is a function of the set of signed
+records, not of their order: a record replayed or moved elsewhere changes nothing, and a
+screening with fewer guards cannot make a held sample releasable.
+
+Records written before record ids existed (payload version 1) carry none: an override of that
+era answers every quarantine that comes before it in the ledger, as it did then.
+
+Releases, reports, the quarantine commands and the recipient's `release verify` all read this
+one fold, so they cannot disagree about what passed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from synthguard.ledger.lineage import LineageEntry, records_by_event
+from synthguard.ledger.lineage import LineageEntry, records_by_event, records_of
+from synthguard.provenance.errors import VerificationError
 from synthguard.provenance.record import Event
 
 if TYPE_CHECKING:
@@ -24,28 +34,35 @@ OVERRIDE_NOTE_PREFIX = "quarantine release: "
 
 @dataclass(frozen=True, slots=True)
 class ScreeningStatus:
-    """One sample's latest screening and any signed override after it."""
+    """One sample's standing: its latest screening, the quarantines that bind it, and the
+    override that answered the last of its quarantines, if every one was answered.
+
+    `seq`, `detail`: the latest quarantining screening when there is one, else the latest
+    screening. `binding`: references (record ids, or `seq:N` for version 1 records) of the
+    quarantines no override has answered.
+    """
 
     sample_id: str
     seq: int
     outcome: Literal["accepted", "quarantined"]
     detail: dict[str, Any]
     override_seq: int | None = None
+    binding: tuple[str, ...] = ()
 
     @property
     def reasons(self) -> list[dict[str, Any]]:
-        """The failed verdicts of the latest screening."""
+        """The failed verdicts of the screening `detail` comes from."""
         verdicts = self.detail.get("verdicts", [])
         return [v for v in verdicts if isinstance(v, dict) and not v.get("passed", False)]
 
     @property
     def held(self) -> bool:
-        """Quarantined and not released by a reviewer."""
-        return self.outcome == "quarantined" and self.override_seq is None
+        """Quarantined by a screening that no signed override answered."""
+        return bool(self.binding)
 
     @property
     def releasable(self) -> bool:
-        """Accepted by the guards, or released from quarantine by a signed override."""
+        """Accepted by the guards, or every quarantine answered by a signed override."""
         return not self.held
 
 
@@ -61,27 +78,74 @@ def is_override(entry: LineageEntry) -> bool:
     )
 
 
+def reference(entry: LineageEntry) -> str:
+    """How an override names a screening: its record id (`seq:N` for a version 1 record)."""
+    return entry.record.record_id or f"seq:{entry.seq}"
+
+
+@dataclass
+class _Sample:
+    screenings: list[LineageEntry] = field(default_factory=list)
+    overrides: list[LineageEntry] = field(default_factory=list)
+
+
 def fold_screening(entries: Iterable[LineageEntry]) -> dict[str, ScreeningStatus]:
-    """Fold `screened` and `reviewed` records (in ledger order) into each sample's status;
-    records of other events are ignored."""
-    status: dict[str, ScreeningStatus] = {}
+    """Fold `screened` and `reviewed` records into each sample's status; records of other
+    events are ignored. VerificationError when two entries carry one record id (a replay)."""
+    samples: dict[str, _Sample] = {}
+    seen: dict[str, int] = {}
     for entry in entries:
         record = entry.record
-        if record.event is Event.SCREENED:
-            outcome = record.detail.get("outcome")
-            status[record.sample_id] = ScreeningStatus(
-                record.sample_id,
-                entry.seq,
-                "quarantined" if outcome == "quarantined" else "accepted",
-                record.detail,
-            )
-        elif is_override(entry):
-            held = status.get(record.sample_id)
-            if held is not None and held.held:
-                status[record.sample_id] = ScreeningStatus(
-                    held.sample_id, held.seq, held.outcome, held.detail, override_seq=entry.seq
+        if record.event is not Event.SCREENED and not is_override(entry):
+            continue
+        if record.record_id is not None:
+            first = seen.setdefault(record.record_id, entry.seq)
+            if first != entry.seq:
+                raise VerificationError(
+                    f"entry {entry.seq}: repeats the signed record of entry {first} (a replayed "
+                    "envelope; run `synthguard verify`)",
+                    seq=entry.seq,
                 )
-    return status
+        found = samples.setdefault(record.sample_id, _Sample())
+        (found.screenings if record.event is Event.SCREENED else found.overrides).append(entry)
+    return {
+        sample_id: status
+        for sample_id, found in samples.items()
+        if (status := _status(sample_id, found)) is not None
+    }
+
+
+def _status(sample_id: str, found: _Sample) -> ScreeningStatus | None:
+    if not found.screenings:
+        return None
+    screenings = sorted(found.screenings, key=lambda e: e.seq)
+    quarantines = [e for e in screenings if e.record.detail.get("outcome") == "quarantined"]
+    answered: set[str] = set()
+    legacy_until = -1
+    for override in found.overrides:
+        named = override.record.detail.get("overrides")
+        if isinstance(named, list):
+            answered.update(ref for ref in named if isinstance(ref, str))
+        elif override.record.record_id is None:
+            legacy_until = max(legacy_until, override.seq)
+    binding = tuple(
+        reference(q)
+        for q in quarantines
+        if reference(q) not in answered
+        and not (q.record.record_id is None and q.seq < legacy_until)
+    )
+    shown = quarantines[-1] if quarantines else screenings[-1]
+    override_seq = None
+    if quarantines and not binding:
+        override_seq = max(o.seq for o in found.overrides)
+    return ScreeningStatus(
+        sample_id,
+        shown.seq,
+        "quarantined" if quarantines else "accepted",
+        shown.record.detail,
+        override_seq=override_seq,
+        binding=binding,
+    )
 
 
 def screening_status(ledger: Ledger, size: int | None = None) -> dict[str, ScreeningStatus]:
@@ -90,3 +154,8 @@ def screening_status(ledger: Ledger, size: int | None = None) -> dict[str, Scree
     if size is not None:
         entries = (entry for entry in entries if entry.seq < size)
     return fold_screening(entries)
+
+
+def statuses_of(ledger: Ledger, sample_ids: Iterable[str]) -> dict[str, ScreeningStatus]:
+    """The status of each of `sample_ids` that was ever screened (a few queries in all)."""
+    return fold_screening(records_of(ledger, sample_ids))

@@ -1,9 +1,18 @@
 """The ledger: signed envelopes in an RFC 6962 tree, stored in SQLite or PostgreSQL.
 
 Append is batched: records are signed outside any lock (signing is the expensive part and
-parallelises across writers), then one short transaction takes the writer lock, numbers the
-entries, inserts them, advances the compact range and writes any checkpoint that falls due. A
-batch is committed whole or not at all, so a killed writer leaves a verifiable ledger.
+parallelises across writers), each bound to this ledger (its origin) and made unique (a random
+record id) in the signed payload, so that a copy of an envelope anywhere is a replay that
+`verify` names. Then one short transaction takes the writer lock, checks that the database still
+holds the tree this writer last signed (`_sync`: no rollback, truncation or rewrite, and every
+entry another writer added since is validly signed), numbers and inserts the entries, and signs
+a checkpoint of the whole new tree in the same transaction. So the latest checkpoint always
+covers every entry: an entry past it is tampering. Older checkpoints are thinned to one every
+`checkpoint_interval` entries. A batch is committed whole or not at all, so a killed writer
+leaves a verifiable ledger.
+
+The tree the writer last signed lives outside the database, in the home (`KeptCheckpoint`);
+a handle opened without one starts from the database on its first write (trust on first use).
 
 The leaf of entry `seq` is `b"<seq>\\n" + envelope`: binding the position into the leaf lets
 verification name the exact entry when rows are swapped, deleted or moved.
@@ -17,6 +26,7 @@ import json
 import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert
@@ -26,11 +36,13 @@ from sqlmodel import Session, SQLModel, col, select
 
 from synthguard.ledger import lineage
 from synthguard.ledger.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint
+from synthguard.ledger.kept import KeptCheckpoint, KeptTree
+from synthguard.ledger.keyring import KeyTimeline, build_timeline
 from synthguard.ledger.merkle import CompactRange
-from synthguard.ledger.tables import CheckpointRow, Entry, KeyRow, LedgerInfo, SampleRow, TreeHead
+from synthguard.ledger.tables import CheckpointRow, Entry, KeyRow, LedgerInfo, SampleRow
 from synthguard.provenance.canonical import canonical_json, digest
-from synthguard.provenance.dsse import sign_envelope
-from synthguard.provenance.errors import KeyringError, LedgerError
+from synthguard.provenance.dsse import open_envelope, sign_envelope
+from synthguard.provenance.errors import KeyringError, LedgerError, VerificationError
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.record import (
     KEY_EVENT_TYPE,
@@ -112,10 +124,16 @@ class Ledger:
         url: str,
         engine: Engine,
         signer: SigningKey | None = None,
+        kept: KeptCheckpoint | None = None,
     ) -> None:
         self.url = url
         self.engine = engine
         self.signer = signer
+        self.kept = kept
+        # The tree this handle last signed or checked, and the keys of entries other writers
+        # added (from their signed key events): both loaded on the first write.
+        self._tree: KeptTree | None = None
+        self._timeline: KeyTimeline | None = None
         info = self._info()
         if "origin" not in info:
             raise LedgerError(f"no synthguard ledger at {url} (run `synthguard init`)")
@@ -125,11 +143,13 @@ class Ledger:
     # -- opening ----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str, signer: SigningKey | None = None) -> Ledger:
-        """Open an existing ledger."""
+    def open(
+        cls, url: str, signer: SigningKey | None = None, kept: KeptCheckpoint | None = None
+    ) -> Ledger:
+        """Open an existing ledger; `kept` is the home's record of what its key last signed."""
         engine = engine_for(url)
         try:
-            return cls(url, engine, signer)
+            return cls(url, engine, signer, kept)
         except OperationalError as exc:
             engine.dispose()
             raise LedgerError(f"cannot open the ledger at {url}: {exc.orig}") from exc
@@ -145,6 +165,7 @@ class Ledger:
         *,
         origin: str | None = None,
         checkpoint_interval: int = DEFAULT_CHECKPOINT_INTERVAL,
+        kept: KeptCheckpoint | None = None,
     ) -> Ledger:
         """Create the tables and the genesis entry (the signer adding itself) of a new ledger."""
         engine = engine_for(url)
@@ -164,9 +185,8 @@ class Ledger:
         except OperationalError as exc:
             engine.dispose()
             raise LedgerError(f"cannot create a ledger at {url}: {exc.orig}") from exc
-        ledger = cls(url, engine, signer)
-        ledger.append([ledger.key_event(KeyAction.ADDED, signer)])
-        ledger.checkpoint()
+        ledger = cls(url, engine, signer, kept)
+        ledger.append([ledger.key_event(KeyAction.ADDED, signer)], durable=True)
         return ledger
 
     def close(self) -> None:
@@ -241,17 +261,46 @@ class Ledger:
         signer = self._signer()
         prepared = self._prepare(records, signer)
         content_rows = [_content_row(sample_id, row) for sample_id, row in (contents or {}).items()]
+        key_event = records[0] if isinstance(records[0], KeyEvent) else None
+        return self._commit(signer, prepared, content_rows, durable=durable, key_event=key_event)
+
+    def _commit(
+        self,
+        signer: SigningKey,
+        prepared: list[dict[str, Any]],
+        content_rows: list[dict[str, str]],
+        *,
+        durable: bool,
+        key_event: KeyEvent | None = None,
+        erase: str | None = None,
+    ) -> list[int]:
+        """One write transaction: sync, insert, checkpoint; then keep what was signed."""
         try:
+            durable = durable or self._interval_due(len(prepared))
             with _Transaction(self.engine, durable=durable) as cur:
-                head = self._check_signer(cur, signer.key_id)
-                seqs, due = self._write(cur, head, prepared, content_rows)
-                if isinstance(records[0], KeyEvent):
-                    self._apply_key_event(cur, seqs[0], records[0])
-            if due:
-                self._publish(due, signer)
+                self._check_signer(cur, signer.key_id)
+                compact, last_leaf = self._sync(cur)
+                seqs, tree = self._write(cur, compact, last_leaf, prepared, content_rows, signer)
+                if key_event is not None:
+                    self._apply_key_event(cur, seqs[0], key_event)
+                if erase is not None:
+                    cur.run(f"DELETE FROM samples WHERE sample_id = {cur.mark}", (erase,))
         except self._write_errors as exc:
             raise LedgerError(f"cannot append to the ledger: {getattr(exc, 'orig', exc)}") from exc
+        self._keep(tree)
         return seqs
+
+    def _interval_due(self, count: int) -> bool:
+        # A checkpoint that outlives thinning is flushed to disk, and with it all before it.
+        if self._tree is None:
+            return True
+        size = self._tree.size
+        return (size + count) // self.checkpoint_interval > size // self.checkpoint_interval
+
+    def _keep(self, tree: KeptTree) -> None:
+        self._tree = tree
+        if self.kept is not None:
+            self.kept.save(tree)
 
     @property
     def _write_errors(self) -> tuple[type[Exception], ...]:
@@ -271,9 +320,14 @@ class Ledger:
                 kind, event, sample_id = KEY_EVENT_TYPE, record.action.value, None
             else:
                 kind, event, sample_id = RECORD_TYPE, record.event.value, record.sample_id
+            if record.ledger not in (None, self.origin):
+                raise LedgerError(f"the record is bound to ledger {record.ledger!r}, not this one")
+            # A record may come with its id (so that a later record can name it); else it
+            # gets a fresh one here.
+            payload = record.payload(self.origin, record.record_id or secrets.token_hex(16))
             rows.append(
                 {
-                    "envelope": sign_envelope(record.payload(), kind, signer),
+                    "envelope": sign_envelope(payload, kind, signer),
                     "key_id": signer.key_id,
                     "payload_type": kind,
                     "event": event,
@@ -283,39 +337,135 @@ class Ledger:
             )
         return rows
 
-    def _check_signer(self, cur: Cursor, key_id: str) -> tuple[int, str] | None:
-        """Check that `key_id` may sign now; return the tree head (size, compact range)."""
-        # One round trip: the key's status (None: not a key here) and the tree head, if any.
-        status, size, compact = cur.one(
-            f"SELECT (SELECT status FROM keys WHERE key_id = {cur.mark}), "
-            "(SELECT size FROM tree_head WHERE id = 1), "
-            "(SELECT compact FROM tree_head WHERE id = 1)",
-            (key_id,),
+    def _check_signer(self, cur: Cursor, key_id: str) -> None:
+        """Check that `key_id` may sign now (as far as this writer's key cache knows)."""
+        row = cur.one(f"SELECT status FROM keys WHERE key_id = {cur.mark}", (key_id,))
+        if row is None:
+            if cur.one("SELECT 1 FROM keys LIMIT 1") is not None:
+                raise KeyringError(f"key {key_id} is not a key of this ledger")
+            return
+        if row[0] != "active":
+            raise KeyringError(f"key {key_id} is {row[0]}; it may not sign new records")
+
+    def _sync(self, cur: Cursor) -> tuple[CompactRange, bytes]:
+        """Inside the write lock: the frontier of the database's tree, checked against the tree
+        this writer last signed (refusing a rollback, truncation or rewrite), and extended by
+        the entries other writers appended since (each checked: leaf and signature)."""
+        tree = self._tree
+        if tree is None and self.kept is not None:
+            tree = self._tree = self.kept.load(None)
+        if tree is None:
+            return self._bootstrap(cur)
+        start = tree.size - 1
+        rows = cur.all(
+            f"SELECT seq, envelope FROM entries WHERE seq >= {cur.mark} ORDER BY seq", (start,)
         )
-        if status is None and size is not None:
-            raise KeyringError(f"key {key_id} is not a key of this ledger")
-        if status is not None and status != "active":
-            raise KeyringError(f"key {key_id} is {status}; it may not sign new records")
-        return (int(size), str(compact)) if size is not None else None
+        if not rows or rows[0][0] != start:
+            held = int(cur.one("SELECT count(*) FROM entries")[0])
+            raise VerificationError(
+                f"refusing to sign: the ledger holds {held} entries, but this home signed a "
+                f"checkpoint of {tree.size}: entries were cut off or the database was rolled "
+                "back to an older copy (run `synthguard verify`)",
+                seq=min(held, start),
+            )
+        if entry_leaf_hash(start, bytes(rows[0][1])) != tree.last_leaf:
+            raise VerificationError(
+                f"refusing to sign: entry {start} is not the entry this home checkpointed "
+                "there: history was rewritten (run `synthguard verify`)",
+                seq=start,
+            )
+        compact = CompactRange(tree.compact.size, tree.compact.hashes)
+        last = tree.last_leaf
+        for seq, envelope in rows[1:]:
+            last = self._foreign(cur, compact.size, seq, bytes(envelope))
+            compact.append(last)
+        return compact, last
+
+    def _bootstrap(self, cur: Cursor) -> tuple[CompactRange, bytes]:
+        """The frontier of the database's tree when this writer has none of its own (a new
+        home, a home from before kept checkpoints, a bare URL): every entry read and hashed,
+        and the tree checked against the database's own latest checkpoint."""
+        compact = CompactRange()
+        last = b""
+        latest = cur.one("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+        latest_root = parse_checkpoint(latest[1]).root if latest else None
+        while True:
+            rows = cur.all(
+                f"SELECT seq, envelope FROM entries WHERE seq >= {cur.mark} ORDER BY seq "
+                f"LIMIT {_READ_CHUNK}",
+                (compact.size,),
+            )
+            for seq, envelope in rows:
+                if seq != compact.size:
+                    raise VerificationError(
+                        f"refusing to sign: entry {compact.size} is missing", seq=compact.size
+                    )
+                last = entry_leaf_hash(seq, bytes(envelope))
+                compact.append(last)
+                if latest and compact.size == latest[0] and compact.root() != latest_root:
+                    raise VerificationError(
+                        f"refusing to sign: the first {latest[0]} entries do not have the root "
+                        "their checkpoint signed: history was rewritten (run `synthguard verify`)"
+                    )
+            if len(rows) < _READ_CHUNK:
+                break
+        if latest is not None and latest[0] > compact.size:
+            raise VerificationError(
+                f"refusing to sign: a checkpoint covers {latest[0]} entries but the ledger holds "
+                f"{compact.size}: entries were cut off (run `synthguard verify`)",
+                seq=compact.size,
+            )
+        return compact, last
+
+    def _foreign(self, cur: Cursor, expected: int, seq: int, envelope: bytes) -> bytes:
+        """Check an entry another writer appended; return its leaf hash."""
+        if seq != expected:
+            raise VerificationError(f"refusing to sign: entry {expected} is missing", seq=expected)
+        timeline = self._timeline
+        if timeline is None:
+            rows = cur.all(
+                f"SELECT seq, envelope FROM entries WHERE payload_type = {cur.mark} "
+                f"AND seq < {cur.mark} ORDER BY seq",
+                (KEY_EVENT_TYPE, seq),
+            )
+            timeline, error = build_timeline((s, bytes(e)) for s, e in rows)
+            if error is not None:
+                raise error
+            self._timeline = timeline
+        try:
+            kind, payload, signer = open_envelope(envelope, partial(timeline.key_at, seq=seq))
+            if kind == KEY_EVENT_TYPE:
+                timeline.apply(seq, KeyEvent.from_payload(payload), signer)
+        except (VerificationError, ValueError) as exc:
+            raise VerificationError(
+                f"refusing to sign: entry {seq}, appended since this home's last checkpoint, "
+                f"does not verify ({exc}) (run `synthguard verify`)",
+                seq=seq,
+            ) from exc
+        return entry_leaf_hash(seq, envelope)
 
     def _write(
         self,
         cur: Cursor,
-        head: tuple[int, str] | None,
+        compact: CompactRange,
+        last_leaf: bytes,
         prepared: list[dict[str, Any]],
         content_rows: list[dict[str, str]],
-    ) -> tuple[list[int], list[tuple[int, bytes]]]:
-        """Number and insert a batch; return its seqs and the (size, root) checkpoints due."""
-        compact = CompactRange.from_dict(json.loads(head[1])) if head else CompactRange()
+        signer: SigningKey,
+    ) -> tuple[list[int], KeptTree]:
+        """Number and insert a batch and the checkpoints it brings (the whole new tree's, and
+        any at a multiple of the interval); return its seqs and the tree now signed."""
         start = compact.size
         due = []
         for seq, row in enumerate(prepared, start):
-            leaf = entry_leaf_hash(seq, row["envelope"])
+            last_leaf = entry_leaf_hash(seq, row["envelope"])
             row["seq"] = seq
-            row["leaf_hash"] = leaf
-            compact.append(leaf)
+            row["leaf_hash"] = last_leaf
+            compact.append(last_leaf)
             if compact.size % self.checkpoint_interval == 0:
                 due.append((compact.size, compact.root()))
+        if not due or due[-1][0] != compact.size:
+            due.append((compact.size, compact.root()))
         mark = cur.mark
         cur.run_many(
             f"INSERT INTO entries ({', '.join(_ENTRY_FIELDS)}) "
@@ -324,34 +474,20 @@ class Ledger:
         )
         if content_rows:
             _insert_missing_samples(cur, content_rows)
-        state = (compact.size, json.dumps(compact.to_dict()))
-        if head is None:
-            cur.run(f"INSERT INTO tree_head (id, size, compact) VALUES (1, {mark}, {mark})", state)
-        else:
-            cur.run(f"UPDATE tree_head SET size = {mark}, compact = {mark} WHERE id = 1", state)
-        return list(range(start, start + len(prepared))), due
-
-    def _publish(self, due: list[tuple[int, bytes]], signer: SigningKey) -> None:
-        """Sign and store checkpoints in a durable transaction.
-
-        Its flush also makes every batch before it durable, so a checkpoint that anyone may
-        have copied never refers to entries a power cut could take back.
-        """
-        with _Transaction(self.engine, durable=True) as cur:
-            mark = cur.mark
-            for size, root in due:
-                if cur.one(f"SELECT size FROM checkpoints WHERE size = {mark}", (size,)) is None:
-                    cur.run(
-                        f"INSERT INTO checkpoints (size, root, note, key_id, time) "
-                        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
-                        (
-                            size,
-                            root,
-                            sign_checkpoint(self.origin, size, root, signer),
-                            signer.key_id,
-                            utc_now(),
-                        ),
-                    )
+        if start % self.checkpoint_interval:
+            # The previous latest checkpoint, thinned out now that a larger one covers it.
+            cur.run(f"DELETE FROM checkpoints WHERE size = {mark}", (start,))
+        now = utc_now()
+        notes = [
+            (size, root, sign_checkpoint(self.origin, size, root, signer)) for size, root in due
+        ]
+        cur.run_many(
+            f"INSERT INTO checkpoints (size, root, note, key_id, time) "
+            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
+            [(size, root, note, signer.key_id, now) for size, root, note in notes],
+        )
+        latest = parse_checkpoint(notes[-1][2])
+        return list(range(start, compact.size)), KeptTree(latest, compact, last_leaf)
 
     def _apply_key_event(self, cur: Cursor, seq: int, event: KeyEvent) -> None:
         mark = cur.mark
@@ -372,19 +508,31 @@ class Ledger:
             )
 
     def checkpoint(self) -> Checkpoint:
-        """Make sure the latest checkpoint covers the whole tree; return it."""
+        """The checkpoint of the whole tree, after checking (as before any write) that the
+        database holds the tree this writer signed; signs one if the database lacks it (a
+        ledger written before every batch carried its checkpoint, or another writer's tail)."""
         signer = self._signer()
-        with self.engine.connect() as conn:
-            head = conn.execute(select(col(TreeHead.size), col(TreeHead.compact))).first()
-        if head is None:
-            raise LedgerError("the ledger is empty: nothing to checkpoint")
-        latest = self.latest_checkpoint()
-        if latest is None or latest.size < head[0]:
-            compact = CompactRange.from_dict(json.loads(head[1]))
-            self._publish([(compact.size, compact.root())], signer)
-        result = self.latest_checkpoint()
-        assert result is not None
-        return result
+        try:
+            with _Transaction(self.engine, durable=True) as cur:
+                compact, last_leaf = self._sync(cur)
+                if compact.size == 0:
+                    raise LedgerError("the ledger is empty: nothing to checkpoint")
+                mark = cur.mark
+                row = cur.one(f"SELECT note FROM checkpoints WHERE size = {mark}", (compact.size,))
+                found = parse_checkpoint(row[0]) if row else None
+                if found is None or found.root != compact.root():
+                    note = sign_checkpoint(self.origin, compact.size, compact.root(), signer)
+                    cur.run(f"DELETE FROM checkpoints WHERE size = {mark}", (compact.size,))
+                    cur.run(
+                        f"INSERT INTO checkpoints (size, root, note, key_id, time) "
+                        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
+                        (compact.size, compact.root(), note, signer.key_id, utc_now()),
+                    )
+                    found = parse_checkpoint(note)
+        except self._write_errors as exc:
+            raise LedgerError(f"cannot write to the ledger: {getattr(exc, 'orig', exc)}") from exc
+        self._keep(KeptTree(found, compact, last_leaf))
+        return found
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -453,16 +601,7 @@ class Ledger:
         """Append an `erased` record and delete the sample's content in the same transaction."""
         signer = self._signer()
         prepared = self._prepare([record], signer)
-        try:
-            with _Transaction(self.engine, durable=True) as cur:
-                head = self._check_signer(cur, signer.key_id)
-                seqs, due = self._write(cur, head, prepared, [])
-                cur.run(f"DELETE FROM samples WHERE sample_id = {cur.mark}", (record.sample_id,))
-            if due:
-                self._publish(due, signer)
-        except self._write_errors as exc:
-            raise LedgerError(f"cannot append to the ledger: {getattr(exc, 'orig', exc)}") from exc
-        return seqs[0]
+        return self._commit(signer, prepared, [], durable=True, erase=record.sample_id)[0]
 
 
 def read_entries(engine: Engine, start: int, stop: int) -> list[EntryView]:
@@ -498,8 +637,10 @@ _ENTRY_FIELDS = (
 )
 _TABLES = [
     SQLModel.metadata.tables[name]
-    for name in ("entries", "checkpoints", "tree_head", "samples", "keys", "ledger_info")
+    for name in ("entries", "checkpoints", "samples", "keys", "ledger_info")
 ]
+# Entries read per query when a writer without a kept tree reads the whole ledger.
+_READ_CHUNK = 20_000
 
 
 class _Transaction:
@@ -564,6 +705,11 @@ class Cursor:
         """Run a query; return its first row or None."""
         self.cursor.execute(sql, params)
         return self.cursor.fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run a query; return all its rows."""
+        self.cursor.execute(sql, params)
+        return list(self.cursor.fetchall())
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run one statement."""

@@ -1,8 +1,9 @@
 """The ledger's SQLModel tables.
 
 Only `entries` is covered by the Merkle tree. `checkpoints` are signed on their own; `samples`
-holds content outside the tree so it can be erased; `keys` and `tree_head` are the writer's
-caches of what the entries say, and verification never trusts them.
+holds content outside the tree so it can be erased; `keys` is the writer's cache of what the
+key events say, and verification never trusts it. (Ledgers from before kept checkpoints also
+hold a `tree_head` table, which nothing reads any more.)
 """
 
 from __future__ import annotations
@@ -37,16 +38,6 @@ class CheckpointRow(SQLModel, table=True):
     note: str = Field(sa_column=Column(Text, nullable=False))
     key_id: str
     time: str
-
-
-class TreeHead(SQLModel, table=True):
-    """The writer's running state: tree size and compact range, updated with every batch."""
-
-    __tablename__ = "tree_head"
-
-    id: int = Field(default=1, primary_key=True)
-    size: int
-    compact: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class SampleRow(SQLModel, table=True):

@@ -21,6 +21,7 @@ from synthguard.provenance.errors import InputError
 _INT_MAX = 2**53 - 1
 DIGEST_PREFIX = "sha256:"
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_STREAM_CHARS = 1 << 20
 
 
 class Fragment(str):
@@ -120,8 +121,28 @@ def digest(data: bytes) -> str:
 
 
 def digest_json(value: Any) -> str:
-    """Return the digest of a JSON value's canonical form."""
-    return digest(canonical_json(value))
+    """Return the digest of a JSON value's canonical form.
+
+    A large value is hashed piece by piece, never joined into one string and encoded whole:
+    a 50 MB row costs one extra copy of its largest string, not three of the row.
+    """
+    parts: list[str] = []
+    _encode(value, parts)
+    if sum(map(len, parts)) < _STREAM_CHARS:
+        try:
+            return digest("".join(parts).encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            raise InputError("text is not valid Unicode (lone surrogate)") from exc
+    hasher = hashlib.sha256()
+    try:
+        for i, part in enumerate(parts):
+            parts[i] = ""
+            for start in range(0, len(part), _STREAM_CHARS):
+                hasher.update(part[start : start + _STREAM_CHARS].encode("utf-8"))
+            del part
+    except UnicodeEncodeError as exc:
+        raise InputError("text is not valid Unicode (lone surrogate)") from exc
+    return DIGEST_PREFIX + hasher.hexdigest()
 
 
 def parse_digest(text: str) -> bytes:

@@ -4,6 +4,11 @@ A private key file is JSON: the raw 32-byte seed sealed with ChaCha20-Poly1305 u
 derived from the passphrase by scrypt (N=2**17, r=8, p=1: 128 MiB and a few tenths of a second,
 the OWASP floor; PKCS#8's 2,048 PBKDF2 rounds are far too cheap against a guessing attack). The
 public key and key id ride in the clear as associated data, so they cannot be swapped silently.
+
+The scrypt cost is read from the file, so it is bounded both ways before scrypt runs: below, so
+that an altered file cannot make guessing cheap; above (N <= 2**20, 128*r*N <= 1 GiB, p <= 16),
+so that an altered file cannot make loading take hours or exhaust memory. The ceiling is the
+scrypt paper's file-encryption setting (N=2**20, r=8: 1 GiB, a few seconds), 8x today's cost.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ KEY_FILE_FORMAT = "synthguard-key/v1"
 SCRYPT_N = 2**17
 SCRYPT_R = 8
 SCRYPT_P = 1
+SCRYPT_MAX_N = 2**20
+SCRYPT_MAX_MEMORY = 2**30  # bytes: scrypt holds 128*r*N of them at once
+SCRYPT_MAX_P = 16
 # C2SP signed-note algorithm byte for Ed25519.
 _NOTE_ALG_ED25519 = b"\x01"
 
@@ -162,12 +170,14 @@ class SigningKey:
         secret = _derive(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
         sealed = ChaCha20Poly1305(secret).encrypt(nonce, seed, _associated_data(header))
         document = {**header, "ciphertext": base64.b64encode(sealed).decode("ascii")}
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError as exc:
             raise KeyringError(f"{path} exists already; not overwriting a key") from exc
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            # The mode given to open passes through the umask; say it again, whatever the umask.
+            os.fchmod(handle.fileno(), 0o600)
             json.dump(document, handle, indent=2)
             handle.write("\n")
 
@@ -184,13 +194,9 @@ class SigningKey:
             if document["format"] != KEY_FILE_FORMAT or document["kdf"]["name"] != "scrypt":
                 raise KeyringError(f"{path} is not a {KEY_FILE_FORMAT} key file")
             kdf = document["kdf"]
-            secret = _derive(
-                passphrase,
-                base64.b64decode(kdf["salt"], validate=True),
-                int(kdf["n"]),
-                int(kdf["r"]),
-                int(kdf["p"]),
-            )
+            n, r, p = (_cost(path, kdf, name) for name in ("n", "r", "p"))
+            _check_cost(path, n, r, p)
+            secret = _derive(passphrase, base64.b64decode(kdf["salt"], validate=True), n, r, p)
             header = {k: v for k, v in document.items() if k != "ciphertext"}
             seed = ChaCha20Poly1305(secret).decrypt(
                 base64.b64decode(document["nonce"], validate=True),
@@ -207,10 +213,41 @@ class SigningKey:
         return key
 
 
+def _cost(path: Path, kdf: Any, name: str) -> int:
+    value = kdf[name]
+    # bool is an int to Python, and int() would quietly accept "131072" or truncate 1.5.
+    if type(value) is not int:
+        raise KeyringError(f"{path} is damaged: its scrypt {name} is not an integer: {value!r}")
+    return value
+
+
 def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    if n < SCRYPT_N or r < SCRYPT_R:
-        raise KeyringError("the key file asks for a scrypt cost below the accepted floor")
     return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
+
+
+def _check_cost(path: Path, n: int, r: int, p: int) -> None:
+    """Refuse scrypt parameters below the floor or above the ceiling, naming the one at fault."""
+    if n < SCRYPT_N or r < SCRYPT_R:
+        raise KeyringError(
+            f"{path} asks for a scrypt cost (n={n}, r={r}) below the accepted floor "
+            f"(n={SCRYPT_N}, r={SCRYPT_R})"
+        )
+    if n & (n - 1):
+        raise KeyringError(f"{path} is damaged: its scrypt n={n} is not a power of two")
+    if n > SCRYPT_MAX_N:
+        raise KeyringError(
+            f"{path} asks for scrypt n={n}, above the accepted ceiling n={SCRYPT_MAX_N}"
+        )
+    memory = 128 * r * n
+    if memory > SCRYPT_MAX_MEMORY:
+        raise KeyringError(
+            f"{path} asks for scrypt r={r}, n={n}: {memory / 2**30:g} GiB of memory, "
+            f"above the accepted ceiling of {SCRYPT_MAX_MEMORY // 2**30} GiB"
+        )
+    if not 1 <= p <= SCRYPT_MAX_P:
+        raise KeyringError(
+            f"{path} asks for scrypt p={p}, outside the accepted range 1 to {SCRYPT_MAX_P}"
+        )
 
 
 def _associated_data(header: dict[str, Any]) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import importlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -112,28 +113,129 @@ def _check_readable(path: Path) -> None:
 def _jsonl_rows(path: Path, mapping: FieldMapping) -> Iterator[Row]:
     try:
         with path.open("rb") as lines:
-            for number, line in enumerate(lines, 1):
-                stripped = line.strip()
-                if number == 1 and stripped.startswith(codecs.BOM_UTF8):
-                    stripped = stripped[len(codecs.BOM_UTF8) :].strip()
-                if stripped:
-                    yield _jsonl_row(number, stripped, mapping)
+            number = 0
+            # Not enumerate(): its reused result tuple would keep the last line alive.
+            for line in lines:
+                number += 1
+                if _blank(number, line):
+                    continue
+                try:
+                    text = line.decode("utf-8")
+                except UnicodeDecodeError:
+                    raw = _strip(number, line.decode("utf-8", "replace"))
+                    yield Row(number, raw, None, "line is not valid UTF-8")
+                    continue
+                # One copy of a long row at a time: the bytes go before the parse, the text
+                # before the canonical form is built.
+                del line
+                parsed = _parse_line(number, text)
+                del text
+                yield parsed if isinstance(parsed, Row) else _row(number, parsed.value, mapping)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
-def _jsonl_row(number: int, line: bytes, mapping: FieldMapping) -> Row:
+# What bytes.strip() strips: ASCII whitespace, that is JSON's four plus vertical tab and form feed.
+_BLANK = " \t\n\r\x0b\x0c"
+_SPACE = re.compile(f"[{re.escape(_BLANK)}]*")
+
+
+def _blank(number: int, line: bytes) -> bool:
+    # isspace, not strip: a 50 MB line is not copied to learn that it is not blank.
+    if number == 1 and line.startswith(codecs.BOM_UTF8):
+        line = line[len(codecs.BOM_UTF8) :]
+        return not line or line.isspace()
+    return line.isspace()
+
+
+def _strip(number: int, text: str) -> str:
+    if number == 1:
+        text = text.strip(_BLANK).removeprefix("\ufeff")
+    return text.strip(_BLANK)
+
+
+def _skip_space(text: str, position: int) -> int:
+    found = _SPACE.match(text, position)
+    return found.end() if found else position
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    value: object
+
+
+class _RowError(Exception):
+    """A line Python's json would read, but not as one unambiguous JSON value."""
+
+
+def _parse_line(number: int, text: str) -> Row | _Parsed:
+    """Parse one line as strict JSON: no duplicate keys, no NaN, integers Python can read."""
+    start = 0
+    if number == 1:
+        start = _skip_space(text, 0)
+        if text.startswith("\ufeff", start):
+            start += 1
     try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError:
-        return Row(number, line.decode("utf-8", "replace"), None, "line is not valid UTF-8")
-    try:
-        value = json.loads(text)
+        return _Parsed(_decode(text, start))
     except json.JSONDecodeError as exc:
-        return Row(number, text, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
+        raw = _strip(number, text)
+        error = _json_error(raw, exc)
+    except _RowError as exc:
+        raw, error = _strip(number, text), f"invalid JSON: {exc}"
     except RecursionError:
-        return Row(number, text, None, "invalid JSON: nested too deeply")
-    return _row(number, value, mapping)
+        raw, error = _strip(number, text), "invalid JSON: nested too deeply"
+    return Row(number, raw, None, error)
+
+
+def _json_error(raw: str, error: json.JSONDecodeError) -> str:
+    # Told on the stripped line, as a user reads it: a string cut off at the end of the line
+    # is unterminated, not holding a newline.
+    try:
+        _decode(raw, 0)
+    except json.JSONDecodeError as stripped:
+        error = stripped
+    except (_RowError, RecursionError):
+        pass
+    return f"invalid JSON: {error.msg} (column {error.colno})"
+
+
+def _decode(text: str, start: int) -> object:
+    value, end = _DECODER.raw_decode(text, _skip_space(text, start))
+    if _skip_space(text, end) != len(text):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Python keeps the last of two equal keys, another reader may keep the first: the row
+    # would not mean one thing, so it is refused.
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RowError(f"duplicate key {key!r}")
+            seen.add(key)
+    return value
+
+
+def _int(digits: str) -> int:
+    try:
+        return int(digits)
+    except ValueError:  # more digits than sys.get_int_max_str_digits() (4300 by default)
+        count = len(digits.lstrip("-"))
+        raise _RowError(
+            f"an integer of {count} digits is outside the range JSON numbers hold exactly"
+        ) from None
+
+
+def _constant(name: str) -> object:
+    raise _RowError(f"{name} is not a JSON number")
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_keys, parse_int=_int, parse_constant=_constant
+)
 
 
 def _count_lines(path: Path) -> int:

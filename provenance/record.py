@@ -18,11 +18,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from synthguard.provenance.canonical import Fragment, canonical_json
 
-SCHEMA_VERSION: Literal[1] = 1
+SCHEMA_VERSION: Literal[2] = 2
+"""Version 2 payloads are bound to one ledger and one place in it: they carry the ledger's
+origin and a random record id, stamped by the ledger as it signs them. Version 1 payloads
+(written before that) carry neither; see `synthguard.ledger.verify` for what that costs."""
 RECORD_TYPE = "application/vnd.synthguard.lineage.v1+json"
 KEY_EVENT_TYPE = "application/vnd.synthguard.key-event.v1+json"
 
 _DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
+_RECORD_ID_PATTERN = r"^[0-9a-f]{32}$"
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z")
 
 
@@ -134,7 +138,16 @@ class LineageRecord(BaseModel):
     # refuses them instead of a null being signed (Generator.canonical relies on the same).
     model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="constants")
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
+    ledger: str | None = Field(
+        default=None,
+        description="The origin of the ledger this record was signed into (stamped on signing).",
+    )
+    record_id: str | None = Field(
+        default=None,
+        pattern=_RECORD_ID_PATTERN,
+        description="128 random bits, stamped on signing: no two entries carry the same one.",
+    )
     event: Event
     sample_id: str = Field(pattern=_DIGEST_PATTERN, description="Digest of canonical content.")
     digest: str = Field(
@@ -159,15 +172,21 @@ class LineageRecord(BaseModel):
 
     _time = field_validator("time")(_check_time)
 
-    def payload(self) -> bytes:
-        """Return the canonical bytes that get signed (JCS of the record, nulls left out).
+    def payload(self, ledger: str | None = None, record_id: str | None = None) -> bytes:
+        """Return the canonical bytes that get signed (JCS of the record, nulls left out),
+        bound to `ledger` and `record_id` when given (the ledger stamps both as it signs).
 
         Written field by field in JCS key order rather than through `model_dump`: this runs
         once per record on the append path. A test pins it to `rfc8785.dumps(model_dump)`.
         """
         parts = []
         for name in _RECORD_FIELDS:
-            value = getattr(self, name)
+            if name == "ledger" and ledger is not None:
+                value: Any = ledger
+            elif name == "record_id" and record_id is not None:
+                value = record_id
+            else:
+                value = getattr(self, name)
             if value is None:
                 continue
             if type(value) is str:
@@ -215,7 +234,11 @@ class KeyEvent(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
+    ledger: str | None = Field(default=None, description="The ledger's origin (stamped).")
+    record_id: str | None = Field(
+        default=None, pattern=_RECORD_ID_PATTERN, description="Random, stamped on signing."
+    )
     action: KeyAction
     key_id: str = Field(pattern=_DIGEST_PATTERN)
     public_key: str | None = Field(default=None, description="Base64 raw Ed25519 public key.")
@@ -226,9 +249,14 @@ class KeyEvent(BaseModel):
 
     _time = field_validator("time")(_check_time)
 
-    def payload(self) -> bytes:
-        """Return the canonical bytes that get signed."""
-        return canonical_json(self.model_dump(mode="json", exclude_none=True))
+    def payload(self, ledger: str | None = None, record_id: str | None = None) -> bytes:
+        """Return the canonical bytes that get signed, bound like `LineageRecord.payload`."""
+        body = self.model_dump(mode="json", exclude_none=True)
+        if ledger is not None:
+            body["ledger"] = ledger
+        if record_id is not None:
+            body["record_id"] = record_id
+        return canonical_json(body)
 
     @classmethod
     def from_payload(cls, payload: bytes) -> KeyEvent:
@@ -240,8 +268,8 @@ def record_json_schema() -> dict[str, Any]:
     """Return the JSON Schema of lineage records and key events."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://synthguard.dev/schema/lineage-v1.json",
-        "title": "synthguard ledger payloads, schema version 1",
+        "$id": "https://synthguard.dev/schema/lineage-v2.json",
+        "title": "synthguard ledger payloads, schema versions 1 and 2",
         "oneOf": [{"$ref": "#/$defs/LineageRecord"}, {"$ref": "#/$defs/KeyEvent"}],
         "$defs": {
             **LineageRecord.model_json_schema(ref_template="#/$defs/{model}").pop("$defs", {}),

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthguard.provenance.canonical import canonical_json, digest, parse_digest
+from synthguard.provenance.canonical import canonical_json, digest_json, parse_digest
 from synthguard.provenance.errors import InputError
 
 SampleKind = Literal["alpaca", "chat", "text"]
@@ -201,7 +201,7 @@ def _type_name(value: object) -> str:
 
 def _digest_of(value: Any) -> str:
     try:
-        return digest(canonical_json(value))
+        return digest_json(value)
     except RecursionError as exc:
         raise InputError("row is nested too deeply for canonical JSON") from exc
     except InputError as exc:

@@ -44,7 +44,7 @@ def test_demo_runs_unconfigured_and_its_ledger_verifies(tmp_path: Path) -> None:
     # record per sample screened: 4 seeds + 40 samples + 6 planted attacks, less the planted
     # exact copy (the same sample as row 3) and the malformed line (no sample); 7 review
     # selections and their 7 verdicts; 38 `released`.
-    assert verify.stdout.startswith("ok: 169 entries verified (1 key, 4 checkpoints)")
+    assert verify.stdout.startswith("ok: 169 entries verified (1 key, 2 checkpoints)")
     assert (folder / "report.html").read_text().startswith("<!DOCTYPE html>")
     checked = invoke(
         "release", "verify", folder / "release", "--key", folder / "publisher.pem", home=home

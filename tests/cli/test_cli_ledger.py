@@ -104,15 +104,28 @@ def test_verify_catches_a_tail_cut_after_a_checkpoint_was_kept(
     kept = tmp_path / "kept.txt"
     kept.write_text(run("ledger", "checkpoint", home=filled).stdout)
     with sqlite3.connect(filled / "ledger.db") as db:
-        db.execute("DELETE FROM entries WHERE seq >= 6")
-        db.execute("DELETE FROM checkpoints WHERE size > 6")
-    assert run("verify", home=filled).exit_code == 0  # consistent on its own...
-    result = run("verify", "--checkpoint", kept, home=filled)  # ...but not with what was kept
-    assert result.exit_code == 1
-    assert stderr_lines(result) == [
-        "synthguard: verification failed: the kept checkpoint covers 8 entries but the ledger "
-        "holds 6: entries from 6 on were cut off (entry 6)"
+        # Back to the checkpoint at 5, which the thinning kept: consistent on its own...
+        db.execute("DELETE FROM entries WHERE seq >= 5")
+        db.execute("DELETE FROM checkpoints WHERE size > 5")
+        db.execute(
+            "DELETE FROM samples WHERE sample_id NOT IN "
+            "(SELECT sample_id FROM entries WHERE sample_id IS NOT NULL)"
+        )
+    url = f"sqlite:///{filled / 'ledger.db'}"
+    assert run("--db", url, "verify").exit_code == 0
+    # ...but not with what was kept: by the home itself, or in a file.
+    in_home = run("verify", home=filled)
+    assert in_home.exit_code == 1
+    assert stderr_lines(in_home) == [
+        "synthguard: verification failed: the home's checkpoint covers 8 entries but the ledger "
+        "holds 5: entries from 5 on were cut off or rolled back (entry 5)"
     ]
+    result = run("--db", url, "verify", "--checkpoint", kept)
+    assert result.exit_code == 1
+    assert stderr_lines(result)[-1] == (
+        "synthguard: verification failed: the kept checkpoint covers 8 entries but the ledger "
+        "holds 5: entries from 5 on were cut off or rolled back (entry 5)"
+    )
 
 
 def test_verify_names_the_tampered_entry(run: Run, filled: Path) -> None:

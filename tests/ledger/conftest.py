@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import select
 import subprocess
 import sys
@@ -21,7 +22,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from sqlalchemy import text
 
+from synthguard.ledger.checkpoint import sign_checkpoint
 from synthguard.ledger.merkle import leaf_hash
+from synthguard.ledger.merkle import root as merkle_root
 from synthguard.ledger.store import Ledger, engine_for, leaf_bytes
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.dsse import Envelope, sign_envelope
@@ -151,10 +154,26 @@ class Attacker:
         """The leaf hash of `envelope` at `seq`, computed from the published leaf format."""
         return leaf_hash(leaf_bytes(seq, envelope))
 
+    def forge_checkpoint(self, origin: str, key: SigningKey) -> None:
+        """Add a checkpoint over the whole entries table, signed by `key` (whichever key that
+        is): what an attacker appending entries must do so that they are not plainly uncovered."""
+        leaves = [bytes(h) for (h,) in self.execute("SELECT leaf_hash FROM entries ORDER BY seq")]
+        tree_root = merkle_root(leaves)
+        self.execute(
+            "INSERT INTO checkpoints (size, root, note, key_id, time) "
+            "VALUES (:s, :r, :n, :k, 'forged')",
+            s=len(leaves),
+            r=tree_root,
+            n=sign_checkpoint(origin, len(leaves), tree_root, key),
+            k=key.key_id,
+        )
+
     @staticmethod
-    def sign(record: LineageRecord, key: SigningKey) -> bytes:
-        """A valid envelope of `record` signed by `key` (whichever key that is)."""
-        return sign_envelope(record.payload(), RECORD_TYPE, key)
+    def sign(record: LineageRecord, key: SigningKey, ledger: str | None = None) -> bytes:
+        """A valid envelope of `record` signed by `key` (whichever key that is), bound to
+        `ledger` with a fresh record id when given."""
+        record_id = secrets.token_hex(16) if ledger is not None else None
+        return sign_envelope(record.payload(ledger, record_id), RECORD_TYPE, key)
 
 
 @pytest.fixture

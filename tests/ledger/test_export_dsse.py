@@ -17,7 +17,7 @@ from securesystemslib.exceptions import VerificationError
 from securesystemslib.signer import SSlibKey
 from sqlalchemy import text
 
-from synthguard.provenance.record import KEY_EVENT_TYPE, RECORD_TYPE
+from synthguard.provenance.record import KEY_EVENT_TYPE, RECORD_TYPE, LineageRecord
 
 
 def _stored_envelope(ledger, seq):
@@ -47,7 +47,9 @@ def test_securesystemslib_verifies_a_stored_record(ledger_exported, ledger_key):
 
     assert list(accepted) == [ledger_key.key_id]
     assert envelope.payload_type == RECORD_TYPE
-    assert envelope.payload == records[1].payload()
+    signed = LineageRecord.from_payload(envelope.payload)
+    assert signed.record_id is not None
+    assert envelope.payload == records[1].payload(signed.ledger, signed.record_id)
 
 
 def test_securesystemslib_verifies_the_genesis_key_event(ledger_exported, ledger_key):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -100,6 +101,7 @@ class Book:
         self.records: list[LineageRecord] = []
         self.rows: dict[str, dict[str, Any]] = {}
         self.depths: dict[str, int] = {}
+        self.quarantines: dict[str, list[str]] = {}
 
     def id(self, name: str) -> str:
         """The sample id of a named sample."""
@@ -109,6 +111,10 @@ class Book:
         sample = sample_from_row(self.rows[name])
         self.tick += 1
         fields.setdefault("depth", self.depths.get(name, 0))
+        # Ids given here, not by the ledger, so that an override can name its quarantines.
+        fields.setdefault("record_id", secrets.token_hex(16))
+        if fields.get("detail", {}).get("outcome") == "quarantined":
+            self.quarantines.setdefault(name, []).append(fields["record_id"])
         self.records.append(
             LineageRecord(
                 event=event,
@@ -176,9 +182,11 @@ class Book:
         self._add(Event.SCREENED, name, detail=detail)
 
     def reviewed(self, name: str, verdict: str, note: str | None = None) -> None:
-        detail = {"verdict": verdict, "reviewer": "rita"}
+        detail: dict[str, Any] = {"verdict": verdict, "reviewer": "rita"}
         if note is not None:
             detail["note"] = note
+        if note == OVERRIDE:
+            detail["overrides"] = list(self.quarantines.get(name, []))
         self._add(Event.REVIEWED, name, origin=Origin.HUMAN, detail=detail)
 
     def selected(self, name: str, draw: str, frame: int) -> None:
@@ -219,13 +227,15 @@ class Spec:
     releases: tuple[str, ...]
 
     @property
-    def last_stop(self) -> Stop:
-        return self.screens[-1] if self.screens else None
+    def shown_stop(self) -> Stop:
+        """Where the sample stands: its latest quarantine (a quarantine binds), else None."""
+        stops = [stop for stop in self.screens if stop is not None]
+        return stops[-1] if stops else None
 
     @property
     def overridden(self) -> bool:
-        """An override is written only for a sample whose latest screening quarantined it."""
-        return self.override and self.last_stop is not None
+        """An override is written only for a sample a screening quarantined."""
+        return self.override and self.shown_stop is not None
 
 
 @dataclass(frozen=True)
@@ -445,12 +455,12 @@ def test_figures_match_the_plan_and_keep_their_invariants(plan: Plan) -> None:
         screening = report.processing.screening
         screened = [s for s in specs if s.screens]
         assert screening.screened == len(screened)
-        assert screening.accepted == sum(1 for s in screened if s.last_stop is None)
+        assert screening.accepted == sum(1 for s in screened if s.shown_stop is None)
         assert screening.released_by_override == sum(1 for s in screened if s.overridden)
         if screened:
             assert [step.name for step in screening.funnel] == [g["name"] for g in GUARDS]
         for index, step in enumerate(screening.funnel):
-            stops = [s.last_stop for s in screened]
+            stops = [s.shown_stop for s in screened]
             assert step.checked == sum(1 for x in stops if x is None or x[0] >= index)
             assert step.quarantined == sum(1 for x in stops if x is not None and x[0] == index)
         review = report.processing.review
@@ -537,7 +547,7 @@ def test_changing_one_screening_changes_only_the_screening_figures(
     index = data.draw(st.integers(0, len(plan.specs) - 1))
     spec = plan.specs[index]
     # Its only screening becomes a quarantine by the last guard, or an acceptance.
-    stop: Stop = None if spec.last_stop is not None else (3, 0)
+    stop: Stop = None if spec.shown_stop is not None else (3, 0)
     changed_spec = replace(spec, screens=(stop,), override=False)
     plain_spec = replace(spec, screens=((3, 0) if stop is None else None,), override=False)
     base = Plan(tuple(plain_spec if i == index else s for i, s in enumerate(plan.specs)), False)
@@ -633,7 +643,7 @@ def test_funnel_attributes_each_quarantine_to_its_first_failing_guard(
     stops: list[Stop] = [None, None, (0, 1), (1, 1), (1, 1), (1, 0), (2, 0), (3, 0)]
     for i, stop in enumerate(stops):
         book.generated(f"s{i}", GENERATORS[0])
-        book.screened(f"s{i}", (3, 0))  # superseded by the next screening
+        book.screened(f"s{i}", None)  # superseded by the next screening
         book.screened(f"s{i}", stop)
     book.generated("unscreened", GENERATORS[0])
     book.reviewed("s7", "ok", OVERRIDE)

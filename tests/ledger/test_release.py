@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from securesystemslib.dsse import Envelope as SslibEnvelope
 from securesystemslib.signer import SSlibKey
 
+from synthguard.guards.quarantine import release as release_quarantine
 from synthguard.ledger.lineage import records_by_event
 from synthguard.ledger.manifest import (
     BUNDLE_FILE,
@@ -30,7 +31,6 @@ from synthguard.ledger.manifest import (
 )
 from synthguard.ledger.release import create_release
 from synthguard.ledger.release_verify import verify_release
-from synthguard.ledger.screening import OVERRIDE_NOTE_PREFIX
 from synthguard.ledger.store import Ledger
 from synthguard.ledger.verify import verify_ledger
 from synthguard.provenance.canonical import digest, digest_json
@@ -72,11 +72,12 @@ def screen(recorder: Recorder, row: Any, outcome: str) -> None:
     recorder.screened(row, detail={"outcome": outcome, "verdicts": verdicts, "guards": [GUARD]})
 
 
-def override(recorder: Recorder, row: Any) -> None:
-    """Sign a reviewer's release of a quarantined sample."""
-    recorder.reviewed(
-        row, reviewer="ana", verdict="ok", note=OVERRIDE_NOTE_PREFIX + "a false positive"
-    )
+def override(ledger: Ledger, row: Any) -> None:
+    """Sign a reviewer's release of a quarantined sample (naming the quarantines it answers)."""
+    with Recorder(ledger) as recorder:
+        release_quarantine(
+            ledger, recorder, sample_id(row), reason="a false positive", reviewer="ana"
+        )
 
 
 @dataclass
@@ -129,8 +130,8 @@ def stock(
             screen(recorder, row, "accepted")
         for row in made.overridden + made.quarantined:
             screen(recorder, row, "quarantined")
-        for row in made.overridden:
-            override(recorder, row)
+    for row in made.overridden:
+        override(ledger, row)
     return made
 
 
@@ -201,7 +202,7 @@ def test_a_release_writes_signs_proves_and_records(
     # The ledger still verifies, with a checkpoint covering the released records.
     report = verify_ledger(ledger_db)
     assert report.size == ledger_db.size() == result.checkpoint.size
-    assert report.uncovered == 0
+    assert report.latest == result.checkpoint
 
     verified = verify_release(out, trusted=[ledger_key.public])
     assert verified.samples == len(rows)
@@ -283,9 +284,8 @@ def test_quarantined_samples_are_refused_until_a_signed_override(
     shown = [sample_id(row) for row in made.quarantined[:5]]
     assert ", ".join(shown) + " and 2 more" in message
 
-    with Recorder(sqlite_ledger) as recorder:
-        for row in made.quarantined:
-            override(recorder, row)
+    for row in made.quarantined:
+        override(sqlite_ledger, row)
     result = create_release(sqlite_ledger, "v1", source, tmp_path / "release")
 
     assert result.statement.predicate.counts.by_outcome == {"accepted": 4, "override": 7}

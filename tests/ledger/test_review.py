@@ -215,7 +215,9 @@ def test_a_verdict_is_signed_and_verifies(ledger_db: Ledger) -> None:
     with Recorder(ledger_db) as recorder:
         record = record_review(ledger_db, recorder, target, "bad", "alice", note="made-up fact")
     (entry,) = [e for e in records_for(ledger_db, target) if e.record.event is Event.REVIEWED]
-    assert entry.record == record
+    # The stored record is the one signed, bound to the ledger with a record id on the way in.
+    assert entry.record.ledger == ledger_db.origin
+    assert entry.record.model_copy(update={"ledger": None, "record_id": None}) == record
     assert record.detail == {"verdict": "bad", "reviewer": "alice", "note": "made-up fact"}
     assert record.signer == ledger_db.key_id
     assert record.origin is Origin.HUMAN

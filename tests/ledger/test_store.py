@@ -63,49 +63,42 @@ def test_a_batch_failing_inside_its_transaction_leaves_nothing(
 ):
     ledger_db.append(*ledger_records(ledger_db.key_id, 5, tag="first"))
     attacker = ledger_attacker(ledger_db.url)
-    head_before = attacker.execute("SELECT size, compact FROM tree_head")
     checkpoints_before = ledger_db.checkpoints()
-    # A stray row at seq 9 makes the batch's 4th insert collide, after the checkpoint at 10
-    # (due inside this batch) and the first three entries were written in the transaction.
-    stray = attacker.entry(3)
+    # A stray checkpoint row at size 16 makes the batch's last insert collide, after its ten
+    # entries, its content and the checkpoint at 10 (due inside this batch) were written.
     attacker.execute(
-        "INSERT INTO entries (seq, leaf_hash, envelope, key_id, payload_type, event, "
-        "sample_id, time) VALUES (9, :h, :e, :k, :t, :ev, :sid, :time)",
-        h=stray["leaf_hash"],
-        e=stray["envelope"],
-        k=stray["key_id"],
-        t=stray["payload_type"],
-        ev=stray["event"],
-        sid=stray["sample_id"],
-        time=stray["time"],
+        "INSERT INTO checkpoints (size, root, note, key_id, time) "
+        "VALUES (16, :root, 'stray', 'none', 'now')",
+        root=b"\0" * 32,
     )
     records, contents = ledger_records(ledger_db.key_id, 10, tag="second")
 
     with pytest.raises(LedgerError, match="cannot append"):
         ledger_db.append(records, contents)
 
-    assert [e.seq for e in ledger_db.entries()] == [0, 1, 2, 3, 4, 5, 9]
-    assert attacker.execute("SELECT size, compact FROM tree_head") == head_before
-    assert ledger_db.checkpoints() == checkpoints_before
+    assert [e.seq for e in ledger_db.entries()] == [0, 1, 2, 3, 4, 5]
+    assert ledger_db.checkpoints()[:-1] == checkpoints_before
     assert all(ledger_db.sample(sid) is None for sid in contents)
 
-    attacker.execute("DELETE FROM entries WHERE seq = 9")
+    attacker.execute("DELETE FROM checkpoints WHERE size = 16")
     assert ledger_db.append(records, contents) == list(range(6, 16))
     assert all(ledger_db.sample(sid) == content for sid, content in contents.items())
     verify_ledger(ledger_db)
 
 
-def test_checkpoints_every_interval_and_on_demand(ledger_db, ledger_records, ledger_key):
+def test_every_batch_commits_a_checkpoint_of_the_whole_tree(ledger_db, ledger_records, ledger_key):
     # Genesis is entry 0; batches of 7, 13 and 15 bring the tree to 8, 21 and 36 entries.
+    sizes = []
     for i, n in enumerate((7, 13, 15)):
         ledger_db.append(*ledger_records(ledger_db.key_id, n, tag=f"b{i}"))
-    assert [row.size for row in ledger_db.checkpoints()] == [1, 10, 20, 30]
+        sizes.append([row.size for row in ledger_db.checkpoints()])
+    # The latest always covers the whole tree; older ones thin out to every 10 entries.
+    assert sizes == [[8], [10, 20, 21], [10, 20, 30, 36]]
 
     latest = ledger_db.checkpoint()
     assert latest.size == 36
-    assert [row.size for row in ledger_db.checkpoints()] == [1, 10, 20, 30, 36]
     assert ledger_db.checkpoint() == latest  # nothing new: no new checkpoint
-    assert len(ledger_db.checkpoints()) == 5
+    assert len(ledger_db.checkpoints()) == 4
 
     leaves = [e.leaf_hash for e in ledger_db.entries()]
     for e in ledger_db.entries():
@@ -117,7 +110,7 @@ def test_checkpoints_every_interval_and_on_demand(ledger_db, ledger_records, led
         assert checkpoint.size == row.size
         assert checkpoint.root == row.root == root(leaves[: row.size])
     report = verify_ledger(ledger_db, kept_checkpoint=latest.note)
-    assert (report.size, report.checkpoints, report.uncovered) == (36, 5, 0)
+    assert (report.size, report.checkpoints, report.kept) == (36, 4, latest)
 
 
 def test_content_is_stored_once_per_sample(ledger_db, ledger_records, ledger_attacker):
@@ -207,7 +200,8 @@ def test_rotation_hands_signing_to_the_new_key(
     # An insider with the old key writes straight into the table after the rotation.
     forged, _ = ledger_records(old.key_id, 1, tag="forged")
     attacker = ledger_attacker(ledger.url)
-    attacker.insert_entry(12, attacker.sign(forged[0], old), old.key_id)
+    attacker.insert_entry(12, attacker.sign(forged[0], old, ledger.origin), old.key_id)
+    attacker.forge_checkpoint(ledger.origin, old)
     with pytest.raises(VerificationError, match="may not sign") as caught:
         verify_ledger(ledger, root_key_id=home.root_key())
     assert caught.value.seq == 12
@@ -255,7 +249,8 @@ def test_revocation_ends_a_key(ledger_home, passphrase, ledger_records, ledger_a
 
     forged, _ = ledger_records(second_id, 1, tag="forged")
     attacker = ledger_attacker(ledger.url)
-    attacker.insert_entry(8, attacker.sign(forged[0], second), second_id)
+    attacker.insert_entry(8, attacker.sign(forged[0], second, ledger.origin), second_id)
+    attacker.forge_checkpoint(ledger.origin, second)
     with pytest.raises(VerificationError, match="may not sign") as caught:
         verify_ledger(ledger, root_key_id=home.root_key())
     assert caught.value.seq == 8

@@ -1,20 +1,21 @@
 """The tamper suite: an attacker edits the database directly and verify names what broke.
 
 Every test starts from a ledger of 31 entries (genesis + 30 records) with checkpoints at
-1, 10, 20, 30 and 31, and a copy of the latest checkpoint kept outside the ledger.
+10, 20, 30 and 31, and a copy of the latest checkpoint kept outside the ledger.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import secrets
 
 import pytest
 
 from synthguard.ledger.checkpoint import sign_checkpoint
-from synthguard.ledger.merkle import CompactRange, root
+from synthguard.ledger.merkle import root
 from synthguard.ledger.verify import verify_ledger
-from synthguard.provenance.canonical import canonical_json
+from synthguard.provenance.canonical import canonical_json, digest
 from synthguard.provenance.dsse import sign_envelope
 from synthguard.provenance.errors import VerificationError
 from synthguard.provenance.keys import SigningKey
@@ -30,7 +31,7 @@ def ledger_filled(ledger_db, ledger_records, ledger_attacker):
         ledger_db.append(*ledger_records(ledger_db.key_id, 10, tag=f"batch{i}"))
     kept = ledger_db.checkpoint()
     assert kept.size == SIZE
-    assert [row.size for row in ledger_db.checkpoints()] == [1, 10, 20, 30, 31]
+    assert [row.size for row in ledger_db.checkpoints()] == [10, 20, 30, 31]
     verify_ledger(ledger_db, kept_checkpoint=kept.note)
     return ledger_db, kept.note, ledger_attacker(ledger_db.url)
 
@@ -55,13 +56,6 @@ def _rewrite_checkpoints(ledger, attacker, key):
             k=key.key_id,
             s=size,
         )
-    compact = CompactRange()
-    compact.extend(leaves)
-    attacker.execute(
-        "UPDATE tree_head SET size = :s, compact = :c",
-        s=compact.size,
-        c=json.dumps(compact.to_dict()),
-    )
 
 
 def _with_payload_char_changed(envelope: bytes) -> bytes:
@@ -148,7 +142,10 @@ def test_an_appended_entry_signed_by_an_unknown_key(ledger_filled, ledger_record
     ledger, _, attacker = ledger_filled
     stranger = SigningKey.generate()
     records, _ = ledger_records(stranger.key_id, 1, tag="intruder")
-    attacker.insert_entry(SIZE, attacker.sign(records[0], stranger), stranger.key_id)
+    attacker.insert_entry(SIZE, attacker.sign(records[0], stranger, ledger.origin), stranger.key_id)
+    _fails_at(ledger, SIZE, "added without a key")
+    # With a checkpoint forged over it as well, the signature is what fails.
+    attacker.forge_checkpoint(ledger.origin, stranger)
     _fails_at(ledger, SIZE, "unknown key")
 
 
@@ -156,35 +153,42 @@ def test_an_appended_entry_claiming_the_ledger_key(ledger_filled, ledger_records
     ledger, _, attacker = ledger_filled
     stranger = SigningKey.generate()
     records, _ = ledger_records(ledger_key.key_id, 1, tag="intruder")
-    envelope = json.loads(attacker.sign(records[0], stranger))
+    envelope = json.loads(attacker.sign(records[0], stranger, ledger.origin))
     envelope["signatures"][0]["keyid"] = ledger_key.key_id
     attacker.insert_entry(SIZE, canonical_json(envelope), ledger_key.key_id)
+    _fails_at(ledger, SIZE, "added without a key")
+    attacker.forge_checkpoint(ledger.origin, stranger)
     _fails_at(ledger, SIZE, "signature does not verify")
 
 
-def _truncate(ledger, attacker, keep):
+def _truncate(attacker, keep):
     attacker.execute("DELETE FROM entries WHERE seq >= :n", n=keep)
     attacker.execute("DELETE FROM checkpoints WHERE size > :n", n=keep)
-    leaves = [bytes(h) for (h,) in attacker.execute("SELECT leaf_hash FROM entries ORDER BY seq")]
-    compact = CompactRange()
-    compact.extend(leaves)
+    # A careful attacker also drops the content that only the cut entries named.
     attacker.execute(
-        "UPDATE tree_head SET size = :s, compact = :c", s=keep, c=json.dumps(compact.to_dict())
+        "DELETE FROM samples WHERE sample_id NOT IN "
+        "(SELECT sample_id FROM entries WHERE sample_id IS NOT NULL)"
     )
 
 
 def test_a_truncated_tail_after_a_kept_checkpoint(ledger_filled, ledger_records):
     ledger, kept, attacker = ledger_filled
     ledger.append(*ledger_records(ledger.key_id, 25, tag="later"))
-    ledger.checkpoint()
+    kept = ledger.checkpoint().note
     verify_ledger(ledger, kept_checkpoint=kept)
 
-    _truncate(ledger, attacker, 25)
-
-    # The ledger alone looks fine: a shorter, consistent history...
-    assert verify_ledger(ledger).size == 25
+    # Cut back to the thinned checkpoint at 30: the ledger alone looks like a shorter,
+    # consistent history...
+    _truncate(attacker, 30)
+    assert verify_ledger(ledger).size == 30
     # ...which the checkpoint kept outside contradicts.
-    _fails_at(ledger, 25, "cut off", kept_checkpoint=kept)
+    _fails_at(ledger, 30, "cut off", kept_checkpoint=kept)
+
+
+def test_a_truncated_tail_between_checkpoints(ledger_filled):
+    ledger, _, attacker = ledger_filled
+    _truncate(attacker, 25)
+    _fails_at(ledger, 20, "added without a key")
 
 
 def test_a_truncated_tail_with_its_checkpoints_left_behind(ledger_filled):
@@ -199,9 +203,18 @@ def test_rewritten_history_is_caught_only_by_the_kept_checkpoint(
     # An insider holding the signing key replaces entry 12 with another validly signed record
     # and re-signs every checkpoint after it: the ledger is self-consistent again.
     ledger, kept, attacker = ledger_filled
-    records, _ = ledger_records(ledger_key.key_id, 1, tag="rewritten")
+    records, contents = ledger_records(ledger_key.key_id, 1, tag="rewritten")
+    old = attacker.entry(12)["sample_id"]
     attacker.execute("UPDATE entries SET sample_id = :s WHERE seq = 12", s=records[0].sample_id)
-    attacker.set_envelope(12, attacker.sign(records[0], ledger_key), rehash=True)
+    attacker.set_envelope(12, attacker.sign(records[0], ledger_key, ledger.origin), rehash=True)
+    text = canonical_json(contents[records[0].sample_id])
+    attacker.execute(
+        "UPDATE samples SET sample_id = :new, digest = :d, content = :c WHERE sample_id = :old",
+        new=records[0].sample_id,
+        d=digest(text),
+        c=text.decode(),
+        old=old,
+    )
     _rewrite_checkpoints(ledger, attacker, ledger_key)
 
     assert verify_ledger(ledger).size == SIZE
@@ -236,7 +249,7 @@ def test_a_kept_checkpoint_signed_by_an_unknown_key(ledger_filled):
         verify_ledger(ledger, kept_checkpoint=forged)
 
 
-def _genesis(key):
+def _genesis(key, origin):
     event = KeyEvent(
         action=KeyAction.ADDED,
         key_id=key.key_id,
@@ -244,13 +257,13 @@ def _genesis(key):
         time=utc_now(),
         signer=key.key_id,
     )
-    return sign_envelope(event.payload(), KEY_EVENT_TYPE, key)
+    return sign_envelope(event.payload(origin, secrets.token_hex(16)), KEY_EVENT_TYPE, key)
 
 
 def test_a_replaced_genesis_key(ledger_filled, ledger_key):
     ledger, _, attacker = ledger_filled
     impostor = SigningKey.generate()
-    attacker.set_envelope(0, _genesis(impostor), rehash=True)
+    attacker.set_envelope(0, _genesis(impostor, ledger.origin), rehash=True)
     attacker.execute("UPDATE entries SET key_id = :k WHERE seq = 0", k=impostor.key_id)
     _fails_at(ledger, 0, "pinned root key", root_key_id=ledger_key.key_id)
     # Unpinned, the impostor's genesis checks out, and the first entry it did not sign fails.
@@ -261,7 +274,7 @@ def test_a_ledger_resigned_under_another_genesis_key(ledger_filled, ledger_key):
     # Everything re-signed by an impostor is self-consistent; only the pinned root key catches it.
     ledger, _, attacker = ledger_filled
     impostor = SigningKey.generate()
-    attacker.set_envelope(0, _genesis(impostor), rehash=True)
+    attacker.set_envelope(0, _genesis(impostor, ledger.origin), rehash=True)
     for seq in range(1, SIZE):
         envelope = json.loads(attacker.entry(seq)["envelope"])
         payload = json.loads(base64.b64decode(envelope["payload"]))

@@ -175,11 +175,32 @@ def test_minimal_record_takes_its_defaults() -> None:
 
     document = json.loads(record.payload())
 
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
     assert document["origin"] == Origin.SYNTHETIC
     assert document["parents"] == []
     assert document["depth"] == 0
     assert LineageRecord.from_payload(record.payload()) == record
+
+
+def test_the_ledger_binding_is_signed_in_place() -> None:
+    record = _record()
+    bound = record.payload("example.org/ledger", "0123456789abcdef0123456789abcdef")
+
+    assert bound == rfc8785.dumps(
+        {
+            **record.model_dump(mode="json", exclude_none=True),
+            "ledger": "example.org/ledger",
+            "record_id": "0123456789abcdef0123456789abcdef",
+        }
+    )
+    parsed = LineageRecord.from_payload(bound)
+    assert (parsed.ledger, parsed.record_id) == (
+        "example.org/ledger",
+        "0123456789abcdef0123456789abcdef",
+    )
+    assert parsed.model_copy(update={"ledger": None, "record_id": None}) == record
+    with pytest.raises(ValidationError):
+        LineageRecord.from_payload(record.payload("x", "not-hex"))
 
 
 def test_record_signs_and_opens_as_a_dsse_envelope() -> None:
@@ -298,7 +319,7 @@ def test_utc_now_is_an_accepted_time() -> None:
         pytest.param({"event": "Generated"}, id="event case"),
         pytest.param({"origin": "alien"}, id="unknown origin"),
         pytest.param({"depth": -1}, id="negative depth"),
-        pytest.param({"schema_version": 2}, id="schema version"),
+        pytest.param({"schema_version": 3}, id="schema version"),
         pytest.param({"extra": 1}, id="unknown field"),
         pytest.param({"run_id": None}, id="no run id"),
     ],
@@ -395,7 +416,7 @@ def test_schema_validates_real_payloads(
         pytest.param({"sample_id": "sha256:xyz"}, id="bad sample id"),
         pytest.param({"signer": SAMPLE.upper()}, id="bad signer"),
         pytest.param({"depth": -1}, id="negative depth"),
-        pytest.param({"schema_version": 2}, id="schema version"),
+        pytest.param({"schema_version": 3}, id="schema version"),
         pytest.param({"injected": True}, id="unknown field"),
         pytest.param({"generator": {"name": "g"}}, id="generator without model"),
         pytest.param({"sources": [{"uri": "u", "digest": "md5:0"}]}, id="bad source digest"),
