@@ -58,8 +58,9 @@ def verify_summary(report: VerifyReport) -> str:
 def record_summary(result: RecordResult) -> str:
     """The line `synthguard record` prints on stdout."""
     summary = result.summary
+    total = summary.total + result.skipped
     return (
-        f"recorded {summary.recorded} of {_plural(summary.total, 'sample')} from {result.path} "
+        f"recorded {summary.recorded} of {_plural(total, 'sample')} from {result.path} "
         f"(run {result.run_id}); the ledger holds {result.size} entries, "
         f"checkpoint at {result.checkpoint.size}"
     )

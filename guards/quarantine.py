@@ -18,7 +18,6 @@ from synthguard.ledger.screening import (
     ScreeningStatus,
     fold_screening,
     screening_status,
-    statuses_of,
 )
 from synthguard.ledger.store import Ledger
 from synthguard.provenance.canonical import digest_json
@@ -87,13 +86,22 @@ class HeldGuard:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
+        self._held: dict[str, ScreeningStatus] | None = None
 
     def check(self, samples: Sequence[Sample]) -> list[Verdict]:
         """One failing verdict per held sample, naming the quarantine that holds it."""
-        statuses = statuses_of(self.ledger, [sample.id for sample in samples])
+        if self._held is None:
+            # Once per screen, from every entry's signed payload: a quarantine record whose
+            # index columns were edited is still found.
+            self._held = {
+                sample_id: status
+                for sample_id, status in screening_status(self.ledger).items()
+                if status.held
+            }
         verdicts = []
-        for sample_id, status in statuses.items():
-            if not status.held:
+        for sample_id in dict.fromkeys(sample.id for sample in samples):
+            status = self._held.get(sample_id)
+            if status is None:
                 continue
             rules = sorted({f"{r.get('guard')}/{r.get('rule')}" for r in status.reasons})
             verdicts.append(

@@ -43,8 +43,8 @@ from synthguard.ledger.checkpoint import Checkpoint, verify_checkpoint
 from synthguard.ledger.lineage import (
     LineageEntry,
     parse_record,
-    records_by_event,
     records_for,
+    scan_records,
     signed_sample_id,
 )
 from synthguard.ledger.manifest import (
@@ -584,7 +584,7 @@ def _recorded_work(ledger: Ledger, folder: Path, name: str, ids: Sequence[str]) 
     predicate = statement.predicate
     same = predicate.name == name and predicate.samples.merkle_root == encode_hash(sample_root(ids))
     # Its samples' records name it if it is recorded; another release's samples are unknown.
-    found = records_for(ledger, ids[0]) if same else records_by_event(ledger, [Event.RELEASED])
+    found = records_for(ledger, ids[0]) if same else scan_records(ledger, [Event.RELEASED])
     if not _names_manifest(found, manifest_digest):
         return None
     return _Earlier(folder, statement, manifest_digest, signer, same)

@@ -26,7 +26,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from synthguard.ledger.lineage import MAKING_EVENTS, LineageEntry, records_by_event, records_for
+from synthguard.ledger.lineage import MAKING_EVENTS, LineageEntry, records_for, scan_records
 from synthguard.ledger.screening import OVERRIDE_NOTE_PREFIX, screening_status
 from synthguard.provenance.canonical import digest, digest_json
 from synthguard.provenance.errors import InputError
@@ -183,7 +183,7 @@ def _frame(ledger: Ledger, sample_ids: Collection[str] | None) -> dict[str, _Mem
     """The frame's samples by id, with their strata."""
     made: dict[str, LineageRecord] = {}
     erased: set[str] = set()
-    for entry in records_by_event(ledger, (*MAKING_EVENTS, Event.ERASED)):
+    for entry in scan_records(ledger, (*MAKING_EVENTS, Event.ERASED)):
         record = entry.record
         if record.event is Event.ERASED:
             erased.add(record.sample_id)
@@ -230,7 +230,7 @@ def _drawn(ledger: Ledger, draw_id: str) -> set[str]:
     """The samples the ledger already records as selected by draw `draw_id`."""
     return {
         entry.record.sample_id
-        for entry in records_by_event(ledger, (Event.REVIEWED,))
+        for entry in scan_records(ledger, (Event.REVIEWED,))
         if _selects(entry, draw_id)
     }
 

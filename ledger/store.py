@@ -35,7 +35,12 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, col, select
 
 from synthguard.ledger import lineage
-from synthguard.ledger.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint
+from synthguard.ledger.checkpoint import (
+    Checkpoint,
+    parse_checkpoint,
+    sign_checkpoint,
+    verify_checkpoint,
+)
 from synthguard.ledger.kept import KeptCheckpoint, KeptTree
 from synthguard.ledger.keyring import KeyTimeline, build_timeline
 from synthguard.ledger.merkle import CompactRange
@@ -133,7 +138,9 @@ class Ledger:
         # The tree this handle last signed or checked, and the keys of entries other writers
         # added (from their signed key events): both loaded on the first write.
         self._tree: KeptTree | None = None
+        self._history_checked = False
         self._timeline: KeyTimeline | None = None
+        self._timeline_size = 0
         info = self._info()
         if "origin" not in info:
             raise LedgerError(f"no synthguard ledger at {url} (run `synthguard init`)")
@@ -279,8 +286,12 @@ class Ledger:
             durable = durable or self._interval_due(len(prepared))
             with _Transaction(self.engine, durable=durable) as cur:
                 self._check_signer(cur, signer.key_id)
-                compact, last_leaf = self._sync(cur)
-                seqs, tree = self._write(cur, compact, last_leaf, prepared, content_rows, signer)
+                synced = self._sync(cur)
+                compact = CompactRange(synced.size, synced.compact.hashes) if synced else None
+                last_leaf = synced.last_leaf if synced else b""
+                seqs, tree = self._write(
+                    cur, compact or CompactRange(), last_leaf, prepared, content_rows, signer
+                )
                 if key_event is not None:
                     self._apply_key_event(cur, seqs[0], key_event)
                 if erase is not None:
@@ -347,15 +358,19 @@ class Ledger:
         if row[0] != "active":
             raise KeyringError(f"key {key_id} is {row[0]}; it may not sign new records")
 
-    def _sync(self, cur: Cursor) -> tuple[CompactRange, bytes]:
-        """Inside the write lock: the frontier of the database's tree, checked against the tree
-        this writer last signed (refusing a rollback, truncation or rewrite), and extended by
-        the entries other writers appended since (each checked: leaf and signature)."""
+    def _sync(self, cur: Cursor) -> KeptTree | None:
+        """Inside the write lock: the database's tree as far as a ledger key vouches for it,
+        checked against the tree this writer last signed (refusing a rollback, truncation or
+        rewrite) and extended by the entries other writers appended since, each checked (leaf
+        and signature) and all covered by a checkpoint a ledger key signed. None: the ledger
+        is still empty."""
         tree = self._tree
         if tree is None and self.kept is not None:
             tree = self._tree = self.kept.load(None)
         if tree is None:
             return self._bootstrap(cur)
+        if not self._history_checked:
+            self._check_history(cur, tree)
         start = tree.size - 1
         rows = cur.all(
             f"SELECT seq, envelope FROM entries WHERE seq >= {cur.mark} ORDER BY seq", (start,)
@@ -374,21 +389,52 @@ class Ledger:
                 "there: history was rewritten (run `synthguard verify`)",
                 seq=start,
             )
+        if len(rows) == 1:
+            return tree
         compact = CompactRange(tree.compact.size, tree.compact.hashes)
         last = tree.last_leaf
         for seq, envelope in rows[1:]:
             last = self._foreign(cur, compact.size, seq, bytes(envelope))
             compact.append(last)
-        return compact, last
+        return KeptTree(self._covering(cur, compact, tree.size), compact, last)
 
-    def _bootstrap(self, cur: Cursor) -> tuple[CompactRange, bytes]:
-        """The frontier of the database's tree when this writer has none of its own (a new
-        home, a home from before kept checkpoints, a bare URL): every entry read and hashed,
-        and the tree checked against the database's own latest checkpoint."""
+    def _check_history(self, cur: Cursor, tree: KeptTree) -> None:
+        """Once per handle: the database's first entries still form the tree this home signed
+        (their stored leaf hashes, one query; whoever rewrites history must recompute them, and
+        whoever does not is caught by `verify`, which recomputes every leaf)."""
+        compact = CompactRange()
+        while compact.size < tree.size:
+            leaves = cur.all(
+                f"SELECT leaf_hash FROM entries WHERE seq >= {cur.mark} AND seq < {cur.mark} "
+                f"ORDER BY seq LIMIT {_READ_CHUNK}",
+                (compact.size, tree.size),
+            )
+            for (leaf,) in leaves:
+                compact.append(bytes(leaf))
+            if len(leaves) < _READ_CHUNK:
+                break
+        if compact.size == tree.size and compact.hashes == tree.compact.hashes:
+            self._history_checked = True
+            return
+        if compact.size < tree.size:
+            raise VerificationError(
+                f"refusing to sign: the ledger holds {compact.size} of the {tree.size} entries "
+                "this home checkpointed: entries were cut off or deleted, or the database was "
+                "rolled back to an older copy (run `synthguard verify`)",
+                seq=compact.size,
+            )
+        raise VerificationError(
+            f"refusing to sign: the ledger's first {tree.size} entries are not the tree this "
+            "home signed: history was rewritten (run `synthguard verify`)"
+        )
+
+    def _bootstrap(self, cur: Cursor) -> KeptTree | None:
+        """The database's tree when this writer has none of its own (a new home, a home from
+        before kept checkpoints, a bare URL): every entry read and hashed, and the whole tree
+        covered by the database's latest checkpoint, signed by a ledger key (trust on first
+        use of that key set, from the signed key events)."""
         compact = CompactRange()
         last = b""
-        latest = cur.one("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
-        latest_root = parse_checkpoint(latest[1]).root if latest else None
         while True:
             rows = cur.all(
                 f"SELECT seq, envelope FROM entries WHERE seq >= {cur.mark} ORDER BY seq "
@@ -402,40 +448,61 @@ class Ledger:
                     )
                 last = entry_leaf_hash(seq, bytes(envelope))
                 compact.append(last)
-                if latest and compact.size == latest[0] and compact.root() != latest_root:
-                    raise VerificationError(
-                        f"refusing to sign: the first {latest[0]} entries do not have the root "
-                        "their checkpoint signed: history was rewritten (run `synthguard verify`)"
-                    )
             if len(rows) < _READ_CHUNK:
                 break
-        if latest is not None and latest[0] > compact.size:
+        self._history_checked = True
+        if compact.size == 0:
+            return None
+        return KeptTree(self._covering(cur, compact, 0), compact, last)
+
+    def _covering(self, cur: Cursor, compact: CompactRange, trusted: int) -> Checkpoint:
+        """The database's latest checkpoint, checked: signed by a key the signed key events
+        allow at its size, for this ledger, and of exactly this tree. Entries past `trusted`
+        that no such checkpoint covers were added without a key."""
+        row = cur.one("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
+        timeline = self._timeline_upto(cur, compact.size)
+        try:
+            if row is None:
+                raise VerificationError("no checkpoint")
+            checkpoint, _ = verify_checkpoint(row[0], timeline.checkpoint_keys(compact.size))
+            if checkpoint.origin != self.origin:
+                raise VerificationError(f"a checkpoint of origin {checkpoint.origin!r}")
+            if (checkpoint.size, checkpoint.root) != (compact.size, compact.root()):
+                raise VerificationError(f"the latest checkpoint is of size {checkpoint.size}")
+        except VerificationError as exc:
             raise VerificationError(
-                f"refusing to sign: a checkpoint covers {latest[0]} entries but the ledger holds "
-                f"{compact.size}: entries were cut off (run `synthguard verify`)",
-                seq=compact.size,
+                f"refusing to sign: entries {trusted}-{compact.size - 1} are covered by no "
+                f"checkpoint a ledger key signed ({exc}): they were added without a key "
+                "(run `synthguard verify`)",
+                seq=trusted,
+            ) from exc
+        return checkpoint
+
+    def _timeline_upto(self, cur: Cursor, size: int) -> KeyTimeline:
+        """The key timeline from the signed key events among the first `size` entries."""
+        timeline = self._timeline
+        if timeline is None or self._timeline_size < size:
+            rows = cur.all(
+                f"SELECT seq, envelope FROM entries WHERE payload_type = {cur.mark} "
+                f"AND seq < {cur.mark} ORDER BY seq",
+                (KEY_EVENT_TYPE, size),
             )
-        return compact, last
+            timeline, error = build_timeline((s, bytes(e)) for s, e in rows)
+            if error is not None:
+                raise error
+            self._timeline, self._timeline_size = timeline, size
+        return timeline
 
     def _foreign(self, cur: Cursor, expected: int, seq: int, envelope: bytes) -> bytes:
         """Check an entry another writer appended; return its leaf hash."""
         if seq != expected:
             raise VerificationError(f"refusing to sign: entry {expected} is missing", seq=expected)
-        timeline = self._timeline
-        if timeline is None:
-            rows = cur.all(
-                f"SELECT seq, envelope FROM entries WHERE payload_type = {cur.mark} "
-                f"AND seq < {cur.mark} ORDER BY seq",
-                (KEY_EVENT_TYPE, seq),
-            )
-            timeline, error = build_timeline((s, bytes(e)) for s, e in rows)
-            if error is not None:
-                raise error
-            self._timeline = timeline
+        timeline = self._timeline_upto(cur, seq)
         try:
             kind, payload, signer = open_envelope(envelope, partial(timeline.key_at, seq=seq))
             if kind == KEY_EVENT_TYPE:
                 timeline.apply(seq, KeyEvent.from_payload(payload), signer)
+                self._timeline_size = seq + 1
         except (VerificationError, ValueError) as exc:
             raise VerificationError(
                 f"refusing to sign: entry {seq}, appended since this home's last checkpoint, "
@@ -509,30 +576,30 @@ class Ledger:
 
     def checkpoint(self) -> Checkpoint:
         """The checkpoint of the whole tree, after checking (as before any write) that the
-        database holds the tree this writer signed; signs one if the database lacks it (a
-        ledger written before every batch carried its checkpoint, or another writer's tail)."""
-        signer = self._signer()
+        database holds the tree this writer signed and that a ledger key vouches for every
+        entry since; a deleted copy of it is put back."""
+        self._signer()
         try:
             with _Transaction(self.engine, durable=True) as cur:
-                compact, last_leaf = self._sync(cur)
-                if compact.size == 0:
+                synced = self._sync(cur)
+                if synced is None:
                     raise LedgerError("the ledger is empty: nothing to checkpoint")
+                note = synced.checkpoint.note
                 mark = cur.mark
-                row = cur.one(f"SELECT note FROM checkpoints WHERE size = {mark}", (compact.size,))
-                found = parse_checkpoint(row[0]) if row else None
-                if found is None or found.root != compact.root():
-                    note = sign_checkpoint(self.origin, compact.size, compact.root(), signer)
-                    cur.run(f"DELETE FROM checkpoints WHERE size = {mark}", (compact.size,))
+                row = cur.one(f"SELECT note FROM checkpoints WHERE size = {mark}", (synced.size,))
+                if row is None or row[0] != note:
+                    keys = self._timeline_upto(cur, synced.size).checkpoint_keys(synced.size)
+                    _, key_id = verify_checkpoint(note, keys)
+                    cur.run(f"DELETE FROM checkpoints WHERE size = {mark}", (synced.size,))
                     cur.run(
                         f"INSERT INTO checkpoints (size, root, note, key_id, time) "
                         f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
-                        (compact.size, compact.root(), note, signer.key_id, utc_now()),
+                        (synced.size, synced.compact.root(), note, key_id, utc_now()),
                     )
-                    found = parse_checkpoint(note)
         except self._write_errors as exc:
             raise LedgerError(f"cannot write to the ledger: {getattr(exc, 'orig', exc)}") from exc
-        self._keep(KeptTree(found, compact, last_leaf))
-        return found
+        self._keep(synced)
+        return synced.checkpoint
 
     # -- reading ----------------------------------------------------------------------------
 

@@ -1,13 +1,14 @@
 """A writer process for the crash and concurrency tests: appends batches of records to a ledger.
 
-    python ledger_writer.py URL TAG [--count N] [--batch B] [--wait] [--pause SECONDS]
+    python ledger_writer.py URL TAG [--count N] [--batch B] [--wait] [--pause SECONDS] [--kept DIR]
 
 The signing key's raw 32-byte seed comes hex-encoded in SYNTHGUARD_TEST_SEED (tests only; a
 real writer loads an encrypted key). Prints `started` once the ledger is open; with --wait it
 then blocks until a line arrives on stdin, so that several writers start appending together.
 Without --count it appends batches of random size 1..200 until it is killed; with --count it
 appends N records in batches of --batch, checkpoints like a finished command and prints `done`.
-Either way it sleeps --pause seconds after each batch.
+Either way it sleeps --pause seconds after each batch. With --kept, it keeps the checkpoint it
+signs in DIR, as a home does (writers given the same DIR are one home's processes).
 Record i of a writer is about the sample `{"text": "<TAG> <i>"}` and carries `detail.i = i`.
 """
 
@@ -19,9 +20,11 @@ import random
 import sys
 import time
 from itertools import count
+from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from synthguard.ledger.kept import KeptCheckpoint
 from synthguard.ledger.store import Ledger
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.keys import SigningKey
@@ -59,11 +62,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--wait", action="store_true")
     parser.add_argument("--pause", type=float, default=0.0)
+    parser.add_argument("--kept", type=Path)
     args = parser.parse_args()
 
     seed = bytes.fromhex(os.environ[SEED_ENV])
     key = SigningKey(Ed25519PrivateKey.from_private_bytes(seed))
-    ledger = Ledger.open(args.url, key)
+    ledger = Ledger.open(args.url, key, KeptCheckpoint(args.kept) if args.kept else None)
     print("started", flush=True)
     if args.wait:
         sys.stdin.readline()

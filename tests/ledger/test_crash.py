@@ -13,17 +13,18 @@ import time
 
 import pytest
 
+from synthguard.ledger.kept import KeptCheckpoint
 from synthguard.ledger.store import Ledger
 from synthguard.ledger.verify import verify_ledger
 
 pytestmark = pytest.mark.slow
 
 
-def _kill_repeatedly(url, writers, kills, rng):
+def _kill_repeatedly(url, writers, kills, rng, options=()):
     sizes = []
     with Ledger.open(url) as reader:
         for round_ in range(kills):
-            process = writers.spawn(url, f"crash{round_}")
+            process = writers.spawn(url, f"crash{round_}", *options)
             time.sleep(rng.uniform(0.05, 0.5))
             process.send_signal(signal.SIGKILL)
             assert process.wait(timeout=30) == -signal.SIGKILL
@@ -31,8 +32,8 @@ def _kill_repeatedly(url, writers, kills, rng):
     return sizes
 
 
-def _check_recovered(url, key, ledger_records, sizes, seed):
-    with Ledger.open(url, key) as ledger:
+def _check_recovered(url, key, ledger_records, sizes, seed, kept=None):
+    with Ledger.open(url, key, kept) as ledger:
         assert sizes == sorted(sizes), f"seed {seed}"
         assert sizes[-1] > 1, "no writer got to append anything before it was killed"
         report = verify_ledger(ledger)
@@ -58,6 +59,27 @@ def _run(url, writers, ledger_records, kills):
 
 def test_sqlite_writer_killed_20_times(ledger_sqlite_url, ledger_writers, ledger_records):
     _run(ledger_sqlite_url, ledger_writers, ledger_records, kills=20)
+
+
+def test_a_home_s_writer_killed_12_times_keeps_a_checkpoint_it_can_go_on_from(
+    ledger_sqlite_url, ledger_writers, ledger_records, tmp_path
+):
+    # Killed between its commit and its kept files, or while writing them: the next writer of
+    # the home finds the database ahead of its files (its own entries, its own checkpoint) and
+    # goes on; verify checks the ledger against whatever the home kept.
+    seed = random.randrange(2**32)
+    rng = random.Random(seed)
+    home = tmp_path / "home"
+    home.mkdir()
+    Ledger.create(
+        ledger_sqlite_url, ledger_writers.key, checkpoint_interval=97, kept=KeptCheckpoint(home)
+    ).close()
+    sizes = _kill_repeatedly(
+        ledger_sqlite_url, ledger_writers, 12, rng, options=("--kept", str(home))
+    )
+    _check_recovered(
+        ledger_sqlite_url, ledger_writers.key, ledger_records, sizes, seed, KeptCheckpoint(home)
+    )
 
 
 @pytest.mark.postgres

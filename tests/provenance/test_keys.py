@@ -13,10 +13,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from hypothesis import example, given
 from hypothesis import strategies as st
+from key_files import seal_by_hand
 
 from synthguard.provenance.errors import KeyringError
 from synthguard.provenance.keys import SCRYPT_N, SigningKey, VerifyingKey, key_id_of
@@ -51,28 +50,6 @@ def loaded(saved: SavedKey) -> SigningKey:
 def _write(path: Path, document: Any) -> Path:
     path.write_text(document if isinstance(document, str) else json.dumps(document))
     return path
-
-
-def _seal_by_hand(seed: bytes, passphrase: str, *, n: int, r: int) -> dict[str, Any]:
-    """A key file written without `save`, so its scrypt cost can be chosen.
-
-    The header (everything but the ciphertext) is the associated data, as sorted compact JSON.
-    """
-    public = Ed25519PrivateKey.from_private_bytes(seed).public_key()
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
-    header = {
-        "format": "synthguard-key/v1",
-        "key_id": key_id_of(raw),
-        "public_key": base64.b64encode(raw).decode(),
-        "kdf": {"name": "scrypt", "n": n, "r": r, "p": 1, "salt": base64.b64encode(salt).decode()},
-        "cipher": "chacha20-poly1305",
-        "nonce": base64.b64encode(nonce).decode(),
-    }
-    secret = Scrypt(salt=salt, length=32, n=n, r=r, p=1).derive(passphrase.encode())
-    associated = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
-    sealed = ChaCha20Poly1305(secret).encrypt(nonce, seed, associated)
-    return {**header, "ciphertext": base64.b64encode(sealed).decode()}
 
 
 def test_saved_file_is_private_json_with_a_strong_scrypt_cost(saved: SavedKey) -> None:
@@ -197,7 +174,7 @@ def test_altered_file_is_a_keyring_error(saved: SavedKey, tmp_path: Path, alter:
 def test_a_hand_sealed_file_at_the_standard_cost_loads(tmp_path: Path) -> None:
     # The control for the floor test below: the hand-sealed format is a real key file.
     seed = secrets.token_bytes(32)
-    path = _write(tmp_path / "hand.key", _seal_by_hand(seed, PASSPHRASE, n=SCRYPT_N, r=8))
+    path = _write(tmp_path / "hand.key", seal_by_hand(seed, PASSPHRASE, n=SCRYPT_N, r=8))
 
     key = SigningKey.load(path, PASSPHRASE)
 
@@ -207,7 +184,7 @@ def test_a_hand_sealed_file_at_the_standard_cost_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("n", "r"), [(2**13, 8), (2**10, 8), (SCRYPT_N, 4)])
 def test_scrypt_cost_below_the_floor_is_refused_on_load(tmp_path: Path, n: int, r: int) -> None:
     seed = secrets.token_bytes(32)
-    path = _write(tmp_path / "cheap.key", _seal_by_hand(seed, PASSPHRASE, n=n, r=r))
+    path = _write(tmp_path / "cheap.key", seal_by_hand(seed, PASSPHRASE, n=n, r=r))
 
     with pytest.raises(KeyringError, match="floor"):
         SigningKey.load(path, PASSPHRASE)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import time
@@ -10,13 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from key_files import seal_by_hand
 
 from synthguard.provenance.errors import KeyringError
-from synthguard.provenance.keys import SigningKey, key_id_of
+from synthguard.provenance.keys import SigningKey
 
 PASSPHRASE = "correct horse battery staple"
 # Any of the refused costs would run for minutes or exhaust memory; a refusal is instant.
@@ -32,22 +28,8 @@ def _with_kdf(key_file: Path, **kdf: Any) -> Path:
 
 def _seal_by_hand(path: Path, *, n: int, r: int, p: int) -> Path:
     """A key file written without `save`, so that its whole scrypt cost can be chosen."""
-    seed = secrets.token_bytes(32)
-    public = Ed25519PrivateKey.from_private_bytes(seed).public_key()
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
-    header = {
-        "format": "synthguard-key/v1",
-        "key_id": key_id_of(raw),
-        "public_key": base64.b64encode(raw).decode(),
-        "kdf": {"name": "scrypt", "n": n, "r": r, "p": p, "salt": base64.b64encode(salt).decode()},
-        "cipher": "chacha20-poly1305",
-        "nonce": base64.b64encode(nonce).decode(),
-    }
-    secret = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(PASSPHRASE.encode())
-    associated = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
-    sealed = ChaCha20Poly1305(secret).encrypt(nonce, seed, associated)
-    path.write_text(json.dumps({**header, "ciphertext": base64.b64encode(sealed).decode()}))
+    document = seal_by_hand(secrets.token_bytes(32), PASSPHRASE, n=n, r=r, p=p)
+    path.write_text(json.dumps(document))
     return path
 
 
