@@ -65,8 +65,11 @@ def _rate(call: object, seconds: float) -> float:
             return count / elapsed
 
 
-def make_records(key_id: str, count: int) -> list[LineageRecord]:
-    """Records shaped like the middleware's: a generator with sampling parameters, one parent."""
+def make_records(
+    key_id: str, count: int
+) -> tuple[list[LineageRecord], dict[str, dict[str, str]]]:
+    """Records shaped like the middleware's (a generator with sampling parameters, one
+    parent), and the sample rows they make."""
     generator = Generator(
         name="bench",
         provider="synthguard",
@@ -76,9 +79,12 @@ def make_records(key_id: str, count: int) -> list[LineageRecord]:
         seed=7,
     )
     records = []
+    contents = {}
     parent = None
     for i in range(count):
-        sample_id = digest_json({"text": f"benchmark sample {i}"})
+        row = {"text": f"benchmark sample {i}"}
+        sample_id = digest_json(row)
+        contents[sample_id] = row
         records.append(
             LineageRecord(
                 event="generated",
@@ -93,7 +99,7 @@ def make_records(key_id: str, count: int) -> list[LineageRecord]:
             )
         )
         parent = sample_id if i % 2 == 0 else None
-    return records
+    return records, contents
 
 
 def store_rate(scratch: Ledger, entries: list[EntryView], batch: int) -> float:
@@ -138,7 +144,7 @@ def bench_backend(
     scratch = Ledger.create(scratch_url, SigningKey.generate())
     cores = os.cpu_count() or 1
     try:
-        todo = make_records(key.key_id, records)
+        todo, contents = make_records(key.key_id, records)
         per_round = -(-len(todo) // rounds)
         append_ratio, ceiling_ratio, appended_rates, signs, stores = [], [], [], [], []
         for r in range(rounds):
@@ -147,7 +153,8 @@ def bench_backend(
             first = ledger.size()
             start = time.perf_counter()
             for i in range(0, len(part), batch):
-                ledger.append(part[i : i + batch])
+                chunk = part[i : i + batch]
+                ledger.append(chunk, {r.sample_id: contents[r.sample_id] for r in chunk})
             appended = len(part) / (time.perf_counter() - start)
             stored = store_rate(scratch, list(ledger.entries(start=first)), batch)
             # A single writer signs, then stores: the two costs add up.

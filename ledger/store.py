@@ -43,6 +43,7 @@ from synthguard.ledger.checkpoint import (
 )
 from synthguard.ledger.kept import KeptCheckpoint, KeptTree
 from synthguard.ledger.keyring import KeyTimeline, build_timeline
+from synthguard.ledger.lineage import MAKING_EVENTS
 from synthguard.ledger.merkle import CompactRange
 from synthguard.ledger.tables import CheckpointRow, Entry, KeyRow, LedgerInfo, SampleRow
 from synthguard.provenance.canonical import canonical_json, digest
@@ -269,7 +270,21 @@ class Ledger:
         prepared = self._prepare(records, signer)
         content_rows = [_content_row(sample_id, row) for sample_id, row in (contents or {}).items()]
         key_event = records[0] if isinstance(records[0], KeyEvent) else None
-        return self._commit(signer, prepared, content_rows, durable=durable, key_event=key_event)
+        # A record that makes a sample comes with its content (or finds it stored): content
+        # missing without a signed `erased` record is what `verify` calls tampering.
+        unstored = {
+            r.sample_id
+            for r in records
+            if isinstance(r, LineageRecord) and r.event in MAKING_EVENTS
+        } - set(contents or ())
+        return self._commit(
+            signer,
+            prepared,
+            content_rows,
+            durable=durable,
+            key_event=key_event,
+            unstored=unstored,
+        )
 
     def _commit(
         self,
@@ -280,12 +295,15 @@ class Ledger:
         durable: bool,
         key_event: KeyEvent | None = None,
         erase: str | None = None,
+        unstored: set[str] | None = None,
     ) -> list[int]:
         """One write transaction: sync, insert, checkpoint; then keep what was signed."""
         try:
             durable = durable or self._interval_due(len(prepared))
             with _Transaction(self.engine, durable=durable) as cur:
                 self._check_signer(cur, signer.key_id)
+                if unstored:
+                    _check_stored(cur, unstored)
                 synced = self._sync(cur)
                 compact = CompactRange(synced.size, synced.compact.hashes) if synced else None
                 last_leaf = synced.last_leaf if synced else b""
@@ -795,6 +813,23 @@ def _insert_missing_samples(cur: Cursor, rows: list[dict[str, str]]) -> None:
         "ON CONFLICT (sample_id) DO NOTHING",
         [(row["sample_id"], row["digest"], row["content"]) for row in rows],
     )
+
+
+def _check_stored(cur: Cursor, sample_ids: set[str]) -> None:
+    ids = sorted(sample_ids)
+    stored: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join([cur.mark] * len(chunk))
+        rows = cur.all(f"SELECT sample_id FROM samples WHERE sample_id IN ({marks})", chunk)
+        stored.update(row[0] for row in rows)
+    missing = [sample_id for sample_id in ids if sample_id not in stored]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise LedgerError(
+            f"a record that makes sample {missing[0]}{more} comes without its content: append "
+            "it with the sample's row (`contents`), as the Recorder does"
+        )
 
 
 def _content_row(sample_id: str, row: Mapping[str, Any]) -> dict[str, str]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -80,17 +81,20 @@ def verify_ledger(
     signed note saved earlier, which the ledger of today must extend. A ledger opened through
     its home is also checked against the checkpoint the home's writer last signed.
     """
-    checkpoint_rows, size, content = _snapshot(ledger)
-    timeline, key_error = _key_timeline(ledger, root_key_id, size)
-    if key_error is not None:
-        # An ordinary entry before the bad key event may be bad too, and would be the first.
-        _verify_entries(ledger, key_error.seq or 0, timeline, workers, progress)
-        raise key_error
-    facts = _Facts(ledger.origin)
-    leaves = _verify_entries(ledger, size, timeline, workers, progress, facts)
+    with _Snapshot(ledger) as snapshot:
+        size = snapshot.size
+        timeline, key_error = _key_timeline(ledger, root_key_id, size)
+        if key_error is not None:
+            # An ordinary entry before the bad key event may be bad too, and would be the first.
+            _verify_entries(ledger, key_error.seq or 0, timeline, workers, progress)
+            raise key_error
+        facts = _Facts(ledger.origin)
+        leaves = _verify_entries(
+            ledger, size, timeline, workers, progress, facts, meanwhile=snapshot.read_content
+        )
     tree = Tree(leaves)
-    checkpoints, latest = _verify_checkpoints(ledger, tree, timeline, checkpoint_rows)
-    _verify_content(content, facts)
+    checkpoints, latest = _verify_checkpoints(ledger, tree, timeline, snapshot.checkpoints)
+    _verify_content(snapshot, facts)
     report = VerifyReport(
         size=size,
         checkpoints=checkpoints,
@@ -112,52 +116,71 @@ def verify_ledger(
     return report
 
 
-def _snapshot(ledger: Ledger) -> tuple[list[CheckpointRow], int, dict[str, bytes]]:
-    """The checkpoints, the entry count and the stored content (each row's id and the hash of
-    its content), read in one transaction; VerificationError when an entry lies past the latest
-    checkpoint (a writer commits both together) or a content row's hash is not its digest."""
-    # One snapshot (SQLite: one read transaction; PostgreSQL: repeatable read), so that a
-    # writer committing a batch and its checkpoint meanwhile is seen whole or not at all.
-    options = (
-        {} if ledger.engine.dialect.name == "sqlite" else {"isolation_level": "REPEATABLE READ"}
-    )
-    with Session(ledger.engine.execution_options(**options)) as session:
-        rows = list(session.exec(select(CheckpointRow).order_by(col(CheckpointRow.size))).all())
-        count, low, top = session.exec(
+class _Snapshot:
+    """One consistent view of the ledger (SQLite: one read transaction; PostgreSQL: repeatable
+    read), so that a writer committing a batch and its checkpoint meanwhile is seen whole or not
+    at all: the checkpoints and the entry count on entry (VerificationError when an entry lies
+    past the latest checkpoint), the stored content when asked (`read_content`, which runs while
+    the workers verify entries)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        engine = ledger.engine
+        if engine.dialect.name != "sqlite":
+            engine = engine.execution_options(isolation_level="REPEATABLE READ")
+        self.ledger = ledger
+        self.session = Session(engine)
+        self.checkpoints: list[CheckpointRow] = []
+        self.size = 0
+        self.content: dict[str, bytes] = {}
+        self.content_error: VerificationError | None = None
+
+    def __enter__(self) -> _Snapshot:
+        try:
+            self._read()
+        except BaseException:
+            self.session.close()
+            raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.session.close()
+
+    def _read(self) -> None:
+        rows = list(
+            self.session.exec(select(CheckpointRow).order_by(col(CheckpointRow.size))).all()
+        )
+        count, low, top = self.session.exec(
             select(func.count(), func.min(col(Entry.seq)), func.max(col(Entry.seq)))
         ).one()
-        content = _content_hashes(session)
-    size = _check_numbering(ledger, count, low, top)
-    covered = rows[-1].size if rows else 0
-    if covered < size:
-        where = (
-            "no checkpoint covers any entry"
-            if not rows
-            else (f"the latest checkpoint covers {covered} entries")
-        )
-        raise VerificationError(
-            f"entry {covered}: {where}, but the ledger holds {size}: entries from {covered} on "
-            "were added without a key (writers sign a checkpoint with every batch)",
-            seq=covered,
-        )
-    return rows, size, content
-
-
-def _content_hashes(session: Session) -> dict[str, bytes]:
-    """Each stored sample's id and the SHA-256 of its content, which must be its digest."""
-    hashes: dict[str, bytes] = {}
-    rows = session.exec(
-        select(col(SampleRow.sample_id), col(SampleRow.digest), col(SampleRow.content))
-    )
-    for sample_id, stored_digest, content in rows:
-        actual = hashlib.sha256(content.encode("utf-8")).digest()
-        if stored_digest != "sha256:" + actual.hex():
-            raise VerificationError(
-                f"sample {sample_id}: the stored content does not hash to its digest: it was "
-                "changed in the database"
+        size = _check_numbering(self.ledger, count, low, top)
+        covered = rows[-1].size if rows else 0
+        if covered < size:
+            where = (
+                "no checkpoint covers any entry"
+                if not rows
+                else f"the latest checkpoint covers {covered} entries"
             )
-        hashes[sample_id] = actual
-    return hashes
+            raise VerificationError(
+                f"entry {covered}: {where}, but the ledger holds {size}: entries from {covered} "
+                "on were added without a key (writers sign a checkpoint with every batch)",
+                seq=covered,
+            )
+        self.checkpoints, self.size = rows, size
+
+    def read_content(self) -> None:
+        """Each stored sample's id and the SHA-256 of its content, which must be its digest
+        (a mismatch is kept in `content_error`, reported after the entries)."""
+        rows = self.session.exec(
+            select(col(SampleRow.sample_id), col(SampleRow.digest), col(SampleRow.content))
+        )
+        for sample_id, stored_digest, content in rows:
+            actual = hashlib.sha256(content.encode("utf-8")).digest()
+            if stored_digest != "sha256:" + actual.hex() and self.content_error is None:
+                self.content_error = VerificationError(
+                    f"sample {sample_id}: the stored content does not hash to its digest: it "
+                    "was changed in the database"
+                )
+            self.content[sample_id] = actual
 
 
 def _check_numbering(ledger: Ledger, count: int, low: int | None, top: int | None) -> int:
@@ -202,11 +225,15 @@ def _verify_entries(
     workers: int | None,
     progress: Progress | None,
     facts: _Facts | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[bytes]:
+    """Verify entries 0..size-1; `meanwhile` runs while worker processes do (or first)."""
     ranges = [(start, min(start + _CHUNK, size)) for start in range(0, size, _CHUNK)]
     workers = workers or os.cpu_count() or 1
     origin = ledger.origin
     if size < _PARALLEL_FROM or workers == 1:
+        if meanwhile is not None:
+            meanwhile()
         results: Iterator[_RangeResult] = (
             _verify_range(ledger.engine, a, b, timeline, origin) for a, b in ranges
         )
@@ -218,6 +245,8 @@ def _verify_entries(
             for a, b in ranges
         ]
         try:
+            if meanwhile is not None:
+                meanwhile()
             return _collect((f.result() for f in futures), ranges, progress, facts)
         finally:
             for future in futures:
@@ -227,7 +256,7 @@ def _verify_entries(
 # What each entry tells the whole-ledger checks: seq, record id (for a version 1 payload, the
 # envelope's digest), payload version, and for lineage records the sample id, the signed
 # content digest and the event.
-_Fact = tuple[int, bytes, int, str | None, str | None, str | None]
+_Fact = tuple[int, str, int, str | None, str | None, str | None]
 _RangeResult = tuple[list[bytes], list[_Fact], tuple[int, str] | None]
 
 
@@ -237,7 +266,7 @@ class _Facts:
 
     def __init__(self, origin: str) -> None:
         self.origin = origin
-        self.seen: dict[bytes, int] = {}
+        self.seen: dict[str, int] = {}
         self.unbound = 0
         self.bound = False
         self.digests: dict[str, set[str]] = {}
@@ -332,9 +361,7 @@ def _verify_range(
             return leaves, facts, (seq, f"entry {seq}: {problem}")
         version = body.get("schema_version")
         record_id = (
-            bytes.fromhex(body["record_id"])
-            if version != 1
-            else hashlib.sha256(entry.envelope).digest()
+            body["record_id"] if version != 1 else hashlib.sha256(entry.envelope).hexdigest()
         )
         if kind == RECORD_TYPE:
             facts.append(
@@ -357,17 +384,12 @@ def _binding_problem(body: Any, origin: str) -> str | None:
     if body.get("ledger") != origin:
         return f"the record was signed for ledger {body.get('ledger')!r}, not this one ({origin!r})"
     record_id = body.get("record_id")
-    if not isinstance(record_id, str) or len(record_id) != 32 or not _is_hex(record_id):
+    if not isinstance(record_id, str) or not _RECORD_ID.fullmatch(record_id):
         return "the record carries no record id"
     return None
 
 
-def _is_hex(text: str) -> bool:
-    try:
-        bytes.fromhex(text)
-    except ValueError:
-        return False
-    return True
+_RECORD_ID = re.compile("[0-9a-f]{32}")
 
 
 def _index_problem(kind: str, body: dict[str, Any], signer: str, entry: EntryView) -> str | None:
@@ -390,9 +412,12 @@ def _index_problem(kind: str, body: dict[str, Any], signer: str, entry: EntryVie
     return None
 
 
-def _verify_content(content: dict[str, bytes], facts: _Facts) -> None:
-    """Every stored content row is what a record of its sample signs; no made sample lacks
-    content unless a signed `erased` record removed it."""
+def _verify_content(snapshot: _Snapshot, facts: _Facts) -> None:
+    """Every stored content row hashes to its digest, which a record of its sample signs; no
+    made sample lacks content unless a signed `erased` record removed it."""
+    if snapshot.content_error is not None:
+        raise snapshot.content_error
+    content = snapshot.content
     for sample_id, actual in content.items():
         signed = facts.digests.get(sample_id)
         if not signed:
