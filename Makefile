@@ -2,33 +2,37 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Touched after a successful install; pyproject.toml changing makes it stale, so deps reinstall.
-STAMP := $(VENV)/.installed
+# Touched after a successful install; pyproject.toml changing makes them stale, so deps reinstall.
+# The demo needs the runtime, Parquet (releases) and the toxicity extra; the tests add the dev
+# tools (pytest, ruff, mypy, the PostgreSQL driver, datasets, distilabel, ...).
+DEMO_STAMP := $(VENV)/.installed-demo
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: .venv demo test lint schema clean
+$(DEMO_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet -e '.[parquet,toxicity]'
+	touch $@
 
-.venv: $(STAMP)
-
-$(STAMP): pyproject.toml
+$(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet -e '.[dev,toxicity]'
-	touch $(STAMP)
+	touch $@ $(DEMO_STAMP)
 
-demo: .venv
+demo: $(DEMO_STAMP)
 	$(BIN)/synthguard demo
 
-test: .venv
+test: $(DEV_STAMP)
 	$(BIN)/pytest
 
-lint: .venv
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 # Regenerate the committed JSON Schema after changing the record models.
-schema: .venv
+schema: $(DEV_STAMP)
 	$(BIN)/synthguard schema lineage > provenance/schema/lineage-v2.schema.json
-	$(BIN)/synthguard schema report > ledger/schema/transparency-report-v1.schema.json
+	$(BIN)/synthguard schema report > ledger/schema/transparency-report-v2.schema.json
 
 clean:
 	rm -rf $(VENV) synthguard-demo .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -65,9 +65,7 @@ def _rate(call: object, seconds: float) -> float:
             return count / elapsed
 
 
-def make_records(
-    key_id: str, count: int
-) -> tuple[list[LineageRecord], dict[str, dict[str, str]]]:
+def make_records(key_id: str, count: int) -> tuple[list[LineageRecord], dict[str, dict[str, str]]]:
     """Records shaped like the middleware's (a generator with sampling parameters, one
     parent), and the sample rows they make."""
     generator = Generator(

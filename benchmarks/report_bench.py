@@ -391,9 +391,10 @@ def main() -> int:
         f"peak resident memory of the whole run: {peak:.0f} MiB\n"
         "x scan: time over the bare scan of the same round (reading and parsing every entry,\n"
         "which any report must do once). Beyond the scan a report hashes every entry into\n"
-        "the tree, notes each record's facts, folds the screenings and reads the samples'\n"
-        "stored content for their modality. The audit verifies the ledger (every signature, on\n"
-        "every core), recomputes the HTML report's figures at its checkpoint and re-renders it."
+        "the tree, notes each record's facts, folds the screenings and reads every sample's\n"
+        "stored content for its language and token count. The audit verifies the ledger (every\n"
+        "signature, on every core), recomputes the HTML report's figures at its checkpoint and\n"
+        "re-renders it."
     )
     return 0
 

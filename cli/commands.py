@@ -31,7 +31,8 @@ from synthguard.provenance.sample import FieldMapping
     type=click.IntRange(min=1),
     default=DEFAULT_CHECKPOINT_INTERVAL,
     show_default=True,
-    help="Write a signed checkpoint every N entries (and at the end of every appending command).",
+    help="Keep a signed checkpoint every N entries (every batch commits one of the whole tree; "
+    "older ones are thinned to one every N).",
 )
 @click.option(
     "--origin",
@@ -56,6 +57,9 @@ def _parse_params(_ctx: click.Context, _param: click.Parameter, pairs: tuple[str
         key, sep, text = pair.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{pair!r} is not of the form KEY=VALUE")
+        if key in parsed:
+            # Which one a record should carry is the user's call, not ours.
+            raise click.BadParameter(f"{key!r} is given twice")
         try:
             parsed[key] = json.loads(text)
         except ValueError:
@@ -122,10 +126,13 @@ def record(
 ) -> None:
     """Sign one lineage record per row of FILE and append them to the ledger.
 
-    Bad rows (invalid JSON, not UTF-8, a missing field) are listed on stderr by line number and
-    do not stop the good ones. Exit 0 when every row was recorded; exit 2 after recording the
-    good rows when some were bad. Rows recorded already are skipped (--again records them),
-    so after Ctrl-C (exit 130) the same command resumes.
+    FILE is JSONL (`*.jsonl.gz` and other `*.gz` names are decompressed as they are read),
+    Parquet or a saved Hugging Face dataset. Bad rows (invalid JSON, not UTF-8, a missing
+    field) are listed on stderr by line number, the first 20 of them, and do not stop the good
+    ones. Exit 0 when every row was recorded; exit 2 after recording the good rows when some
+    were bad. A FILE without rows, or one whose first 20 lines hold no JSON object (CSV,
+    binary), is one line on stderr and exit 2, with nothing recorded. Rows recorded already
+    are skipped (--again records them), so after Ctrl-C (exit 130) the same command resumes.
     """
     kind = Origin(origin)
     generator = generator_from_options(
@@ -164,10 +171,13 @@ def record(
             f"skipped {result.skipped:,} {rows} already recorded (--again records them anyway)"
         )
     click.echo(render.record_summary(result))
-    if result.summary.bad:
+    if result.bad:
+        listed = len(result.summary.bad)
+        shown = "listed above" if listed == result.bad else f"the first {listed} listed above"
+        good = "; the good rows were recorded" if result.summary.recorded else ""
         raise InputError(
-            f"{len(result.summary.bad)} of {result.summary.total} rows were bad and were not "
-            "recorded (listed above); the good rows were"
+            f"{result.bad:,} of {result.total:,} rows were bad and were not recorded "
+            f"({shown}){good}"
         )
 
 

@@ -124,7 +124,7 @@ def run_demo(directory: Path = DEFAULT_DIR, samples: int = DEFAULT_SAMPLES) -> D
         public_key_path = directory / "publisher.pem"
         public_key_path.write_text(signer.public.pem(), encoding="ascii")
         release_check = verify_release(release.out, trusted=[signer.public])
-        transparency = compute_report(ledger)
+        transparency = compute_report(ledger, stated=home.report_statement())
         report_path = directory / "report.html"
         report_path.write_text(render_html(transparency), encoding="utf-8")
         ledger.checkpoint()

@@ -1,20 +1,25 @@
 """How the CLI reports a failure: one line on stderr and an exit code, a traceback only on --debug.
 
 Exit codes: 1 when something signed or hashed does not check out (VerificationError), 2 for
-usage, input and every other error, 130 when interrupted.
+usage, input and every other error, 130 when interrupted. An input without rows is a warning,
+still exit 2: nothing was done. A database error is the database's own words, without
+SQLAlchemy's statement and link to its error pages.
 """
 
 from __future__ import annotations
 
+import re
 import traceback
 
 import click
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from synthguard.provenance.errors import SynthguardError, VerificationError
+from synthguard.provenance.errors import EmptyInputError, SynthguardError, VerificationError
 
 PROG = "synthguard"
 INTERRUPTED = 130
 UNEXPECTED = 2
+_LINK = re.compile(r"\s*\(Background on this error at: \S+\)")
 
 
 def error_line(exc: BaseException) -> str:
@@ -24,10 +29,16 @@ def error_line(exc: BaseException) -> str:
         if exc.seq is not None and f"entry {exc.seq}" not in message:
             message += f" (entry {exc.seq})"
         return f"{PROG}: verification failed: {message}"
+    if isinstance(exc, EmptyInputError):
+        return f"{PROG}: warning: {_one_line(str(exc))}; nothing was done"
     if isinstance(exc, SynthguardError):
         return f"{PROG}: error: {_one_line(str(exc))}"
     if isinstance(exc, KeyboardInterrupt):
         return f"{PROG}: interrupted"
+    if isinstance(exc, DBAPIError):
+        return f"{PROG}: error: the ledger database failed: {_one_line(str(exc.orig))}"
+    if isinstance(exc, SQLAlchemyError):
+        return f"{PROG}: error: the ledger database failed: {_one_line(_LINK.sub('', str(exc)))}"
     detail = _one_line(str(exc))
     detail = f": {detail}" if detail else ""
     return (

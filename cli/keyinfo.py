@@ -22,17 +22,37 @@ def active_key_id(home: Home, ledger: Ledger) -> str:
     return active[-1].key_id
 
 
-def active_public_key(home: Home, ledger: Ledger) -> VerifyingKey:
-    """The public half of the active key, as the ledger recorded it (no passphrase needed)."""
+def active_key(home: Home, ledger: Ledger) -> KeyRow:
+    """The ledger's row of the active key."""
     key_id = active_key_id(home, ledger)
     rows = ledger.keys()
     row = next((row for row in rows if row.key_id == key_id), None)
     if row is None:
         raise KeyringError(f"the active key {key_id} is not a key of this ledger")
+    return row
+
+
+def public_key(row: KeyRow) -> VerifyingKey:
+    """The public key a ledger row holds (no passphrase needed), checked against its id."""
     key = VerifyingKey(bytes(row.public_key))
-    if key.key_id != key_id:
-        raise KeyringError(f"the ledger's public key for {key_id} does not match its id")
+    if key.key_id != row.key_id:
+        raise KeyringError(f"the ledger's public key for {row.key_id} does not match its id")
     return key
+
+
+def key_status_note(row: KeyRow) -> str | None:
+    """What to say of a key that signs nothing any more (None for one that may sign)."""
+    if row.status == "retired":
+        return (
+            f"{row.key_id} was retired at entry {row.ended_seq} (rotated out): it verifies what "
+            "it signed before that, and signs nothing after it"
+        )
+    if row.status == "revoked":
+        return (
+            f"{row.key_id} was revoked at entry {row.ended_seq}: it verifies what it signed "
+            "before that; a record it signed after that fails verification"
+        )
+    return None
 
 
 def find_key(ledger: Ledger, text: str) -> KeyRow:

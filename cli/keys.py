@@ -6,7 +6,13 @@ import click
 
 from synthguard.cli import render
 from synthguard.cli.context import App, pass_app
-from synthguard.cli.keyinfo import active_key_id, active_public_key, find_key
+from synthguard.cli.keyinfo import (
+    active_key,
+    active_key_id,
+    find_key,
+    key_status_note,
+    public_key,
+)
 
 
 @click.group()
@@ -31,9 +37,16 @@ def generate(app: App, reason: str | None) -> None:
 @keys.command("list")
 @pass_app
 def list_keys(app: App) -> None:
-    """List the ledger's keys; the active one is starred."""
+    """List the ledger's keys; the one this home signs with is starred, the only `active` one.
+
+    Another key the ledger lets sign (`keys generate`, another writer's) is `may sign`; HELD BY
+    says which keys this home holds the private key of (`-`: another home, or none).
+    """
     with app.open_ledger() as ledger:
-        click.echo(render.key_table(ledger.keys(), active_key_id(app.home, ledger)))
+        rows = ledger.keys()
+        active = active_key_id(app.home, ledger)
+    held = {row.key_id for row in rows if app.home.holds_key(row.key_id)}
+    click.echo(render.key_table(rows, active, held))
 
 
 @keys.command(short_help="Replace the active key with a new one.")
@@ -63,7 +76,8 @@ def revoke(app: App, key_id: str, reason: str) -> None:
     click.echo(f"revoked {row.key_id}")
 
 
-@keys.command(short_help="Print the active public key (PEM, vkey).")
+@keys.command(short_help="Print a public key (PEM, vkey): the active one, or KEYID.")
+@click.argument("key_id", metavar="[KEYID]", required=False)
 @click.option(
     "--format",
     "fmt",
@@ -73,15 +87,21 @@ def revoke(app: App, key_id: str, reason: str) -> None:
     help="PEM SubjectPublicKeyInfo, the C2SP signed-note verifier key line, or both.",
 )
 @pass_app
-def export(app: App, fmt: str) -> None:
-    """Print the active public key to stdout, for third parties to verify with.
+def export(app: App, key_id: str | None, fmt: str) -> None:
+    """Print the active public key, or KEYID's, to stdout, for third parties to verify with.
 
-    The vkey line is named after the ledger origin, as checkpoints are.
+    KEYID (a key id or a unique prefix of its hex) may be any key of the ledger: a retired or
+    revoked one still verifies what it signed before, an old release say. Such a key is named
+    so on stderr. The vkey line is named after the ledger origin, as checkpoints are.
     """
     with app.open_ledger() as ledger:
-        key = active_public_key(app.home, ledger)
+        row = active_key(app.home, ledger) if key_id is None else find_key(ledger, key_id)
+        key = public_key(row)
         origin = ledger.origin
     if fmt in ("pem", "both"):
         click.echo(key.pem(), nl=False)
     if fmt in ("vkey", "both"):
         click.echo(key.vkey(origin))
+    note = key_status_note(row)
+    if note is not None:
+        click.echo(f"synthguard: note: {note}", err=True)

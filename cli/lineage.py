@@ -11,7 +11,7 @@ from synthguard.cli.context import App, pass_app
 from synthguard.ledger.lineage import ancestry, ancestry_json, resolve_sample_id
 
 
-@click.command(short_help="Show a sample's ancestry: parents, critiques, reviews.")
+@click.command(short_help="Show a sample's ancestry: parents, critiques, screenings, reviews.")
 @click.argument("sample_id", metavar="SAMPLE_ID")
 @click.option("--json", "as_json", is_flag=True, help="Print the tree as JSON.")
 @pass_app
@@ -19,7 +19,8 @@ def lineage(app: App, sample_id: str, as_json: bool) -> None:
     """Print the ancestry of SAMPLE_ID (a full id or a unique prefix) as an indented tree.
 
     Each sample shows the records that made it (event, generator and model, depth, seq, time)
-    and the critiques and reviews of it; its parents follow, indented, up to the roots. A sample
+    and the critiques, screenings (outcome, and the rules that quarantined it), reviews and
+    releases of it; its parents follow, indented, up to the roots. A sample
     reached twice is expanded once. Read from the ledger as stored: `synthguard verify` checks
     the signatures.
     """

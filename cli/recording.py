@@ -15,10 +15,13 @@ from synthguard.ledger.checkpoint import Checkpoint
 from synthguard.ledger.lineage import making_record_ids
 from synthguard.ledger.store import Ledger
 from synthguard.provenance.errors import InputError
-from synthguard.provenance.reader import Row, detect_format, read_samples
+from synthguard.provenance.reader import Row, check_input, detect_format, read_samples
 from synthguard.provenance.record import Generator, Origin
 from synthguard.provenance.recorder import Recorder, RecordSummary, record_rows
 from synthguard.provenance.sample import FieldMapping
+
+LISTED = 20
+"""Bad rows kept to be listed by number; the rest are counted."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,13 @@ class RecordResult:
     checkpoint: Checkpoint
     skipped: int = 0
     """Good rows not recorded because their sample had a making record already."""
+    bad: int = 0
+    """Bad rows in all; `summary.bad` keeps the first `LISTED` of them."""
+
+    @property
+    def total(self) -> int:
+        """Rows read, good and bad, less the ones skipped."""
+        return self.summary.recorded + self.bad
 
 
 class RecordInterrupted(KeyboardInterrupt):
@@ -80,20 +90,24 @@ def record_file(
 ) -> RecordResult:
     """Record every good row of `path`, then checkpoint; bad rows are counted, not fatal.
 
+    A file without rows, or one that is not JSONL at all, raises InputError before anything
+    is read in earnest (see `check_input`).
+
     A row whose sample has a making record already (from an earlier run, or an earlier row of
     this one) is skipped, so a rerun after an interruption resumes; `again` records it anyway.
     Rows are committed a batch at a time; Ctrl-C raises RecordInterrupted with the count.
     """
     if generator is None and origin is not Origin.HUMAN:
         raise InputError(f"{origin.value} samples need a generator")
-    # Open the file before the key, so a wrong path costs no passphrase.
+    # Look at the file before the key, so a wrong path or file costs no passphrase.
+    check_input(path, fmt)
     rows = read_samples(path, mapping, fmt)
     unit = "line" if (fmt or detect_format(path)) == "jsonl" else "row"
     with app.open_ledger(signing=True) as ledger:
         # Rows of a file name no parents: nothing per sample needs remembering.
         recorder = Recorder(ledger, run_id=run_id, track_depths=False)
         summary = RecordSummary()
-        skipped = 0
+        skipped = bad = 0
         try:
             with recorder:
                 # One batch per chunk, committed before the next chunk asks what is recorded.
@@ -103,7 +117,8 @@ def record_file(
                         skipped += dropped
                     done = record_rows(chunk, recorder, generator, origin)
                     summary.recorded += done.recorded
-                    summary.bad.extend(done.bad)
+                    bad += len(done.bad)
+                    summary.bad.extend(done.bad[: LISTED - len(summary.bad)])
         except BaseException as exc:
             # Every command that appends ends with a checkpoint, even one that stops early;
             # the error that stopped it is the one to report.
@@ -122,6 +137,7 @@ def record_file(
             size=ledger.size(),
             checkpoint=checkpoint,
             skipped=skipped,
+            bad=bad,
         )
 
 

@@ -6,8 +6,9 @@ import base64
 import shlex
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -57,20 +58,27 @@ def verify_summary(report: VerifyReport) -> str:
 
 def record_summary(result: RecordResult) -> str:
     """The line `synthguard record` prints on stdout."""
-    summary = result.summary
-    total = summary.total + result.skipped
+    total = result.total + result.skipped
     return (
-        f"recorded {summary.recorded} of {_plural(total, 'sample')} from {result.path} "
-        f"(run {result.run_id}); the ledger holds {result.size} entries, "
+        f"recorded {result.summary.recorded} of {_plural(total, 'sample')} from {result.path} "
+        f"(run {result.run_id}); the ledger holds {_plural(result.size, 'entry', 'entries')}, "
         f"checkpoint at {result.checkpoint.size}"
     )
 
 
 def bad_rows(result: RecordResult) -> list[str]:
-    """One stderr line per bad row: `synthguard: FILE:LINE: reason` (or `row N` for tables)."""
+    """One stderr line per listed bad row: `synthguard: FILE:LINE: reason` (or `row N` for
+    tables), then how many more there were."""
+    listed = result.summary.bad
     if result.unit == "line":
-        return [f"synthguard: {result.path}:{n}: {error}" for n, error in result.summary.bad]
-    return [f"synthguard: {result.path}: row {n}: {error}" for n, error in result.summary.bad]
+        lines = [f"synthguard: {result.path}:{n}: {error}" for n, error in listed]
+    else:
+        lines = [f"synthguard: {result.path}: row {n}: {error}" for n, error in listed]
+    if result.bad > len(listed):
+        more = result.bad - len(listed)
+        unit = result.unit if more == 1 else f"{result.unit}s"
+        lines.append(f"synthguard: {result.path}: {more:,} more bad {unit}, not listed")
+    return lines
 
 
 def entry_table(size: int, origin: str, entries: Sequence[EntryView]) -> str:
@@ -83,13 +91,18 @@ def entry_table(size: int, origin: str, entries: Sequence[EntryView]) -> str:
     return "\n".join(lines)
 
 
-def key_table(rows: Sequence[KeyRow], active: str) -> str:
-    """The table of `synthguard keys list`; the active key is starred."""
-    lines = [f"  {'KEY ID':<71}  {'STATUS':<8}  {'ADDED':>6}  {'ENDED':>6}"]
+def key_table(rows: Sequence[KeyRow], active: str, held: Collection[str]) -> str:
+    """The table of `synthguard keys list`: the key this home signs with is starred and is the
+    only `active` one; another key the ledger lets sign `may sign`; who holds each key."""
+    lines = [f"  {'KEY ID':<71}  {'STATUS':<8}  {'ADDED':>6}  {'ENDED':>6}  HELD BY"]
     for row in rows:
         mark = "*" if row.key_id == active else " "
+        status = "may sign" if row.status == "active" and row.key_id != active else row.status
         ended = "-" if row.ended_seq is None else str(row.ended_seq)
-        lines.append(f"{mark} {row.key_id:<71}  {row.status:<8}  {row.added_seq:>6}  {ended:>6}")
+        holder = "this home" if row.key_id in held else "-"
+        lines.append(
+            f"{mark} {row.key_id:<71}  {status:<8}  {row.added_seq:>6}  {ended:>6}  {holder}"
+        )
     return "\n".join(lines)
 
 
@@ -133,6 +146,8 @@ def lineage_line(entry: LineageEntry) -> str:
     elif record.event == "reviewed":
         note = f" ({detail['note']})" if detail.get("note") else ""
         parts.append(f"by {detail.get('reviewer')}: {detail.get('verdict')}{note}")
+    elif record.event == "screened":
+        parts.extend(_screening(detail))
     elif record.generator is None:
         parts.append(record.origin.value)
     if "score" in detail:
@@ -143,6 +158,28 @@ def lineage_line(entry: LineageEntry) -> str:
     parts.append(f"seq {entry.seq}")
     parts.append(record.time)
     return "  ".join(parts)
+
+
+def _screening(detail: Mapping[str, Any]) -> list[str]:
+    """A screening's outcome, with the rules that quarantined it; then each copy's (a later
+    row of the same content, which the same record answers for)."""
+    parts = [_outcome(detail)]
+    copies = detail.get("copies")
+    for copy in copies if isinstance(copies, list) else []:
+        if isinstance(copy, Mapping):
+            parts.append(f"copy at line {copy.get('line')}: {_outcome(copy)}")
+    return parts
+
+
+def _outcome(detail: Mapping[str, Any]) -> str:
+    outcome = str(detail.get("outcome", "no outcome"))
+    verdicts = detail.get("verdicts")
+    rules = [
+        f"{verdict.get('guard')}/{verdict.get('rule')}"
+        for verdict in (verdicts if isinstance(verdicts, list) else [])
+        if isinstance(verdict, Mapping) and verdict.get("passed") is False
+    ]
+    return f"{outcome} ({', '.join(dict.fromkeys(rules))})" if rules else outcome
 
 
 def _short(sample_id: object) -> str:
@@ -272,7 +309,7 @@ def init_summary(home: Home, ledger: Ledger) -> str:
             f"initialised {home.path}",
             f"  ledger       {display_url(ledger.url)}",
             f"  origin       {ledger.origin}",
-            f"  checkpoints  every {ledger.checkpoint_interval} entries and after every command",
+            f"  checkpoints  with every batch, kept every {ledger.checkpoint_interval} entries",
             f"  signing key  {ledger.key_id}",
             f"               {home.key_path(ledger.key_id)} (encrypted, mode 0600)",
         ]

@@ -8,29 +8,12 @@ import click
 
 from synthguard.cli.context import App, pass_app
 from synthguard.cli.progress import progress_bar
-from synthguard.ledger.audit import RENDERERS, ReportFormat, run_audit
-from synthguard.ledger.dataset_card import render_dataset_card
+from synthguard.ledger.audit import run_audit
+from synthguard.ledger.croissant import release_of_folder
 from synthguard.ledger.figures import compute_report
 from synthguard.ledger.release_verify import read_public_keys
-from synthguard.ledger.transparency import TransparencyReport
+from synthguard.ledger.report_formats import FORMATS, RenderContext
 from synthguard.provenance.errors import InputError
-
-FORMATS: dict[str, str] = {
-    "html": "one self-contained page with charts",
-    "md": "Markdown",
-    "json": "the figures as JSON (schema: `synthguard schema report`)",
-    "card": "a Hugging Face dataset card (README.md with YAML metadata)",
-}
-
-
-def render(report: TransparencyReport, fmt: str) -> str:
-    """The report in one of FORMATS."""
-    if fmt == "card":
-        return render_dataset_card(report)
-    return RENDERERS[_AUDITABLE[fmt]](report)
-
-
-_AUDITABLE: dict[str, ReportFormat] = {"html": "html", "md": "md", "json": "json"}
 
 
 @click.command(short_help="Write the transparency report (EU template layout).")
@@ -40,7 +23,7 @@ _AUDITABLE: dict[str, ReportFormat] = {"html": "html", "md": "md", "json": "json
     type=click.Choice(list(FORMATS)),
     default="html",
     show_default=True,
-    help="; ".join(f"{name}: {text}" for name, text in FORMATS.items()) + ".",
+    help="; ".join(f"{f.name}: {f.description}" for f in FORMATS.values()) + ".",
 )
 @click.option(
     "--out",
@@ -48,18 +31,70 @@ _AUDITABLE: dict[str, ReportFormat] = {"html": "html", "md": "md", "json": "json
     required=True,
     help="The file to write.",
 )
-@click.option("--release", "release", metavar="NAME", help="Report on one release only.")
+@click.option(
+    "--release",
+    "release",
+    metavar="NAME|DIR",
+    help="Report on one release only: its name, or for croissant its folder.",
+)
+@click.option(
+    "--name",
+    metavar="NAME",
+    help="The dataset's name [default: the release's name, else the home's folder name].",
+)
+@click.option("--provider-name", metavar="NAME", help="1.1: the provider [config: provider.name].")
+@click.option(
+    "--provider-contact", metavar="TEXT", help="1.1: how to reach it [config: provider.contact]."
+)
+@click.option(
+    "--model-name", metavar="NAME", help="1.2: the model trained on the data [config: model.name]."
+)
+@click.option("--model-version", metavar="TEXT", help="1.2: its version [config: model.version].")
+@click.option(
+    "--model-dependency",
+    "model_dependencies",
+    metavar="MODEL",
+    multiple=True,
+    help="1.2: a model it modifies or fine-tunes; repeat for several [config: model.dependencies].",
+)
 @pass_app
-def report(app: App, fmt: str, out: Path, release: str | None) -> None:
+def report(
+    app: App,
+    fmt: str,
+    out: Path,
+    release: str | None,
+    name: str | None,
+    provider_name: str | None,
+    provider_contact: str | None,
+    model_name: str | None,
+    model_version: str | None,
+    model_dependencies: tuple[str, ...],
+) -> None:
     """Compute the transparency report from the ledger and write it.
 
     Every figure comes from the ledger's records up to its current size; the report names
-    that checkpoint, so `synthguard audit --report FILE` can recompute it later.
+    that checkpoint, so `synthguard audit --report FILE` can recompute it later. The dataset's
+    name, the provider and the model are stated, not computed: from the options, else the
+    home's config.json (`provider`, `model`).
     """
-    with app.open_ledger() as ledger, progress_bar(ledger.size, "computing") as tick:
-        result = compute_report(ledger, release=release, progress=tick)
+    release_dir = None
+    if FORMATS[fmt].describes_release:
+        release_dir, release = release_of_folder(release)
+    stated = app.home.report_statement(
+        name or release,
+        provider={"name": provider_name, "contact": provider_contact},
+        model={
+            "name": model_name,
+            "version": model_version,
+            "dependencies": list(model_dependencies) or None,
+        },
+    )
+    with app.open_ledger() as ledger:
+        with progress_bar(ledger.size, "computing") as tick:
+            result = compute_report(ledger, release=release, stated=stated, progress=tick)
+        text = FORMATS[fmt].render(result, RenderContext(ledger, out, release_dir))
     try:
-        out.write_text(render(result, fmt), encoding="utf-8")
+        out.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot write the report to {out}: {exc.strerror or exc}") from exc
     general = result.general
@@ -75,7 +110,7 @@ def report(app: App, fmt: str, out: Path, release: str | None) -> None:
     "--report",
     "report_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A report written by `synthguard report` (json, html or md): recompute every figure.",
+    help=f"A report written by `synthguard report` ({', '.join(FORMATS)}): recompute every figure.",
 )
 @click.option(
     "--release",

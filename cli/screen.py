@@ -9,11 +9,17 @@ import click
 
 from synthguard.cli.context import App, pass_app
 from synthguard.cli.progress import progress_bar
-from synthguard.guards.pipeline import ALL_GUARDS, GUARD_NAMES, default_guards, screen_file
+from synthguard.guards.pipeline import (
+    ALL_GUARDS,
+    GUARD_NAMES,
+    default_guards,
+    option_name,
+    screen_file,
+)
 from synthguard.guards.quarantine import quarantine_state, release
 from synthguard.guards.screen import ScreenResult, rows_without_making_record
 from synthguard.ledger.lineage import resolve_sample_id
-from synthguard.provenance.reader import FORMATS, count_rows
+from synthguard.provenance.reader import FORMATS, check_input, count_rows
 from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import FieldMapping
 
@@ -69,9 +75,15 @@ def screen(
 ) -> None:
     """Run the guards over every row of IN; every row lands in exactly one output.
 
-    Quarantined rows keep their fields and gain `reasons`; malformed rows are quarantined by
-    the `input` guard. Every sample's verdicts become a signed `screened` record.
+    Every output row starts with its content-addressed `sample_id` (the id `quarantine
+    release` and `lineage` take; a row's own `sample_id` field is kept as `_sample_id`) and
+    keeps its fields; quarantined rows gain `reasons`; malformed rows are quarantined by the
+    `input` guard. Every sample's verdicts become a signed `screened` record. IN without
+    rows, or one whose first 20 lines hold no JSON object (CSV, binary: nothing in it is a
+    sample), stops with one line and exit 2 before anything is signed or written.
     """
+    # Before the passphrase and the guards' models: a file of no samples costs neither.
+    check_input(source, fmt)
     wanted = [name.strip() for name in names.split(",") if name.strip()]
     with app.open_ledger(signing=True) as ledger:
         guards, notes = default_guards(
@@ -113,16 +125,28 @@ def screen(
 
 
 def _summary(result: ScreenResult) -> str:
-    lines = [f"{'guard':<22} {'family':<16} {'checked':>8} {'quarantined':>11}  rules"]
-    for count in result.funnel:
-        rules = ", ".join(f"{rule} {n}" for rule, n in sorted(count.by_rule.items()))
-        lines.append(
-            f"{count.info.name:<22} {count.info.family:<16} {count.checked:>8} "
-            f"{count.quarantined:>11}  {rules}"
+    """The funnel table: one line per guard, by the name `--guards` takes, columns aligned."""
+    header = ("guard", "family", "checked", "quarantined", "rules")
+    table = [
+        (
+            option_name(count.info),
+            count.info.family,
+            f"{count.checked:,}",
+            f"{count.quarantined:,}",
+            ", ".join(f"{rule} {n:,}" for rule, n in sorted(count.by_rule.items())),
         )
+        for count in result.funnel
+    ]
+    widths = [max(len(row[i]) for row in [header, *table]) for i in range(4)]
+    lines = [
+        f"{name:<{widths[0]}}  {family:<{widths[1]}}  {checked:>{widths[2]}}  "
+        f"{held:>{widths[3]}}  {rules}".rstrip()
+        for name, family, checked, held, rules in [header, *table]
+    ]
+    rows = len(result.rows)
     lines.append(
-        f"{len(result.rows)} rows: {len(result.accepted)} accepted, "
-        f"{len(result.quarantined)} quarantined"
+        f"{rows:,} {'row' if rows == 1 else 'rows'}: {len(result.accepted):,} accepted, "
+        f"{len(result.quarantined):,} quarantined"
     )
     return "\n".join(lines)
 
@@ -147,7 +171,7 @@ def list_quarantine(app: App, show_all: bool) -> None:
         status = "held" if held.held else f"released at {held.override_seq}"
         click.echo(f"{held.sample_id}  entry {held.seq}  {status}  {rules}")
         shown += 1
-    click.echo(f"{shown} sample(s)", err=True)
+    click.echo(f"{shown} {'sample' if shown == 1 else 'samples'}", err=True)
 
 
 @quarantine.command("release")

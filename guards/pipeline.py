@@ -27,12 +27,14 @@ from synthguard.guards.screen import (
     write_outputs,
 )
 from synthguard.guards.self_instruct import (
+    FILTER_NAME,
+    SIMILARITY_NAME,
     SelfInstructFilter,
     SelfInstructSimilarity,
     instruction_of,
 )
 from synthguard.guards.toxicity import ToxicityGuard
-from synthguard.guards.verdict import Guard
+from synthguard.guards.verdict import Guard, GuardInfo
 from synthguard.ledger.home import Home
 from synthguard.ledger.store import Ledger
 from synthguard.provenance.errors import InputError
@@ -45,8 +47,25 @@ GUARD_NAMES = ("unicode", "dedup", "decontamination", "backdoor", "toxicity")
 ALL_GUARDS = ("unicode", "self-instruct", "dedup", "decontamination", "backdoor", "toxicity")
 """Every guard `--guards` may name, in funnel order; `self-instruct` (Self-Instruct's own
 filters: length, keywords, ROUGE-L > 0.7 against the pool) runs only when asked for."""
+UNICODE_GUARD_NAME = "unicode-characters"
+"""The guard name (in verdicts) of the backdoor guard's character rules, `--guards unicode`."""
+BACKDOOR_GUARD_NAME = "backdoor"
+"""The guard name of the backdoor guard's injection and trigger rules, `--guards backdoor`."""
 
 Progress = Callable[[int], None]
+
+_OPTION_NAMES = {
+    UNICODE_GUARD_NAME: "unicode",
+    BACKDOOR_GUARD_NAME: "backdoor",
+    FILTER_NAME: "self-instruct",
+    SIMILARITY_NAME: "self-instruct",
+}
+
+
+def option_name(info: GuardInfo) -> str:
+    """The name `--guards` takes for the guard `info` describes; the guards that always run
+    go by their family (`input`, the reader; `quarantine`, what the ledger holds)."""
+    return _OPTION_NAMES.get(info.name, info.family)
 
 
 @dataclass
@@ -80,7 +99,7 @@ def default_guards(
     if "unicode" in wanted:
         guards.append(
             BackdoorGuard(
-                BackdoorConfig(injection=False, statistics=False), name="unicode-characters"
+                BackdoorConfig(injection=False, statistics=False), name=UNICODE_GUARD_NAME
             )
         )
     if "self-instruct" in wanted:
@@ -101,7 +120,7 @@ def default_guards(
         notes.append("decontamination: no --protected set given, skipped")
     if "backdoor" in wanted:
         guards.append(
-            BackdoorGuard(BackdoorConfig(characters=False, scripts=False), name="backdoor")
+            BackdoorGuard(BackdoorConfig(characters=False, scripts=False), name=BACKDOOR_GUARD_NAME)
         )
     if "toxicity" in wanted:
         toxicity = ToxicityGuard.auto(toxicity_checkpoint)

@@ -21,7 +21,7 @@ from synthguard.provenance.canonical import digest
 from synthguard.provenance.errors import SynthguardError
 from synthguard.provenance.reader import Row
 from synthguard.provenance.recorder import Recorder
-from synthguard.provenance.sample import Sample
+from synthguard.provenance.sample import Sample, output_row
 
 if TYPE_CHECKING:
     from synthguard.ledger.store import Ledger
@@ -50,11 +50,17 @@ class Screened:
         return any(not verdict.passed for verdict in self.verdicts)
 
     def output(self) -> dict[str, Any]:
-        """The output row: the original fields, plus `reasons` when quarantined."""
-        raw = self.row.raw
-        body: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {"raw": raw}
-        if not isinstance(raw, dict):
-            body["line"] = self.row.number
+        """The output row: its `sample_id` (null for a row that is no sample) and the original
+        fields (see `output_row`), plus `reasons` when quarantined."""
+        raw, sample = self.row.raw, self.row.sample
+        body: dict[str, Any]
+        if sample is not None:
+            # The sample's row: an output row read back is the row it was written from.
+            body = output_row(sample.row, sample.id)
+        elif isinstance(raw, dict):
+            body = output_row(raw, None)
+        else:
+            body = output_row({"raw": raw, "line": self.row.number}, None)
         if self.quarantined:
             body["reasons"] = [v.reason() for v in self.verdicts if not v.passed]
         return body

@@ -64,6 +64,10 @@ KEYWORDS: Final = (
 )
 
 ROUGE_RULE: Final = "self-instruct-rouge-l"
+FILTER_NAME: Final = "self-instruct-filter"
+"""The guard name (in verdicts) of the heuristic filters."""
+SIMILARITY_NAME: Final = "self-instruct-rouge-l"
+"""The guard name of the ROUGE-L filter against the pool."""
 LENGTH_RULE: Final = "self-instruct-length"
 KEYWORD_RULE: Final = "self-instruct-keyword"
 PROGRAM_RULE: Final = "self-instruct-write-a-program"
@@ -235,7 +239,7 @@ class SelfInstructFilter:
             "keywords": list(KEYWORDS),
             "rules": [LENGTH_RULE, KEYWORD_RULE, PROGRAM_RULE, PUNCTUATION_RULE, NON_ENGLISH_RULE],
         }
-        self.info = GuardInfo.of("self-instruct", "self-instruct-filter", VERSION, config)
+        self.info = GuardInfo.of("self-instruct", FILTER_NAME, VERSION, config)
 
     def check(self, samples: Sequence[Sample]) -> list[Verdict]:
         """One failed verdict per filter an instruction fails."""
@@ -276,7 +280,7 @@ class SelfInstructSimilarity:
             "tokens": "rouge-score default, no stemmer",
             "seed_pool": digest_json(seed),
         }
-        self.info = GuardInfo.of("dedup", "self-instruct-rouge-l", VERSION, config)
+        self.info = GuardInfo.of("dedup", SIMILARITY_NAME, VERSION, config)
 
     def check(self, samples: Sequence[Sample]) -> list[Verdict]:
         """A failed verdict for each instruction too similar to one already in the pool."""

@@ -1,30 +1,29 @@
 """The audit: the ledger verifies, a report's figures are what the ledger gives, a release
 agrees with the ledger.
 
-A report (JSON, HTML or Markdown) carries its own figures; the audit recomputes them from the
-same ledger state (the report's checkpoint size, its release) and compares figure by figure,
-then renders the recomputed report in the same format and compares the bytes, so an edit to a
-displayed number is caught even when the embedded figures were left alone. A release is
-verified offline as a recipient would, its checkpoint must be one the ledger of today extends,
-and the ledger's `released` records must name exactly the release's samples.
+A report, in any format `synthguard report` writes (`report_formats`), carries its own figures;
+the audit recomputes them from the same ledger state (the report's checkpoint size, its release,
+with what the report states of the dataset, provider and model taken as it is) and compares
+figure by figure, then renders the recomputed report in the same format and compares the bytes,
+so an edit to a displayed number is caught even when the embedded figures were left alone. A
+release is verified offline as a recipient would, its checkpoint must be one the ledger of today
+extends, and the ledger's `released` records must name exactly the release's samples.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from synthguard.ledger.bundle import BundleReader
 from synthguard.ledger.figures import compute_report
 from synthguard.ledger.lineage import records_by_event
 from synthguard.ledger.manifest import BUNDLE_FILE, MANIFEST_FILE, encode_hash, sample_root
 from synthguard.ledger.release_verify import ReleaseReport, verify_release
-from synthguard.ledger.report_embed import embedded_report
-from synthguard.ledger.report_html import render_html
-from synthguard.ledger.report_md import render_markdown
+from synthguard.ledger.report_formats import RenderContext, detect
 from synthguard.ledger.store import Ledger
 from synthguard.ledger.transparency import TransparencyReport
 from synthguard.ledger.verify import Progress, VerifyReport, verify_ledger
@@ -32,14 +31,6 @@ from synthguard.provenance.canonical import digest
 from synthguard.provenance.errors import InputError, SynthguardError
 from synthguard.provenance.keys import VerifyingKey
 from synthguard.provenance.record import Event
-
-ReportFormat = Literal["json", "html", "md"]
-
-RENDERERS: dict[ReportFormat, Callable[[TransparencyReport], str]] = {
-    "json": TransparencyReport.to_json,
-    "html": render_html,
-    "md": render_markdown,
-}
 
 MAX_LISTED = 5
 """Mismatched figures named one by one in a check's detail; the rest are counted."""
@@ -103,7 +94,7 @@ def run_audit(
         else verified,
     )
     if report is not None:
-        audit_report(ledger, report, audit, progress)
+        audit_report(ledger, report, audit, progress, release_dir=release)
     if release is not None and offline is not None:
         audit_release(ledger, release, offline, kept_error, audit)
     return audit
@@ -129,26 +120,27 @@ def _verify(
             return str(bare), "not checked: the ledger itself does not verify"
 
 
-def report_format(path: Path, text: str) -> ReportFormat:
-    """Which rendering a report file is: by its first non-blank character, then its suffix."""
-    start = text.lstrip()[:1]
-    if start in ("{", "["):
-        return "json"
-    if start == "<" or path.suffix.lower() in (".html", ".htm"):
-        return "html"
-    return "md"
-
-
 def audit_report(
-    ledger: Ledger, path: Path, audit: Audit, progress: Progress | None = None
+    ledger: Ledger,
+    path: Path,
+    audit: Audit,
+    progress: Progress | None = None,
+    *,
+    release_dir: Path | None = None,
 ) -> None:
-    """Recompute the figures of the report at `path` and compare them, then its rendering."""
+    """Recompute the figures of the report at `path` and compare them, then its rendering
+    (`release_dir`: the release folder the audit names, for a format that describes one)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the report {path}: {exc}") from exc
-    fmt = report_format(path, text)
-    claimed = _claimed(text, fmt, path)
+    fmt = detect(path, text)
+    try:
+        claimed = fmt.read(text)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from exc
+    if fmt.describes_release and release_dir is None:
+        raise InputError(f"{path} describes a release ({fmt.name}): give its folder, --release DIR")
     general = claimed.general
     if general.checkpoint.origin != ledger.origin:
         audit.add(
@@ -163,6 +155,7 @@ def audit_report(
             release=general.release,
             size=general.checkpoint.size,
             tool_version=general.tool_version,
+            stated=general.stated,
             progress=progress,
         )
     except SynthguardError as exc:
@@ -178,10 +171,14 @@ def audit_report(
         f"{recomputed.general.checkpoint.root_hash}, not {general.checkpoint.root_hash}",
     )
     audit.add("report figures", not mismatches, _figures_detail(mismatches))
-    rendered = RENDERERS[fmt](recomputed)
+    try:
+        rendered = fmt.render(recomputed, RenderContext(ledger, path, release_dir))
+    except SynthguardError as exc:  # a release folder it describes that does not check out
+        audit.add(f"report text ({fmt.name})", False, str(exc))
+        return
     line = _first_different_line(text, rendered)
     audit.add(
-        f"report text ({fmt})",
+        f"report text ({fmt.name})",
         line is None,
         "identical to a fresh rendering of the recomputed figures"
         if line is None
@@ -248,23 +245,16 @@ def differences(claimed: Any, actual: Any, path: str = "") -> Iterator[tuple[str
         yield path, claimed, actual
 
 
-def _claimed(text: str, fmt: ReportFormat, path: Path) -> TransparencyReport:
-    if fmt != "json":
-        return embedded_report(text)
-    try:
-        return TransparencyReport.model_validate(json.loads(text))
-    except ValueError as exc:
-        first = str(exc).splitlines()[0]
-        raise InputError(f"{path} is not a synthguard JSON report: {first}") from exc
-
-
 def _plain(report: TransparencyReport) -> Any:
     return report.model_dump(mode="json")
 
 
 def _figures_detail(mismatches: list[tuple[str, Any, Any]]) -> str:
     if not mismatches:
-        return "every figure equals its recomputation from the ledger"
+        return (
+            "every figure equals its recomputation from the ledger (the dataset, provider and "
+            "model as the report states them)"
+        )
     named = "; ".join(
         f"{path}: report {json.dumps(claimed)}, ledger {json.dumps(actual)}"
         for path, claimed, actual in mismatches[:MAX_LISTED]

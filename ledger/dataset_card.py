@@ -5,17 +5,21 @@ The YAML front matter uses the Hub's vocabularies:
   data taken from public, licensed, crawled or user sources; `expert-generated` when people wrote
   or edited samples for this dataset (hybrid samples, or more human samples than samples with any
   outside source could account for); `other` for other sources.
-- `annotations_creators`: the same, plus `expert-generated` when people reviewed samples.
+- `annotations_creators`: the same, plus `expert-generated` when people reviewed samples that a
+  review draw selected (a signed quarantine override is not a review).
+- `language`: the languages detected in the text (ISO 639 codes), when there are any.
 - `license`: Hub ids for SPDX licences the Hub lists; `other` for licences or terms it does not
   (with `license_name`, and `license_link` for a URL, when there is just one); `unknown` for
   licences the report could not classify and for samples with no licence at all.
 - `source_datasets`: `original` when samples did not all come from public datasets, and each
   public dataset (Hub datasets by their id), as `extended|<id>` next to original data.
 - `size_categories`: the Hub's bucket for the number of samples.
+- `pretty_name`: the dataset's name as the report states it.
 
-The body states the headline figures in prose, then the report's tables. Front matter values are
-plain YAML scalars when they cannot be misread, double-quoted (with escapes) otherwise. The report's
-JSON follows in a trailing comment, as in the Markdown report.
+The body states the headline figures in prose, then the report's sections (the template's
+1.1-1.3, the data sources, 3.1 as licensing, 3.2 and 3.3 as screening, review and lineage).
+Front matter values are plain YAML scalars when they cannot be misread, double-quoted (with
+escapes) otherwise. The report's JSON follows in a trailing comment, as in the Markdown report.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from synthguard.ledger.report_embed import markdown_data_comment
 from synthguard.ledger.report_layout import (
     Section,
+    dataset_languages,
     document,
     generator_label,
     optional_percent,
@@ -192,19 +197,22 @@ def render_dataset_card(report: TransparencyReport) -> str:
     lines += ["---", "", f"# {markdown_text(_pretty_name(report))}", ""]
     lines += _prose(report)
     sections = _sections_by_anchor(document(report))
+    lines += ["## Dataset details", ""]
+    for anchor in ("s1-1", "s1-2", "s1-3"):
+        lines += markdown_section(sections[anchor], 3)
     lines += ["## Source data", ""]
     for table in sections["s2"].tables:
         lines += [*markdown_table(table), ""]
     for section in sections["s2"].subsections:
-        if section.answer:
+        if section.answer == "Yes":
             lines += markdown_section(section, 3)
     lines += ["## Licensing information", ""]
-    lines += markdown_section(sections["s3-3"], 3)
+    lines += markdown_section(sections["s3-1"], 3)
     lines += ["## Screening and review", ""]
-    for anchor in ("s3-1", "s3-2", "s3-4"):
+    for anchor in ("s3-2", "s3-3-dedup", "s3-3-decontamination", "s3-3-review"):
         lines += markdown_section(sections[anchor], 3)
     lines += ["## Lineage and provenance", ""]
-    for anchor in ("s3-5", "s3-6"):
+    for anchor in ("s3-3-depth", "s3-3-ledger"):
         lines += markdown_section(sections[anchor], 3)
     lines.append(markdown_data_comment(report))
     return "\n".join(lines) + "\n"
@@ -221,6 +229,9 @@ def _front_matter(report: TransparencyReport) -> list[tuple[str, str | list[str]
         ("pretty_name", _pretty_name(report)),
         ("license", licences),
     ]
+    languages = dataset_languages(report)
+    if languages:
+        front.append(("language", languages))
     if licence_name is not None:
         front.append(("license_name", licence_name))
     if licence_link is not None:
@@ -236,8 +247,7 @@ def _front_matter(report: TransparencyReport) -> list[tuple[str, str | list[str]
 
 
 def _pretty_name(report: TransparencyReport) -> str:
-    general = report.general
-    return general.release if general.release is not None else general.checkpoint.origin
+    return report.general.stated.dataset
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -273,7 +283,13 @@ def _language_creators(report: TransparencyReport) -> list[str]:
     sources = report.sources
     origin = {c.key: c.samples for c in sources.by_origin}
     human, hybrid = origin.get("human", 0), origin.get("hybrid", 0)
-    found = (sources.public_datasets, sources.licensed_private, sources.crawled, sources.user_data)
+    found = (
+        sources.public_datasets,
+        sources.licensed,
+        sources.private,
+        sources.crawled,
+        sources.user_data,
+    )
     creators: list[str] = []
     if sources.synthetic.samples or origin.get("synthetic", 0) or hybrid:
         creators.append("machine-generated")
@@ -370,17 +386,26 @@ def _prose(report: TransparencyReport) -> list[str]:
     if licences.unknown:
         licence += " Unclassified licences: " + ", ".join(licences.unknown) + "."
     if licences.unlicensed_samples:
-        licence += f" {plural(licences.unlicensed_samples, 'sample')} carry no licence at all."
+        unlicensed = licences.unlicensed_samples
+        carry = "carries" if unlicensed == 1 else "carry"
+        licence += f" {plural(unlicensed, 'sample')} {carry} no licence at all."
     paragraphs.append(licence)
 
     if review.reviewed:
+        disagreements = len(review.disagreements)
+        disputed = (
+            f"; reviewers disagree on {plural(disagreements, 'sample')}, counted as errors"
+            if disagreements
+            else ""
+        )
         paragraphs.append(
-            f"People reviewed {plural(review.reviewed, 'sample')} ({percent(review.review_rate)} "
-            f"of the samples); the error rate is {optional_percent(review.error_rate)}, 95 % "
-            f"Wilson interval {wilson_interval(review.wilson_low, review.wilson_high)}."
+            f"People reviewed {plural(review.reviewed, 'sample')} drawn for review "
+            f"({percent(review.review_rate)} of the samples){disputed}; the error rate is "
+            f"{optional_percent(review.error_rate)}, 95 % Wilson interval "
+            f"{wilson_interval(review.wilson_low, review.wilson_high)}."
         )
     else:
-        paragraphs.append("No sample was reviewed by a person.")
+        paragraphs.append("No sample drawn for review was reviewed by a person.")
 
     checkpoint = general.checkpoint
     paragraphs.append(

@@ -11,23 +11,32 @@ What the figures rest on:
   with `release`, the samples of that release's `released` records; with `sample_ids`, exactly
   those ids. An id with no making record in range counts as origin `unknown`, source kind `none`,
   with no depth and no licence or terms (so in `unlicensed_samples`).
-- A sample's origin, generator, sources and depth are those of its first making record.
-- Modality: the shape of the stored content, read by the default field names: `messages` is
-  chat; Alpaca fields or `text` are text. Erased content (or another shape) is `unknown`. The
-  content table sits outside the tree, so erasing a sample changes this figure of an older
-  report; every other figure depends on the first `size` entries alone.
+- A sample's origin, generator, sources, depth and acquisition time are those of its first
+  making record.
+- Modality: every shape the ledger records (Alpaca, chat, text) is text, the template's
+  modality; an id in scope that the ledger never made is `unknown`. Content type: the shape its
+  making record names, else that of its stored content; `unknown` when neither is there.
+- Text: a sample's stored row, read by the default field names, is used only when it is the
+  content its id names (so an edited row is never read); its language and token count come from
+  `synthguard.ledger.text_facts`. Erased content has no text: its language is `unknown`, its
+  tokens are not counted. The content table sits outside the tree, so erasing a sample changes
+  these figures of an older report; every other figure depends on the first `size` entries.
 - Licences: a sample is bound by its sources' licences, its generator's terms, and those of its
   ancestors (a revision of licensed text is still bound by that licence).
 - Screening: each sample's latest `screened` record and any signed override after it
   (`fold_screening`). A sample stopped by guard k of its record's guard list was checked by
   guards 0..k; it counts under its first failed rule of guard k. A quarantine that names no
   listed guard counts in `quarantined`, and in no funnel step (each listed guard kept it).
-- Review: a verdict is a `reviewed` record whose detail says verdict ok or bad; the latest per
-  sample wins. A signed quarantine override is a reviewer saying ok, so it counts as a review.
+- Review: a verdict is a `reviewed` record whose detail says verdict ok or bad, on a sample
+  that a review draw selected earlier in the ledger; each reviewer's latest verdict counts. A
+  sample is ok when every reviewer said ok, bad when every one said bad, and a disagreement
+  (listed, and counted as an error) otherwise. A signed quarantine override is a release, not a
+  review, and a verdict on a sample no draw selected is not from a draw: both are counted apart.
   A draw is listed when it selected a sample in scope, with all it selected in range.
 - Shares: percent with two decimals, by largest remainder, so each breakdown sums to exactly
-  100.00 (all 0.00 when it is empty). A sample may cite several sources or licences: their
-  shares are of the breakdown's total, not of the samples.
+  100.00 (all 0.00 when it is empty). A sample may cite several sources: source shares are of
+  the breakdown's total. Licence shares are each of the samples in scope (unlicensed ones
+  included), so a sample bound by two licences counts in both and the shares can sum past 100.
 - Order: breakdowns by samples, most first, then by key; the depth histogram by depth; review
   draws in ledger order; the funnel by the guards' position in their lists, then by guard.
 """
@@ -58,18 +67,30 @@ from synthguard.ledger.licences import (
 )
 from synthguard.ledger.lineage import MAKING_EVENTS, LineageEntry, parse_lineage
 from synthguard.ledger.merkle import CompactRange
-from synthguard.ledger.screening import ScreeningStatus, fold_screening
+from synthguard.ledger.screening import ScreeningStatus, fold_screening, is_override
 from synthguard.ledger.store import entry_leaf_hash
 from synthguard.ledger.tables import SampleRow
+from synthguard.ledger.text_facts import (
+    TOKEN_METHOD,
+    count_tokens,
+    detect_language,
+    language_detector,
+    language_method,
+    size_bucket,
+)
 from synthguard.ledger.transparency import (
     CheckpointRef,
     Count,
+    DataCharacteristics,
     DataSources,
     Decontamination,
+    Deduplication,
     DepthBin,
+    Disagreement,
     General,
     GeneratorCount,
     GuardFunnel,
+    Languages,
     LicenceCount,
     Licences,
     Processing,
@@ -77,7 +98,10 @@ from synthguard.ledger.transparency import (
     ReviewDraw,
     Screening,
     SourceCategory,
+    SourceRights,
+    Stated,
     SyntheticData,
+    TextSize,
     TransparencyReport,
 )
 from synthguard.ledger.verify import Progress
@@ -89,6 +113,7 @@ from synthguard.provenance.record import (
     Source,
     SourceKind,
 )
+from synthguard.provenance.sample import sample_from_row, sample_text
 
 if TYPE_CHECKING:
     from synthguard.ledger.store import Ledger
@@ -97,16 +122,23 @@ WILSON_Z = 1.959963984540054
 """The standard normal quantile of a two-sided 95 % interval."""
 
 DECONTAMINATION = "decontamination"
-"""The guard family whose figures the report shows on their own."""
+DEDUP = "dedup"
+"""The guard families whose figures the report shows on their own."""
+UNNAMED_DATASET = "unnamed dataset"
+"""The dataset's name in a report computed without one and without a release."""
+UNNAMED_REVIEWER = "(unnamed)"
+"""The reviewer of a verdict that names none."""
 
 _CHUNK = 5000
 _ID_CHUNK = 500
 _ID = re.compile(r"sha256:[0-9a-f]{64}")
 _UNKNOWN = "unknown"
 _NONE = "none"
+_TEXT = "text"
 _CATEGORIES = {
     "public_datasets": SourceKind.PUBLIC_DATASET,
-    "licensed_private": SourceKind.LICENSED,
+    "licensed": SourceKind.LICENSED,
+    "private": SourceKind.PRIVATE,
     "crawled": SourceKind.CRAWLED,
     "user_data": SourceKind.USER,
     "other": SourceKind.OTHER,
@@ -119,8 +151,8 @@ FunnelPath = tuple[tuple[GuardKey, ...], int | None, str]
 quarantined the sample (None if none did) and that guard's first failed rule."""
 GeneratorKey = tuple[str | None, str, str | None]
 """A generator as the report counts it: provider, model, version."""
-SourceFact = tuple[str, str, str | None]
-"""A source as the report counts it: kind, URI, licence."""
+SourceFact = tuple[str, str, str | None, str | None]
+"""A source as the report counts it: kind, URI, licence, text-and-data-mining opt-out facts."""
 _GUARD_KEY: Callable[[Any], GuardKey] = operator.itemgetter(
     "family", "name", "version", "config_digest"
 )
@@ -133,6 +165,7 @@ def compute_report(
     sample_ids: Collection[str] | None = None,
     size: int | None = None,
     tool_version: str | None = None,
+    stated: Stated | None = None,
     progress: Progress | None = None,
 ) -> TransparencyReport:
     """Compute the transparency report of the ledger's first `size` entries (all by default).
@@ -140,11 +173,15 @@ def compute_report(
     `progress`, when given, is called with the number of entries read, a chunk at a time.
     Scope: every sample made in range; or the samples of `release` (InputError if the ledger
     has no such release in range); or exactly `sample_ids`, for a candidate release not yet
-    recorded, in which case `release` only names it in the report.
+    recorded, in which case `release` only names it in the report. `stated`: the dataset's
+    name, provider and model, as the publisher states them (by default the dataset is named
+    after the release, and nothing else is stated).
     """
+    if stated is None:
+        stated = Stated(dataset=release or UNNAMED_DATASET)
     # Everything the computation keeps alive is freed when `_report` returns, inside the pause.
     with _cycle_collection_paused():
-        return _report(ledger, release, sample_ids, size, tool_version, progress)
+        return _report(ledger, release, sample_ids, size, tool_version, stated, progress)
 
 
 def _report(
@@ -153,6 +190,7 @@ def _report(
     sample_ids: Collection[str] | None,
     size: int | None,
     tool_version: str | None,
+    stated: Stated,
     progress: Progress | None,
 ) -> TransparencyReport:
     size = _checked_size(ledger, size)
@@ -162,7 +200,7 @@ def _report(
     statuses = fold_screening(scan.read(ledger, size, tree, progress))
     scope = _scope(scan, release, sample_ids, size)
     made = [scan.made.get(sample_id) for sample_id in scope]
-    modality = _modalities(ledger, scope, made)
+    texts = _read_texts(ledger, scope)
     general = General(
         tool_version=tool_version or importlib.metadata.version("synthguard"),
         checkpoint=CheckpointRef(
@@ -171,16 +209,18 @@ def _report(
             root_hash=base64.b64encode(tree.root()).decode("ascii"),
         ),
         release=release,
+        stated=stated,
         samples=len(scope),
         first_record=_first_time(scan, scope),
         last_record=_last_time(scan, scope),
-        modalities=_ranked(Counter(modality[sample_id] for sample_id in scope)),
+        data=_characteristics(scope, made, texts),
     )
     in_scope = set(scope)
     return TransparencyReport(
         general=general,
-        sources=_sources(scope, made, modality),
+        sources=_sources(made),
         processing=Processing(
+            rights=_rights(made),
             screening=_screening(
                 [statuses[s] for s in scope if s in statuses], scan.paths, len(scope)
             ),
@@ -261,7 +301,8 @@ class _Making:
     sources: tuple[SourceFact, ...]
     parents: tuple[str, ...]
     depth: int
-    modality: str | None
+    kind: str | None
+    time: str
 
 
 @dataclass(slots=True)
@@ -286,7 +327,11 @@ class _Scan:
         self.made: dict[str, _Making] = {}
         self.spans: dict[str, tuple[str, str]] = {}
         self.releases: dict[str, set[str]] = {}
-        self.verdicts: dict[str, str] = {}
+        # Each reviewer's latest verdict on each sample a draw had selected before it.
+        self.verdicts: dict[str, dict[str, str]] = {}
+        self.drawn: set[str] = set()
+        self.undrawn: set[str] = set()
+        self.overridden: set[str] = set()
         self.draws: dict[str, _Draw] = {}
         self.paths: dict[str, FunnelPath] = {}
         self.quarantined: set[str] = set()
@@ -336,10 +381,19 @@ class _Scan:
             detail = record.detail
             if detail.get("selected") is True:
                 self._select(seq, record)
+                self.drawn.add(sample_id)
             verdict = detail.get("verdict")
-            if verdict in ("ok", "bad"):
-                # Dicts keep the latest assignment: the latest verdict wins.
-                self.verdicts[sample_id] = verdict
+            if verdict not in ("ok", "bad"):
+                return
+            if is_override(LineageEntry(seq, record)):
+                self.overridden.add(sample_id)
+            elif sample_id in self.drawn:
+                reviewer = detail.get("reviewer")
+                name = reviewer if isinstance(reviewer, str) and reviewer else UNNAMED_REVIEWER
+                # Dicts keep the latest assignment: each reviewer's latest verdict wins.
+                self.verdicts.setdefault(sample_id, {})[name] = verdict
+            else:
+                self.undrawn.add(sample_id)
 
     def _intern(self, value: Any) -> Any:
         return self._interned.setdefault(value, value)
@@ -352,11 +406,15 @@ class _Scan:
             if generator is None
             else self._intern((generator.provider, generator.model, generator.version)),
             sources=self._intern(
-                tuple(self._intern((source_kind(s), s.uri, s.license)) for s in record.sources)
+                tuple(
+                    self._intern((source_kind(s), s.uri, s.license, s.tdm_opt_out))
+                    for s in record.sources
+                )
             ),
             parents=tuple(record.parents),
             depth=record.depth,
-            modality=None if record.kind is None else _MODALITY[record.kind],
+            kind=record.kind,
+            time=record.time,
         )
 
     def _time(self, sample_id: str, text: str) -> None:
@@ -482,42 +540,94 @@ def _last_time(scan: _Scan, scope: list[str]) -> str | None:
 NO_LICENCE = "no licence recorded"
 """What `most_restrictive` says when samples without any licence or terms outrank the rest."""
 
-_MODALITY = {"alpaca": "text", "text": "text", "chat": "chat"}
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """What a sample's stored text gives the report."""
+
+    kind: str
+    language: str
+    tokens: int
 
 
-def _modalities(ledger: Ledger, scope: list[str], made: list[_Making | None]) -> dict[str, str]:
-    """Each sample's modality: the shape its making record names (the Recorder writes it), else
-    its stored content's; `unknown` when neither is there (an erased sample of a record
-    without a shape)."""
-    found = {
-        sample_id: making.modality
-        for sample_id, making in zip(scope, made, strict=True)
-        if making is not None and making.modality is not None
-    }
-    missing = [sample_id for sample_id in scope if sample_id not in found]
+_UNREADABLE = "unreadable"
+"""A stored row that is not in the default field names, or not the content its id names."""
+
+
+def _read_texts(ledger: Ledger, scope: list[str]) -> dict[str, _Text | str]:
+    """The text facts of each sample in scope with stored content (`_UNREADABLE` for a row
+    that cannot be read as its sample); samples without stored content are left out."""
+    found: dict[str, _Text | str] = {}
     with ledger.engine.connect() as conn:
-        for start in range(0, len(missing), _ID_CHUNK):
+        for start in range(0, len(scope), _ID_CHUNK):
             rows = conn.execute(
                 select(col(SampleRow.sample_id), col(SampleRow.content)).where(
-                    col(SampleRow.sample_id).in_(missing[start : start + _ID_CHUNK])
+                    col(SampleRow.sample_id).in_(scope[start : start + _ID_CHUNK])
                 )
             ).all()
-            found.update((sample_id, _shape(sample_id, content)) for sample_id, content in rows)
-    return {sample_id: found.get(sample_id, _UNKNOWN) for sample_id in scope}
+            found.update((sample_id, _text(sample_id, content)) for sample_id, content in rows)
+    return found
 
 
-def _shape(sample_id: str, content: str) -> str:
+def _text(sample_id: str, content: str) -> _Text | str:
     try:
         row = json.loads(content)
     except ValueError as exc:
         raise VerificationError(f"the stored content of sample {sample_id} is not JSON") from exc
-    if not isinstance(row, dict):
-        return _UNKNOWN
-    if row.get("messages") is not None:
-        return "chat"
-    if any(row.get(name) is not None for name in ("instruction", "output", "text")):
-        return "text"
-    return _UNKNOWN
+    try:
+        sample = sample_from_row(row)
+    except InputError:
+        return _UNREADABLE
+    # The id is the digest of the content: a row edited in the database is not read.
+    if sample.id != sample_id:
+        return _UNREADABLE
+    text = sample_text(sample)
+    return _Text(sample.kind, detect_language(text), count_tokens(text))
+
+
+def _characteristics(
+    scope: list[str], made: list[_Making | None], texts: Mapping[str, _Text | str]
+) -> DataCharacteristics:
+    modalities: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    languages: Counter[str] = Counter()
+    tokens = counted = erased = unreadable = 0
+    latest: str | None = None
+    for sample_id, making in zip(scope, made, strict=True):
+        text = texts.get(sample_id)
+        if isinstance(text, _Text):
+            languages[text.language] += 1
+            tokens += text.tokens
+            counted += 1
+        else:
+            languages[_UNKNOWN] += 1
+            erased += text is None
+            unreadable += text is not None
+        kind = making.kind if making is not None else None
+        if kind is None and isinstance(text, _Text):
+            kind = text.kind
+        kinds[kind or _UNKNOWN] += 1
+        modalities[_TEXT if making is not None or isinstance(text, _Text) else _UNKNOWN] += 1
+        if making is not None and (latest is None or _time_key(making.time) > _time_key(latest)):
+            latest = making.time
+    return DataCharacteristics(
+        modalities=_breakdown(modalities),
+        content_types=_breakdown(kinds),
+        text_size=TextSize(
+            tokens=tokens,
+            bucket=size_bucket(tokens),
+            samples_counted=counted,
+            method=TOKEN_METHOD,
+        ),
+        languages=Languages(
+            detector=language_detector(),
+            method=language_method(),
+            languages=_breakdown(languages),
+            erased=erased,
+            unreadable=unreadable,
+        ),
+        latest_acquisition=latest,
+    )
 
 
 # -- sections --------------------------------------------------------------------------------
@@ -534,16 +644,14 @@ def _breakdown(counts: Mapping[str, int]) -> list[Count]:
     return [Count(key=k, samples=n, share=s) for (k, n), s in zip(items, shares, strict=True)]
 
 
-def _sources(
-    scope: list[str], made: list[_Making | None], modality: Mapping[str, str]
-) -> DataSources:
+def _sources(made: list[_Making | None]) -> DataSources:
     origins: Counter[str] = Counter()
     first_kinds: Counter[str] = Counter()
     kind_samples: Counter[str] = Counter()
     uris: dict[str, Counter[str]] = {}
     generators: Counter[GeneratorKey] = Counter()
     synthetic_modalities: Counter[str] = Counter()
-    for sample_id, making in zip(scope, made, strict=True):
+    for making in made:
         if making is None:
             origins[_UNKNOWN] += 1
             first_kinds[_NONE] += 1
@@ -551,12 +659,13 @@ def _sources(
         origins[making.origin] += 1
         sources = making.sources
         first_kinds[sources[0][0] if sources else _NONE] += 1
-        kind_samples.update({kind for kind, _, _ in sources})
-        for kind, uri in {(kind, uri) for kind, uri, _ in sources}:
+        kind_samples.update({kind for kind, _, _, _ in sources})
+        for kind, uri in {(kind, uri) for kind, uri, _, _ in sources}:
             uris.setdefault(kind, Counter())[uri] += 1
         if making.origin == Origin.SYNTHETIC.value:
             generators[making.generator or (None, _UNKNOWN, None)] += 1
-            synthetic_modalities[modality[sample_id]] += 1
+            # A made sample is one of the ledger's shapes, all of them text.
+            synthetic_modalities[_TEXT] += 1
     by_origin = _breakdown(origins)
     categories = {
         name: SourceCategory(
@@ -580,6 +689,29 @@ def _sources(
         by_origin=by_origin,
         by_source_kind=_breakdown(first_kinds),
     )
+
+
+def _rights(made: list[_Making | None]) -> list[SourceRights]:
+    """Section 3.1: each source as its records describe it, and the samples that cite it."""
+    counts: Counter[SourceFact] = Counter()
+    for making in made:
+        if making is not None:
+            counts.update(set(making.sources))
+    items = sorted(
+        counts.items(),
+        key=lambda item: (-item[1], item[0][1], item[0][0], item[0][2] or "", item[0][3] or ""),
+    )
+    return [
+        SourceRights(
+            uri=uri,
+            kind=kind,
+            licence=licence,
+            licence_kind=None if licence is None else classify_licence(licence).kind,
+            tdm_opt_out=opt_out,
+            samples=n,
+        )
+        for (kind, uri, licence, opt_out), n in items
+    ]
 
 
 def _generators(counts: Counter[GeneratorKey]) -> list[GeneratorCount]:
@@ -608,8 +740,8 @@ def _screening(
     taken = Counter(paths[status.sample_id] for status in statuses)
     steps: dict[GuardKey, _Step] = {}
     position: dict[GuardKey, int] = {}
-    decontamination_checked = 0
-    contaminated: Counter[str] = Counter()
+    checked = {DECONTAMINATION: 0, DEDUP: 0}
+    stopped: dict[str, Counter[str]] = {DECONTAMINATION: Counter(), DEDUP: Counter()}
     for (guards, stop, rule), count in taken.items():
         for index, key in enumerate(guards):
             position[key] = min(position.get(key, index), index)
@@ -623,10 +755,11 @@ def _screening(
                 step.rules[rule] += count
             else:
                 step.kept += count
-        if any(key[0] == DECONTAMINATION for key in ran):
-            decontamination_checked += count
-        if stop is not None and guards[stop][0] == DECONTAMINATION:
-            contaminated[rule] += count
+        for family in checked:
+            if any(key[0] == family for key in ran):
+                checked[family] += count
+        if stop is not None and guards[stop][0] in stopped:
+            stopped[guards[stop][0]][rule] += count
     funnel = [
         GuardFunnel(
             family=key[0],
@@ -647,10 +780,15 @@ def _screening(
         quarantined=sum(1 for s in statuses if s.held),
         released_by_override=sum(1 for s in statuses if s.outcome == "quarantined" and not s.held),
         funnel=funnel,
+        deduplication=Deduplication(
+            checked=checked[DEDUP],
+            duplicates=sum(stopped[DEDUP].values()),
+            by_rule=_breakdown(stopped[DEDUP]),
+        ),
         decontamination=Decontamination(
-            checked=decontamination_checked,
-            contaminated=sum(contaminated.values()),
-            by_rule=_breakdown(contaminated),
+            checked=checked[DECONTAMINATION],
+            contaminated=sum(stopped[DECONTAMINATION].values()),
+            by_rule=_breakdown(stopped[DECONTAMINATION]),
         ),
     )
 
@@ -722,7 +860,7 @@ class _Bindings:
         return self.bound[sample_id]
 
     def _own(self, making: _Making) -> frozenset[Licence]:
-        key = (tuple(text for _, _, text in making.sources if text), making.generator)
+        key = (tuple(text for _, _, text, _ in making.sources if text), making.generator)
         own = self.own.get(key)
         if own is None:
             found = {classify_licence(text) for text in key[0]}
@@ -742,10 +880,12 @@ def _licences(made: Mapping[str, _Making], scope: list[str]) -> Licences:
         counts.update(bound)
         unlicensed += not bound
     items = sorted(counts.items(), key=lambda item: (-item[1], item[0].name, item[0].kind))
-    shares = largest_remainder_shares([n for _, n in items])
+    # Of the samples in scope, not of the rows: a sample bound by two licences is in both.
     rows = [
-        LicenceCount(licence=licence.name, kind=licence.kind, samples=n, share=share)
-        for (licence, n), share in zip(items, shares, strict=True)
+        LicenceCount(
+            licence=licence.name, kind=licence.kind, samples=n, share=percent(n, len(scope))
+        )
+        for licence, n in items
     ]
     worst = max((restrictiveness(row.kind) for row in rows), default=None)
     # Of the most restrictive kind, the licence binding the most samples. Content with no
@@ -759,6 +899,7 @@ def _licences(made: Mapping[str, _Making], scope: list[str]) -> Licences:
         most_restrictive=most,
         unknown=sorted({row.licence for row in rows if row.kind == _UNKNOWN}),
         unlicensed_samples=unlicensed,
+        unlicensed_share=percent(unlicensed, len(scope)),
     )
 
 
@@ -774,21 +915,44 @@ def _review(scan: _Scan, scope: list[str], in_scope: set[str]) -> Review:
         for draw_id, draw in scan.draws.items()
         if not draw.selected.isdisjoint(in_scope)
     ]
-    verdicts = Counter(scan.verdicts[s] for s in scope if s in scan.verdicts)
-    reviewed = verdicts["ok"] + verdicts["bad"]
+    ok = bad = 0
+    disagreements: list[Disagreement] = []
+    for sample_id in scope:
+        by_reviewer = scan.verdicts.get(sample_id)
+        if not by_reviewer:
+            continue
+        said = set(by_reviewer.values())
+        if said == {"ok"}:
+            ok += 1
+        elif said == {"bad"}:
+            bad += 1
+        else:
+            disagreements.append(
+                Disagreement(
+                    sample_id=sample_id,
+                    ok=sorted(r for r, v in by_reviewer.items() if v == "ok"),
+                    bad=sorted(r for r, v in by_reviewer.items() if v == "bad"),
+                )
+            )
+    reviewed = ok + bad + len(disagreements)
+    # A disagreement counts as an error: a reviewer found a fault that another did not.
+    errors = bad + len(disagreements)
     low = high = error = None
     if reviewed:
-        error = percent(verdicts["bad"], reviewed)
-        low, high = (round(100 * bound, 2) for bound in wilson_interval(verdicts["bad"], reviewed))
+        error = percent(errors, reviewed)
+        low, high = (round(100 * bound, 2) for bound in wilson_interval(errors, reviewed))
     return Review(
         draws=draws,
         reviewed=reviewed,
-        ok=verdicts["ok"],
-        bad=verdicts["bad"],
+        ok=ok,
+        bad=bad,
+        disagreements=disagreements,
         review_rate=percent(reviewed, len(scope)),
         error_rate=error,
         wilson_low=low,
         wilson_high=high,
+        outside_draws=sum(1 for s in scope if s in scan.undrawn and s not in scan.verdicts),
+        overrides=sum(1 for s in scope if s in scan.overridden),
     )
 
 

@@ -2,7 +2,9 @@
 
 config.json holds what a later command needs to find things again: the ledger URL (unless
 `--db` or `SYNTHGUARD_DB` overrides it), the key that signs (`active_key`) and the genesis key
-id (`root_key`), which pins the trust anchor that `verify` checks entry 0 against.
+id (`root_key`), which pins the trust anchor that `verify` checks entry 0 against. Optional
+`provider` ({"name", "contact"}) and `model` ({"name", "version", "dependencies"}) say what the
+transparency report states in its sections 1.1 and 1.2.
 
 The home is 0700 and everything in it 0600, whatever the umask: none of it is anyone else's
 business. A failed `init` leaves nothing behind, so that running it again just works.
@@ -18,14 +20,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from pydantic import ValidationError
 
 from synthguard.ledger.checkpoint import check_origin
 from synthguard.ledger.kept import KeptCheckpoint
 from synthguard.ledger.policy import Policy
 from synthguard.ledger.private_file import FILE_MODE, make_private_dir, write_private
-from synthguard.ledger.store import DEFAULT_CHECKPOINT_INTERVAL, Ledger
+from synthguard.ledger.store import DEFAULT_CHECKPOINT_INTERVAL, Ledger, sqlite_file
+from synthguard.ledger.transparency import Provider, Stated, TrainedModel
 from synthguard.provenance.errors import InputError, KeyringError
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.record import KeyAction
@@ -84,6 +86,10 @@ class Home:
     def key_path(self, key_id: str) -> Path:
         """The encrypted key file of `key_id`."""
         return self.path / "keys" / f"{key_id.removeprefix('sha256:')[:16]}.key"
+
+    def holds_key(self, key_id: str) -> bool:
+        """Whether this home keeps the encrypted private key of `key_id`."""
+        return self.key_path(key_id).is_file()
 
     def init(
         self,
@@ -145,7 +151,7 @@ class Home:
 
         SQLite gives its -wal and -shm files the database file's permission bits.
         """
-        database = _sqlite_file(url)
+        database = sqlite_file(url)
         if database is None or database.exists():
             return []
         if database.absolute() == (self.path / "ledger.db").absolute():
@@ -164,6 +170,49 @@ class Home:
         config = self.config()
         config["policy"] = dict(policy)
         self._write_config(config)
+
+    @property
+    def folder_name(self) -> str:
+        """The name of the folder the home belongs to: the home's own, or for a home named
+        `.synthguard`, that of the folder holding it."""
+        path = self.path.absolute()
+        return (path.parent.name if path.name == HOME_DIR else path.name) or "dataset"
+
+    def report_statement(
+        self,
+        dataset: str | None = None,
+        *,
+        provider: Mapping[str, Any] | None = None,
+        model: Mapping[str, Any] | None = None,
+    ) -> Stated:
+        """What a report states that the ledger cannot know: the dataset's name (`dataset`, else
+        the home's folder name), the provider and the model (config.json's `provider` and
+        `model`, each field replaced by one given here that is not None)."""
+        config = self.config() if self.config_path.exists() else {}
+        key = "provider"
+        try:
+            stated_provider = Provider.model_validate(self._merged(config, key, provider))
+            key = "model"
+            stated_model = TrainedModel.model_validate(self._merged(config, key, model))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join((key, *(str(part) for part in first["loc"])))
+            raise InputError(
+                f"{self.config_path} or the report's options: {where}: {first['msg']}"
+            ) from None
+        return Stated(
+            dataset=dataset or self.folder_name, provider=stated_provider, model=stated_model
+        )
+
+    def _merged(
+        self, config: Mapping[str, Any], key: str, given: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """config[key] (an object, or absent) with the fields `given` sets (not None) laid over."""
+        found = config.get(key, {})
+        if not isinstance(found, dict):
+            raise InputError(f"{self.config_path}: {key} must be an object, not {found!r}")
+        overrides = {name: value for name, value in (given or {}).items() if value is not None}
+        return {**found, **overrides}
 
     def signer(self, passphrase: Passphrase) -> SigningKey:
         """Load the active signing key."""
@@ -221,19 +270,6 @@ def _first_missing(path: Path) -> Path | None:
             break
         missing = folder
     return missing
-
-
-def _sqlite_file(url: str) -> Path | None:
-    """The database file of a `sqlite:///PATH` URL (None for other URLs and in-memory ones)."""
-    if not url.startswith("sqlite"):
-        return None
-    try:
-        database = make_url(url).database
-    except ArgumentError:
-        return None
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database)
 
 
 def _remove(paths: list[Path]) -> None:

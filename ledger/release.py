@@ -5,10 +5,11 @@ made (`generated`, `revised` or `imported`) and screened into acceptance or rele
 quarantine by a signed override, and a release that breaks the policy unless it is justified.
 Then, against one checkpoint C of the ledger: every record of every released sample is proven
 into C's tree (built once, in memory, from the first C.size leaves), the data files (JSONL and
-Parquet), the proof bundle and the in-toto Statement in a DSSE envelope are written into a
-hidden folder beside OUT; one `released` record per sample is appended (one transaction); the
-folder is renamed to OUT and the ledger checkpointed again. A failure before the records are
-committed removes the folder: no half release is left to verify, and nothing is recorded.
+Parquet, each row with its `sample_id`), the proof bundle and the in-toto Statement in a DSSE
+envelope are written into a hidden folder beside OUT; one `released` record per sample is
+appended (one transaction); the folder is renamed to OUT and the ledger checkpointed again.
+A failure before the records are committed removes the folder: no half release is left to
+verify, and nothing is recorded.
 
 Killed at any moment (SIGKILL, power cut), a run leaves one of three states, and a rerun of
 the same command finishes or redoes it, never recording a release twice:
@@ -78,7 +79,13 @@ from synthguard.provenance.keys import SigningKey, VerifyingKey
 from synthguard.provenance.reader import detect_format, read_samples
 from synthguard.provenance.record import Event, utc_now
 from synthguard.provenance.recorder import Recorder
-from synthguard.provenance.sample import DEFAULT_MAPPING, FieldMapping, Sample, sample_from_row
+from synthguard.provenance.sample import (
+    DEFAULT_MAPPING,
+    FieldMapping,
+    Sample,
+    output_row,
+    sample_from_row,
+)
 
 SCREEN_OUTPUT = "accepted.jsonl"
 """What `--from DIR` reads: the accepted rows of a `synthguard screen` output folder."""
@@ -436,11 +443,12 @@ def _proofs(
 def _write_jsonl(samples: Sequence[Sample], path: Path) -> None:
     with path.open("wb") as out:
         for sample in samples:
-            out.write(canonical_json(sample.row) + b"\n")
+            out.write(canonical_json(output_row(sample.row, sample.id)) + b"\n")
 
 
 def _write_parquet(samples: Sequence[Sample], path: Path) -> None:
-    """One column per field any row has (first seen first); a row without it holds null."""
+    """One column per field any row has (`sample_id` first, then first seen first); a row
+    without it holds null."""
     try:
         pa = importlib.import_module("pyarrow")
         pq = importlib.import_module("pyarrow.parquet")
@@ -449,13 +457,14 @@ def _write_parquet(samples: Sequence[Sample], path: Path) -> None:
             "a release writes Parquet, which needs the parquet extra: "
             "pip install 'synthguard[parquet]'"
         ) from exc
+    rows = [output_row(sample.row, sample.id) for sample in samples]
     names: dict[str, None] = {}
-    for sample in samples:
-        names.update(dict.fromkeys(sample.row))
+    for row in rows:
+        names.update(dict.fromkeys(row))
     columns = {}
     for column in names:
         try:
-            columns[column] = pa.array([sample.row.get(column) for sample in samples])
+            columns[column] = pa.array([row.get(column) for row in rows])
         except (pa.ArrowException, ValueError, TypeError) as exc:
             raise InputError(
                 f"the released rows cannot be written as Parquet: field {column!r}: {exc}"

@@ -5,7 +5,8 @@ Checks in this order, and names the first discrepancy (file, line, sample id, en
    carries (trusted on first use), and holds an in-toto Statement v1 with synthguard's release
    predicate;
 2. each subject file has the SHA-256 the Statement gives;
-3. the data rows: every row's content-addressed id is recomputed, ids are unique, their count
+3. the data rows: every row's content-addressed id is recomputed and is the `sample_id` it
+   carries (a release made before rows carried one carries none), ids are unique, their count
    and Merkle root (over the sorted ids) are the predicate's, and every Parquet row equals its
    JSONL row;
 4. the bundle's header: its keys are exactly those the predicate lists, and its checkpoint note
@@ -83,7 +84,7 @@ from synthguard.provenance.errors import InputError, KeyringError, VerificationE
 from synthguard.provenance.keys import VerifyingKey
 from synthguard.provenance.reader import Row, read_samples
 from synthguard.provenance.record import RECORD_TYPE, LineageRecord
-from synthguard.provenance.sample import FieldMapping
+from synthguard.provenance.sample import SAMPLE_ID_FIELD, FieldMapping
 
 Progress = Callable[[int], None]
 
@@ -295,6 +296,7 @@ def _check_rows(out: Path, predicate: ReleasePredicate) -> dict[str, int]:
     except ValidationError as exc:
         raise VerificationError(f"{MANIFEST_FILE}: the field mapping is not valid") from exc
     lines: dict[str, int] = {}
+    carries: bool | None = None  # whether the rows carry their sample_id: all of them, or none
     jsonl = _rows(out / JSONL_FILE, mapping, "jsonl")
     parquet = _rows(out / PARQUET_FILE, mapping, "parquet")
     for text_row, table_row in zip_longest(jsonl, parquet):
@@ -306,6 +308,16 @@ def _check_rows(out: Path, predicate: ReleasePredicate) -> dict[str, int]:
         where = f"{JSONL_FILE} line {text_row.number}"
         if text_row.sample is None:
             raise VerificationError(f"{where}: not a sample: {text_row.error}")
+        raw = text_row.raw if isinstance(text_row.raw, dict) else {}
+        has = SAMPLE_ID_FIELD in raw
+        carries = has if carries is None else carries
+        if has != carries:
+            raise VerificationError(
+                f"{where}: {'carries a' if has else 'carries no'} {SAMPLE_ID_FIELD}, but the "
+                f"lines before it {'do' if carries else 'do not'}"
+            )
+        if has:
+            _check_carried_id(where, raw[SAMPLE_ID_FIELD], text_row.sample.id)
         if _comparable(text_row.raw) != _comparable(table_row.raw):
             raise VerificationError(
                 f"{PARQUET_FILE} row {table_row.number} differs from {where} "
@@ -326,6 +338,16 @@ def _check_rows(out: Path, predicate: ReleasePredicate) -> dict[str, int]:
             f"{JSONL_FILE}: the Merkle root of its sample ids differs from the manifest's"
         )
     return lines
+
+
+def _check_carried_id(where: str, carried: object, sample_id: str) -> None:
+    """VerificationError unless the `sample_id` a row carries is the id of its content."""
+    if carried != sample_id:
+        shown = repr(carried)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise VerificationError(
+            f"{where}: its {SAMPLE_ID_FIELD} {shown} is not the id of its content ({sample_id})"
+        )
 
 
 def _rows(path: Path, mapping: FieldMapping, fmt: str) -> Iterator[Row]:

@@ -25,7 +25,6 @@ from synthguard.ledger.report_layout import (
     Table,
     document,
     headline,
-    yes_no,
 )
 from synthguard.ledger.transparency import TransparencyReport
 
@@ -38,6 +37,7 @@ header { padding-top: 1.5rem; }
 h1 { font-size: 1.7rem; margin: 0 0 .25rem; }
 h2 { font-size: 1.35rem; margin: 2.25rem 0 .5rem; border-bottom: 2px solid #cbd2d9; }
 h3 { font-size: 1.1rem; margin: 1.75rem 0 .5rem; }
+h4 { font-size: 1rem; margin: 1.5rem 0 .5rem; }
 .subtitle { margin: 0 0 1rem; color: #52606d; }
 .glance { display: grid; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr)); gap: .5rem;
   margin: 1rem 0; padding: 0; }
@@ -53,6 +53,7 @@ nav ol ol { display: flex; flex-wrap: wrap; gap: 0 1.5rem; padding-left: 1rem;
   text-align: center; }
 .answer .yes { background: #c6f6d5; color: #22543d; }
 .answer .no { background: #e4e7eb; color: #323f4b; }
+.answer .na { background: #fff; color: #52606d; border: 1px solid #cbd2d9; }
 dl.facts { display: grid; grid-template-columns: minmax(12rem, max-content) 1fr;
   gap: .15rem 1rem; margin: .5rem 0 1rem; }
 dl.facts dt { color: #52606d; }
@@ -92,7 +93,7 @@ _CHARTS: dict[Chart, Callable[[TransparencyReport], str]] = {
 def render_html(report: TransparencyReport) -> str:
     """The report as a self-contained HTML page (same report, same bytes)."""
     general = report.general
-    scope = general.release if general.release is not None else general.checkpoint.origin
+    scope = general.stated.dataset
     sections = document(report)
     parts = [
         "<!DOCTYPE html>",
@@ -145,12 +146,11 @@ def _glance(fact: Fact) -> str:
 
 def _toc(section: Section) -> str:
     link = f'<a href="#{section.anchor}">{escape(section.heading)}</a>'
-    if not section.subsections:
+    # The template's numbered sections; the free parts of a section stay out of the contents.
+    numbered = [sub for sub in section.subsections if sub.number]
+    if not numbered:
         return f"<li>{link}</li>"
-    inner = "".join(
-        f'<li><a href="#{sub.anchor}">{escape(sub.heading)}</a></li>' for sub in section.subsections
-    )
-    return f"<li>{link}<ol>{inner}</ol></li>"
+    return f"<li>{link}<ol>{''.join(_toc(sub) for sub in numbered)}</ol></li>"
 
 
 def _section(section: Section, report: TransparencyReport, level: int) -> list[str]:
@@ -160,10 +160,10 @@ def _section(section: Section, report: TransparencyReport, level: int) -> list[s
         f'<{tag} id="{section.anchor}-h">{escape(section.heading)}</{tag}>',
     ]
     if section.answer is not None:
-        css = "yes" if section.answer else "no"
+        css = {"Yes": "yes", "No": "no"}.get(section.answer, "na")
         parts.append(
             f'<p class="answer">{escape(section.answer_label)}: '
-            f'<strong class="{css}">{yes_no(section.answer)}</strong></p>'
+            f'<strong class="{css}">{section.answer}</strong></p>'
         )
     parts.extend(f"<p>{escape(text)}</p>" for text in section.text)
     parts.extend(

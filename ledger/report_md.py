@@ -18,7 +18,6 @@ from synthguard.ledger.report_layout import (
     Table,
     document,
     headline,
-    yes_no,
 )
 from synthguard.ledger.transparency import TransparencyReport
 
@@ -56,7 +55,7 @@ def markdown_section(section: Section, level: int) -> list[str]:
     """A section and its subsections, headed at `level`."""
     lines = ["#" * level + " " + markdown_text(section.heading), ""]
     if section.answer is not None:
-        lines += [f"**{markdown_text(section.answer_label)}: {yes_no(section.answer)}**", ""]
+        lines += [f"**{markdown_text(section.answer_label)}: {section.answer}**", ""]
     for text in section.text:
         lines += [markdown_text(text), ""]
     for warning in section.warnings:
@@ -72,8 +71,7 @@ def markdown_section(section: Section, level: int) -> list[str]:
 
 def render_markdown(report: TransparencyReport) -> str:
     """The report as Markdown (same report, same bytes)."""
-    general = report.general
-    scope = general.release if general.release is not None else general.checkpoint.origin
+    scope = report.general.stated.dataset
     lines = [
         f"# {markdown_text(TITLE)}",
         "",

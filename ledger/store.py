@@ -23,15 +23,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import secrets
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert
 from sqlalchemy import select as sa_select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel, col, select
 
 from synthguard.ledger import lineage
@@ -77,17 +81,81 @@ def entry_leaf_hash(seq: int, envelope: bytes) -> bytes:
 
 
 def engine_for(url: str) -> Engine:
-    """Create an engine for a ledger URL (a `sqlite:///` path or a PostgreSQL URL)."""
+    """Create an engine for a ledger URL (a `sqlite:///` path or a PostgreSQL URL).
+
+    Creating one connects to nothing: a SQLite file appears on the first connection only.
+    """
     if url.startswith(("postgres://", "postgresql://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 120})
-        event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    if url.startswith("postgresql+psycopg://"):
-        return create_engine(url, pool_pre_ping=True)
-    raise LedgerError(f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql://...")
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 120})
+            event.listen(engine, "connect", _sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
+            return engine
+        if url.startswith("postgresql+psycopg://"):
+            return create_engine(url, pool_pre_ping=True)
+    except ArgumentError as exc:
+        raise LedgerError(
+            f"{shown_url(url)!r} is not a ledger URL: use sqlite:///PATH or postgresql://..."
+        ) from exc
+    except ImportError as exc:
+        raise LedgerError(
+            "a PostgreSQL ledger needs the postgres extra: pip install 'synthguard[postgres]'"
+        ) from exc
+    raise LedgerError(
+        f"unsupported ledger URL {shown_url(url)!r}: use sqlite:///PATH or postgresql://..."
+    )
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a `sqlite:///PATH` URL (None for other URLs and in-memory ones)."""
+    if not url.startswith("sqlite"):
+        return None
+    try:
+        database = make_url(url).database
+    except ArgumentError:
+        return None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def shown_url(url: str) -> str:
+    """A ledger URL as errors show it: the password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _open_error(url: str, database: Path | None, exc: DBAPIError) -> LedgerError:
+    """The one line for a ledger that cannot be opened: a cause a user can act on."""
+    reason = " ".join(str(exc.orig).split())
+    where = str(database) if database is not None else shown_url(url)
+    # Extended SQLite codes carry the primary code in their low byte.
+    code = (getattr(exc.orig, "sqlite_errorcode", None) or 0) & 0xFF
+    if reason.startswith("no such table") or getattr(exc.orig, "sqlstate", None) == "42P01":
+        return LedgerError(f"no synthguard ledger at {where} (run `synthguard init`)")
+    if code == sqlite3.SQLITE_NOTADB:
+        return LedgerError(f"{where} is not a synthguard ledger: it is not a SQLite database")
+    if database is not None and code in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY):
+        folder = database.parent
+        try:
+            read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        except OSError:
+            read_only = False
+        if read_only:
+            return LedgerError(
+                f"cannot open the ledger at {where}: it is on a read-only filesystem, and SQLite "
+                "writes its -wal and -shm files beside it; copy it somewhere writable"
+            )
+        if not (os.access(database, os.R_OK | os.W_OK) and os.access(folder, os.W_OK | os.X_OK)):
+            return LedgerError(
+                f"cannot open the ledger at {where}: permission denied (SQLite needs to read "
+                "and write the file, and to write its -wal and -shm files in its folder)"
+            )
+    return LedgerError(f"cannot open the ledger at {where}: {reason}")
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -154,13 +222,29 @@ class Ledger:
     def open(
         cls, url: str, signer: SigningKey | None = None, kept: KeptCheckpoint | None = None
     ) -> Ledger:
-        """Open an existing ledger; `kept` is the home's record of what its key last signed."""
+        """Open an existing ledger; `kept` is the home's record of what its key last signed.
+
+        A SQLite path with no file is refused before SQLite would create an empty one there.
+        """
+        database = sqlite_file(url)
+        if database is not None:
+            try:
+                found = database.is_file()
+            except OSError as exc:
+                reason = (
+                    "permission denied (a folder on its path may not be entered)"
+                    if isinstance(exc, PermissionError)
+                    else exc.strerror or str(exc)
+                )
+                raise LedgerError(f"cannot open the ledger at {database}: {reason}") from exc
+            if not found:
+                raise LedgerError(f"no synthguard ledger at {database} (run `synthguard init`)")
         engine = engine_for(url)
         try:
             return cls(url, engine, signer, kept)
-        except OperationalError as exc:
+        except DBAPIError as exc:
             engine.dispose()
-            raise LedgerError(f"cannot open the ledger at {url}: {exc.orig}") from exc
+            raise _open_error(url, database, exc) from exc
         except LedgerError:
             engine.dispose()
             raise

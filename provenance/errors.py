@@ -13,6 +13,10 @@ class InputError(SynthguardError):
     """Bad input from the user: a malformed row, a missing field, an unreadable file."""
 
 
+class EmptyInputError(InputError):
+    """An input without a single row: nothing to do, which the CLI says as a warning."""
+
+
 class KeyringError(SynthguardError):
     """A key cannot be created, read, decrypted or used."""
 

@@ -3,14 +3,22 @@
 Every command that takes samples reads them here, so a row means the same thing everywhere. A
 bad row does not stop the read: it comes out as a `Row` with an error and its line or row
 number, so a caller can quarantine it. Only a file that cannot be read at all raises.
+JSONL named `*.gz` (`data.jsonl.gz`, `data.json.gz`) is decompressed as it streams.
+
+`check_input` is the look before a command commits to a file: an input without rows, or a file
+that is not JSONL at all (CSV, binary, gzip without its `.gz` name), is one error, not one per
+line.
 """
 
 from __future__ import annotations
 
 import codecs
+import gzip
 import importlib
+import io
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -18,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from synthguard.provenance.errors import InputError
+from synthguard.provenance.errors import EmptyInputError, InputError
 from synthguard.provenance.sample import DEFAULT_MAPPING, FieldMapping, Sample, sample_from_row
 
 Format = Literal["jsonl", "parquet", "hf"]
@@ -27,6 +35,14 @@ FORMATS: tuple[Format, ...] = ("jsonl", "parquet", "hf")
 _HF_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
 _BATCH_ROWS = 1024
 _CHUNK_BYTES = 1 << 20
+# `check_input` judges JSONL by this many non-blank lines, each read this many bytes at a time.
+SNIFF_LINES = 20
+_SNIFF_BYTES = 1 << 16
+# What a file that is not JSONL is, when its first bytes say so: a hint for the error.
+_MAGIC = {
+    b"\x1f\x8b": "it is gzip-compressed: name it {name}.gz",
+    b"PAR1": "it is Parquet: name it *.parquet, or pass --format parquet",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +90,28 @@ def read_samples(
     return _jsonl_rows(path, mapping)
 
 
+def check_input(path: Path, fmt: str | None = None) -> None:
+    """Raise InputError unless `path` can be read and holds rows; EmptyInputError if it has none.
+
+    JSONL whose first 20 non-blank lines (all of them, in a shorter file) hold no JSON object
+    is not JSONL at all, and one error says so. Only those lines are read, in bounded memory.
+    """
+    kind = _format(path, fmt)
+    if kind == "parquet":
+        parquet = _open_parquet(path)
+        try:
+            rows = int(parquet.metadata.num_rows)
+        finally:
+            parquet.close()
+    elif kind == "hf":
+        rows = len(_load_hf(path))
+    else:
+        _check_readable(path)
+        rows = _sniff_jsonl(path)
+    if rows == 0:
+        raise EmptyInputError(f"{path} is empty: it holds no rows")
+
+
 def count_rows(path: Path, fmt: str | None = None) -> int | None:
     """Return a cheap row count for a progress bar (JSONL: lines), or None if it is unknown."""
     try:
@@ -83,7 +121,7 @@ def count_rows(path: Path, fmt: str | None = None) -> int | None:
         if kind == "hf":
             return len(_load_hf(path))
         return _count_lines(path)
-    except (InputError, OSError):
+    except (InputError, OSError, EOFError, zlib.error):
         return None
 
 
@@ -96,6 +134,26 @@ def _format(path: Path, fmt: str | None) -> Format:
 
 
 # JSONL
+
+# What reading a file can raise: OSError (gzip.BadGzipFile too), and for gzip a cut-off stream
+# (EOFError) or corrupt data (zlib.error).
+_READ_ERRORS: tuple[type[Exception], ...] = (OSError, EOFError, zlib.error)
+
+
+def _open_jsonl(path: Path) -> io.BufferedIOBase:
+    """Open a JSONL file's bytes; a `.gz` name is decompressed as it is read, never whole."""
+    if path.suffix.lower() == ".gz":
+        return gzip.GzipFile(path, "rb")
+    return path.open("rb")
+
+
+def _read_error(path: Path, exc: Exception) -> InputError:
+    if isinstance(exc, gzip.BadGzipFile) and str(exc).startswith("Not a gzipped file"):
+        return InputError(f"{path} is not gzip-compressed, though its name ends in .gz")
+    if isinstance(exc, EOFError | zlib.error | gzip.BadGzipFile):
+        return InputError(f"{path} is cut off or corrupt: its gzip data cannot be read ({exc})")
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+    return InputError(f"cannot read {path}: {detail}")
 
 
 def _check_readable(path: Path) -> None:
@@ -112,7 +170,7 @@ def _check_readable(path: Path) -> None:
 
 def _jsonl_rows(path: Path, mapping: FieldMapping) -> Iterator[Row]:
     try:
-        with path.open("rb") as lines:
+        with _open_jsonl(path) as lines:
             number = 0
             # Not enumerate(): its reused result tuple would keep the last line alive.
             for line in lines:
@@ -131,12 +189,94 @@ def _jsonl_rows(path: Path, mapping: FieldMapping) -> Iterator[Row]:
                 parsed = _parse_line(number, text)
                 del text
                 yield parsed if isinstance(parsed, Row) else _row(number, parsed.value, mapping)
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except _READ_ERRORS as exc:
+        raise _read_error(path, exc) from exc
+
+
+def _sniff_jsonl(path: Path) -> int:
+    """Return how many of the first lines hold something: 0 for an empty file.
+
+    Raise InputError when none of the first `SNIFF_LINES` of them holds a JSON object.
+    """
+    seen = number = 0
+    try:
+        with _open_jsonl(path) as data:
+            while seen < SNIFF_LINES:
+                number += 1
+                kind = _sniff_line(data, number)
+                if kind == "end":
+                    break
+                if kind == "object":
+                    return seen + 1
+                if kind == "other":
+                    seen += 1
+    except _READ_ERRORS as exc:
+        raise _read_error(path, exc) from exc
+    if seen == 0:
+        return 0
+    if seen == SNIFF_LINES:
+        what = f"the first {SNIFF_LINES} lines are not JSON objects"
+    elif seen == 1:
+        what = "its only line is not a JSON object"
+    else:
+        what = f"none of its {seen} lines is a JSON object"
+    hint = _magic_hint(path)
+    raise InputError(f"{path} does not look like JSONL: {what}" + (f" ({hint})" if hint else ""))
+
+
+def _sniff_line(data: io.BufferedIOBase, number: int) -> Literal["end", "blank", "object", "other"]:
+    """Read one line and tell whether it holds a JSON object.
+
+    A line that fits in one read is parsed, leniently: only its shape matters here. A longer
+    one is judged by its first non-blank character, so that no line is ever held whole.
+    """
+    chunk = data.readline(_SNIFF_BYTES)
+    if not chunk:
+        return "end"
+    whole = chunk.endswith(b"\n") or len(chunk) < _SNIFF_BYTES
+    if number == 1:
+        chunk = chunk.lstrip(_BLANK_BYTES).removeprefix(codecs.BOM_UTF8)
+    if whole:
+        text = chunk.decode("utf-8", "replace").strip(_BLANK)
+        if not text:
+            return "blank"
+        return "object" if _holds_object(text) else "other"
+    start = chunk.lstrip(_BLANK_BYTES)[:1]
+    while not chunk.endswith(b"\n") and (chunk := data.readline(_SNIFF_BYTES)):
+        start = start or chunk.lstrip(_BLANK_BYTES)[:1]
+    if not start:
+        return "blank"
+    return "object" if start == b"{" else "other"
+
+
+def _holds_object(text: str) -> bool:
+    if not text.startswith("{"):
+        return False
+    try:
+        value, end = _SHAPE.raw_decode(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and end == len(text)
+
+
+def _magic_hint(path: Path) -> str | None:
+    """What a file that is not JSONL is, when its first bytes say so (gzip without .gz, ...)."""
+    if path.suffix.lower() == ".gz":
+        return None
+    try:
+        with path.open("rb") as data:
+            head = data.read(4)
+    except OSError:
+        return None
+    for magic, hint in _MAGIC.items():
+        if head.startswith(magic):
+            return hint.format(name=path.name)
+    return None
 
 
 # What bytes.strip() strips: ASCII whitespace, that is JSON's four plus vertical tab and form feed.
 _BLANK = " \t\n\r\x0b\x0c"
+_BLANK_BYTES = _BLANK.encode("ascii")
 _SPACE = re.compile(f"[{re.escape(_BLANK)}]*")
 
 
@@ -236,12 +376,14 @@ def _constant(name: str) -> object:
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_unique_keys, parse_int=_int, parse_constant=_constant
 )
+# Only a line's shape: NaN, repeated keys and integers too long for int() are still objects.
+_SHAPE = json.JSONDecoder(parse_int=len)
 
 
 def _count_lines(path: Path) -> int:
     count = 0
     last = b"\n"
-    with path.open("rb") as data:
+    with _open_jsonl(path) as data:
         while chunk := data.read(_CHUNK_BYTES):
             count += chunk.count(b"\n")
             last = chunk

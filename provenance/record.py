@@ -87,6 +87,9 @@ class SourceKind(StrEnum):
 
     PUBLIC_DATASET = "public-dataset"
     LICENSED = "licensed"
+    """Licensed from its rightsholders or their representatives (the template's 2.2.1)."""
+    PRIVATE = "private"
+    """Private, not publicly available data obtained from another third party (2.2.2)."""
     CRAWLED = "crawled"
     USER = "user"
     SYNTHETIC = "synthetic"
@@ -105,6 +108,12 @@ class Source(BaseModel):
         default=None,
         description="What kind of source (the EU template's categories); when absent, reports "
         "infer it from the URI.",
+    )
+    tdm_opt_out: str | None = Field(
+        default=None,
+        description="What is known of the rightsholder's text-and-data-mining reservation for "
+        "this source and when it was checked (robots.txt, a TDMRep header, a licence clause); "
+        "reports show it, or 'not recorded' without it.",
     )
 
 

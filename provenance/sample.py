@@ -3,13 +3,17 @@
 Three shapes are understood: Alpaca (instruction/input/output), chat (`messages` of role and
 content) and plain `text`. A sample's id is the digest of its canonical content only, so the same
 content carries the same id whatever else its row holds; the row's own digest covers every field.
+
+The rows synthguard writes (screen outputs, release data files) carry their id in a `sample_id`
+field (`output_row`); a row that carries the id of its own content is read back as the row it was
+written from, so the field never enters a sample's content or its stored row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +21,9 @@ from synthguard.provenance.canonical import canonical_json, digest_json, parse_d
 from synthguard.provenance.errors import InputError
 
 SampleKind = Literal["alpaca", "chat", "text"]
+
+SAMPLE_ID_FIELD: Final = "sample_id"
+"""The field of an output row that holds its sample id (`output_row`)."""
 
 _JSON_TYPE_NAMES = {dict: "object", list: "array", type(None): "null"}
 
@@ -79,10 +86,53 @@ def sample_from_row(row: object, mapping: FieldMapping = DEFAULT_MAPPING) -> Sam
 
     A `messages` field makes a chat sample; `instruction` or `output` an Alpaca one; `text` a
     text one. A field holding null counts as absent (columnar formats fill missing cells so).
+    A row whose `sample_id` is the id of its content is an output row (`output_row`): it is
+    read as the row it was written from. Any other `sample_id` is the row's own field.
     """
     if not isinstance(row, Mapping):
         raise InputError("row is not a JSON object")
     values: dict[str, Any] = row if type(row) is dict else dict(row)
+    carried = values.get(SAMPLE_ID_FIELD)
+    if isinstance(carried, str):
+        written = _written_from(values, mapping)
+        if written is not None and written.id == carried:
+            return written
+    return _sample_of(values, mapping)
+
+
+def output_row(row: Mapping[str, Any], sample_id: str | None) -> dict[str, Any]:
+    """The row as synthguard writes it: `sample_id` first (None for a row that is no sample),
+    then the row's own fields, where one named `sample_id`, `_sample_id`, `__sample_id`, ...
+    gains one more leading underscore, so that nothing of the row is overwritten and
+    `sample_from_row` reads the output back as the row it was."""
+    body: dict[str, Any] = {SAMPLE_ID_FIELD: sample_id}
+    for key, value in row.items():
+        body[f"_{key}" if _is_id_name(key) else key] = value
+    return body
+
+
+def original_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Undo `output_row`: the row without its `sample_id`, the row's own fields renamed back."""
+    return {
+        key[1:] if _is_id_name(key) else key: value
+        for key, value in row.items()
+        if key != SAMPLE_ID_FIELD
+    }
+
+
+def _is_id_name(key: object) -> bool:
+    return isinstance(key, str) and key.lstrip("_") == SAMPLE_ID_FIELD
+
+
+def _written_from(values: Mapping[str, Any], mapping: FieldMapping) -> Sample | None:
+    """The sample of the row that `values` would be the output of, if it reads as one."""
+    try:
+        return _sample_of(original_row(values), mapping)
+    except InputError:
+        return None
+
+
+def _sample_of(values: dict[str, Any], mapping: FieldMapping) -> Sample:
     kind: SampleKind
     if values.get(mapping.messages) is not None:
         kind, content = "chat", _chat_content(values, mapping.messages)

@@ -10,6 +10,8 @@ import pytest
 from cli_support import INTERVAL, ORIGIN, Run, alpaca, invoke, write_jsonl
 from click.testing import Result
 
+from synthguard.cli.demo import run_demo
+
 
 @pytest.fixture
 def run(passphrase: str) -> Run:
@@ -45,6 +47,23 @@ def home(home_template: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "home"
     shutil.copytree(home_template, copy)
     return copy
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo folder (home and ledger, a release, the HTML report), made once; tests get
+    copies."""
+    folder = tmp_path_factory.mktemp("demo") / "demo"
+    run_demo(folder, 40)
+    return folder
+
+
+@pytest.fixture
+def demo(demo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo folder."""
+    folder = tmp_path / "demo"
+    shutil.copytree(demo_template, folder)
+    return folder
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ to a report or a release are caught, and a ledger that grew since still audits i
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,22 +13,6 @@ from synthguard.cli.demo import DEMO_PASSPHRASE, run_demo
 from synthguard.ledger.audit import run_audit
 from synthguard.ledger.home import Home
 from synthguard.ledger.report_embed import embedded_report
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One demo folder (ledger, release, HTML report); tests get copies."""
-    folder = tmp_path_factory.mktemp("demo") / "demo"
-    run_demo(folder, 40)
-    return folder
-
-
-@pytest.fixture
-def demo(demo_template: Path, tmp_path: Path) -> Path:
-    """A private copy of the demo folder."""
-    folder = tmp_path / "demo"
-    shutil.copytree(demo_template, folder)
-    return folder
 
 
 def audit(folder: Path, *args: str | Path) -> tuple[int, str]:
@@ -64,7 +47,7 @@ def test_the_demo_report_and_release_pass_the_audit(demo: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("fmt", ["json", "md", "html"])
+@pytest.mark.parametrize("fmt", ["json", "md", "html", "card"])
 def test_every_report_format_audits_clean(demo: Path, fmt: str) -> None:
     out = demo / f"report.{fmt}"
     made = invoke("report", "--format", fmt, "--out", out, home=demo / ".synthguard")
@@ -166,3 +149,95 @@ def test_a_release_of_another_ledger_fails_only_the_ledger_checks(
     assert code == 1
     failed = [line[6:].split("  ")[0] for line in failed_checks(stdout)]
     assert failed == ["release checkpoint in ledger", "release recorded in ledger"], stdout
+
+
+def test_an_edited_dataset_card_fails_the_audit(demo: Path) -> None:
+    out = demo / "README.md"
+    made = invoke("report", "--format", "card", "--out", out, home=demo / ".synthguard")
+    assert made.exit_code == 0, made.output
+    code, stdout = audit(demo, "--report", out)
+    assert code == 0, stdout
+    assert "report text (card)" in stdout
+    card = out.read_text()
+    out.write_text(card.replace("size_categories:\n- n<1K", "size_categories:\n- 1K<n<10K", 1))
+    code, stdout = audit(demo, "--report", out)
+    assert code == 1
+    failures = failed_checks(stdout)
+    assert len(failures) == 1, stdout
+    assert "report text (card)" in failures[0]
+
+
+def _stated(path: Path) -> dict[str, object]:
+    stated: dict[str, object] = embedded_report(path.read_text()).general.stated.model_dump()
+    return stated
+
+
+def test_the_dataset_is_named_by_option_release_or_home_folder(demo: Path) -> None:
+    home = demo / ".synthguard"
+    origin = Home(home).config()["origin"]
+    for args, name in (
+        ((), "demo"),  # the folder that holds the home
+        (("--release", "demo-v1"), "demo-v1"),
+        (("--release", "demo-v1", "--name", "Demo instructions"), "Demo instructions"),
+    ):
+        out = demo / "named.md"
+        made = invoke("report", "--format", "md", "--out", out, *args, home=home)
+        assert made.exit_code == 0, made.output
+        assert _stated(out)["dataset"] == name
+        text = out.read_text()
+        assert text.startswith("# Public summary of training content\n")
+        assert f"Commission's template): {name}" in text
+        assert f"): {origin}" not in text
+        code, stdout = audit(demo, "--report", out)
+        assert code == 0, stdout
+
+
+def test_provider_and_model_come_from_the_config_and_the_options(demo: Path) -> None:
+    home = demo / ".synthguard"
+    config_path = home / "config.json"
+    config = json.loads(config_path.read_text())
+    config["provider"] = {"name": "Example Labs", "contact": "ai-office@example.org"}
+    config["model"] = {"name": "example-7b", "version": "1", "dependencies": ["llama-3.1-8b"]}
+    config_path.write_text(json.dumps(config))
+    out = demo / "report.html"
+    made = invoke("report", "--out", out, "--model-version", "2", home=home)
+    assert made.exit_code == 0, made.output
+    assert _stated(out) == {
+        "dataset": "demo",
+        "provider": {"name": "Example Labs", "contact": "ai-office@example.org"},
+        "model": {"name": "example-7b", "version": "2", "dependencies": ["llama-3.1-8b"]},
+    }
+    html = out.read_text()
+    assert "Example Labs" in html
+    assert "ai-office@example.org" in html
+    code, stdout = audit(demo, "--report", out)
+    assert code == 0, stdout
+    flags = invoke(
+        "report",
+        "--out",
+        out,
+        "--provider-name",
+        "Other Labs",
+        "--model-dependency",
+        "a",
+        "--model-dependency",
+        "b",
+        home=home,
+    )
+    assert flags.exit_code == 0, flags.output
+    stated = _stated(out)
+    assert stated["provider"] == {"name": "Other Labs", "contact": "ai-office@example.org"}
+    assert stated["model"] == {"name": "example-7b", "version": "1", "dependencies": ["a", "b"]}
+
+
+def test_a_bad_provider_in_the_config_is_one_error_line(demo: Path) -> None:
+    home = demo / ".synthguard"
+    config_path = home / "config.json"
+    config = json.loads(config_path.read_text())
+    config["provider"] = {"name": "Example Labs", "phone": "123"}
+    config_path.write_text(json.dumps(config))
+    result = invoke("report", "--out", demo / "r.html", home=home)
+    assert result.exit_code == 2
+    assert "provider" in result.stderr
+    assert "phone" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -54,8 +54,8 @@ def test_rotate_then_records_signed_by_the_new_key_verify(
     assert verify.exit_code == 0, verify.output
     assert "(2 keys," in verify.stdout
     assert _keys(run, home) == [
-        [old, "retired", "0", "8"],
-        ["*", new, "active", "8", "-"],
+        [old, "retired", "0", "8", "this", "home"],
+        ["*", new, "active", "8", "-", "this", "home"],
     ]
 
 
@@ -66,7 +66,7 @@ def test_revoke_a_retired_key_by_prefix(run: Run, home: Path) -> None:
     revoked = run("keys", "revoke", prefix, "--reason", "laptop lost", home=home)
     assert revoked.exit_code == 0, revoked.output
     assert revoked.stdout.strip() == f"revoked {old}"
-    assert _keys(run, home)[0] == [old, "revoked", "0", "2"]
+    assert _keys(run, home)[0] == [old, "revoked", "0", "2", "this", "home"]
     shown = json.loads(run("ledger", "show", "2", home=home).stdout)
     assert shown["payload"]["action"] == "key_revoked"
     assert shown["payload"]["reason"] == "laptop lost"
@@ -96,7 +96,11 @@ def test_generate_adds_a_key_that_does_not_replace_the_active_one(run: Run, home
     assert result.exit_code == 0, result.output
     added = result.stdout.split()[2]
     assert _config(home)["active_key"] == active
-    assert _keys(run, home) == [["*", active, "active", "0", "-"], [added, "active", "1", "-"]]
+    # One active key per home: the one it signs with. The added one may sign (elsewhere).
+    assert _keys(run, home) == [
+        ["*", active, "active", "0", "-", "this", "home"],
+        [added, "may", "sign", "1", "-", "this", "home"],
+    ]
     assert run("verify", home=home).exit_code == 0
 
 
@@ -130,6 +134,68 @@ def test_export_follows_rotation(run: Run, home: Path) -> None:
     assert run("keys", "rotate", home=home).exit_code == 0
     _, key = VerifyingKey.from_vkey(run("keys", "export", "--format", "vkey", home=home).stdout)
     assert key.key_id == _config(home)["active_key"]
+
+
+def test_list_shows_one_active_key_and_who_holds_the_others(run: Run, home: Path) -> None:
+    first = _config(home)["active_key"]
+    added = run("keys", "generate", home=home).stdout.split()[2]
+    assert run("keys", "rotate", home=home).exit_code == 0
+    active = _config(home)["active_key"]
+    # The added key goes to a second writer: this home no longer holds it.
+    (home / "keys" / f"{added.removeprefix('sha256:')[:16]}.key").unlink()
+
+    listed = run("keys", "list", home=home)
+
+    assert listed.exit_code == 0, listed.output
+    header, *rows = listed.stdout.splitlines()
+    assert header.split() == ["KEY", "ID", "STATUS", "ADDED", "ENDED", "HELD", "BY"]
+    assert [row.split() for row in rows] == [
+        [first, "retired", "0", "2", "this", "home"],
+        [added, "may", "sign", "1", "-", "-"],
+        ["*", active, "active", "2", "-", "this", "home"],
+    ]
+    # Columns line up: every status starts where the header's does.
+    at = header.index("STATUS")
+    assert [row[at:].split("  ")[0] for row in rows] == ["retired", "may sign", "active"]
+
+
+@pytest.mark.parametrize("action", ["rotate", "revoke"])
+def test_export_of_a_key_that_signs_no_more_is_marked(run: Run, home: Path, action: str) -> None:
+    old = _config(home)["active_key"]
+    assert run("keys", "rotate", home=home).exit_code == 0
+    if action == "revoke":
+        assert run("keys", "revoke", old, "--reason", "laptop lost", home=home).exit_code == 0
+    status, seq = ("retired", 1) if action == "rotate" else ("revoked", 2)
+
+    exported = run("keys", "export", old.removeprefix("sha256:")[:12], home=home)
+
+    assert exported.exit_code == 0, exported.output
+    assert exported.stdout.startswith("-----BEGIN PUBLIC KEY-----\n")
+    _, key = VerifyingKey.from_vkey(exported.stdout.splitlines()[-1])
+    assert key.key_id == old
+    assert stderr_lines(exported) == [
+        f"synthguard: note: {old} was {status} at entry {seq}"
+        + (
+            " (rotated out): it verifies what it signed before that, and signs nothing after it"
+            if status == "retired"
+            else ": it verifies what it signed before that; a record it signed after that fails "
+            "verification"
+        )
+    ]
+    # The active key is exported without a note, by default or by its id.
+    for args in ((), (_config(home)["active_key"],)):
+        active = run("keys", "export", *args, "--format", "vkey", home=home)
+        assert active.exit_code == 0, active.output
+        assert VerifyingKey.from_vkey(active.stdout)[1].key_id == _config(home)["active_key"]
+        assert active.stderr == ""
+
+
+def test_export_of_an_unknown_key_is_an_input_error(run: Run, home: Path) -> None:
+    result = run("keys", "export", "ffff0000", home=home)
+    assert result.exit_code == 2
+    assert stderr_lines(result) == [
+        "synthguard: error: no key ffff0000 in this ledger (see `synthguard keys list`)"
+    ]
 
 
 def test_passphrase_prompt_when_interactive(

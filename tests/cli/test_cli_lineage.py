@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_support import invoke, stderr_lines
+from cli_support import Run, alpaca, invoke, stderr_lines, write_jsonl
 
 from synthguard.ledger.store import Ledger
 from synthguard.provenance import Generator, Recorder, sample_from_row, track
@@ -82,3 +82,32 @@ def test_lineage_of_an_unknown_sample_is_an_input_error(tmp_path: Path) -> None:
     bad = invoke("--db", url, "lineage", "not-hex")
     assert bad.exit_code == 2
     assert "is not a sample id or a prefix of one" in bad.stderr
+
+
+def test_lineage_shows_each_screenings_outcome_and_rules(
+    run: Run, home: Path, tmp_path: Path
+) -> None:
+    kept = alpaca(0)
+    laced = {"instruction": "Add 2 and\u200b 2.", "input": "", "output": "4"}
+    source = write_jsonl(tmp_path / "in.jsonl", [kept, laced, {**kept, "id": "copy"}])
+    assert run("record", source, "--generator", "g", "--model", "m", home=home).exit_code == 0
+    # The second screen leaves out the unicode guard: the ledger's quarantine holds all the same.
+    for out, guards in (("first", "unicode,dedup"), ("second", "dedup")):
+        screened = run("screen", source, "--out", tmp_path / out, "--guards", guards, home=home)
+        assert screened.exit_code == 0, screened.output
+    laced_id = sample_from_row(laced).id
+
+    held = run("lineage", laced_id, home=home)
+
+    assert held.exit_code == 0, held.output
+    screenings = [
+        line.split("  depth")[0] for line in held.stdout.splitlines() if "screened" in line
+    ]
+    assert screenings == [
+        "   screened   quarantined (backdoor/invisible-char)",
+        "   screened   quarantined (quarantine/held)",
+    ]
+    shown = run("lineage", sample_from_row(kept).id, home=home)
+    assert shown.stdout.count("screened   accepted  copy at line 3: quarantined (dedup/exact)") == 2
+    tree = json.loads(run("lineage", "--json", laced_id, home=home).stdout)
+    assert [note["detail"]["outcome"] for note in tree["notes"]] == ["quarantined"] * 2

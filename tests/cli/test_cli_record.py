@@ -42,7 +42,7 @@ def test_bad_rows_are_reported_by_line_and_good_rows_recorded(
     ]
     assert errors[4:] == [
         "synthguard: error: 4 of 6 rows were bad and were not recorded (listed above); "
-        "the good rows were"
+        "the good rows were recorded"
     ]
     assert "recorded 2 of 6 samples" in result.stdout
 

@@ -75,7 +75,7 @@ def test_each_hostile_row_is_one_bad_line_and_every_other_row_is_recorded(
     assert stderr_lines(result) == [
         *(f"synthguard: {path}:{line}: {error}" for line, error in errors.items()),
         "synthguard: error: 3 of 7 rows were bad and were not recorded (listed above); "
-        "the good rows were",
+        "the good rows were recorded",
     ]
     assert "recorded 4 of 7 samples" in result.stdout
     assert [_generated(home, row) for row in good] == [1, 1, 1, 1]

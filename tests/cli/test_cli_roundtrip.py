@@ -128,7 +128,7 @@ def test_console_script_round_trip(env: dict[str, str], tmp_path: Path) -> None:
         "synthguard: in.jsonl:6: invalid JSON: Expecting property name enclosed in double "
         "quotes (column 2)",
         "synthguard: error: 1 of 6 rows were bad and were not recorded (listed above); "
-        "the good rows were",
+        "the good rows were recorded",
     ]
 
     verify = _script("verify", env=env, cwd=tmp_path)

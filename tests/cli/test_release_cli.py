@@ -14,7 +14,7 @@ from synthguard.ledger.lineage import records_by_event
 from synthguard.ledger.manifest import JSONL_FILE, MANIFEST_FILE
 from synthguard.provenance.canonical import digest
 from synthguard.provenance.record import Event
-from synthguard.provenance.sample import sample_from_row
+from synthguard.provenance.sample import original_row, sample_from_row
 
 # A zero-width space: the unicode guard quarantines it.
 PLANTED = {"instruction": "Add 2 and\u200b 2.", "input": "", "output": "4"}
@@ -103,6 +103,62 @@ def test_a_tampered_release_exits_1_with_one_line(
         "manifest signed"
     ]
     assert verified.stdout == ""
+
+
+def test_the_ids_a_user_reads_carry_from_screen_to_release(
+    run: Run, home: Path, tmp_path: Path
+) -> None:
+    rows = [{**alpaca(i), "sample_id": f"mine-{i}"} for i in range(3)] + [PLANTED]
+    source = write_jsonl(tmp_path / "samples.jsonl", rows)
+    assert run("record", source, "--generator", "g", "--model", "m", home=home).exit_code == 0
+    folder = tmp_path / "screened"
+    screen = run("screen", source, "--out", folder, "--guards", "unicode", home=home)
+    assert screen.exit_code == 0, screen.output
+    (held,) = [json.loads(line) for line in (folder / "quarantined.jsonl").read_text().splitlines()]
+    assert held["sample_id"] == sample_from_row(PLANTED).id
+    overridden = run("quarantine", "release", held["sample_id"], "--reason", "ok", home=home)
+    assert overridden.exit_code == 0, overridden.output
+    out = tmp_path / "release"
+
+    created = run("release", "create", "v1", "--from", folder, "--out", out, home=home)
+
+    assert created.exit_code == 0, created.output
+    released = [json.loads(line) for line in (out / JSONL_FILE).read_text().splitlines()]
+    ids = {sample_from_row(row).id: row for row in rows}
+    assert sorted(row["sample_id"] for row in released) == sorted(ids)
+    for row in released:  # the tool's id, and the row's own field kept aside
+        assert original_row(row) == ids[row["sample_id"]]
+    assert sorted(row.get("_sample_id", "-") for row in released) == [
+        "-",
+        "mine-0",
+        "mine-1",
+        "mine-2",
+    ]
+    assert run("release", "verify", out).exit_code == 0
+    lineage = run("lineage", released[0]["sample_id"], home=home)
+    assert lineage.exit_code == 0, lineage.output
+    assert "screened   accepted  depth 1" in lineage.stdout
+    assert "released " in lineage.stdout
+
+
+def test_an_old_release_verifies_with_its_retired_key_exported_by_id(
+    run: Run, home: Path, tmp_path: Path, screened: tuple[Path, Path]
+) -> None:
+    _, folder = screened
+    out = tmp_path / "release"
+    assert run("release", "create", "v1", "--from", folder, "--out", out, home=home).exit_code == 0
+    old = json.loads((home / "config.json").read_text())["active_key"]
+    assert run("keys", "rotate", home=home).exit_code == 0
+
+    exported = run("keys", "export", old, "--format", "pem", home=home)
+
+    assert exported.exit_code == 0, exported.output
+    assert "was retired at entry" in exported.stderr
+    key = tmp_path / "old.pem"
+    key.write_text(exported.stdout)
+    verified = run("release", "verify", out, "--key", key)
+    assert verified.exit_code == 0, verified.output
+    assert verified.stderr == ""
 
 
 def test_a_quarantined_sample_is_refused_then_released_by_an_override(

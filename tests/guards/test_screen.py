@@ -21,6 +21,7 @@ from synthguard.ledger.verify import verify_ledger
 from synthguard.provenance.builtin import BuiltinGenerator
 from synthguard.provenance.reader import read_samples
 from synthguard.provenance.record import Event
+from synthguard.provenance.sample import original_row, sample_from_row
 
 PASSPHRASE = "screen-test-passphrase"
 CHEAP_GUARDS = "unicode,dedup,decontamination,backdoor"
@@ -96,6 +97,82 @@ def test_screen_cli_keeps_every_row_and_signs_verdicts(tmp_path: Path) -> None:
         verify_ledger(ledger, root_key_id=Home(home).root_key())
 
 
+def test_every_output_row_carries_its_sample_id_which_the_cli_takes(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert _run(home, "init").exit_code == 0
+    source = _planted(tmp_path)
+    out = tmp_path / "out"
+    assert (
+        _run(home, "screen", str(source), "--out", str(out), "--guards", CHEAP_GUARDS).exit_code
+        == 0
+    )
+    accepted = _read(out / "accepted.jsonl")
+    quarantined = _read(out / "quarantined.jsonl")
+
+    for row in accepted + quarantined:
+        assert next(iter(row)) == "sample_id"
+        malformed = any(r["guard"] == "input" for r in row.get("reasons", []))
+        if malformed:
+            assert row["sample_id"] is None
+            continue
+        original = original_row({k: v for k, v in row.items() if k != "reasons"})
+        assert row["sample_id"] == sample_from_row(original).id
+    assert sum(row["sample_id"] is None for row in quarantined) == 3
+
+    # What a user reads in quarantined.jsonl is what `quarantine release` and `lineage` take.
+    injected = next(row for row in quarantined if row["reasons"][0]["rule"] == "prompt-injection")
+    shown = _run(home, "lineage", injected["sample_id"])
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.splitlines()[0] == injected["sample_id"]
+    assert "screened   quarantined (backdoor/prompt-injection)" in shown.stdout
+    released = _run(
+        home, "quarantine", "release", injected["sample_id"], "--reason", "a quoted example"
+    )
+    assert released.exit_code == 0, released.output
+    assert released.stdout.startswith(f"released {injected['sample_id']} ")
+    shown = _run(home, "lineage", injected["sample_id"])
+    assert "quarantine release: a quoted example" in shown.stdout
+    # An exact copy is the same sample as its original: its lineage tells both rows' outcomes.
+    copy = next(row for row in quarantined if row.get("id") == "copy-of-3")
+    assert copy["sample_id"] == accepted[3]["sample_id"]
+    shown = _run(home, "lineage", copy["sample_id"])
+    assert "screened   accepted  copy at line 41: quarantined (dedup/exact)" in shown.stdout
+
+
+def test_a_rows_own_sample_id_field_is_kept_aside_and_read_back(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert _run(home, "init").exit_code == 0
+    rows = [
+        {"text": "the first row of a user's own", "sample_id": 17},
+        {"text": "the second row, with two", "sample_id": "b", "_sample_id": "c"},
+        {"text": "a third, held\u200b back", "sample_id": "d"},
+    ]
+    source = _write_jsonl(tmp_path / "in.jsonl", [json.dumps(row) for row in rows])
+    out = tmp_path / "out"
+    assert (
+        _run(home, "screen", str(source), "--out", str(out), "--guards", "unicode").exit_code == 0
+    )
+    accepted = _read(out / "accepted.jsonl")
+    (held,) = _read(out / "quarantined.jsonl")
+
+    ids = [sample_from_row(row).id for row in rows]
+    assert accepted == [
+        {"sample_id": ids[0], "text": rows[0]["text"], "_sample_id": 17},
+        {"sample_id": ids[1], "text": rows[1]["text"], "_sample_id": "b", "__sample_id": "c"},
+    ]
+    assert (held["sample_id"], held["_sample_id"]) == (ids[2], "d")
+    # Screened again, the output is the same rows: the rename is undone on reading.
+    again = tmp_path / "again"
+    rescreen = _run(
+        home, "screen", str(out / "accepted.jsonl"), "--out", str(again), "--guards", "unicode"
+    )
+    assert rescreen.exit_code == 0, rescreen.output
+    assert _read(again / "accepted.jsonl") == accepted
+    assert [sample_from_row(row).row for row in accepted] == rows[:2]
+    with Home(home).open() as ledger:  # the ledger stores the rows as they came in
+        assert [ledger.sample(sample_id) for sample_id in ids] == rows
+
+
 def test_a_second_screen_deduplicates_against_the_first(tmp_path: Path) -> None:
     home = tmp_path / "home"
     assert _run(home, "init").exit_code == 0
@@ -120,7 +197,7 @@ def test_a_second_screen_deduplicates_against_the_first(tmp_path: Path) -> None:
     again = _read(tmp_path / "o2" / "quarantined.jsonl")
     overlap = {json.dumps(json.loads(r)) for r in shouted}
     flagged = {
-        json.dumps({k: v for k, v in row.items() if k != "reasons"})
+        json.dumps(original_row({k: v for k, v in row.items() if k != "reasons"}))
         for row in again
         if any(r["rule"] == "exact" for r in row["reasons"])
     }
@@ -198,6 +275,9 @@ def test_every_row_lands_in_exactly_one_output(tmp_path: Path, lines: list[str])
     for row in _read(quarantined):
         assert row["reasons"]
         assert all({"guard", "rule", "score", "detail"} <= set(r) for r in row["reasons"])
+    for row in _read(accepted):
+        assert next(iter(row)) == "sample_id"
+        assert row["sample_id"] == sample_from_row(original_row(row)).id
 
 
 def test_self_instruct_filters_run_in_the_screen_when_named(tmp_path: Path) -> None:

@@ -5,23 +5,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from synthguard.ledger.text_facts import TOKEN_METHOD, size_bucket
 from synthguard.ledger.transparency import (
     CheckpointRef,
     Count,
+    DataCharacteristics,
     DataSources,
     Decontamination,
+    Deduplication,
     DepthBin,
+    Disagreement,
     General,
     GeneratorCount,
     GuardFunnel,
+    Languages,
     LicenceCount,
     Licences,
     Processing,
+    Provider,
     Review,
     ReviewDraw,
     Screening,
     SourceCategory,
+    SourceRights,
+    Stated,
     SyntheticData,
+    TextSize,
+    TrainedModel,
     TransparencyReport,
 )
 
@@ -37,6 +47,54 @@ def _none() -> SourceCategory:
 def _category(*sources: tuple[str, int, float]) -> SourceCategory:
     counts = [Count(key=uri, samples=n, share=share) for uri, n, share in sources]
     return SourceCategory(used=True, samples=sum(c.samples for c in counts), sources=counts)
+
+
+def _data(
+    samples: int,
+    tokens: int,
+    languages: list[Count],
+    content_types: list[Count],
+    latest: str | None,
+    erased: int = 0,
+) -> DataCharacteristics:
+    return DataCharacteristics(
+        modalities=[Count(key="text", samples=samples, share=100.0)] if samples else [],
+        content_types=content_types,
+        text_size=TextSize(
+            tokens=tokens,
+            bucket=size_bucket(tokens),
+            samples_counted=samples - erased,
+            method=TOKEN_METHOD,
+        ),
+        languages=Languages(
+            detector="py3langid 0.4.0",
+            method="detected by py3langid 0.4.0 on the first 1,000 characters of each text",
+            languages=languages,
+            erased=erased,
+            unreadable=0,
+        ),
+        latest_acquisition=latest,
+    )
+
+
+def _no_review() -> Review:
+    return Review(
+        draws=[],
+        reviewed=0,
+        ok=0,
+        bad=0,
+        disagreements=[],
+        review_rate=0.0,
+        error_rate=None,
+        wilson_low=None,
+        wilson_high=None,
+        outside_draws=0,
+        overrides=0,
+    )
+
+
+def _no_dedup() -> Deduplication:
+    return Deduplication(checked=0, duplicates=0, by_rule=[])
 
 
 def _funnel(family: str, name: str, checked: int, *rules: tuple[str, int, float]) -> GuardFunnel:
@@ -59,10 +117,30 @@ def mixed_report(**general: Any) -> TransparencyReport:
         "tool_version": "0.1.0",
         "checkpoint": CheckpointRef(origin=ORIGIN, size=4321, root_hash=ROOT),
         "release": "instruct-v1",
+        "stated": Stated(
+            dataset="instruct-v1",
+            provider=Provider(name="Example Labs", contact="ai-office@example.org"),
+            model=TrainedModel(name="example-7b", version="2026.02", dependencies=["llama-3.1-8b"]),
+        ),
         "samples": 1200,
         "first_record": "2026-01-02T03:04:05.000000Z",
         "last_record": "2026-02-03T04:05:06.000000Z",
-        "modalities": ["chat", "text"],
+        "data": _data(
+            1200,
+            183_456,
+            [
+                Count(key="en", samples=1100, share=91.67),
+                Count(key="de", samples=80, share=6.67),
+                Count(key="und", samples=15, share=1.25),
+                Count(key="unknown", samples=5, share=0.41),
+            ],
+            [
+                Count(key="chat", samples=700, share=58.33),
+                Count(key="alpaca", samples=500, share=41.67),
+            ],
+            "2026-02-01T00:00:00.000000Z",
+            erased=5,
+        ),
     }
     fields.update(general)
     return TransparencyReport(
@@ -72,7 +150,8 @@ def mixed_report(**general: Any) -> TransparencyReport:
                 ("hf://datasets/tatsu-lab/alpaca", 150, 75.0),
                 ("https://huggingface.co/datasets/databricks/databricks-dolly-15k", 50, 25.0),
             ),
-            licensed_private=_none(),
+            licensed=_category(("s3://acme/licensed-corpus", 10, 100.0)),
+            private=_none(),
             crawled=_category(("https://example.org/forum", 20, 100.0)),
             user_data=_none(),
             synthetic=SyntheticData(
@@ -94,7 +173,7 @@ def mixed_report(**general: Any) -> TransparencyReport:
                         provider=None, model="local-reviser", version="3", samples=50, share=5.0
                     ),
                 ],
-                modalities=["chat", "text"],
+                modalities=["text"],
             ),
             other=_none(),
             by_origin=[
@@ -109,6 +188,40 @@ def mixed_report(**general: Any) -> TransparencyReport:
             ],
         ),
         processing=Processing(
+            rights=[
+                SourceRights(
+                    uri="hf://datasets/tatsu-lab/alpaca",
+                    kind="public-dataset",
+                    licence="CC-BY-NC-4.0",
+                    licence_kind="non-commercial",
+                    tdm_opt_out=None,
+                    samples=150,
+                ),
+                SourceRights(
+                    uri="https://huggingface.co/datasets/databricks/databricks-dolly-15k",
+                    kind="public-dataset",
+                    licence="CC-BY-SA-3.0",
+                    licence_kind="copyleft",
+                    tdm_opt_out=None,
+                    samples=50,
+                ),
+                SourceRights(
+                    uri="https://example.org/forum",
+                    kind="crawled",
+                    licence="see forum rules",
+                    licence_kind="unknown",
+                    tdm_opt_out="robots.txt allows all agents; no TDMRep header (2026-01-01)",
+                    samples=20,
+                ),
+                SourceRights(
+                    uri="s3://acme/licensed-corpus",
+                    kind="licensed",
+                    licence=None,
+                    licence_kind=None,
+                    tdm_opt_out=None,
+                    samples=10,
+                ),
+            ],
             screening=Screening(
                 screened=1260,
                 unscreened=0,
@@ -129,6 +242,14 @@ def mixed_report(**general: Any) -> TransparencyReport:
                     _funnel("backdoor", "statistics", 1208, ("trigger-ngram", 3, 100.0)),
                     _funnel("toxicity", "detoxify", 1205),
                 ],
+                deduplication=Deduplication(
+                    checked=1256,
+                    duplicates=42,
+                    by_rule=[
+                        Count(key="exact-duplicate", samples=30, share=71.43),
+                        Count(key="near-duplicate", samples=12, share=28.57),
+                    ],
+                ),
                 decontamination=Decontamination(
                     checked=1214,
                     contaminated=6,
@@ -153,16 +274,22 @@ def mixed_report(**general: Any) -> TransparencyReport:
                 most_restrictive="CC-BY-NC-4.0",
                 unknown=["see forum rules"],
                 unlicensed_samples=30,
+                unlicensed_share=2.5,
             ),
             review=Review(
                 draws=[ReviewDraw(draw="draw-1", seed=7, rate=0.05, frame=1200, selected=60)],
                 reviewed=60,
                 ok=57,
-                bad=3,
+                bad=2,
+                disagreements=[
+                    Disagreement(sample_id="sha256:" + "ab" * 32, ok=["alice"], bad=["bob"])
+                ],
                 review_rate=5.0,
                 error_rate=5.0,
                 wilson_low=1.71,
                 wilson_high=13.7,
+                outside_draws=2,
+                overrides=5,
             ),
             depth=[
                 DepthBin(depth=0, samples=200, share=16.67),
@@ -182,14 +309,22 @@ def human_report() -> TransparencyReport:
             tool_version="0.1.0",
             checkpoint=CheckpointRef(origin=ORIGIN, size=301, root_hash=ROOT),
             release=None,
+            stated=Stated(dataset="squad-notes"),
             samples=300,
             first_record="2026-01-02T03:04:05.000000Z",
             last_record="2026-01-02T03:04:06.000000Z",
-            modalities=["text"],
+            data=_data(
+                300,
+                24_000,
+                [Count(key="en", samples=300, share=100.0)],
+                [Count(key="text", samples=300, share=100.0)],
+                "2026-01-02T03:04:05.000000Z",
+            ),
         ),
         sources=DataSources(
             public_datasets=_category(("hf://datasets/squad@main/train", 300, 100.0)),
-            licensed_private=_none(),
+            licensed=_none(),
+            private=_none(),
             crawled=_none(),
             user_data=_none(),
             synthetic=SyntheticData(used=False, samples=0, share=0.0, generators=[], modalities=[]),
@@ -198,6 +333,16 @@ def human_report() -> TransparencyReport:
             by_source_kind=[Count(key="public-dataset", samples=300, share=100.0)],
         ),
         processing=Processing(
+            rights=[
+                SourceRights(
+                    uri="hf://datasets/squad@main/train",
+                    kind="public-dataset",
+                    licence="CC-BY-SA-4.0",
+                    licence_kind="copyleft",
+                    tdm_opt_out="no reservation: published for machine learning",
+                    samples=300,
+                )
+            ],
             screening=Screening(
                 screened=300,
                 unscreened=0,
@@ -205,6 +350,11 @@ def human_report() -> TransparencyReport:
                 quarantined=2,
                 released_by_override=0,
                 funnel=[_funnel("dedup", "exact", 300, ("exact-duplicate", 2, 100.0))],
+                deduplication=Deduplication(
+                    checked=300,
+                    duplicates=2,
+                    by_rule=[Count(key="exact-duplicate", samples=2, share=100.0)],
+                ),
                 decontamination=Decontamination(checked=0, contaminated=0, by_rule=[]),
             ),
             licences=Licences(
@@ -214,17 +364,9 @@ def human_report() -> TransparencyReport:
                 most_restrictive="CC-BY-SA-4.0",
                 unknown=[],
                 unlicensed_samples=0,
+                unlicensed_share=0.0,
             ),
-            review=Review(
-                draws=[],
-                reviewed=0,
-                ok=0,
-                bad=0,
-                review_rate=0.0,
-                error_rate=None,
-                wilson_low=None,
-                wilson_high=None,
-            ),
+            review=_no_review(),
             depth=[DepthBin(depth=0, samples=300, share=100.0)],
             max_depth=0,
         ),
@@ -240,18 +382,21 @@ def empty_report() -> TransparencyReport:
         quarantined=0,
         released_by_override=0,
         funnel=[],
+        deduplication=_no_dedup(),
         decontamination=Decontamination(checked=0, contaminated=0, by_rule=[]),
     )
     return TransparencyReport(
         general=General(
             tool_version="0.1.0",
             checkpoint=CheckpointRef(origin=ORIGIN, size=1, root_hash=ROOT),
+            stated=Stated(dataset="empty"),
             samples=0,
-            modalities=[],
+            data=_data(0, 0, [], [], None),
         ),
         sources=DataSources(
             public_datasets=_none(),
-            licensed_private=_none(),
+            licensed=_none(),
+            private=_none(),
             crawled=_none(),
             user_data=_none(),
             synthetic=SyntheticData(used=False, samples=0, share=0.0, generators=[], modalities=[]),
@@ -260,18 +405,16 @@ def empty_report() -> TransparencyReport:
             by_source_kind=[],
         ),
         processing=Processing(
+            rights=[],
             screening=zero,
-            licences=Licences(licences=[], most_restrictive=None, unknown=[], unlicensed_samples=0),
-            review=Review(
-                draws=[],
-                reviewed=0,
-                ok=0,
-                bad=0,
-                review_rate=0.0,
-                error_rate=None,
-                wilson_low=None,
-                wilson_high=None,
+            licences=Licences(
+                licences=[],
+                most_restrictive=None,
+                unknown=[],
+                unlicensed_samples=0,
+                unlicensed_share=0.0,
             ),
+            review=_no_review(),
             depth=[],
             max_depth=None,
         ),
@@ -281,7 +424,13 @@ def empty_report() -> TransparencyReport:
 def hostile_report() -> TransparencyReport:
     """The mixed report with markup-breaking text in every kind of user string."""
     report = mixed_report(
-        release=HOSTILE, checkpoint=CheckpointRef(origin=HOSTILE, size=4321, root_hash=ROOT)
+        release=HOSTILE,
+        checkpoint=CheckpointRef(origin=HOSTILE, size=4321, root_hash=ROOT),
+        stated=Stated(
+            dataset=HOSTILE,
+            provider=Provider(name=HOSTILE, contact=HOSTILE),
+            model=TrainedModel(name=HOSTILE, version=HOSTILE, dependencies=[HOSTILE]),
+        ),
     )
     synthetic = report.sources.synthetic.model_copy(
         update={
@@ -319,6 +468,17 @@ def hostile_report() -> TransparencyReport:
             ),
             "processing": report.processing.model_copy(
                 update={
+                    "rights": [
+                        r.model_copy(update={"uri": HOSTILE, "tdm_opt_out": HOSTILE})
+                        for r in report.processing.rights
+                    ],
+                    "review": report.processing.review.model_copy(
+                        update={
+                            "disagreements": [
+                                Disagreement(sample_id=HOSTILE, ok=[HOSTILE], bad=[HOSTILE])
+                            ]
+                        }
+                    ),
                     "licences": licences,
                     "screening": report.processing.screening.model_copy(update={"funnel": funnel}),
                 }

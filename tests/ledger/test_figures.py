@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,8 +32,10 @@ from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
 from synthguard.guards.decontamination import DecontaminationGuard, ProtectedIndex, protected_items
 from synthguard.guards.dedup import DedupGuard, DedupIndex
 from synthguard.guards.screen import record_verdicts, screen_rows
+from synthguard.ledger.dataset_card import render_dataset_card
 from synthguard.ledger.figures import (
     NO_LICENCE,
+    UNNAMED_DATASET,
     compute_report,
     largest_remainder_shares,
     percent,
@@ -41,7 +44,20 @@ from synthguard.ledger.figures import (
 )
 from synthguard.ledger.merkle import root
 from synthguard.ledger.store import Ledger, entry_leaf_hash
-from synthguard.ledger.transparency import Count, TransparencyReport
+from synthguard.ledger.text_facts import (
+    TOKEN_METHOD,
+    UNDETERMINED,
+    count_tokens,
+    detect_language,
+    size_bucket,
+)
+from synthguard.ledger.transparency import (
+    Count,
+    Provider,
+    Stated,
+    TrainedModel,
+    TransparencyReport,
+)
 from synthguard.provenance import Generator, Recorder, sample_from_row
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.errors import InputError, VerificationError
@@ -127,14 +143,20 @@ class Book:
             )
         )
 
-    def _row(self, name: str, chat: bool) -> None:
-        text = f"the sample called {name}"
+    def _row(self, name: str, chat: bool, text: str | None = None) -> None:
+        text = text or f"the sample called {name}"
         self.rows[name] = (
             {"messages": [{"role": "user", "content": text}]} if chat else {"text": text}
         )
 
-    def imported(self, name: str, sources: Sequence[Source] = (), chat: bool = False) -> None:
-        self._row(name, chat)
+    def imported(
+        self,
+        name: str,
+        sources: Sequence[Source] = (),
+        chat: bool = False,
+        text: str | None = None,
+    ) -> None:
+        self._row(name, chat, text)
         self.depths[name] = 0
         self._add(Event.IMPORTED, name, origin=Origin.HUMAN, sources=list(sources))
 
@@ -181,8 +203,10 @@ class Book:
         detail = {"outcome": outcome, "verdicts": verdicts, "guards": GUARDS, "line": 1}
         self._add(Event.SCREENED, name, detail=detail)
 
-    def reviewed(self, name: str, verdict: str, note: str | None = None) -> None:
-        detail: dict[str, Any] = {"verdict": verdict, "reviewer": "rita"}
+    def reviewed(
+        self, name: str, verdict: str, note: str | None = None, reviewer: str = "rita"
+    ) -> None:
+        detail: dict[str, Any] = {"verdict": verdict, "reviewer": reviewer}
         if note is not None:
             detail["note"] = note
         if note == OVERRIDE:
@@ -380,14 +404,18 @@ def breakdowns(report: TransparencyReport) -> Iterator[tuple[str, list[float]]]:
     processing = report.processing
     yield "by_origin", [c.share for c in sources.by_origin]
     yield "by_source_kind", [c.share for c in sources.by_source_kind]
-    for name in ("public_datasets", "licensed_private", "crawled", "user_data", "other"):
+    for name in ("public_datasets", "licensed", "private", "crawled", "user_data", "other"):
         yield name, [c.share for c in getattr(sources, name).sources]
     yield "generators", [g.share for g in sources.synthetic.generators]
-    yield "licences", [row.share for row in processing.licences.licences]
     yield "depth", [row.share for row in processing.depth]
     for step in processing.screening.funnel:
         yield f"funnel {step.name}", [c.share for c in step.by_rule]
+    yield "deduplication", [c.share for c in processing.screening.deduplication.by_rule]
     yield "decontamination", [c.share for c in processing.screening.decontamination.by_rule]
+    data = report.general.data
+    yield "modalities", [c.share for c in data.modalities]
+    yield "content types", [c.share for c in data.content_types]
+    yield "languages", [c.share for c in data.languages.languages]
 
 
 def assert_invariants(report: TransparencyReport) -> None:
@@ -407,11 +435,22 @@ def assert_invariants(report: TransparencyReport) -> None:
     )
     assert screening.screened + screening.unscreened == samples
     review = report.processing.review
-    assert review.ok + review.bad == review.reviewed <= samples
+    assert review.ok + review.bad + len(review.disagreements) == review.reviewed <= samples
     assert (review.error_rate is None) == (review.reviewed == 0)
     licences = report.processing.licences
     assert licences.unlicensed_samples <= samples
     assert set(licences.unknown) == {r.licence for r in licences.licences if r.kind == "unknown"}
+    # Licence shares are each of all samples in scope, unlicensed ones included.
+    for row in licences.licences:
+        assert row.share == percent(row.samples, samples)
+    assert licences.unlicensed_share == percent(licences.unlicensed_samples, samples)
+    data = report.general.data
+    for breakdown in (data.modalities, data.content_types, data.languages.languages):
+        assert sum(c.samples for c in breakdown) == samples
+    assert (
+        data.text_size.samples_counted + data.languages.erased + (data.languages.unreadable)
+        == samples
+    )
 
 
 def counts(rows: Sequence[Count]) -> dict[str, int]:
@@ -450,8 +489,9 @@ def test_figures_match_the_plan_and_keep_their_invariants(plan: Plan) -> None:
         )
         synthetic = Counter(GENERATORS[s.generator].model for s in specs if s.maker != "import")
         assert {g.model: g.samples for g in report.sources.synthetic.generators} == synthetic
-        modalities = Counter("chat" if s.chat and s.maker != "revise" else "text" for s in specs)
-        assert report.general.modalities == sorted(modalities, key=lambda m: (-modalities[m], m))
+        kinds = Counter("chat" if s.chat and s.maker != "revise" else "text" for s in specs)
+        assert counts(report.general.data.content_types) == dict(kinds)
+        assert counts(report.general.data.modalities) == {"text": len(specs)}
         screening = report.processing.screening
         screened = [s for s in specs if s.screens]
         assert screening.screened == len(screened)
@@ -464,10 +504,13 @@ def test_figures_match_the_plan_and_keep_their_invariants(plan: Plan) -> None:
             assert step.checked == sum(1 for x in stops if x is None or x[0] >= index)
             assert step.quarantined == sum(1 for x in stops if x is not None and x[0] == index)
         review = report.processing.review
-        latest = [
-            s.verdicts[-1] if s.verdicts else "ok" for s in specs if s.verdicts or s.overridden
-        ]
+        # One reviewer: their latest verdict, on samples a draw selected first. Overrides and
+        # verdicts outside a draw are counted apart.
+        latest = [s.verdicts[-1] for s in specs if s.verdicts and s.selected]
         assert (review.ok, review.bad) == (latest.count("ok"), latest.count("bad"))
+        assert review.disagreements == []
+        assert review.outside_draws == sum(1 for s in specs if s.verdicts and not s.selected)
+        assert review.overrides == sum(1 for s in specs if s.overridden)
         assert [d.selected for d in review.draws] == (
             [sum(s.selected for s in specs)] if any(s.selected for s in specs) else []
         )
@@ -612,6 +655,7 @@ def test_review_figures_for_two_bad_of_fifty(make_ledger: Callable[..., Ledger])
     for i in range(100):
         book.generated(f"s{i}", GENERATORS[2])
     for i in range(50):
+        book.selected(f"s{i}", "draw-1", 100)
         book.reviewed(f"s{i}", "ok")
     book.reviewed("s3", "bad")  # the latest verdict wins: two of the fifty are bad
     book.reviewed("s7", "bad")
@@ -704,7 +748,8 @@ def test_sources_origins_and_generators(make_ledger: Callable[..., Ledger]) -> N
         "user:/support-tickets": 1,
         "mailto:someone@example.org": 1,
     }
-    assert counts(sources.licensed_private.sources) == {"s3://acme/corpus": 1}
+    assert counts(sources.licensed.sources) == {"s3://acme/corpus": 1}
+    assert (sources.private.used, sources.private.samples) == (False, 0)
     assert counts(sources.other.sources) == {"ftp://old.example.org/data": 1}
     synthetic = sources.synthetic
     assert (synthetic.used, synthetic.samples, synthetic.share) == (True, 3, 30.0)
@@ -712,8 +757,9 @@ def test_sources_origins_and_generators(make_ledger: Callable[..., Ledger]) -> N
         ("openai", "gpt-4o-mini", 2, 66.67),
         ("anthropic", "claude-3-5-haiku", 1, 33.33),
     ]
-    assert synthetic.modalities == ["chat", "text"]
-    assert report.general.modalities == ["text", "chat"]
+    assert synthetic.modalities == ["text"]
+    assert counts(report.general.data.content_types) == {"text": 8, "chat": 2}
+    assert counts(report.general.data.modalities) == {"text": 10}
     assert [(b.depth, b.samples) for b in report.processing.depth] == [(0, 7), (1, 3)]
     assert report.processing.max_depth == 1
     assert report.general.first_record == _time(1)
@@ -753,7 +799,9 @@ def test_licences_bind_through_parents_and_the_most_restrictive_wins(
         ("Some Licence v2", "unknown", 1),
         ("terms of acme/acme-lm", "unknown", 1),
     ]
-    assert [r.share for r in licences.licences] == [33.34, 22.22, 11.11, 11.11, 11.11, 11.11]
+    # Each of the 7 samples in scope: "grandchild" is bound by three, "bare" by none.
+    assert [r.share for r in licences.licences] == [42.86, 28.57, 14.29, 14.29, 14.29, 14.29]
+    assert licences.unlicensed_share == 14.29
     assert licences.most_restrictive == "Some Licence v2"
     assert licences.unknown == ["Some Licence v2", "terms of acme/acme-lm"]
     assert licences.unlicensed_samples == 1  # "bare"
@@ -781,12 +829,12 @@ def test_sample_ids_scope_counts_ids_without_a_making_record_as_unknown(
     assert [(b.depth, b.samples) for b in report.processing.depth] == [(1, 1)]
     assert report.processing.licences.unlicensed_samples == 2
     assert report.processing.screening.screened == 1
-    assert report.general.modalities == ["text", "unknown"]
+    assert counts(report.general.data.modalities) == {"text": 2, "unknown": 1}
     # The default scope holds only samples that were made.
     assert compute_report(ledger).general.samples == 1
     empty = compute_report(ledger, sample_ids=[])
     assert_invariants(empty)
-    assert (empty.general.samples, empty.general.first_record, empty.general.modalities) == (
+    assert (empty.general.samples, empty.general.first_record, empty.general.data.modalities) == (
         0,
         None,
         [],
@@ -795,7 +843,9 @@ def test_sample_ids_scope_counts_ids_without_a_making_record_as_unknown(
         compute_report(ledger, sample_ids=["sha256:abc"])
 
 
-def test_draws_and_overrides_count_as_review(make_ledger: Callable[..., Ledger]) -> None:
+def test_draws_are_listed_and_only_their_verdicts_are_reviews(
+    make_ledger: Callable[..., Ledger],
+) -> None:
     ledger = make_ledger()
     book = Book(ledger.key_id)
     for name in ("a", "b", "c", "d"):
@@ -814,7 +864,9 @@ def test_draws_and_overrides_count_as_review(make_ledger: Callable[..., Ledger])
         ("draw-1", 7, 0.5, 4, 2),
         ("draw-2", 7, 0.5, 1, 1),
     ]
-    assert (review.reviewed, review.ok, review.bad) == (2, 1, 1)  # "a" bad, "d" released
+    # "a" bad from draw-1; "d" was released by a signed override, which is not a review.
+    assert (review.reviewed, review.ok, review.bad) == (1, 0, 1)
+    assert (review.overrides, review.outside_draws) == (1, 0)
     scoped = compute_report(ledger, sample_ids=[book.id("c")]).processing.review
     assert [d.draw for d in scoped.draws] == ["draw-2"]
 
@@ -879,7 +931,11 @@ def test_an_erased_sample_has_an_unknown_modality(make_ledger: Callable[..., Led
     book._add(Event.ERASED, "gone", detail={"reason": "data subject request"})
     ledger.erase(book.records.pop())
     report = compute_report(ledger)
-    assert report.general.modalities == ["chat", "unknown"]
+    data = report.general.data
+    assert counts(data.content_types) == {"chat": 1, "unknown": 1}
+    assert counts(data.modalities) == {"text": 2}  # every shape the ledger makes is text
+    assert counts(data.languages.languages) == {"en": 1, "unknown": 1}
+    assert (data.languages.erased, data.text_size.samples_counted) == (1, 1)
     assert report.general.samples == 2  # erased content, but the sample was made
 
 
@@ -898,8 +954,16 @@ def test_a_recorded_samples_modality_outlives_the_erasure_of_its_content(
     ledger.erase(made.model_copy(update={"event": Event.ERASED, "detail": {"reason": "request"}}))
     assert ledger.sample(made.sample_id) is None
     after = compute_report(ledger, size=before.general.checkpoint.size)
-    assert after.general.modalities == before.general.modalities == ["chat", "text"]
-    assert after.to_json() == before.to_json()
+    types = after.general.data.content_types
+    assert types == before.general.data.content_types
+    assert counts(types) == {"chat": 1, "text": 1}
+    # Only what is read from the text changes: erased content has none.
+    assert all(
+        path.startswith(("general.data.languages.", "general.data.text_size."))
+        for path in changed_paths(before, after)
+    )
+    assert after.general.data.languages.erased == 1
+    assert after.general.data.text_size.tokens == count_tokens("plain")
 
 
 def test_checkpoint_is_the_root_of_exactly_size_entries(
@@ -1082,3 +1146,198 @@ def test_progress_counts_every_entry_read(make_ledger: Callable[..., Ledger]) ->
     ticks: list[int] = []
     compute_report(ledger, progress=ticks.append)
     assert sum(ticks) == ledger.size()
+
+
+# -- the template's figures (issue 10) -------------------------------------------------------
+
+
+def test_an_override_is_not_a_review_and_only_verdicts_from_a_draw_count(
+    make_ledger: Callable[..., Ledger],
+) -> None:
+    ledger = make_ledger()
+    book = Book(ledger.key_id)
+    for name in ("drawn", "adhoc", "early", "held"):
+        book.generated(name, GENERATORS[0])
+    book.screened("held", (0, 0))
+    book.reviewed("held", "ok", OVERRIDE)  # a signed release of a quarantine
+    book.reviewed("adhoc", "ok")  # no draw ever selected it
+    book.reviewed("early", "bad")  # judged before a draw selected it
+    book.selected("drawn", "draw-1", 4)
+    book.selected("early", "draw-1", 4)
+    book.reviewed("drawn", "bad")
+    book.append(ledger)
+    report = compute_report(ledger)
+    review = report.processing.review
+    assert (review.reviewed, review.ok, review.bad) == (1, 0, 1)
+    assert (review.review_rate, review.error_rate) == (25.0, 100.0)
+    assert (review.overrides, review.outside_draws) == (1, 2)
+    assert report.processing.screening.released_by_override == 1
+    assert "expert-generated" in _annotators(report)
+    # Overrides and verdicts outside a draw alone: nobody reviewed anything.
+    only = compute_report(ledger, sample_ids=[book.id("held"), book.id("adhoc")])
+    assert (only.processing.review.reviewed, only.processing.review.error_rate) == (0, None)
+    assert "expert-generated" not in _annotators(only)
+
+
+def _annotators(report: TransparencyReport) -> list[str]:
+    card = render_dataset_card(report)
+    front = yaml.safe_load(card[4:].partition("\n---\n")[0])
+    annotators: list[str] = front["annotations_creators"]
+    return annotators
+
+
+def test_reviewer_disagreement_is_counted_and_named(make_ledger: Callable[..., Ledger]) -> None:
+    ledger = make_ledger()
+    book = Book(ledger.key_id)
+    for name in ("split", "changed", "agreed"):
+        book.generated(name, GENERATORS[0])
+        book.selected(name, "draw-1", 3)
+    book.reviewed("split", "ok", reviewer="alice")
+    book.reviewed("split", "bad", reviewer="alice")  # alice's latest: bad
+    book.reviewed("split", "ok", reviewer="bob")
+    book.reviewed("changed", "bad", reviewer="alice")
+    book.reviewed("changed", "ok", reviewer="alice")  # alice changed her mind: ok
+    book.reviewed("changed", "ok", reviewer="bob")
+    book.reviewed("agreed", "bad", reviewer="alice")
+    book.reviewed("agreed", "bad", reviewer="bob")
+    book.append(ledger)
+    review = compute_report(ledger).processing.review
+    assert (review.reviewed, review.ok, review.bad) == (3, 1, 1)
+    assert [(d.sample_id, d.ok, d.bad) for d in review.disagreements] == [
+        (book.id("split"), ["bob"], ["alice"])
+    ]
+    # The disagreement is an error: two of three.
+    assert review.error_rate == 66.67
+    assert (review.wilson_low, review.wilson_high) == (20.77, 93.85)
+
+
+def test_licence_shares_are_of_all_samples_in_scope(make_ledger: Callable[..., Ledger]) -> None:
+    ledger = make_ledger()
+    book = Book(ledger.key_id)
+    both = [
+        Source(uri="hf://datasets/a/mit", license="MIT"),
+        Source(uri="hf://datasets/a/by", license="CC-BY-4.0"),
+    ]
+    book.imported("x", both)
+    book.imported("y", both)
+    book.imported("bare")
+    book.append(ledger)
+    licences = compute_report(ledger).processing.licences
+    # Two licences each bind two of the three samples: the shares sum past 100 %.
+    assert [(r.licence, r.samples, r.share) for r in licences.licences] == [
+        ("CC-BY-4.0", 2, 66.67),
+        ("MIT", 2, 66.67),
+    ]
+    assert (licences.unlicensed_samples, licences.unlicensed_share) == (1, 33.33)
+
+
+def test_languages_tokens_and_acquisition_come_from_the_text(
+    make_ledger: Callable[..., Ledger], ledger_attacker: Callable[[str], Any]
+) -> None:
+    ledger = make_ledger()
+    book = Book(ledger.key_id)
+    english = "Explain how bread rises when yeast ferments the sugars in the dough."
+    german = "Erkläre, wie das Brot aufgeht, wenn die Hefe den Zucker im Teig vergärt."
+    book.imported("en", text=english)
+    book.imported("de", text=german)
+    book.imported("digits", text="12345 67890")
+    book.imported("gone", text="This one will be erased before the report is computed.")
+    book.imported("forged", text="Write a short story about a lighthouse keeper.")
+    book.append(ledger)
+    book._add(Event.ERASED, "gone", detail={"reason": "data subject request"})
+    ledger.erase(book.records.pop())
+    # A row edited in the database is not the content its id names: it is not read.
+    ledger_attacker(ledger.url).execute(
+        'UPDATE samples SET content = \'{"text": "Schreibe eine Geschichte."}\' '
+        f"WHERE sample_id = '{book.id('forged')}'"
+    )
+    data = compute_report(ledger).general.data
+    assert counts(data.languages.languages) == {"en": 1, "de": 1, "und": 1, "unknown": 2}
+    assert (data.languages.erased, data.languages.unreadable) == (1, 1)
+    assert data.languages.detector.startswith("py3langid ")
+    assert data.languages.detector in data.languages.method
+    size = data.text_size
+    assert size.tokens == count_tokens(english) + count_tokens(german) + 2
+    assert (size.samples_counted, size.bucket) == (3, "less than 1 billion tokens")
+    assert size.method == TOKEN_METHOD
+    assert data.latest_acquisition == _time(5)  # the last import, before the erasure
+    # These records name no shape: without readable content it is unknown.
+    assert counts(data.content_types) == {"text": 3, "unknown": 2}
+
+
+def test_token_counts_and_size_buckets() -> None:
+    assert count_tokens("Hello, world!") == 4
+    assert count_tokens("snake_case x2 3.14") == 5
+    assert count_tokens("你好，世界。") == 6  # each Han character and full-width mark
+    assert count_tokens("") == 0
+    assert size_bucket(0) == size_bucket(10**9 - 1) == "less than 1 billion tokens"
+    assert size_bucket(10**9) == size_bucket(10 * 10**12) == "1 billion to 10 trillion tokens"
+    assert size_bucket(10 * 10**12 + 1) == "more than 10 trillion tokens"
+    assert detect_language("") == detect_language("12345 !!") == UNDETERMINED
+    assert detect_language("The quick brown fox jumps over the lazy dog. " * 100) == "en"
+
+
+def test_rights_per_source_with_opt_out_facts_and_private_data(
+    make_ledger: Callable[..., Ledger],
+) -> None:
+    ledger = make_ledger()
+    book = Book(ledger.key_id)
+    crawled = Source(
+        uri="https://example.org/forum",
+        license="CC-BY-SA-4.0",
+        tdm_opt_out="robots.txt: no disallow for ML crawlers; no TDMRep header (2026-01-01)",
+    )
+    private = Source(uri="s3://partner/notes", kind=SourceKind.PRIVATE)
+    book.imported("a", [crawled, private])
+    book.imported("b", [crawled])
+    book.append(ledger)
+    report = compute_report(ledger)
+    rights = [
+        (r.uri, r.kind, r.licence, r.licence_kind, r.tdm_opt_out, r.samples)
+        for r in report.processing.rights
+    ]
+    assert rights == [
+        (
+            "https://example.org/forum",
+            "crawled",
+            "CC-BY-SA-4.0",
+            "copyleft",
+            crawled.tdm_opt_out,
+            2,
+        ),
+        ("s3://partner/notes", "private", None, None, None, 1),
+    ]
+    assert (report.sources.private.used, report.sources.private.samples) == (True, 1)
+    assert report.sources.licensed.used is False
+
+
+def test_deduplication_figures_from_the_funnel(make_ledger: Callable[..., Ledger]) -> None:
+    ledger = make_ledger()
+    book = Book(ledger.key_id)
+    stops: list[Stop] = [None, (1, 0), (1, 1), (1, 1), (0, 0)]
+    for i, stop in enumerate(stops):
+        book.generated(f"s{i}", GENERATORS[0])
+        book.screened(f"s{i}", stop)
+    book.append(ledger)
+    dedup = compute_report(ledger).processing.screening.deduplication
+    # The first guard stopped one sample before dedup saw it.
+    assert (dedup.checked, dedup.duplicates) == (4, 3)
+    assert counts(dedup.by_rule) == {"near": 2, "exact": 1}
+
+
+def test_the_stated_dataset_provider_and_model_are_carried_as_given(
+    make_ledger: Callable[..., Ledger],
+) -> None:
+    ledger = make_ledger()
+    book = Book(ledger.key_id)
+    book.generated("a", GENERATORS[0])
+    book.released("a", "v1")
+    book.append(ledger)
+    assert compute_report(ledger).general.stated == Stated(dataset=UNNAMED_DATASET)
+    assert compute_report(ledger, release="v1").general.stated.dataset == "v1"
+    stated = Stated(
+        dataset="acme-instruct",
+        provider=Provider(name="Acme", contact="ai@acme.example"),
+        model=TrainedModel(name="acme-7b", version="1", dependencies=["llama-3.1-8b"]),
+    )
+    assert compute_report(ledger, release="v1", stated=stated).general.stated == stated

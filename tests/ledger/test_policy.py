@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from synthguard.ledger.policy import Breach, Policy, check_policy
+from synthguard.ledger.review import draw_review_sample
 from synthguard.ledger.store import Ledger
 from synthguard.provenance import Generator, Recorder, sample_from_row
 from synthguard.provenance.errors import InputError
@@ -66,7 +67,8 @@ def test_breaches_describe_themselves() -> None:
 
 
 def build(ledger: Ledger) -> dict[str, list[str]]:
-    """8 human samples; 8 synthetic ones of depths 1, 2, 3, 1, 1, 1, 1, 1; 2 of them reviewed."""
+    """8 human samples; 8 synthetic ones of depths 1, 2, 3, 1, 1, 1, 1, 1; 2 of them drawn for
+    review and judged (a verdict outside a draw is no review)."""
     ids: dict[str, list[str]] = {"human": [], "synthetic": []}
     with Recorder(ledger) as recorder:
         for i in range(8):
@@ -78,6 +80,9 @@ def build(ledger: Ledger) -> dict[str, list[str]]:
         for i in range(3, 8):
             recorder.generated(f"gen {i}", WRITER)
         ids["synthetic"] = [text_id(f"gen {i}") for i in range(8)]
+        recorder.flush()
+        drawn = [text_id("human 1"), text_id("gen 4")]
+        draw_review_sample(ledger, recorder, rate=1.0, seed=1, sample_ids=drawn)
         recorder.reviewed("human 1", reviewer="alice", verdict="ok")
         recorder.reviewed("gen 4", reviewer="alice", verdict="bad")
     return ids

@@ -38,7 +38,7 @@ from synthguard.provenance.errors import InputError
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.record import Event, Generator
 from synthguard.provenance.recorder import Recorder
-from synthguard.provenance.sample import FieldMapping, sample_from_row
+from synthguard.provenance.sample import FieldMapping, original_row, output_row, sample_from_row
 
 GENERATOR = Generator(name="self-instruct", provider="meta", model="llama-3-8b", version="2024-05")
 GUARD = {
@@ -397,11 +397,48 @@ def test_mixed_shapes_and_a_field_mapping_round_trip(
     )
 
     written = [json.loads(line) for line in (out / JSONL_FILE).read_text().splitlines()]
-    assert written == rows
+    assert [original_row(row) for row in written] == rows
+    assert [row["sample_id"] for row in written] == [
+        sample_from_row(row, mapping).id for row in rows
+    ]
     table = pq.read_table(out / PARQUET_FILE).to_pylist()
     assert [row["prompt"] for row in table] == ["p1", None, None]
     assert statement_of(out).predicate.fields["instruction"] == "prompt"
     assert verify_release(out, trusted=[ledger_key.public]).samples == 3
+
+
+def test_a_row_with_its_own_sample_id_keeps_it_beside_the_released_one(
+    sqlite_ledger: Ledger, ledger_key: SigningKey, tmp_path: Path
+) -> None:
+    rows: list[dict[str, Any]] = [
+        {**alpaca(1), "sample_id": "user-1"},
+        {**alpaca(2), "sample_id": "user-2", "_sample_id": "also mine"},
+        alpaca(3),
+    ]
+    with Recorder(sqlite_ledger) as recorder:
+        for row in rows:
+            recorder.generated(row, GENERATOR)
+            screen(recorder, row, "accepted")
+    folder = tmp_path / "screened"
+    folder.mkdir()
+    # The screen folder as `synthguard screen` writes it: the tool's id first, the rows' own
+    # `sample_id` fields renamed aside.
+    write_jsonl(folder / "accepted.jsonl", [output_row(row, sample_id(row)) for row in rows])
+    out = tmp_path / "release"
+
+    create_release(sqlite_ledger, "v1", folder, out)
+
+    written = [json.loads(line) for line in (out / JSONL_FILE).read_text().splitlines()]
+    assert [row["sample_id"] for row in written] == [sample_id(row) for row in rows]
+    assert [row.get("_sample_id") for row in written] == ["user-1", "user-2", None]
+    assert written[1]["__sample_id"] == "also mine"
+    assert [original_row(row) for row in written] == rows
+    assert pq.read_table(out / PARQUET_FILE).to_pylist()[0]["_sample_id"] == "user-1"
+    assert verify_release(out, trusted=[ledger_key.public]).samples == 3
+    # Read back, a released row is the row it was written from, with the same id and digest.
+    for row, line in zip(rows, written, strict=True):
+        assert sample_from_row(line).row == row
+        assert sample_from_row(line).digest == sample_from_row(row).digest
 
 
 def test_a_policy_breach_is_refused_with_its_figures(sqlite_ledger: Ledger, tmp_path: Path) -> None:

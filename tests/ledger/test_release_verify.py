@@ -37,6 +37,7 @@ from synthguard.provenance.dsse import sign_envelope
 from synthguard.provenance.errors import VerificationError
 from synthguard.provenance.keys import SigningKey, VerifyingKey
 from synthguard.provenance.recorder import Recorder
+from synthguard.provenance.sample import SAMPLE_ID_FIELD, output_row
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -92,16 +93,26 @@ def write_bundle_lines(release: Release, lines: list[dict[str, Any]]) -> None:
     (release.out / BUNDLE_FILE).write_text(body)
 
 
+def released(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as a release writes them: each with its `sample_id`."""
+    return [output_row(row, sample_id(row)) for row in rows]
+
+
 def write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
-    """One column per field, as a release writes it."""
+    """One column per field, as a release writes it (the rows as they are given)."""
     names = list(dict.fromkeys(name for row in rows for name in row))
     pq.write_table(pa.table({name: [row.get(name) for row in rows] for name in names}), path)
 
 
-def write_rows(release: Release, rows: list[dict[str, Any]]) -> None:
-    """Rewrite both data files consistently."""
+def write_data(release: Release, rows: list[dict[str, Any]]) -> None:
+    """Rewrite both data files consistently with the rows as they are given."""
     (release.out / JSONL_FILE).write_bytes(b"".join(canonical_json(r) + b"\n" for r in rows))
     write_parquet(release.out / PARQUET_FILE, rows)
+
+
+def write_rows(release: Release, rows: list[dict[str, Any]]) -> None:
+    """Rewrite both data files consistently, each row with its `sample_id`."""
+    write_data(release, released(rows))
 
 
 def statement(release: Release) -> dict[str, Any]:
@@ -286,7 +297,7 @@ def test_a_record_about_another_sample_is_refused(release: Release) -> None:
 def test_a_parquet_file_that_disagrees_with_the_jsonl_is_caught(release: Release) -> None:
     rows = [dict(row) for row in release.rows]
     rows[1]["output"] = "tampered in the Parquet copy only"
-    write_parquet(release.out / PARQUET_FILE, rows)
+    write_parquet(release.out / PARQUET_FILE, released(rows))
 
     assert failure(release) == (
         f"{PARQUET_FILE}: its SHA-256 differs from the one the manifest signed"
@@ -299,11 +310,62 @@ def test_a_parquet_file_that_disagrees_with_the_jsonl_is_caught(release: Release
 
 
 def test_a_parquet_file_missing_a_row_is_caught(release: Release) -> None:
-    write_parquet(release.out / PARQUET_FILE, release.rows[:-1])
+    write_parquet(release.out / PARQUET_FILE, released(release.rows[:-1]))
     resign(release, release.key)
     assert failure(release) == (
         f"{PARQUET_FILE}: the row counts differ from {JSONL_FILE} after {len(release.rows)} rows"
     )
+
+
+def test_every_released_row_carries_the_id_of_its_content(release: Release) -> None:
+    text = [json.loads(line) for line in read_lines(release.out / JSONL_FILE)]
+    table = pq.read_table(release.out / PARQUET_FILE).to_pylist()
+    ids = [sample_id(row) for row in release.rows]
+    assert [row[SAMPLE_ID_FIELD] for row in text] == ids
+    assert [row[SAMPLE_ID_FIELD] for row in table] == ids
+    assert pq.read_table(release.out / PARQUET_FILE).column_names[0] == SAMPLE_ID_FIELD
+
+
+def test_a_tampered_sample_id_is_a_discrepancy(release: Release) -> None:
+    rows = released(release.rows)
+    rows[2][SAMPLE_ID_FIELD] = sample_id(release.rows[3])
+    write_data(release, rows)
+    resign(release, release.key)
+
+    assert failure(release) == (
+        f"{JSONL_FILE} line 3: its {SAMPLE_ID_FIELD} {sample_id(release.rows[3])!r} is not the "
+        f"id of its content ({sample_id(release.rows[2])})"
+    )
+
+
+def test_a_sample_id_tampered_in_the_parquet_copy_only_is_caught(release: Release) -> None:
+    rows = released(release.rows)
+    rows[0][SAMPLE_ID_FIELD] = "sha256:" + "0" * 64
+    write_parquet(release.out / PARQUET_FILE, rows)
+    resign(release, release.key)
+
+    assert failure(release) == (
+        f"{PARQUET_FILE} row 1 differs from {JSONL_FILE} line 1 "
+        f"(sample {sample_id(release.rows[0])})"
+    )
+
+
+def test_a_row_without_the_sample_id_the_others_carry_is_caught(release: Release) -> None:
+    rows = released(release.rows)
+    del rows[1][SAMPLE_ID_FIELD]
+    write_data(release, rows)
+    resign(release, release.key)
+
+    assert failure(release) == (
+        f"{JSONL_FILE} line 2: carries no {SAMPLE_ID_FIELD}, but the lines before it do"
+    )
+
+
+def test_a_release_from_before_rows_carried_their_id_still_verifies(release: Release) -> None:
+    write_data(release, release.rows)
+    resign(release, release.key)
+
+    assert verify_release(release.out, trusted=[release.key.public]).samples == len(release.rows)
 
 
 def test_a_forged_checkpoint_signature_is_caught(release: Release) -> None:

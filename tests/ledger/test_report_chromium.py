@@ -326,6 +326,36 @@ def test_long_and_wide_labels_fit_their_charts(browser: DevTools, tmp_path: Path
     _assert_drawn(drawn, {**ALL_BARS, "chart-origin": 1, "chart-generators": 4})
 
 
+TEMPLATE = (
+    "1.1 Provider identification",
+    "1.2 Model identification",
+    "1.3 Modality, overall training data size and other characteristics",
+    "2.2.1 Datasets commercially licensed by rightsholders or their representatives",
+    "2.2.2 Private datasets obtained from other third parties",
+    "2.5 Synthetic data",
+    "3.1 Respect of reservation of rights from the text and data mining exception or limitation",
+    "3.2 Removal of illegal content",
+    "3.3 Other information",
+)
+
+
+def test_the_page_reads_as_the_template_in_its_order(browser: DevTools, tmp_path: Path) -> None:
+    page = _load(browser, tmp_path, mixed_report())
+    text = page.evaluate(DRAWN)["text"]
+    main = text[text.index("1 General information\n") :]
+    positions = [main.index(heading + "\n") for heading in TEMPLATE]
+    assert positions == sorted(positions)
+    for shown in ("Example Labs", "Less than 1 billion tokens", "not recorded", "bob"):
+        assert shown in main
+    empty = _load(browser, tmp_path, empty_report())
+    # "N/A" is said, and styled (the style sheet passed the page's policy).
+    answer = empty.evaluate(
+        "(() => { const na = document.querySelector('.answer .na');"
+        " return [na.textContent, getComputedStyle(na).borderTopStyle]; })()"
+    )
+    assert answer == ["N/A", "solid"]
+
+
 def test_empty_report_loads_clean(browser: DevTools, tmp_path: Path) -> None:
     page = _load(browser, tmp_path, empty_report())
     drawn = page.evaluate(DRAWN)

@@ -20,7 +20,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
-from report_fixtures import HOSTILE, empty_report, hostile_report, human_report, mixed_report
+from report_fixtures import (
+    HOSTILE,
+    ORIGIN,
+    empty_report,
+    hostile_report,
+    human_report,
+    mixed_report,
+)
 
 from synthguard.ledger import charts
 from synthguard.ledger.dataset_card import (
@@ -31,8 +38,9 @@ from synthguard.ledger.dataset_card import (
 )
 from synthguard.ledger.report_embed import embedded_report
 from synthguard.ledger.report_html import render_html
+from synthguard.ledger.report_layout import Section, document
 from synthguard.ledger.report_md import render_markdown
-from synthguard.ledger.transparency import GeneratorCount, TransparencyReport
+from synthguard.ledger.transparency import GeneratorCount, Stated, TransparencyReport
 from synthguard.provenance.errors import InputError
 
 Render = Callable[[TransparencyReport], str]
@@ -49,21 +57,31 @@ REPORTS: dict[str, Callable[[], TransparencyReport]] = {
 }
 HEADINGS = [
     "1 General information",
+    "1.1 Provider identification",
+    "1.2 Model identification",
+    "1.3 Modality, overall training data size and other characteristics",
     "2 List of data sources",
     "2.1 Publicly available datasets",
     "2.2 Private non-publicly available datasets obtained from third parties",
+    "2.2.1 Datasets commercially licensed by rightsholders or their representatives",
+    "2.2.2 Private datasets obtained from other third parties",
     "2.3 Data crawled and scraped from online sources",
     "2.4 User data",
     "2.5 Synthetic data",
     "2.6 Other sources of data",
     "3 Data processing aspects",
-    "3.1 Screening",
-    "3.2 Decontamination",
-    "3.3 Licences and terms of use",
-    "3.4 Human review",
-    "3.5 Lineage depth",
-    "3.6 Ledger checkpoint and tool",
+    "3.1 Respect of reservation of rights from the text and data mining exception or limitation",
+    "3.2 Removal of illegal content",
+    "3.3 Other information",
+    "Deduplication",
+    "Decontamination",
+    "Human review",
+    "Lineage depth",
+    "Ledger checkpoint and tool",
 ]
+"""The Commission's template, section by section with its own numbering; the parts of 3.3
+(which the template leaves free) unnumbered."""
+SOURCE_SECTIONS = ["2.1", "2.2", "2.2.1", "2.2.2", "2.3", "2.4", "2.5", "2.6"]
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -88,7 +106,7 @@ class _Page(HTMLParser):
         self._open.append(tag)
         if tag == "section":
             self._section.append(attributes["id"] or "")
-        elif tag in ("h2", "h3"):
+        elif tag in ("h2", "h3", "h4"):
             self._heading = ""
         elif tag == "p" and attributes.get("class") == "answer":
             self._answer = True
@@ -97,7 +115,7 @@ class _Page(HTMLParser):
         self._open.pop()
         if tag == "section":
             self._section.pop()
-        elif tag in ("h2", "h3") and self._heading is not None:
+        elif tag in ("h2", "h3", "h4") and self._heading is not None:
             self.headings.append(self._heading)
             self._heading = None
         elif tag == "p":
@@ -124,14 +142,14 @@ def _page(html: str) -> _Page:
 
 
 def _markdown_headings(markdown: str) -> list[tuple[str, str | None]]:
-    """(heading, the **Label: Yes/No** line under it, if any) for every ## and ### heading."""
+    """(heading, the **Label: Yes/No/N/A** line under it, if any) for every ## to #### heading."""
     lines = markdown.splitlines()
     found: list[tuple[str, str | None]] = []
     for i, line in enumerate(lines):
-        match = re.fullmatch(r"#{2,3} (.+)", line)
+        match = re.fullmatch(r"#{2,4} (.+)", line)
         if match:
             nxt = lines[i + 2] if i + 2 < len(lines) else ""
-            answer = re.fullmatch(r"\*\*[^*]+: (Yes|No)\*\*", nxt)
+            answer = re.fullmatch(r"\*\*[^*]+: (Yes|No|N/A)\*\*", nxt)
             found.append((match.group(1), answer.group(1) if answer else None))
     return found
 
@@ -180,32 +198,50 @@ def test_html_has_every_template_section_with_its_answer() -> None:
     assert page.headings == HEADINGS
     assert page.answers == {
         "s2-1": "Yes",
-        "s2-2": "No",
+        "s2-2": "Yes",
+        "s2-2-1": "Yes",
+        "s2-2-2": "No",
         "s2-3": "Yes",
         "s2-4": "No",
         "s2-5": "Yes",
         "s2-6": "No",
-        "s3-1": "Yes",
+        "s3-1": "No",  # one source of four has opt-out facts recorded
         "s3-2": "Yes",
-        "s3-4": "Yes",
+        "s3-3-dedup": "Yes",
+        "s3-3-decontamination": "Yes",
+        "s3-3-review": "Yes",
     }
 
 
 def test_html_answers_follow_the_report() -> None:
     page = _page(render_html(human_report()))
     assert page.headings == HEADINGS
-    assert [page.answers[f"s2-{n}"] for n in range(1, 7)] == ["Yes", "No", "No", "No", "No", "No"]
-    assert (page.answers["s3-2"], page.answers["s3-4"]) == ("No", "No")
+    assert [page.answers["s" + n.replace(".", "-")] for n in SOURCE_SECTIONS] == [
+        "Yes",
+        "No",
+        "No",
+        "No",
+        "No",
+        "No",
+        "No",
+        "No",
+    ]
+    assert page.answers["s3-1"] == "Yes"  # its one source has opt-out facts recorded
+    assert (page.answers["s3-3-decontamination"], page.answers["s3-3-review"]) == ("No", "No")
+    # With no source at all, the question does not apply: said, not left blank.
+    assert _page(render_html(empty_report())).answers["s3-1"] == "N/A"
 
 
 def test_markdown_has_every_template_section_with_its_answer() -> None:
     headings = _markdown_headings(render_markdown(mixed_report()))
     assert [h for h, _ in headings] == HEADINGS
     answers = dict(headings)
-    assert [answers[h] for h in HEADINGS[2:8]] == ["Yes", "No", "Yes", "No", "Yes", "No"]
+    sources = [h for h in HEADINGS if h.split(" ")[0] in SOURCE_SECTIONS]
+    assert [answers[h] for h in sources] == ["Yes", "Yes", "Yes", "No", "Yes", "No", "Yes", "No"]
     assert answers["1 General information"] is None
     empty = dict(_markdown_headings(render_markdown(empty_report())))
-    assert [empty[h] for h in HEADINGS[2:8]] == ["No"] * 6
+    assert [empty[h] for h in sources] == ["No"] * 8
+    assert empty[HEADINGS[14]] == "N/A"
 
 
 def test_markdown_renders_to_tables_with_the_figures() -> None:
@@ -273,7 +309,9 @@ def test_any_model_name_or_uri_stays_text(name: str, uri: str) -> None:
     generator = GeneratorCount(provider=None, model=name, version=None, samples=1000, share=100.0)
     report = base.model_copy(
         update={
-            "general": base.general.model_copy(update={"release": uri}),
+            "general": base.general.model_copy(
+                update={"release": uri, "stated": Stated(dataset="d" + uri)}
+            ),
             "sources": base.sources.model_copy(
                 update={
                     "synthetic": base.sources.synthetic.model_copy(
@@ -290,7 +328,7 @@ def test_any_model_name_or_uri_stays_text(name: str, uri: str) -> None:
     markdown = render_markdown(report)
     assert "<" not in markdown.rpartition("<!-- synthguard-report")[0]
     card = render_dataset_card(report)
-    assert _front_matter(card)["pretty_name"] == uri
+    assert _front_matter(card)["pretty_name"] == "d" + uri
     for text in (html, markdown, card):
         assert embedded_report(text) == report
 
@@ -439,7 +477,7 @@ def test_html_fetches_nothing() -> None:
     html = render_html(mixed_report())
     page = _page(html)
     assert {tag for tag, _ in page.tags} <= {
-        "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p",
+        "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "h4", "p",
         "dl", "dt", "dd", "div", "nav", "ol", "li", "a", "main", "section", "strong", "figure",
         "svg", "desc", "rect", "text", "line", "table", "caption", "thead", "tbody",
         "tr", "th", "td", "footer", "script",
@@ -457,13 +495,15 @@ def test_html_fetches_nothing() -> None:
     assert f"style-src 'sha256-{digest}'" in csp
 
 
-def test_unknown_licences_are_flagged() -> None:
+def test_unknown_licences_erased_text_and_disagreements_are_flagged() -> None:
     page = _page(render_html(mixed_report()))
     warnings = [a for t, a in page.tags if t == "p" and a.get("class") == "warning"]
-    assert len(warnings) == 2
-    assert "Unclassified licences (check their terms by hand): see forum rules." in "".join(
-        page.text
-    )
+    assert len(warnings) == 4
+    text = "".join(page.text)
+    assert "Unclassified licences (check their terms by hand): see forum rules." in text
+    assert "30 samples carry no licence or terms of use." in text
+    assert "5 samples without stored content (erased) have no text" in text
+    assert "Reviewers disagree on 1 sample: each is counted as an error" in text
     assert "Warning:" not in render_html(human_report())
 
 
@@ -589,3 +629,113 @@ def test_hub_licence_ids(licence: str, hub: str | None) -> None:
 )
 def test_source_dataset_ids(uri: str, dataset: str) -> None:
     assert source_dataset_id(uri) == dataset
+
+
+# The template, section by section
+
+
+def _all_sections(sections: tuple[Section, ...]) -> list[Section]:
+    found: list[Section] = []
+    for section in sections:
+        found += [section, *_all_sections(section.subsections)]
+    return found
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_no_fact_or_cell_is_left_blank(name: str) -> None:
+    for section in _all_sections(document(REPORTS[name]())):
+        assert all(fact.value.strip() for fact in section.facts), section.heading
+        for table in section.tables:
+            assert all(cell.strip() for row in table.rows for cell in row), table.caption
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_provider_and_model_are_stated_or_said_not_to_be(renderer: str) -> None:
+    stated = RENDERERS[renderer](mixed_report())
+    for value in ("Example Labs", "ai-office@example.org", "example-7b", "2026.02"):
+        assert value in stated
+    silent = RENDERERS[renderer](human_report())
+    assert silent.count("not stated") >= 5  # name, contact, model, version, dependencies
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_size_languages_and_acquisition_are_shown_with_their_method(renderer: str) -> None:
+    text = RENDERERS[renderer](mixed_report())
+    assert "Less than 1 billion tokens (an estimated 183,456 tokens over 1,195 samples)" in text
+    assert "py3langid 0.4.0" in text
+    assert "02/2026" in text
+    assert "5 samples without stored content (erased) have no text" in text
+    assert re.search(r"\|\s*unknown\s*\|\s*5\s*\|\s*0\.41 %", text) or (
+        "<td>unknown</td>" in text and "0.41 %" in text
+    )
+
+
+def test_section_3_1_shows_what_the_ledger_records_of_each_source() -> None:
+    html = _markdown_html(render_markdown(mixed_report()))
+    table = re.search(r"<strong>Sources and what the ledger records.*?</table>", html, re.S)
+    assert table is not None
+    rows = [
+        re.findall(r"<td[^>]*>([^<]*)</td>", row)
+        for row in re.findall(r"<tr>(.*?)</tr>", table.group(0), re.S)[1:]
+    ]
+    assert rows[2] == [
+        "https://example.org/forum",
+        "crawled",
+        "see forum rules",
+        "unknown",
+        "robots.txt allows all agents; no TDMRep header (2026-01-01)",
+        "20",
+    ]
+    assert rows[3] == [
+        "s3://acme/licensed-corpus",
+        "licensed",
+        "not recorded",
+        "N/A",
+        "not recorded",
+        "10",
+    ]
+
+
+def test_licence_shares_say_they_are_of_the_samples_and_can_pass_100() -> None:
+    text = render_markdown(mixed_report())
+    assert "share of the 1,200 samples in scope; a sample bound by several counts in each" in text
+    assert "so the shares can sum past 100 %" in text
+    assert "30 (2.50 %)" in text  # the unlicensed samples, of all samples in scope
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_reviewer_disagreements_are_named(renderer: str) -> None:
+    text = re.sub(r"<[^>]+>", " ", RENDERERS[renderer](mixed_report()))
+    assert "Disagreements between reviewers" in text
+    assert "sha256:" + "ab" * 32 in text
+    assert "alice" in text
+    assert "bob" in text
+    assert re.search(r"Judged outside a review draw \(not counted\)\W+2", text)
+    assert re.search(r"Quarantine overrides \(not counted\)\W+5", text)
+
+
+def test_card_takes_the_dataset_name_and_the_detected_languages() -> None:
+    front = _front_matter(render_dataset_card(mixed_report()))
+    assert front["pretty_name"] == "instruct-v1"
+    assert front["language"] == ["en", "de"]  # without und and unknown
+    assert "language" not in _front_matter(render_dataset_card(empty_report()))
+    named = mixed_report(stated=Stated(dataset="Acme instructions"))
+    assert _front_matter(render_dataset_card(named))["pretty_name"] == "Acme instructions"
+    page = _page(render_html(named))
+    assert "Acme instructions" in "".join(page.text)
+    assert ORIGIN not in render_html(named).split("<main>")[0]  # the title names the dataset
+
+
+def test_card_counts_people_only_for_reviews_from_a_draw() -> None:
+    base = human_report()
+    assert (
+        "expert-generated" not in _front_matter(render_dataset_card(base))["annotations_creators"]
+    )
+    # Overrides and verdicts outside a draw are not reviews.
+    review = base.processing.review.model_copy(update={"overrides": 3, "outside_draws": 2})
+    report = base.model_copy(
+        update={"processing": base.processing.model_copy(update={"review": review})}
+    )
+    assert (
+        "expert-generated" not in _front_matter(render_dataset_card(report))["annotations_creators"]
+    )

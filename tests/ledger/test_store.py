@@ -286,3 +286,22 @@ def test_erase_is_one_transaction(ledger_db, ledger_records, ledger_attacker):
     assert ledger_db.erase(_erased(records[0], ledger_db.key_id)) == 3
     assert ledger_db.sample(records[0].sample_id) is None
     verify_ledger(ledger_db)
+
+
+def test_opening_a_missing_sqlite_file_refuses_and_creates_nothing(tmp_path):
+    path = tmp_path / "absent.db"
+
+    with pytest.raises(LedgerError, match=r"^no synthguard ledger at .*absent\.db"):
+        Ledger.open(f"sqlite:///{path}")
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_opening_a_file_that_is_not_a_database_is_a_ledger_error(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"plain text, not SQLite\n" * 200)
+
+    with pytest.raises(LedgerError, match=r"notes\.db is not a synthguard ledger") as caught:
+        Ledger.open(f"sqlite:///{path}")
+
+    assert "sqlalche.me" not in str(caught.value)

@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.sample import (
     DEFAULT_MAPPING,
+    SAMPLE_ID_FIELD,
     FieldMapping,
     Sample,
+    original_row,
+    output_row,
     sample_from_row,
     sample_text,
 )
@@ -233,3 +237,69 @@ def test_any_json_row_with_a_text_field_is_a_sample_or_an_input_error(
     else:
         assert str(outcome)
         assert "\n" not in str(outcome)
+
+
+_FIELD_NAMES = st.sampled_from(["sample_id", "_sample_id", "__sample_id", "id", "text_"]) | _text
+
+
+_VALID = st.text(st.characters(exclude_categories=("Cs",)))
+
+
+@given(
+    text=_VALID.filter(str.strip),
+    extra=st.dictionaries(
+        _FIELD_NAMES.filter(lambda name: name.isprintable()),
+        st.none() | st.integers(-(2**53) + 1, 2**53 - 1) | _VALID,
+        max_size=5,
+    ),
+)
+def test_an_output_row_reads_back_as_the_row_it_was_written_from(
+    text: str, extra: dict[str, Any]
+) -> None:
+    row = {**extra, "text": text}
+    sample = sample_from_row(row)
+    assume(sample.row == row)  # not itself an output row (a 1 in 2**256 draw)
+
+    written = output_row(row, sample.id)
+    back = sample_from_row(json.loads(json.dumps(written)))
+
+    assert next(iter(written)) == SAMPLE_ID_FIELD
+    assert len(written) == len(row) + 1  # no field of the row overwritten
+    assert original_row(written) == row
+    assert (back.row, back.id, back.digest) == (row, sample.id, sample.digest)
+
+
+def test_a_rows_own_sample_id_is_renamed_aside_in_the_output() -> None:
+    row = {"text": "hello", "sample_id": "mine", "_sample_id": "also mine"}
+    sample = sample_from_row(row)
+
+    written = output_row(row, sample.id)
+
+    assert written == {
+        "sample_id": sample.id,
+        "text": "hello",
+        "_sample_id": "mine",
+        "__sample_id": "also mine",
+    }
+    assert sample_from_row(written).row == row
+
+
+def test_a_sample_id_that_is_not_the_contents_id_is_the_rows_own_field() -> None:
+    row = {"text": "hello", "sample_id": "sha256:" + "0" * 64, "_sample_id": "x"}
+
+    sample = sample_from_row(row)
+
+    assert sample.row == row
+    assert sample.digest == digest_json(row)
+
+
+def test_content_mapped_from_a_sample_id_field_round_trips() -> None:
+    mapping = FieldMapping.parse(["text=sample_id"])
+    row = {"sample_id": "the text itself"}
+    sample = sample_from_row(row, mapping)
+
+    written = output_row(row, sample.id)
+    back = sample_from_row(written, mapping)
+
+    assert written == {"sample_id": sample.id, "_sample_id": "the text itself"}
+    assert (back.row, back.id) == (row, sample.id)
