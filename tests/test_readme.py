@@ -1,4 +1,5 @@
-"""The README's Python blocks run as written, in order, against a fresh home.
+"""The README's blocks run as written: its Python blocks in order against a fresh home, and its
+shell blocks in order as a reader types them after the two set-up commands.
 
 They are one session, as a reader would type them: later blocks use names earlier ones defined
 (`home`, `rows`). Each runs in a scratch folder with `SYNTHGUARD_HOME` and
@@ -7,12 +8,17 @@ They are one session, as a reader would type them: later blocks use names earlie
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from synthguard.cli.demo import run_demo
 from synthguard.cli.main import cli
 
 README = Path(__file__).parents[1] / "README.md"
@@ -46,3 +52,50 @@ def test_the_python_blocks_run_as_written(tmp_path: Path, monkeypatch: pytest.Mo
     # What the blocks say they do happened: a release that verifies, a report next to it.
     assert (tmp_path / "release-v1" / "manifest.dsse.json").is_file()
     assert (tmp_path / "report.html").is_file()
+
+
+def shell_blocks() -> list[str]:
+    """The README's shell blocks after the two set-up commands, up to its Development section
+    (whose blocks run the tests themselves)."""
+    text = README.read_text(encoding="utf-8").split("\n## Development", 1)[0]
+    return _SHELL.findall(text)[1:]
+
+
+_SHELL = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+@pytest.mark.postgres
+def test_the_shell_blocks_run_as_written(tmp_path: Path, postgres_url: str) -> None:
+    # As a reader would after `make demo` and `source .venv/bin/activate`: in a copy of the
+    # repository's folder that holds the demo's output and the examples. The PostgreSQL block
+    # gets a database of its own name, so that a reader's `synthguard_tour` is never touched.
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    (folder / "examples").symlink_to(README.parent / "examples")
+    run_demo(folder / "synthguard-demo", 40)
+    database = f"synthguard_tour_{secrets.token_hex(4)}"
+    script = "\n".join(shell_blocks()).replace("synthguard_tour", database)
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    for name in ("SYNTHGUARD_HOME", "SYNTHGUARD_DB", "SYNTHGUARD_PASSPHRASE"):
+        env.pop(name, None)
+    try:
+        done = subprocess.run(
+            ["bash", "-e", "-c", script],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    finally:
+        subprocess.run(
+            ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", database],
+            capture_output=True,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "audit passed" in done.stdout + done.stderr
+    assert (folder / "tour" / "release-v1" / "manifest.dsse.json").is_file()
