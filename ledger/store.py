@@ -207,6 +207,7 @@ class Ledger:
         # The tree this handle last signed or checked, and the keys of entries other writers
         # added (from their signed key events): both loaded on the first write.
         self._tree: KeptTree | None = None
+        self._tree_unnoted = False
         self._history_checked = False
         self._timeline: KeyTimeline | None = None
         self._timeline_size = 0
@@ -282,7 +283,10 @@ class Ledger:
         return ledger
 
     def close(self) -> None:
-        """Stop signing workers and release the database connections."""
+        """Write the kept note file, and release the database connections."""
+        if self.kept is not None and self._tree is not None and self._tree_unnoted:
+            self.kept.save(self._tree, note=True)
+            self._tree_unnoted = False
         self.engine.dispose()
 
     def __enter__(self) -> Ledger:
@@ -410,10 +414,11 @@ class Ledger:
         size = self._tree.size
         return (size + count) // self.checkpoint_interval > size // self.checkpoint_interval
 
-    def _keep(self, tree: KeptTree) -> None:
+    def _keep(self, tree: KeptTree, *, note: bool = False) -> None:
         self._tree = tree
         if self.kept is not None:
-            self.kept.save(tree)
+            self.kept.save(tree, note=note)
+            self._tree_unnoted = not note
 
     @property
     def _write_errors(self) -> tuple[type[Exception], ...]:
@@ -700,7 +705,7 @@ class Ledger:
                     )
         except self._write_errors as exc:
             raise LedgerError(f"cannot write to the ledger: {getattr(exc, 'orig', exc)}") from exc
-        self._keep(synced)
+        self._keep(synced, note=True)
         return synced.checkpoint
 
     # -- reading ----------------------------------------------------------------------------

@@ -480,8 +480,8 @@ def _legacy(world: World, count: int, make: MakeRecords) -> int:
             k=key.key_id,
         )
     # The home of that era kept no checkpoint.
-    for path in (world.kept().state_path, world.kept().note_path):
-        path.unlink()
+    for path in world.kept().files:
+        path.unlink(missing_ok=True)
     return len(leaves)
 
 
