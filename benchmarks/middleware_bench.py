@@ -38,6 +38,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
+from synthguard.ledger.kept import KeptCheckpoint
 from synthguard.ledger.store import Ledger
 from synthguard.provenance import Recorder, track
 from synthguard.provenance.builtin import BuiltinGenerator
@@ -233,8 +234,13 @@ def _count(rate: float) -> str:
 
 @contextmanager
 def scratch_ledger() -> Iterator[Ledger]:
+    """A fresh SQLite ledger that keeps its checkpoint in its folder, as a home's does."""
     with tempfile.TemporaryDirectory() as tmp:
-        ledger = Ledger.create(f"sqlite:///{Path(tmp) / 'ledger.db'}", SigningKey.generate())
+        ledger = Ledger.create(
+            f"sqlite:///{Path(tmp) / 'ledger.db'}",
+            SigningKey.generate(),
+            kept=KeptCheckpoint(Path(tmp)),
+        )
         try:
             yield ledger
         finally:
