@@ -135,21 +135,14 @@ def scan_records(
     names = {Event(event).value for event in events}
     markers = [b'"event":"%s"' % name.encode() for name in names]
     for entry in ledger.entries(0, stop):
-        try:
-            outer = json.loads(entry.envelope)
-            if outer["payloadType"] != RECORD_TYPE:
-                continue
-            payload = base64.b64decode(outer["payload"], validate=True)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise VerificationError(
-                f"entry {entry.seq}: the entry cannot be read (run `synthguard verify`)",
-                seq=entry.seq,
-            ) from exc
+        payload = record_payload(entry.seq, entry.envelope)
+        if payload is None:
+            continue
         # Most entries are ruled out by a byte search; a hit inside a nested detail is
         # settled by the parsed record.
         if not any(marker in payload for marker in markers):
             continue
-        record = LineageRecord.from_payload(payload)
+        record = _record(entry.seq, payload)
         if record.event.value in names:
             yield LineageEntry(entry.seq, record)
 
@@ -271,18 +264,31 @@ def checked_record(
     return LineageEntry(seq, record)
 
 
-def signed_sample_id(seq: int, envelope: bytes) -> str | None:
-    """The sample id a stored entry's signed payload names (None for a key event), read
-    without building the record."""
+def record_payload(seq: int, envelope: bytes) -> bytes | None:
+    """The signed payload of a stored entry when it is a lineage record (None for another
+    kind, a key event); VerificationError naming the entry when it cannot be read. The
+    envelope's JSON is read directly: a pydantic Envelope costs twice as much per entry."""
     try:
         outer = json.loads(envelope)
         if outer["payloadType"] != RECORD_TYPE:
             return None
-        sample_id = json.loads(base64.b64decode(outer["payload"], validate=True))["sample_id"]
+        return base64.b64decode(outer["payload"], validate=True)
     except (ValueError, KeyError, TypeError) as exc:
         raise VerificationError(
             f"entry {seq}: the entry cannot be read (run `synthguard verify`)", seq=seq
         ) from exc
+
+
+def signed_sample_id(seq: int, envelope: bytes) -> str | None:
+    """The sample id a stored entry's signed payload names (None for a key event), read
+    without building the record."""
+    payload = record_payload(seq, envelope)
+    if payload is None:
+        return None
+    try:
+        sample_id = json.loads(payload)["sample_id"]
+    except (ValueError, KeyError, TypeError):
+        sample_id = None
     if not isinstance(sample_id, str):
         raise VerificationError(f"entry {seq}: the record names no sample", seq=seq)
     return sample_id
@@ -291,23 +297,21 @@ def signed_sample_id(seq: int, envelope: bytes) -> str | None:
 def parse_lineage(seq: int, envelope: bytes) -> LineageRecord | None:
     """The lineage record inside a stored envelope, or None when the envelope signs another
     kind of payload (a key event); VerificationError naming the entry when unreadable."""
-    try:
-        outer = json.loads(envelope)
-        if outer["payloadType"] != RECORD_TYPE:
-            return None
-        return LineageRecord.from_payload(base64.b64decode(outer["payload"], validate=True))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise VerificationError(
-            f"entry {seq}: the lineage record cannot be read (run `synthguard verify`)", seq=seq
-        ) from exc
+    payload = record_payload(seq, envelope)
+    return None if payload is None else _record(seq, payload)
 
 
 def parse_record(seq: int, envelope: bytes) -> LineageRecord:
     """The lineage record inside a stored envelope (its signature unchecked); VerificationError
-    naming the entry when it cannot be read."""
+    naming the entry when it cannot be read or is no lineage record."""
+    record = parse_lineage(seq, envelope)
+    if record is None:
+        raise VerificationError(f"entry {seq}: the entry is no lineage record", seq=seq)
+    return record
+
+
+def _record(seq: int, payload: bytes) -> LineageRecord:
     try:
-        # The envelope's JSON read directly: a pydantic Envelope costs twice as much per entry.
-        payload = base64.b64decode(json.loads(envelope)["payload"], validate=True)
         return LineageRecord.from_payload(payload)
     except (ValueError, KeyError, TypeError) as exc:
         raise VerificationError(

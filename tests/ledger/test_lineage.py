@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from synthguard.ledger.lineage import (
@@ -12,9 +15,11 @@ from synthguard.ledger.lineage import (
     resolve_sample_id,
     walk,
 )
+from synthguard.ledger.screening import screening_status
 from synthguard.ledger.store import Ledger
 from synthguard.provenance import Event, Generator, Recorder, sample_from_row
-from synthguard.provenance.errors import InputError
+from synthguard.provenance.errors import InputError, VerificationError
+from synthguard.provenance.record import RECORD_TYPE
 
 WRITER = Generator(name="writer", model="tiny-lm")
 CRITIC = Generator(name="critic", model="judge-lm")
@@ -100,3 +105,19 @@ def test_resolve_sample_id_takes_unique_prefixes(ledger_db: Ledger) -> None:
         resolve_sample_id(ledger_db, text_id("never recorded"))
     with pytest.raises(InputError, match="not a sample id"):
         resolve_sample_id(ledger_db, "sha256:xyz")
+
+
+def test_a_payload_that_is_no_record_is_named_not_raised_raw(ledger_db: Ledger, ledger_attacker):
+    # A screened-looking payload that is no valid record: the scan that decides quarantines
+    # names the entry instead of failing with a validation error.
+    with Recorder(ledger_db) as recorder:
+        recorder.imported(sample_from_row({"text": "a sample"}))
+    attacker = ledger_attacker(ledger_db.url)
+    payload = base64.b64encode(b'{"event":"screened","sample_id":7}').decode()
+    envelope = json.dumps(
+        {"payload": payload, "payloadType": RECORD_TYPE, "signatures": []}
+    ).encode()
+    attacker.set_envelope(1, envelope, rehash=True)
+
+    with pytest.raises(VerificationError, match="entry 1: the lineage record cannot be read"):
+        screening_status(ledger_db)
