@@ -32,7 +32,7 @@ lint: $(DEV_STAMP)
 # Regenerate the committed JSON Schema after changing the record models.
 schema: $(DEV_STAMP)
 	$(BIN)/synthguard schema lineage > provenance/schema/lineage-v2.schema.json
-	$(BIN)/synthguard schema report > ledger/schema/transparency-report-v2.schema.json
+	$(BIN)/synthguard schema report > ledger/report/schema/transparency-report-v2.schema.json
 
 clean:
 	rm -rf $(VENV) synthguard-demo .pytest_cache .mypy_cache .ruff_cache .hypothesis

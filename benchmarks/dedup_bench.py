@@ -45,10 +45,10 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 from scipy import sparse
 
-from synthguard.guards.dedup import DEFAULT_THRESHOLD, DedupGuard, jaccard
-from synthguard.guards.minhash import MinHasher
-from synthguard.guards.normalise import normalised_words
-from synthguard.guards.shingles import ShingleParams, Shingler, hashfunc, shingle_strings
+from synthguard.guards.dedup.guard import DEFAULT_THRESHOLD, DedupGuard, jaccard
+from synthguard.guards.dedup.minhash import MinHasher
+from synthguard.guards.dedup.normalise import normalised_words
+from synthguard.guards.dedup.shingles import ShingleParams, Shingler, hashfunc, shingle_strings
 from synthguard.provenance.sample import Sample, as_sample
 
 try:

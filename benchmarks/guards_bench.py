@@ -32,9 +32,10 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
+from synthguard.cli.demo.models import BuiltinGenerator
+from synthguard.guards.backdoor.guard import BackdoorConfig, BackdoorGuard
 from synthguard.guards.decontamination import DecontaminationGuard, ProtectedIndex, protected_items
-from synthguard.guards.dedup import (
+from synthguard.guards.dedup.guard import (
     DEFAULT_NUM_PERM,
     DEFAULT_SCHEME,
     DEFAULT_SEED,
@@ -42,13 +43,12 @@ from synthguard.guards.dedup import (
     DedupGuard,
     unique_sets,
 )
-from synthguard.guards.minhash import MinHasher, band_keys
-from synthguard.guards.normalise import normalised_words
+from synthguard.guards.dedup.minhash import MinHasher, band_keys
+from synthguard.guards.dedup.normalise import normalised_words
+from synthguard.guards.dedup.shingles import Shingler
 from synthguard.guards.screen import screen_rows
-from synthguard.guards.shingles import Shingler
 from synthguard.guards.toxicity import ToxicityGuard
 from synthguard.guards.verdict import Guard
-from synthguard.provenance.builtin import BuiltinGenerator
 from synthguard.provenance.reader import Row
 from synthguard.provenance.sample import Sample, sample_from_row, sample_text
 

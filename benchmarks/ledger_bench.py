@@ -21,8 +21,8 @@ from statistics import median
 
 from scratch_db import postgres_url, sqlite_url
 
-from synthguard.ledger.store import EntryView, Ledger
-from synthguard.ledger.verify import verify_ledger
+from synthguard.ledger.log.store import EntryView, Ledger
+from synthguard.ledger.log.verify import verify_ledger
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.record import Generator, LineageRecord, utc_now

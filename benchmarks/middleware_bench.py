@@ -38,10 +38,10 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from synthguard.ledger.kept import KeptCheckpoint
-from synthguard.ledger.store import Ledger
+from synthguard.cli.demo.models import BuiltinGenerator
+from synthguard.ledger.log.kept import KeptCheckpoint
+from synthguard.ledger.log.store import Ledger
 from synthguard.provenance import Recorder, track
-from synthguard.provenance.builtin import BuiltinGenerator
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.recorder import DEFAULT_BATCH_SIZE, Mode
 from synthguard.provenance.sample import sample_from_row

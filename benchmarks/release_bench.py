@@ -35,11 +35,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from synthguard.ledger.audit import run_audit
-from synthguard.ledger.manifest import BUNDLE_FILE, MANIFEST_FILE
-from synthguard.ledger.release import create_release
-from synthguard.ledger.release_verify import verify_release
-from synthguard.ledger.store import Ledger
-from synthguard.ledger.verify import verify_ledger
+from synthguard.ledger.log.store import Ledger
+from synthguard.ledger.log.verify import verify_ledger
+from synthguard.ledger.release.create import create_release
+from synthguard.ledger.release.manifest import BUNDLE_FILE, MANIFEST_FILE
+from synthguard.ledger.release.verify import verify_release
 from synthguard.provenance.canonical import canonical_json, digest
 from synthguard.provenance.dsse import pae
 from synthguard.provenance.keys import SigningKey, VerifyingKey

@@ -39,12 +39,12 @@ from scratch_db import postgres_url, sqlite_url
 from sqlmodel import col, select
 
 from synthguard.ledger.audit import run_audit
-from synthguard.ledger.figures import compute_report
-from synthguard.ledger.report_html import render_html
+from synthguard.ledger.log.store import Ledger
+from synthguard.ledger.log.tables import Entry
+from synthguard.ledger.log.verify import verify_ledger
+from synthguard.ledger.report.compute import compute_report
+from synthguard.ledger.report.html import render_html
 from synthguard.ledger.screening import OVERRIDE_NOTE_PREFIX
-from synthguard.ledger.store import Ledger
-from synthguard.ledger.tables import Entry
-from synthguard.ledger.verify import verify_ledger
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.record import (

@@ -10,15 +10,15 @@ import click
 
 from synthguard.cli import render
 from synthguard.cli.context import App, pass_app
-from synthguard.cli.demo import DEFAULT_DIR, DEFAULT_SAMPLES, run_demo
+from synthguard.cli.demo.run import DEFAULT_DIR, DEFAULT_SAMPLES, run_demo
 from synthguard.cli.errors import INTERRUPTED, PROG
 from synthguard.cli.progress import progress_bar
 from synthguard.cli.recording import RecordInterrupted, generator_from_options, record_file
-from synthguard.ledger.checkpoint import check_origin
-from synthguard.ledger.release_verify import read_public_keys
-from synthguard.ledger.store import DEFAULT_CHECKPOINT_INTERVAL
-from synthguard.ledger.transparency import report_json_schema
-from synthguard.ledger.verify import verify_ledger
+from synthguard.ledger.log.checkpoint import check_origin
+from synthguard.ledger.log.store import DEFAULT_CHECKPOINT_INTERVAL
+from synthguard.ledger.log.verify import verify_ledger
+from synthguard.ledger.release.verify import read_public_keys
+from synthguard.ledger.report.model import report_json_schema
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import FORMATS, count_rows
 from synthguard.provenance.record import Origin, record_json_schema

@@ -10,10 +10,10 @@ import click
 
 from synthguard.cli.context import App, pass_app
 from synthguard.cli.progress import progress_bar
-from synthguard.ledger.manifest import MANIFEST_FILE, BreachRef
-from synthguard.ledger.policy import Breach
-from synthguard.ledger.release import SCREEN_QUARANTINED, ReleaseResult, create_release
-from synthguard.ledger.release_verify import (
+from synthguard.ledger.release.create import SCREEN_QUARANTINED, ReleaseResult, create_release
+from synthguard.ledger.release.manifest import MANIFEST_FILE, BreachRef
+from synthguard.ledger.release.policy import Breach
+from synthguard.ledger.release.verify import (
     ReleaseReport,
     count_bundle_lines,
     read_public_keys,

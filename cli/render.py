@@ -13,15 +13,15 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from synthguard.cli.demo import DEMO_PASSPHRASE, DemoResult
+from synthguard.cli.demo.run import DEMO_PASSPHRASE, DemoResult
 from synthguard.cli.passphrase import PASSPHRASE_ENV
 from synthguard.cli.recording import RecordResult
-from synthguard.ledger.checkpoint import Checkpoint
 from synthguard.ledger.home import Home
-from synthguard.ledger.lineage import LineageEntry, LineageNode
-from synthguard.ledger.store import EntryView, Ledger
-from synthguard.ledger.tables import KeyRow
-from synthguard.ledger.verify import VerifyReport
+from synthguard.ledger.log.checkpoint import Checkpoint
+from synthguard.ledger.log.lineage import LineageEntry, LineageNode
+from synthguard.ledger.log.store import EntryView, Ledger
+from synthguard.ledger.log.tables import KeyRow
+from synthguard.ledger.log.verify import VerifyReport
 
 
 def _plural(count: int, word: str, plural: str | None = None) -> str:

@@ -9,10 +9,10 @@ import click
 from synthguard.cli.context import App, pass_app
 from synthguard.cli.progress import progress_bar
 from synthguard.ledger.audit import run_audit
-from synthguard.ledger.croissant import release_of_folder
-from synthguard.ledger.figures import compute_report
-from synthguard.ledger.release_verify import read_public_keys
-from synthguard.ledger.report_formats import FORMATS, RenderContext
+from synthguard.ledger.release.verify import read_public_keys
+from synthguard.ledger.report.compute import compute_report
+from synthguard.ledger.report.croissant import release_of_folder
+from synthguard.ledger.report.formats import FORMATS, RenderContext
 from synthguard.provenance.errors import InputError
 
 

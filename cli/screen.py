@@ -18,7 +18,7 @@ from synthguard.guards.pipeline import (
 )
 from synthguard.guards.quarantine import quarantine_state, release
 from synthguard.guards.screen import ScreenResult, rows_without_making_record
-from synthguard.ledger.lineage import resolve_sample_id
+from synthguard.ledger.log.lineage import resolve_sample_id
 from synthguard.provenance.reader import FORMATS, check_input, count_rows
 from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import FieldMapping

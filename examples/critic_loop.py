@@ -25,9 +25,9 @@ from statistics import mean
 
 from example_ledger import open_ledger
 
-from synthguard.ledger.verify import verify_ledger
+from synthguard.cli.demo.models import BuiltinCritic, BuiltinGenerator, BuiltinReviser
+from synthguard.ledger.log.verify import verify_ledger
 from synthguard.provenance import Recorder, track
-from synthguard.provenance.builtin import BuiltinCritic, BuiltinGenerator, BuiltinReviser
 from synthguard.provenance.errors import SynthguardError
 from synthguard.provenance.sample import sample_from_row
 

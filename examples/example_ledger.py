@@ -12,7 +12,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from synthguard.ledger.home import Home
-from synthguard.ledger.store import Ledger
+from synthguard.ledger.log.store import Ledger
 from synthguard.provenance.keys import SigningKey
 
 EXAMPLE_PASSPHRASE = "synthguard-example-not-a-secret"

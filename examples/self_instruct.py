@@ -26,9 +26,9 @@ from typing import Any
 
 from example_ledger import open_ledger
 
-from synthguard.ledger.verify import verify_ledger
+from synthguard.cli.demo.models import BuiltinTaskProposer
+from synthguard.ledger.log.verify import verify_ledger
 from synthguard.provenance import Recorder, track
-from synthguard.provenance.builtin import BuiltinTaskProposer
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.errors import SynthguardError
 from synthguard.provenance.record import Source

@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from synthguard.guards.verdict import GuardInfo, Verdict
-from synthguard.ledger.lineage import MAKING_EVENTS, records_for
+from synthguard.ledger.log.lineage import MAKING_EVENTS, records_for
+from synthguard.ledger.log.store import Ledger
 from synthguard.ledger.screening import (
     OVERRIDE_NOTE_PREFIX,
     ScreeningStatus,
     fold_screening,
     screening_status,
 )
-from synthguard.ledger.store import Ledger
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.errors import InputError, VerificationError
 from synthguard.provenance.record import LineageRecord

@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthguard.ledger.bundle import BundleReader
-from synthguard.ledger.figures import compute_report
-from synthguard.ledger.lineage import records_by_event
-from synthguard.ledger.manifest import BUNDLE_FILE, MANIFEST_FILE, encode_hash, sample_root
-from synthguard.ledger.release_verify import ReleaseReport, verify_release
-from synthguard.ledger.report_formats import RenderContext, detect
-from synthguard.ledger.store import Ledger
-from synthguard.ledger.transparency import TransparencyReport
-from synthguard.ledger.verify import Progress, VerifyReport, verify_ledger
+from synthguard.ledger.log.lineage import records_by_event
+from synthguard.ledger.log.store import Ledger
+from synthguard.ledger.log.verify import Progress, VerifyReport, verify_ledger
+from synthguard.ledger.release.bundle import BundleReader
+from synthguard.ledger.release.manifest import BUNDLE_FILE, MANIFEST_FILE, encode_hash, sample_root
+from synthguard.ledger.release.verify import ReleaseReport, verify_release
+from synthguard.ledger.report.compute import compute_report
+from synthguard.ledger.report.formats import RenderContext, detect
+from synthguard.ledger.report.model import TransparencyReport
 from synthguard.provenance.canonical import digest
 from synthguard.provenance.errors import InputError, SynthguardError
 from synthguard.provenance.keys import VerifyingKey

@@ -22,12 +22,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from synthguard.ledger.checkpoint import check_origin
-from synthguard.ledger.kept import KeptCheckpoint
-from synthguard.ledger.policy import Policy
-from synthguard.ledger.private_file import FILE_MODE, make_private_dir, write_private
-from synthguard.ledger.store import DEFAULT_CHECKPOINT_INTERVAL, Ledger, sqlite_file
-from synthguard.ledger.transparency import Provider, Stated, TrainedModel
+from synthguard.ledger.log.checkpoint import check_origin
+from synthguard.ledger.log.kept import KeptCheckpoint
+from synthguard.ledger.log.private_file import FILE_MODE, make_private_dir, write_private
+from synthguard.ledger.log.store import DEFAULT_CHECKPOINT_INTERVAL, Ledger, sqlite_file
+from synthguard.ledger.release.policy import Policy
+from synthguard.ledger.report.model import Provider, Stated, TrainedModel
 from synthguard.provenance.errors import InputError, KeyringError
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.record import KeyAction

@@ -21,12 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from synthguard.ledger.lineage import LineageEntry, scan_records
+from synthguard.ledger.log.lineage import LineageEntry, scan_records
 from synthguard.provenance.errors import VerificationError
 from synthguard.provenance.record import Event
 
 if TYPE_CHECKING:
-    from synthguard.ledger.store import Ledger
+    from synthguard.ledger.log.store import Ledger
 
 OVERRIDE_NOTE_PREFIX = "quarantine release: "
 """The note a signed quarantine release starts with (other reviews are not overrides)."""

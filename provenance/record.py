@@ -21,7 +21,7 @@ from synthguard.provenance.canonical import Fragment, canonical_json
 SCHEMA_VERSION: Literal[2] = 2
 """Version 2 payloads are bound to one ledger and one place in it: they carry the ledger's
 origin and a random record id, stamped by the ledger as it signs them. Version 1 payloads
-(written before that) carry neither; see `synthguard.ledger.verify` for what that costs."""
+(written before that) carry neither; see `synthguard.ledger.log.verify` for what that costs."""
 RECORD_TYPE = "application/vnd.synthguard.lineage.v1+json"
 KEY_EVENT_TYPE = "application/vnd.synthguard.key-event.v1+json"
 

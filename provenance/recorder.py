@@ -46,6 +46,7 @@ from typing import Any, Literal, Protocol, cast
 from pydantic import ValidationError
 
 from synthguard.provenance.canonical import canonical_json, digest, parse_digest
+from synthguard.provenance.commit_thread import BackgroundWriter, GroupCommitter
 from synthguard.provenance.errors import InputError, LedgerError
 from synthguard.provenance.reader import Row
 from synthguard.provenance.record import Event, Generator, LineageRecord, Origin, Source, utc_now
@@ -58,7 +59,6 @@ from synthguard.provenance.sample import (
     as_sample,
     parent_id,
 )
-from synthguard.provenance.writer import BackgroundWriter, GroupCommitter
 
 DEFAULT_BATCH_SIZE = 512
 DEFAULT_FLUSH_INTERVAL = 0.2

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from synthguard.cli.demo import run_demo
+from synthguard.cli.demo.run import run_demo
 from synthguard.cli.main import cli
 
 README = Path(__file__).parents[1] / "README.md"

@@ -10,7 +10,7 @@ import pytest
 from cli_support import INTERVAL, ORIGIN, Run, alpaca, invoke, write_jsonl
 from click.testing import Result
 
-from synthguard.cli.demo import run_demo
+from synthguard.cli.demo.run import run_demo
 
 
 @pytest.fixture

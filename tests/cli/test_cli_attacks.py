@@ -23,9 +23,9 @@ from cli_support import INTERVAL, ORIGIN, Run, alpaca, stderr_lines, write_jsonl
 from click.testing import Result
 from sqlalchemy import Engine, text
 
-from synthguard.ledger.checkpoint import sign_checkpoint
-from synthguard.ledger.merkle import root as merkle_root
-from synthguard.ledger.store import engine_for, entry_leaf_hash
+from synthguard.ledger.log.checkpoint import sign_checkpoint
+from synthguard.ledger.log.merkle import root as merkle_root
+from synthguard.ledger.log.store import engine_for, entry_leaf_hash
 from synthguard.provenance.canonical import canonical_json, digest
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.sample import sample_from_row

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from cli_support import alpaca, invoke, write_jsonl
 
-from synthguard.cli.demo import DEMO_PASSPHRASE, run_demo
+from synthguard.cli.demo.run import DEMO_PASSPHRASE, run_demo
 from synthguard.ledger.audit import run_audit
 from synthguard.ledger.home import Home
-from synthguard.ledger.report_embed import embedded_report
+from synthguard.ledger.report.embed import embedded_report
 
 
 def audit(folder: Path, *args: str | Path) -> tuple[int, str]:

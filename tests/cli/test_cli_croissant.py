@@ -12,8 +12,8 @@ import mlcroissant as mlc
 import pytest
 from cli_support import invoke
 
-from synthguard.ledger.croissant import REPORT_PROPERTY
-from synthguard.ledger.manifest import JSONL_FILE
+from synthguard.ledger.release.manifest import JSONL_FILE
+from synthguard.ledger.report.croissant import REPORT_PROPERTY
 
 
 def croissant(demo: Path, *args: str | Path) -> tuple[int, str, str]:

@@ -10,7 +10,7 @@ from cli_support import ORIGIN, Run, invoke, stderr_lines, write_jsonl
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
-from synthguard.ledger.checkpoint import verify_checkpoint
+from synthguard.ledger.log.checkpoint import verify_checkpoint
 from synthguard.provenance.keys import VerifyingKey
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from cli_support import ORIGIN, Run, stderr_lines, write_jsonl
 
-from synthguard.ledger.checkpoint import parse_checkpoint
-from synthguard.ledger.merkle import verify_inclusion
+from synthguard.ledger.log.checkpoint import parse_checkpoint
+from synthguard.ledger.log.merkle import verify_inclusion
 from synthguard.provenance.dsse import open_envelope
 from synthguard.provenance.keys import VerifyingKey
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from cli_support import invoke, write_jsonl
 
-from synthguard.ledger.checkpoint import sign_checkpoint
-from synthguard.ledger.merkle import root
-from synthguard.ledger.store import Ledger, entry_leaf_hash
-from synthguard.ledger.verify import verify_ledger
+from synthguard.ledger.log.checkpoint import sign_checkpoint
+from synthguard.ledger.log.merkle import root
+from synthguard.ledger.log.store import Ledger, entry_leaf_hash
+from synthguard.ledger.log.verify import verify_ledger
 from synthguard.provenance.errors import VerificationError
 from synthguard.provenance.keys import SigningKey
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cli_support import Run, alpaca, invoke, stderr_lines, write_jsonl
 
-from synthguard.ledger.store import Ledger
+from synthguard.ledger.log.store import Ledger
 from synthguard.provenance import Generator, Recorder, sample_from_row, track
 from synthguard.provenance.keys import SigningKey
 

@@ -17,7 +17,7 @@ from cli_support import Run, alpaca, stderr_lines, write_jsonl
 from click.testing import Result
 
 from synthguard.ledger.home import Home
-from synthguard.ledger.lineage import making_record_ids, records_for
+from synthguard.ledger.log.lineage import making_record_ids, records_for
 from synthguard.provenance.sample import sample_from_row
 
 SCRIPT = Path(sys.executable).with_name("synthguard")

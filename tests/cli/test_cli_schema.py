@@ -28,7 +28,7 @@ def test_schema_describes_records_and_key_events() -> None:
 
 
 REPORT_SCHEMA = (
-    Path(__file__).parents[2] / "ledger" / "schema" / "transparency-report-v2.schema.json"
+    Path(__file__).parents[2] / "ledger" / "report" / "schema" / "transparency-report-v2.schema.json"
 )
 
 
@@ -36,7 +36,7 @@ def test_report_schema_equals_the_committed_file() -> None:
     result = invoke("schema", "report")
     assert result.exit_code == 0, result.output
     assert result.stdout == REPORT_SCHEMA.read_text(encoding="utf-8"), (
-        "ledger/schema/transparency-report-v2.schema.json is stale: regenerate it with "
+        "ledger/report/schema/transparency-report-v2.schema.json is stale: regenerate it with "
         "`make schema`"
     )
 

@@ -10,7 +10,7 @@ from cli_support import Run, alpaca, write_jsonl
 from synthguard.cli.recording import RecordResult
 from synthguard.cli.render import record_summary
 from synthguard.guards.pipeline import ALL_GUARDS
-from synthguard.ledger.checkpoint import Checkpoint
+from synthguard.ledger.log.checkpoint import Checkpoint
 from synthguard.provenance.recorder import RecordSummary
 
 

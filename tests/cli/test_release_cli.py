@@ -10,8 +10,8 @@ import pytest
 from cli_support import Run, alpaca, stderr_lines, write_jsonl
 
 from synthguard.ledger.home import Home
-from synthguard.ledger.lineage import records_by_event
-from synthguard.ledger.manifest import JSONL_FILE, MANIFEST_FILE
+from synthguard.ledger.log.lineage import records_by_event
+from synthguard.ledger.release.manifest import JSONL_FILE, MANIFEST_FILE
 from synthguard.provenance.canonical import digest
 from synthguard.provenance.record import Event
 from synthguard.provenance.sample import original_row, sample_from_row

@@ -30,8 +30,8 @@ import pytest
 from cli_support import Run, alpaca, invoke, write_jsonl
 
 from synthguard.ledger.home import Home
-from synthguard.ledger.lineage import records_by_event
-from synthguard.ledger.manifest import JSONL_FILE, MANIFEST_FILE
+from synthguard.ledger.log.lineage import records_by_event
+from synthguard.ledger.release.manifest import JSONL_FILE, MANIFEST_FILE
 from synthguard.provenance.canonical import digest
 from synthguard.provenance.record import Event
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from cli_support import Run, alpaca, stderr_lines, write_jsonl
 
 from synthguard.ledger.home import Home
-from synthguard.ledger.lineage import records_by_event
+from synthguard.ledger.log.lineage import records_by_event
 from synthguard.provenance.record import Event
 from synthguard.provenance.sample import sample_from_row
 

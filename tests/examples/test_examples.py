@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from synthguard.ledger.home import Home
-from synthguard.ledger.store import Ledger
-from synthguard.ledger.verify import verify_ledger
+from synthguard.ledger.log.store import Ledger
+from synthguard.ledger.log.verify import verify_ledger
 from synthguard.provenance.record import RECORD_TYPE
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -11,14 +11,14 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from synthguard.cli.demo.models import BuiltinGenerator
 from synthguard.cli.main import cli
-from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
-from synthguard.guards.dedup import DedupGuard
+from synthguard.guards.backdoor.guard import BackdoorConfig, BackdoorGuard
+from synthguard.guards.dedup.guard import DedupGuard
 from synthguard.guards.screen import screen_rows, write_outputs
 from synthguard.ledger.home import Home
-from synthguard.ledger.lineage import records_by_event
-from synthguard.ledger.verify import verify_ledger
-from synthguard.provenance.builtin import BuiltinGenerator
+from synthguard.ledger.log.lineage import records_by_event
+from synthguard.ledger.log.verify import verify_ledger
 from synthguard.provenance.reader import read_samples
 from synthguard.provenance.record import Event
 from synthguard.provenance.sample import original_row, sample_from_row

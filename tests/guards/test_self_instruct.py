@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from synthguard.cli.demo.models import BuiltinGenerator, BuiltinTaskProposer
 from synthguard.guards.self_instruct import (
     KEYWORD_RULE,
     LENGTH_RULE,
@@ -25,7 +26,6 @@ from synthguard.guards.self_instruct import (
     rouge_l,
     rouge_tokens,
 )
-from synthguard.provenance.builtin import BuiltinGenerator, BuiltinTaskProposer
 from synthguard.provenance.sample import sample_from_row
 
 

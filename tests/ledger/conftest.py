@@ -22,10 +22,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from sqlalchemy import text
 
-from synthguard.ledger.checkpoint import sign_checkpoint
-from synthguard.ledger.merkle import leaf_hash
-from synthguard.ledger.merkle import root as merkle_root
-from synthguard.ledger.store import Ledger, engine_for, leaf_bytes
+from synthguard.ledger.log.checkpoint import sign_checkpoint
+from synthguard.ledger.log.merkle import leaf_hash
+from synthguard.ledger.log.merkle import root as merkle_root
+from synthguard.ledger.log.store import Ledger, engine_for, leaf_bytes
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.dsse import Envelope, sign_envelope
 from synthguard.provenance.keys import SigningKey

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from synthguard.ledger.kept import KeptCheckpoint
-from synthguard.ledger.store import Ledger
+from synthguard.ledger.log.kept import KeptCheckpoint
+from synthguard.ledger.log.store import Ledger
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.record import Event, LineageRecord, utc_now

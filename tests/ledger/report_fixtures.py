@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from synthguard.ledger.text_facts import TOKEN_METHOD, size_bucket
-from synthguard.ledger.transparency import (
+from synthguard.ledger.report.model import (
     CheckpointRef,
     Count,
     DataCharacteristics,
@@ -34,6 +33,7 @@ from synthguard.ledger.transparency import (
     TrainedModel,
     TransparencyReport,
 )
+from synthguard.ledger.report.text_facts import TOKEN_METHOD, size_bucket
 
 ROOT = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 ORIGIN = "synthguard.example/ledger/demo"

@@ -29,13 +29,13 @@ import pytest
 from sqlalchemy import text
 
 from synthguard.guards.quarantine import release as release_quarantine
-from synthguard.ledger.checkpoint import sign_checkpoint
-from synthguard.ledger.kept import KeptCheckpoint
-from synthguard.ledger.lineage import parse_lineage
-from synthguard.ledger.merkle import root as merkle_root
-from synthguard.ledger.release import create_release
-from synthguard.ledger.store import Ledger
-from synthguard.ledger.verify import VerifyReport, verify_ledger
+from synthguard.ledger.log.checkpoint import sign_checkpoint
+from synthguard.ledger.log.kept import KeptCheckpoint
+from synthguard.ledger.log.lineage import parse_lineage
+from synthguard.ledger.log.merkle import root as merkle_root
+from synthguard.ledger.log.store import Ledger
+from synthguard.ledger.log.verify import VerifyReport, verify_ledger
+from synthguard.ledger.release.create import create_release
 from synthguard.provenance.canonical import canonical_json, digest, digest_json
 from synthguard.provenance.dsse import sign_envelope
 from synthguard.provenance.errors import InputError, VerificationError

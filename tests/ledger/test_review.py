@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import rfc8785
 
-from synthguard.ledger.lineage import records_by_event, records_for
+from synthguard.ledger.log.lineage import records_by_event, records_for
+from synthguard.ledger.log.store import Ledger
+from synthguard.ledger.log.verify import verify_ledger
 from synthguard.ledger.review import Draw, allocation, draw_review_sample, record_review
 from synthguard.ledger.screening import OVERRIDE_NOTE_PREFIX, screening_status
-from synthguard.ledger.store import Ledger
-from synthguard.ledger.verify import verify_ledger
 from synthguard.provenance import Generator, Recorder, sample_from_row
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.keys import SigningKey

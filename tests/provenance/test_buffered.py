@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from ledger_support import new_ledger, payloads, verified_size
 
-from synthguard.ledger.store import Ledger
+from synthguard.ledger.log.store import Ledger
 from synthguard.provenance import Generator, Recorder, track
 from synthguard.provenance.errors import KeyringError, LedgerError
 from synthguard.provenance.keys import SigningKey

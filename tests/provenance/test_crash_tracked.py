@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from tracked_child import BATCH_SIZE, SEED_ENV
 
-from synthguard.ledger.store import Ledger
-from synthguard.ledger.verify import verify_ledger
+from synthguard.ledger.log.store import Ledger
+from synthguard.ledger.log.verify import verify_ledger
 from synthguard.provenance import Generator, Recorder
 from synthguard.provenance.keys import SigningKey
 

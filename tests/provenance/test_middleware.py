@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from ledger_support import new_ledger, payloads, verified_size
 
-from synthguard.ledger.store import Ledger
+from synthguard.ledger.log.store import Ledger
 from synthguard.provenance import Generator, Recorder, Source, sample_from_row, track
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.errors import InputError

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from synthguard.ledger.store import Ledger
-from synthguard.ledger.verify import verify_ledger
+from synthguard.ledger.log.store import Ledger
+from synthguard.ledger.log.verify import verify_ledger
 from synthguard.provenance.errors import InputError, LedgerError
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.reader import Row, read_samples

@@ -16,7 +16,7 @@ from itertools import count
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from synthguard.ledger.store import Ledger
+from synthguard.ledger.log.store import Ledger
 from synthguard.provenance import Recorder, sample_from_row, track
 from synthguard.provenance.keys import SigningKey
 

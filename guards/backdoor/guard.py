@@ -1,0 +1,223 @@
+"""The backdoor guard: hidden characters, homoglyphs, injection payloads and trigger statistics.
+
+Per sample (`check`): invisible and control characters (`guards.invisible`) and mixed-script
+words (`guards.homoglyph`) in every string of the sample, prompt-injection and role-marker
+payloads (`guards.injection`) in its responses. Per dataset (`finish`): trigger n-grams that pin
+a response and prompts collapsing onto one response (`guards.triggers`), each cluster reported
+whole, one verdict per member and position, under the member's most significant cluster.
+
+Scores and thresholds, a verdict failing when its score reaches the threshold: a per-sample rule
+scores its findings in the sample against 1; `trigger-cooccurrence` scores -log10 of the
+Bonferroni-corrected binomial p against -log10(alpha); `prompt-collapse` scores the distinct
+prompts against `collapse_min_prompts`.
+
+One guard instance screens one dataset: `check` every batch in order, then `finish` once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final, TypeVar
+
+from synthguard.guards.backdoor import homoglyph, injection, invisible
+from synthguard.guards.backdoor.fields import labelled_strings, prompt_strings, response_strings
+from synthguard.guards.backdoor.triggers import (
+    COLLAPSE_RULE,
+    TRIGGER_RULE,
+    Member,
+    TriggerConfig,
+    TriggerStatistics,
+)
+from synthguard.guards.verdict import GuardInfo, Verdict
+from synthguard.provenance.sample import Sample
+
+NAME: Final = "backdoor"
+VERSION: Final = "1"
+RULES: Final = (
+    *invisible.RULES,
+    homoglyph.RULE,
+    *injection.RULES,
+    TRIGGER_RULE,
+    COLLAPSE_RULE,
+)
+
+F = TypeVar("F")
+
+
+@dataclass(frozen=True, slots=True)
+class BackdoorConfig:
+    """Which rule families run, and the thresholds of the dataset statistics."""
+
+    characters: bool = True
+    scripts: bool = True
+    injection: bool = True
+    statistics: bool = True
+    triggers: TriggerConfig = field(default_factory=TriggerConfig)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything that decides a verdict, as plain values (digested into the GuardInfo)."""
+        return {
+            **{key: value for key, value in asdict(self).items() if key != "triggers"},
+            "triggers": self.triggers.as_dict(),
+            "rules": list(RULES),
+            "per_sample_threshold": 1,
+        }
+
+
+class BackdoorGuard:
+    """Screens samples for backdoor and poisoning payloads; a DatasetGuard.
+
+    `name` tells instances with different rule families apart in the ledger (say, a
+    characters-and-scripts instance run first in the screen, the rest after deduplication).
+    """
+
+    def __init__(self, config: BackdoorConfig | None = None, name: str = NAME) -> None:
+        self.config = config or BackdoorConfig()
+        self.info = GuardInfo.of("backdoor", name, VERSION, self.config.as_dict())
+        self._statistics = TriggerStatistics(self.config.triggers)
+        self._seen = 0
+
+    def check(self, samples: Sequence[Sample]) -> list[Verdict]:
+        """Judge each sample by the per-sample rules; remember it for `finish`."""
+        verdicts: list[Verdict] = []
+        config = self.config
+        for sample in samples:
+            strings = labelled_strings(sample)
+            if config.characters:
+                verdicts += self._per_sample(
+                    sample, strings, invisible.find_invisible, _rule_of, invisible.describe
+                )
+            if config.scripts:
+                verdicts += self._per_sample(
+                    sample,
+                    strings,
+                    homoglyph.find_mixed_script,
+                    lambda _word: homoglyph.RULE,
+                    homoglyph.describe,
+                )
+            if config.injection:
+                verdicts += self._per_sample(
+                    sample,
+                    response_strings(sample),
+                    injection.find_injections,
+                    _rule_of,
+                    injection.describe,
+                )
+            if config.statistics:
+                responses = "\n".join(text for _field, text in response_strings(sample))
+                self._statistics.add(sample.id, self._seen, prompt_strings(sample), responses)
+            self._seen += 1
+        return verdicts
+
+    def finish(self) -> list[Verdict]:
+        """Report every member of each trigger and collapse cluster."""
+        if not self.config.statistics:
+            return []
+        statistics, thresholds = self._statistics, self.config.triggers
+        triggers = [
+            (
+                cluster.members,
+                cluster.score,
+                {
+                    "trigger": cluster.trigger,
+                    "target": cluster.target,
+                    "target_kind": cluster.target_kind,
+                    "count": cluster.count,
+                    "trigger_count": cluster.trigger_count,
+                    "target_count": cluster.target_count,
+                    "base_rate": cluster.base_rate,
+                    "z": cluster.z,
+                    "p": cluster.p_value,
+                },
+            )
+            for cluster in statistics.trigger_clusters()
+        ]
+        collapses = [
+            (
+                cluster.members,
+                float(cluster.distinct_prompts),
+                {
+                    "response": cluster.response,
+                    "distinct_prompts": cluster.distinct_prompts,
+                    "context_share": cluster.context_share,
+                },
+            )
+            for cluster in statistics.collapse_clusters()
+        ]
+        significance = -math.log10(thresholds.alpha)
+        return self._cluster_verdicts(TRIGGER_RULE, significance, triggers) + (
+            self._cluster_verdicts(COLLAPSE_RULE, float(thresholds.collapse_min_prompts), collapses)
+        )
+
+    def _cluster_verdicts(
+        self,
+        rule: str,
+        threshold: float,
+        clusters: list[tuple[tuple[Member, ...], float, dict[str, Any]]],
+    ) -> list[Verdict]:
+        """One verdict per member position, under the first (most significant) cluster that
+        holds it; the first member of every cluster included."""
+        verdicts: list[Verdict] = []
+        reported: set[int] = set()
+        for members, score, detail in clusters:
+            detail = {**detail, "cluster_size": len(members), "first_member": members[0].sample_id}
+            for member in members:
+                if member.position not in reported:
+                    reported.add(member.position)
+                    verdicts.append(
+                        self._verdict(
+                            member.sample_id, rule, score, threshold, detail, member.position
+                        )
+                    )
+        return verdicts
+
+    def _per_sample(
+        self,
+        sample: Sample,
+        strings: list[tuple[str, str]],
+        find: Callable[[str], list[F]],
+        rule_of: Callable[[F], str],
+        describe: Callable[[list[F]], dict[str, object]],
+    ) -> list[Verdict]:
+        found = [(name, findings) for name, text in strings if (findings := find(text))]
+        if not found:
+            return []
+        by_rule: dict[str, list[dict[str, object]]] = {}
+        counts: dict[str, int] = {}
+        for name, findings_of_field in found:
+            grouped: dict[str, list[F]] = {}
+            for finding in findings_of_field:
+                grouped.setdefault(rule_of(finding), []).append(finding)
+            for rule, findings in grouped.items():
+                by_rule.setdefault(rule, []).append({"field": name, **describe(findings)})
+                counts[rule] = counts.get(rule, 0) + len(findings)
+        return [
+            self._verdict(sample.id, rule, float(counts[rule]), 1.0, {"fields": fields})
+            for rule, fields in by_rule.items()
+        ]
+
+    def _verdict(
+        self,
+        sample_id: str,
+        rule: str,
+        score: float,
+        threshold: float,
+        detail: dict[str, Any],
+        position: int | None = None,
+    ) -> Verdict:
+        return Verdict(
+            sample_id=sample_id,
+            guard=self.info,
+            rule=rule,
+            passed=False,
+            score=score,
+            threshold=threshold,
+            detail=detail,
+            position=position,
+        )
+
+
+def _rule_of(finding: invisible.Finding | injection.Match) -> str:
+    return finding.rule

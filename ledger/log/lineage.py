@@ -1,0 +1,319 @@
+"""A sample's lineage as the ledger records it: its records, its depth, its ancestry tree.
+
+Reads go through the entries table's `sample_id` and `event` indexes, but what a record says is
+taken from its signed payload: an entry whose index columns differ from its payload is refused
+(anyone with the database can edit a column). Signatures are not checked here: this is what the
+ledger claims, and `synthguard verify` is what proves it.
+
+In the tree, a sample's parents are the union of the parents named by the records that made it
+(`generated`, `revised`, `imported`), in ledger order; every other record about it (`critiqued`,
+`reviewed`, `screened`, ...) is a note on the node, not an edge. A sample reached twice through a
+DAG is expanded once and marked `repeated` after that.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement
+from sqlmodel import col, select
+
+from synthguard.ledger.log.tables import Entry
+from synthguard.provenance.errors import InputError, VerificationError
+from synthguard.provenance.record import RECORD_TYPE, Event, LineageRecord
+
+if TYPE_CHECKING:
+    from synthguard.ledger.log.store import Ledger
+
+MAKING_EVENTS = frozenset({Event.GENERATED, Event.REVISED, Event.IMPORTED})
+"""Events whose record says how a sample came to be (and so names its parents)."""
+
+_PREFIX = "sha256:"
+_HEX = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True, slots=True)
+class LineageEntry:
+    """One lineage record and where it sits in the ledger."""
+
+    seq: int
+    record: LineageRecord
+
+
+@dataclass
+class LineageNode:
+    """A sample in an ancestry tree: the records that made it, notes on it, and its parents."""
+
+    sample_id: str
+    made: list[LineageEntry] = field(default_factory=list)
+    notes: list[LineageEntry] = field(default_factory=list)
+    parents: list[LineageNode] = field(default_factory=list)
+    repeated: bool = False
+
+    @property
+    def missing(self) -> bool:
+        """True when the ledger holds no record of this sample."""
+        return not self.made and not self.notes
+
+    @property
+    def depth(self) -> int | None:
+        """The depth of the first record that made it (or of any record, failing that)."""
+        entries = self.made or self.notes
+        return entries[0].record.depth if entries else None
+
+    def parent_ids(self) -> list[str]:
+        """The parents the making records name, first mention first."""
+        ids: dict[str, None] = {}
+        for entry in self.made:
+            for parent in entry.record.parents:
+                if parent != self.sample_id:
+                    ids.setdefault(parent)
+        return list(ids)
+
+
+def records_for(ledger: Ledger, sample_id: str) -> list[LineageEntry]:
+    """Return every lineage record about `sample_id`, in ledger order."""
+    return records_of(ledger, [sample_id])
+
+
+def records_of(ledger: Ledger, sample_ids: Iterable[str], chunk: int = 500) -> list[LineageEntry]:
+    """Every lineage record about any of `sample_ids`, in ledger order, a chunk of ids per
+    query."""
+    ids = list(dict.fromkeys(sample_ids))
+    found: list[LineageEntry] = []
+    for start in range(0, len(ids), chunk):
+        with ledger.engine.connect() as conn:
+            rows = conn.execute(
+                select(col(Entry.seq), col(Entry.sample_id), col(Entry.event), col(Entry.envelope))
+                .where(
+                    col(Entry.sample_id).in_(ids[start : start + chunk]),
+                    col(Entry.payload_type) == RECORD_TYPE,
+                )
+                .order_by(col(Entry.seq))
+            ).all()
+        found.extend(checked_record(*row) for row in rows)
+    found.sort(key=lambda entry: entry.seq)
+    return found
+
+
+def records_by_event(
+    ledger: Ledger, events: Iterable[Event], chunk: int = 5000
+) -> Iterator[LineageEntry]:
+    """Yield every lineage record of the given events, in ledger order (through the event
+    index, a chunk at a time)."""
+    names = [Event(event).value for event in events]
+    position = 0
+    while True:
+        with ledger.engine.connect() as conn:
+            rows = conn.execute(
+                select(col(Entry.seq), col(Entry.sample_id), col(Entry.event), col(Entry.envelope))
+                .where(
+                    col(Entry.event).in_(names),
+                    col(Entry.payload_type) == RECORD_TYPE,
+                    col(Entry.seq) >= position,
+                )
+                .order_by(col(Entry.seq))
+                .limit(chunk)
+            ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield checked_record(*row)
+        position = rows[-1][0] + 1
+
+
+def scan_records(
+    ledger: Ledger, events: Iterable[Event], stop: int | None = None
+) -> Iterator[LineageEntry]:
+    """Yield every lineage record of the given events among the first `stop` entries (all
+    when None), in ledger order, found by reading every entry's signed payload rather than
+    through the index columns: what a decision that must not miss a record reads."""
+    names = {Event(event).value for event in events}
+    markers = [b'"event":"%s"' % name.encode() for name in names]
+    for entry in ledger.entries(0, stop):
+        payload = record_payload(entry.seq, entry.envelope)
+        if payload is None:
+            continue
+        # Most entries are ruled out by a byte search; a hit inside a nested detail is
+        # settled by the parsed record.
+        if not any(marker in payload for marker in markers):
+            continue
+        record = _record(entry.seq, payload)
+        if record.event.value in names:
+            yield LineageEntry(entry.seq, record)
+
+
+def depth_of(ledger: Ledger, sample_id: str) -> int | None:
+    """Return the depth the ledger gives `sample_id` (its first making record's), or None."""
+    return _depth(records_for(ledger, sample_id))
+
+
+def depths_of(ledger: Ledger, sample_ids: Iterable[str], chunk: int = 500) -> dict[str, int]:
+    """`depth_of` for many samples, a few queries in all; ids the ledger lacks are left out."""
+    found: dict[str, list[LineageEntry]] = {}
+    for entry in records_of(ledger, sample_ids, chunk):
+        found.setdefault(entry.record.sample_id, []).append(entry)
+    return {sid: depth for sid, entries in found.items() if (depth := _depth(entries)) is not None}
+
+
+def making_record_ids(ledger: Ledger, sample_ids: Iterable[str], chunk: int = 500) -> set[str]:
+    """The ids among `sample_ids` that a making record (generated, revised, imported) names."""
+    return {
+        entry.record.sample_id
+        for entry in records_of(ledger, sample_ids, chunk)
+        if entry.record.event in MAKING_EVENTS
+    }
+
+
+def _depth(entries: list[LineageEntry]) -> int | None:
+    made = [entry for entry in entries if entry.record.event in MAKING_EVENTS]
+    chosen = made or entries
+    return chosen[0].record.depth if chosen else None
+
+
+def resolve_sample_id(ledger: Ledger, text: str) -> str:
+    """Return the one sample id that `text` (a full id or a unique prefix, `sha256:` optional)
+    names in the ledger; raise InputError when it names none or several."""
+    wanted = text.strip().lower()
+    if not wanted.startswith(_PREFIX):
+        wanted = _PREFIX + wanted
+    digits = wanted[len(_PREFIX) :]
+    if not digits or not set(digits) <= _HEX or len(digits) > 64:
+        raise InputError(f"{text!r} is not a sample id or a prefix of one (sha256:<hex>)")
+    column = col(Entry.sample_id)
+    match: ColumnElement[bool]
+    if ledger.engine.dialect.name == "sqlite":
+        # A range on the indexed column (binary order: hex digits sort below "g"); SQLite would
+        # not use the index for LIKE.
+        match = (column >= wanted) & (column < wanted + "g")
+    else:
+        match = column.startswith(wanted, autoescape=True)
+    with ledger.engine.connect() as conn:
+        found = list(conn.execute(select(column).where(match).group_by(column).limit(2)).scalars())
+    if not found:
+        raise InputError(f"no sample {text} in the ledger")
+    if len(found) > 1:
+        shown = ", ".join(str(sample_id) for sample_id in found)
+        raise InputError(f"{text} is the start of several sample ids ({shown}, ...): give more")
+    return str(found[0])
+
+
+def ancestry(ledger: Ledger, sample_id: str) -> LineageNode:
+    """Return the tree of `sample_id` and its ancestors up to the roots, with their notes."""
+    expanded: set[str] = set()
+
+    def build(current: str, path: frozenset[str]) -> LineageNode:
+        if current in expanded or current in path:
+            node = LineageNode(current, repeated=True)
+            entries = records_for(ledger, current)
+            node.made = [e for e in entries if e.record.event in MAKING_EVENTS]
+            return node
+        expanded.add(current)
+        node = LineageNode(current)
+        for entry in records_for(ledger, current):
+            (node.made if entry.record.event in MAKING_EVENTS else node.notes).append(entry)
+        inner = path | {current}
+        node.parents = [build(parent, inner) for parent in node.parent_ids()]
+        return node
+
+    return build(sample_id, frozenset())
+
+
+def walk(node: LineageNode) -> Iterator[tuple[int, LineageNode]]:
+    """Yield (level, node) for the tree in depth-first order, the sample itself at level 0."""
+    stack = [(0, node)]
+    while stack:
+        level, current = stack.pop()
+        yield level, current
+        stack.extend((level + 1, parent) for parent in reversed(current.parents))
+
+
+def ancestry_json(node: LineageNode) -> dict[str, Any]:
+    """The tree as JSON: each node's id, depth, records, notes and parents."""
+    return {
+        "sample_id": node.sample_id,
+        "depth": node.depth,
+        "missing": node.missing,
+        "repeated": node.repeated,
+        "records": [_entry_json(entry) for entry in node.made],
+        "notes": [] if node.repeated else [_entry_json(entry) for entry in node.notes],
+        "parents": [ancestry_json(parent) for parent in node.parents],
+    }
+
+
+def _entry_json(entry: LineageEntry) -> dict[str, Any]:
+    return {"seq": entry.seq, **entry.record.model_dump(mode="json", exclude_none=True)}
+
+
+def checked_record(
+    seq: int, sample_id: str | None, event: str | None, envelope: bytes
+) -> LineageEntry:
+    """The record of a stored entry, refused (VerificationError naming the entry) when the
+    entry's index columns do not say what its signed payload says."""
+    record = parse_record(seq, envelope)
+    if record.sample_id != sample_id or record.event.value != event:
+        raise VerificationError(
+            f"entry {seq}: its index columns differ from its signed record (the database was "
+            "edited; run `synthguard verify`)",
+            seq=seq,
+        )
+    return LineageEntry(seq, record)
+
+
+def record_payload(seq: int, envelope: bytes) -> bytes | None:
+    """The signed payload of a stored entry when it is a lineage record (None for another
+    kind, a key event); VerificationError naming the entry when it cannot be read. The
+    envelope's JSON is read directly: a pydantic Envelope costs twice as much per entry."""
+    try:
+        outer = json.loads(envelope)
+        if outer["payloadType"] != RECORD_TYPE:
+            return None
+        return base64.b64decode(outer["payload"], validate=True)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise VerificationError(
+            f"entry {seq}: the entry cannot be read (run `synthguard verify`)", seq=seq
+        ) from exc
+
+
+def signed_sample_id(seq: int, envelope: bytes) -> str | None:
+    """The sample id a stored entry's signed payload names (None for a key event), read
+    without building the record."""
+    payload = record_payload(seq, envelope)
+    if payload is None:
+        return None
+    try:
+        sample_id = json.loads(payload)["sample_id"]
+    except (ValueError, KeyError, TypeError):
+        sample_id = None
+    if not isinstance(sample_id, str):
+        raise VerificationError(f"entry {seq}: the record names no sample", seq=seq)
+    return sample_id
+
+
+def parse_lineage(seq: int, envelope: bytes) -> LineageRecord | None:
+    """The lineage record inside a stored envelope, or None when the envelope signs another
+    kind of payload (a key event); VerificationError naming the entry when unreadable."""
+    payload = record_payload(seq, envelope)
+    return None if payload is None else _record(seq, payload)
+
+
+def parse_record(seq: int, envelope: bytes) -> LineageRecord:
+    """The lineage record inside a stored envelope (its signature unchecked); VerificationError
+    naming the entry when it cannot be read or is no lineage record."""
+    record = parse_lineage(seq, envelope)
+    if record is None:
+        raise VerificationError(f"entry {seq}: the entry is no lineage record", seq=seq)
+    return record
+
+
+def _record(seq: int, payload: bytes) -> LineageRecord:
+    try:
+        return LineageRecord.from_payload(payload)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise VerificationError(
+            f"entry {seq}: the lineage record cannot be read (run `synthguard verify`)", seq=seq
+        ) from exc

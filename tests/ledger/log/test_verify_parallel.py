@@ -1,0 +1,49 @@
+"""Verification of large ledgers fans out over a process pool; it must still name the seq."""
+
+from __future__ import annotations
+
+import pytest
+
+from synthguard.ledger.log import verify
+from synthguard.ledger.log.verify import verify_ledger
+from synthguard.provenance.errors import VerificationError
+
+SIZE = verify._PARALLEL_FROM + 501
+
+
+@pytest.fixture
+def ledger_large(ledger_db, ledger_records, ledger_attacker):
+    """(ledger, attacker) for a ledger of SIZE entries, above the process-pool threshold."""
+    for start in range(1, SIZE, 1000):
+        count = min(1000, SIZE - start)
+        ledger_db.append(*ledger_records(ledger_db.key_id, count, tag=f"from {start}"))
+    ledger_db.checkpoint()
+    return ledger_db, ledger_attacker(ledger_db.url)
+
+
+def _flip_a_payload_byte(attacker, seq):
+    envelope = attacker.entry(seq)["envelope"]
+    position = envelope.index(b'"payload":"') + 30
+    changed = b"A" if envelope[position : position + 1] != b"A" else b"B"
+    attacker.set_envelope(
+        seq, envelope[:position] + changed + envelope[position + 1 :], rehash=True
+    )
+
+
+def test_a_large_ledger_verifies_in_parallel(ledger_large):
+    ledger, _ = ledger_large
+    seen = []
+    report = verify_ledger(ledger, workers=2, progress=seen.append)
+    assert report.size == SIZE
+    assert sum(seen) == SIZE
+    assert len(seen) > 2  # one call per chunk: the work was split
+
+
+@pytest.mark.parametrize("bad", [[4321], [2500, 4321]], ids=["last-chunk", "first-of-two"])
+def test_a_tampered_entry_deep_inside_is_named(ledger_large, bad):
+    ledger, attacker = ledger_large
+    for seq in bad:
+        _flip_a_payload_byte(attacker, seq)
+    with pytest.raises(VerificationError, match="signature does not verify") as caught:
+        verify_ledger(ledger, workers=2)
+    assert caught.value.seq == min(bad)
