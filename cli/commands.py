@@ -10,15 +10,13 @@ import click
 
 from synthguard.cli import render
 from synthguard.cli.context import App, pass_app
-from synthguard.cli.demo.run import DEFAULT_DIR, DEFAULT_SAMPLES, run_demo
+from synthguard.cli.demo import DEFAULT_DIR, DEFAULT_SAMPLES, run_demo
 from synthguard.cli.errors import INTERRUPTED, PROG
 from synthguard.cli.progress import progress_bar
 from synthguard.cli.recording import RecordInterrupted, generator_from_options, record_file
-from synthguard.ledger.log.checkpoint import check_origin
-from synthguard.ledger.log.store import DEFAULT_CHECKPOINT_INTERVAL
-from synthguard.ledger.log.verify import verify_ledger
-from synthguard.ledger.release.verify import read_public_keys
-from synthguard.ledger.report.model import report_json_schema
+from synthguard.ledger.log import DEFAULT_CHECKPOINT_INTERVAL, check_origin, verify_ledger
+from synthguard.ledger.release import read_public_keys
+from synthguard.ledger.report import report_json_schema
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import FORMATS, count_rows
 from synthguard.provenance.record import Origin, record_json_schema

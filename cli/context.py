@@ -8,7 +8,7 @@ import click
 
 from synthguard.cli.passphrase import PassphraseSource
 from synthguard.ledger.home import Home
-from synthguard.ledger.log.store import Ledger
+from synthguard.ledger.log import Ledger
 
 
 @dataclass

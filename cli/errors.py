@@ -8,18 +8,16 @@ SQLAlchemy's statement and link to its error pages.
 
 from __future__ import annotations
 
-import re
 import traceback
 
 import click
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from synthguard.ledger.log import database_failure
 from synthguard.provenance.errors import EmptyInputError, SynthguardError, VerificationError
 
 PROG = "synthguard"
 INTERRUPTED = 130
 UNEXPECTED = 2
-_LINK = re.compile(r"\s*\(Background on this error at: \S+\)")
 
 
 def error_line(exc: BaseException) -> str:
@@ -35,10 +33,9 @@ def error_line(exc: BaseException) -> str:
         return f"{PROG}: error: {_one_line(str(exc))}"
     if isinstance(exc, KeyboardInterrupt):
         return f"{PROG}: interrupted"
-    if isinstance(exc, DBAPIError):
-        return f"{PROG}: error: the ledger database failed: {_one_line(str(exc.orig))}"
-    if isinstance(exc, SQLAlchemyError):
-        return f"{PROG}: error: the ledger database failed: {_one_line(_LINK.sub('', str(exc)))}"
+    failure = database_failure(exc)
+    if failure is not None:
+        return f"{PROG}: error: the ledger database failed: {_one_line(failure)}"
     detail = _one_line(str(exc))
     detail = f": {detail}" if detail else ""
     return (

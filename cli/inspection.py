@@ -12,10 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from synthguard.ledger.log.checkpoint import Checkpoint
-from synthguard.ledger.log.lineage import records_for
-from synthguard.ledger.log.merkle import Tree
-from synthguard.ledger.log.store import EntryView, Ledger
+from synthguard.ledger.log import Checkpoint, EntryView, Ledger, Tree, records_for
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.errors import InputError, VerificationError
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from synthguard.ledger.home import Home
-from synthguard.ledger.log.store import Ledger
-from synthguard.ledger.log.tables import KeyRow
+from synthguard.ledger.log import KeyRow, Ledger
 from synthguard.provenance.errors import InputError, KeyringError
 from synthguard.provenance.keys import VerifyingKey
 

@@ -8,7 +8,7 @@ import click
 
 from synthguard.cli import render
 from synthguard.cli.context import App, pass_app
-from synthguard.ledger.log.lineage import ancestry, ancestry_json, resolve_sample_id
+from synthguard.ledger.log import ancestry, ancestry_json, resolve_sample_id
 
 
 @click.command(short_help="Show a sample's ancestry: parents, critiques, screenings, reviews.")

@@ -11,9 +11,7 @@ from typing import Any
 
 from synthguard.cli.context import App
 from synthguard.cli.progress import Tick
-from synthguard.ledger.log.checkpoint import Checkpoint
-from synthguard.ledger.log.lineage import making_record_ids
-from synthguard.ledger.log.store import Ledger
+from synthguard.ledger.log import Checkpoint, Ledger, making_record_ids
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import Row, check_input, detect_format, read_samples
 from synthguard.provenance.record import Generator, Origin

@@ -10,15 +10,19 @@ import click
 
 from synthguard.cli.context import App, pass_app
 from synthguard.cli.progress import progress_bar
-from synthguard.ledger.release.create import SCREEN_QUARANTINED, ReleaseResult, create_release
-from synthguard.ledger.release.manifest import MANIFEST_FILE, BreachRef
-from synthguard.ledger.release.policy import Breach
-from synthguard.ledger.release.verify import (
+from synthguard.ledger.release import (
+    MANIFEST_FILE,
+    SCREEN_QUARANTINED,
+    Breach,
+    BreachRef,
     ReleaseReport,
+    ReleaseResult,
     count_bundle_lines,
+    create_release,
     read_public_keys,
     verify_release,
 )
+from synthguard.ledger.report import policy_figures
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import FORMATS
 from synthguard.provenance.sample import FieldMapping
@@ -85,6 +89,7 @@ def create(
             source,
             out,
             policy_config=policy,
+            figures=policy_figures(ledger),
             justification=justify,
             mapping=FieldMapping.parse(fields),
             fmt=fmt,

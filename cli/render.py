@@ -10,18 +10,20 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
-from synthguard.cli.demo.run import DEMO_PASSPHRASE, DemoResult
+from synthguard.cli.demo import DEMO_PASSPHRASE, DemoResult
 from synthguard.cli.passphrase import PASSPHRASE_ENV
 from synthguard.cli.recording import RecordResult
 from synthguard.ledger.home import Home
-from synthguard.ledger.log.checkpoint import Checkpoint
-from synthguard.ledger.log.lineage import LineageEntry, LineageNode
-from synthguard.ledger.log.store import EntryView, Ledger
-from synthguard.ledger.log.tables import KeyRow
-from synthguard.ledger.log.verify import VerifyReport
+from synthguard.ledger.log import (
+    Checkpoint,
+    EntryView,
+    KeyRow,
+    Ledger,
+    LineageEntry,
+    LineageNode,
+    VerifyReport,
+    shown_url,
+)
 
 
 def _plural(count: int, word: str, plural: str | None = None) -> str:
@@ -235,7 +237,7 @@ def demo_summary(result: DemoResult) -> str:
         f"  records      {result.recorded}: {events}",
         f"  folder       {result.directory}",
         f"  home         {result.home}  (config.json, keys/, the ledger)",
-        f"  ledger       {display_url(result.db_url)}",
+        f"  ledger       {shown_url(result.db_url)}",
         f"  signing key  {result.key_path}",
         f"               {result.key_id}",
         f"               encrypted with {secret}",
@@ -294,20 +296,12 @@ def _command_lines(command: str, what: str, width: int) -> list[str]:
     return [f"  {command}", f"  {'':<{width}}  # {what}"]
 
 
-def display_url(url: str) -> str:
-    """A database URL with any password masked."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:  # not a URL SQLAlchemy can parse, so it has no password field either
-        return url
-
-
 def init_summary(home: Home, ledger: Ledger) -> str:
     """What `synthguard init` prints."""
     return "\n".join(
         [
             f"initialised {home.path}",
-            f"  ledger       {display_url(ledger.url)}",
+            f"  ledger       {shown_url(ledger.url)}",
             f"  origin       {ledger.origin}",
             f"  checkpoints  with every batch, kept every {ledger.checkpoint_interval} entries",
             f"  signing key  {ledger.key_id}",

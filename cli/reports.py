@@ -9,10 +9,14 @@ import click
 from synthguard.cli.context import App, pass_app
 from synthguard.cli.progress import progress_bar
 from synthguard.ledger.audit import run_audit
-from synthguard.ledger.release.verify import read_public_keys
-from synthguard.ledger.report.compute import compute_report
-from synthguard.ledger.report.croissant import release_of_folder
-from synthguard.ledger.report.formats import FORMATS, RenderContext
+from synthguard.ledger.release import read_public_keys
+from synthguard.ledger.report import (
+    FORMATS,
+    RenderContext,
+    compute_report,
+    release_of_folder,
+    stated_by,
+)
 from synthguard.provenance.errors import InputError
 
 
@@ -80,7 +84,8 @@ def report(
     release_dir = None
     if FORMATS[fmt].describes_release:
         release_dir, release = release_of_folder(release)
-    stated = app.home.report_statement(
+    stated = stated_by(
+        app.home,
         name or release,
         provider={"name": provider_name, "contact": provider_contact},
         model={

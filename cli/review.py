@@ -7,7 +7,7 @@ from typing import TextIO
 import click
 
 from synthguard.cli.context import App, pass_app
-from synthguard.ledger.log.lineage import resolve_sample_id
+from synthguard.ledger.log import resolve_sample_id
 from synthguard.ledger.review import Draw, draw_review_sample, record_review
 from synthguard.provenance.recorder import Recorder
 

@@ -16,9 +16,9 @@ from synthguard.guards.pipeline import (
     option_name,
     screen_file,
 )
-from synthguard.guards.quarantine import quarantine_state, release
 from synthguard.guards.screen import ScreenResult, rows_without_making_record
-from synthguard.ledger.log.lineage import resolve_sample_id
+from synthguard.ledger.log import resolve_sample_id
+from synthguard.ledger.screening import quarantine_state, sign_override
 from synthguard.provenance.reader import FORMATS, check_input, count_rows
 from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import FieldMapping
@@ -179,12 +179,12 @@ def list_quarantine(app: App, show_all: bool) -> None:
 @click.option("--reason", required=True, help="Why this sample may ship after all.")
 @click.option("--reviewer", default=None, help="Who decides [default: the login name].")
 @pass_app
-def release_quarantine(app: App, sample_id: str, reason: str, reviewer: str | None) -> None:
+def override_quarantine(app: App, sample_id: str, reason: str, reviewer: str | None) -> None:
     """Release a quarantined sample: a signed `reviewed` record, verdict ok, with the reason."""
     with app.open_ledger(signing=True) as ledger:
         full_id = resolve_sample_id(ledger, sample_id)
         with Recorder(ledger) as recorder:
-            record = release(
+            record = sign_override(
                 ledger, recorder, full_id, reason=reason, reviewer=reviewer or getpass.getuser()
             )
         ledger.checkpoint()

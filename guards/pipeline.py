@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthguard.guards.backdoor.guard import BackdoorConfig, BackdoorGuard
+from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
 from synthguard.guards.decontamination import (
     DecontaminationGuard,
     ProtectedIndex,
     protected_items,
 )
-from synthguard.guards.dedup.guard import DedupGuard, DedupIndex, index_path
+from synthguard.guards.dedup import DedupGuard, DedupIndex, index_path
 from synthguard.guards.quarantine import HeldGuard
 from synthguard.guards.screen import (
     ScreenResult,
@@ -36,7 +36,7 @@ from synthguard.guards.self_instruct import (
 from synthguard.guards.toxicity import ToxicityGuard
 from synthguard.guards.verdict import Guard, GuardInfo
 from synthguard.ledger.home import Home
-from synthguard.ledger.log.store import Ledger
+from synthguard.ledger.log import Ledger
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import read_samples
 from synthguard.provenance.recorder import Recorder

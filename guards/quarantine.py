@@ -3,8 +3,8 @@
 A sample is held while a `screened` record that quarantined it has no signed override (see
 `synthguard.ledger.screening`). Screening never deletes anything and never clears a quarantine:
 a later screen runs `HeldGuard` last, which quarantines again every sample the ledger still
-holds, naming the record that holds it. `release` signs a reviewer's decision to let a sample
-through: a `reviewed` record, verdict ok, naming by record id the quarantines it answers.
+holds, naming the record that holds it. The override that lets a sample through is signed by
+`synthguard.ledger.screening.sign_override`.
 """
 
 from __future__ import annotations
@@ -12,67 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from synthguard.guards.verdict import GuardInfo, Verdict
-from synthguard.ledger.log.lineage import MAKING_EVENTS, records_for
-from synthguard.ledger.log.store import Ledger
+from synthguard.ledger.log import Ledger
 from synthguard.ledger.screening import (
-    OVERRIDE_NOTE_PREFIX,
     ScreeningStatus,
-    fold_screening,
     screening_status,
 )
-from synthguard.provenance.canonical import digest_json
-from synthguard.provenance.errors import InputError, VerificationError
-from synthguard.provenance.record import LineageRecord
-from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import Sample
-
-
-def quarantine_state(ledger: Ledger) -> dict[str, ScreeningStatus]:
-    """Every sample a screening ever quarantined, by id, with the override that released it."""
-    return {
-        sample_id: status
-        for sample_id, status in screening_status(ledger).items()
-        if status.outcome == "quarantined"
-    }
-
-
-def release(
-    ledger: Ledger, recorder: Recorder, sample_id: str, *, reason: str, reviewer: str
-) -> LineageRecord:
-    """Sign a reviewer's release of a quarantined sample (a `reviewed` record, verdict ok)."""
-    if not reason.strip():
-        raise InputError("a release needs a reason (--reason)")
-    entries = records_for(ledger, sample_id)
-    held = fold_screening(entries).get(sample_id)
-    if held is None or held.outcome != "quarantined":
-        raise InputError(f"sample {sample_id} is not in quarantine")
-    if not held.held:
-        raise InputError(f"sample {sample_id} was released already (entry {held.override_seq})")
-    row = ledger.sample(sample_id)
-    if row is None:
-        raise InputError(f"the content of sample {sample_id} is not in the ledger (erased?)")
-    row_digest = digest_json(row)
-    signed = {e.record.digest for e in entries if e.record.event in MAKING_EVENTS}
-    if row_digest not in (signed or {e.record.digest for e in entries}):
-        raise VerificationError(
-            f"the stored content of sample {sample_id} is not what its records sign (it was "
-            "changed in the database; run `synthguard verify`): nothing was signed"
-        )
-    # Named by id and stored digest: the row need not re-read as the same sample under the
-    # default field mapping (it may have been recorded with --field).
-    record = recorder.reviewed_stored(
-        sample_id,
-        row_digest,
-        detail={
-            "reviewer": reviewer,
-            "verdict": "ok",
-            "note": OVERRIDE_NOTE_PREFIX + reason,
-            "overrides": list(held.binding),
-        },
-    )
-    recorder.flush()
-    return record
-
 
 HELD_GUARD = GuardInfo.of("quarantine", "held", "1", {"binding": "until a signed override"})
 

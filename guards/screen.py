@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthguard.guards.verdict import Guard, GuardInfo, Verdict
-from synthguard.ledger.log.lineage import making_record_ids
+from synthguard.ledger.log import making_record_ids
 from synthguard.provenance.canonical import digest
 from synthguard.provenance.errors import SynthguardError
 from synthguard.provenance.reader import Row
@@ -24,7 +24,7 @@ from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import Sample, output_row
 
 if TYPE_CHECKING:
-    from synthguard.ledger.log.store import Ledger
+    from synthguard.ledger.log import Ledger
 
 
 class GuardError(SynthguardError):

@@ -31,8 +31,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from synthguard.ledger.home import Home
     from synthguard.ledger.log import Ledger, VerifyReport, verify_ledger
-    from synthguard.ledger.release import ReleaseReport, ReleaseResult, create_release
-    from synthguard.ledger.release import verify_release
+    from synthguard.ledger.release import (
+        ReleaseReport,
+        ReleaseResult,
+        create_release,
+        verify_release,
+    )
     from synthguard.ledger.report import TransparencyReport, compute_report
 
 _HOMES = {

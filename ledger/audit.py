@@ -18,15 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthguard.ledger.log.lineage import records_by_event
-from synthguard.ledger.log.store import Ledger
-from synthguard.ledger.log.verify import Progress, VerifyReport, verify_ledger
-from synthguard.ledger.release.bundle import BundleReader
-from synthguard.ledger.release.manifest import BUNDLE_FILE, MANIFEST_FILE, encode_hash, sample_root
-from synthguard.ledger.release.verify import ReleaseReport, verify_release
-from synthguard.ledger.report.compute import compute_report
-from synthguard.ledger.report.formats import RenderContext, detect
-from synthguard.ledger.report.model import TransparencyReport
+from synthguard.ledger.log import Ledger, Progress, VerifyReport, records_by_event, verify_ledger
+from synthguard.ledger.release import (
+    BUNDLE_FILE,
+    MANIFEST_FILE,
+    BundleReader,
+    ReleaseReport,
+    encode_hash,
+    sample_root,
+    verify_release,
+)
+from synthguard.ledger.report import RenderContext, TransparencyReport, compute_report, detect
 from synthguard.provenance.canonical import digest
 from synthguard.provenance.errors import InputError, SynthguardError
 from synthguard.provenance.keys import VerifyingKey

@@ -16,18 +16,20 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from synthguard.ledger.log.checkpoint import check_origin
-from synthguard.ledger.log.kept import KeptCheckpoint
-from synthguard.ledger.log.private_file import FILE_MODE, make_private_dir, write_private
-from synthguard.ledger.log.store import DEFAULT_CHECKPOINT_INTERVAL, Ledger, sqlite_file
-from synthguard.ledger.release.policy import Policy
-from synthguard.ledger.report.model import Provider, Stated, TrainedModel
+from synthguard.ledger.log import (
+    DEFAULT_CHECKPOINT_INTERVAL,
+    FILE_MODE,
+    KeptCheckpoint,
+    Ledger,
+    check_origin,
+    make_private_dir,
+    sqlite_file,
+    write_private,
+)
 from synthguard.provenance.errors import InputError, KeyringError
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.record import KeyAction
@@ -164,11 +166,10 @@ class Home:
             database.with_name(database.name + tail) for tail in ("", "-wal", "-shm", "-journal")
         ]
 
-    def set_policy(self, policy: Mapping[str, Any]) -> None:
-        """Set the release policy (checked first: an unknown key or bad value is refused)."""
-        Policy.from_config(policy)
+    def update_config(self, key: str, value: Any) -> None:
+        """Set one top-level entry of config.json (the file is rewritten whole, 0600)."""
         config = self.config()
-        config["policy"] = dict(policy)
+        config[key] = value
         self._write_config(config)
 
     @property
@@ -177,42 +178,6 @@ class Home:
         `.synthguard`, that of the folder holding it."""
         path = self.path.absolute()
         return (path.parent.name if path.name == HOME_DIR else path.name) or "dataset"
-
-    def report_statement(
-        self,
-        dataset: str | None = None,
-        *,
-        provider: Mapping[str, Any] | None = None,
-        model: Mapping[str, Any] | None = None,
-    ) -> Stated:
-        """What a report states that the ledger cannot know: the dataset's name (`dataset`, else
-        the home's folder name), the provider and the model (config.json's `provider` and
-        `model`, each field replaced by one given here that is not None)."""
-        config = self.config() if self.config_path.exists() else {}
-        key = "provider"
-        try:
-            stated_provider = Provider.model_validate(self._merged(config, key, provider))
-            key = "model"
-            stated_model = TrainedModel.model_validate(self._merged(config, key, model))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join((key, *(str(part) for part in first["loc"])))
-            raise InputError(
-                f"{self.config_path} or the report's options: {where}: {first['msg']}"
-            ) from None
-        return Stated(
-            dataset=dataset or self.folder_name, provider=stated_provider, model=stated_model
-        )
-
-    def _merged(
-        self, config: Mapping[str, Any], key: str, given: Mapping[str, Any] | None
-    ) -> dict[str, Any]:
-        """config[key] (an object, or absent) with the fields `given` sets (not None) laid over."""
-        found = config.get(key, {})
-        if not isinstance(found, dict):
-            raise InputError(f"{self.config_path}: {key} must be an object, not {found!r}")
-        overrides = {name: value for name, value in (given or {}).items() if value is not None}
-        return {**found, **overrides}
 
     def signer(self, passphrase: Passphrase) -> SigningKey:
         """Load the active signing key."""

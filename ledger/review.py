@@ -26,7 +26,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from synthguard.ledger.log.lineage import MAKING_EVENTS, LineageEntry, records_for, scan_records
+from synthguard.ledger.log import MAKING_EVENTS, LineageEntry, records_for, scan_records
 from synthguard.ledger.screening import OVERRIDE_NOTE_PREFIX, screening_status
 from synthguard.provenance.canonical import digest, digest_json
 from synthguard.provenance.errors import InputError
@@ -34,7 +34,7 @@ from synthguard.provenance.record import Event, LineageRecord, Origin
 from synthguard.provenance.recorder import Recorder
 
 if TYPE_CHECKING:
-    from synthguard.ledger.log.store import Ledger
+    from synthguard.ledger.log import Ledger
 
 MAX_SEED = 2**53
 """Seeds stay below this: a signed record's numbers must be exact as JSON doubles."""

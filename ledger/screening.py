@@ -21,12 +21,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from synthguard.ledger.log.lineage import LineageEntry, scan_records
-from synthguard.provenance.errors import VerificationError
+from synthguard.ledger.log import MAKING_EVENTS, LineageEntry, records_for, scan_records
+from synthguard.provenance.canonical import digest_json
+from synthguard.provenance.errors import InputError, VerificationError
 from synthguard.provenance.record import Event
 
 if TYPE_CHECKING:
-    from synthguard.ledger.log.store import Ledger
+    from synthguard.ledger.log import Ledger
+    from synthguard.provenance.record import LineageRecord
+    from synthguard.provenance.recorder import Recorder
 
 OVERRIDE_NOTE_PREFIX = "quarantine release: "
 """The note a signed quarantine release starts with (other reviews are not overrides)."""
@@ -152,3 +155,51 @@ def screening_status(ledger: Ledger, size: int | None = None) -> dict[str, Scree
     """Every screened sample's status, from the first `size` entries (all when None), read
     from every entry's signed payload (an edited index column cannot hide a quarantine)."""
     return fold_screening(scan_records(ledger, (Event.SCREENED, Event.REVIEWED), size))
+
+
+def quarantine_state(ledger: Ledger) -> dict[str, ScreeningStatus]:
+    """Every sample a screening ever quarantined, by id, with the override that released it."""
+    return {
+        sample_id: status
+        for sample_id, status in screening_status(ledger).items()
+        if status.outcome == "quarantined"
+    }
+
+
+def sign_override(
+    ledger: Ledger, recorder: Recorder, sample_id: str, *, reason: str, reviewer: str
+) -> LineageRecord:
+    """Sign a reviewer's override of a quarantined sample: a `reviewed` record, verdict ok,
+    naming by record id the quarantines it answers."""
+    if not reason.strip():
+        raise InputError("a release needs a reason (--reason)")
+    entries = records_for(ledger, sample_id)
+    held = fold_screening(entries).get(sample_id)
+    if held is None or held.outcome != "quarantined":
+        raise InputError(f"sample {sample_id} is not in quarantine")
+    if not held.held:
+        raise InputError(f"sample {sample_id} was released already (entry {held.override_seq})")
+    row = ledger.sample(sample_id)
+    if row is None:
+        raise InputError(f"the content of sample {sample_id} is not in the ledger (erased?)")
+    row_digest = digest_json(row)
+    signed = {e.record.digest for e in entries if e.record.event in MAKING_EVENTS}
+    if row_digest not in (signed or {e.record.digest for e in entries}):
+        raise VerificationError(
+            f"the stored content of sample {sample_id} is not what its records sign (it was "
+            "changed in the database; run `synthguard verify`): nothing was signed"
+        )
+    # Named by id and stored digest: the row need not re-read as the same sample under the
+    # default field mapping (it may have been recorded with --field).
+    record = recorder.reviewed_stored(
+        sample_id,
+        row_digest,
+        detail={
+            "reviewer": reviewer,
+            "verdict": "ok",
+            "note": OVERRIDE_NOTE_PREFIX + reason,
+            "overrides": list(held.binding),
+        },
+    )
+    recorder.flush()
+    return record

@@ -254,7 +254,10 @@ def loaded_by(statement: str) -> set[str]:
                 "synthguard.cli",
             ),
         ),
-        ("import synthguard.ledger.home", ("synthguard.ledger.report", "synthguard.ledger.release")),
+        (
+            "import synthguard.ledger.home",
+            ("synthguard.ledger.report", "synthguard.ledger.release"),
+        ),
         ("import synthguard.provenance", ("synthguard.ledger", "synthguard.guards")),
     ],
 )

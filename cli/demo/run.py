@@ -32,13 +32,15 @@ from synthguard.cli.demo.models import BuiltinCritic, BuiltinGenerator, BuiltinR
 from synthguard.cli.passphrase import PASSPHRASE_ENV
 from synthguard.guards.pipeline import Screening, default_guards, screen_file
 from synthguard.ledger.home import DB_ENV, HOME_DIR, Home
-from synthguard.ledger.log.store import Ledger
-from synthguard.ledger.log.verify import VerifyReport, verify_ledger
-from synthguard.ledger.release.create import ReleaseResult, create_release
-from synthguard.ledger.release.verify import ReleaseReport, verify_release
-from synthguard.ledger.report.compute import compute_report
-from synthguard.ledger.report.html import render_html
-from synthguard.ledger.report.model import TransparencyReport
+from synthguard.ledger.log import Ledger, VerifyReport, verify_ledger
+from synthguard.ledger.release import ReleaseReport, ReleaseResult, create_release, verify_release
+from synthguard.ledger.report import (
+    TransparencyReport,
+    compute_report,
+    policy_figures,
+    render_html,
+    stated_by,
+)
 from synthguard.ledger.review import Draw, draw_review_sample, record_review
 from synthguard.provenance import Recorder, sample_from_row, track
 from synthguard.provenance.canonical import digest
@@ -112,19 +114,20 @@ def run_demo(directory: Path = DEFAULT_DIR, samples: int = DEFAULT_SAMPLES) -> D
         )
         screening, planted = _screen_with_attacks(home, ledger, seeds + rows, directory)
         draw, bad = _review(ledger)
-        home.set_policy(DEMO_POLICY)
+        home.update_config("policy", dict(DEMO_POLICY))
         release = create_release(
             ledger,
             DEMO_RELEASE,
             screening.accepted_path,
             directory / "release",
-            policy_config=home.config()["policy"],
+            policy_config=DEMO_POLICY,
+            figures=policy_figures(ledger),
         )
         signer = home.signer(lambda: passphrase)
         public_key_path = directory / "publisher.pem"
         public_key_path.write_text(signer.public.pem(), encoding="ascii")
         release_check = verify_release(release.out, trusted=[signer.public])
-        transparency = compute_report(ledger, stated=home.report_statement())
+        transparency = compute_report(ledger, stated=stated_by(home))
         report_path = directory / "report.html"
         report_path.write_text(render_html(transparency), encoding="utf-8")
         ledger.checkpoint()

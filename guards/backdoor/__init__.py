@@ -1,1 +1,14 @@
-"""TODO"""
+"""Backdoor and poisoning screening: invisible and bidi characters, mixed-script homoglyphs,
+prompt-injection markers, and dataset-level trigger statistics.
+
+    from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
+
+    verdicts = BackdoorGuard(BackdoorConfig()).check(samples)
+"""
+
+from synthguard.guards.backdoor.guard import BackdoorConfig, BackdoorGuard
+
+__all__ = [
+    "BackdoorConfig",
+    "BackdoorGuard",
+]

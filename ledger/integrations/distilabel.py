@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import Field, PrivateAttr
 
 from synthguard.ledger.home import Home
-from synthguard.ledger.log.store import Ledger
+from synthguard.ledger.log import Ledger
 from synthguard.provenance.errors import InputError, KeyringError
 from synthguard.provenance.record import Generator, Origin
 from synthguard.provenance.recorder import Recorder

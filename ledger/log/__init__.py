@@ -1,1 +1,84 @@
-"""TODO"""
+"""The append-only log: signed entries in SQL tables, the RFC 6962 tree over them, signed
+checkpoints, the key timeline, the readers of lineage records, and offline verification.
+
+    from synthguard.ledger.log import Ledger, verify_ledger
+
+    with Ledger.open("sqlite:///ledger.db", signer=key, kept=home.kept_checkpoint()) as ledger:
+        ledger.append(records)
+        checkpoint = ledger.checkpoint()
+    report = verify_ledger(Ledger.open("sqlite:///ledger.db"))
+
+Every SQL statement of the project is in this folder (`store`, `lineage`, `verify`); everything
+else reads the ledger through the names below.
+"""
+
+from synthguard.ledger.log.checkpoint import Checkpoint, check_origin, verify_checkpoint
+from synthguard.ledger.log.kept import KeptCheckpoint
+from synthguard.ledger.log.lineage import (
+    MAKING_EVENTS,
+    LineageEntry,
+    LineageNode,
+    ancestry,
+    ancestry_json,
+    making_record_ids,
+    parse_lineage,
+    parse_record,
+    records_by_event,
+    records_for,
+    resolve_sample_id,
+    scan_records,
+    signed_sample_id,
+)
+from synthguard.ledger.log.merkle import CompactRange, Tree, leaf_hash, root, verify_inclusion
+from synthguard.ledger.log.private_file import FILE_MODE, make_private_dir, write_private
+from synthguard.ledger.log.store import (
+    DEFAULT_CHECKPOINT_INTERVAL,
+    EntryView,
+    Ledger,
+    database_failure,
+    entry_leaf_hash,
+    shown_url,
+    sqlite_file,
+)
+from synthguard.ledger.log.tables import KeyRow, SampleRow
+from synthguard.ledger.log.verify import Progress, VerifyReport, verify_ledger
+
+__all__ = [
+    "DEFAULT_CHECKPOINT_INTERVAL",
+    "FILE_MODE",
+    "MAKING_EVENTS",
+    "Checkpoint",
+    "CompactRange",
+    "EntryView",
+    "KeptCheckpoint",
+    "KeyRow",
+    "Ledger",
+    "LineageEntry",
+    "LineageNode",
+    "Progress",
+    "SampleRow",
+    "Tree",
+    "VerifyReport",
+    "ancestry",
+    "ancestry_json",
+    "check_origin",
+    "database_failure",
+    "entry_leaf_hash",
+    "leaf_hash",
+    "make_private_dir",
+    "making_record_ids",
+    "parse_lineage",
+    "parse_record",
+    "records_by_event",
+    "records_for",
+    "resolve_sample_id",
+    "root",
+    "scan_records",
+    "shown_url",
+    "signed_sample_id",
+    "sqlite_file",
+    "verify_checkpoint",
+    "verify_inclusion",
+    "verify_ledger",
+    "write_private",
+]

@@ -24,6 +24,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -35,7 +36,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, select
 
 from synthguard.ledger.log import lineage
@@ -127,6 +128,19 @@ def shown_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return url
+
+
+def database_failure(exc: BaseException) -> str | None:
+    """The database's own words for a database error (without SQLAlchemy's statement and link
+    to its error pages), None for any other exception."""
+    if isinstance(exc, DBAPIError):
+        return str(exc.orig)
+    if isinstance(exc, SQLAlchemyError):
+        return _ERROR_LINK.sub("", str(exc))
+    return None
+
+
+_ERROR_LINK = re.compile(r"\s*\(Background on this error at: \S+\)")
 
 
 def _open_error(url: str, database: Path | None, exc: DBAPIError) -> LedgerError:

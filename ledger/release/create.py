@@ -39,16 +39,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from synthguard.ledger.log.checkpoint import Checkpoint, verify_checkpoint
-from synthguard.ledger.log.lineage import (
+from synthguard.ledger.log import (
+    Checkpoint,
+    EntryView,
+    Ledger,
     LineageEntry,
+    Tree,
+    entry_leaf_hash,
     parse_record,
     records_for,
     scan_records,
     signed_sample_id,
+    verify_checkpoint,
 )
-from synthguard.ledger.log.merkle import Tree
-from synthguard.ledger.log.store import EntryView, Ledger, entry_leaf_hash
 from synthguard.ledger.release.bundle import BundleHeader, ProvenRecord, SampleProofs, write_bundle
 from synthguard.ledger.release.manifest import (
     BUNDLE_FILE,
@@ -69,7 +72,7 @@ from synthguard.ledger.release.manifest import (
     first_making,
     sample_root,
 )
-from synthguard.ledger.release.policy import Policy, check_policy
+from synthguard.ledger.release.policy import FiguresOf, Policy, check_policy
 from synthguard.ledger.release.verify import file_digest, is_work_folder, read_manifest
 from synthguard.ledger.screening import ScreeningStatus, fold_screening
 from synthguard.provenance.canonical import canonical_json, digest
@@ -139,6 +142,7 @@ def create_release(
     out: Path,
     *,
     policy_config: Mapping[str, Any] | None = None,
+    figures: FiguresOf | None = None,
     justification: str | None = None,
     mapping: FieldMapping = DEFAULT_MAPPING,
     fmt: str | None = None,
@@ -146,11 +150,20 @@ def create_release(
 ) -> ReleaseResult:
     """Release the samples of `source` into the new folder `out`; see the module docstring.
 
+    A policy with limits is checked on `figures`, the report's figures of the samples
+    (`synthguard.ledger.report.policy_figures(ledger)`).
+
     InputError (nothing written, nothing recorded) for an unreadable or duplicate row, a
     sample the ledger does not show as made and screened, or a policy breach without a
     `justification`; VerificationError when the ledger does not match its own checkpoint.
     """
     _check_name(name)
+    limits = dict(policy_config or {})
+    if Policy.from_config(limits).limits and figures is None:
+        raise InputError(
+            "the release policy sets limits, and they are checked on the report's figures: "
+            "pass figures=synthguard.ledger.report.policy_figures(ledger)"
+        )
     if out.exists() or out.is_symlink():
         raise InputError(f"{out} exists already; a release goes into a new folder")
     signer = ledger.signer
@@ -177,7 +190,7 @@ def create_release(
     ids = [sample.id for sample in samples]
     stored = {sid: stored[sid] for sid in ids if sid in stored}
     statuses = _releasable(samples, entries)
-    policy = _policy(ledger, ids, policy_config, justification, checkpoint.size)
+    policy = _policy(figures, ids, limits, justification, checkpoint.size)
     tally = Tally()
     for sample in samples:
         tally.add(entries[sample.id], statuses[sample.id])
@@ -381,16 +394,16 @@ def _releasable(
 
 
 def _policy(
-    ledger: Ledger,
+    figures: FiguresOf | None,
     ids: Sequence[str],
-    config: Mapping[str, Any] | None,
+    limits: dict[str, Any],
     justification: str | None,
     size: int,
 ) -> PolicyRef:
     """The policy outcome to sign; InputError with the figures when it is breached and the
     breach is not justified."""
-    limits = dict(config or {})
-    breaches = check_policy(ledger, ids, Policy.from_config(limits), size=size)
+    policy = Policy.from_config(limits)
+    breaches = [] if figures is None else check_policy(figures, ids, policy, size=size)
     if breaches and not (justification and justification.strip()):
         raise InputError(
             "the policy refuses this release: "

@@ -23,8 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from synthguard.ledger.log.lineage import MAKING_EVENTS, LineageEntry
-from synthguard.ledger.log.merkle import leaf_hash, root
+from synthguard.ledger.log import MAKING_EVENTS, LineageEntry, leaf_hash, root
 from synthguard.ledger.screening import ScreeningStatus
 from synthguard.provenance.canonical import canonical_json
 from synthguard.provenance.errors import VerificationError

@@ -16,15 +16,11 @@ refusal quotes exactly what the report would show.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from synthguard.ledger.report.compute import compute_report
 from synthguard.provenance.errors import InputError
-
-if TYPE_CHECKING:
-    from synthguard.ledger.log.store import Ledger
 
 MAX_SYNTHETIC_SHARE = "max_synthetic_share"
 MAX_DEPTH = "max_depth"
@@ -65,6 +61,19 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class PolicyFigures:
+    """The report's figures that a policy limits, for one set of samples."""
+
+    synthetic_share: float
+    max_depth: int | None
+    review_rate: float
+
+
+FiguresOf = Callable[[Collection[str], int | None], PolicyFigures]
+"""The figures of (sample ids, over the ledger's first `size` entries, all when None)."""
+
+
+@dataclass(frozen=True)
 class Breach:
     """A limit a release breaks: the rule (its config key), the limit and the actual figure."""
 
@@ -86,25 +95,26 @@ class Breach:
 
 
 def check_policy(
-    ledger: Ledger,
+    figures_of: FiguresOf,
     sample_ids: Collection[str],
     policy: Policy,
     *,
     size: int | None = None,
 ) -> list[Breach]:
-    """The limits that releasing `sample_ids` would break, from the report's figures over the
-    first `size` entries (all when None); an empty list when it keeps them all."""
+    """The limits that releasing `sample_ids` would break, from their figures over the first
+    `size` entries (all when None); an empty list when it keeps them all. The figures are
+    computed only when the policy sets a limit."""
     if not policy.limits:
         return []
-    report = compute_report(ledger, sample_ids=sample_ids, size=size)
+    figures = figures_of(sample_ids, size)
     breaches = []
-    share = report.sources.synthetic.share
+    share = figures.synthetic_share
     if policy.max_synthetic_share is not None and share > policy.max_synthetic_share:
         breaches.append(Breach(MAX_SYNTHETIC_SHARE, policy.max_synthetic_share, share))
-    depth = report.processing.max_depth
+    depth = figures.max_depth
     if policy.max_depth is not None and depth is not None and depth > policy.max_depth:
         breaches.append(Breach(MAX_DEPTH, policy.max_depth, depth))
-    rate = report.processing.review.review_rate
+    rate = figures.review_rate
     if policy.min_review_rate is not None and rate < policy.min_review_rate:
         breaches.append(Breach(MIN_REVIEW_RATE, policy.min_review_rate, rate))
     return breaches

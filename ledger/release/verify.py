@@ -49,10 +49,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from synthguard.ledger.log.checkpoint import verify_checkpoint
-from synthguard.ledger.log.lineage import LineageEntry
-from synthguard.ledger.log.merkle import verify_inclusion
-from synthguard.ledger.log.store import entry_leaf_hash
+from synthguard.ledger.log import LineageEntry, entry_leaf_hash, verify_checkpoint, verify_inclusion
 from synthguard.ledger.release.bundle import (
     BundleReader,
     ProvenRecord,

@@ -59,11 +59,16 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from sqlmodel import col, select
 
-from synthguard.ledger.log.lineage import MAKING_EVENTS, LineageEntry, parse_lineage
-from synthguard.ledger.log.merkle import CompactRange
-from synthguard.ledger.log.store import entry_leaf_hash
-from synthguard.ledger.log.tables import SampleRow
-from synthguard.ledger.log.verify import Progress
+from synthguard.ledger.log import (
+    MAKING_EVENTS,
+    CompactRange,
+    LineageEntry,
+    Progress,
+    SampleRow,
+    entry_leaf_hash,
+    parse_lineage,
+)
+from synthguard.ledger.release import FiguresOf, PolicyFigures
 from synthguard.ledger.report.licences import (
     Licence,
     classify_licence,
@@ -116,7 +121,7 @@ from synthguard.provenance.record import (
 from synthguard.provenance.sample import sample_from_row, sample_text
 
 if TYPE_CHECKING:
-    from synthguard.ledger.log.store import Ledger
+    from synthguard.ledger.log import Ledger
 
 WILSON_Z = 1.959963984540054
 """The standard normal quantile of a two-sided 95 % interval."""
@@ -182,6 +187,21 @@ def compute_report(
     # Everything the computation keeps alive is freed when `_report` returns, inside the pause.
     with _cycle_collection_paused():
         return _report(ledger, release, sample_ids, size, tool_version, stated, progress)
+
+
+def policy_figures(ledger: Ledger) -> FiguresOf:
+    """What a release policy is checked on: the report's figures of the candidate samples, as
+    the report rounds them (`create_release(..., figures=policy_figures(ledger))`)."""
+
+    def figures(sample_ids: Collection[str], size: int | None) -> PolicyFigures:
+        report = compute_report(ledger, sample_ids=sample_ids, size=size)
+        return PolicyFigures(
+            synthetic_share=report.sources.synthetic.share,
+            max_depth=report.processing.max_depth,
+            review_rate=report.processing.review.review_rate,
+        )
+
+    return figures
 
 
 def _report(

@@ -38,10 +38,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from synthguard.ledger.log.lineage import records_by_event
-from synthguard.ledger.log.store import Ledger
-from synthguard.ledger.release.bundle import BundleReader, open_regular
-from synthguard.ledger.release.manifest import (
+from synthguard.ledger.log import Ledger, records_by_event
+from synthguard.ledger.release import (
     BUNDLE_FILE,
     DATA_FILES,
     JSONL_FILE,
@@ -49,12 +47,15 @@ from synthguard.ledger.release.manifest import (
     PARQUET_FILE,
     PAYLOAD_TYPE,
     PREDICATE_TYPE,
+    BundleReader,
     CheckpointRef,
     Statement,
     encode_hash,
+    file_digest,
+    open_regular,
+    read_manifest,
     sample_root,
 )
-from synthguard.ledger.release.verify import file_digest, read_manifest
 from synthguard.ledger.report.layout import (
     count,
     generator_label,

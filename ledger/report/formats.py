@@ -33,7 +33,7 @@ from synthguard.ledger.report.model import TransparencyReport
 from synthguard.provenance.errors import InputError
 
 if TYPE_CHECKING:
-    from synthguard.ledger.log.store import Ledger
+    from synthguard.ledger.log import Ledger
 
 
 @dataclass(frozen=True, slots=True)

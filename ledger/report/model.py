@@ -18,12 +18,17 @@ human review counting only verdicts from review draws, with disagreements.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthguard.ledger.report.licences import LicenceKind
 from synthguard.ledger.report.text_facts import SizeBucket
+from synthguard.provenance.errors import InputError
+
+if TYPE_CHECKING:
+    from synthguard.ledger.home import Home
 
 REPORT_SCHEMA_VERSION: Literal[2] = 2
 
@@ -344,3 +349,39 @@ def report_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://synthguard.dev/schema/transparency-report-v2.json"
     return schema
+
+
+def stated_by(
+    home: Home,
+    dataset: str | None = None,
+    *,
+    provider: Mapping[str, Any] | None = None,
+    model: Mapping[str, Any] | None = None,
+) -> Stated:
+    """What a report states that the ledger cannot know: the dataset's name (`dataset`, else
+    the home's folder name), the provider and the model (the home's config.json `provider` and
+    `model`, each field replaced by one given here that is not None)."""
+    config = home.config() if home.config_path.exists() else {}
+    key = "provider"
+    try:
+        stated_provider = Provider.model_validate(_merged(home, config, key, provider))
+        key = "model"
+        stated_model = TrainedModel.model_validate(_merged(home, config, key, model))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join((key, *(str(part) for part in first["loc"])))
+        raise InputError(
+            f"{home.config_path} or the report's options: {where}: {first['msg']}"
+        ) from None
+    return Stated(dataset=dataset or home.folder_name, provider=stated_provider, model=stated_model)
+
+
+def _merged(
+    home: Home, config: Mapping[str, Any], key: str, given: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """config[key] (an object, or absent) with the fields `given` sets (not None) laid over."""
+    found = config.get(key, {})
+    if not isinstance(found, dict):
+        raise InputError(f"{home.config_path}: {key} must be an object, not {found!r}")
+    overrides = {name: value for name, value in (given or {}).items() if value is not None}
+    return {**found, **overrides}

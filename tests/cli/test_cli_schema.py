@@ -28,7 +28,11 @@ def test_schema_describes_records_and_key_events() -> None:
 
 
 REPORT_SCHEMA = (
-    Path(__file__).parents[2] / "ledger" / "report" / "schema" / "transparency-report-v2.schema.json"
+    Path(__file__).parents[2]
+    / "ledger"
+    / "report"
+    / "schema"
+    / "transparency-report-v2.schema.json"
 )
 
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthguard.guards.quarantine import release as release_quarantine
 from synthguard.ledger.log.store import Ledger
+from synthguard.ledger.screening import sign_override
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.record import Generator
 from synthguard.provenance.recorder import Recorder
@@ -51,9 +51,7 @@ def screen(recorder: Recorder, row: Any, outcome: str) -> None:
 def override(ledger: Ledger, row: Any) -> None:
     """Sign a reviewer's release of a quarantined sample (naming the quarantines it answers)."""
     with Recorder(ledger) as recorder:
-        release_quarantine(
-            ledger, recorder, sample_id(row), reason="a false positive", reviewer="ana"
-        )
+        sign_override(ledger, recorder, sample_id(row), reason="a false positive", reviewer="ana")
 
 
 @dataclass

@@ -28,7 +28,6 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from synthguard.guards.quarantine import release as release_quarantine
 from synthguard.ledger.log.checkpoint import sign_checkpoint
 from synthguard.ledger.log.kept import KeptCheckpoint
 from synthguard.ledger.log.lineage import parse_lineage
@@ -36,6 +35,7 @@ from synthguard.ledger.log.merkle import root as merkle_root
 from synthguard.ledger.log.store import Ledger
 from synthguard.ledger.log.verify import VerifyReport, verify_ledger
 from synthguard.ledger.release.create import create_release
+from synthguard.ledger.screening import sign_override
 from synthguard.provenance.canonical import canonical_json, digest, digest_json
 from synthguard.provenance.dsse import sign_envelope
 from synthguard.provenance.errors import InputError, VerificationError
@@ -265,7 +265,7 @@ def world(
             screen(recorder, ROWS["Z"], "accepted")
             screen(recorder, ROWS["Y"], "quarantined")
             recorder.flush()
-            release_quarantine(
+            sign_override(
                 ledger, recorder, sample_id("Y"), reason="a false positive", reviewer="ana"
             )
             screen(recorder, ROWS["X"], "quarantined")

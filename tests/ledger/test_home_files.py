@@ -45,7 +45,7 @@ def test_the_home_is_owner_only_whatever_the_umask(
     with home.init(passphrase, origin=ORIGIN) as ledger:
         # The genesis entry and checkpoint went through the WAL: -wal and -shm exist now.
         ledger.checkpoint()
-        home.set_policy({})  # config.json written a second time
+        home.update_config("policy", {})  # config.json written a second time
         home.add_key(ledger, passphrase, rotate=False, reason=None)  # a second key file
         files = _everything(home.path)
 

@@ -41,6 +41,7 @@ from synthguard.ledger.release.manifest import (
     Statement,
 )
 from synthguard.ledger.release.verify import verify_release
+from synthguard.ledger.report import policy_figures
 from synthguard.provenance.canonical import digest
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.keys import SigningKey
@@ -360,7 +361,14 @@ def test_a_policy_breach_is_refused_with_its_figures(sqlite_ledger: Ledger, tmp_
     source = write_jsonl(tmp_path / "in.jsonl", made.accepted)
 
     with pytest.raises(InputError) as refused:
-        create_release(sqlite_ledger, "v1", source, tmp_path / "r", policy_config={"max_depth": 0})
+        create_release(
+            sqlite_ledger,
+            "v1",
+            source,
+            tmp_path / "r",
+            policy_config={"max_depth": 0},
+            figures=policy_figures(sqlite_ledger),
+        )
 
     assert str(refused.value).startswith(
         "the policy refuses this release: generation depth 1 exceeds the cap of 0"
@@ -378,7 +386,13 @@ def test_a_justified_breach_is_signed_into_the_manifest_and_the_ledger(
     why = "an ablation set, never trained on"
 
     result = create_release(
-        sqlite_ledger, "v1", source, tmp_path / "r", policy_config=policy, justification=why
+        sqlite_ledger,
+        "v1",
+        source,
+        tmp_path / "r",
+        policy_config=policy,
+        figures=policy_figures(sqlite_ledger),
+        justification=why,
     )
 
     signed = statement_of(tmp_path / "r").predicate.policy

@@ -8,6 +8,7 @@ import pytest
 
 from synthguard.ledger.log.store import Ledger
 from synthguard.ledger.release.policy import Breach, Policy, check_policy
+from synthguard.ledger.report import policy_figures
 from synthguard.ledger.review import draw_review_sample
 from synthguard.provenance import Generator, Recorder, sample_from_row
 from synthguard.provenance.errors import InputError
@@ -92,7 +93,7 @@ def test_each_limit_is_checked_on_the_candidate_samples(ledger_db: Ledger) -> No
     ids = build(ledger_db)
     everything = ids["human"] + ids["synthetic"]
     strict = Policy(max_synthetic_share=40, max_depth=2, min_review_rate=20)
-    breaches = check_policy(ledger_db, everything, strict)
+    breaches = check_policy(policy_figures(ledger_db), everything, strict)
     # 8 of 16 synthetic, depth 3 at most, 2 of 16 reviewed.
     assert breaches == [
         Breach("max_synthetic_share", 40.0, 50.0),
@@ -111,8 +112,8 @@ def test_no_breach_within_the_limits(ledger_db: Ledger) -> None:
     everything = ids["human"] + ids["synthetic"]
     # Limits met exactly are kept.
     exact = Policy(max_synthetic_share=50, max_depth=3, min_review_rate=12.5)
-    assert check_policy(ledger_db, everything, exact) == []
-    assert check_policy(ledger_db, everything, Policy()) == []
+    assert check_policy(policy_figures(ledger_db), everything, exact) == []
+    assert check_policy(policy_figures(ledger_db), everything, Policy()) == []
 
 
 def test_a_smaller_candidate_set_changes_the_figures(ledger_db: Ledger) -> None:
@@ -120,10 +121,15 @@ def test_a_smaller_candidate_set_changes_the_figures(ledger_db: Ledger) -> None:
     # The two reviewed samples, two shallow synthetic ones: 75 % synthetic, depth 1, 50 % reviewed.
     candidates = [text_id("human 1"), text_id("gen 4"), text_id("gen 5"), text_id("gen 6")]
     policy = Policy(max_synthetic_share=60, max_depth=1, min_review_rate=50)
-    assert check_policy(ledger_db, candidates, policy) == [
+    assert check_policy(policy_figures(ledger_db), candidates, policy) == [
         Breach("max_synthetic_share", 60.0, 75.0)
     ]
-    assert check_policy(ledger_db, ids["human"], Policy(max_synthetic_share=0, max_depth=0)) == []
+    assert (
+        check_policy(
+            policy_figures(ledger_db), ids["human"], Policy(max_synthetic_share=0, max_depth=0)
+        )
+        == []
+    )
 
 
 def test_the_figures_are_read_at_a_ledger_size(ledger_db: Ledger) -> None:
@@ -131,7 +137,7 @@ def test_the_figures_are_read_at_a_ledger_size(ledger_db: Ledger) -> None:
     everything = ids["human"] + ids["synthetic"]
     before_reviews = ledger_db.size() - 2
     policy = Policy(min_review_rate=10)
-    assert check_policy(ledger_db, everything, policy) == []
-    assert check_policy(ledger_db, everything, policy, size=before_reviews) == [
+    assert check_policy(policy_figures(ledger_db), everything, policy) == []
+    assert check_policy(policy_figures(ledger_db), everything, policy, size=before_reviews) == [
         Breach("min_review_rate", 10.0, 0.0)
     ]

@@ -20,7 +20,6 @@ import rdflib
 from rdflib.namespace import PROV
 from release_stock import GENERATOR, screen, write_jsonl
 
-from synthguard.guards.quarantine import release as release_quarantine
 from synthguard.ledger.log.store import Ledger
 from synthguard.ledger.release.create import create_release
 from synthguard.ledger.release.manifest import BUNDLE_FILE, JSONL_FILE, MANIFEST_FILE, PARQUET_FILE
@@ -40,6 +39,7 @@ from synthguard.ledger.report.croissant import (
 )
 from synthguard.ledger.report.model import TransparencyReport
 from synthguard.ledger.review import draw_review_sample, record_review
+from synthguard.ledger.screening import sign_override
 from synthguard.provenance.canonical import digest
 from synthguard.provenance.errors import InputError, VerificationError
 from synthguard.provenance.keys import SigningKey
@@ -110,7 +110,7 @@ def released(tmp_path: Path, ledger_key: SigningKey) -> Iterator[Released]:
         for row in [*generated, revised, human]:
             screen(recorder, row, "accepted")
         screen(recorder, held, "quarantined")
-        release_quarantine(
+        sign_override(
             ledger, recorder, sample_from_row(held).id, reason="a false positive", reviewer="ana"
         )
         draw = draw_review_sample(ledger, recorder, rate=0.5, seed=7)
