@@ -63,11 +63,6 @@ class ScreeningStatus:
         """Quarantined by a screening that no signed override answered."""
         return bool(self.binding)
 
-    @property
-    def releasable(self) -> bool:
-        """Accepted by the guards, or every quarantine answered by a signed override."""
-        return not self.held
-
 
 def is_override(entry: LineageEntry) -> bool:
     """Whether a record is a reviewer's signed release of a quarantined sample."""

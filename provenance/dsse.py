@@ -17,7 +17,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthguard.provenance.canonical import canonical_json
 from synthguard.provenance.errors import VerificationError
 from synthguard.provenance.keys import SigningKey, VerifyingKey
 
@@ -49,10 +48,6 @@ class Envelope(BaseModel):
     def payload_bytes(self) -> bytes:
         """Return the decoded payload."""
         return base64.b64decode(self.payload, validate=True)
-
-    def to_bytes(self) -> bytes:
-        """Return the canonical JSON bytes of the envelope."""
-        return canonical_json(self.model_dump(by_alias=True))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Envelope:

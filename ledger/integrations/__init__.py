@@ -1,8 +1,12 @@
 """Recording from the libraries that generate data: Hugging Face `datasets` and distilabel.
 
-from synthguard.ledger.integrations import record_map
+    from synthguard.ledger.integrations import record_map
 
-dataset = record_map(dataset, generate, recorder=recorder, generator=generator)
+    with Recorder(ledger) as recorder:
+        dataset = dataset.map(record_map(recorder, generator), batched=True)
+
+The distilabel step needs distilabel installed, so it is not imported here: take `RecordStep`
+from `synthguard.ledger.integrations.distilabel`.
 """
 
 from synthguard.ledger.integrations.datasets import RecordMap, record_map

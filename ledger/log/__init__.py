@@ -6,7 +6,7 @@ checkpoints, the key timeline, the readers of lineage records, and offline verif
     with Ledger.open("sqlite:///ledger.db", signer=key, kept=home.kept_checkpoint()) as ledger:
         ledger.append(records)
         checkpoint = ledger.checkpoint()
-    report = verify_ledger(Ledger.open("sqlite:///ledger.db"))
+    print(verify_ledger(Ledger.open("sqlite:///ledger.db")).ok)
 
 Every SQL statement of the project is in this folder (`store`, `lineage`, `verify`); everything
 else reads the ledger through the names below.

@@ -223,15 +223,6 @@ def ancestry(ledger: Ledger, sample_id: str) -> LineageNode:
     return build(sample_id, frozenset())
 
 
-def walk(node: LineageNode) -> Iterator[tuple[int, LineageNode]]:
-    """Yield (level, node) for the tree in depth-first order, the sample itself at level 0."""
-    stack = [(0, node)]
-    while stack:
-        level, current = stack.pop()
-        yield level, current
-        stack.extend((level + 1, parent) for parent in reversed(current.parents))
-
-
 def ancestry_json(node: LineageNode) -> dict[str, Any]:
     """The tree as JSON: each node's id, depth, records, notes and parents."""
     return {

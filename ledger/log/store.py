@@ -748,6 +748,17 @@ class Ledger:
             yield from rows
             position = rows[-1].seq + 1
 
+    def prefix(self, size: int, chunk: int = 5000) -> Iterator[EntryView]:
+        """Yield entries 0..size-1 in order; VerificationError naming the first one missing."""
+        position = 0
+        for entry in self.entries(0, size, chunk):
+            if entry.seq != position:
+                break
+            yield entry
+            position += 1
+        if position < size:
+            raise VerificationError(f"entry {position} is missing", seq=position)
+
     def checkpoints(self) -> list[CheckpointRow]:
         """All checkpoint rows, smallest tree first."""
         with Session(self.engine) as session:
@@ -773,6 +784,18 @@ class Ledger:
                 select(col(SampleRow.content)).where(col(SampleRow.sample_id) == sample_id)
             ).first()
         return json.loads(row[0]) if row else None
+
+    def contents(self, sample_ids: Sequence[str], chunk: int = 500) -> Iterator[tuple[str, str]]:
+        """Yield (sample id, stored content as written) for each of `sample_ids` whose content
+        is stored, a query per `chunk` ids; erased and never-stored samples are left out."""
+        with self.engine.connect() as conn:
+            for start in range(0, len(sample_ids), chunk):
+                rows = conn.execute(
+                    select(col(SampleRow.sample_id), col(SampleRow.content)).where(
+                        col(SampleRow.sample_id).in_(sample_ids[start : start + chunk])
+                    )
+                )
+                yield from ((sample_id, content) for sample_id, content in rows)
 
     def depth_of(self, sample_id: str) -> int | None:
         """Return the generation depth the ledger records for a sample, or None if it has none.

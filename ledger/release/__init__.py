@@ -3,8 +3,8 @@ the ledger's records and proofs, which anyone can check offline.
 
     from synthguard.ledger.release import create_release, verify_release
 
-    result = create_release(ledger, "v1", Path("accepted.jsonl"), Path("releases/v1"))
-    report = verify_release(Path("releases/v1"), trusted_keys=[publisher_key])
+    result = create_release(ledger, "v1", Path("screened"), Path("releases/v1"))
+    report = verify_release(Path("releases/v1"), trusted=[publisher_key])
 """
 
 from synthguard.ledger.release.bundle import BundleReader, open_regular

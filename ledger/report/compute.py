@@ -57,14 +57,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from sqlmodel import col, select
-
 from synthguard.ledger.log import (
     MAKING_EVENTS,
     CompactRange,
     LineageEntry,
     Progress,
-    SampleRow,
     entry_leaf_hash,
     parse_lineage,
 )
@@ -505,19 +502,13 @@ def _is_int(value: object) -> TypeGuard[int]:
 
 
 def _entries(ledger: Ledger, size: int, progress: Progress | None) -> Iterator[tuple[int, bytes]]:
-    """Yield (seq, envelope) for seq 0..size-1; VerificationError on a gap."""
-    position = 0
-    for entry in ledger.entries(0, size, chunk=_CHUNK):
-        if entry.seq != position:
-            raise VerificationError(f"entry {position} is missing", seq=position)
+    """Yield (seq, envelope) for seq 0..size-1, ticking `progress` a chunk at a time."""
+    for entry in ledger.prefix(size, chunk=_CHUNK):
         yield entry.seq, entry.envelope
-        position += 1
-        if progress is not None and position % _CHUNK == 0:
+        if progress is not None and (entry.seq + 1) % _CHUNK == 0:
             progress(_CHUNK)
-    if position < size:
-        raise VerificationError(f"entry {position} is missing", seq=position)
     if progress is not None:
-        progress(position % _CHUNK)
+        progress(size % _CHUNK)
 
 
 def _checked_size(ledger: Ledger, size: int | None) -> int:
@@ -577,16 +568,10 @@ _UNREADABLE = "unreadable"
 def _read_texts(ledger: Ledger, scope: list[str]) -> dict[str, _Text | str]:
     """The text facts of each sample in scope with stored content (`_UNREADABLE` for a row
     that cannot be read as its sample); samples without stored content are left out."""
-    found: dict[str, _Text | str] = {}
-    with ledger.engine.connect() as conn:
-        for start in range(0, len(scope), _ID_CHUNK):
-            rows = conn.execute(
-                select(col(SampleRow.sample_id), col(SampleRow.content)).where(
-                    col(SampleRow.sample_id).in_(scope[start : start + _ID_CHUNK])
-                )
-            ).all()
-            found.update((sample_id, _text(sample_id, content)) for sample_id, content in rows)
-    return found
+    return {
+        sample_id: _text(sample_id, content)
+        for sample_id, content in ledger.contents(scope, _ID_CHUNK)
+    }
 
 
 def _text(sample_id: str, content: str) -> _Text | str:

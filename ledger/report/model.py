@@ -1,7 +1,7 @@
 """The transparency report's figures: one model, laid out as the EU AI Act template for the
 public summary of training content, and serialised byte-identically from the same ledger.
 
-Every number here is computed from ledger records (`synthguard.ledger.report.compute`), never typed in;
+Every number here is computed from ledger records (`compute`), never typed in;
 the HTML, Markdown and dataset-card renderings are views of one `TransparencyReport`, and
 `synthguard audit` recomputes it and compares. Three things are stated by the publisher instead
 (`Stated`: the dataset's name, the provider, the model trained on the data); the audit takes

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 
 import pytest
 
 from synthguard.ledger.log.lineage import (
+    LineageNode,
     ancestry,
     ancestry_json,
     depth_of,
     records_for,
     resolve_sample_id,
-    walk,
 )
 from synthguard.ledger.log.store import Ledger
 from synthguard.ledger.screening import screening_status
@@ -51,6 +52,13 @@ def test_records_for_and_depth_of(ledger_db: Ledger) -> None:
     assert [depth_of(ledger_db, ids[name]) for name in ("seed", "a", "b", "c")] == [0, 1, 2, 3]
     assert depth_of(ledger_db, text_id("never recorded")) is None
     assert ledger_db.depth_of(ids["c"]) == 3
+
+
+def walk(node: LineageNode) -> Iterator[tuple[int, LineageNode]]:
+    """(level, node) over the tree, depth first, the sample itself at level 0."""
+    yield 0, node
+    for parent in node.parents:
+        yield from ((level + 1, below) for level, below in walk(parent))
 
 
 def test_ancestry_tree_follows_making_records_and_marks_repeats(ledger_db: Ledger) -> None:
