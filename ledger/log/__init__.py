@@ -40,7 +40,7 @@ from synthguard.ledger.log.store import (
     shown_url,
     sqlite_file,
 )
-from synthguard.ledger.log.tables import KeyRow, SampleRow
+from synthguard.ledger.log.tables import KeyRow
 from synthguard.ledger.log.verify import Progress, VerifyReport, verify_ledger
 
 __all__ = [
@@ -56,7 +56,6 @@ __all__ = [
     "LineageEntry",
     "LineageNode",
     "Progress",
-    "SampleRow",
     "Tree",
     "VerifyReport",
     "ancestry",

@@ -11,11 +11,9 @@ from synthguard.ledger.release.bundle import BundleReader, open_regular
 from synthguard.ledger.release.create import SCREEN_QUARANTINED, ReleaseResult, create_release
 from synthguard.ledger.release.manifest import (
     BUNDLE_FILE,
-    DATA_FILES,
     JSONL_FILE,
     MANIFEST_FILE,
     PARQUET_FILE,
-    PAYLOAD_TYPE,
     PREDICATE_TYPE,
     BreachRef,
     CheckpointRef,
@@ -28,18 +26,18 @@ from synthguard.ledger.release.verify import (
     ReleaseReport,
     count_bundle_lines,
     file_digest,
+    manifest_statement,
     read_manifest,
     read_public_keys,
+    signed_files,
     verify_release,
 )
 
 __all__ = [
     "BUNDLE_FILE",
-    "DATA_FILES",
     "JSONL_FILE",
     "MANIFEST_FILE",
     "PARQUET_FILE",
-    "PAYLOAD_TYPE",
     "PREDICATE_TYPE",
     "SCREEN_QUARANTINED",
     "Breach",
@@ -57,9 +55,11 @@ __all__ = [
     "create_release",
     "encode_hash",
     "file_digest",
+    "manifest_statement",
     "open_regular",
     "read_manifest",
     "read_public_keys",
     "sample_root",
+    "signed_files",
     "verify_release",
 ]

@@ -246,10 +246,18 @@ def _open_manifest(
     except OSError as exc:
         raise VerificationError(f"{MANIFEST_FILE}: cannot read it: {exc.strerror or exc}") from exc
     keys = {key.key_id: key for key in trusted} if trusted is not None else dict(carried)
+    whose = "the pinned key" if trusted is not None else "a key the release carries"
+    return manifest_statement(data, keys, whose)
+
+
+def manifest_statement(
+    data: bytes, keys: Mapping[str, VerifyingKey], whose: str = "a key the release carries"
+) -> tuple[Statement, str]:
+    """The in-toto Statement of a manifest's DSSE envelope and the id of the key that signed
+    it, one of `keys`; VerificationError naming `whose` key was expected otherwise."""
     try:
         payload_type, payload, signer = open_envelope(data, keys)
     except VerificationError as exc:
-        whose = "the pinned key" if trusted is not None else "a key the release carries"
         raise VerificationError(f"{MANIFEST_FILE}: {exc} (expected {whose})") from exc
     if payload_type != PAYLOAD_TYPE:
         raise VerificationError(
@@ -258,7 +266,9 @@ def _open_manifest(
     return Statement.from_payload(payload), signer
 
 
-def _check_subjects(out: Path, statement: Statement) -> None:
+def signed_files(statement: Statement) -> dict[str, str | None]:
+    """The SHA-256 the manifest signs for each file of the folder: its subjects, which must be
+    exactly the data files, and the bundle; VerificationError when they are other files."""
     if statement.predicate.bundle.name != BUNDLE_FILE:
         raise VerificationError(
             f"{MANIFEST_FILE}: the bundle is named {statement.predicate.bundle.name!r}, "
@@ -269,6 +279,12 @@ def _check_subjects(out: Path, statement: Statement) -> None:
         raise VerificationError(
             f"{MANIFEST_FILE}: the subjects are {', '.join(names)}, not {', '.join(DATA_FILES)}"
         )
+    signed = {subject.name: subject.digest.get("sha256") for subject in statement.subject}
+    return {**signed, BUNDLE_FILE: statement.predicate.bundle.digest.get("sha256")}
+
+
+def _check_subjects(out: Path, statement: Statement) -> None:
+    signed_files(statement)
     for subject in statement.subject:
         path = out / subject.name
         max_line = MAX_ROW if subject.name == JSONL_FILE else None

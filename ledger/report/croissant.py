@@ -41,20 +41,20 @@ from urllib.parse import quote
 from synthguard.ledger.log import Ledger, records_by_event
 from synthguard.ledger.release import (
     BUNDLE_FILE,
-    DATA_FILES,
     JSONL_FILE,
     MANIFEST_FILE,
     PARQUET_FILE,
-    PAYLOAD_TYPE,
     PREDICATE_TYPE,
     BundleReader,
     CheckpointRef,
     Statement,
     encode_hash,
     file_digest,
+    manifest_statement,
     open_regular,
     read_manifest,
     sample_root,
+    signed_files,
 )
 from synthguard.ledger.report.layout import (
     count,
@@ -74,7 +74,6 @@ from synthguard.ledger.report.model import (
 )
 from synthguard.ledger.report.text_facts import UNDETERMINED
 from synthguard.provenance.canonical import digest
-from synthguard.provenance.dsse import open_envelope
 from synthguard.provenance.errors import InputError, VerificationError
 from synthguard.provenance.record import Event
 from synthguard.provenance.sample import SAMPLE_ID_FIELD
@@ -219,12 +218,7 @@ def read_release(out: Path) -> ReleaseFolder:
     Parquet schema. Opens regular files only, as `release verify` does."""
     data, statement = _manifest(out)
     predicate = statement.predicate
-    signed = {subject.name: subject.digest.get("sha256") for subject in statement.subject}
-    if sorted(signed) != sorted(DATA_FILES):
-        raise VerificationError(
-            f"{MANIFEST_FILE}: the subjects are {', '.join(signed)}, not {', '.join(DATA_FILES)}"
-        )
-    signed[BUNDLE_FILE] = predicate.bundle.digest.get("sha256")
+    signed = signed_files(statement)
     files = tuple(_release_file(out / name) for name, _, _ in _FILES)
     for file in files:
         if file.name in signed and signed[file.name] != file.sha256:
@@ -464,15 +458,8 @@ def _manifest(out: Path) -> tuple[bytes, Statement]:
         raise InputError(f"{MANIFEST_FILE}: cannot read it: {exc.strerror or exc}") from exc
     with BundleReader(out / BUNDLE_FILE) as bundle:
         carried = bundle.header.keys
-    try:
-        payload_type, payload, _ = open_envelope(data, carried)
-    except VerificationError as exc:
-        raise VerificationError(f"{MANIFEST_FILE}: {exc} (by a key the release carries)") from exc
-    if payload_type != PAYLOAD_TYPE:
-        raise VerificationError(
-            f"{MANIFEST_FILE}: payload type {payload_type!r}, not an in-toto statement"
-        )
-    return data, Statement.from_payload(payload)
+    statement, _ = manifest_statement(data, carried)
+    return data, statement
 
 
 def _release_file(path: Path) -> ReleaseFile:
