@@ -45,7 +45,7 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 from scipy import sparse
 
-from synthguard.guards.dedup.guard import DEFAULT_THRESHOLD, DedupGuard, jaccard
+from synthguard.guards.dedup.guard import DEFAULT_THRESHOLD, DedupGuard
 from synthguard.guards.dedup.minhash import MinHasher
 from synthguard.guards.dedup.normalise import normalised_words
 from synthguard.guards.dedup.shingles import ShingleParams, Shingler, hashfunc, shingle_strings
@@ -148,6 +148,13 @@ def disguise(text: str, rng: random.Random) -> str:
 
 
 # ---- ground truth ----
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two sorted arrays of distinct values (1.0 for two empty ones)."""
+    shared = np.intersect1d(a, b, assume_unique=True).size
+    union = a.size + b.size - shared
+    return shared / union if union else 1.0
 
 
 def ground_truth(sets: list[np.ndarray], threshold: float) -> tuple[set[int], bool]:

@@ -41,8 +41,8 @@ from synthguard.guards.dedup.guard import (
     DEFAULT_SEED,
     DEFAULT_THRESHOLD,
     DedupGuard,
-    unique_sets,
 )
+from synthguard.guards.dedup.index import unique_sets
 from synthguard.guards.dedup.minhash import MinHasher, band_keys
 from synthguard.guards.dedup.normalise import normalised_words
 from synthguard.guards.dedup.shingles import Shingler

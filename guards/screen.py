@@ -15,20 +15,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthguard.guards.errors import GuardError
 from synthguard.guards.verdict import Guard, GuardInfo, Verdict
 from synthguard.ledger.log import making_record_ids
 from synthguard.provenance.canonical import digest
-from synthguard.provenance.errors import SynthguardError
 from synthguard.provenance.reader import Row
 from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import Sample, output_row
 
 if TYPE_CHECKING:
     from synthguard.ledger.log import Ledger
-
-
-class GuardError(SynthguardError):
-    """A guard broke its contract (a bug in the guard, not in the data)."""
 
 
 INPUT_GUARD = GuardInfo.of("input", "reader", "1", {"formats": ["jsonl", "parquet", "hf"]})

@@ -3,7 +3,8 @@ prompt-injection markers, and dataset-level trigger statistics.
 
     from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
 
-    verdicts = BackdoorGuard(BackdoorConfig()).check(samples)
+    guard = BackdoorGuard(BackdoorConfig())
+    verdicts = guard.check(samples) + guard.finish()  # finish: the dataset-level statistics
 """
 
 from synthguard.guards.backdoor.guard import BackdoorConfig, BackdoorGuard

@@ -2,16 +2,21 @@
 confirmed by exact Jaccard, against a persistent index so later batches are deduplicated
 against earlier ones.
 
-    from synthguard.guards.dedup import DedupGuard, DedupIndex
+    from synthguard.guards.dedup import DedupGuard, DedupIndex, index_path
 
-    guard = DedupGuard(index=DedupIndex.open(index_path(home)))
+    guard = DedupGuard(DedupIndex.open(index_path(home)))
     verdicts = guard.check(samples)
+    guard.save()
+
+Inside: `guard` (the guard and its defaults), `index` (the samples seen and the near-copy
+search), `segments` (the index folder on disk), `minhash`, `shingles`, `normalise`.
 """
 
-from synthguard.guards.dedup.guard import DedupGuard, DedupIndex, index_path
+from synthguard.guards.dedup.guard import DedupGuard
+from synthguard.guards.dedup.index import DedupIndex, index_path
 
 __all__ = [
-    "index_path",
     "DedupGuard",
     "DedupIndex",
+    "index_path",
 ]

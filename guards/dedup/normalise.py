@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from synthguard.provenance.canonical import digest
-
 NORMALISATION_VERSION = 1
-"""Bumped whenever `normalise` changes what it returns: stored digests depend on it."""
+"""Bumped whenever `normalised_words` changes what it returns: stored digests depend on it."""
 
 # Invisible characters outside Cf/Cc: variation selectors, the combining grapheme joiner,
 # Mongolian free variation selectors, Khmer inherent vowels, Hangul fillers, the braille blank.
@@ -55,13 +53,8 @@ _ASCII_FOLDING = str.maketrans(
 )
 
 
-def normalise(text: str) -> str:
-    """Return `text` in the normal form in which copies compare equal (see the module doc)."""
-    return " ".join(normalised_words(text))
-
-
 def normalised_words(text: str) -> list[str]:
-    """Return the words of the normalised text: `normalise(text) == " ".join(words)`."""
+    """Return the words of `text` in the normal form in which copies compare equal."""
     if text.isascii():
         # NFKC leaves ASCII alone and casefold is lower() there: skip the Unicode machinery.
         return text.lower().translate(_ASCII_FOLDING).split()
@@ -71,8 +64,3 @@ def normalised_words(text: str) -> list[str]:
     if not unicodedata.is_normalized("NFKC", folded):
         folded = unicodedata.normalize("NFKC", folded).translate(_FOLDING)
     return folded.split()
-
-
-def normalised_digest(text: str) -> str:
-    """Return `sha256:<hex>` of the normalised text's UTF-8: the key of exact deduplication."""
-    return digest(normalise(text).encode("utf-8"))

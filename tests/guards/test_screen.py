@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from synthguard.cli.demo.models import BuiltinGenerator
 from synthguard.cli.main import cli
 from synthguard.guards.backdoor.guard import BackdoorConfig, BackdoorGuard
-from synthguard.guards.dedup.guard import DedupGuard
+from synthguard.guards.dedup import DedupGuard
 from synthguard.guards.screen import screen_rows, write_outputs
 from synthguard.ledger.home import Home
 from synthguard.ledger.log.lineage import records_by_event

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from synthguard.guards.backdoor.guard import BackdoorConfig, BackdoorGuard
 from synthguard.guards.decontamination import DecontaminationGuard, ProtectedIndex, protected_items
-from synthguard.guards.dedup.guard import DedupGuard, DedupIndex
+from synthguard.guards.dedup import DedupGuard, DedupIndex
 from synthguard.guards.screen import record_verdicts, screen_rows
 from synthguard.ledger.log.merkle import root
 from synthguard.ledger.log.store import Ledger, entry_leaf_hash

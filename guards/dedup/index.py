@@ -1,0 +1,488 @@
+"""The dedup index: every sample seen so far, and a fast search for an earlier near copy.
+
+For each sample the index keeps its id, its exact-duplicate key and one MinHash sketch per
+shingle kind it gets (`shingles`); `matches` finds, for given samples, an earlier one whose
+sketch of the same kind reaches a Jaccard threshold. The LSH band index (`minhash`) gives the
+candidates, and exact Jaccard decides. Template data (thousands of rows "Is 27 a prime
+number? ...") has hundreds of candidates per row at J 0.4-0.6, so the decision must be cheap.
+Each sketch keeps a 1,024-bit map of its shingles (bit = top 10 bits of the shingle hash), a
+128-bit one folded from it, and for each the number of its shingles that share a bit with
+another of its own, `lost`. The shingles two sets share set bits in both maps, and only a
+collision within a set can hide one of them, so |A & B| <= popcount(mA & mB) + min(lostA,
+lostB): an upper bound on J, computed for all candidates at once (the 128-bit maps first, the
+1,024-bit ones for what is left), that drops a pair only when its Jaccard is below the
+threshold. The survivors are checked by exact Jaccard in the order of their bound, and a
+sample's first confirmed match ends its search.
+
+An index with a path is saved there (`segments`: the folder format, its lock and atomic
+writes); one without lives in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from synthguard.guards.dedup.minhash import BandIndex, Scheme, Signatures, band_keys
+from synthguard.guards.dedup.normalise import NORMALISATION_VERSION
+from synthguard.guards.dedup.segments import (
+    INDEX_FORMAT,
+    MANIFEST,
+    Arrays,
+    concat_segments,
+    empty_segment,
+    id_rows,
+    key_rows,
+    locked,
+    manifest_bytes,
+    read_manifest,
+    read_segment,
+    write_atomic,
+    write_segment,
+)
+from synthguard.guards.dedup.shingles import KINDS, SHINGLE_HASH, ShingleParams, shingle_hash
+from synthguard.provenance.errors import InputError
+
+if TYPE_CHECKING:
+    from synthguard.ledger.home import Home
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+
+INDEX_DIR = "dedup"
+BITMAP_BITS = 1024
+"""Bits of a sketch's shingle map (a power of two): wider is a tighter bound, and costs more."""
+_COMPACT_AT = 16
+"""Segments beyond which a save merges them all into one."""
+_KIND_SALTS = np.array([shingle_hash((), kind) for kind in KINDS], dtype=np.uint64)
+_WORDS = BITMAP_BITS // 64
+_BIT_SHIFT = np.uint64(64 - (BITMAP_BITS.bit_length() - 1))
+_LEVELS = (2, _WORDS)
+"""Map widths in 64-bit words, cheapest first: each narrower map folds the full one (bit
+b & (64 w - 1)), and each cut only sees the pairs that the one before let through."""
+_QUERY_CHUNK = 2048
+"""Query sketches whose candidates are gathered at once (bounds the memory of one pass)."""
+_BUILD_CHUNK = 1 << 16
+"""Sketches whose band keys are computed at once when the band index is built."""
+
+
+def index_path(home: Home) -> Path:
+    """Where the dedup index of a ledger home lives."""
+    return home.path / INDEX_DIR
+
+
+def sketch_params(
+    shingles: ShingleParams, *, num_perm: int, seed: int, scheme: Scheme
+) -> dict[str, Any]:
+    """Everything a stored sketch depends on: an index only accepts sketches made the same way."""
+    return {
+        "normalisation": NORMALISATION_VERSION,
+        "shingles": shingles.config(),
+        "shingle_hash": SHINGLE_HASH,
+        "scheme": scheme,
+        "seed": seed,
+        "num_perm": num_perm,
+    }
+
+
+def unique_sets(hashes: U64, offsets: I64, order: I64 | None = None) -> tuple[U64, I64]:
+    """Each set's distinct values, sorted: set i is `hashes[offsets[i]:offsets[i + 1]]`.
+
+    With `order`, the sets come out in that order (set k of the result is set order[k]).
+    """
+    sets = len(offsets) - 1
+    counts = np.diff(offsets)
+    rank = np.arange(sets, dtype=np.int64)
+    if order is not None:
+        rank[order] = np.arange(sets, dtype=np.int64)
+    owner = np.repeat(rank, counts)
+    by = np.lexsort((hashes, owner))
+    values, owner = hashes[by], owner[by]
+    distinct = np.ones(len(values), dtype=bool)
+    distinct[1:] = (values[1:] != values[:-1]) | (owner[1:] != owner[:-1])
+    values, owner = values[distinct], owner[distinct]
+    out = np.zeros(sets + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=sets), out=out[1:])
+    return values, out
+
+
+def shingle_maps(values: U64, offsets: I64) -> U64:
+    """The bit maps of sets of distinct values, (BITMAP_BITS / 64, sets): value v sets bit
+    v >> (64 - log2 BITMAP_BITS)."""
+    sets = len(offsets) - 1
+    owner = np.repeat(np.arange(sets, dtype=np.int64), np.diff(offsets))
+    bits = (values >> _BIT_SHIFT).astype(np.int64)
+    maps = np.zeros(_WORDS * sets, dtype=np.uint64)
+    np.bitwise_or.at(
+        maps, (bits >> 6) * sets + owner, np.uint64(1) << (bits & 63).astype(np.uint64)
+    )
+    return maps.reshape(_WORDS, sets)
+
+
+def _band_keys(signatures: Signatures, kinds: npt.NDArray[np.uint8], shape: tuple[int, int]) -> U64:
+    return band_keys(signatures, _KIND_SALTS[kinds], *shape)
+
+
+class _Column:
+    """A numpy array that grows along its last axis, doubling its room (amortised O(1) appends)."""
+
+    def __init__(self, dtype: npt.DTypeLike, head: tuple[int, ...] = ()) -> None:
+        self._data: np.ndarray = np.empty((*head, 64), dtype=dtype)
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def values(self) -> np.ndarray:
+        """The array so far (a view)."""
+        return self._data[..., : self._size]
+
+    def extend(self, more: npt.ArrayLike) -> None:
+        """Append values along the last axis."""
+        more = np.asarray(more, dtype=self._data.dtype)
+        need = self._size + more.shape[-1]
+        if need > self._data.shape[-1]:
+            room = max(need, 2 * self._data.shape[-1])
+            grown = np.empty((*self._data.shape[:-1], room), dtype=self._data.dtype)
+            grown[..., : self._size] = self.values
+            self._data = grown
+        self._data[..., self._size : need] = more
+        self._size = need
+
+
+class _Sketches:
+    """Every indexed sketch, in insertion order (a sample's sketches next to each other): its
+    sample, kind, signature, distinct shingles, and its shingle map at each width in `_LEVELS`
+    with how many of its shingles that map loses to collisions."""
+
+    def __init__(self, num_perm: int, dtype: npt.DTypeLike) -> None:
+        self.doc = _Column(np.int64)
+        self.kind = _Column(np.uint8)
+        self.signatures = _Column(dtype, (num_perm,))
+        self.size = _Column(np.int64)
+        self.maps = [_Column(np.uint64, (words,)) for words in _LEVELS]
+        self.lost = [_Column(np.int64) for _ in _LEVELS]
+        self.set_offsets = _Column(np.int64)
+        self.set_offsets.extend([0])
+        self.set_values = _Column(np.uint64)
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+    def extend(
+        self,
+        doc: I64,
+        kind: npt.NDArray[np.uint8],
+        signatures: Signatures,
+        values: U64,
+        offsets: I64,
+    ) -> None:
+        """Append sketches (their sets as distinct values, `offsets` from 0)."""
+        full = shingle_maps(values, offsets)
+        size = np.diff(offsets)
+        self.doc.extend(doc)
+        self.kind.extend(kind)
+        self.signatures.extend(signatures.T)
+        self.size.extend(size)
+        for words, maps, lost in zip(_LEVELS, self.maps, self.lost, strict=True):
+            folded = np.bitwise_or.reduce(full.reshape(-1, words, full.shape[1]), axis=0)
+            maps.extend(folded)
+            lost.extend(size - _popcount(folded))
+        self.set_offsets.extend(offsets[1:] + len(self.set_values))
+        self.set_values.extend(values)
+
+    def overlap_bound(self, rows: I64, query: I64, owner: I64, level: int) -> I64:
+        """For pairs (rows[query[i]], owner[i]) of sketches, an upper bound on the shingles they
+        share, from the maps of width `_LEVELS[level]`."""
+        maps = self.maps[level].values
+        shared = np.zeros(len(query), dtype=np.uint16)
+        for word in range(len(maps)):
+            column = maps[word]
+            # The query side is a few thousand rows: gathered once, then read from the cache.
+            shared += np.bitwise_count(column[rows][query] & column[owner])
+        lost = self.lost[level].values
+        overlap: I64 = shared + np.minimum(lost[rows][query], lost[owner])
+        return overlap
+
+
+def _popcount(maps: U64) -> I64:
+    counts: I64 = np.bitwise_count(maps).sum(axis=0, dtype=np.int64)
+    return counts
+
+
+class DedupIndex:
+    """Every sample deduplication has seen: ids, exact keys, MinHash sketches, shingles.
+
+    In memory unless it has a path; `open` reads a saved index, `save` writes what is new.
+    Samples are numbered in the order they were added (their "doc"); a sample has one sketch
+    per shingle kind it gets.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.params: dict[str, Any] | None = None
+        self._ids: list[str] = []
+        self._position: dict[str, int] = {}
+        self._exact_keys: list[bytes] = []
+        self._exact: dict[bytes, int] = {}
+        self._doc_sketches = _Column(np.int64)
+        self._doc_sketches.extend([0])
+        self._sketches: _Sketches | None = None
+        self._saved = (0, 0)
+        self._shape: tuple[int, int] | None = None
+        self._bands: BandIndex | None = None
+
+    @classmethod
+    def open(cls, path: Path) -> DedupIndex:
+        """The index saved in folder `path`; empty if there is none yet (created on save).
+
+        A damaged index (unreadable manifest, missing or altered segment) is an InputError.
+        """
+        index = cls(path)
+        if not (path / MANIFEST).exists():
+            return index
+        with locked(path, shared=True):
+            manifest = read_manifest(path)
+            if manifest is not None:
+                index.params = manifest["params"]
+                for segment in manifest["segments"]:
+                    index._append(read_segment(path, segment, manifest["params"]))
+        index._saved = (len(index._ids), index._sketch_count())
+        return index
+
+    @classmethod
+    def at(cls, home: Home) -> DedupIndex:
+        """The index of a ledger home, `<home>/dedup/`."""
+        return cls.open(index_path(home))
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def bind(self, params: Mapping[str, Any]) -> None:
+        """Adopt a guard's sketch parameters, or raise InputError if the index has others."""
+        wanted: dict[str, Any] = json.loads(json.dumps(dict(params)))
+        if self.params is None:
+            self.params = wanted
+        elif self.params != wanted:
+            raise InputError(_mismatch(self.path, self.params, wanted))
+
+    def position(self, sample_id: str) -> int | None:
+        """The number of the sample with this id, if it is indexed."""
+        return self._position.get(sample_id)
+
+    def exact(self, key: bytes) -> int | None:
+        """The number of the first indexed sample with this exact-duplicate key, if any."""
+        return self._exact.get(key)
+
+    def exact_key(self, doc: int) -> bytes:
+        """The exact-duplicate key of sample number `doc`."""
+        return self._exact_keys[doc]
+
+    def doc_id(self, doc: int) -> str:
+        """The id of sample number `doc`."""
+        return self._ids[doc]
+
+    def use_bands(self, bands: int, rows: int) -> None:
+        """Look sketches up by band keys of this shape (rebuilt from the signatures on change)."""
+        if self._shape != (bands, rows):
+            self._shape = (bands, rows)
+            self._bands = None
+
+    def add(self, ids: Sequence[str], exact_keys: Sequence[bytes], arrays: Arrays) -> None:
+        """Index new samples: `arrays` is a segment holding their sketches."""
+        if not ids:
+            return
+        first = self._sketch_count()
+        self._append((list(ids), list(exact_keys), arrays))
+        if self._bands is not None and self._sketches is not None:
+            rows = np.arange(first, len(self._sketches), dtype=np.int64)
+            self._bands.add(self._keys(rows), rows)
+
+    def matches(self, docs: Sequence[int], threshold: float) -> dict[int, tuple[int, float]]:
+        """For each of the samples numbered `docs` that has one: an earlier sample whose sketch
+        of the same kind has Jaccard >= `threshold` with one of its own, as (number, Jaccard).
+
+        Candidates are the LSH pairs; their shingle-map bound drops those that cannot reach
+        the threshold, and the rest are checked by exact Jaccard, highest bound first, until
+        one is confirmed.
+        """
+        sketches = self._sketches
+        if not docs or sketches is None or len(sketches) == 0:
+            return {}
+        wanted = np.asarray(docs, dtype=np.int64)
+        bounds = self._doc_sketches.values
+        starts, counts = bounds[wanted], bounds[wanted + 1] - bounds[wanted]
+        rows = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(
+            int(counts.sum()), dtype=np.int64
+        )
+        found: dict[int, tuple[int, float]] = {}
+        sets: dict[int, frozenset[int]] = {}
+        for lo in range(0, len(rows), _QUERY_CHUNK):
+            self._confirm(rows[lo : lo + _QUERY_CHUNK], threshold, found, sets)
+        return found
+
+    def save(self) -> None:
+        """Write the samples added since the last save (an in-memory index has nothing to do)."""
+        if self.path is None or self.params is None:
+            return
+        docs, sketches = self._saved
+        if docs == len(self._ids) and (self.path / MANIFEST).exists():
+            return
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create the dedup index at {self.path}: {exc}") from exc
+        with locked(self.path, shared=False):
+            manifest = read_manifest(self.path) or {
+                "format": INDEX_FORMAT,
+                "params": self.params,
+                "segments": [],
+            }
+            if manifest["params"] != self.params:
+                raise InputError(_mismatch(self.path, manifest["params"], self.params))
+            segments: list[dict[str, Any]] = manifest["segments"]
+            if docs < len(self._ids):
+                segments.append(write_segment(self.path, segments, self._arrays(docs, sketches)))
+            obsolete: list[str] = []
+            if len(segments) > _COMPACT_AT:
+                parts = [read_segment(self.path, s, self.params) for s in segments]
+                obsolete = [s["file"] for s in segments]
+                merged = concat_segments([arrays for _, _, arrays in parts])
+                segments[:] = [write_segment(self.path, segments, merged)]
+            write_atomic(self.path / MANIFEST, manifest_bytes(manifest))
+            for name in obsolete:
+                (self.path / name).unlink(missing_ok=True)
+        self._saved = (len(self._ids), self._sketch_count())
+
+    def _sketch_count(self) -> int:
+        return 0 if self._sketches is None else len(self._sketches)
+
+    def _append(self, part: tuple[list[str], list[bytes], Arrays]) -> None:
+        ids, exact_keys, arrays = part
+        base = len(self._ids)
+        self._ids.extend(ids)
+        self._exact_keys.extend(exact_keys)
+        for i, (sample_id, key) in enumerate(zip(ids, exact_keys, strict=True)):
+            self._position.setdefault(sample_id, base + i)
+            self._exact.setdefault(key, base + i)
+        # A sample's sketches sit next to each other, so its rows are one range.
+        order = np.argsort(arrays["doc"], kind="stable")
+        doc = arrays["doc"][order]
+        first = self._sketch_count()
+        per_doc = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(doc, minlength=len(ids)), out=per_doc[1:])
+        self._doc_sketches.extend(first + per_doc[1:])
+        if len(doc) == 0:
+            return
+        if self._sketches is None:
+            signatures = arrays["signatures"]
+            self._sketches = _Sketches(signatures.shape[1], signatures.dtype)
+        values, offsets = unique_sets(arrays["shingles"], arrays["offsets"], order)
+        self._sketches.extend(
+            doc + base, arrays["kind"][order], arrays["signatures"][order], values, offsets
+        )
+
+    def _keys(self, rows: I64) -> U64:
+        assert self._sketches is not None
+        assert self._shape is not None
+        signatures = self._sketches.signatures.values[:, rows].T
+        return _band_keys(signatures, self._sketches.kind.values[rows], self._shape)
+
+    def _band_index(self) -> BandIndex:
+        if self._shape is None:
+            raise ValueError("call use_bands() before looking sketches up")
+        if self._bands is None:
+            bands = BandIndex()
+            total = self._sketch_count()
+            # In slices: the keys of a large index at once would need gigabytes of temporaries.
+            for lo in range(0, total, _BUILD_CHUNK):
+                rows = np.arange(lo, min(lo + _BUILD_CHUNK, total), dtype=np.int64)
+                bands.add(self._keys(rows), rows)
+            self._bands = bands
+        return self._bands
+
+    def _confirm(
+        self,
+        rows: I64,
+        threshold: float,
+        found: dict[int, tuple[int, float]],
+        sets: dict[int, frozenset[int]],
+    ) -> None:
+        """Find the matches of sketch rows `rows` (see `matches`) and record them in `found`."""
+        sketches = self._sketches
+        assert sketches is not None
+        query, owner = self._band_index().query(self._keys(rows))
+        doc = sketches.doc.values
+        size = sketches.size.values
+        query_doc = doc[rows]
+        # Sketch rows follow sample numbers, so the earlier samples' sketches are the rows
+        # before the query's sample's first one.
+        earlier = owner < self._doc_sketches.values[query_doc][query]
+        query, owner = query[earlier], owner[earlier]
+        mine_size = size[rows]
+        # J >= t exactly when the overlap is at least t / (1 + t) of |A| + |B|; the slack only
+        # keeps more pairs, so float rounding never drops one whose exact Jaccard reaches t.
+        need = threshold / (1.0 + threshold) * (1.0 - 1e-9) * (mine_size[query] + size[owner])
+        overlap = np.zeros(0, dtype=np.int64)
+        for level in range(len(_LEVELS)):
+            overlap = sketches.overlap_bound(rows, query, owner, level)
+            close = overlap >= need
+            query, owner, overlap, need = query[close], owner[close], overlap[close], need[close]
+        # A pair sharing several bands came once per band: keep one.
+        _, once = np.unique(query * len(sketches) + owner, return_index=True)
+        query, owner, overlap = query[once], owner[once], overlap[once]
+        bound = overlap / (mine_size[query] + size[owner] - overlap)
+        ranked = np.lexsort((doc[owner], -bound, query_doc[query]))
+        offsets = sketches.set_offsets.values
+        values = sketches.set_values.values
+
+        def shingle_set(sketch: int) -> frozenset[int]:
+            cached = sets.get(sketch)
+            if cached is None:
+                part = values[int(offsets[sketch]) : int(offsets[sketch + 1])]
+                cached = sets[sketch] = frozenset(part.tolist())
+            return cached
+
+        for q, o in zip(query[ranked].tolist(), owner[ranked].tolist(), strict=True):
+            at = int(query_doc[q])
+            if at in found:
+                continue
+            mine, other = shingle_set(int(rows[q])), shingle_set(o)
+            shared = len(mine & other)
+            j = shared / (len(mine) + len(other) - shared)
+            if j >= threshold:
+                found[at] = (int(doc[o]), j)
+
+    def _arrays(self, first_doc: int, first_sketch: int) -> Arrays:
+        """The segment of the samples from `first_doc` and sketches from `first_sketch` on."""
+        assert self.params is not None
+        arrays = empty_segment(self.params)
+        sketches = self._sketches
+        if sketches is not None and first_sketch < len(sketches):
+            offsets = sketches.set_offsets.values[first_sketch:]
+            arrays.update(
+                doc=sketches.doc.values[first_sketch:] - first_doc,
+                kind=sketches.kind.values[first_sketch:].copy(),
+                signatures=np.ascontiguousarray(sketches.signatures.values[:, first_sketch:].T),
+                offsets=offsets - offsets[0],
+                shingles=sketches.set_values.values[int(offsets[0]) :].copy(),
+            )
+        arrays["ids"] = id_rows(self._ids[first_doc:])
+        arrays["exact"] = key_rows(self._exact_keys[first_doc:])
+        return arrays
+
+
+def _mismatch(path: Path | None, stored: Mapping[str, Any], wanted: Mapping[str, Any]) -> str:
+    differ = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+    told = ", ".join(f"{k}={stored.get(k)!r} (asked {wanted.get(k)!r})" for k in differ)
+    where = f" at {path}" if path else ""
+    return (
+        f"the dedup index{where} was built with other parameters: {told}; use the same "
+        "parameters or a new index folder"
+    )

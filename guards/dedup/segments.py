@@ -1,0 +1,252 @@
+"""The dedup index on disk: a manifest naming segment files, written so a crash loses nothing.
+
+The folder (by default `<home>/dedup/`) holds `manifest.json`, which names the sketch
+parameters and the segment files, each an `.npz` of one save's new samples (ids, exact digests,
+signatures, shingle hashes) with its SHA-256 in the manifest. A save writes a new segment and
+then a new manifest, each to a temporary file that is synced and renamed, under a file lock, so
+a crash leaves the previous index intact and concurrent saves do not lose each other's segments.
+A segment that does not match its manifest entry, or a manifest that is not one, is an
+InputError that says the index is damaged.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import io
+import json
+import os
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from synthguard.guards.dedup.minhash import Signatures
+from synthguard.guards.dedup.shingles import KINDS, ShingleBatch
+from synthguard.provenance.canonical import DIGEST_PREFIX
+from synthguard.provenance.errors import InputError
+
+INDEX_FORMAT = "synthguard-dedup-index/1"
+MANIFEST = "manifest.json"
+_LOCK = "lock"
+_SEGMENT_NAME = re.compile(r"segment-\d{6,}\.npz")
+_SEGMENT_ARRAYS = ("ids", "exact", "doc", "kind", "signatures", "offsets", "shingles")
+
+Arrays = dict[str, np.ndarray]
+"""One segment: ids and exact keys (docs, 32) uint8; per sketch its doc (numbered within the
+segment), kind, signature and shingle hashes (`offsets` into `shingles`)."""
+
+_EMPTY_KEYS = np.zeros((0, 32), dtype=np.uint8)
+
+
+def batch_segment(batch: ShingleBatch, signatures: Signatures) -> Arrays:
+    """A batch's sketches as segment arrays (ids and exact keys are added by the index)."""
+    return {
+        "ids": _EMPTY_KEYS,
+        "exact": _EMPTY_KEYS,
+        "doc": batch.doc,
+        "kind": batch.kind,
+        "signatures": signatures,
+        "offsets": batch.offsets,
+        "shingles": batch.hashes,
+    }
+
+
+def empty_segment(params: Mapping[str, Any]) -> Arrays:
+    """A segment of no samples, with the array types of sketches made with `params`."""
+    dtype = np.uint32 if params["scheme"] == "affine32" else np.uint64
+    return {
+        "ids": _EMPTY_KEYS,
+        "exact": _EMPTY_KEYS,
+        "doc": np.zeros(0, dtype=np.int64),
+        "kind": np.zeros(0, dtype=np.uint8),
+        "signatures": np.zeros((0, int(params["num_perm"])), dtype=dtype),
+        "offsets": np.zeros(1, dtype=np.int64),
+        "shingles": np.zeros(0, dtype=np.uint64),
+    }
+
+
+def concat_segments(parts: Sequence[Arrays]) -> Arrays:
+    """Segments one after the other, as one."""
+    doc_base = np.cumsum([0] + [len(p["ids"]) for p in parts])
+    shingle_base = np.cumsum([0] + [len(p["shingles"]) for p in parts])
+    return {
+        "ids": np.concatenate([p["ids"] for p in parts]),
+        "exact": np.concatenate([p["exact"] for p in parts]),
+        "doc": np.concatenate([p["doc"] + doc_base[i] for i, p in enumerate(parts)]),
+        "kind": np.concatenate([p["kind"] for p in parts]),
+        "signatures": np.concatenate([p["signatures"] for p in parts]),
+        "offsets": np.concatenate(
+            [np.zeros(1, dtype=np.int64)]
+            + [p["offsets"][1:] + shingle_base[i] for i, p in enumerate(parts)]
+        ),
+        "shingles": np.concatenate([p["shingles"] for p in parts]),
+    }
+
+
+def id_rows(sample_ids: Iterable[str]) -> npt.NDArray[np.uint8]:
+    """Sample ids (`sha256:<hex>`) as a segment's `ids` array, one 32-byte row each."""
+    return key_rows(bytes.fromhex(i.removeprefix(DIGEST_PREFIX)) for i in sample_ids)
+
+
+def key_rows(keys: Iterable[bytes]) -> npt.NDArray[np.uint8]:
+    """32-byte keys as a segment's (n, 32) uint8 array."""
+    data = b"".join(keys)
+    return np.frombuffer(data, dtype=np.uint8).reshape(-1, 32).copy()
+
+
+@contextmanager
+def locked(path: Path, *, shared: bool) -> Iterator[None]:
+    """Hold the folder's lock: shared to read, exclusive to save."""
+    try:
+        handle = open(path / _LOCK, "a+b")  # noqa: SIM115 -- held for the whole block
+    except OSError as exc:
+        if shared:  # no lock file can be made here: a read-only folder, read it as it is
+            yield
+            return
+        raise InputError(f"cannot lock the dedup index at {path}: {exc.strerror}") from exc
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+
+
+def _damaged(path: Path, what: str) -> InputError:
+    return InputError(
+        f"the dedup index at {path} is damaged: {what} (restore it from a backup, or move the "
+        "folder away to start a new index)"
+    )
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    """The folder's manifest, checked; None if it has none yet."""
+    file = path / MANIFEST
+    try:
+        manifest = json.loads(file.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise _damaged(path, f"{MANIFEST} is not readable JSON ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != INDEX_FORMAT:
+        raise _damaged(path, f"{MANIFEST} is not a {INDEX_FORMAT} manifest")
+    params, segments = manifest.get("params"), manifest.get("segments")
+    if not isinstance(params, dict) or not isinstance(segments, list):
+        raise _damaged(path, f"{MANIFEST} lacks its params or segments")
+    for segment in segments:
+        if not (
+            isinstance(segment, dict)
+            and isinstance(segment.get("file"), str)
+            and _SEGMENT_NAME.fullmatch(segment["file"])
+            and isinstance(segment.get("sha256"), str)
+            and all(isinstance(segment.get(k), int) for k in ("docs", "sketches"))
+        ):
+            raise _damaged(path, f"{MANIFEST} lists a malformed segment {segment!r}")
+    try:
+        num_perm = int(params["num_perm"])
+        if num_perm < 1 or params["scheme"] not in ("affine32", "affine64"):
+            raise ValueError
+    except (KeyError, TypeError, ValueError):
+        raise _damaged(path, f"{MANIFEST} has malformed params") from None
+    return manifest
+
+
+def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
+    """The manifest as stored: indented, sorted JSON."""
+    return (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _next_name(segments: Sequence[Mapping[str, Any]]) -> str:
+    taken = [int(s["file"][len("segment-") : -len(".npz")]) for s in segments]
+    return f"segment-{max(taken, default=0) + 1:06d}.npz"
+
+
+def write_segment(
+    path: Path, segments: Sequence[Mapping[str, Any]], arrays: Arrays
+) -> dict[str, Any]:
+    """Write `arrays` as a new segment file after `segments`; return its manifest entry."""
+    buffer = io.BytesIO()
+    save: Callable[..., None] = np.savez  # its stub types **arrays as its keyword flags
+    save(buffer, **arrays)
+    data = buffer.getvalue()
+    name = _next_name(segments)
+    write_atomic(path / name, data)
+    return {
+        "file": name,
+        "docs": len(arrays["ids"]),
+        "sketches": len(arrays["doc"]),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
+def read_segment(
+    path: Path, segment: Mapping[str, Any], params: Mapping[str, Any]
+) -> tuple[list[str], list[bytes], Arrays]:
+    """The sample ids, exact keys and arrays of the segment a manifest entry names, checked
+    against that entry and the sketch parameters."""
+    name = segment["file"]
+    try:
+        data = (path / name).read_bytes()
+    except OSError as exc:
+        raise _damaged(path, f"segment {name} cannot be read ({exc.strerror})") from exc
+    if hashlib.sha256(data).hexdigest() != segment["sha256"]:
+        raise _damaged(path, f"segment {name} does not match its SHA-256 in {MANIFEST}")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in _SEGMENT_ARRAYS}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise _damaged(path, f"segment {name} is not a segment file ({exc})") from exc
+    problem = _segment_problem(arrays, segment, params)
+    if problem:
+        raise _damaged(path, f"segment {name} {problem}")
+    ids = [DIGEST_PREFIX + row.tobytes().hex() for row in arrays["ids"]]
+    exact = [row.tobytes() for row in arrays["exact"]]
+    return ids, exact, arrays
+
+
+def _segment_problem(
+    arrays: Arrays, segment: Mapping[str, Any], params: Mapping[str, Any]
+) -> str | None:
+    docs, sketches = segment["docs"], segment["sketches"]
+    dtype = np.uint32 if params["scheme"] == "affine32" else np.uint64
+    expected = {
+        "ids": (np.uint8, (docs, 32)),
+        "exact": (np.uint8, (docs, 32)),
+        "doc": (np.int64, (sketches,)),
+        "kind": (np.uint8, (sketches,)),
+        "signatures": (dtype, (sketches, int(params["num_perm"]))),
+        "offsets": (np.int64, (sketches + 1,)),
+    }
+    for key, (kind, shape) in expected.items():
+        if arrays[key].dtype != kind or arrays[key].shape != shape:
+            return f"has {key} of {arrays[key].dtype} {arrays[key].shape}, not {shape}"
+    shingles, offsets, doc = arrays["shingles"], arrays["offsets"], arrays["doc"]
+    if shingles.dtype != np.uint64 or shingles.ndim != 1:
+        return "has malformed shingles"
+    if offsets[0] != 0 or offsets[-1] != len(shingles) or np.any(np.diff(offsets) < 0):
+        return "has offsets that do not cover its shingles"
+    if sketches and (doc.min() < 0 or doc.max() >= docs or arrays["kind"].max() >= len(KINDS)):
+        return "has sketches of unknown samples or kinds"
+    return None
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so that it is either the old one or the new one, also after a crash."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {exc.strerror}") from exc
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
