@@ -17,7 +17,6 @@ class App:
 
     home: Home
     db: str | None = None
-    debug: bool = False
     passphrase: PassphraseSource = field(default_factory=PassphraseSource)
 
     def open_ledger(self, *, signing: bool = False, new_key: bool = False) -> Ledger:

@@ -1,21 +1,25 @@
-"""`synthguard ledger`: read the ledger. All output goes to stdout, so it can be piped."""
+"""`synthguard ledger`: read the ledger. All output goes to stdout, so it can be piped.
+
+Nothing here checks signatures: these are what the ledger claims, in forms a third party can
+check offline (`synthguard verify`, or any RFC 6962 and DSSE verifier). What an entry says is
+read from its signed payload, and stored content is shown only when its records sign it.
+"""
 
 from __future__ import annotations
 
+import base64
 import json
+from collections.abc import Iterator
+from typing import Any
 
 import click
 
 from synthguard.cli import render
 from synthguard.cli.context import App, pass_app
 from synthguard.cli.errors import PROG
-from synthguard.cli.inspection import (
-    describe_entry,
-    export_lines,
-    inclusion_proof,
-    latest_checkpoint,
-    recent_entries,
-)
+from synthguard.ledger.log import Checkpoint, EntryView, Ledger, Tree, records_for
+from synthguard.provenance.canonical import digest_json
+from synthguard.provenance.errors import InputError, VerificationError
 
 RECENT = 20
 
@@ -73,3 +77,110 @@ def checkpoint(app: App) -> None:
     """Print the latest signed checkpoint verbatim (keep it to use with `verify --checkpoint`)."""
     with app.open_ledger() as handle:
         click.echo(latest_checkpoint(handle).note, nl=False)
+
+
+# -- read-only views: entries, the export stream, proofs -------------------------------------
+
+
+def describe_entry(ledger: Ledger, seq: int) -> dict[str, Any]:
+    """Return one entry as JSON: what its signed payload says, and the stored content when it
+    is what the sample's records sign (else null, with `content_problem` saying why)."""
+    entry = ledger.entry(seq)
+    if entry is None:
+        raise InputError(f"no entry {seq}: the ledger holds entries 0 to {ledger.size() - 1}")
+    try:
+        payload: Any = json.loads(base64.b64decode(json.loads(entry.envelope)["payload"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise VerificationError(f"entry {seq}: the envelope cannot be decoded", seq=seq) from exc
+    event = payload.get("event", payload.get("action")) if isinstance(payload, dict) else None
+    sample_id = payload.get("sample_id") if isinstance(payload, dict) else None
+    if (event, sample_id) != (entry.event, entry.sample_id):
+        raise VerificationError(
+            f"entry {seq}: its index columns differ from its signed payload (the database was "
+            "edited; run `synthguard verify`)",
+            seq=seq,
+        )
+    described: dict[str, Any] = {
+        "seq": entry.seq,
+        "time": entry.time,
+        "key": entry.key_id,
+        "type": entry.payload_type,
+        "event": event,
+        "sample": sample_id,
+        "leaf_hash": entry.leaf_hash.hex(),
+        "payload": payload,
+        "content": None,
+    }
+    content = ledger.sample(sample_id) if isinstance(sample_id, str) else None
+    if content is not None and isinstance(sample_id, str):
+        signed = {found.record.digest for found in records_for(ledger, sample_id)}
+        if digest_json(content) in signed:
+            described["content"] = content
+        else:
+            described["content_problem"] = (
+                "the stored content is not what this sample's records sign: it was changed in "
+                "the database (run `synthguard verify`)"
+            )
+    return described
+
+
+def recent_entries(ledger: Ledger, count: int) -> tuple[int, list[EntryView]]:
+    """Return the ledger size and its last `count` entries, oldest first."""
+    size = ledger.size()
+    return size, list(ledger.entries(max(size - count, 0)))
+
+
+def export_lines(ledger: Ledger) -> Iterator[str]:
+    """Yield one JSON line per entry: seq, leaf (base64 of the exact leaf bytes), hash, envelope.
+
+    `leaf` is `b"<seq>\\n" + envelope`; `leaf_hash` = SHA-256(0x00 || leaf) is what the tree holds.
+    """
+    for entry in ledger.entries():
+        yield json.dumps(
+            {
+                "seq": entry.seq,
+                "leaf": base64.b64encode(entry.leaf).decode("ascii"),
+                "leaf_hash": entry.leaf_hash.hex(),
+                "envelope": json.loads(entry.envelope),
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+
+
+def latest_checkpoint(ledger: Ledger) -> Checkpoint:
+    """Return the ledger's latest checkpoint, or raise when it has none."""
+    checkpoint = ledger.latest_checkpoint()
+    if checkpoint is None:
+        raise InputError("the ledger has no checkpoint yet")
+    return checkpoint
+
+
+def inclusion_proof(ledger: Ledger, seq: int) -> dict[str, Any]:
+    """Return the RFC 9162 inclusion proof of entry `seq` against the latest checkpoint."""
+    checkpoint = latest_checkpoint(ledger)
+    if not 0 <= seq < checkpoint.size:
+        raise InputError(
+            f"entry {seq} is not covered by the latest checkpoint, which covers entries "
+            f"0 to {checkpoint.size - 1}"
+        )
+    leaves = [entry.leaf_hash for entry in ledger.entries(0, checkpoint.size)]
+    if len(leaves) != checkpoint.size:
+        raise VerificationError(
+            f"the latest checkpoint covers {checkpoint.size} entries but the ledger holds "
+            f"{len(leaves)} of them (run `synthguard verify`)"
+        )
+    tree = Tree(leaves)
+    if tree.root() != checkpoint.root:
+        raise VerificationError(
+            "the ledger's entries do not have the root of its latest checkpoint "
+            "(run `synthguard verify`)"
+        )
+    return {
+        "index": seq,
+        "tree_size": checkpoint.size,
+        "root": base64.b64encode(checkpoint.root).decode("ascii"),
+        "leaf_hash": leaves[seq].hex(),
+        "audit_path": [node.hex() for node in tree.inclusion_proof(seq, checkpoint.size)],
+        "checkpoint": checkpoint.note,
+    }

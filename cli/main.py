@@ -12,7 +12,20 @@ from typing import Any
 
 import click
 
-from synthguard.cli import commands, keys, ledger, lineage, release, reports, review, screen
+from synthguard.cli import (
+    demo,
+    init,
+    keys,
+    ledger,
+    lineage,
+    record,
+    release,
+    reports,
+    review,
+    schema,
+    screen,
+    verify,
+)
 from synthguard.cli.context import App
 from synthguard.cli.errors import report
 from synthguard.ledger.home import DB_ENV, HOME_ENV, Home
@@ -58,17 +71,17 @@ def cli(ctx: click.Context, home: Path | None, db: str | None, debug: bool) -> N
     Exit codes: 0 ok, 1 verification failed, 2 usage or input error.
     The signing key's passphrase comes from $SYNTHGUARD_PASSPHRASE, else a prompt.
     """
-    ctx.obj = App(Home.locate(home), db=db or None, debug=debug)
+    ctx.obj = App(Home.locate(home), db=db or None)
 
 
-cli.add_command(commands.init)
+cli.add_command(init.init)
 cli.add_command(keys.keys)
-cli.add_command(commands.record)
+cli.add_command(record.record)
 cli.add_command(ledger.ledger)
-cli.add_command(commands.verify)
+cli.add_command(verify.verify)
 cli.add_command(lineage.lineage)
-cli.add_command(commands.schema)
-cli.add_command(commands.demo)
+cli.add_command(schema.schema)
+cli.add_command(demo.demo)
 cli.add_command(screen.screen)
 cli.add_command(screen.quarantine)
 cli.add_command(release.release)

@@ -1,18 +1,15 @@
-"""How results read on a terminal: plain text, stable enough to grep, no colour needed."""
+"""How results read on a terminal: plain text, stable enough to grep, no colour needed.
+
+These render the ledger's own results; a command's own result type (`record`, `demo`) is
+rendered beside its command, so that this module imports no command.
+"""
 
 from __future__ import annotations
 
 import base64
-import shlex
-import shutil
-import sys
 from collections.abc import Collection, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from synthguard.cli.demo import DEMO_PASSPHRASE, DemoResult
-from synthguard.cli.passphrase import PASSPHRASE_ENV
-from synthguard.cli.recording import RecordResult
 from synthguard.ledger.home import Home
 from synthguard.ledger.log import (
     Checkpoint,
@@ -26,8 +23,9 @@ from synthguard.ledger.log import (
 )
 
 
-def _plural(count: int, word: str, plural: str | None = None) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {plural or word + 's'}"
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 word`, `2 words` (or `2 many`)."""
+    return f"{count} {word}" if count == 1 else f"{count} {many or word + 's'}"
 
 
 def _root(checkpoint: Checkpoint) -> str:
@@ -37,8 +35,8 @@ def _root(checkpoint: Checkpoint) -> str:
 def verify_summary(report: VerifyReport) -> str:
     """The lines `synthguard verify` prints on success."""
     lines = [
-        f"ok: {_plural(report.size, 'entry', 'entries')} verified "
-        f"({_plural(report.keys, 'key')}, {_plural(report.checkpoints, 'checkpoint')})"
+        f"ok: {plural(report.size, 'entry', 'entries')} verified "
+        f"({plural(report.keys, 'key')}, {plural(report.checkpoints, 'checkpoint')})"
     ]
     if report.latest is not None:
         lines.append(
@@ -56,31 +54,6 @@ def verify_summary(report: VerifyReport) -> str:
         )
     lines.extend(f"note: {note}" for note in report.notes)
     return "\n".join(lines)
-
-
-def record_summary(result: RecordResult) -> str:
-    """The line `synthguard record` prints on stdout."""
-    total = result.total + result.skipped
-    return (
-        f"recorded {result.summary.recorded} of {_plural(total, 'sample')} from {result.path} "
-        f"(run {result.run_id}); the ledger holds {_plural(result.size, 'entry', 'entries')}, "
-        f"checkpoint at {result.checkpoint.size}"
-    )
-
-
-def bad_rows(result: RecordResult) -> list[str]:
-    """One stderr line per listed bad row: `synthguard: FILE:LINE: reason` (or `row N` for
-    tables), then how many more there were."""
-    listed = result.summary.bad
-    if result.unit == "line":
-        lines = [f"synthguard: {result.path}:{n}: {error}" for n, error in listed]
-    else:
-        lines = [f"synthguard: {result.path}: row {n}: {error}" for n, error in listed]
-    if result.bad > len(listed):
-        more = result.bad - len(listed)
-        unit = result.unit if more == 1 else f"{result.unit}s"
-        lines.append(f"synthguard: {result.path}: {more:,} more bad {unit}, not listed")
-    return lines
 
 
 def entry_table(size: int, origin: str, entries: Sequence[EntryView]) -> str:
@@ -186,114 +159,6 @@ def _outcome(detail: Mapping[str, Any]) -> str:
 
 def _short(sample_id: object) -> str:
     return str(sample_id)[:19]
-
-
-def program() -> str:
-    """How to call synthguard from here: the plain name when it is on PATH."""
-    if shutil.which("synthguard"):
-        return "synthguard"
-    argv0 = Path(sys.argv[0])
-    return str(argv0) if argv0.name == "synthguard" else "synthguard"
-
-
-def demo_summary(result: DemoResult) -> str:
-    """What `synthguard demo` prints: where everything is, and what to try next."""
-    prog = program()
-    home = shlex.quote(str(result.home))
-    kept = shlex.quote(str(result.checkpoint_path))
-    secret = (
-        f"the demo passphrase {DEMO_PASSPHRASE!r} (not a secret: demo only)"
-        if result.demo_passphrase
-        else f"${PASSPHRASE_ENV}"
-    )
-    report = result.report
-    tries = [
-        (f"{prog} ledger show", "the last entries"),
-        (f"{prog} ledger show 1", "one signed record, decoded"),
-        (f"{prog} ledger prove 1", "its inclusion proof"),
-        (f"{prog} verify --checkpoint {kept}", "and that history before it is intact"),
-        (f"{prog} keys export", "the public key: PEM and signed-note vkey"),
-        (f"{prog} ledger export > ledger.jsonl", "every entry, one JSON line each"),
-        (f"{prog} quarantine list", "what the guards held back, and why"),
-        (
-            f"{prog} release verify {shlex.quote(str(result.release.out))} "
-            f"--key {shlex.quote(str(result.public_key_path))}",
-            "check the release as a recipient would",
-        ),
-        (
-            f"{prog} audit --report {shlex.quote(str(result.report_path))} "
-            f"--release {shlex.quote(str(result.release.out))}",
-            "recompute every figure of the report",
-        ),
-    ]
-    # Comments line up beside the short commands; a long one gets its comment on the next line.
-    width = max(len(command) for command, _ in tries if len(command) <= _SHORT_COMMAND)
-    events = ", ".join(f"{event} {count}" for event, count in result.events.items())
-    lines = [
-        f"synthguard demo: recorded {result.samples} samples from the built-in generator "
-        "(wrapped with @track) and a critic/reviser pass over a few of them, signed and "
-        f"verified: {verify_summary(report).splitlines()[0].removeprefix('ok: ')}",
-        "",
-        f"  records      {result.recorded}: {events}",
-        f"  folder       {result.directory}",
-        f"  home         {result.home}  (config.json, keys/, the ledger)",
-        f"  ledger       {shown_url(result.db_url)}",
-        f"  signing key  {result.key_path}",
-        f"               {result.key_id}",
-        f"               encrypted with {secret}",
-        f"  samples      {result.samples_path}  (the generated rows, JSONL)",
-        f"  checkpoint   {result.checkpoint_path}  (the latest signed checkpoint, kept outside)",
-        f"  screened     {result.screening.accepted_path.parent}  "
-        f"({len(result.screening.result.accepted)} accepted, "
-        f"{len(result.screening.result.quarantined)} quarantined, "
-        f"{result.screening.recorded} signed verdicts)",
-        "               quarantined by rule: "
-        + ", ".join(
-            f"{count.info.family}/{rule} {n}"
-            for count in result.screening.result.funnel
-            for rule, n in sorted(count.by_rule.items())
-        ),
-        "               (dedup/near: the built-in generator's own template rows, where "
-        '"capital of Japan" and "capital of Norway" really are near copies)',
-        f"  review       {len(result.draw.selected)} of {result.draw.frame} samples drawn "
-        f"(rate {result.draw.rate:g}, seed {result.draw.seed}, stratified); "
-        f"{result.reviewed_bad} judged bad by the demo's stand-in reviewer",
-        f"  release      {result.release.out}  ({result.release_check.samples} samples, "
-        f"manifest signed by the ledger key; verified offline against {result.public_key_path})",
-        f"  report       {result.report_path}  (transparency report, EU template layout; "
-        "open it in a browser)",
-        "",
-        "Planted attacks and the guard that caught each:",
-        *(
-            f"  {name:<24} {', '.join(rules) if rules else 'NOT CAUGHT'}"
-            for name, rules in result.planted.items()
-        ),
-        "",
-        "Next, try:",
-        f"  export SYNTHGUARD_HOME={home}",
-        *(line for command, what in tries for line in _command_lines(command, what, width)),
-        *_command_lines(
-            f"{prog} lineage {result.lineage_id}",
-            "a revision's ancestry: chosen candidate, then its task",
-            width,
-        ),
-    ]
-    if result.demo_passphrase:
-        lines.append(
-            "Commands that sign (record, screen, review, release create, quarantine release, "
-            "keys generate|rotate|revoke) need "
-            f"{PASSPHRASE_ENV}={shlex.quote(DEMO_PASSPHRASE)}."
-        )
-    return "\n".join(lines)
-
-
-_SHORT_COMMAND = 60
-
-
-def _command_lines(command: str, what: str, width: int) -> list[str]:
-    if len(command) <= width:
-        return [f"  {command:<{width}}  # {what}"]
-    return [f"  {command}", f"  {'':<{width}}  # {what}"]
 
 
 def init_summary(home: Home, ledger: Ledger) -> str:

@@ -1,7 +1,9 @@
 """A Self-Instruct loop (Wang et al., 2023) whose every sample gets a signed lineage record.
 
 seed tasks (human) -> a prompt showing k tasks from the pool -> the model proposes new tasks
--> filter (length, a keyword blacklist, ROUGE-L overlap with the pool) -> the pool grows.
+-> filter (length, a keyword blacklist, the first character, ROUGE-L overlap with the pool:
+`synthguard.guards.self_instruct`, the rules the screen's self-instruct guards apply) -> the
+pool grows.
 
 The model is synthguard's built-in proposer (deterministic, offline); wrapping a real model
 is the same one decorator. The seed tasks are `imported` (origin human, depth 0). Each proposal
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -27,6 +28,12 @@ from typing import Any
 from example_ledger import open_ledger
 
 from synthguard.cli.demo.models import BuiltinTaskProposer
+from synthguard.guards.self_instruct import (
+    ROUGE_RULE,
+    ROUGE_THRESHOLD,
+    InstructionPool,
+    filter_problems,
+)
 from synthguard.ledger.log.verify import verify_ledger
 from synthguard.provenance import Recorder, track
 from synthguard.provenance.canonical import digest_json
@@ -81,51 +88,16 @@ SEED_TASKS: list[dict[str, str]] = [
 ]
 SEED_SOURCE = "synthguard:examples/self_instruct.py#SEED_TASKS"
 
-# Self-Instruct's filters: tasks a text-only model cannot do, lengths, overlap.
-BLACKLIST = (
-    "image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map",
-    "maps", "draw", "plot", "video", "audio", "music", "flowchart", "diagram", "photo",
-)  # fmt: skip
-MIN_WORDS, MAX_WORDS = 3, 150
-MAX_ROUGE_L = 0.7
-_WORD = re.compile(r"[a-z0-9]+")
 
-
-def words(text: str) -> list[str]:
-    """Lower-cased alphanumeric words, the tokens ROUGE-L compares."""
-    return _WORD.findall(text.lower())
-
-
-def rouge_l(candidate: Sequence[str], reference: Sequence[str]) -> float:
-    """ROUGE-L F1 of two token lists: from their longest common subsequence (LCS),
-    precision = LCS/len(candidate), recall = LCS/len(reference), F1 = their harmonic mean."""
-    if not candidate or not reference:
-        return 0.0
-    # One row of the LCS table at a time: O(len(candidate) * len(reference)) time.
-    previous = [0] * (len(reference) + 1)
-    for token in candidate:
-        current = [0]
-        for j, other in enumerate(reference):
-            current.append(previous[j] + 1 if token == other else max(previous[j + 1], current[j]))
-        previous = current
-    lcs = previous[-1]
-    if lcs == 0:
-        return 0.0
-    precision, recall = lcs / len(candidate), lcs / len(reference)
-    return 2 * precision * recall / (precision + recall)
-
-
-def rejection(instruction: str, pool: Sequence[list[str]]) -> str | None:
-    """Why Self-Instruct's filters drop a proposed instruction, or None to keep it."""
-    tokens = words(instruction)
-    if not MIN_WORDS <= len(tokens) <= MAX_WORDS:
-        return "length"
-    if not instruction[:1].isalnum():
-        return "punctuation"
-    if any(word in BLACKLIST for word in tokens):
-        return "blacklist"
-    if any(rouge_l(tokens, other) > MAX_ROUGE_L for other in pool):
-        return "similar"
+def rejection(instruction: str, pool: InstructionPool) -> str | None:
+    """Why Self-Instruct's filters drop a proposed instruction (the first rule it fails, named
+    as the screen's `self-instruct` guards name it, less the prefix), or None to keep it."""
+    problems = filter_problems(instruction)
+    if problems:
+        return problems[0].rule.removeprefix("self-instruct-")
+    score, _similar = pool.most_similar(instruction)
+    if score > ROUGE_THRESHOLD:
+        return ROUGE_RULE.removeprefix("self-instruct-")
     return None
 
 
@@ -150,7 +122,7 @@ def run(
     for sample in seeds:
         depth[sample.id] = recorder.imported(sample, sources=[source]).depth
     machine: list[Sample] = []
-    pool_tokens = [words(sample.content["instruction"]) for sample in seeds]
+    pool = InstructionPool(sample.content["instruction"] for sample in seeds)
     rejected: Counter[str] = Counter()
     proposed = 0
     for step in range(steps):
@@ -164,14 +136,14 @@ def run(
             seed=seed * 1_000 + step,
         ):
             proposed += 1
-            why = rejection(row["instruction"], pool_tokens)
+            why = rejection(row["instruction"], pool)
             if why is not None:
                 rejected[why] += 1
                 continue
             sample = sample_from_row(row)
             depth[sample.id] = 1 + max(depth[task.id] for task in shown)
             machine.append(sample)
-            pool_tokens.append(words(row["instruction"]))
+            pool.add(row["instruction"])
     return {
         "seeds": seeds,
         "machine": machine,

@@ -35,7 +35,6 @@ from synthguard.ledger.home import DB_ENV, HOME_DIR, Home
 from synthguard.ledger.log import Ledger, VerifyReport, verify_ledger
 from synthguard.ledger.release import ReleaseReport, ReleaseResult, create_release, verify_release
 from synthguard.ledger.report import (
-    TransparencyReport,
     compute_report,
     policy_figures,
     render_html,
@@ -89,7 +88,6 @@ class DemoResult:
     release: ReleaseResult
     release_check: ReleaseReport
     public_key_path: Path
-    transparency: TransparencyReport
     report_path: Path
 
 
@@ -156,7 +154,6 @@ def run_demo(directory: Path = DEFAULT_DIR, samples: int = DEFAULT_SAMPLES) -> D
             release=release,
             release_check=release_check,
             public_key_path=public_key_path,
-            transparency=transparency,
             report_path=report_path,
         )
 

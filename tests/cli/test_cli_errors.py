@@ -81,7 +81,7 @@ def test_unexpected_errors_are_one_line_unless_debug(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("something\nbroke")
 
-    monkeypatch.setattr("synthguard.cli.commands.verify_ledger", broken)
+    monkeypatch.setattr("synthguard.cli.verify.verify_ledger", broken)
     result = run("verify", home=home)
     assert result.exit_code == 2
     assert stderr_lines(result) == [

@@ -8,7 +8,10 @@ from pathlib import Path
 from cli_support import Run, alpaca, stderr_lines, write_jsonl
 from click.testing import Result
 
+from synthguard.cli.record import RecordResult, record_summary
 from synthguard.ledger.home import Home
+from synthguard.ledger.log.checkpoint import Checkpoint
+from synthguard.provenance.recorder import RecordSummary
 from synthguard.provenance.sample import sample_from_row
 
 
@@ -128,3 +131,17 @@ def test_run_id_is_recorded(run: Run, home: Path, samples: Path) -> None:
     assert "(run nightly-42)" in result.stdout
     shown = json.loads(run("ledger", "show", "3", home=home).stdout)
     assert shown["payload"]["run_id"] == "nightly-42"
+
+
+def test_a_ledger_of_one_entry_holds_1_entry(tmp_path: Path) -> None:
+    checkpoint = Checkpoint(origin="o", size=1, root=bytes(32), note="")
+    result = RecordResult(
+        path=tmp_path / "in.jsonl",
+        summary=RecordSummary(recorded=1),
+        run_id="r",
+        unit="line",
+        size=1,
+        checkpoint=checkpoint,
+    )
+
+    assert "the ledger holds 1 entry, checkpoint at 1" in record_summary(result)

@@ -7,11 +7,7 @@ from pathlib import Path
 
 from cli_support import Run, alpaca, write_jsonl
 
-from synthguard.cli.recording import RecordResult
-from synthguard.cli.render import record_summary
 from synthguard.guards.pipeline import ALL_GUARDS
-from synthguard.ledger.log.checkpoint import Checkpoint
-from synthguard.provenance.recorder import RecordSummary
 
 
 def _table(stdout: str) -> list[str]:
@@ -68,17 +64,3 @@ def test_one_row_is_said_in_the_singular(run: Run, home: Path, tmp_path: Path) -
 
     assert result.exit_code == 0, result.output
     assert _table(result.stdout)[-1] == "1 row: 1 accepted, 0 quarantined"
-
-
-def test_a_ledger_of_one_entry_holds_1_entry(tmp_path: Path) -> None:
-    checkpoint = Checkpoint(origin="o", size=1, root=bytes(32), note="")
-    result = RecordResult(
-        path=tmp_path / "in.jsonl",
-        summary=RecordSummary(recorded=1),
-        run_id="r",
-        unit="line",
-        size=1,
-        checkpoint=checkpoint,
-    )
-
-    assert "the ledger holds 1 entry, checkpoint at 1" in record_summary(result)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from synthguard.guards.self_instruct import InstructionPool
 from synthguard.ledger.home import Home
 from synthguard.ledger.log.store import Ledger
 from synthguard.ledger.log.verify import verify_ledger
@@ -98,16 +99,12 @@ def test_self_instruct_grows_a_pool_of_ever_deeper_synthetic_tasks(
 
 
 def test_self_instruct_filters(self_instruct: ModuleType) -> None:
-    words, rouge_l, rejection = self_instruct.words, self_instruct.rouge_l, self_instruct.rejection
-    assert rouge_l(words("a b c d"), words("a b c d")) == 1.0
-    assert rouge_l(words("a b"), words("c d")) == 0.0
-    # LCS "a c" of 2 in 3 and 4 words: P = 2/3, R = 2/4, F1 = 4/7.
-    assert rouge_l(words("a b c"), words("a x c y")) == pytest.approx(4 / 7)
-    pool = [words("Write a poem about the sea.")]
-    assert rejection("Write a short poem about the sea.", pool) == "similar"
-    assert rejection("Describe the image below in detail.", pool) == "blacklist"
+    rejection = self_instruct.rejection
+    pool = InstructionPool(["Write a poem about the sea."])
+    assert rejection("Write a short poem about the sea.", pool) == "rouge-l"
+    assert rejection("Describe the image below in detail.", pool) == "keyword"
     assert rejection("Go.", pool) == "length"
-    assert rejection("- list three colours of the rainbow", pool) == "punctuation"
+    assert rejection("- list three colours of the rainbow", pool) == "punctuation-start"
     assert rejection("Name three colours of the rainbow.", pool) is None
 
 

@@ -1,0 +1,57 @@
+"""`synthguard verify`: check the whole ledger offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from synthguard.cli import render
+from synthguard.cli.context import App, pass_app
+from synthguard.cli.errors import PROG
+from synthguard.cli.progress import progress_bar
+from synthguard.ledger.log import verify_ledger
+from synthguard.ledger.release import read_public_keys
+from synthguard.provenance.errors import InputError
+
+
+@click.command(short_help="Verify the whole ledger offline.")
+@click.option(
+    "--checkpoint",
+    "kept",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A checkpoint saved earlier (`synthguard ledger checkpoint > FILE`): also prove that "
+    "the ledger today extends it, so nothing before it was rewritten or cut off.",
+)
+@click.option(
+    "--root-key",
+    "root_key_file",
+    metavar="PUBKEY",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The ledger's genesis public key (`synthguard keys export` in its home: PEM or vkey "
+    "line): pins the trust anchor when verifying by --db without the home.",
+)
+@pass_app
+def verify(app: App, kept: Path | None, root_key_file: Path | None) -> None:
+    """Check every signature, leaf hash, checkpoint and stored content of the ledger, offline.
+
+    In a home, the checkpoint its writer last signed is checked too, and the home's config pins
+    the genesis key. Exit 1 with the first bad entry's seq when anything does not check out.
+    """
+    note = kept.read_text(encoding="utf-8", errors="replace") if kept else None
+    root_key = app.root_key()
+    if root_key_file is not None:
+        keys = read_public_keys(root_key_file)
+        if len(keys) != 1:
+            raise InputError(f"{root_key_file} holds {len(keys)} keys; --root-key takes one")
+        root_key = keys[0].key_id
+    with app.open_ledger() as ledger, progress_bar(ledger.size, "verifying") as tick:
+        report = verify_ledger(ledger, kept_checkpoint=note, root_key_id=root_key, progress=tick)
+    if root_key is None:
+        click.echo(
+            f"{PROG}: warning: trusting genesis key {report.root_key}, which the database itself "
+            "carries: nothing pins it, so a ledger swapped wholesale would verify too; pass "
+            "--root-key PUBKEY (`synthguard keys export` in the ledger's home) to pin it",
+            err=True,
+        )
+    click.echo(render.verify_summary(report))
