@@ -11,51 +11,31 @@ screen that runs them and signs every verdict.
 Inside: `verdict`, `screen`, `pipeline`, `errors`; the guards `decontamination`, `toxicity`,
 `self_instruct`, `quarantine`, and the subsystems `dedup/`, `backdoor/` (each its own front door).
 
-The names below load on first use (PEP 562), so importing a subsystem such as
+The names below load on first use (PEP 562, by `lazy_loader`), so importing a subsystem such as
 `synthguard.guards.dedup` does not pull in the screen, the other guards and the ledger.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 if TYPE_CHECKING:
-    from synthguard.guards.errors import GuardError
-    from synthguard.guards.pipeline import Screening, default_guards, screen_file
-    from synthguard.guards.verdict import DatasetGuard, Guard, GuardInfo, Verdict
+    from synthguard.guards.errors import GuardError as GuardError
+    from synthguard.guards.pipeline import Screening as Screening
+    from synthguard.guards.pipeline import default_guards as default_guards
+    from synthguard.guards.pipeline import screen_file as screen_file
+    from synthguard.guards.verdict import DatasetGuard as DatasetGuard
+    from synthguard.guards.verdict import Guard as Guard
+    from synthguard.guards.verdict import GuardInfo as GuardInfo
+    from synthguard.guards.verdict import Verdict as Verdict
 
-_HOMES = {
-    "Guard": "synthguard.guards.verdict",
-    "DatasetGuard": "synthguard.guards.verdict",
-    "GuardInfo": "synthguard.guards.verdict",
-    "Verdict": "synthguard.guards.verdict",
-    "GuardError": "synthguard.guards.errors",
-    "Screening": "synthguard.guards.pipeline",
-    "default_guards": "synthguard.guards.pipeline",
-    "screen_file": "synthguard.guards.pipeline",
-}
-
-__all__ = [
-    "DatasetGuard",
-    "Guard",
-    "GuardError",
-    "GuardInfo",
-    "Screening",
-    "Verdict",
-    "default_guards",
-    "screen_file",
-]
-
-
-def __getattr__(name: str) -> Any:
-    module = _HOMES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "errors": ["GuardError"],
+        "pipeline": ["Screening", "default_guards", "screen_file"],
+        "verdict": ["DatasetGuard", "Guard", "GuardInfo", "Verdict"],
+    },
+)

@@ -19,61 +19,34 @@ Inside, one folder per subsystem, each with its own front door:
 and the modules that tie them to a user's work: `home` (the folder, its config and keys),
 `screening` (the quarantine fold and its overrides), `review`, `audit`.
 
-The names below load on first use (PEP 562), so importing `synthguard.ledger.home` or the log
-does not pull in the report and release stacks.
+The names below load on first use (PEP 562, by `lazy_loader`), so importing
+`synthguard.ledger.home` or the log does not pull in the report and release stacks.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 if TYPE_CHECKING:
-    from synthguard.ledger.home import Home
-    from synthguard.ledger.log import Ledger, VerifyReport, verify_ledger
-    from synthguard.ledger.release import (
-        ReleaseReport,
-        ReleaseResult,
-        create_release,
-        verify_release,
-    )
-    from synthguard.ledger.report import TransparencyReport, compute_report
+    from synthguard.ledger.home import Home as Home
+    from synthguard.ledger.log import Ledger as Ledger
+    from synthguard.ledger.log import VerifyReport as VerifyReport
+    from synthguard.ledger.log import verify_ledger as verify_ledger
+    from synthguard.ledger.release import ReleaseReport as ReleaseReport
+    from synthguard.ledger.release import ReleaseResult as ReleaseResult
+    from synthguard.ledger.release import create_release as create_release
+    from synthguard.ledger.release import verify_release as verify_release
+    from synthguard.ledger.report import TransparencyReport as TransparencyReport
+    from synthguard.ledger.report import compute_report as compute_report
 
-_HOMES = {
-    "Home": "synthguard.ledger.home",
-    "Ledger": "synthguard.ledger.log",
-    "VerifyReport": "synthguard.ledger.log",
-    "verify_ledger": "synthguard.ledger.log",
-    "ReleaseReport": "synthguard.ledger.release",
-    "ReleaseResult": "synthguard.ledger.release",
-    "create_release": "synthguard.ledger.release",
-    "verify_release": "synthguard.ledger.release",
-    "TransparencyReport": "synthguard.ledger.report",
-    "compute_report": "synthguard.ledger.report",
-}
-
-__all__ = [
-    "Home",
-    "Ledger",
-    "ReleaseReport",
-    "ReleaseResult",
-    "TransparencyReport",
-    "VerifyReport",
-    "compute_report",
-    "create_release",
-    "verify_ledger",
-    "verify_release",
-]
-
-
-def __getattr__(name: str) -> Any:
-    module = _HOMES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "home": ["Home"],
+        "log": ["Ledger", "VerifyReport", "verify_ledger"],
+        "release": ["ReleaseReport", "ReleaseResult", "create_release", "verify_release"],
+        "report": ["TransparencyReport", "compute_report"],
+    },
+)
