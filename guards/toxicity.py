@@ -20,17 +20,16 @@ is still read.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from synthguard.guards.model_card import ModelCard, file_digest, files_digest
 from synthguard.guards.verdict import GuardInfo, Verdict
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.sample import Sample, sample_parts
@@ -69,36 +68,6 @@ WINDOW_OVERLAP = 16
 BATCH_SIZE = 32
 
 _EXTRA_HINT = "pip install 'synthguard[toxicity]'"
-_CHUNK_BYTES = 1 << 20
-
-
-@dataclass(frozen=True, slots=True)
-class ModelCard:
-    """Which model screened: backend, model name, version, checkpoint file and its digest."""
-
-    backend: str
-    model: str
-    version: str
-    checkpoint: str
-    checkpoint_digest: str
-    labels: tuple[str, ...]
-
-    def detail(self) -> dict[str, Any]:
-        """The fields every verdict of this model carries."""
-        return {
-            "backend": self.backend,
-            "model": self.model,
-            "version": self.version,
-            "checkpoint": self.checkpoint,
-            "checkpoint_digest": self.checkpoint_digest,
-        }
-
-    def summary(self) -> str:
-        """One line: backend, model, version, checkpoint and digest."""
-        return (
-            f"{self.backend} {self.version}, model {self.model}, checkpoint {self.checkpoint} "
-            f"({self.checkpoint_digest})"
-        )
 
 
 class ToxicityBackend(Protocol):
@@ -374,21 +343,6 @@ def torch_hub_dir() -> Path:
     cache = os.getenv("XDG_CACHE_HOME", os.path.join("~", ".cache"))
     home = os.getenv("TORCH_HOME", os.path.join(cache, "torch"))
     return Path(os.path.expanduser(home)) / "hub"
-
-
-def file_digest(path: Path) -> str:
-    """`sha256:<hex>` of a file's bytes, read in chunks."""
-    return files_digest([path])
-
-
-def files_digest(paths: Iterable[Path]) -> str:
-    """`sha256:<hex>` of the files' bytes, concatenated in order."""
-    hasher = hashlib.sha256()
-    for path in paths:
-        with path.open("rb") as data:
-            while chunk := data.read(_CHUNK_BYTES):
-                hasher.update(chunk)
-    return f"sha256:{hasher.hexdigest()}"
 
 
 def _judged(backend: ToxicityBackend, thresholds: Mapping[str, float] | None) -> dict[str, float]:

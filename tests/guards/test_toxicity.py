@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
+from synthguard.guards.model_card import file_digest
 from synthguard.guards.toxicity import (
     DETOXIFY_CHECKPOINTS,
     DetoxifyBackend,
     OfflineBackend,
     ToxicityGuard,
-    file_digest,
     text_windows,
     torch_hub_dir,
 )
