@@ -19,34 +19,11 @@ Inside, one folder per subsystem, each with its own front door:
 and the modules that tie them to a user's work: `home` (the folder, its config and keys),
 `screening` (the quarantine fold and its overrides), `review`, `audit`.
 
-The names below load on first use (PEP 562, by `lazy_loader`), so importing
-`synthguard.ledger.home` or the log does not pull in the report and release stacks.
+The names load on first use (PEP 562, by `lazy_loader` from the stub `__init__.pyi`, which
+type checkers read), so importing `synthguard.ledger.home` or the log does not pull in the
+report and release stacks.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import lazy_loader
 
-if TYPE_CHECKING:
-    from synthguard.ledger.home import Home as Home
-    from synthguard.ledger.log import Ledger as Ledger
-    from synthguard.ledger.log import VerifyReport as VerifyReport
-    from synthguard.ledger.log import verify_ledger as verify_ledger
-    from synthguard.ledger.release import ReleaseReport as ReleaseReport
-    from synthguard.ledger.release import ReleaseResult as ReleaseResult
-    from synthguard.ledger.release import create_release as create_release
-    from synthguard.ledger.release import verify_release as verify_release
-    from synthguard.ledger.report import TransparencyReport as TransparencyReport
-    from synthguard.ledger.report import compute_report as compute_report
-
-__getattr__, __dir__, __all__ = lazy_loader.attach(
-    __name__,
-    submod_attrs={
-        "home": ["Home"],
-        "log": ["Ledger", "VerifyReport", "verify_ledger"],
-        "release": ["ReleaseReport", "ReleaseResult", "create_release", "verify_release"],
-        "report": ["TransparencyReport", "compute_report"],
-    },
-)
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

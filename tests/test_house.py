@@ -39,15 +39,17 @@ class Import:
 
 
 def module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
+    parts = path.relative_to(ROOT).with_suffix("").parts  # __init__.pyi: its package
     if parts[-1] == "__init__":
         parts = parts[:-1]
     return ".".join(("synthguard", *parts))
 
 
 def package_modules() -> Iterator[Path]:
+    """Every module, and the stub of each lazy front door (its imports are the door's)."""
     for layer in LAYERS:
         yield from sorted((ROOT / layer).rglob("*.py"))
+        yield from sorted((ROOT / layer).rglob("__init__.pyi"))
 
 
 def subpackages() -> set[str]:
@@ -66,7 +68,7 @@ def imports() -> Iterator[Import]:
     """Every import in the package, at any depth (functions and TYPE_CHECKING blocks too)."""
     for path in package_modules():
         module = module_name(path)
-        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        package = module if path.stem == "__init__" else module.rpartition(".")[0]
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -173,7 +175,7 @@ def test_code_outside_a_subpackage_uses_its_front_door() -> None:
 
 def test_every_front_door_names_its_api() -> None:
     """Each subpackage's `__init__.py` has a docstring with an example and an `__all__` whose
-    names it defines or imports."""
+    names it binds (a lazy front door: its stub `__init__.pyi` does)."""
     for sub in sorted(SUBPACKAGES):
         path = ROOT.joinpath(*sub.split(".")[1:], "__init__.py")
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -182,37 +184,30 @@ def test_every_front_door_names_its_api() -> None:
         assert "\n    " in docstring, (
             f"{path.relative_to(ROOT)}: its docstring shows no (indented) usage example"
         )
+        stub = path.with_suffix(".pyi")
+        if stub.exists():
+            assert "lazy_loader.attach_stub(__name__, __file__)" in path.read_text("utf-8")
+            path, tree = stub, ast.parse(stub.read_text(encoding="utf-8"))
         exported = _dunder_all(tree)
         assert exported, f"{path.relative_to(ROOT)} has no __all__"
-        bound = _bound_names(tree)
-        unbound = sorted(set(exported) - bound)
+        unbound = sorted(set(exported) - _bound_names(tree))
         assert unbound == [], f"{path.relative_to(ROOT)}: __all__ names {unbound} it never binds"
 
 
 def _dunder_all(tree: ast.Module) -> list[str]:
-    """`__all__` as a literal list, or as the names a lazy front door hands `lazy_loader.attach`
-    (`__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={...})`)."""
     for node in tree.body:
-        if not isinstance(node, ast.Assign):
-            continue
-        target = node.targets[0]
-        if isinstance(target, ast.Name) and target.id == "__all__":
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id == "__all__"
+        ):
             value = ast.literal_eval(node.value)
             assert isinstance(value, list | tuple)
             return [str(name) for name in value]
-        if isinstance(target, ast.Tuple) and "__all__" in [
-            element.id for element in target.elts if isinstance(element, ast.Name)
-        ]:
-            assert isinstance(node.value, ast.Call)
-            attrs = next(k.value for k in node.value.keywords if k.arg == "submod_attrs")
-            value = ast.literal_eval(attrs)
-            return [str(name) for names in value.values() for name in names]
     return []
 
 
 def _bound_names(tree: ast.Module) -> set[str]:
-    """The names a module binds, its lazy ones (bound for type checkers under TYPE_CHECKING
-    too) included."""
     bound: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom | ast.Import):
