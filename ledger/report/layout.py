@@ -4,7 +4,7 @@ public summary of training content (24 July 2025), with its own numbering (1.1-1
 facts and tables, in words. Nothing is left blank: what the publisher did not state reads "not
 stated", what the ledger did not record "not recorded".
 
-This is what the report says; `report_html` and `report_md` only decide how it looks, so the two
+This is what the report says; `html` and `markdown` only decide how it looks, so the two
 renderings cannot drift apart. Every string here is plain text: values that come from the report
 (model names, licences, URIs) are user data and each renderer escapes them for its format.
 Numbers are written the same way everywhere: counts with thousands separators, shares and rates

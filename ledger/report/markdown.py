@@ -1,10 +1,10 @@
 """The transparency report as GitHub-flavoured Markdown.
 
-The same sections, answers, facts and tables as the HTML (`report_layout`), as headings, lists
+The same sections, answers, facts and tables as the HTML (`layout`), as headings, lists
 and pipe tables; the charts' figures are in the tables. Every string is escaped so that it reads
 as itself: Markdown punctuation gets a backslash, `<`, `>` and `&` become entities (so a value
 can never open an HTML tag or comment), and control characters, which could end a table row,
-become U+FFFD. The report's JSON follows in a trailing comment (`report_embed`).
+become U+FFFD. The report's JSON follows in a trailing comment (`embed`).
 """
 
 from __future__ import annotations
