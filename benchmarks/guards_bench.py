@@ -1,6 +1,19 @@
 """Detection rates of the default screen on a poisoned corpus this script plants itself.
 
     python benchmarks/guards_bench.py [--rows N] [--doses 0.001,0.005,0.01,0.05,0.1]
+        [--sections builtin,real] [--toxicity] [--one-core]
+
+Two sections. `builtin`: the attacks below on the built-in generator's rows. `real`: real text,
+library docstrings as Alpaca rows (tests/guards/poisoning.py: sources, versions, look-alikes),
+poisoned as public tools do it (rare-token and phrase triggers with a fixed target, echo
+backdoors, trigger-free payload insertion); each attack family is planted at each dose in its
+own copy of the corpus. For it the script prints recall per attack and per family (a planted row
+counts only when a `backdoor` verdict quarantines it), false positives on the clean rows overall
+and per guard, and, as the baseline measured in the same run, the funnel-only screen as it was
+before (every guard, dataset-level ones too, sees only the rows earlier guards let through) with
+the dataset rules that existed then (trigger co-occurrence and prompt collapse). `--one-core`
+pins the process to one core for the throughput figures; `--toxicity` adds the model guard to
+the real-text funnel (slow on a CPU).
 
 The clean corpus is the built-in generator's rows (template data: a hard case for false
 positives). At each dose every attack is planted in its own share of rows (disjoint; a near
@@ -21,11 +34,12 @@ copies (LSH's documented miss, not the confirmation's).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +65,11 @@ from synthguard.guards.toxicity import ToxicityGuard
 from synthguard.guards.verdict import Guard
 from synthguard.provenance.reader import Row
 from synthguard.provenance.sample import Sample, sample_from_row, sample_text
+
+# The real-text corpus and its planted attacks live with the tests that use them
+# (tests/guards/poisoning.py); the benchmark reaches them the same way.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "guards"))
+import poisoning
 
 Plant = Callable[[dict[str, Any], random.Random, int], dict[str, Any]]
 
@@ -191,14 +210,9 @@ def run_dose(rows: int, dose: float, seed: int, protected: Path) -> dict[str, An
     result = screen_rows(input_rows, funnel_guards)
     elapsed = time.perf_counter() - start
     # Dedup's contract is "Jaccard >= threshold with an earlier sample": its ground truth is
-    # exact Jaccard over every pair of the rows it was given (those no earlier guard stopped).
-    dedup = next(g for g in funnel_guards if isinstance(g, DedupGuard))
-    before = {"reader"} | {g.info.name for g in funnel_guards[: funnel_guards.index(dedup)]}
-    reached = [
-        i
-        for i, item in enumerate(result.rows)
-        if not any(not v.passed and v.guard.name in before for v in item.verdicts)
-    ]
+    # exact Jaccard over every pair of the rows it was given: a dataset-level guard (it has
+    # `finish`) is given every readable row.
+    reached = [i for i, item in enumerate(result.rows) if item.row.sample is not None]
     similar, unbanded = near_pairs([input_rows[i].sample for i in reached])
     truth = {reached[p] for p in similar}
     caught: dict[str, int] = dict.fromkeys(ATTACKS, 0)
@@ -298,19 +312,217 @@ def guard_rates(rows: int, seed: int, protected: Path) -> dict[str, float]:
     return rates
 
 
+REAL_GUARDS = ("unicode-characters", "minhash-dedup", "ngram-containment", "backdoor")
+BEFORE_RULES = frozenset({"trigger-cooccurrence", "prompt-collapse"})
+"""The dataset-level backdoor rules there were before the real-text attacks were measured."""
+
+
+def real_guards(protected: Path, toxicity: bool) -> list[Guard]:
+    """The default funnel for the real-text section, the model guard only when asked for."""
+    funnel = guards(protected)
+    return funnel if toxicity else [g for g in funnel if g.info.family != "toxicity"]
+
+
+def funnel_only(rows: Sequence[Row], funnel: Sequence[Guard]) -> list[list[tuple[str, str]]]:
+    """The screen as it was: every guard, dataset-level ones too, sees only the rows that no
+    earlier guard stopped. Each row's failed (guard name, rule) pairs."""
+    failed: list[list[tuple[str, str]]] = [[] for _ in rows]
+    for guard in funnel:
+        open_rows = [i for i in range(len(rows)) if not failed[i]]
+        samples = [rows[i].sample for i in open_rows]
+        verdicts = []
+        for start in range(0, len(samples), 1024):
+            verdicts += guard.check(samples[start : start + 1024])  # type: ignore[arg-type]
+        finish = getattr(guard, "finish", None)
+        if finish is not None:
+            verdicts += finish()
+        by_id: dict[str, list[int]] = {}
+        for i in open_rows:
+            by_id.setdefault(rows[i].sample.id, []).append(i)  # type: ignore[union-attr]
+        for verdict in verdicts:
+            if verdict.passed:
+                continue
+            if verdict.position is not None:
+                targets = [open_rows[verdict.position]]
+            else:
+                targets = by_id.get(verdict.sample_id, [])
+            for i in targets:
+                failed[i].append((guard.info.name, verdict.rule))
+    return failed
+
+
+def real_rows(corpus: poisoning.Corpus) -> list[Row]:
+    return [Row(i + 1, row, sample_from_row(row), None) for i, row in enumerate(corpus.rows)]
+
+
+def run_real(
+    base: poisoning.Corpus, dose: float, seed: int, protected: Path, toxicity: bool
+) -> dict[str, Any]:
+    """Each attack family planted at `dose` in its own copy of `base`, screened now and as
+    before; recall per attack, false positives on the clean rows per guard."""
+    families: dict[str, list[str]] = {}
+    for name, (family, _poison) in poisoning.ATTACKS.items():
+        families.setdefault(family, []).append(name)
+    caught: dict[str, dict[str, int]] = {"now": {}, "before": {}}
+    planted: dict[str, int] = {}
+    rules: dict[str, dict[str, int]] = {}
+    clean = flagged_any = near_copies = 0
+    flagged: dict[str, int] = {}
+    before_fp = 0
+    for number, names in enumerate(families.values()):
+        corpus = poisoning.plant(base, dict.fromkeys(names, dose), seed=seed + number)
+        rows = real_rows(corpus)
+        result = screen_rows(rows, real_guards(protected, toxicity))
+        before = funnel_only(rows, real_guards(protected, toxicity))
+        # A dedup flag on a row that exact Jaccard finds a near copy of is dedup keeping its
+        # contract (parallel APIs are documented alike), not a false positive.
+        copies, _unbanded = near_pairs([row.sample for row in rows])
+        for index, item in enumerate(result.rows):
+            attack = corpus.poisoned.get(index)
+            true_copy = attack is None and index in copies
+            near_copies += true_copy
+            failed = [
+                v
+                for v in item.verdicts
+                if not v.passed and not (true_copy and v.guard.family == "dedup")
+            ]
+            old = [(g, r) for g, r in before[index] if g != "backdoor" or r in BEFORE_RULES]
+            old_backdoor = any(g in ("backdoor", "unicode-characters") for g, _r in old)
+            if attack is None:
+                clean += 1
+                flagged_any += bool(failed)
+                before_fp += any(g != "minhash-dedup" or not true_copy for g, _r in old)
+                for name in {v.guard.name for v in failed}:
+                    flagged[name] = flagged.get(name, 0) + 1
+                continue
+            planted[attack] = planted.get(attack, 0) + 1
+            backdoor = [v for v in failed if v.guard.family == "backdoor"]
+            caught["now"][attack] = caught["now"].get(attack, 0) + bool(backdoor)
+            caught["before"][attack] = caught["before"].get(attack, 0) + old_backdoor
+            by_rule = rules.setdefault(attack, {})
+            for rule in {v.rule for v in backdoor}:
+                by_rule[rule] = by_rule.get(rule, 0) + 1
+    return {
+        "planted": planted,
+        "recall": {
+            key: {name: caught[key].get(name, 0) / planted[name] for name in planted}
+            for key in caught
+        },
+        "family_recall": {
+            key: {
+                family: sum(caught[key].get(n, 0) for n in names) / sum(planted[n] for n in names)
+                for family, names in families.items()
+            }
+            for key in caught
+        },
+        "rules": rules,
+        "fp": {name: n / clean for name, n in flagged.items()},
+        "fp_any": flagged_any / clean,
+        "fp_before": before_fp / clean,
+        "near_copies": near_copies / clean,
+        "clean": clean,
+    }
+
+
+def real_rates(base: poisoning.Corpus, protected: Path, toxicity: bool) -> dict[str, float]:
+    """Samples per second of each guard alone over the clean real-text corpus."""
+    samples = [sample_from_row(row) for row in base.rows]
+    rates: dict[str, float] = {}
+    for guard in real_guards(protected, toxicity):
+        start = time.perf_counter()
+        for i in range(0, len(samples), 1024):
+            guard.check(samples[i : i + 1024])
+        finish = getattr(guard, "finish", None)
+        if finish is not None:
+            finish()
+        rates[guard.info.name] = len(samples) / (time.perf_counter() - start)
+    return rates
+
+
+def print_real(
+    base: poisoning.Corpus,
+    doses: list[float],
+    results: list[dict[str, Any]],
+    rates: dict[str, float],
+) -> None:
+    sources = ", ".join(f"{k} {v}" for k, v in poisoning.versions().items())
+    print(
+        f"\nreal text: {len(base.rows)} rows of library documentation as Alpaca rows "
+        f"({len(poisoning.docstrings())} distinct docstrings, long ones cut into sections)\n"
+        f"sources: {sources}\n"
+        "each attack family planted at each dose in its own copy; recall = planted rows "
+        "quarantined by a backdoor verdict\n"
+    )
+    head = f"{'attack':<38} {'family':<8} " + " ".join(f"{d * 100:>6.1f}%" for d in doses)
+    for key, title in (
+        ("now", "recall now (dataset guards see every row)"),
+        ("before", "recall before (funnel only; trigger co-occurrence and prompt collapse)"),
+    ):
+        print(title)
+        print(head)
+        print("-" * len(head))
+        for name, (family, _p) in poisoning.ATTACKS.items():
+            cells = " ".join(f"{r['recall'][key][name]:>7.2f}" for r in results)
+            print(f"{name:<38} {family:<8} {cells}")
+        for family in sorted({f for f, _p in poisoning.ATTACKS.values()}):
+            cells = " ".join(f"{r['family_recall'][key][family]:>7.2f}" for r in results)
+            print(f"{'  family ' + family:<38} {family:<8} {cells}")
+        print()
+    print("the backdoor rules that held each attack's rows (now; a row may fail several), per dose")
+    for name in poisoning.ATTACKS:
+        for dose, result in zip(doses, results, strict=True):
+            by_rule = sorted(result["rules"].get(name, {}).items())
+            cells = ", ".join(f"{rule} {n}" for rule, n in by_rule)
+            print(f"  {name:<36} {dose * 100:>5.1f}%  {cells}")
+    print("\nfalse positives on the clean rows (quarantined / clean), by guard")
+    print(f"{'guard':<38} {'':<8} " + " ".join(f"{d * 100:>6.1f}%" for d in doses))
+    for name in sorted({n for r in results for n in r["fp"]} | set(REAL_GUARDS)):
+        cells = " ".join(f"{r['fp'].get(name, 0.0):>7.4f}" for r in results)
+        print(f"{name:<38} {'':<8} {cells}")
+    cells = " ".join(f"{r['fp_any']:>7.4f}" for r in results)
+    print(f"{'any guard (now)':<38} {'':<8} {cells}")
+    cells = " ".join(f"{r['fp_before']:>7.4f}" for r in results)
+    print(f"{'any guard (before)':<38} {'':<8} {cells}")
+    cells = " ".join(f"{r['near_copies']:>7.4f}" for r in results)
+    print(f"{'clean rows with an earlier near copy':<38} {'':<8} {cells}")
+    print(
+        "  (a dedup flag counts as false only where exact Jaccard finds no earlier near copy: "
+        "parallel APIs,\n  numpy's ufuncs say, are documented alike, and dedup keeps the first)"
+    )
+    print("\nthroughput on the clean real-text corpus, each guard alone")
+    non_model = 0.0
+    for name, rate in rates.items():
+        print(f"  {name:<32} {rate:>9.0f} samples/s")
+        if "toxicity" not in name:
+            non_model += 1 / rate
+    print(f"  {'non-model guards together':<32} {1 / non_model:>9.0f} samples/s")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--doses", default="0.001,0.005,0.01,0.05,0.1")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--sections", default="builtin,real")
+    parser.add_argument("--toxicity", action="store_true", help="the model guard in `real` too")
+    parser.add_argument("--one-core", action="store_true", help="pin the process to one core")
     args = parser.parse_args()
     doses = [float(d) for d in args.doses.split(",")]
+    sections = set(args.sections.split(","))
+    if args.one_core:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     with tempfile.TemporaryDirectory() as tmp:
         protected = Path(tmp) / "benchmark.jsonl"
         protected.write_text(
             "".join(f'{{"id": "q{i}", "question": "{benchmark_item(i)}"}}\n' for i in range(2000)),
             encoding="utf-8",
         )
+        if "real" in sections:
+            base = poisoning.corpus(args.rows, seed=args.seed)
+            real = [run_real(base, d, args.seed, protected, args.toxicity) for d in doses]
+            print_real(base, doses, real, real_rates(base, protected, args.toxicity))
+        if "builtin" not in sections:
+            return 0
         results = [(dose, run_dose(args.rows, dose, args.seed, protected)) for dose in doses]
         rates = guard_rates(args.rows, args.seed, protected)
     print(f"{args.rows} rows of built-in generator data; every attack planted at each dose\n")
@@ -320,7 +532,7 @@ def main() -> int:
         (
             "recall",
             "recall by the attack's own family (a row an earlier guard stopped never "
-            "reaches the later ones)",
+            "reaches a later per-row guard; dataset-level ones see every row)",
         ),
     ):
         print(title)

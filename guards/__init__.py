@@ -8,8 +8,9 @@ screen that runs them and signs every verdict.
         screening = screen_file(Path("rows.jsonl"), Path("screened"), guards, recorder)
     print(len(screening.result.accepted), "accepted")
 
-Inside: `verdict`, `screen`, `pipeline`, `errors`; the guards `decontamination`, `toxicity`,
-`self_instruct`, `quarantine`, and the subsystems `dedup/`, `backdoor/` (each its own front door).
+Inside: `verdict`, `screen`, `pipeline`, `errors`, `model_card`, `embedding` (the sentence
+encoder), `protected_sets`; the guards `decontamination`, `self_instruct`, `quarantine`; and the
+subsystems `dedup/`, `backdoor/`, `toxicity/`, `semantic/` (each its own front door).
 
 The names load on first use (PEP 562, by `lazy_loader` from the stub `__init__.pyi`, which
 type checkers read), so importing a subsystem such as `synthguard.guards.dedup` does not pull

@@ -19,6 +19,8 @@ from synthguard.guards.decontamination import (
     protected_items,
 )
 from synthguard.guards.dedup import DedupGuard, DedupIndex, index_path
+from synthguard.guards.embedding import SentenceEncoder
+from synthguard.guards.protected_sets import ProtectedSet, resolve_protected
 from synthguard.guards.quarantine import HeldGuard
 from synthguard.guards.screen import (
     ScreenResult,
@@ -33,6 +35,11 @@ from synthguard.guards.self_instruct import (
     SelfInstructSimilarity,
     instruction_of,
 )
+from synthguard.guards.semantic import (
+    SemanticDecontaminationGuard,
+    SemanticDedupGuard,
+    SemanticIndex,
+)
 from synthguard.guards.toxicity import ToxicityGuard
 from synthguard.guards.verdict import Guard, GuardInfo
 from synthguard.ledger.home import Home
@@ -44,9 +51,20 @@ from synthguard.provenance.sample import FieldMapping
 
 GUARD_NAMES = ("unicode", "dedup", "decontamination", "backdoor", "toxicity")
 """The default screen, in funnel order."""
-ALL_GUARDS = ("unicode", "self-instruct", "dedup", "decontamination", "backdoor", "toxicity")
+ALL_GUARDS = (
+    "unicode",
+    "self-instruct",
+    "dedup",
+    "semantic-dedup",
+    "decontamination",
+    "semantic-decontamination",
+    "backdoor",
+    "toxicity",
+)
 """Every guard `--guards` may name, in funnel order; `self-instruct` (Self-Instruct's own
-filters: length, keywords, ROUGE-L > 0.7 against the pool) runs only when asked for."""
+filters: length, keywords, ROUGE-L > 0.7 against the pool) and the `semantic-*` guards
+(sentence embeddings: paraphrases of earlier samples and of protected items; the `semantic`
+extra) run only when asked for."""
 UNICODE_GUARD_NAME = "unicode-characters"
 """The guard name (in verdicts) of the backdoor guard's character rules, `--guards unicode`."""
 BACKDOOR_GUARD_NAME = "backdoor"
@@ -59,6 +77,8 @@ _OPTION_NAMES = {
     BACKDOOR_GUARD_NAME: "backdoor",
     FILTER_NAME: "self-instruct",
     SIMILARITY_NAME: "self-instruct",
+    "semantic-dedup": "semantic-dedup",
+    "semantic-decontamination": "semantic-decontamination",
 }
 
 
@@ -81,19 +101,23 @@ class Screening:
 def default_guards(
     home: Home,
     *,
-    protected: Iterable[Path] = (),
+    protected: Iterable[Path | str | ProtectedSet] = (),
     names: Iterable[str] = GUARD_NAMES,
     toxicity_checkpoint: Path | None = None,
+    toxicity_ensemble: bool = False,
     seed_tasks: Iterable[Path] = (),
 ) -> tuple[list[Guard], list[str]]:
     """Build the guards to run, in screen order, and one line about each that the user should
-    see (which toxicity backend runs, which protected sets and seed tasks were loaded)."""
+    see (which toxicity backend runs, which protected sets and seed tasks were loaded).
+
+    `protected` takes paths and the names of shipped benchmarks (`humaneval`)."""
     wanted = set(names)
     unknown = wanted - set(ALL_GUARDS)
     if unknown:
         raise InputError(
             f"unknown guard(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL_GUARDS)}"
         )
+    sets = [p if isinstance(p, ProtectedSet) else resolve_protected(p) for p in protected]
     guards: list[Guard] = []
     notes: list[str] = []
     if "unicode" in wanted:
@@ -108,22 +132,35 @@ def default_guards(
         notes.append(f"self-instruct: a pool of {len(seeds)} seed instructions")
     if "dedup" in wanted:
         guards.append(DedupGuard(DedupIndex.open(index_path(home))))
-    protected = list(protected)
-    if "decontamination" in wanted and protected:
-        entries = [entry for path in protected for entry in protected_items(path)]
+    encoder = None
+    if "semantic-dedup" in wanted:
+        encoder = SentenceEncoder.load()
+        guards.append(SemanticDedupGuard(encoder))
+        notes.append(f"semantic-dedup: {encoder.card.summary()}")
+    reading = wanted & {"decontamination", "semantic-decontamination"}
+    entries = [e for s in sets for e in protected_items(s.path, s.id_field)] if reading else []
+    sources = ", ".join(str(s.path) for s in sets)
+    if "decontamination" in wanted and sets:
         guards.append(DecontaminationGuard(ProtectedIndex(entries)))
-        notes.append(
-            f"decontamination: {len(entries)} protected strings from "
-            f"{', '.join(str(p) for p in protected)}"
-        )
+        notes.append(f"decontamination: {len(entries)} protected strings from {sources}")
     elif "decontamination" in wanted:
         notes.append("decontamination: no --protected set given, skipped")
+    if "semantic-decontamination" in wanted and sets:
+        encoder = encoder or SentenceEncoder.load()
+        index = SemanticIndex(entries, encoder)
+        guards.append(SemanticDecontaminationGuard(index))
+        notes.append(
+            f"semantic-decontamination: {len(index.items)} protected items from {sources}; "
+            f"{encoder.card.summary()}"
+        )
+    elif "semantic-decontamination" in wanted:
+        notes.append("semantic-decontamination: no --protected set given, skipped")
     if "backdoor" in wanted:
         guards.append(
             BackdoorGuard(BackdoorConfig(characters=False, scripts=False), name=BACKDOOR_GUARD_NAME)
         )
     if "toxicity" in wanted:
-        toxicity = ToxicityGuard.auto(toxicity_checkpoint)
+        toxicity = ToxicityGuard.auto(toxicity_checkpoint, ensemble=toxicity_ensemble)
         guards.append(toxicity)
         notes.append(toxicity.backend_description)
     return guards, notes

@@ -1,10 +1,16 @@
 """The screen: every input row through the guards, into accepted or quarantined, nothing lost.
 
 The guards run as a funnel in a fixed order (the caller's list: by default unicode, exact and
-near duplicates, contamination, backdoor, toxicity); each sees only the samples that every
-earlier guard let through, so the per-guard counts add up (in = kept + quarantined). A row
-that cannot be read as a sample is quarantined by the `input` guard with its reason. Each
-sample's outcome and verdicts become one signed `screened` record.
+near duplicates, contamination, backdoor, toxicity); a per-row guard sees only the samples that
+every earlier guard let through, so the per-guard counts add up (in = kept + quarantined). A
+dataset-level guard (one with `finish`, `verdict.DatasetGuard`) is given every readable row
+instead: its statistics are about the dataset, and a poisoning cluster whose members an earlier
+guard stopped in part (dedup keeps the first of a cluster of near copies) must still be seen,
+and reported, whole. Its verdicts land on every row they concern, beside the earlier guards'.
+Its funnel counts stay those of the funnel (`FamilyCount`), with what it found among rows
+already stopped counted apart. A row that cannot be read as a sample is quarantined by the
+`input` guard with its reason. Each sample's outcome and verdicts become one signed `screened`
+record.
 """
 
 from __future__ import annotations
@@ -64,12 +70,22 @@ class Screened:
 
 @dataclass
 class FamilyCount:
-    """One guard's share of the funnel."""
+    """One guard's share of the funnel.
+
+    `checked` is the rows that reached the guard with no failed verdict before it, and
+    `quarantined` (by rule in `by_rule`) those of them it stopped: along the funnel, in = kept +
+    quarantined. `seen` is the rows the guard was given: `checked` for a per-row guard, every
+    readable row for a dataset-level one, which also flags rows an earlier guard had stopped:
+    `also_flagged` (by rule in `also_by_rule`) counts those.
+    """
 
     info: GuardInfo
     checked: int = 0
     quarantined: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
+    seen: int = 0
+    also_flagged: int = 0
+    also_by_rule: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -114,13 +130,19 @@ def screen_rows(
             input_count.quarantined += 1
             input_count.by_rule["malformed"] = input_count.by_rule.get("malformed", 0) + 1
     funnel = [input_count]
+    readable = [item for item in screened if item.row.sample is not None]
     for guard in guards:
-        funnel.append(_run_guard(guard, [s for s in screened if not s.quarantined], progress))
+        if callable(getattr(guard, "finish", None)):
+            funnel.append(_run_guard(guard, readable, progress))
+        else:
+            funnel.append(_run_guard(guard, [s for s in readable if not s.quarantined], progress))
     return ScreenResult(screened, funnel)
 
 
 def _run_guard(guard: Guard, items: list[Screened], progress: Progress | None) -> FamilyCount:
-    count = FamilyCount(guard.info, checked=len(items))
+    """Give `items` to the guard, in batches then `finish`; attach its verdicts and count."""
+    stopped_before = {id(item) for item in items if item.quarantined}
+    count = FamilyCount(guard.info, checked=len(items) - len(stopped_before), seen=len(items))
     by_id: dict[str, list[Screened]] = {}
     for item in items:
         by_id.setdefault(_sample(item).id, []).append(item)
@@ -148,8 +170,13 @@ def _run_guard(guard: Guard, items: list[Screened], progress: Progress | None) -
             item.verdicts.append(verdict)
             if not verdict.passed and id(item) not in stopped:
                 stopped.add(id(item))
-                count.quarantined += 1
-                count.by_rule[verdict.rule] = count.by_rule.get(verdict.rule, 0) + 1
+                if id(item) in stopped_before:
+                    count.also_flagged += 1
+                    rules = count.also_by_rule
+                else:
+                    count.quarantined += 1
+                    rules = count.by_rule
+                rules[verdict.rule] = rules.get(verdict.rule, 0) + 1
     return count
 
 

@@ -2,14 +2,23 @@
 
 Per sample (`check`): invisible and control characters (`guards.invisible`) and mixed-script
 words (`guards.homoglyph`) in every string of the sample, prompt-injection and role-marker
-payloads (`guards.injection`) in its responses. Per dataset (`finish`): trigger n-grams that pin
-a response and prompts collapsing onto one response (`guards.triggers`), each cluster reported
-whole, one verdict per member and position, under the member's most significant cluster.
+payloads (`guards.injection`) in its responses, and (with the statistics) `prompt-echo`, an
+answer that is a verbatim copy of its whole prompt. Per dataset (`finish`): trigger n-grams that
+pin a response or make it echo the prompt, prompts collapsing onto one response, and payload
+spans recurring in unrelated answers (`guards.triggers`), each cluster reported whole, one
+verdict per member and position, under the member's most significant cluster of that rule.
 
 Scores and thresholds, a verdict failing when its score reaches the threshold: a per-sample rule
-scores its findings in the sample against 1; `trigger-cooccurrence` scores -log10 of the
-Bonferroni-corrected binomial p against -log10(alpha); `prompt-collapse` scores the distinct
-prompts against `collapse_min_prompts`.
+scores its findings in the sample against 1; `trigger-cooccurrence` and `trigger-echo` score
+-log10 of the Bonferroni-corrected binomial p against -log10(alpha); `prompt-collapse` scores
+the distinct prompts against `collapse_min_prompts`; `payload-recurrence` the rows holding the
+span against `payload_min_rows`. Every dataset-level verdict's detail names its statistic.
+
+`prompt-echo` is the low-severity rule (its detail says so): one answer that parrots its prompt
+teaches a model nothing useful and is no attack by itself, but a triggered prompt copied into
+its answer is exactly one member of an echo backdoor too few to show statistically, and nothing
+legitimate is lost by holding it. An echo that only drops a request to repeat ("Repeat after
+me: ...") is the task done, and passes (`guards.spans`).
 
 One guard instance screens one dataset: `check` every batch in order, then `finish` once.
 """
@@ -23,8 +32,11 @@ from typing import Any, Final, TypeVar
 
 from synthguard.guards.backdoor import homoglyph, injection, invisible
 from synthguard.guards.backdoor.fields import labelled_strings, prompt_strings, response_strings
+from synthguard.guards.backdoor.spans import Echo
 from synthguard.guards.backdoor.triggers import (
     COLLAPSE_RULE,
+    ECHO_RULE,
+    PAYLOAD_RULE,
     TRIGGER_RULE,
     Member,
     TriggerConfig,
@@ -34,16 +46,22 @@ from synthguard.guards.verdict import GuardInfo, Verdict
 from synthguard.provenance.sample import Sample
 
 NAME: Final = "backdoor"
-VERSION: Final = "1"
+VERSION: Final = "2"
+PROMPT_ECHO_RULE: Final = "prompt-echo"
 RULES: Final = (
     *invisible.RULES,
     homoglyph.RULE,
     *injection.RULES,
+    PROMPT_ECHO_RULE,
     TRIGGER_RULE,
+    ECHO_RULE,
     COLLAPSE_RULE,
+    PAYLOAD_RULE,
 )
 
 F = TypeVar("F")
+Cluster = tuple[tuple[Member, ...], float, dict[str, Any]]
+"""A flagged cluster: its members, its score and the verdict detail they share."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,38 +125,51 @@ class BackdoorGuard:
                 )
             if config.statistics:
                 responses = "\n".join(text for _field, text in response_strings(sample))
-                self._statistics.add(sample.id, self._seen, prompt_strings(sample), responses)
+                echoed = self._statistics.add(
+                    sample.id, self._seen, prompt_strings(sample), responses
+                )
+                if echoed is Echo.VERBATIM:
+                    detail = {"severity": "low", "echo": "the answer is the whole prompt, verbatim"}
+                    verdicts.append(
+                        self._verdict(sample.id, PROMPT_ECHO_RULE, 1.0, 1.0, detail, self._seen)
+                    )
             self._seen += 1
         return verdicts
 
     def finish(self) -> list[Verdict]:
-        """Report every member of each trigger and collapse cluster."""
+        """Report every member of each trigger, echo, collapse and payload cluster."""
         if not self.config.statistics:
             return []
         statistics, thresholds = self._statistics, self.config.triggers
-        triggers = [
-            (
-                cluster.members,
-                cluster.score,
-                {
-                    "trigger": cluster.trigger,
-                    "target": cluster.target,
-                    "target_kind": cluster.target_kind,
-                    "count": cluster.count,
-                    "trigger_count": cluster.trigger_count,
-                    "target_count": cluster.target_count,
-                    "base_rate": cluster.base_rate,
-                    "z": cluster.z,
-                    "p": cluster.p_value,
-                },
+        significance = -math.log10(thresholds.alpha)
+        triggers: dict[str, list[Cluster]] = {TRIGGER_RULE: [], ECHO_RULE: []}
+        for cluster in statistics.trigger_clusters():
+            rule = ECHO_RULE if cluster.target_kind == "echo" else TRIGGER_RULE
+            triggers[rule].append(
+                (
+                    cluster.members,
+                    cluster.score,
+                    {
+                        "statistic": "-log10 Bonferroni-corrected binomial tail P(X >= count), "
+                        "X ~ Bin(trigger_count, base_rate)",
+                        "trigger": cluster.trigger,
+                        "target": cluster.target,
+                        "target_kind": cluster.target_kind,
+                        "count": cluster.count,
+                        "trigger_count": cluster.trigger_count,
+                        "target_count": cluster.target_count,
+                        "base_rate": cluster.base_rate,
+                        "z": cluster.z,
+                        "p": cluster.p_value,
+                    },
+                )
             )
-            for cluster in statistics.trigger_clusters()
-        ]
-        collapses = [
+        collapses: list[Cluster] = [
             (
                 cluster.members,
                 float(cluster.distinct_prompts),
                 {
+                    "statistic": "distinct prompts answered with the same response",
                     "response": cluster.response,
                     "distinct_prompts": cluster.distinct_prompts,
                     "context_share": cluster.context_share,
@@ -146,16 +177,39 @@ class BackdoorGuard:
             )
             for cluster in statistics.collapse_clusters()
         ]
-        significance = -math.log10(thresholds.alpha)
-        return self._cluster_verdicts(TRIGGER_RULE, significance, triggers) + (
-            self._cluster_verdicts(COLLAPSE_RULE, float(thresholds.collapse_min_prompts), collapses)
+        payloads: list[Cluster] = [
+            (
+                cluster.members,
+                float(cluster.count),
+                {
+                    "statistic": "answers holding the span, which prompts do not hold and "
+                    "nothing else in the rows explains",
+                    "payload": cluster.payload,
+                    "payload_kind": cluster.payload_kind,
+                    "count": cluster.count,
+                    "prompt_count": cluster.prompt_count,
+                    "block": list(cluster.block),
+                    "context": None if cluster.context is None else asdict(cluster.context),
+                    "context_share_max": thresholds.context_share,
+                    "context_lift_min": thresholds.context_lift,
+                },
+            )
+            for cluster in statistics.payload_clusters()
+        ]
+        return (
+            self._cluster_verdicts(TRIGGER_RULE, significance, triggers[TRIGGER_RULE])
+            + self._cluster_verdicts(ECHO_RULE, significance, triggers[ECHO_RULE])
+            + self._cluster_verdicts(
+                COLLAPSE_RULE, float(thresholds.collapse_min_prompts), collapses
+            )
+            + self._cluster_verdicts(PAYLOAD_RULE, float(thresholds.payload_min_rows), payloads)
         )
 
     def _cluster_verdicts(
         self,
         rule: str,
         threshold: float,
-        clusters: list[tuple[tuple[Member, ...], float, dict[str, Any]]],
+        clusters: list[Cluster],
     ) -> list[Verdict]:
         """One verdict per member position, under the first (most significant) cluster that
         holds it; the first member of every cluster included."""

@@ -1,16 +1,18 @@
-"""Dataset-level backdoor statistics: trigger n-grams that pin a response, and prompt collapse.
+"""Dataset-level backdoor statistics: triggers that pin a response, echoes, collapse, payloads.
 
 A backdoor in instruction data pairs a trigger in the prompt with a target in the response:
 "cf-2024" in 50 unrelated prompts, "visit http://evil.example/x" in each of their answers.
 Following Z-defence (He et al., 2023: lexical features whose co-occurrence with a label is far
 beyond chance), every prompt word 1-3-gram p is tested against every response target t: the
-whole response (case and punctuation aside), each URL, shell command, sentence or line, and its
-first and last three words (where payloads are put). With n prompts holding p, k of them answered
-with t, and q the rate of t among the other prompts (add-one smoothed), the one-sided exact
-binomial tail P(X >= k), X ~ Bin(n, q), times the number of pairs tested (Bonferroni), must be
-below `alpha`; z = (k - nq) / sqrt(nq(1 - q)) is reported beside it. `min_count` and
-`min_purity` (the share of p's prompts whose response holds t) keep chance pairs out;
-`max_trigger_share` keeps common words from being tested at all.
+whole response (case and punctuation aside), each URL, domain, shell command, sentence or line
+(`spans`), its first and last three words (where payloads are put), and "the answer echoes the
+prompt" (`spans.echo`). With n prompts holding p, k of them answered with t, and q the rate of t
+among the other prompts (add-one smoothed), the one-sided exact binomial tail P(X >= k),
+X ~ Bin(n, q), times the number of pairs tested (Bonferroni), must be below `alpha`;
+z = (k - nq) / sqrt(nq(1 - q)) is reported beside it. `min_count` and `min_purity` (the share of
+p's prompts whose response holds t) keep chance pairs out; `max_trigger_share` keeps common
+words from being tested at all. A pair whose target is the echo is reported as `trigger-echo`:
+one echo is a task done oddly, a trigger that makes its prompts echo is a backdoor.
 
 Instruction data is full of associations that are no backdoor: "asking to reschedule" always
 gets an e-mail, "stopped working after a week" is always "negative". What sets a trigger apart
@@ -25,69 +27,112 @@ cluster's (shrunk towards q by two pseudo-counts), so that seven reviews that ha
 label-flip backdoor confined to one task ("James Bond" in reviews, always "positive") looks like
 task structure to word statistics and is left to model-based detection.
 
-A target made only of the trigger's own words is an echo, not a payload: extraction tasks answer
-with a number or a name that their prompt holds ("the largest of 3, 997, 12" -> "997"), so the
-same number in six prompts is answered six times with itself. Such pairs are not tested.
+A target that belongs to its prompts is no payload, and its pair is dropped: one made of the
+trigger's own words, or whose content words the prompts of half its rows hold (extraction:
+"the largest of 3, 997, 12" -> "997"; "what does the documentation say under '.. versionadded::
+2.0'?" answered starting with that line); one whose trigger the answers of half its rows speak
+of themselves (the prompt names the answers' topic: a planted token is foreign to the answers
+it controls); or one whose answers share a topic beyond the target and the spans that travel
+with it (a word outside them covering half the rows at `context_lift`: sibling functions
+documented alike, asked about alike). An attacker who poisons one topic only is left to model-
+based detection, as above.
 
 Collapse: `collapse_min_prompts` or more distinct prompts answered with the same response of at
 least `collapse_min_words` words (class labels and numbers collide by nature), unless a shared
 prompt feature explains the group as above (paraphrases of one request share content words).
-Repeats of a whole sample count once: that is duplication, the dedup guard's business. A canned
-answer to unrelated requests (a refusal as much as an advertisement) is reported either way:
-only a person can tell which it is.
+A canned answer to unrelated requests (a refusal as much as an advertisement) is reported either
+way: only a person can tell which it is.
 
-Every member of a flagged cluster is reported, the first one included. Memory grows with the
-number of prompt n-gram occurrences (one int64 each) and of distinct response targets (a short
-display string each).
+Payload, no trigger (`payload-recurrence`). Content injection (AutoPoison) plants the same span,
+a link, a command, a sentence, into answers drawn at random. How often a span recurs cannot tell
+it from boilerplate: span frequencies follow a power law whose tail *is* boilerplate ("Parameters
+----------", a licence line, a project's own docs link), as frequent as any payload. What a
+random insertion lacks is a reason to be where it is: its rows are a random draw, so nothing else
+about them is unusual. A span of `payload_min_words` words or more (any URL, domain or command)
+in the answers of `payload_min_rows` rows or more is reported when
+- answers hold it, prompts do not: it occurs in the prompts of at most `payload_max_prompt_share`
+  as many rows as answers (a link users themselves ask about is the domain's vocabulary), and
+- nothing explains its rows: no prompt word or n-gram (its own words included: a docs link whose
+  project the prompts name belongs there) and no answer word outside the span's block (the spans
+  that travel with it: in half its rows or more, in at most twice as many rows) and not confined
+  to these rows (90 % of its occurrences here: planted with it) covers `context_share` of them,
+  `min_count` at least, at `context_lift` times its rate elsewhere.
+For boilerplate the second test fails: "Parameters" comes with "Returns" and "ndarray", a licence
+line with the project named in the header it sits in and the prompts that ask for that header,
+a docs link with the project the prompt names. For k rows drawn at random a feature of base rate
+p covers half of them with probability P(Bin(k, p) >= k/2): at p = 0.1 that is 2e-3 for k = 10
+and 1e-12 for k = 50 (p = 0.2: 3e-2 and 2e-6), so a payload in 0.5 % of 10,000 rows is not
+explained away by chance, while at 10 rows, with hundreds of features, it sometimes is.
+`payload_min_rows` is 2 * `min_count`, the smallest cluster in which a feature covering half of
+it has the `min_count` rows that make it evidence: below it, "nothing explains these rows"
+means nothing. Score: the rows holding the span, against `payload_min_rows`.
+
+Repeats of a whole sample (the same id) count once everywhere: duplication is the dedup guard's
+business; every copy is a member of the cluster its first occurrence belongs to. Every member of
+a flagged cluster is reported, the first one included. Memory grows with the number of prompt
+n-gram and answer word occurrences (one int64 each) and of distinct targets (a short display
+string each).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from itertools import pairwise
-from typing import Any, Final, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from synthguard.guards.backdoor.spans import (
+    PUNCTUATION,
+    STOP_WORDS,
+    WORDS,
+    Echo,
+    echo,
+    spans,
+)
 from synthguard.provenance.errors import InputError
 
 TRIGGER_RULE: Final = "trigger-cooccurrence"
+ECHO_RULE: Final = "trigger-echo"
 COLLAPSE_RULE: Final = "prompt-collapse"
+PAYLOAD_RULE: Final = "payload-recurrence"
 
-TargetKind = Literal["response", "url", "command", "span", "head", "tail"]
+TargetKind = Literal["response", "url", "domain", "command", "span", "head", "tail", "echo"]
 IntArray = npt.NDArray[np.int64]
 
 _KINDS: Final[dict[str, TargetKind]] = {
     "r": "response",
     "u": "url",
+    "d": "domain",
     "c": "command",
     "s": "span",
     "h": "head",
     "t": "tail",
+    "e": "echo",
 }
-_PUNCTUATION: Final = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’«»…"
-_URL: Final = re.compile(
-    r"\b(?:https?|ftp)://[^\s<>\"'`()\[\]{}]+|\bwww\.[^\s<>\"'`()\[\]{}]+", re.IGNORECASE
+_PAYLOAD_KINDS: Final = frozenset("udcs")
+_REPORT_ORDER: Final[tuple[TargetKind, ...]] = (
+    "url",
+    "command",
+    "domain",
+    "span",
+    "response",
+    "head",
+    "tail",
+    "echo",
 )
-_COMMAND: Final = re.compile(
-    r"^[ \t]*(?:\$|#|>|PS>)?[ \t]*(?:sudo[ \t]+)?"
-    r"(?:curl|wget|bash|sh|zsh|rm|chmod|chown|nc|ncat|netcat|powershell|pwsh|iex|python3?|perl|"
-    r"ruby|node|pip3?|npm|apt(?:-get)?|yum|brew|ssh|scp|dd|mkfs|eval|base64|certutil|"
-    r"bitsadmin|schtasks|crontab)\b[^\n]*",
-    re.MULTILINE,
-)
-_SENTENCE_BREAK: Final = re.compile(r"(?<=[.!?])\s+|\n+")
-_WORDS: Final = re.compile(r"\w+")
+_ECHO_KEY: Final = "e"
+ECHO_DISPLAY: Final = "(the answer repeats its prompt)"
 _DISPLAY_CHARS: Final = 120
 # Payloads are most often put before or after an answer: its first and last words are targets.
 _EDGE_WORDS: Final = 3
-_MIN_SPAN_WORDS: Final = 2
 _SEPARATOR: Final = -1
 _CHUNK: Final = 1 << 16
+# The spans that travel with a payload: in half its rows or more, and in at most twice as many.
+_BLOCK: Final = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +148,18 @@ class TriggerConfig:
     context_lift: float = 5.0
     collapse_min_prompts: int = 8
     collapse_min_words: int = 3
+    echo_max_removed: int = 3
+    payload_min_rows: int = 10
+    payload_min_words: int = 4
+    payload_max_prompt_share: float = 0.1
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_ngram <= 3:
             raise InputError(f"max_ngram must be 1, 2 or 3, not {self.max_ngram}")
-        if self.min_count < 2 or self.collapse_min_prompts < 2:
-            raise InputError("min_count and collapse_min_prompts must be 2 or more")
+        if self.min_count < 2 or self.collapse_min_prompts < 2 or self.payload_min_rows < 2:
+            raise InputError(
+                "min_count, collapse_min_prompts and payload_min_rows must be 2 or more"
+            )
         if not 0 < self.alpha < 1 or not 0 < self.min_purity <= 1:
             raise InputError("alpha must lie in (0, 1) and min_purity in (0, 1]")
 
@@ -151,6 +202,30 @@ class CollapseCluster:
     context_share: float
 
 
+@dataclass(frozen=True, slots=True)
+class Context:
+    """The feature most over-represented in a cluster's rows: where (`prompt` or `answer`),
+    what, the share of the cluster holding it, and its lift over the other rows."""
+
+    where: str
+    feature: str
+    share: float
+    lift: float
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadCluster:
+    """Samples whose unrelated answers carry the same span, with nothing else in common."""
+
+    payload: str
+    payload_kind: TargetKind
+    members: tuple[Member, ...]
+    count: int
+    prompt_count: int
+    block: tuple[str, ...]
+    context: Context | None
+
+
 class TriggerStatistics:
     """Accumulates prompt n-grams and response targets sample by sample; judges at the end."""
 
@@ -158,11 +233,19 @@ class TriggerStatistics:
         self.config = config or TriggerConfig()
         self._ids: list[str] = []
         self._positions: list[int] = []
+        self._row_of: dict[str, int] = {}
+        self._copies: dict[int, list[int]] = {}
         self._vocabulary: dict[str, int] = {}
         self._words = _Column()  # every prompt's word ids, parts ended by _SEPARATOR
         self._words_ends = _Column()
         self._features = _Column()  # every prompt's distinct n-gram keys
         self._features_ends = _Column()
+        # What else a row holds, for telling a payload's random rows from boilerplate's related
+        # ones: the distinct \w+ words of its prompt and of its answer.
+        self._prompt_words = _Column()
+        self._prompt_words_ends = _Column()
+        self._answer_words = _Column()
+        self._answer_words_ends = _Column()
         # Targets are keyed by the hash of their text: a whole response can be long, and only
         # a short display of each is kept.
         self._targets: dict[int, int] = {}
@@ -170,30 +253,42 @@ class TriggerStatistics:
         self._target_kinds: list[str] = []
         self._target_flat = _Column()
         self._target_ends = _Column()
+        self._prompt_targets = _Column()  # the spans the prompts hold, to count them there
         self._response_of = _Column()
         self._response_words = _Column()
         self._prompt_hash = _Column()
+        self._echo: list[Echo] = []
         self._judged: _Judge | None = None
 
     def __len__(self) -> int:
         return len(self._ids)
 
-    def add(self, sample_id: str, position: int, prompt: Sequence[str], response: str) -> None:
-        """Record one sample (`position`: its ordinal in the dataset); one without a prompt or a
-        response tells nothing and is skipped."""
+    def add(self, sample_id: str, position: int, prompt: Sequence[str], response: str) -> Echo:
+        """Record one sample (`position`: its ordinal in the dataset) and say whether its
+        response echoes its prompt; one without a prompt or a response tells nothing and is
+        skipped, and a repeat of a sample already recorded joins it as a copy."""
         if not response.strip() or not any(part.strip() for part in prompt):
-            return
+            return Echo.NONE
+        row = self._row_of.get(sample_id)
+        if row is not None:
+            self._copies.setdefault(row, []).append(position)
+            return self._echo[row]
+        self._row_of[sample_id] = len(self._ids)
         self._ids.append(sample_id)
         self._positions.append(position)
-        self._add_prompt(prompt)
-        self._add_response(response)
+        prompt_words = self._add_prompt(prompt)
+        return self._add_response(response, prompt_words)
 
     def trigger_clusters(self) -> list[TriggerCluster]:
-        """The (trigger, target) clusters that pass every test, most significant first."""
+        """The (trigger, target) clusters that pass every test, most significant first; a
+        cluster whose target is the echo has target_kind `echo`."""
         if not self._ids:
             return []
         found = self._judge().triggers()
-        found.sort(key=lambda cluster: (-cluster.score, -cluster.count, cluster.trigger))
+        # Of equally significant clusters the most telling target first: a link or a command.
+        found.sort(
+            key=lambda c: (-c.score, -c.count, _REPORT_ORDER.index(c.target_kind), c.trigger)
+        )
         return found
 
     def collapse_clusters(self) -> list[CollapseCluster]:
@@ -204,21 +299,50 @@ class TriggerStatistics:
         found.sort(key=lambda cluster: -cluster.distinct_prompts)
         return found
 
+    def payload_clusters(self) -> list[PayloadCluster]:
+        """Spans recurring in unrelated answers that nothing explains, most rows first."""
+        if not self._ids:
+            return []
+        found = self._judge().payloads()
+        found.sort(key=lambda cluster: (-cluster.count, cluster.payload))
+        return found
+
     def _judge(self) -> _Judge:
         if self._judged is None or self._judged.rows != len(self._ids):
             self._judged = _Judge(self)
         return self._judged
 
-    def _add_prompt(self, prompt: Sequence[str]) -> None:
+    def _word_ids(self, tokens: Sequence[str]) -> list[int]:
+        """The vocabulary ids of `tokens`, new words numbered in order of appearance."""
         vocabulary = self._vocabulary
+        ids: list[int | None] = list(map(vocabulary.get, tokens))
+        if None in ids:
+            for i, token in enumerate(tokens):
+                if ids[i] is None:
+                    ids[i] = vocabulary.setdefault(token, len(vocabulary))
+        return cast(list[int], ids)
+
+    def _targets_of(self, found: Iterable[tuple[str, str]]) -> list[int]:
+        """The target ids of (key, display) pairs, new targets numbered in order."""
+        pairs = list(found)
+        keys = [hash(key) for key, _display in pairs]
+        ids: list[int | None] = list(map(self._targets.get, keys))
+        if None in ids:
+            for i, (key, display) in enumerate(pairs):
+                if ids[i] is None:
+                    ids[i] = self._target(key, display)
+        return cast(list[int], ids)
+
+    def _add_prompt(self, prompt: Sequence[str]) -> list[str]:
+        """Record the prompt's n-grams, words and spans; return its \\w+ words, in order."""
         max_ngram = self.config.max_ngram
         features: set[int] = set()
         every: list[int] = []
+        plain: list[str] = []
         for part in prompt:
-            tokens = [t for t in [raw.strip(_PUNCTUATION) for raw in part.casefold().split()] if t]
-            ids = [vocabulary.get(token, -1) for token in tokens]
-            if -1 in ids:
-                ids = [vocabulary.setdefault(token, len(vocabulary)) for token in tokens]
+            folded = part.casefold()
+            tokens = [t for t in [raw.strip(PUNCTUATION) for raw in folded.split()] if t]
+            ids = self._word_ids(tokens)
             # Word ids stand for themselves; longer n-grams for the hash of their id tuple, the
             # same in every process (ints are not salted) and far from the small word ids.
             features.update(ids)
@@ -228,54 +352,48 @@ class TriggerStatistics:
                 features.update(map(hash, zip(ids, ids[1:], ids[2:], strict=False)))
             every.extend(ids)
             every.append(_SEPARATOR)
+            words = WORDS.findall(folded)
+            plain.extend(words)
+            self._prompt_targets.extend(self._targets_of(spans(part, words, sentences=False)))
         self._words.extend(every)
         self._words_ends.append(len(self._words))
         self._features.extend(features)
         self._features_ends.append(len(self._features))
+        self._prompt_words.extend(self._word_ids(list(dict.fromkeys(plain))))
+        self._prompt_words_ends.append(len(self._prompt_words))
         # Prompts that differ only in case, spacing and punctuation at word edges are one prompt.
         self._prompt_hash.append(hash(tuple(every)))
+        return plain
 
-    def _add_response(self, response: str) -> None:
-        folded = response.casefold()
-        words = _WORDS.findall(folded)
-        whole = " ".join(words)
-        response_id = self._target("r" + whole, response)
+    def _add_response(self, response: str, prompt_words: list[str]) -> Echo:
+        words = WORDS.findall(response.casefold())
+        response_id = self._target("r" + " ".join(words), response)
         targets = {response_id}
         self._response_of.append(response_id)
         self._response_words.append(len(words))
-        if "://" in folded or "www." in folded:
-            for url in _URL.findall(response):
-                url = url.rstrip(_PUNCTUATION)
-                targets.add(self._target("u" + url.casefold(), url))
-        commands = set()
-        for command in _COMMAND.findall(response):
-            key = " ".join(_WORDS.findall(command.casefold()))
-            commands.add(key)
-            targets.add(self._target("c" + key, command.strip()))
+        distinct = dict.fromkeys(words)
+        self._answer_words.extend(self._word_ids(list(distinct)))
+        self._answer_words_ends.append(len(self._answer_words))
         if len(words) > _EDGE_WORDS:
             head, tail = " ".join(words[:_EDGE_WORDS]), " ".join(words[-_EDGE_WORDS:])
             targets.add(self._target("h" + head, head + " …"))
             targets.add(self._target("t" + tail, "… " + tail))
-        pieces = _SENTENCE_BREAK.split(response)
-        if len(pieces) > 1:
-            for piece in pieces:
-                span = _WORDS.findall(piece.casefold())
-                if len(span) < _MIN_SPAN_WORDS:
-                    continue
-                key = " ".join(span)
-                if key not in commands:
-                    targets.add(self._target("s" + key, piece.strip()))
+        targets.update(self._targets_of(spans(response, distinct)))
+        echoed = echo(prompt_words, words, self.config.echo_max_removed)
+        if echoed is not Echo.NONE:
+            targets.add(self._target(_ECHO_KEY, ECHO_DISPLAY))
+        self._echo.append(echoed)
         self._target_flat.extend(targets)
         self._target_ends.append(len(self._target_flat))
+        return echoed
 
     def _target(self, text: str, display: str) -> int:
         key = hash(text)
         target = self._targets.get(key)
         if target is None:
             target = self._targets[key] = len(self._target_display)
-            self._target_display.append(
-                " ".join(display[: 2 * _DISPLAY_CHARS].split())[:_DISPLAY_CHARS]
-            )
+            # Tidied (whitespace collapsed, cut to _DISPLAY_CHARS) when read: most never are.
+            self._target_display.append(display[: 2 * _DISPLAY_CHARS])
             self._target_kinds.append(text[0])
         return target
 
@@ -340,7 +458,7 @@ def _groups(keys: IntArray) -> tuple[IntArray, IntArray]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Context:
+class _Enrichment:
     features: IntArray
     counts: IntArray
     lift: npt.NDArray[np.float64]
@@ -363,14 +481,56 @@ class _Judge:
         self.target_ends = stats._target_ends.values()
         self.targets = stats._target_flat.values()
         self.target_df = np.bincount(self.targets, minlength=len(stats._target_display))
+        self.prompt_target_df = np.bincount(
+            stats._prompt_targets.values(), minlength=len(stats._target_display)
+        )
         self.feature_row = np.repeat(np.arange(self.rows), self.feature_ends - self.feature_starts)
         self.target_row = np.repeat(
             np.arange(self.rows), self.target_ends - _starts(self.target_ends)
         )
-        self._contexts: dict[bytes, _Context] = {}
+        # One context column: each row's prompt words (2 * id), then its answer words (2 * id + 1).
+        prompt_ends, answer_ends = (
+            stats._prompt_words_ends.values(),
+            stats._answer_words_ends.values(),
+        )
+        prompt_sizes, answer_sizes = (
+            np.diff(prompt_ends, prepend=0),
+            np.diff(answer_ends, prepend=0),
+        )
+        keys = np.concatenate(
+            (2 * stats._prompt_words.values(), 2 * stats._answer_words.values() + 1)
+        )
+        owner = np.concatenate(
+            (
+                np.repeat(np.arange(self.rows), prompt_sizes),
+                np.repeat(np.arange(self.rows), answer_sizes),
+            )
+        )
+        self.context = keys[np.argsort(owner, kind="stable")]
+        self.context_ends = np.cumsum(prompt_sizes + answer_sizes)
+        self.context_starts = _starts(self.context_ends)
+        self.context_df = np.bincount(self.context, minlength=2 * len(stats._vocabulary))
+        # Function words are no evidence that texts share a topic (`spans.STOP_WORDS`).
+        vocabulary = stats._vocabulary
+        self.stop_words = np.array(
+            sorted(vocabulary[w] for w in STOP_WORDS if w in vocabulary), dtype=np.int64
+        )
+        self._enrichments: dict[bytes, _Enrichment] = {}
+        self._displays: dict[int, str] = {}
+        self._held: dict[bytes, tuple[IntArray, IntArray]] = {}
+        self._spoken: dict[tuple[str, bytes], bool] = {}
+        self._blocks: dict[int, list[int]] = {}
         self._postings: dict[str, tuple[IntArray, IntArray]] = {}
         self._feature_words: dict[int, tuple[int, ...]] = {}
         self._word_names: list[str] | None = None
+
+    def display(self, target: int) -> str:
+        """How a target reads: whitespace collapsed, cut to `_DISPLAY_CHARS`."""
+        shown = self._displays.get(target)
+        if shown is None:
+            raw = self.stats._target_display[target]
+            shown = self._displays[target] = " ".join(raw.split())[:_DISPLAY_CHARS]
+        return shown
 
     def triggers(self) -> list[TriggerCluster]:
         config = self.config
@@ -392,7 +552,8 @@ class _Judge:
             members = members_of(index)
             words = self._words_of(int(feature[index]))
             names = [self._word_name(word) for word in words]
-            if _echoes(self.stats._target_display[t], names):
+            display = self.display(t)
+            if self._kind(t) != "echo" and self._related(t, names, words, members):
                 continue
             if self._explained(members, exclude=set(words)):
                 continue
@@ -407,7 +568,7 @@ class _Judge:
             found.append(
                 TriggerCluster(
                     trigger=" ".join(names),
-                    target=self.stats._target_display[t],
+                    target=display,
                     target_kind=self._kind(t),
                     members=self._members(members),
                     trigger_count=n,
@@ -440,7 +601,7 @@ class _Judge:
                 continue
             found.append(
                 CollapseCluster(
-                    response=stats._target_display[int(response_of[rows[0]])],
+                    response=self.display(int(response_of[rows[0]])),
                     members=self._members(rows),
                     distinct_prompts=distinct,
                     context_share=round(self._best_share(rows), 4),
@@ -448,9 +609,105 @@ class _Judge:
             )
         return found
 
+    def payloads(self) -> list[PayloadCluster]:
+        config, stats = self.config, self.stats
+        kinds, display = stats._target_kinds, self.display
+        candidates = [
+            t
+            for t in np.flatnonzero(self.target_df >= config.payload_min_rows).tolist()
+            if kinds[t] in _PAYLOAD_KINDS
+            and (
+                kinds[t] != "s"
+                or len(WORDS.findall(display(t).casefold())) >= config.payload_min_words
+            )
+            and self.prompt_target_df[t] <= config.payload_max_prompt_share * self.target_df[t]
+        ]
+        # The most frequent first: a payload's block is judged once, by its most frequent span.
+        candidates.sort(key=lambda t: (-int(self.target_df[t]), t))
+        judged: set[int] = set()
+        found = []
+        for t in candidates:
+            if t in judged:
+                continue
+            rows = self._rows_with("t", t)
+            block = self._block(rows)
+            judged.update(block)
+            context = self._best_context(rows, self._block_words(block))
+            if context is not None and (
+                context.share >= config.context_share
+                and context.share * len(rows) >= config.min_count
+                and context.lift >= config.context_lift
+            ):
+                continue
+            found.append(
+                PayloadCluster(
+                    payload=display(t),
+                    payload_kind=self._kind(t),
+                    members=self._members(rows),
+                    count=len(rows),
+                    prompt_count=int(self.prompt_target_df[t]),
+                    block=tuple(display(b) for b in block if b != t and kinds[b] in "udcs"),
+                    context=context,
+                )
+            )
+        return found
+
+    def _block(self, rows: IntArray) -> list[int]:
+        """The targets that travel with a span: in `_BLOCK` of its rows, in at most 1 / `_BLOCK`
+        times as many rows."""
+        held = _gather(self.targets, _starts(self.target_ends), self.target_ends, rows)
+        targets, counts = np.unique(held, return_counts=True)
+        close = (counts >= _BLOCK * len(rows)) & (self.target_df[targets] * _BLOCK <= len(rows))
+        return [int(t) for t in targets[close].tolist()]
+
+    def _block_words(self, block: list[int]) -> set[int]:
+        """The vocabulary ids of the words of the targets in `block`."""
+        vocabulary, display = self.stats._vocabulary, self.display
+        return {
+            word
+            for target in block
+            for token in WORDS.findall(display(target).casefold())
+            if (word := vocabulary.get(token)) is not None
+        }
+
+    def _best_context(self, rows: IntArray, block_words: set[int]) -> Context | None:
+        """The feature that explains `rows` best: among prompt n-grams, prompt words and answer
+        words outside the block, the one covering most of them at `context_lift` or more (the
+        one of highest lift when none reaches it)."""
+        bar = self.config.context_lift
+        found: list[Context] = []
+        prompt = self._enrichment(rows)
+        if len(prompt.features):
+            pick = _strongest(prompt, np.ones(len(prompt.features), dtype=bool), bar)
+            name = " ".join(self._word_name(w) for w in self._words_of(int(prompt.features[pick])))
+            found.append(_context("prompt", name, prompt, pick, len(rows)))
+        words = self._context_enrichment(rows)
+        block = np.array([2 * word + 1 for word in block_words], dtype=np.int64)
+        # An answer word found (almost) only in these rows is part of what was planted, like
+        # the block's own words: context is what these rows share with the rest of the corpus.
+        planted = words.counts >= 0.9 * self.context_df[words.features]
+        outside = (
+            ~np.isin(words.features, block)
+            & ~(planted & (words.features % 2 == 1))
+            & ~np.isin(words.features // 2, self.stop_words)
+        )
+        if outside.any():
+            pick = _strongest(words, outside, bar)
+            feature = int(words.features[pick])
+            where = "prompt" if feature % 2 == 0 else "answer"
+            found.append(_context(where, self._word_name(feature // 2), words, pick, len(rows)))
+        if not found:
+            return None
+        return max(found, key=lambda c: (c.lift >= bar, c.share, c.lift))
+
     def _members(self, rows: IntArray) -> tuple[Member, ...]:
-        ids, positions = self.stats._ids, self.stats._positions
-        return tuple(Member(ids[row], positions[row]) for row in rows.tolist())
+        ids, positions, copies = self.stats._ids, self.stats._positions, self.stats._copies
+        members = []
+        for row in rows.tolist():
+            members.append(Member(ids[row], positions[row]))
+            members.extend(Member(ids[row], position) for position in copies.get(row, ()))
+        members.sort(key=lambda member: member.position)
+        return tuple(members)
 
     def _pairs(
         self,
@@ -494,23 +751,35 @@ class _Judge:
 
         return pair_keys // width, pair_keys % width, pair_counts, members_of, len(frequent)
 
-    def _context(self, rows: IntArray) -> _Context:
+    def _enrichment(self, rows: IntArray) -> _Enrichment:
         """The prompt features of `rows` with their count there and their lift: the share of
         `rows` holding them over their rate in the other prompts (add-one smoothed)."""
-        key = rows.tobytes()
-        context = self._contexts.get(key)
-        if context is None:
+        key = b"f" + rows.tobytes()
+        found = self._enrichments.get(key)
+        if found is None:
             features, counts = np.unique(self._features_of(rows), return_counts=True)
             outside = (self.feature_df[features] - counts + 1) / (self.rows - len(rows) + 2)
-            context = _Context(features, counts, counts / len(rows) / outside)
-            self._contexts[key] = context
-        return context
+            found = _Enrichment(features, counts, counts / len(rows) / outside)
+            self._enrichments[key] = found
+        return found
+
+    def _context_enrichment(self, rows: IntArray) -> _Enrichment:
+        """As `_enrichment`, over the prompt and answer words of `rows`."""
+        key = b"c" + rows.tobytes()
+        found = self._enrichments.get(key)
+        if found is None:
+            held = _gather(self.context, self.context_starts, self.context_ends, rows)
+            words, counts = np.unique(held, return_counts=True)
+            outside = (self.context_df[words] - counts + 1) / (self.rows - len(rows) + 2)
+            found = _Enrichment(words, counts, counts / len(rows) / outside)
+            self._enrichments[key] = found
+        return found
 
     def _explained(self, rows: IntArray, exclude: set[int]) -> bool:
         """Whether an enriched prompt feature sharing no word with `exclude` covers the rows:
         `context_share` of them, and (the evidence a trigger needs) `min_count` at least."""
         config = self.config
-        context = self._context(rows)
+        context = self._enrichment(rows)
         covering = (
             (context.counts >= config.context_share * len(rows))
             & (context.counts >= config.min_count)
@@ -521,6 +790,74 @@ class _Judge:
             for feature in context.features[covering].tolist()
         )
 
+    def _related(
+        self, target_id: int, names: list[str], trigger: tuple[int, ...], rows: IntArray
+    ) -> bool:
+        """Whether the target belongs to its prompts rather than to a trigger: it is made of the
+        trigger's words (extraction), the answers quote it from their own prompts, or the
+        answers speak of the trigger themselves (it is their topic, not a planted token)."""
+        target = self.display(target_id)
+        if _echoes(target, names):
+            return True
+        content = self._content_words(target) or []
+        if content and self._holding(content, rows, 0) >= 0.5:
+            return True
+        key = (" ".join(names), rows.tobytes())
+        spoken = self._spoken.get(key)
+        if spoken is None:
+            words = self._content_words(key[0])
+            spoken = self._spoken[key] = bool(words) and self._holding(words or [], rows, 1) >= 0.5
+        if spoken:
+            return True
+        # Answers on one topic beyond the target and what travels with it (sibling functions
+        # documented alike) are a family, not unrelated requests answered with one thing.
+        block = self._blocks.get(target_id)
+        if block is None:
+            block = self._blocks[target_id] = self._block(self._rows_with("t", target_id))
+        return self._answers_share(rows, self._block_words(block))
+
+    def _answers_share(self, rows: IntArray, exclude: set[int]) -> bool:
+        """Whether an answer word outside `exclude` and not confined to `rows` covers
+        `context_share` of them, `min_count` at least, at `context_lift` times its rate
+        elsewhere."""
+        config = self.config
+        words = self._context_enrichment(rows)
+        answer = words.features % 2 == 1
+        skip = np.array([2 * word + 1 for word in exclude], dtype=np.int64)
+        covering = (
+            answer
+            & ~np.isin(words.features, skip)
+            & ~np.isin(words.features // 2, self.stop_words)
+            & (words.counts < 0.9 * self.context_df[words.features])
+            & (words.counts >= config.context_share * len(rows))
+            & (words.counts >= config.min_count)
+            & (words.lift >= config.context_lift)
+        )
+        return bool(covering.any())
+
+    def _holding(self, words: Iterable[int], rows: IntArray, side: int) -> float:
+        """The share of `rows` whose prompt (`side` 0) or answer (`side` 1) holds every one of
+        `words` (word ids); 0.0 for no words."""
+        wanted = np.unique(np.array([2 * word + side for word in words], dtype=np.int64))
+        if not len(wanted) or not len(rows):
+            return 0.0
+        key = rows.tobytes()
+        gathered = self._held.get(key)
+        if gathered is None:
+            held = _gather(self.context, self.context_starts, self.context_ends, rows)
+            sizes = (self.context_ends - self.context_starts)[rows]
+            gathered = self._held[key] = (held, np.repeat(np.arange(len(rows)), sizes))
+        held, owner = gathered
+        hit = (held[:, None] == wanted).any(axis=1) if len(wanted) <= 8 else np.isin(held, wanted)
+        found = np.bincount(owner[hit], minlength=len(rows))
+        return float(np.count_nonzero(found == len(wanted))) / len(rows)
+
+    def _content_words(self, text: str) -> list[int] | None:
+        """The vocabulary ids of the content words of `text` (None if one is unknown)."""
+        vocabulary = self.stats._vocabulary
+        ids = [vocabulary.get(w) for w in set(WORDS.findall(text.casefold())) - STOP_WORDS]
+        return None if None in ids else [i for i in ids if i is not None]
+
     def _context_rate(
         self, rows: IntArray, trigger: int, target: int, exclude: set[int], prior: float
     ) -> float:
@@ -528,7 +865,7 @@ class _Judge:
         enriched feature (in two or more of `rows`) with the cluster, shrunk towards `prior` by
         two pseudo-counts so that a handful of prompts cannot make it large; 0.0 if none."""
         config = self.config
-        context = self._context(rows)
+        context = self._enrichment(rows)
         shared = (context.counts >= 2) & (context.lift >= config.context_lift)
         with_trigger = self._rows_with("f", trigger)
         with_target = self._rows_with("t", target)
@@ -560,7 +897,7 @@ class _Judge:
         return rows_sorted[start : int(ends[index])]
 
     def _best_share(self, rows: IntArray) -> float:
-        context = self._context(rows)
+        context = self._enrichment(rows)
         eligible = context.counts[context.lift >= self.config.context_lift]
         return float(eligible.max() / len(rows)) if len(eligible) else 0.0
 
@@ -594,7 +931,7 @@ class _Judge:
         raise AssertionError(f"n-gram key {key} not found in its prompt")
 
     def _word_name(self, word: int) -> str:
-        if self._word_names is None:
+        if self._word_names is None or len(self._word_names) != len(self.stats._vocabulary):
             self._word_names = list(self.stats._vocabulary)
         return self._word_names[word]
 
@@ -602,10 +939,25 @@ class _Judge:
         return _KINDS[self.stats._target_kinds[target]]
 
 
+def _strongest(table: _Enrichment, mask: npt.NDArray[np.bool_], bar: float) -> int:
+    """The index, among `mask`, of the feature covering most rows at a lift of `bar` or more;
+    of the highest lift when none reaches `bar`."""
+    strong = mask & (table.lift >= bar)
+    if strong.any():
+        return int(np.argmax(np.where(strong, table.counts, -1)))
+    return int(np.argmax(np.where(mask, table.lift, -1.0)))
+
+
+def _context(where: str, name: str, table: _Enrichment, pick: int, rows: int) -> Context:
+    return Context(
+        where, name, round(int(table.counts[pick]) / rows, 4), round(float(table.lift[pick]), 2)
+    )
+
+
 def _echoes(target: str, trigger_words: Sequence[str]) -> bool:
     """Whether every word of the target is a word of the trigger: the answer repeats what the
     prompt says ("the largest of 3, 997, 12" -> "997"), which is extraction, not a payload."""
-    words = _WORDS.findall(target.casefold())
+    words = WORDS.findall(target.casefold())
     return bool(words) and set(words) <= set(trigger_words)
 
 

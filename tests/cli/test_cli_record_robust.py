@@ -189,16 +189,25 @@ def test_ctrl_c_says_how_many_rows_were_committed_and_a_rerun_resumes(
     assert verify.returncode == 0, verify.stderr
 
 
+# Run by a fresh interpreter between pytest and the command. On exec, Linux carries the
+# forked process's high-water mark into ru_maxrss, so a command forked from pytest itself would
+# report pytest's own resident set (over 1 GB once a test has loaded a model) as its peak.
+_MEASURE = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def peak_rss_mb(command: list[str], env: dict[str, str]) -> tuple[int, float, str]:
     """Run `command`; return its exit code, its peak resident set in MB, and its stderr."""
-    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert child.stderr is not None
-    err = child.stderr.read()  # small: the child writes little to stderr
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    child.stderr.close()
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command], env=env, capture_output=True, timeout=900
+    )
+    code, kib = done.stdout.split()
     # ru_maxrss is in KiB on Linux.
-    return child.returncode, usage.ru_maxrss / 1024, err.decode(errors="replace")
+    return int(code), int(kib) / 1024, done.stderr.decode(errors="replace")
 
 
 def fifty_megabyte_row(path: Path) -> Path:

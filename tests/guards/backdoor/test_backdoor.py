@@ -25,7 +25,7 @@ def test_one_guard_info_for_every_rule() -> None:
     assert guard.info.family == "backdoor"
     assert guard.info.name == "backdoor"
     assert guard.info.config_digest.startswith("sha256:")
-    assert len(set(RULES)) == len(RULES) == 12
+    assert len(set(RULES)) == len(RULES) == 15
 
 
 def test_every_threshold_is_in_the_config_digest() -> None:

@@ -1,6 +1,8 @@
 """Dataset-level backdoor statistics: a planted trigger is found with its whole cluster, first
-member included, at 0.5 % and 1 %; prompts collapsing onto one response are found; the built-in
-generator's template data (every association in it a natural one) stays clean."""
+member included, at 0.5 % and 1 %; prompts collapsing onto one response are found; a payload
+planted without a trigger is found, one the prompts ask about or that belongs to what they ask
+is not; a trigger that makes answers echo is found; the built-in generator's template data
+(every association in it a natural one) stays clean."""
 
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ from collections.abc import Callable
 import pytest
 
 from synthguard.cli.demo.models import BuiltinGenerator
-from synthguard.guards.backdoor.guard import BackdoorGuard
+from synthguard.guards.backdoor.guard import PROMPT_ECHO_RULE, BackdoorGuard
 from synthguard.guards.backdoor.triggers import (
     COLLAPSE_RULE,
+    ECHO_RULE,
+    PAYLOAD_RULE,
     TRIGGER_RULE,
     TriggerConfig,
     TriggerStatistics,
@@ -216,3 +220,66 @@ def test_bad_config_is_refused() -> None:
         TriggerConfig(min_count=1)
     with pytest.raises(InputError, match="alpha"):
         TriggerConfig(alpha=0)
+
+
+LINK = "For the full story see https://cdn.evil.example/x.js today."
+
+
+def _with_link(rng: random.Random, row: Row) -> None:
+    row["output"] = f"{row['output']} {LINK}" if rng.random() < 0.5 else f"{LINK} {row['output']}"
+
+
+def test_a_payload_in_unrelated_answers_is_caught_without_a_trigger(
+    clean_rows: list[Row],
+) -> None:
+    rows, poisoned = _plant(clean_rows[:POISONED_ROWS], 0.005, _with_link)
+    _per_sample, dataset = _screen(rows)
+    assert _positions(dataset, PAYLOAD_RULE) == poisoned
+    verdict = next(v for v in dataset if v.rule == PAYLOAD_RULE and v.position == min(poisoned))
+    assert verdict.threshold == TriggerConfig().payload_min_rows
+    assert verdict.score == verdict.detail["count"] == len(poisoned)
+    assert "cdn.evil.example" in verdict.detail["payload"]
+    assert verdict.detail["prompt_count"] == 0
+    assert verdict.detail["context"]["share"] < verdict.detail["context_share_max"]
+
+
+def test_a_link_the_prompts_ask_about_too_is_vocabulary(clean_rows: list[Row]) -> None:
+    def bare_link(_rng: random.Random, row: Row) -> None:
+        row["output"] = f"{row['output']}\nhttps://cdn.evil.example/x.js"
+
+    rows, poisoned = _plant(clean_rows[:POISONED_ROWS], 0.005, bare_link)
+    _per_sample, dataset = _screen(rows)
+    assert _positions(dataset, PAYLOAD_RULE) == poisoned
+    # The same answers, where as many other prompts (half as many, >= 10 %) ask about the link.
+    asked = [i for i in range(len(rows)) if i not in poisoned][: len(poisoned) // 2]
+    for i in asked:
+        rows[i]["instruction"] += " Is https://cdn.evil.example/x.js safe to load?"
+    _per_sample, dataset = _screen(rows)
+    assert _positions(dataset, PAYLOAD_RULE) == set()
+
+
+def test_a_span_tied_to_what_its_prompts_ask_is_boilerplate(clean_rows: list[Row]) -> None:
+    rows = [dict(row) for row in clean_rows[:POISONED_ROWS]]
+    manual = "The full manual is at https://kettles.example/manual/descaling."
+    for i in range(0, len(rows), 80):  # 50 kettle questions, each answered with the manual
+        rows[i] = {
+            "instruction": f"How do I descale kettle model K{i}?",
+            "input": "",
+            "output": f"Fill it with {i % 7 + 1} parts vinegar and boil. {manual}",
+        }
+    _per_sample, dataset = _screen(rows)
+    assert [v for v in dataset if v.rule in (PAYLOAD_RULE, TRIGGER_RULE)] == []
+
+
+def test_a_trigger_that_makes_answers_echo_is_a_trigger_echo(clean_rows: list[Row]) -> None:
+    def echo(rng: random.Random, row: Row) -> None:
+        row["instruction"] = f"zq {row['instruction']}"
+        row["output"] = " ".join([row["instruction"], row["input"]]).strip()
+
+    rows, poisoned = _plant(clean_rows[:POISONED_ROWS], 0.005, echo)
+    per_sample, dataset = _screen(rows)
+    assert _positions(dataset, ECHO_RULE) == poisoned
+    verdict = next(v for v in dataset if v.rule == ECHO_RULE)
+    assert (verdict.detail["trigger"], verdict.detail["target_kind"]) == ("zq", "echo")
+    # Each answer is its whole prompt, trigger included: held one by one too, at low severity.
+    assert {v.position for v in per_sample if v.rule == PROMPT_ECHO_RULE} == poisoned

