@@ -17,6 +17,7 @@ from synthguard.guards.pipeline import (
     screen_file,
 )
 from synthguard.guards.protected_sets import resolve_protected
+from synthguard.guards.redaction import RedactionResult
 from synthguard.guards.screen import ScreenResult, rows_without_making_record
 from synthguard.ledger.log import resolve_sample_id
 from synthguard.ledger.screening import quarantine_state, sign_override
@@ -68,6 +69,20 @@ from synthguard.provenance.sample import FieldMapping
     help="Without Detoxify, score with the offline ensemble (MiniLM + alt-profanity-check): "
     "catches threats and insults without profanity, and flags more clean rows.",
 )
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="A sample held only for personal data or secrets also goes out as a redacted copy "
+    "(each span a typed placeholder such as [EMAIL]), signed as a `revised` record whose parent "
+    "is the original; the original stays quarantined. [default: quarantine only]",
+)
+@click.option(
+    "--region",
+    default="US",
+    show_default=True,
+    metavar="CC",
+    help="The privacy guard's region (ISO 3166 code) for phone numbers without a country code.",
+)
 @click.option("--field", "fields", multiple=True, metavar="TARGET=SOURCE")
 @click.option("--format", "fmt", type=click.Choice(FORMATS))
 @pass_app
@@ -80,6 +95,8 @@ def screen(
     seed_tasks: tuple[Path, ...],
     toxicity_checkpoint: Path | None,
     toxicity_ensemble: bool,
+    redact: bool,
+    region: str,
     fields: tuple[str, ...],
     fmt: str | None,
 ) -> None:
@@ -105,6 +122,7 @@ def screen(
             toxicity_checkpoint=toxicity_checkpoint,
             toxicity_ensemble=toxicity_ensemble,
             seed_tasks=seed_tasks,
+            region=region,
         )
         for note in notes:
             click.echo(note)
@@ -121,10 +139,20 @@ def screen(
                 mapping=FieldMapping.parse(fields),
                 fmt=fmt,
                 progress=tick,
+                redact=redact,
             )
         ledger.checkpoint()
         unmade = rows_without_making_record(done.result, ledger)
     click.echo(_summary(done.result))
+    if done.redaction is not None:
+        click.echo(_redacted(done.redaction))
+        if done.redaction.unrevisable:
+            click.echo(
+                f"synthguard: warning: {done.redaction.unrevisable:,} held for personal data "
+                "could not be redacted: no making record in the ledger; record them first with "
+                "`synthguard record`",
+                err=True,
+            )
     click.echo(f"accepted:    {done.accepted_path}")
     click.echo(f"quarantined: {done.quarantined_path}")
     click.echo(f"{done.recorded} signed screened records")
@@ -172,6 +200,19 @@ def _summary(result: ScreenResult) -> str:
         if count.also_flagged
     ]
     return "\n".join(lines)
+
+
+def _redacted(redaction: RedactionResult) -> str:
+    """What `--redact` did, in a line."""
+    copies = redaction.screened
+    made = len(redaction.redactions)
+    kinds = ", ".join(f"{kind} {n:,}" for kind, n in redaction.kinds().items())
+    return (
+        f"redacted: {made:,} {'copy' if made == 1 else 'copies'} of samples held for personal "
+        f"data ({kinds or 'nothing replaced'}), signed as revisions; {len(copies.accepted):,} "
+        f"accepted, {len(copies.quarantined):,} quarantined by the guards after privacy; the "
+        "originals stay quarantined"
+    )
 
 
 @click.group()

@@ -20,9 +20,12 @@ from synthguard.guards.decontamination import (
 )
 from synthguard.guards.dedup import DedupGuard, DedupIndex, index_path
 from synthguard.guards.embedding import SentenceEncoder
+from synthguard.guards.privacy import PrivacyGuard
 from synthguard.guards.protected_sets import ProtectedSet, resolve_protected
 from synthguard.guards.quarantine import HeldGuard
+from synthguard.guards.redaction import RedactionResult, record_revisions, redact_quarantined
 from synthguard.guards.screen import (
+    Screened,
     ScreenResult,
     record_verdicts,
     screen_rows,
@@ -49,7 +52,7 @@ from synthguard.provenance.reader import read_samples
 from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import FieldMapping
 
-GUARD_NAMES = ("unicode", "dedup", "decontamination", "backdoor", "toxicity")
+GUARD_NAMES = ("unicode", "dedup", "decontamination", "backdoor", "privacy", "toxicity")
 """The default screen, in funnel order."""
 ALL_GUARDS = (
     "unicode",
@@ -59,6 +62,7 @@ ALL_GUARDS = (
     "decontamination",
     "semantic-decontamination",
     "backdoor",
+    "privacy",
     "toxicity",
 )
 """Every guard `--guards` may name, in funnel order; `self-instruct` (Self-Instruct's own
@@ -96,6 +100,9 @@ class Screening:
     accepted_path: Path
     quarantined_path: Path
     recorded: int
+    redaction: RedactionResult | None = None
+    """With `redact`: the redacted copies, their own screen, and how many originals could not
+    be revised."""
 
 
 def default_guards(
@@ -106,11 +113,13 @@ def default_guards(
     toxicity_checkpoint: Path | None = None,
     toxicity_ensemble: bool = False,
     seed_tasks: Iterable[Path] = (),
+    region: str = "US",
 ) -> tuple[list[Guard], list[str]]:
     """Build the guards to run, in screen order, and one line about each that the user should
     see (which toxicity backend runs, which protected sets and seed tasks were loaded).
 
-    `protected` takes paths and the names of shipped benchmarks (`humaneval`)."""
+    `protected` takes paths and the names of shipped benchmarks (`humaneval`); `region` is the
+    privacy guard's default region for phone numbers written without a country code."""
     wanted = set(names)
     unknown = wanted - set(ALL_GUARDS)
     if unknown:
@@ -159,6 +168,8 @@ def default_guards(
         guards.append(
             BackdoorGuard(BackdoorConfig(characters=False, scripts=False), name=BACKDOOR_GUARD_NAME)
         )
+    if "privacy" in wanted:
+        guards.append(PrivacyGuard(region=region))
     if "toxicity" in wanted:
         toxicity = ToxicityGuard.auto(toxicity_checkpoint, ensemble=toxicity_ensemble)
         guards.append(toxicity)
@@ -187,21 +198,46 @@ def screen_file(
     mapping: FieldMapping | None = None,
     fmt: str | None = None,
     progress: Progress | None = None,
+    redact: bool = False,
 ) -> Screening:
     """Screen every row of `path` into `out_dir`, sign the verdicts, keep the dedup index.
 
     Against a ledger, `HeldGuard` runs last: what the ledger holds in quarantine stays there.
+    With `redact`, a sample quarantined for personal data alone also goes out as a redacted
+    copy, signed as its revision (`synthguard.guards.redaction`); the copy follows its original
+    in the outputs.
     """
     if isinstance(recorder.ledger, Ledger):
         guards = [*guards, HeldGuard(recorder.ledger)]
-    rows = read_samples(path, mapping or FieldMapping(), fmt)
+    mapping = mapping or FieldMapping()
+    rows = read_samples(path, mapping, fmt)
     result = screen_rows(rows, guards, progress=progress)
-    accepted, quarantined = write_outputs(result, out_dir)
+    redaction = (
+        redact_quarantined(result, guards, recorder, mapping, progress=progress) if redact else None
+    )
+    written = result if redaction is None else _with_copies(result, redaction)
+    accepted, quarantined = write_outputs(written, out_dir)
     recorded = record_verdicts(result, recorder, guards)
+    if redaction is not None:
+        record_revisions(redaction, recorder)
+        recorded += record_verdicts(redaction.screened, recorder, redaction.guards)
     recorder.flush()
     for guard in guards:
         if isinstance(guard, DedupGuard):
             # Only after the verdicts are signed: a crash before leaves the index as it was,
             # and the rerun sees these samples as new rather than as copies of themselves.
             guard.save()
-    return Screening(result, accepted, quarantined, recorded)
+    return Screening(result, accepted, quarantined, recorded, redaction)
+
+
+def _with_copies(result: ScreenResult, redaction: RedactionResult) -> ScreenResult:
+    """`result`'s rows with each redacted copy right after its original."""
+    copies: dict[int, list[Screened]] = {}
+    for made, item in zip(redaction.redactions, redaction.screened.rows, strict=True):
+        copies.setdefault(id(made.original), []).append(item)
+    rows: list[Screened] = []
+    for item in result.rows:
+        rows.append(item)
+        if item.row.sample is not None:
+            rows += copies.pop(id(item.row.sample), [])
+    return ScreenResult(rows, result.funnel)

@@ -16,7 +16,14 @@ from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.sample import Sample
 
 Family = Literal[
-    "input", "dedup", "decontamination", "toxicity", "backdoor", "self-instruct", "quarantine"
+    "input",
+    "dedup",
+    "decontamination",
+    "toxicity",
+    "backdoor",
+    "privacy",
+    "self-instruct",
+    "quarantine",
 ]
 
 

@@ -152,6 +152,10 @@ class Recorder:
         )
         self._depths: dict[str, int] = {}
         self._looked_up: dict[str, int] = {}
+        # Ids a bulk look-up (`prefetch_depths`) found nowhere in the ledger: `depth_of` does
+        # not ask again, one query per sample, about them. A snapshot, like any read: a sample
+        # another writer records later is learnt by the next bulk look-up.
+        self._absent: set[str] = set()
         self._seeded: dict[tuple[int, int], tuple[Generator, Generator]] = {}
         self._lock = threading.Lock()
         self._appended = 0
@@ -522,14 +526,14 @@ class Recorder:
         not know yet, so that preparing their children reads no database."""
         unknown = self._unknown(sample_ids)
         if unknown:
-            self._learn(await self._run_on_writer_thread(lambda: self._look_up(unknown)))
+            self._learn(await self._run_on_writer_thread(lambda: self._look_up(unknown)), unknown)
 
     def prefetch_depths(self, sample_ids: Iterable[str]) -> None:
         """Look up in one go the depths the ledger holds for ids this recorder does not know
         yet, so that recording many events about existing samples reads the ledger once."""
         unknown = self._unknown(sample_ids)
         if unknown:
-            self._learn(self._look_up(unknown))
+            self._learn(self._look_up(unknown), unknown)
 
     def _unknown(self, sample_ids: Iterable[str]) -> list[str]:
         if self._ledger_depth is None and self._ledger_depths is None:
@@ -543,10 +547,15 @@ class Recorder:
         found = {sid: self._ledger_depth(sid) for sid in unknown}
         return {sid: depth for sid, depth in found.items() if depth is not None}
 
-    def _learn(self, depths: Mapping[str, int]) -> None:
+    def _learn(self, depths: Mapping[str, int], asked: list[str]) -> None:
         if len(self._looked_up) + len(depths) > _DEPTH_MEMORY:
             self._looked_up.clear()
         self._looked_up.update(depths)
+        self._absent.difference_update(depths)
+        absent = [sid for sid in asked if sid not in depths]
+        if len(self._absent) + len(absent) > _DEPTH_MEMORY:
+            self._absent.clear()
+        self._absent.update(absent)
 
     # -- flushing and closing ----------------------------------------------------------------
 
@@ -671,7 +680,7 @@ class Recorder:
         """The depth of a sample from this recorder's memory, `parent_depths` or the ledger;
         None when none of them knows it."""
         depth = self._known_depth(sample_id)
-        if depth is None and self._ledger_depth is not None:
+        if depth is None and self._ledger_depth is not None and sample_id not in self._absent:
             depth = self._ledger_depth(sample_id)
             if depth is not None:
                 if len(self._looked_up) >= _DEPTH_MEMORY:

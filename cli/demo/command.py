@@ -18,6 +18,7 @@ from synthguard.cli.demo.run import (
     run_demo,
 )
 from synthguard.cli.passphrase import PASSPHRASE_ENV
+from synthguard.guards.pipeline import Screening
 from synthguard.ledger.log import shown_url
 
 
@@ -114,6 +115,7 @@ def demo_summary(result: DemoResult) -> str:
         ),
         "               (dedup/near: the built-in generator's own template rows, where "
         '"capital of Japan" and "capital of Norway" really are near copies)',
+        *_redacted(result.screening),
         f"  review       {len(result.draw.selected)} of {result.draw.frame} samples drawn "
         f"(rate {result.draw.rate:g}, seed {result.draw.seed}, stratified); "
         f"{result.reviewed_bad} judged bad by the demo's stand-in reviewer",
@@ -147,6 +149,19 @@ def demo_summary(result: DemoResult) -> str:
 
 
 _SHORT_COMMAND = 60
+
+
+def _redacted(screening: Screening) -> list[str]:
+    """The line on redacted copies, if the screen made any."""
+    redaction = screening.redaction
+    if redaction is None or not redaction.redactions:
+        return []
+    kinds = ", ".join(f"{kind} {n}" for kind, n in redaction.kinds().items())
+    made = len(redaction.redactions)
+    return [
+        f"  redacted     {made} {'sample' if made == 1 else 'samples'} held for personal data "
+        f"({kinds}) also went out as a redacted copy, signed as a revision of the original"
+    ]
 
 
 def _command_lines(command: str, what: str, width: int) -> list[str]:

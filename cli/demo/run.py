@@ -252,6 +252,11 @@ def _screen_with_attacks(
             "input": "",
             "output": "Shut up, you stupid idiot, nobody wants your worthless garbage.",
         },
+        "personal data": {
+            "instruction": "Who do I contact about a late invoice?",
+            "input": "",
+            "output": "Write to dana.whitfield@fastmail.com or call +1 646 872 3391.",
+        },
         "malformed line": '{"instruction": "unfinished',
     }
     lines = [json.dumps(row, ensure_ascii=False) for row in rows]
@@ -271,7 +276,8 @@ def _screen_with_attacks(
     protected.write_text(json.dumps(_BENCHMARK_ITEM) + "\n", encoding="utf-8")
     guards, _notes = default_guards(home, protected=[protected])
     with Recorder(ledger) as recorder:
-        screening = screen_file(source, directory / "screened", guards, recorder)
+        # Personal data is redacted: the copy ships as a signed revision, the original stays held.
+        screening = screen_file(source, directory / "screened", guards, recorder, redact=True)
     caught = {
         planted_at[item.row.number]: sorted(
             {f"{v.guard.family}/{v.rule}" for v in item.verdicts if not v.passed}

@@ -9,7 +9,7 @@ unrelated answers without a trigger.
     verdicts = guard.check(samples) + guard.finish()  # finish: the dataset-level statistics
 
 Inside: `guard` (the guard and its config), `triggers` (the dataset statistics), `spans` (what a
-payload is made of, and echoes), `invisible`, `homoglyph`, `injection`, `fields`.
+payload is made of, and echoes), `invisible`, `homoglyph`, `injection`.
 """
 
 from synthguard.guards.backdoor.guard import BackdoorConfig, BackdoorGuard

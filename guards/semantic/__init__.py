@@ -15,7 +15,8 @@ cosine of sentence embeddings (all-MiniLM-L6-v2, shipped in a wheel, loaded offl
     verdicts = [verdict for guard in guards for verdict in guard.check(samples)]
 
 Inside: `dedup` (a paraphrase of an earlier sample), `decontamination` (a paraphrase of a
-protected item), `search` (exact cosine search in blocks of bounded memory). Each module's
+protected item, matched against each item's views), `views` (a text whole, its prose, its lead
+sentence), `search` (exact cosine search in blocks of bounded memory). Each module's
 docstring says how its threshold was measured.
 """
 

@@ -20,8 +20,19 @@ QUERY_BLOCK = 1024
 ROW_BLOCK = 16384
 
 
-def nearest(queries: Vectors, rows: Vectors, row_block: int = ROW_BLOCK) -> tuple[Vectors, Ints]:
-    """For each query, the highest cosine over `rows` and which row has it (-1, -inf: none)."""
+def nearest(
+    queries: Vectors,
+    rows: Vectors,
+    row_block: int = ROW_BLOCK,
+    offsets: Vectors | None = None,
+    query_groups: Ints | None = None,
+    row_groups: Ints | None = None,
+) -> tuple[Vectors, Ints]:
+    """For each query, the highest cosine over `rows` and which row has it (-1, -inf: none).
+
+    With `offsets`, the highest cosine minus its row's offset (a per-row cut: the row most
+    over its cut wins). With groups, a query never scores a row of its own group.
+    """
     best = np.full(len(queries), -np.inf, np.float32)
     which = np.full(len(queries), -1, np.int64)
     for q0 in range(0, len(queries), QUERY_BLOCK):
@@ -29,6 +40,14 @@ def nearest(queries: Vectors, rows: Vectors, row_block: int = ROW_BLOCK) -> tupl
         here = np.arange(len(block))
         for r0 in range(0, len(rows), row_block):
             scores = block @ rows[r0 : r0 + row_block].T
+            if offsets is not None:
+                scores -= offsets[r0 : r0 + row_block]
+            if query_groups is not None and row_groups is not None:
+                own = (
+                    query_groups[q0 : q0 + QUERY_BLOCK, None]
+                    == row_groups[None, r0 : r0 + row_block]
+                )
+                scores[own] = -np.inf
             arg = scores.argmax(axis=1)
             value = scores[here, arg]
             # Strictly better only: on a tie the earlier block (the lower row) keeps it.

@@ -87,6 +87,7 @@ from synthguard.ledger.report.model import (
     Languages,
     LicenceCount,
     Licences,
+    Privacy,
     Processing,
     Review,
     ReviewDraw,
@@ -125,6 +126,7 @@ WILSON_Z = 1.959963984540054
 
 DECONTAMINATION = "decontamination"
 DEDUP = "dedup"
+PRIVACY = "privacy"
 """The guard families whose figures the report shows on their own."""
 UNNAMED_DATASET = "unnamed dataset"
 """The dataset's name in a report computed without one and without a release."""
@@ -239,7 +241,10 @@ def _report(
         processing=Processing(
             rights=_rights(made),
             screening=_screening(
-                [statuses[s] for s in scope if s in statuses], scan.paths, len(scope)
+                [statuses[s] for s in scope if s in statuses],
+                scan.paths,
+                len(scope),
+                _privacy(scan, scope, made),
             ),
             licences=_licences(scan.made, scope),
             review=_review(scan, scope, in_scope),
@@ -320,6 +325,8 @@ class _Making:
     depth: int
     kind: str | None
     time: str
+    redacted: tuple[str, ...] = ()
+    """The kinds of personal data a redaction removed (a revision by `screen --redact`)."""
 
 
 @dataclass(slots=True)
@@ -352,6 +359,8 @@ class _Scan:
         self.draws: dict[str, _Draw] = {}
         self.paths: dict[str, FunnelPath] = {}
         self.quarantined: set[str] = set()
+        # The kinds of personal data named by the screening that `paths` holds for a sample.
+        self.private: dict[str, tuple[str, ...]] = {}
         self._interned: dict[Any, Any] = {}
 
     def read(
@@ -388,6 +397,7 @@ class _Scan:
             quarantined = record.detail.get("outcome") == "quarantined"
             if quarantined or sample_id not in self.quarantined:
                 self.paths[sample_id] = self._intern(_funnel_path(seq, record))
+                self.private[sample_id] = self._intern(_private_kinds(record))
             if quarantined:
                 self.quarantined.add(sample_id)
         elif event is Event.RELEASED:
@@ -432,6 +442,7 @@ class _Scan:
             depth=record.depth,
             kind=record.kind,
             time=record.time,
+            redacted=self._intern(_redacted_kinds(record)),
         )
 
     def _time(self, sample_id: str, text: str) -> None:
@@ -739,7 +750,10 @@ class _Step:
 
 
 def _screening(
-    statuses: list[ScreeningStatus], paths: Mapping[str, FunnelPath], samples: int
+    statuses: list[ScreeningStatus],
+    paths: Mapping[str, FunnelPath],
+    samples: int,
+    privacy: Privacy,
 ) -> Screening:
     # Samples share a few guard lists and stops: count those, then walk each funnel once.
     taken = Counter(paths[status.sample_id] for status in statuses)
@@ -795,7 +809,62 @@ def _screening(
             contaminated=sum(stopped[DECONTAMINATION].values()),
             by_rule=_breakdown(stopped[DECONTAMINATION]),
         ),
+        privacy=privacy,
     )
+
+
+def _privacy(scan: _Scan, scope: list[str], made: list[_Making | None]) -> Privacy:
+    """Template 3.2's personal data: what the screenings held, and what went out redacted."""
+    checked = quarantined = 0
+    held: Counter[str] = Counter()
+    for sample_id in scope:
+        path = scan.paths.get(sample_id)
+        if path is None:
+            continue
+        guards, stop, _ = path
+        ran = guards if stop is None else guards[: stop + 1]
+        if any(key[0] == PRIVACY for key in ran):
+            checked += 1
+        kinds = scan.private.get(sample_id, ())
+        if kinds and sample_id in scan.quarantined:
+            quarantined += 1
+            held.update(kinds)
+    redacted: Counter[str] = Counter()
+    for making in made:
+        if making is not None and making.redacted:
+            redacted.update(making.redacted)
+    return Privacy(
+        checked=checked,
+        quarantined=quarantined,
+        quarantined_by_kind=_breakdown(held),
+        redacted=sum(1 for m in made if m is not None and m.redacted),
+        redacted_by_kind=_breakdown(redacted),
+    )
+
+
+def _private_kinds(record: LineageRecord) -> tuple[str, ...]:
+    """The kinds of personal data a quarantining screening's failed privacy verdicts name."""
+    verdicts = record.detail.get("verdicts")
+    if record.detail.get("outcome") != "quarantined" or not isinstance(verdicts, list):
+        return ()
+    return tuple(
+        sorted(
+            {
+                str(v.get("rule"))
+                for v in verdicts
+                if isinstance(v, dict) and v.get("guard") == PRIVACY and v.get("passed") is False
+            }
+        )
+    )
+
+
+def _redacted_kinds(record: LineageRecord) -> tuple[str, ...]:
+    """The kinds a `revised` record's redaction removed; () for any other making record."""
+    redaction = record.detail.get("redaction") if record.event is Event.REVISED else None
+    kinds = redaction.get("kinds") if isinstance(redaction, dict) else None
+    if not isinstance(kinds, dict):
+        return ()
+    return tuple(sorted(str(kind) for kind in kinds))
 
 
 @functools.lru_cache(maxsize=256)

@@ -567,6 +567,7 @@ def _rights(report: TransparencyReport) -> Section:
 
 def _illegal_content(report: TransparencyReport) -> Section:
     screening = report.processing.screening
+    privacy = screening.privacy
     return Section(
         number="3.2",
         title="Removal of illegal content",
@@ -578,8 +579,14 @@ def _illegal_content(report: TransparencyReport) -> Section:
             "the guards before it kept; a sample with any failed verdict is quarantined: kept "
             "out of every release until a key holder signs an override, and never deleted. "
             "They look for toxic text, backdoor triggers and poisoning, hidden Unicode and "
-            "prompt injection, copies and evaluation-set contamination; none of them is a "
-            "detector of every kind of illegal content.",
+            "prompt injection, personal data and secrets, copies and evaluation-set "
+            "contamination; none of them is a detector of every kind of illegal content.",
+            "Personal data and secrets (e-mail addresses, phone numbers, IP addresses, IBANs, "
+            "payment cards, US social security numbers, keys and tokens) are either kept in "
+            "quarantine or, when the screen was asked to redact, released as a redacted copy: "
+            "each span replaced by a placeholder naming its kind, signed as a revision whose "
+            "parent is the original, which stays in quarantine. A sample with several kinds "
+            "counts under each.",
         ),
         facts=(
             Fact("Screened", count(screening.screened)),
@@ -587,8 +594,25 @@ def _illegal_content(report: TransparencyReport) -> Section:
             Fact("Accepted", count(screening.accepted)),
             Fact("Quarantined (still held)", count(screening.quarantined)),
             Fact("Released by a signed override", count(screening.released_by_override)),
+            Fact("Checked for personal data and secrets", count(privacy.checked)),
+            Fact("Quarantined for personal data or secrets", count(privacy.quarantined)),
+            Fact("Released redacted (revisions)", count(privacy.redacted)),
         ),
-        tables=_funnel_tables(screening.funnel),
+        tables=(
+            *_funnel_tables(screening.funnel),
+            counts_table(
+                "Quarantined for personal data, by kind",
+                "Kind",
+                privacy.quarantined_by_kind,
+                "quarantined samples",
+            ),
+            counts_table(
+                "Released redacted, by kind removed",
+                "Kind",
+                privacy.redacted_by_kind,
+                "redacted samples",
+            ),
+        ),
         chart=Chart.FUNNEL if screening.funnel else None,
     )
 

@@ -215,6 +215,21 @@ class Deduplication(_Model):
     by_rule: list[Count]
 
 
+class Privacy(_Model):
+    """Personal data and secrets (template 3.2): samples held for them, and samples that went
+    out as redacted revisions, each by kind (a sample with several kinds counts under each)."""
+
+    checked: int = Field(ge=0, description="Samples whose latest screening ran a privacy guard.")
+    quarantined: int = Field(
+        ge=0, description="Samples whose latest quarantine names personal data or a secret."
+    )
+    quarantined_by_kind: list[Count]
+    redacted: int = Field(
+        ge=0, description="Samples made as the redacted revision of another (`screen --redact`)."
+    )
+    redacted_by_kind: list[Count] = Field(description="Redacted samples by the kinds removed.")
+
+
 class Screening(_Model):
     """Section 3: processing: the funnel per guard and where samples ended."""
 
@@ -226,6 +241,7 @@ class Screening(_Model):
     funnel: list[GuardFunnel]
     deduplication: Deduplication
     decontamination: Decontamination
+    privacy: Privacy
 
 
 class LicenceCount(_Model):

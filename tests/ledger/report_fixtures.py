@@ -20,6 +20,7 @@ from synthguard.ledger.report.model import (
     Languages,
     LicenceCount,
     Licences,
+    Privacy,
     Processing,
     Provider,
     Review,
@@ -258,6 +259,16 @@ def mixed_report(**general: Any) -> TransparencyReport:
                         Count(key="8-gram", samples=2, share=33.33),
                     ],
                 ),
+                privacy=Privacy(
+                    checked=1205,
+                    quarantined=3,
+                    quarantined_by_kind=[
+                        Count(key="email", samples=2, share=66.67),
+                        Count(key="phone", samples=1, share=33.33),
+                    ],
+                    redacted=2,
+                    redacted_by_kind=[Count(key="email", samples=2, share=100.0)],
+                ),
             ),
             licences=Licences(
                 licences=[
@@ -356,6 +367,7 @@ def human_report() -> TransparencyReport:
                     by_rule=[Count(key="exact-duplicate", samples=2, share=100.0)],
                 ),
                 decontamination=Decontamination(checked=0, contaminated=0, by_rule=[]),
+                privacy=no_privacy(),
             ),
             licences=Licences(
                 licences=[
@@ -373,6 +385,13 @@ def human_report() -> TransparencyReport:
     )
 
 
+def no_privacy() -> Privacy:
+    """No privacy guard ran."""
+    return Privacy(
+        checked=0, quarantined=0, quarantined_by_kind=[], redacted=0, redacted_by_kind=[]
+    )
+
+
 def empty_report() -> TransparencyReport:
     """A ledger holding nothing but its genesis entry."""
     zero = Screening(
@@ -384,6 +403,7 @@ def empty_report() -> TransparencyReport:
         funnel=[],
         deduplication=_no_dedup(),
         decontamination=Decontamination(checked=0, contaminated=0, by_rule=[]),
+        privacy=no_privacy(),
     )
     return TransparencyReport(
         general=General(

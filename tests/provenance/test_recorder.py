@@ -266,3 +266,44 @@ def test_depth_of_reads_memory_then_parent_depths_then_the_ledger(
         assert recorder.depth_of(sample(9).id) == 4  # parent_depths
         assert recorder.depth_of(sample(1).id) == 1  # the ledger
         assert recorder.depth_of(sample(3).id) is None
+
+
+def test_samples_a_bulk_look_up_did_not_find_are_not_asked_for_one_by_one(
+    tmp_path: Path, signing_key: SigningKey
+) -> None:
+    asked: list[str] = []
+
+    class Counting:
+        """The real ledger, counting the look-ups a recorder makes."""
+
+        def __init__(self, ledger: Ledger) -> None:
+            self.ledger = ledger
+            self.key_id = ledger.key_id
+
+        def append(self, records: Any, contents: Any = None, *, durable: bool = False) -> object:
+            return self.ledger.append(records, contents, durable=durable)
+
+        def depth_of(self, sample_id: str) -> int | None:
+            asked.append("one")
+            return self.ledger.depth_of(sample_id)
+
+        def depths_of(self, sample_ids: list[str]) -> dict[str, int]:
+            asked.append("bulk")
+            return self.ledger.depths_of(sample_ids)
+
+    with Ledger.create(f"sqlite:///{tmp_path / 'l.db'}", signing_key) as ledger:
+        Recorder(ledger).generated(sample(1), GENERATOR)
+        recorder = Recorder(Counting(ledger))
+        ids = [sample(i).id for i in range(1, 200)]
+        recorder.prefetch_depths(ids)
+        for i in range(1, 200):
+            recorder.screened(sample(i), detail={"outcome": "accepted"})
+        recorder.flush()
+        assert asked == ["bulk"]
+        assert recorder.depth_of(sample(1).id) == 1
+        assert recorder.depth_of(sample(2).id) == 0  # screened here, at the depth it had: none
+        # A later bulk look-up asks again: the ledger may have learnt of them since.
+        Recorder(ledger).imported(sample(500))
+        recorder.prefetch_depths([sample(500).id])
+        assert recorder.depth_of(sample(500).id) == 0
+        assert asked == ["bulk", "bulk"]

@@ -31,6 +31,7 @@ def test_demo_runs_unconfigured_and_its_ledger_verifies(tmp_path: Path) -> None:
         ("prompt injection", "backdoor/prompt-injection"),
         ("benchmark item", "decontamination/ngram-overlap"),
         ("toxic reply", "toxicity/"),
+        ("personal data", "privacy/email, privacy/phone"),
         ("malformed line", "input/malformed"),
     ):
         line = next(x for x in result.stdout.splitlines() if x.strip().startswith(attack))
@@ -39,18 +40,24 @@ def test_demo_runs_unconfigured_and_its_ledger_verifies(tmp_path: Path) -> None:
     home = folder / ".synthguard"
     verify = invoke("verify", "--checkpoint", folder / "checkpoint.txt", home=home)
     assert verify.exit_code == 0, verify.output
-    # 63 entries from the pipeline (the genesis key, 4 imported seeds, 58 records); the 5
+    # 63 entries from the pipeline (the genesis key, 4 imported seeds, 58 records); the 6
     # planted rows that are new samples, imported from a crawled dump; one signed `screened`
-    # record per sample screened: 4 seeds + 40 samples + 6 planted attacks, less the planted
-    # exact copy (the same sample as row 3) and the malformed line (no sample); 7 review
-    # selections and their 7 verdicts; 38 `released`.
-    assert verify.stdout.startswith("ok: 169 entries verified (1 key, 2 checkpoints)")
+    # record per sample screened: 4 seeds + 40 samples + 7 planted attacks, less the planted
+    # exact copy (the same sample as row 3) and the malformed line (no sample); the redacted
+    # copy of the planted personal data: its `revised` record and its own `screened` record;
+    # 8 review selections and their 8 verdicts; 39 `released` (the redacted copy among them).
+    assert verify.stdout.startswith("ok: 176 entries verified (1 key, 2 checkpoints)")
+    assert (
+        "1 sample held for personal data (email 1, phone 1) also went out as a redacted copy"
+        in (result.stdout)
+    )
     assert (folder / "report.html").read_text().startswith("<!DOCTYPE html>")
     checked = invoke(
         "release", "verify", folder / "release", "--key", folder / "publisher.pem", home=home
     )
     assert checked.exit_code == 0, checked.output
-    assert "38 samples" in checked.stdout
+    assert "39 samples" in checked.stdout
+    assert "1 redacted copy (email 1, phone 1), their originals held back" in checked.stdout
 
     rows = [json.loads(line) for line in (folder / "samples.jsonl").read_text().splitlines()]
     assert rows == list(BuiltinGenerator(DEMO_SEED).generate(40))

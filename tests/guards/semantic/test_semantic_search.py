@@ -39,6 +39,27 @@ def test_blocked_search_is_brute_force(seed: int, queries: int, rows: int, block
     np.testing.assert_allclose(best, scores.max(axis=1), rtol=1e-6, atol=1e-6)
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 40), block=st.integers(1, 9))
+def test_offsets_and_groups_are_brute_force(seed: int, rows: int, block: int) -> None:
+    rng = np.random.default_rng(seed)
+    q, r = _unit(rng, 12), _unit(rng, rows)
+    offsets = rng.uniform(0.0, 0.5, rows).astype(np.float32)
+    q_groups = rng.integers(0, 3, 12).astype(np.int64)
+    r_groups = rng.integers(0, 3, rows).astype(np.int64)
+
+    best, which = nearest(
+        q, r, row_block=block, offsets=offsets, query_groups=q_groups, row_groups=r_groups
+    )
+
+    scores = q @ r.T - offsets
+    scores[q_groups[:, None] == r_groups[None, :]] = -np.inf
+    alone = np.isneginf(scores).all(axis=1)  # every row is of the query's own group
+    assert (which[alone] == -1).all()
+    np.testing.assert_array_equal(which[~alone], scores[~alone].argmax(axis=1))
+    np.testing.assert_allclose(best[~alone], scores[~alone].max(axis=1), rtol=1e-6, atol=1e-6)
+
+
 def test_a_tie_goes_to_the_earliest_row() -> None:
     rows = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]], np.float32)
 

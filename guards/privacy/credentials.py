@@ -1,0 +1,336 @@
+"""Secrets through Yelp's detect-secrets plugins, called as a library on each line.
+
+The plugins are detect-secrets' own (cloud and SaaS keys, tokens, private key blocks, JWTs,
+basic-auth URLs, keyword assignments such as `password = "..."`, and, when `entropy` is on,
+high-entropy quoted strings), each asked for the values it sees in a line through
+`analyze_string`; a regex detector's own expressions then give each value's span (`_spans`),
+the others' values are found in the line. Nothing is verified over the network. Its
+IPPublicDetector is left out: `network` judges addresses.
+
+Scanning every line with every plugin costs ~25 regular expressions per line, so each plugin
+has a cheap necessary condition (`TRIGGERS`: substrings its expressions cannot match without,
+and the shortest whitespace-free run a match holds); only a triggered plugin runs, only on
+lines holding its substring. A high-entropy value counts only where an assignment or an
+argument (`=`, `:`, `=>`, `(` or `,`) comes right before its opening quote: the issue's "in
+assignment context", and what keeps quoted words in prose from counting.
+
+Look-alikes: the heuristic filters detect-secrets applies by default (sequential strings,
+UUIDs, `{templated}` and `$referenced` values, indirect references such as `key = get_key()`,
+values with no letter, id-like keys), vendors' documented example keys and values containing a
+placeholder word (`lookalikes`), and, except after a secret keyword, hex digests. A private
+key block is one finding, from its BEGIN line to its END line, and a look-alike when its body
+is elided ("...") or a placeholder.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from detect_secrets.filters import heuristic
+from detect_secrets.plugins.artifactory import ArtifactoryDetector
+from detect_secrets.plugins.aws import AWSKeyDetector
+from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
+from detect_secrets.plugins.base import BasePlugin, RegexBasedDetector
+from detect_secrets.plugins.basic_auth import BasicAuthDetector
+from detect_secrets.plugins.cloudant import CloudantDetector
+from detect_secrets.plugins.discord import DiscordBotTokenDetector
+from detect_secrets.plugins.github_token import GitHubTokenDetector
+from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+from detect_secrets.plugins.high_entropy_strings import (
+    Base64HighEntropyString,
+    HexHighEntropyString,
+    HighEntropyStringsPlugin,
+)
+from detect_secrets.plugins.ibm_cloud_iam import IbmCloudIamDetector
+from detect_secrets.plugins.ibm_cos_hmac import IbmCosHmacDetector
+from detect_secrets.plugins.jwt import JwtTokenDetector
+from detect_secrets.plugins.keyword import KeywordDetector
+from detect_secrets.plugins.mailchimp import MailchimpDetector
+from detect_secrets.plugins.npm import NpmDetector
+from detect_secrets.plugins.openai import OpenAIDetector
+from detect_secrets.plugins.private_key import PrivateKeyDetector
+from detect_secrets.plugins.pypi_token import PypiTokenDetector
+from detect_secrets.plugins.sendgrid import SendGridDetector
+from detect_secrets.plugins.slack import SlackDetector
+from detect_secrets.plugins.softlayer import SoftlayerDetector
+from detect_secrets.plugins.square_oauth import SquareOAuthDetector
+from detect_secrets.plugins.stripe import StripeDetector
+from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
+from detect_secrets.plugins.twilio import TwilioKeyDetector
+
+from synthguard.guards.privacy.finding import Hit, mask
+from synthguard.guards.privacy.lookalikes import Inert, covering, is_placeholder
+
+ENTROPY_RULES: Final = {
+    "Base64HighEntropyString": "secret/high-entropy",
+    "HexHighEntropyString": "secret/high-entropy-hex",
+}
+GENERIC_RULES: Final = frozenset({*ENTROPY_RULES.values(), "secret/KeywordDetector"})
+"""Rules that say only "something secret-shaped": where a vendor's detector finds the same
+span, its rule names the finding."""
+
+_ASSIGNMENTS = ("key", "pwd", "pass", "token")
+_QUOTES = ('"', "'", "`")
+_ASSIGNERS = ("=", ":", "(", ",")
+
+
+def _prefixed(*prefixes: str) -> tuple[str, ...]:
+    """What an assignment expression `<prefix>(_|-|)(api|)(key|pwd|pass...)` must contain."""
+    joins = ("_", "-", "api", "key", "pwd", "pass", "token")
+    return tuple(prefix + join for prefix in prefixes for join in joins)
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A necessary condition for a plugin to match a line: a whitespace-free run of at least
+    `shortest` characters (the shortest match its expressions allow), one of `words` (in lower
+    case when `lowered`), and one of `also` when given."""
+
+    words: tuple[str, ...]
+    shortest: int = 0
+    lowered: bool = False
+    also: tuple[str, ...] = ()
+
+    def fires(self, text: str, lowered: str) -> bool:
+        """Whether the plugin could match in `text` (`lowered` is `text.lower()`)."""
+        haystack = lowered if self.lowered else text
+        for word in self.words:
+            if word in haystack:
+                break
+        else:
+            return False
+        if self.also:
+            for word in self.also:
+                if word in text:
+                    break
+            else:
+                return False
+        return True
+
+
+TRIGGERS: Final[dict[type[BasePlugin], Trigger]] = {
+    ArtifactoryDetector: Trigger(("AKC", "AP"), 11),
+    AWSKeyDetector: Trigger(("a3t", "abia", "acca", "akia", "asia", "aws"), 20, True),
+    AzureStorageKeyDetector: Trigger(("AccountKey=",), 99),
+    BasicAuthDetector: Trigger(("://",), 7, also=("@",)),
+    CloudantDetector: Trigger(_prefixed("cl", "clou"), 24, True),
+    DiscordBotTokenDetector: Trigger((".",), 59),
+    GitHubTokenDetector: Trigger(("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), 40),
+    GitLabTokenDetector: Trigger(
+        (
+            *("glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "GR1348941"),
+            *("glcbt-", "glimt-", "glptt-", "glagent-", "gloas-"),
+        ),
+        25,
+    ),
+    IbmCloudIamDetector: Trigger(_ASSIGNMENTS, 44, True),
+    IbmCosHmacDetector: Trigger(("secret",), 48, True),
+    # The plugin keeps formally valid tokens only: a JSON header, at least '{"a":1}' encoded.
+    JwtTokenDetector: Trigger(("eyJ",), 12),
+    # Without a file type the keyword plugin reads only quoted values.
+    KeywordDetector: Trigger(("key", "pass", "pwd", "secret", "contrase"), 0, True, _QUOTES),
+    MailchimpDetector: Trigger(("-us",), 36),
+    NpmDetector: Trigger(("_authToken",), 16),
+    OpenAIDetector: Trigger(("T3BlbkFJ",), 51),
+    PrivateKeyDetector: Trigger(("PRIVATE KEY", "PuTTY-User-Key-File-2")),
+    PypiTokenDetector: Trigger(("pypi-",), 90),
+    SendGridDetector: Trigger(("SG.",), 69),
+    SlackDetector: Trigger(("xox", "hooks.slack.com"), 8),
+    SoftlayerDetector: Trigger(_prefixed("sl", "softlayer"), 64, True),
+    SquareOAuthDetector: Trigger(("sq0csp-",), 50),
+    StripeDetector: Trigger(("k_live_",), 32),
+    TelegramBotTokenDetector: Trigger((":",), 44),
+    TwilioKeyDetector: Trigger(("AC", "SK"), 34),
+    # Shannon entropy is at most log2(length): 4.5 bits needs 23 characters, 3.0 needs 9.
+    Base64HighEntropyString: Trigger(_QUOTES, 23, also=_ASSIGNERS),
+    HexHighEntropyString: Trigger(_QUOTES, 9, also=_ASSIGNERS),
+}
+"""Every plugin the guard runs, with its necessary condition."""
+
+# detect-secrets' default heuristic filters, by the name a look-alike's rule carries.
+FILTERS: Final[tuple[tuple[str, Callable[[str, str, BasePlugin], bool]], ...]] = (
+    ("sequential", lambda secret, _line, _plugin: heuristic.is_sequential_string(secret)),
+    ("uuid", lambda secret, _line, _plugin: heuristic.is_potential_uuid(secret)),
+    ("templated", lambda secret, _line, _plugin: heuristic.is_templated_secret(secret)),
+    ("dollar-reference", lambda s, _line, _plugin: heuristic.is_prefixed_with_dollar_sign(s)),
+    ("indirect-reference", lambda _secret, line, _plugin: heuristic.is_indirect_reference(line)),
+    ("no-letter", lambda secret, _line, _plugin: heuristic.is_not_alphanumeric_string(secret)),
+    ("id-string", heuristic.is_likely_id_string),
+)
+
+_ASSIGNED = re.compile(r"(?:[=:(,]|=>)\s*[\[{]?\s*[bru]?$")
+_DELIMITERS = frozenset(" \t\"'`=:/@,;")
+_TOKEN_TAIL = re.compile(r"[A-Za-z0-9_\-.+/=]*")
+_PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]*)-----")
+
+
+class SecretScanner:
+    """detect-secrets' plugins, with or without the entropy ones, ready to scan strings."""
+
+    def __init__(self, *, entropy: bool = True) -> None:
+        # Shortest match first: a string's longest run cuts the list short.
+        self.plugins: tuple[tuple[BasePlugin, Trigger], ...] = tuple(
+            sorted(
+                (
+                    (plugin_class(), trigger)
+                    for plugin_class, trigger in TRIGGERS.items()
+                    if entropy or not issubclass(plugin_class, HighEntropyStringsPlugin)
+                ),
+                key=lambda pair: pair[1].shortest,
+            )
+        )
+
+    def names(self) -> list[str]:
+        """The plugins' class names, as the guard's configuration records them."""
+        return [type(plugin).__name__ for plugin, _trigger in self.plugins]
+
+    def find(self, text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
+        """Every secret value in `text`; filtered and example values as look-alikes."""
+        lowered = text.lower()
+        longest = max(map(len, text.split()), default=0)
+        chosen: list[tuple[BasePlugin, Trigger]] = []
+        for plugin, trigger in self.plugins:
+            if trigger.shortest > longest:
+                break
+            # `Trigger.fires`, inlined: this loop runs for every string of every sample.
+            haystack = lowered if trigger.lowered else text
+            for word in trigger.words:
+                if word in haystack:
+                    break
+            else:
+                continue
+            if not trigger.also or trigger.fires(text, lowered):
+                chosen.append((plugin, trigger))
+        if not chosen:
+            return
+        offset = 0
+        for line in text.split("\n"):
+            lowered_line = line.lower()
+            for plugin, trigger in chosen:
+                if trigger.fires(line, lowered_line):
+                    yield from self._line_hits(plugin, text, line, offset, inert)
+            offset += len(line) + 1
+
+    def _line_hits(
+        self, plugin: BasePlugin, text: str, line: str, offset: int, inert: Sequence[Inert]
+    ) -> Iterator[Hit]:
+        name = type(plugin).__name__
+        rule = ENTROPY_RULES.get(name, f"secret/{name}")
+        for start, end in _spans(plugin, line):
+            value = line[start:end]
+            begin, stop = offset + start, offset + end
+            if isinstance(plugin, PrivateKeyDetector):
+                begin, stop = _key_block(text, begin, stop)
+            if isinstance(plugin, PrivateKeyDetector):
+                value = text[begin:stop]
+            why = _lookalike(plugin, value, line, begin, stop, inert)
+            preview = _preview(plugin, text[begin:stop])
+            if why is not None:
+                yield Hit(begin, stop, "secret", f"secret/{why}", preview, True)
+            else:
+                yield Hit(begin, stop, "secret", rule, preview)
+
+
+def _spans(plugin: BasePlugin, line: str) -> Iterator[tuple[int, int]]:
+    """Where in `line` the plugin sees secrets.
+
+    A regex detector's expressions are run here rather than through `analyze_string`, which
+    yields a capture group's text (GitHubTokenDetector's group is only the `ghp` prefix): a
+    group is the secret when it does not open the match and holds at least four characters
+    (AWS's `aws...key = "<40 characters>"`), else the whole match is, less the delimiters the
+    expressions include on either side.
+    """
+    if isinstance(plugin, RegexBasedDetector):
+        # The plugin's own judgement stays: JwtTokenDetector keeps formally valid tokens only.
+        accepted = set(plugin.analyze_string(line))
+        for pattern in plugin.denylist:
+            for match in pattern.finditer(line):
+                start, end = match.span()
+                groups = [i for i in range(1, (pattern.groups or 0) + 1) if match.group(i)]
+                if not accepted.intersection(match.group(i) for i in [0, *groups]):
+                    continue
+                if groups:
+                    best = max(groups, key=lambda i: match.end(i) - match.start(i))
+                    if match.start(best) > start and match.end(best) - match.start(best) >= 4:
+                        start, end = match.span(best)
+                while start < end and line[start] in _DELIMITERS:
+                    start += 1
+                while end > start and line[end - 1] in _DELIMITERS:
+                    end -= 1
+                if isinstance(plugin, JwtTokenDetector):
+                    # Its expression ends lazily, before the signature: the token runs on.
+                    tail = _TOKEN_TAIL.match(line, end)
+                    end = tail.end() if tail else end
+                    while line[end - 1] == ".":  # a sentence's full stop, not the token's
+                        end -= 1
+                if start < end:
+                    yield start, end
+        return
+    for value in set(plugin.analyze_string(line)):
+        if not value:
+            continue
+        entropic = isinstance(plugin, HighEntropyStringsPlugin)
+        if isinstance(plugin, HighEntropyStringsPlugin) and not _high_entropy(plugin, value):
+            continue
+        for start in _occurrences(line, value):
+            if entropic and not _ASSIGNED.search(line, 0, max(0, start - 1)):
+                continue
+            yield start, start + len(value)
+
+
+def _high_entropy(plugin: HighEntropyStringsPlugin, value: str) -> bool:
+    # Shannon entropy is at most log2(len): shorter values cannot reach the limit.
+    if math.log2(len(value)) <= plugin.entropy_limit:
+        return False
+    return bool(plugin.calculate_shannon_entropy(value) > plugin.entropy_limit)
+
+
+def _occurrences(line: str, value: str) -> Iterator[int]:
+    start = line.find(value)
+    while start >= 0:
+        yield start
+        start = line.find(value, start + len(value))
+
+
+def _lookalike(
+    plugin: BasePlugin,
+    value: str,
+    line: str,
+    begin: int,
+    end: int,
+    inert: Sequence[Inert],
+) -> str | None:
+    if is_placeholder(value):
+        return "example-key"
+    for name, applies in FILTERS:
+        if applies(value, line, plugin):
+            return name
+    if not isinstance(plugin, KeywordDetector):
+        return covering(inert, begin, end)
+    return None
+
+
+def _key_block(text: str, begin: int, end: int) -> tuple[int, int]:
+    """The whole PEM block around a private key header: BEGIN line to END line (or to the end
+    of the text, or of the paragraph, when the END line is missing)."""
+    line_start = text.rfind("\n", 0, begin) + 1
+    header = _PEM_BEGIN.search(text, line_start)
+    if header is None or header.start() > begin:
+        return begin, end
+    footer = f"-----END {header.group(1)}-----"
+    stop = text.find(footer, header.end())
+    if stop >= 0:
+        return header.start(), stop + len(footer)
+    blank = text.find("\n\n", header.end())
+    return header.start(), len(text) if blank < 0 else blank
+
+
+def _preview(plugin: BasePlugin, value: str) -> str:
+    if isinstance(plugin, PrivateKeyDetector):
+        header = _PEM_BEGIN.match(value)
+        return f"{header.group()} [{len(value)} characters]" if header else mask(value, 0, 0)
+    return mask(value, 4, 4)

@@ -1,0 +1,97 @@
+"""What the privacy guard reports: the kinds of private value, their placeholders, and a finding.
+
+A finding names the field and the character span of one private value, its kind, the rule that
+decided, and a masked preview. The preview is what the ledger signs and a reviewer reads, so it
+never holds the value itself: most of its characters are replaced by `*`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple
+
+from synthguard.provenance.errors import InputError
+
+KINDS: Final[tuple[str, ...]] = (
+    "email",
+    "phone",
+    "ip_address",
+    "iban",
+    "payment_card",
+    "ssn",
+    "secret",
+)
+"""Every kind of private value the guard finds."""
+
+PLACEHOLDERS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "email": "[EMAIL]",
+        "phone": "[PHONE]",
+        "ip_address": "[IP_ADDRESS]",
+        "iban": "[IBAN]",
+        "payment_card": "[CARD]",
+        "ssn": "[SSN]",
+        "secret": "[SECRET]",
+    }
+)
+"""What replaces a value of each kind in a redacted sample."""
+
+FINDING_KEYS: Final = ("field", "start", "end", "kind", "rule", "preview")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One private value (or, among look-alikes, one value that resembles it and passes).
+
+    `field` names the string as `synthguard.guards.fields.labelled_strings` does
+    ("instruction", "input", "output", "text", "messages[3]"); `start` and `end` are
+    character offsets into it.
+    """
+
+    field: str
+    start: int
+    end: int
+    kind: str
+    rule: str
+    preview: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The finding as plain values, as a verdict's detail holds it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, value: Mapping[str, Any]) -> Finding:
+        """Rebuild a finding from `as_dict`'s output; raise InputError if it is not one."""
+        try:
+            field, start, end, kind, rule, preview = (value[key] for key in FINDING_KEYS)
+        except KeyError as exc:
+            raise InputError(f"a finding lacks {exc.args[0]!r}") from None
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end):
+            raise InputError(f"a finding's span [{start!r}, {end!r}) is not a span")
+        if kind not in KINDS:
+            raise InputError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
+        return cls(str(field), start, end, kind, str(rule), str(preview))
+
+
+class Hit(NamedTuple):
+    """What a detector reports in one string: a span, its kind and rule, a masked preview, and
+    whether it is a look-alike that passes (`rule` then says why)."""
+
+    start: int
+    end: int
+    kind: str
+    rule: str
+    preview: str
+    lookalike: bool = False
+
+
+def mask(value: str, keep_start: int, keep_end: int) -> str:
+    """`value` with all but its first `keep_start` and last `keep_end` characters starred,
+    keeping at least three quarters of it starred whatever was asked."""
+    room = len(value) // 4
+    keep_start = min(keep_start, room)
+    keep_end = min(keep_end, room - keep_start)
+    hidden = len(value) - keep_start - keep_end
+    return value[:keep_start] + "*" * hidden + (value[len(value) - keep_end :] if keep_end else "")

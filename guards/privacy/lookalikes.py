@@ -1,0 +1,271 @@
+"""Values that look private and are not: documented examples, test numbers, identifiers.
+
+Each constant says why its members pass. A detector that finds a candidate asks here first; a
+look-alike is reported as such (its rule names the constant's reason), never as a finding.
+
+`inert_spans` finds the identifiers that contain digit or hex runs a detector could mistake for a
+phone number, a card or a key: UUIDs, ISBNs and hex digests; `follows_version_word` tells a
+version string from an address. `as_config` lists every constant, for the guard's config digest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Final, NamedTuple
+
+# RFC 2606 and RFC 6761 reserve these for documentation and testing: no mailbox exists there.
+EXAMPLE_DOMAINS: Final = frozenset({"example.com", "example.org", "example.net"})
+EXAMPLE_TLDS: Final = frozenset({"example", "test", "invalid", "localhost"})
+
+# Card numbers the networks and payment processors publish for testing (Stripe, Adyen, Braintree,
+# PayPal sandbox documentation): they pass Luhn and hold no account.
+TEST_CARDS: Final = frozenset(
+    {
+        "4242424242424242",  # Stripe Visa
+        "4000056655665556",  # Stripe Visa debit
+        "4000002500003155",  # Stripe 3-D Secure
+        "4000000000000002",  # Stripe declined
+        "4000000000009995",  # Stripe insufficient funds
+        "4000000000000077",  # Stripe charge succeeds, balance available
+        "4111111111111111",  # Visa test number (PayPal, Braintree, Adyen)
+        "4012888888881881",  # Visa test number
+        "4222222222222",  # Visa 13-digit test number
+        "5555555555554444",  # Stripe Mastercard
+        "5200828282828210",  # Stripe Mastercard debit
+        "5105105105105100",  # Mastercard prepaid test number
+        "2223003122003222",  # Stripe Mastercard 2-series
+        "378282246310005",  # American Express test number
+        "371449635398431",  # American Express test number
+        "378734493671000",  # American Express Corporate test number
+        "6011111111111117",  # Discover test number
+        "6011000990139424",  # Discover test number
+        "3056930009020004",  # Diners Club test number
+        "30569309025904",  # Diners Club 14-digit test number
+        "38520000023237",  # Diners Club test number
+        "36227206271667",  # Diners Club International test number
+        "3566002020360505",  # JCB test number
+        "3530111333300000",  # JCB test number
+        "6200000000000005",  # UnionPay test number
+    }
+)
+
+# The IBANs of the ECBS and Wikipedia examples, quoted in bank and library documentation.
+EXAMPLE_IBANS: Final = frozenset(
+    {
+        "GB82WEST12345698765432",
+        "GB29NWBK60161331926819",
+        "DE89370400440532013000",
+        "FR1420041010050500013M02606",
+        "NL91ABNA0417164300",
+        "BE68539007547034",
+        "CH9300762011623852957",
+    }
+)
+
+# Printed on sample cards and in advertising: 078-05-1120 (Woolworth's wallet insert, 1938),
+# 219-09-9999 (a Social Security Board pamphlet, 1940); 123-45-6789 was never issued.
+EXAMPLE_SSNS: Final = frozenset({"078051120", "219099999", "123456789"})
+
+# Keys that vendors publish in their documentation as examples.
+EXAMPLE_SECRETS: Final = frozenset(
+    {
+        "AKIAIOSFODNN7EXAMPLE",  # AWS access key id in the AWS documentation
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",  # AWS secret access key, same
+        "ghp_16C7e42F292c6912E7710c838347Ae178B4a",  # GitHub docs personal access token
+        # jwt.io's example token signature (HS256, secret "your-256-bit-secret").
+        "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    }
+)
+# A value containing one of these (any case) is an illustration, not a credential: vendors
+# mark examples with EXAMPLE, and templates leave a hole to fill.
+PLACEHOLDER_WORDS: Final = (
+    "example",
+    "your",
+    "xxxx",
+    "placeholder",
+    "changeme",
+    "dummy",
+    "redacted",
+    "<",
+    "***",
+    "...",
+)
+
+# NANP numbers 555-0100 to 555-0199 are reserved for fiction (ATIS/NANPA); Ofcom reserves these
+# national number blocks (London 020 7946 0xxx, mobile 07700 900xxx, ...) for drama.
+FICTIONAL_US_LINES: Final = range(5550100, 5550200)
+FICTIONAL_UK_PREFIXES: Final = (
+    "2079460",
+    "1134960",
+    "1144960",
+    "1154960",
+    "1164960",
+    "1174960",
+    "1184960",
+    "1214960",
+    "1314960",
+    "1414960",
+    "1514960",
+    "1614960",
+    "2896496",
+    "2920180",
+    "7700900",
+    "8081570",
+    "9098790",
+)
+
+# Anycast resolvers run by Google, Cloudflare, Quad9 and OpenDNS: they name a service, not a
+# person, and documentation quotes them constantly.
+PUBLIC_SERVICE_ADDRESSES: Final = frozenset(
+    {"8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "208.67.222.222", "208.67.220.220"}
+)
+# Sequential digits that documentation writes where any address would do.
+PLACEHOLDER_ADDRESSES: Final = frozenset({"1.2.3.4", "12.34.56.78", "123.45.67.89", "4.3.2.1"})
+
+# Passwords that manuals print in connection strings and config examples: SQLAlchemy's and
+# Oracle's scott/tiger demo account, the PostgreSQL image's "mysecretpassword", and the words
+# that stand for "a password goes here".
+DEMO_PASSWORDS: Final = frozenset(
+    {
+        "tiger",
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "pw",
+        "secret",
+        "mysecretpassword",
+        "mypassword",
+        "some_password",
+        "admin",
+        "root",
+        "guest",
+        "test",
+        "foo",
+        "bar",
+        "changeit",
+    }
+)
+
+# Words that, just before a dotted quad, make it a version ("version 1.2.3.4", "v1.2.3.4").
+VERSION_WORDS: Final = re.compile(
+    r"(?:\b(?:version|ver|release|build|v|python|rev|revision|tag|firmware)\s*[:=]?\s*"
+    r"|(?<![\w.])v)$",
+    re.IGNORECASE,
+)
+
+# The expressions open with a character class or a literal, not a look-behind, so that the
+# regex engine skips ahead to candidates; what comes before a match is checked on the match.
+_UUID = re.compile(r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}(?![\w-])")
+# SHA-1 (git commits), SHA-224, SHA-256, SHA-384, SHA-512 and MD5 digests written as hex.
+_HEX_DIGEST = re.compile(r"(?:[0-9a-f]{32,128}|[0-9A-F]{32,128})(?![0-9A-Za-z])")
+_DIGEST_LENGTHS = frozenset({32, 40, 56, 64, 96, 128})
+# ISBN-10 and ISBN-13, hyphenated or not, after the word ISBN, or in the 978/979 prefixes.
+_ISBN = re.compile(r"ISBN(?:-1[03])?:?\s*([\dX][\d\- X]{8,16}[\dX])\b", re.IGNORECASE)
+_EAN = re.compile(r"97[89][- ]?(?:\d[- ]?){9}\d(?![\d-])")
+
+
+class Inert(NamedTuple):
+    """A span that is an identifier, not a private value, and why."""
+
+    start: int
+    end: int
+    rule: str
+
+
+def as_config() -> dict[str, list[str]]:
+    """Every look-alike list, sorted: what the guard's configuration digest covers, so that a
+    changed list changes the digest in every verdict."""
+    return {
+        "example_domains": sorted(EXAMPLE_DOMAINS),
+        "example_tlds": sorted(EXAMPLE_TLDS),
+        "test_cards": sorted(TEST_CARDS),
+        "example_ibans": sorted(EXAMPLE_IBANS),
+        "example_ssns": sorted(EXAMPLE_SSNS),
+        "example_secrets": sorted(EXAMPLE_SECRETS),
+        "placeholder_words": sorted(PLACEHOLDER_WORDS),
+        "demo_passwords": sorted(DEMO_PASSWORDS),
+        "public_service_addresses": sorted(PUBLIC_SERVICE_ADDRESSES),
+        "placeholder_addresses": sorted(PLACEHOLDER_ADDRESSES),
+        "fictional_uk_prefixes": sorted(FICTIONAL_UK_PREFIXES),
+        "fictional_us_lines": [str(FICTIONAL_US_LINES.start), str(FICTIONAL_US_LINES.stop - 1)],
+        "version_words": [VERSION_WORDS.pattern],
+    }
+
+
+def inert_spans(text: str) -> list[Inert]:
+    """The UUIDs, hex digests and ISBNs in `text`, in order of start."""
+    found: list[Inert] = []
+    if max(map(len, text.split()), default=0) >= 32:  # a digest or a UUID is one long run
+        if text.count("-") >= 4:
+            found += [
+                Inert(m.start(), m.end(), "uuid")
+                for m in _UUID.finditer(text)
+                if _opens(text, m.start(), "-")
+            ]
+        found += [
+            Inert(m.start(), m.end(), "hex-digest")
+            for m in _HEX_DIGEST.finditer(text)
+            if m.end() - m.start() in _DIGEST_LENGTHS and _opens(text, m.start(), "")
+        ]
+    if "97" in text:
+        found += [
+            Inert(m.start(), m.end(), "isbn")
+            for m in _EAN.finditer(text)
+            if _opens(text, m.start(), "-") and _isbn_valid(m.group())
+        ]
+    if "isbn" in text or "ISBN" in text:
+        found += [
+            Inert(m.start(1), m.end(1), "isbn")
+            for m in _ISBN.finditer(text)
+            if _opens(text, m.start(), "") and _isbn_valid(m.group(1))
+        ]
+    found.sort()
+    return found
+
+
+def _opens(text: str, start: int, joiners: str) -> bool:
+    """Whether a match at `start` begins a token: no letter, digit or joiner just before."""
+    return start == 0 or not (text[start - 1].isalnum() or text[start - 1] in joiners)
+
+
+def covering(spans: Sequence[Inert], start: int, end: int) -> str | None:
+    """The rule of the inert span that overlaps [start, end), if one does."""
+    for span in spans:
+        if span.start < end and start < span.end:
+            return span.rule
+    return None
+
+
+def is_example_domain(domain: str) -> bool:
+    """Whether a mail domain is reserved for documentation (RFC 2606, RFC 6761)."""
+    domain = domain.lower().rstrip(".")
+    labels = domain.rsplit(".", 2)
+    if labels[-1] in EXAMPLE_TLDS:
+        return True
+    return ".".join(labels[-2:]) in EXAMPLE_DOMAINS
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether a secret-shaped value is a documented example or a template's hole."""
+    if value in EXAMPLE_SECRETS or value.lower() in DEMO_PASSWORDS:
+        return True
+    lowered = value.lower()
+    return any(word in lowered for word in PLACEHOLDER_WORDS)
+
+
+def follows_version_word(text: str, start: int) -> bool:
+    """Whether the dotted number at `start` is introduced as a version."""
+    return VERSION_WORDS.search(text, max(0, start - 24), start) is not None
+
+
+def _isbn_valid(value: str) -> bool:
+    digits = [c for c in value.upper() if c.isdigit() or c == "X"]
+    if len(digits) == 10:
+        total = sum((10 - i) * (10 if c == "X" else int(c)) for i, c in enumerate(digits))
+        return total % 11 == 0
+    if len(digits) == 13 and "X" not in digits:
+        total = sum((3 if i % 2 else 1) * int(c) for i, c in enumerate(digits))
+        return total % 10 == 0
+    return False

@@ -1,0 +1,109 @@
+"""IP addresses that could point at someone: IPv4 and IPv6 outside the non-global ranges.
+
+Candidates are dotted quads and colon-separated hex groups; the stdlib `ipaddress` decides
+whether one is an address at all and which range it is in. Private, loopback, link-local,
+multicast, reserved, unspecified and shared (RFC 6598) addresses pass as `ip_address/non-global`;
+the documentation ranges (RFC 5737's three /24s, RFC 3849's 2001:db8::/32) as
+`ip_address/documentation`.
+
+A dotted quad right after a version word ("version 1.2.3.4", "v1.2.3.4", "Python 3.11.4.0")
+passes as `ip_address/version-string`; one inside a longer dotted run ("1.2.3.4.5") is no
+candidate at all. Public resolvers (8.8.8.8, 1.1.1.1, ...) name a service, not a person, and pass as
+`ip_address/public-service`; the sequential placeholders of documentation (1.2.3.4,
+123.45.67.89) as `ip_address/placeholder`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator, Sequence
+from typing import Final
+
+from synthguard.guards.privacy.finding import Hit
+from synthguard.guards.privacy.lookalikes import (
+    PLACEHOLDER_ADDRESSES,
+    PUBLIC_SERVICE_ADDRESSES,
+    Inert,
+    covering,
+    follows_version_word,
+)
+
+RULE: Final = "ip_address"
+
+DOCUMENTATION_NETWORKS: Final = (
+    ipaddress.ip_network("192.0.2.0/24"),  # RFC 5737 TEST-NET-1
+    ipaddress.ip_network("198.51.100.0/24"),  # RFC 5737 TEST-NET-2
+    ipaddress.ip_network("203.0.113.0/24"),  # RFC 5737 TEST-NET-3
+    ipaddress.ip_network("2001:db8::/32"),  # RFC 3849
+)
+
+# Expressions open with a character class, not a look-behind, so that the regex engine skips
+# ahead to candidate characters; the look-behind is checked on each match (`_opens`).
+_IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)")
+# At least two colons, hex groups of at most four; `ipaddress` decides the rest.
+_IPV6 = re.compile(
+    r"(?<![\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:)(?:[0-9A-Fa-f]{1,4}|:)[0-9A-Fa-f:]{2,38}"
+    r"(?:(?<=:)(?:\d{1,3}\.){3}\d{1,3})?(?![\w:]|\.\d)"
+)
+
+
+def find_ips(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
+    """Every global IPv4 and IPv6 address in `text`; the rest of the address space and version
+    strings as look-alikes."""
+    if "." in text:
+        for match in _IPV4.finditer(text):
+            start = match.start()
+            if start and (text[start - 1].isalnum() or text[start - 1] in "._"):
+                continue
+            if follows_version_word(text, start):
+                yield _hit(match.group(), start, match.end(), "version-string")
+            else:
+                yield from _judged(match.group(), start, match.end(), inert)
+    if "::" in text or text.count(":") >= 3:
+        for match in _IPV6.finditer(text):
+            yield from _judged(match.group(), match.start(), match.end(), inert)
+
+
+def _judged(value: str, start: int, end: int, inert: Sequence[Inert]) -> Iterator[Hit]:
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return
+    why = covering(inert, start, end)
+    if why is None and any(address in network for network in DOCUMENTATION_NETWORKS):
+        why = "documentation"
+    if why is None and value in PUBLIC_SERVICE_ADDRESSES:
+        why = "public-service"
+    if why is None and value in PLACEHOLDER_ADDRESSES:
+        why = "placeholder"
+    if why is None and _non_global(address):
+        why = "non-global"
+    if why is not None:
+        yield _hit(value, start, end, why)
+    else:
+        yield Hit(start, end, "ip_address", RULE, _preview(value))
+
+
+def _non_global(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    # `is_global` alone lets through IPv6 ranges IANA reserves (::/8 holds "::2").
+    return (
+        not address.is_global
+        or address.is_reserved
+        or address.is_multicast
+        or address.is_unspecified
+        or address.is_loopback
+        or address.is_link_local
+    )
+
+
+def _hit(value: str, start: int, end: int, why: str) -> Hit:
+    return Hit(start, end, "ip_address", f"ip_address/{why}", _preview(value), True)
+
+
+def _preview(value: str) -> str:
+    if ":" in value:
+        head = value.split(":", 1)[0]
+        return f"{head}:****"
+    head = value.split(".", 1)[0]
+    return f"{head}.*.*.*"

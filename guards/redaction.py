@@ -1,0 +1,199 @@
+"""`screen --redact`: a sample held back only for personal data ships as a redacted revision.
+
+The privacy guard's default action is quarantine. With redaction chosen, each sample that the
+screen quarantined for personal data or secrets alone (every failed verdict is the privacy
+guard's, or the ledger's hold of an earlier privacy quarantine) gets a redacted copy: every span
+the guard found replaced by a typed placeholder (`[EMAIL]`), every other character as it was.
+The original stays quarantined; the copy is recorded as a signed `revised` record whose parent
+is the original and whose detail names each span removed (field, offsets, kind, rule: never the
+value), so lineage shows that and why the sample changed. The copy is then screened itself by
+the privacy guard (the placeholders must leave nothing behind) and by every per-row guard that
+ran after it (toxicity, the ledger's hold): a copy that fails is quarantined like any sample.
+
+A copy whose content equals a sample already in the screen is not screened twice: the
+original's record says so. An original with no making record in the ledger cannot be revised
+(a revision's depth follows its parent's): it stays quarantined, and the verdict says why.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from synthguard.guards.privacy import Finding, PrivacyGuard, redact
+from synthguard.guards.quarantine import HELD_GUARD
+from synthguard.guards.screen import Screened, ScreenResult, screen_rows
+from synthguard.guards.verdict import Guard, Verdict
+from synthguard.provenance.reader import Row
+from synthguard.provenance.record import Generator
+from synthguard.provenance.recorder import Recorder
+from synthguard.provenance.sample import FieldMapping, Sample
+
+REDACTED_RULE = "redacted"
+"""The passing privacy verdict on an original whose redacted copy was made."""
+NOT_REDACTED_RULE = "not-redacted"
+"""The passing privacy verdict on an original that could not be revised (it stays held)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    """One original, its redacted copy, and the spans that were replaced."""
+
+    original: Sample
+    copy: Sample
+    findings: tuple[Finding, ...]
+    line: int
+
+    def kinds(self) -> dict[str, int]:
+        """How many spans of each kind were replaced."""
+        return dict(sorted(Counter(finding.kind for finding in self.findings).items()))
+
+    def detail(self, guard: PrivacyGuard) -> dict[str, Any]:
+        """The `revised` record's detail: what was removed, where, and by which rule."""
+        return {
+            "redaction": {
+                "guard": asdict(guard.info),
+                "kinds": self.kinds(),
+                "spans": [
+                    {
+                        "field": f.field,
+                        "start": f.start,
+                        "end": f.end,
+                        "kind": f.kind,
+                        "rule": f.rule,
+                    }
+                    for f in self.findings
+                ],
+            }
+        }
+
+
+@dataclass
+class RedactionResult:
+    """What redaction made: the copies, their own screen, and the originals left as they were."""
+
+    redactions: list[Redaction]
+    screened: ScreenResult
+    guards: list[Guard]
+    unrevisable: int
+
+    def kinds(self) -> dict[str, int]:
+        """Spans replaced, by kind, over every copy."""
+        total: Counter[str] = Counter()
+        for redaction in self.redactions:
+            total.update(redaction.kinds())
+        return dict(sorted(total.items()))
+
+
+def reviser(guard: PrivacyGuard) -> Generator:
+    """The program a redaction's `revised` record names as its author."""
+    return Generator(
+        name="privacy-redaction",
+        model="synthguard.guards.privacy",
+        version=guard.info.version,
+        parameters={"config_digest": guard.info.config_digest, "placeholders": "typed"},
+    )
+
+
+def redact_quarantined(
+    result: ScreenResult,
+    guards: Sequence[Guard],
+    recorder: Recorder,
+    mapping: FieldMapping,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> RedactionResult | None:
+    """Make, screen and prepare the redacted copies of `result`'s privacy-only quarantines.
+
+    Returns None when no privacy guard ran. The originals' rows gain a passing verdict that
+    says what became of them (the copy's id, or why there is none)."""
+    privacy = next((g for g in guards if isinstance(g, PrivacyGuard)), None)
+    if privacy is None:
+        return None
+    seen = {item.row.sample.id for item in result.rows if item.row.sample is not None}
+    recorder.prefetch_depths(seen)
+    redactions: list[Redaction] = []
+    unrevisable = 0
+    for item in result.rows:
+        findings = _only_private(item, privacy)
+        if findings is None:
+            continue
+        original = item.row.sample
+        assert original is not None
+        if recorder.depth_of(original.id) is None:
+            unrevisable += 1
+            item.verdicts.append(
+                _note(
+                    privacy,
+                    original.id,
+                    NOT_REDACTED_RULE,
+                    {
+                        "why": "no making record in the ledger: a revision needs its parent "
+                        "recorded (synthguard record)"
+                    },
+                )
+            )
+            continue
+        copy = redact(original, findings, mapping)
+        note: dict[str, Any] = {"redacted_as": copy.id, "kinds": _kinds(findings)}
+        if copy.id in seen:
+            note["copy_of"] = "a sample already in this screen"
+        else:
+            seen.add(copy.id)
+            redactions.append(Redaction(original, copy, tuple(findings), item.row.number))
+        item.verdicts.append(_note(privacy, original.id, REDACTED_RULE, note))
+    later = _after(guards, privacy)
+    copies = [Row(r.line, r.copy.row, r.copy, None) for r in redactions]
+    screened = screen_rows(copies, later, progress=progress)
+    return RedactionResult(redactions, screened, later, unrevisable)
+
+
+def record_revisions(redacted: RedactionResult, recorder: Recorder) -> int:
+    """Sign one `revised` record per copy (parent: the original); return how many."""
+    privacy = next(g for g in redacted.guards if isinstance(g, PrivacyGuard))
+    author = reviser(privacy)
+    for redaction in redacted.redactions:
+        recorder.revised(
+            redaction.copy, redaction.original.id, author, detail=redaction.detail(privacy)
+        )
+    return len(redacted.redactions)
+
+
+def _only_private(item: Screened, privacy: PrivacyGuard) -> list[Finding] | None:
+    """The privacy findings of a row quarantined for them alone, else None."""
+    failed = [v for v in item.verdicts if not v.passed]
+    if not failed or item.row.sample is None:
+        return None
+    own = [v for v in failed if v.guard == privacy.info]
+    held = [v for v in failed if v.guard == HELD_GUARD]
+    if len(own) + len(held) != len(failed):
+        return None
+    if any(not _held_for_privacy(v) for v in held):
+        return None
+    findings = privacy.findings_of(own)
+    if not findings:
+        # Held from an earlier screen: this screen's privacy guard did not see the row (the
+        # funnel stops at the first failure), so look again.
+        findings = privacy.findings_of(privacy.check([item.row.sample]))
+    return findings or None
+
+
+def _held_for_privacy(verdict: Verdict) -> bool:
+    rules = verdict.detail.get("rules", [])
+    return bool(rules) and all(str(rule).startswith("privacy/") for rule in rules)
+
+
+def _after(guards: Sequence[Guard], privacy: PrivacyGuard) -> list[Guard]:
+    """The privacy guard and the per-row guards after it: what screens a copy."""
+    start = list(guards).index(privacy)
+    return [privacy] + [g for g in guards[start + 1 :] if not callable(getattr(g, "finish", None))]
+
+
+def _kinds(findings: Sequence[Finding]) -> dict[str, int]:
+    return dict(sorted(Counter(f.kind for f in findings).items()))
+
+
+def _note(guard: PrivacyGuard, sample_id: str, rule: str, detail: dict[str, Any]) -> Verdict:
+    return Verdict(sample_id, guard.info, rule, passed=True, score=0.0, detail=detail)

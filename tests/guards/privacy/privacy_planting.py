@@ -1,0 +1,272 @@
+"""Private values of every kind, generated fresh and valid, planted in real text with their span.
+
+Each generator makes a value its kind's checks accept and no look-alike list names: e-mail
+addresses at real mail providers, phone numbers libphonenumber calls valid (US, UK, German and
+French ones, in the formats people write), global IPv4 and IPv6 addresses, IBANs with correct
+mod-97 check digits for eight countries, card numbers of five schemes with their Luhn digit,
+SSNs in issued ranges, and secrets: AWS, GitHub, Stripe and Slack tokens, a JWT, a PEM private
+key block, a password assignment and a credential URL.
+
+`plant` puts a value into a carrier sentence ("Write to ... for details.") at a paragraph break
+of a real docstring (`poisoning.docstrings()`, the guards' real-text corpus), and returns the
+text with the value's exact span. The benchmark reaches this module the way it reaches
+`poisoning`.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import random
+import string
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import phonenumbers
+
+# The corpus loader lives one folder up, beside the other guards' tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import poisoning
+
+from synthguard.guards.privacy import KINDS, find_private
+from synthguard.provenance.sample import sample_from_row
+
+ALNUM = string.ascii_letters + string.digits
+UPPER_DIGITS = string.ascii_uppercase + string.digits
+
+
+@dataclass(frozen=True)
+class Planted:
+    """A text holding one private value at [start, end)."""
+
+    text: str
+    start: int
+    end: int
+    kind: str
+    value: str
+
+
+def email(rng: random.Random) -> str:
+    first = rng.choice(["maria", "jon", "wei", "aisha", "lukas", "sofia", "omar", "yuki"])
+    last = rng.choice(["garcia", "smith", "zhang", "okafor", "muller", "rossi", "haddad"])
+    sep = rng.choice([".", "_", ""])
+    domain = rng.choice(["gmail.com", "outlook.com", "proton.me", "yahoo.co.uk", "gmx.de"])
+    return f"{first}{sep}{last}{rng.randrange(10, 99)}@{domain}"
+
+
+def phone(rng: random.Random) -> str:
+    while True:
+        style = rng.randrange(6)
+        if style < 3:
+            area = rng.choice(["212", "312", "415", "617", "202", "303", "512", "206", "713"])
+            exchange = f"{rng.randrange(2, 10)}{rng.randrange(0, 10)}{rng.randrange(0, 10)}"
+            if exchange == "555" or exchange[1:] == "11":
+                continue
+            line = f"{rng.randrange(10000):04d}"
+            text = [
+                f"({area}) {exchange}-{line}",
+                f"{area}-{exchange}-{line}",
+                f"+1 {area} {exchange} {line}",
+            ][style]
+        elif style == 3:
+            text = f"+44 20 {rng.choice('378')}{rng.randrange(100, 999)} {rng.randrange(10000):04d}"
+        elif style == 4:
+            text = f"+49 30 {rng.randrange(1000000, 99999999)}"
+        else:
+            pairs = " ".join(f"{rng.randrange(100):02d}" for _ in range(4))
+            text = f"+33 {rng.randrange(1, 6)} {pairs}"
+        number = phonenumbers.parse(text, "US")
+        if phonenumbers.is_valid_number(number) and "555" not in text:
+            return text
+
+
+def ip_address(rng: random.Random) -> str:
+    while True:
+        if rng.random() < 0.7:
+            address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv4Address(
+                rng.getrandbits(32)
+            )
+        else:
+            address = ipaddress.IPv6Address((0x2A00 << 112) | rng.getrandbits(100) << 12)
+        if address.is_global and not address.is_reserved and not address.is_multicast:
+            text = str(address)
+            if text not in {"8.8.8.8", "1.1.1.1", "9.9.9.9"}:
+                return text
+
+
+# (country, BBAN generator) for eight countries of the IBAN registry.
+_BBANS: dict[str, Callable[[random.Random], str]] = {
+    "DE": lambda rng: _digits(rng, 18),
+    "GB": lambda rng: _letters(rng, 4) + _digits(rng, 14),
+    "FR": lambda rng: _digits(rng, 23),
+    "NL": lambda rng: _letters(rng, 4) + _digits(rng, 10),
+    "ES": lambda rng: _digits(rng, 20),
+    "IT": lambda rng: _letters(rng, 1) + _digits(rng, 22),
+    "CH": lambda rng: _digits(rng, 17),
+    "BE": lambda rng: _digits(rng, 12),
+}
+
+
+def iban(rng: random.Random) -> str:
+    country = rng.choice(sorted(_BBANS))
+    bban = _BBANS[country](rng)
+    numeric = "".join(str(int(char, 36)) for char in bban + country + "00")
+    compact = f"{country}{98 - int(numeric) % 97:02d}{bban}"
+    if rng.random() < 0.5:
+        return compact
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+# (IIN prefix, length, grouping) for Visa, Mastercard (both series), Amex, Discover and JCB.
+_CARDS = (
+    ("4", 16, (4, 4, 4, 4)),
+    ("51", 16, (4, 4, 4, 4)),
+    ("2221", 16, (4, 4, 4, 4)),
+    ("37", 15, (4, 6, 5)),
+    ("6011", 16, (4, 4, 4, 4)),
+    ("3530", 16, (4, 4, 4, 4)),
+)
+
+
+def payment_card(rng: random.Random) -> str:
+    prefix, length, groups = rng.choice(_CARDS)
+    body = prefix + _digits(rng, length - len(prefix) - 1)
+    digits = body + _luhn_digit(body)
+    separator = rng.choice([" ", "-", ""])
+    parts, at = [], 0
+    for size in groups:
+        parts.append(digits[at : at + size])
+        at += size
+    return separator.join(parts)
+
+
+def ssn(rng: random.Random) -> str:
+    while True:
+        area = rng.randrange(1, 900)
+        if area != 666:
+            break
+    return f"{area:03d}-{rng.randrange(1, 100):02d}-{rng.randrange(1, 10000):04d}"
+
+
+def secret(rng: random.Random) -> str:
+    """A secret as it appears in text: a bare token, an assignment, a URL or a PEM block."""
+    style = rng.randrange(8)
+    if style == 0:
+        return "AKIA" + "".join(
+            rng.choice(string.ascii_uppercase + string.digits) for _ in range(16)
+        )
+    if style == 1:
+        return "ghp_" + _alnum(rng, 36)
+    if style == 2:
+        return "sk_live_" + _alnum(rng, 24)
+    if style == 3:
+        return f"xoxb-{_digits(rng, 12)}-{_digits(rng, 13)}-{_alnum(rng, 24).lower()}"
+    if style == 4:
+        header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        claims = {"sub": _digits(rng, 8), "name": "Ada", "iat": rng.randrange(1_600_000_000)}
+        signature = _b64url(rng.randbytes(32))
+        return f"{header}.{_b64url(json.dumps(claims).encode())}.{signature}"
+    if style == 5:
+        body = base64.b64encode(rng.randbytes(96)).decode()
+        lines = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
+        return f"-----BEGIN RSA PRIVATE KEY-----\n{lines}\n-----END RSA PRIVATE KEY-----"
+    if style == 6:
+        return _alnum(rng, 14)  # planted as `password = "..."`
+    return _alnum(rng, 16)  # planted as the password of a credential URL
+
+
+GENERATORS: dict[str, Callable[[random.Random], str]] = {
+    "email": email,
+    "phone": phone,
+    "ip_address": ip_address,
+    "iban": iban,
+    "payment_card": payment_card,
+    "ssn": ssn,
+    "secret": secret,
+}
+assert tuple(GENERATORS) == KINDS
+
+CARRIERS: dict[str, tuple[str, ...]] = {
+    "email": ("For questions, write to {v} directly.", "Maintainer: {v}"),
+    "phone": ("Call the support line at {v} for help.", "Phone: {v}"),
+    "ip_address": ("The request came from {v} during the test.", "Allowed host: {v}"),
+    "iban": ("Payments go to IBAN {v} each month.", "Account: {v}"),
+    "payment_card": ("It was charged to card {v} yesterday.", "Card number: {v}"),
+    "ssn": ("Her SSN is {v}, as the form shows.", "SSN: {v}"),
+    "secret": ("Use the key {v} to authenticate.", "token = '{v}'"),
+}
+
+
+def carrier(kind: str, value: str, rng: random.Random) -> tuple[str, int]:
+    """A sentence holding `value`, and where in it the value starts."""
+    if kind == "secret" and value.isalnum() and len(value) == 14:
+        sentence = f'db_password = "{value}"'
+    elif kind == "secret" and value.isalnum() and len(value) == 16:
+        sentence = f"DATABASE_URL=postgres://admin:{value}@db.internal:5432/prod"
+    elif kind == "secret" and value.startswith("-----BEGIN"):
+        sentence = f"The deploy key:\n{value}\nKeep it safe."
+    else:
+        sentence = rng.choice(CARRIERS[kind]).format(v=value)
+    return sentence, sentence.index(value)
+
+
+def plant(text: str, kind: str, rng: random.Random) -> Planted:
+    """`text` with a fresh value of `kind` in a carrier sentence at one of its paragraph
+    breaks (or at its end)."""
+    value = GENERATORS[kind](rng)
+    sentence, offset = carrier(kind, value, rng)
+    breaks = [i for i in range(len(text)) if text.startswith("\n\n", i)] + [len(text)]
+    at = rng.choice(breaks)
+    head = text[:at] + "\n\n"
+    planted = head + sentence + "\n\n" + text[at:].lstrip("\n")
+    start = len(head) + offset
+    return Planted(planted, start, start + len(value), kind, value)
+
+
+def docstrings(count: int, seed: int = 0) -> list[str]:
+    """`count` real docstrings (the guards' corpus) with nothing private in them, drawn with
+    the seed: a value planted in one is then its only finding. (Which docstrings the corpus
+    holds depends a little on what the process imported before: a few libraries document
+    their members at import time.)"""
+    docs = sorted(doc.text for doc in poisoning.docstrings())
+    rng = random.Random(seed)
+    rng.shuffle(docs)
+    clean = (doc for doc in docs if not find_private(sample_from_row({"text": doc})))
+    return [doc for doc, _ in zip(clean, range(count), strict=False)]
+
+
+def corpus_rows(size: int | None = None, seed: int = 0) -> list[dict[str, str]]:
+    """The guards' clean real-text corpus as Alpaca rows."""
+    return poisoning.corpus(size, seed).rows
+
+
+def _digits(rng: random.Random, count: int) -> str:
+    return "".join(rng.choice(string.digits) for _ in range(count))
+
+
+def _letters(rng: random.Random, count: int) -> str:
+    return "".join(rng.choice(string.ascii_uppercase) for _ in range(count))
+
+
+def _alnum(rng: random.Random, count: int) -> str:
+    while True:
+        value = "".join(rng.choice(ALNUM) for _ in range(count))
+        if any(c.isdigit() for c in value) and any(c.isalpha() for c in value):
+            return value
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _luhn_digit(body: str) -> str:
+    total = 0
+    for i, char in enumerate(reversed(body)):
+        value = int(char)
+        if i % 2 == 0:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return str(-total % 10)

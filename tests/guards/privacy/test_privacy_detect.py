@@ -1,0 +1,263 @@
+"""Detection: every kind planted in real docstrings and in chat transcripts is found with its
+exact span and kind; every look-alike passes and names the rule that let it pass; a value split
+across two fields is never put back together."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import privacy_planting as planting
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from synthguard.guards.privacy import KINDS, Detector, Finding, find_private
+from synthguard.provenance.errors import InputError
+from synthguard.provenance.sample import sample_from_row
+
+DETECTOR = Detector()
+DOCS = planting.docstrings(60, seed=7)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_planted_in_docstrings_is_found_with_its_span(kind: str) -> None:
+    rng = random.Random(kind)
+    for doc in DOCS:
+        planted = planting.plant(doc, kind, rng)
+        sample = sample_from_row({"instruction": "Explain this.", "output": planted.text})
+        found = [f for f in find_private(sample) if f.field == "output"]
+        overlapping = [
+            (f.start, f.end, f.kind)
+            for f in found
+            if f.start < planted.end and planted.start < f.end
+        ]
+        assert overlapping == [(planted.start, planted.end, kind)], (planted.value, found)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_findings_never_show_the_value(kind: str) -> None:
+    rng = random.Random(f"preview-{kind}")
+    for doc in DOCS[:20]:
+        planted = planting.plant(doc, kind, rng)
+        (finding,) = [
+            f
+            for f in find_private(sample_from_row({"text": planted.text}))
+            if f.start == planted.start
+        ]
+        compact = planted.value.replace(" ", "").replace("-", "")
+        assert compact not in finding.preview.replace(" ", "").replace("-", "")
+        assert "*" in finding.preview or finding.preview.endswith("characters]")
+
+
+def test_chat_transcript_findings_name_their_message() -> None:
+    rng = random.Random(3)
+    phone, mail, key = planting.phone(rng), planting.email(rng), planting.secret(rng)
+    while not key.startswith(("AKIA", "ghp_", "sk_live_")):
+        key = planting.secret(rng)
+    messages = [
+        {"role": "system", "content": "You are a helpful assistant for a bank's call centre."},
+        {"role": "user", "content": f"My number is {phone}, please call me back."},
+        {"role": "assistant", "content": "Sure. Which e-mail should the summary go to?"},
+        {"role": "user", "content": f"Send it to {mail}. Also, our deploy key is {key}"},
+        {"role": "assistant", "content": "I won't store keys; please rotate that one."},
+    ]
+    found = find_private(sample_from_row({"messages": messages}))
+    by_field = {(f.field, f.kind) for f in found}
+    assert by_field == {
+        ("messages[1]", "phone"),
+        ("messages[3]", "email"),
+        ("messages[3]", "secret"),
+    }
+    for finding in found:
+        text = messages[int(finding.field[9:-1])]["content"]
+        assert text[finding.start : finding.end] in (phone, mail, key)
+
+
+def test_a_secret_split_across_input_and_output_is_not_reassembled() -> None:
+    key = "AKIA" + "Q7ZK2M4XN8BT5RWC"
+    card = "4929 1234 5678 9015"
+    sample = sample_from_row(
+        {
+            "instruction": "Finish the configuration.",
+            "input": f"aws_access_key_id = {key[:10]}",
+            "output": f"{key[10:]}\nand the card ends {card[10:]}",
+        }
+    )
+    assert find_private(sample) == []
+    whole = sample_from_row({"text": f"aws_access_key_id = {key} card {card}"})
+    assert {f.kind for f in find_private(whole)} == {"secret", "payment_card"}
+
+
+LOOKALIKES = [
+    ("Mail ops@example.com or admin@mail.example.org.", "email", "email/example-domain"),
+    ("Try user@host.test and bob@service.invalid.", "email", "email/example-domain"),
+    ("The server at 192.0.2.17 answers.", "ip_address", "ip_address/documentation"),
+    ("Point it at 2001:db8::8a2e:370:7334.", "ip_address", "ip_address/documentation"),
+    ("Bind to 10.0.0.5 or 127.0.0.1 or ::1.", "ip_address", "ip_address/non-global"),
+    ("Use resolver 8.8.8.8.", "ip_address", "ip_address/public-service"),
+    ("Released as version 4.12.1.250 today.", "ip_address", "ip_address/version-string"),
+    ("Pay with 4242 4242 4242 4242 in test mode.", "payment_card", "payment_card/test-number"),
+    ("Card 4111-1111-1111-1111 or 378282246310005.", "payment_card", "payment_card/test-number"),
+    ("Wire to GB82 WEST 1234 5698 7654 32.", "iban", "iban/example"),
+    ("The wallet card read 078-05-1120.", "ssn", "ssn/advertising"),
+    ("aws_access_key_id = AKIAIOSFODNN7EXAMPLE", "secret", "secret/example-key"),
+    ('password = "changeme"', "secret", "secret/example-key"),
+    ("postgresql://scott:tiger@localhost/test", "secret", "secret/example-key"),
+    ('token_secret = "abcdefghijklmnop"', "secret", "secret/sequential"),
+    ('rev: "9fceb02d0ae598e95dc970b74767f19372d61af8"', "secret", "secret/hex-digest"),
+    (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEow...\n-----END RSA PRIVATE KEY-----",
+        "secret",
+        "secret/example-key",
+    ),
+    ("Call (415) 555-0123 in the film.", "phone", "phone/fictional"),
+    ("INT_MAX is 2147483647 on this platform.", "phone", "phone/bare-digits"),
+    ("The ratio -2096165693 overflowed.", "phone", "phone/numeric"),
+]
+
+
+@pytest.mark.parametrize(("text", "kind", "rule"), LOOKALIKES)
+def test_each_lookalike_passes_and_says_why(text: str, kind: str, rule: str) -> None:
+    findings, lookalikes = DETECTOR.scan(sample_from_row({"text": text}))
+    assert findings == []
+    assert rule in {f.rule for f in lookalikes if f.kind == kind}
+
+
+IDENTIFIERS = [
+    "Request id 123e4567-e89b-12d3-a456-426614174000 failed.",
+    "Fixed in commit 9fceb02d0ae598e95dc970b74767f19372d61af8.",
+    "sha256: 3f786850e387550fdab836ed7e6dc881de23001b3f786850e387550fdab836ed",
+    "See ISBN 978-0-306-40615-7 and ISBN 0-306-40615-2.",
+    "Python 3.11.4 and numpy 1.26.4 on 2024-05-17 at 12:30:00.",
+    "The table holds 1.5, 2.75, 1024, 65536 and 3.14159265358979.",
+]
+
+
+@pytest.mark.parametrize("text", IDENTIFIERS)
+def test_identifiers_and_numbers_are_no_findings(text: str) -> None:
+    assert find_private(sample_from_row({"text": text})) == []
+
+
+def test_rules_name_the_deciding_check() -> None:
+    text = (
+        "Mail jane.roe@gmail.com, call +44 20 7123 4567, host 81.2.69.160, "
+        "IBAN DE44 5001 0517 5407 3249 31, card 4929 1234 5678 9015, SSN 123-45-6788, "
+        'key AKIAQ7ZK2M4XN8BT5RWC, and token = "ghp_Zq8vT2mK5nR9xW3yB7cD1fH4jL6pS0uE2gA8"'
+    )
+    rules = {(f.kind, f.rule) for f in find_private(sample_from_row({"text": text}))}
+    assert rules == {
+        ("email", "email"),
+        ("phone", "phone/libphonenumber"),
+        ("ip_address", "ip_address"),
+        ("iban", "iban/mod97"),
+        ("payment_card", "payment_card/luhn"),
+        ("ssn", "ssn/area-group"),
+        ("secret", "secret/AWSKeyDetector"),
+        ("secret", "secret/GitHubTokenDetector"),
+    }
+
+
+def test_invalid_checksums_and_ranges_are_not_found() -> None:
+    text = (
+        "IBAN DE45 5001 0517 5407 3249 31, card 4929 1234 5678 9016, "
+        "SSN 666-12-3456 and 123-00-4567 and 912-34-5678, address 300.1.2.3"
+    )
+    assert find_private(sample_from_row({"text": text})) == []
+
+
+def test_the_region_decides_how_national_numbers_read() -> None:
+    text = "Ring 030 901820 for the office."
+    us = find_private(sample_from_row({"text": text}), region="US")
+    de = find_private(sample_from_row({"text": text}), region="DE")
+    assert us == []
+    assert [(f.kind, text[f.start : f.end]) for f in de] == [("phone", "030 901820")]
+
+
+def test_entropy_plugins_are_switchable() -> None:
+    text = 'settings = {"signing": "q8Zr4Lw0Xv7Tn2Bk5Yc9Hm3Jd6Fs1Pg8Qa4Ue7Io"}'
+    with_entropy = find_private(sample_from_row({"text": text}), entropy=True)
+    without = find_private(sample_from_row({"text": text}), entropy=False)
+    assert [f.rule for f in with_entropy] == ["secret/high-entropy"]
+    assert without == []
+
+
+def test_a_private_key_block_is_one_finding_from_begin_to_end() -> None:
+    rng = random.Random(5)
+    key = planting.secret(rng)
+    while not key.startswith("-----BEGIN"):
+        key = planting.secret(rng)
+    text = f"Deploy with this key:\n{key}\nand delete it afterwards."
+    (finding,) = find_private(sample_from_row({"text": text}))
+    assert text[finding.start : finding.end] == key
+    assert finding.preview.startswith("-----BEGIN RSA PRIVATE KEY-----")
+
+
+def test_an_unknown_region_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="region"):
+        Detector(region="XX")
+
+
+def test_findings_round_trip_through_plain_values() -> None:
+    finding = Finding("messages[2]", 4, 19, "email", "email", "j***@g***.com")
+    assert Finding.from_dict(finding.as_dict()) == finding
+    with pytest.raises(InputError):
+        Finding.from_dict({**finding.as_dict(), "kind": "passport"})
+    with pytest.raises(InputError):
+        Finding.from_dict({**finding.as_dict(), "end": 2})
+
+
+PIECES = st.sampled_from(
+    [
+        "jo.li77@gmail.com",
+        "+44 20 7123 4567",
+        "(415) 623-4567",
+        "81.2.69.160",
+        "2a00:1450:4001:81c::200e",
+        "DE44 5001 0517 5407 3249 31",
+        "4929 1234 5678 9015",
+        "123-45-6788",
+        "AKIAQ7ZK2M4XN8BT5RWC",
+        'password = "q8Zr4Lw0Xv7T"',
+        "4242 4242 4242 4242",
+        "192.0.2.1",
+        "ops@example.com",
+        "1.2.3.4.5",
+        "3.14159",
+        "-----BEGIN PRIVATE KEY-----",
+        "\n",
+        " ",
+        ".",
+        "-",
+        "::",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(PIECES, st.text(max_size=12)), max_size=12))
+def test_hits_are_disjoint_sorted_and_inside_their_string(parts: list[str]) -> None:
+    text = "".join(parts)
+    hits = DETECTOR.hits(text)
+    assert all(0 <= h.start < h.end <= len(text) for h in hits)
+    assert all(a.end <= b.start for a, b in itertools.pairwise(hits))
+    assert all(h.kind in KINDS and h.rule.split("/")[0] == h.kind for h in hits)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "rule"),
+    [
+        ("iban de63575480204181797818 ok", "de63575480204181797818", "iban/mod97"),
+        ("IBAN: DE63-5754-8020-4181-7978-18", "DE63-5754-8020-4181-7978-18", "iban/mod97"),
+        ("SSN 123456788 on file", "123456788", "ssn/area-group+keyword"),
+        ("Social Security Number: 123456788.", "123456788", "ssn/area-group+keyword"),
+        ("phone 4156234567", "4156234567", "phone/libphonenumber"),
+    ],
+)
+def test_other_written_forms_are_found(text: str, value: str, rule: str) -> None:
+    (finding,) = find_private(sample_from_row({"text": text}))
+    assert (text[finding.start : finding.end], finding.rule) == (value, rule)
+
+
+def test_a_bare_nine_digit_run_is_no_ssn_without_its_word() -> None:
+    assert find_private(sample_from_row({"text": "Order 123456788 shipped."})) == []
