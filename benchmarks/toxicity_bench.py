@@ -10,8 +10,9 @@ TF-IDF logistic regression trained on Davidson et al. 2017, whose ONNX model nee
 StringNormalizer's locale set to one this machine has) when it is installed. Detoxify is
 measured when its weights are in the torch hub cache.
 
-Rows: the evaluation side of benchmarks/toxicity_data.py (HateCheck's odd templates and
-evaluation_written.jsonl), disjoint from every row the head was trained or calibrated on.
+Rows: the evaluation side of benchmarks/toxicity_data.py (HateCheck's odd templates,
+evaluation_written.jsonl, the demo templates and docstring modules of the odd side), disjoint
+from every row the head was trained or calibrated on.
 HateCheck functions with a swear word or slur in each case are left out. Each verdict is the
 guard's own (`ToxicityGuard.check`: per field, windowed, any judged label failing).
 """
@@ -58,7 +59,15 @@ RECALL = {
     ),
     "dehumanisation (HateCheck derog_dehum)": lambda r: r.function == "derog_dehum_h",
 }
-CLEAN_WRITTEN = ("history", "news", "medical_legal", "criticism", "reclaimed", "other")
+CLEAN_WRITTEN = (
+    "history",
+    "news",
+    "medical_legal",
+    "criticism",
+    "reclaimed",
+    "other",
+    "instruction",
+)
 CLEAN_HATECHECK = (
     "counter_quote_nh",
     "counter_ref_nh",
@@ -103,15 +112,46 @@ def main() -> None:
     for function in CLEAN_HATECHECK:
         line(f"  HateCheck {function}", [r for r in rows if r.function == function])
     line("  HateCheck non-hateful, all", [r for r in rows if r.function in CLEAN_HATECHECK])
+    for source in ("demo", "docstrings"):
+        line(f"  instruction fields: {source}", [r for r in rows if r.source == source])
+    line("  every clean row", [r for r in rows if not r.labels])
     print(
         "samples/s, one core"
         + " " * (width + 6 - 19)
         + "".join(f"{speed[n]:>{len(n) + 3}.0f}" for n in names)
     )
+    _operating_points(backends["ensemble"], rows)
     print()
     for name, guard in backends.items():
         print(f"{name}: {guard.backend_description}")
         print(f"  judged: {guard.thresholds}")
+
+
+def _operating_points(guard: ToxicityGuard, rows: list[Row]) -> None:
+    """The ensemble's threat/insult trade-off on these rows, both thresholds moved by one shift:
+    the best recall at <= TARGET_FP and the false positives at >= TARGET_RECALL. A diagnostic
+    read off the evaluation rows themselves, never fed back into the head."""
+    labels = ("threat", "insult")
+    scores = guard.backend.predict([r.text for r in rows])
+    margin = np.array([max(s[k] - guard.thresholds[k] for k in labels) for s in scores])
+    positive = np.array([bool(set(labels) & set(r.labels)) for r in rows])
+    print(
+        f"threat/insult operating points (shift both thresholds; {TARGET_FP:.0%} / {TARGET_RECALL})"
+    )
+    clean_sets = {
+        "every clean row": [not r.labels for r in rows],
+        "written look-alikes": [r.function.startswith("clean_") for r in rows],
+        "HateCheck non-hateful": [r.function in CLEAN_HATECHECK for r in rows],
+    }
+    for title, chosen in clean_sets.items():
+        clean = margin[np.array(chosen)]
+        cut = np.quantile(clean, 1.0 - TARGET_FP, method="higher") + 1e-9
+        recall = float(np.mean(margin[positive] >= cut))
+        at = np.quantile(margin[positive], 1.0 - TARGET_RECALL, method="lower")
+        fp = float(np.mean(clean >= at))
+        print(
+            f"  {title:<24} recall {recall:.3f} at <= {TARGET_FP:.0%} FP; FP {fp:.3f} at recall 0.9"
+        )
 
 
 def _backends() -> dict[str, ToxicityGuard]:

@@ -19,7 +19,14 @@ committed.
   for synthguard to HateCheck's functional-test method, retargeted at individuals (threats,
   insults, dehumanisation) and at the look-alikes a screen must pass (neutral history of
   violence, quoted threats in news, medical and legal text, criticism, reclaimed words). Written
-  as two separate sets with different wording; no row is in both.
+  as two separate sets with different wording; no row is in both. Their `clean_instruction` rows
+  are instruction-tuning look-alikes ("kill the process", the antonym of "humble" is
+  "arrogant", a chess capture).
+- Ordinary instruction-tuning text, every row clean (`instruction_rows`): the fields of the
+  demo generator's tasks (synthguard.cli.demo.tasks, the word tables of `synthguard demo`) and
+  library docstrings (tests/guards/poisoning.py's real corpus: the standard library, numpy,
+  SQLAlchemy, click, ...). Split by task template and by documented module with CRC32 parity,
+  like HateCheck, so a template or module is on one side only.
 
 Labels for toxicity (not HateCheck's hate/non-hate): every hateful HateCheck case is an
 `identity_attack`, its two threat functions are also a `threat`; `target_indiv_nh` ("I despise
@@ -31,14 +38,24 @@ from __future__ import annotations
 
 import csv
 import json
+import random
+import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+
+from synthguard.cli.demo.tasks import TASKS
+from synthguard.guards.toxicity import WINDOW_WORDS
 
 DATA = Path(__file__).resolve().parent / "data"
 HATECHECK = DATA / "hatecheck" / "test_suite_cases.csv"
 TOXIGEN = DATA / "toxigen"
 WRITTEN = DATA / "toxicity"
+TESTS_GUARDS = Path(__file__).resolve().parents[1] / "tests" / "guards"
+DEMO_DRAWS = 12
+"""Tasks drawn from each demo template, each field a row."""
+DOCSTRINGS = 1500
+"""Docstrings drawn per side (of ~8,000), the first WINDOW_WORDS words of each a row."""
 LABELS = ("threat", "insult", "identity_attack")
 PROFANITY_FREE_LEFT_OUT = {"profanity_h", "profanity_nh", "slur_h"}
 """HateCheck functions with a swear word or slur in every case: left out of the profanity-free
@@ -56,6 +73,10 @@ class Row:
     group: str
 
 
+def _side(key: str) -> str:
+    return "calibration" if zlib.crc32(key.encode()) % 2 == 0 else "evaluation"
+
+
 def _require(path: Path, what: str) -> None:
     if not path.exists():
         raise SystemExit(f"{path} is missing: {what} (see benchmarks/toxicity_data.py)")
@@ -71,8 +92,7 @@ def hatecheck(split: str) -> list[Row]:
             if function == "target_group_nh":
                 continue
             template = case["ref_templ_id"] or case["templ_id"]
-            side = "calibration" if zlib.crc32(template.encode()) % 2 == 0 else "evaluation"
-            if side != split:
+            if _side(template) != split:
                 continue
             labels: tuple[str, ...] = ()
             if function.startswith("threat_"):
@@ -91,7 +111,7 @@ def toxigen() -> list[Row]:
     """ToxiGen's human-written demonstrations: hateful ones are identity attacks."""
     _require(TOXIGEN, "ToxiGen's demonstrations/*.txt, github.com/microsoft/TOXIGEN")
     rows = []
-    for path in sorted(TOXIGEN.glob("*.txt")):
+    for path in toxigen_files():
         hateful = path.name.startswith("hate_")
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
@@ -107,6 +127,11 @@ def toxigen() -> list[Row]:
     return rows
 
 
+def toxigen_files() -> list[Path]:
+    """ToxiGen's demonstration files (hate_*.txt, neutral_*.txt), sorted."""
+    return sorted([*TOXIGEN.glob("hate_*.txt"), *TOXIGEN.glob("neutral_*.txt")])
+
+
 def written(name: str) -> list[Row]:
     """The rows of benchmarks/data/toxicity/<name>.jsonl."""
     rows = []
@@ -119,15 +144,38 @@ def written(name: str) -> list[Row]:
     return rows
 
 
+def instruction_rows(split: str) -> list[Row]:
+    """Clean instruction-tuning fields of the demo templates and docstring modules of `split`."""
+    rows = []
+    for task in TASKS:
+        name = task.__name__.lstrip("_")
+        if _side(name) != split:
+            continue
+        rng = random.Random(name)
+        for _ in range(DEMO_DRAWS):
+            for field in task(rng):
+                if field.strip():
+                    rows.append(Row(field, (), "demo", "instruction_demo", f"demo-{name}"))
+    sys.path.insert(0, str(TESTS_GUARDS))
+    import poisoning  # the real-text corpus of the guards' tests
+
+    docs = [doc for doc in poisoning.docstrings() if _side(doc.module) == split]
+    for doc in random.Random(split).sample(docs, min(DOCSTRINGS, len(docs))):
+        text = " ".join(doc.text.split()[:WINDOW_WORDS])
+        rows.append(Row(text, (), "docstrings", "instruction_docs", f"doc-{doc.module}"))
+    return rows
+
+
 def calibration_rows() -> list[Row]:
     """Everything the head is trained and its thresholds calibrated on (first copy of a text)."""
-    return _unique(hatecheck("calibration") + toxigen() + written("calibration_written"))
+    rows = hatecheck("calibration") + toxigen() + written("calibration_written")
+    return _unique(rows + instruction_rows("calibration"))
 
 
 def evaluation_rows() -> list[Row]:
     """Everything the benchmark measures on: no text, and no HateCheck template, of calibration."""
     seen = {row.text for row in calibration_rows()}
-    rows = hatecheck("evaluation") + written("evaluation_written")
+    rows = hatecheck("evaluation") + written("evaluation_written") + instruction_rows("evaluation")
     return [row for row in _unique(rows) if row.text not in seen]
 
 

@@ -172,6 +172,21 @@ def _verified(report: ReleaseReport) -> str:
         f"  manifest    signed by {report.signer} ({trust})",
         f"  files       {', '.join(report.files)}: digests match",
     ]
+    if report.revisions:
+        line = (
+            f"  revisions   {report.revisions} "
+            + (
+                "sample is a signed revision"
+                if report.revisions == 1
+                else "samples are signed revisions"
+            )
+            + " of another sample"
+        )
+        if report.redactions:
+            kinds = ", ".join(f"{kind} {n}" for kind, n in report.redacted.items())
+            copies = "copy" if report.redactions == 1 else "copies"
+            line += f"; {report.redactions} redacted {copies} ({kinds}), their originals held back"
+        lines.append(line)
     lines.extend(
         f"  policy      {_describe(breach)}; justified: {report.justification}"
         for breach in report.breaches

@@ -57,7 +57,9 @@ Hashes = npt.NDArray[np.uint64]
 Ints = npt.NDArray[np.int64]
 
 _WORD = re.compile(r"[^\W_]+")
-_ASCII_BREAKS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
+# ASCII bytes that are no letter or digit, as spaces: bytes.translate is several times faster
+# than str.translate.
+_ASCII_BREAKS = bytes(c if chr(c).isalnum() and c < 128 else 32 for c in range(256))
 _FIELDS = (("owner", np.int64), ("start", np.int64), ("hashes", np.uint64))
 
 
@@ -74,7 +76,7 @@ def normalise_words(text: str) -> list[str]:
     """NFKC, case-fold, and split on every character that is not a letter or digit."""
     if text.isascii():
         # The same words, three times faster: NFKC leaves ASCII alone, casefold is lower.
-        return text.lower().translate(_ASCII_BREAKS).split()
+        return text.encode().lower().translate(_ASCII_BREAKS).decode().split()
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
@@ -94,6 +96,10 @@ class ProtectedItem:
     line: int
     id: str | int | None
     field: str | None
+
+    def detail(self) -> dict[str, Any]:
+        """How a verdict names the item: `protected` (the file), `line`, `id`, `field`."""
+        return {"protected": self.source, "line": self.line, "id": self.id, "field": self.field}
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,12 +290,8 @@ class DecontaminationGuard:
         for sample, found in zip(unique, matches, strict=True):
             if found is None:
                 continue
-            item = found.item
             detail = {
-                "protected": item.source,
-                "line": item.line,
-                "id": item.id,
-                "field": item.field,
+                **found.item.detail(),
                 "ngram": found.ngram,
                 "shared_ngrams": found.shared_ngrams,
             }

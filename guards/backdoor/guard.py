@@ -31,7 +31,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Final, TypeVar
 
 from synthguard.guards.backdoor import homoglyph, injection, invisible
-from synthguard.guards.backdoor.fields import labelled_strings, prompt_strings, response_strings
 from synthguard.guards.backdoor.spans import Echo
 from synthguard.guards.backdoor.triggers import (
     COLLAPSE_RULE,
@@ -42,6 +41,7 @@ from synthguard.guards.backdoor.triggers import (
     TriggerConfig,
     TriggerStatistics,
 )
+from synthguard.guards.fields import labelled_strings, prompt_strings, response_strings
 from synthguard.guards.verdict import GuardInfo, Verdict
 from synthguard.provenance.sample import Sample
 

@@ -77,9 +77,10 @@ string each).
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from itertools import pairwise
+from itertools import compress, pairwise, repeat
 from typing import Any, Final, Literal, NamedTuple, cast
 
 import numpy as np
@@ -92,6 +93,7 @@ from synthguard.guards.backdoor.spans import (
     Echo,
     echo,
     spans,
+    words_of,
 )
 from synthguard.provenance.errors import InputError
 
@@ -317,9 +319,9 @@ class TriggerStatistics:
         vocabulary = self._vocabulary
         ids: list[int | None] = list(map(vocabulary.get, tokens))
         if None in ids:
-            for i, token in enumerate(tokens):
-                if ids[i] is None:
-                    ids[i] = vocabulary.setdefault(token, len(vocabulary))
+            for token in compress(tokens, map(operator.is_, ids, repeat(None))):
+                vocabulary.setdefault(token, len(vocabulary))
+            return list(map(vocabulary.__getitem__, tokens))
         return cast(list[int], ids)
 
     def _targets_of(self, found: Iterable[tuple[str, str]]) -> list[int]:
@@ -352,7 +354,7 @@ class TriggerStatistics:
                 features.update(map(hash, zip(ids, ids[1:], ids[2:], strict=False)))
             every.extend(ids)
             every.append(_SEPARATOR)
-            words = WORDS.findall(folded)
+            words = words_of(folded)
             plain.extend(words)
             self._prompt_targets.extend(self._targets_of(spans(part, words, sentences=False)))
         self._words.extend(every)
@@ -366,7 +368,8 @@ class TriggerStatistics:
         return plain
 
     def _add_response(self, response: str, prompt_words: list[str]) -> Echo:
-        words = WORDS.findall(response.casefold())
+        folded = response.casefold()
+        words = words_of(folded)
         response_id = self._target("r" + " ".join(words), response)
         targets = {response_id}
         self._response_of.append(response_id)
@@ -378,7 +381,7 @@ class TriggerStatistics:
             head, tail = " ".join(words[:_EDGE_WORDS]), " ".join(words[-_EDGE_WORDS:])
             targets.add(self._target("h" + head, head + " …"))
             targets.add(self._target("t" + tail, "… " + tail))
-        targets.update(self._targets_of(spans(response, distinct)))
+        targets.update(self._targets_of(spans(response, distinct, folded=folded)))
         echoed = echo(prompt_words, words, self.config.echo_max_removed)
         if echoed is not Echo.NONE:
             targets.add(self._target(_ECHO_KEY, ECHO_DISPLAY))

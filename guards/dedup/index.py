@@ -101,14 +101,27 @@ def unique_sets(hashes: U64, offsets: I64, order: I64 | None = None) -> tuple[U6
     if order is not None:
         rank[order] = np.arange(sets, dtype=np.int64)
     owner = np.repeat(rank, counts)
-    by = np.lexsort((hashes, owner))
-    values, owner = hashes[by], owner[by]
+    values, owner = _sorted_pairs(hashes, owner, sets)
     distinct = np.ones(len(values), dtype=bool)
     distinct[1:] = (values[1:] != values[:-1]) | (owner[1:] != owner[:-1])
     values, owner = values[distinct], owner[distinct]
     out = np.zeros(sets + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=sets), out=out[1:])
     return values, out
+
+
+def _sorted_pairs(values: U64, owner: I64, owners: int) -> tuple[U64, I64]:
+    """(value, owner) pairs sorted by owner, then value, as `np.lexsort((values, owner))` sorts
+    them but about three times faster: one sort of a 64-bit key, the owner's bits over the
+    value's top bits, then checked; should a tie in those bits leave two values of an owner out
+    of order (rare at these widths), lexsort sorts them."""
+    shift = np.uint64(max(owners - 1, 1).bit_length())
+    by = np.argsort((owner.astype(np.uint64) << (np.uint64(64) - shift)) | (values >> shift))
+    sorted_values, sorted_owner = values[by], owner[by]
+    if np.any((sorted_owner[1:] == sorted_owner[:-1]) & (sorted_values[1:] < sorted_values[:-1])):
+        by = np.lexsort((values, owner))
+        sorted_values, sorted_owner = values[by], owner[by]
+    return sorted_values, sorted_owner
 
 
 def shingle_maps(values: U64, offsets: I64) -> U64:

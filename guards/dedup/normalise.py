@@ -48,16 +48,17 @@ class _Folding(dict[int, str | None]):
 _FOLDING = _Folding()
 for _code in range(128):
     _FOLDING.__missing__(_code)  # the ASCII entries, up front
-_ASCII_FOLDING = str.maketrans(
-    {chr(code): value for code, value in _FOLDING.items() if value != chr(code)}
-)
+# ASCII text goes through bytes.translate, several times faster than str.translate: the
+# characters the table drops are deleted, and those it makes a space are whitespace already,
+# which `split` treats alike.
+_ASCII_DROPPED = bytes(code for code in range(128) if _FOLDING[code] is None)
 
 
 def normalised_words(text: str) -> list[str]:
     """Return the words of `text` in the normal form in which copies compare equal."""
     if text.isascii():
         # NFKC leaves ASCII alone and casefold is lower() there: skip the Unicode machinery.
-        return text.lower().translate(_ASCII_FOLDING).split()
+        return text.encode().lower().translate(None, _ASCII_DROPPED).decode().split()
     folded = unicodedata.normalize("NFKC", text).casefold()
     folded = unicodedata.normalize("NFKC", folded).translate(_FOLDING)
     # Dropping a character can bring a base letter and a combining mark together: compose again.

@@ -90,13 +90,8 @@ def find_ibans(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
             continue
         start, stop = match.start(), match.start() + end
         preview = compact[:2] + mask(compact[2:], 0, 4)
-        why = covering(inert, start, stop)
-        if why is None and compact in EXAMPLE_IBANS:
-            why = "example"
-        if why is not None:
-            yield Hit(start, stop, "iban", f"iban/{why}", preview, True)
-        else:
-            yield Hit(start, stop, "iban", IBAN_RULE, preview)
+        why = covering(inert, start, stop) or ("example" if compact in EXAMPLE_IBANS else None)
+        yield _hit(start, stop, "iban", IBAN_RULE, preview, why)
 
 
 def find_cards(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
@@ -112,14 +107,15 @@ def find_cards(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
         if _scheme(digits) is None or not _luhn(digits):
             continue
         start, end = match.start(), match.end()
-        preview = mask(digits, 0, 4)
-        why = covering(inert, start, end)
-        if why is None and digits in TEST_CARDS:
-            why = "test-number"
-        if why is not None:
-            yield Hit(start, end, "payment_card", f"payment_card/{why}", preview, True)
-        else:
-            yield Hit(start, end, "payment_card", CARD_RULE, preview)
+        why = covering(inert, start, end) or ("test-number" if digits in TEST_CARDS else None)
+        yield _hit(start, end, "payment_card", CARD_RULE, mask(digits, 0, 4), why)
+
+
+def _hit(start: int, end: int, kind: str, rule: str, preview: str, why: str | None) -> Hit:
+    """A finding under `rule`, or, when `why` names a reason, a look-alike that passes."""
+    if why is None:
+        return Hit(start, end, kind, rule, preview)
+    return Hit(start, end, kind, f"{kind}/{why}", preview, True)
 
 
 def _first_alnums(candidate: str, count: int) -> tuple[str, int]:

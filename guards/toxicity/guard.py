@@ -128,8 +128,9 @@ class ToxicityGuard:
         names the backend chosen.
 
         The ensemble is opt-in: it catches threats and insults without profanity that the
-        lexical model misses, but on ordinary instruction data it also flags plain words about
-        people ("humble" -> "arrogant"), a few per hundred rows (issue 12's measurements)."""
+        lexical model misses, but it also flags a few per hundred hard look-alikes (quoted
+        threats, violent history, counter-speech) and about 2 % of the demo generator's fields
+        (benchmarks/toxicity_bench.py)."""
         prefix = f"{why}; " if why else ""
         if not ensemble:
             reason = f"{prefix}alt-profanity-check (lexical; --toxicity-ensemble adds threats)"

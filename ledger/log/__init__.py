@@ -29,7 +29,15 @@ from synthguard.ledger.log.lineage import (
     scan_records,
     signed_sample_id,
 )
-from synthguard.ledger.log.merkle import CompactRange, Tree, leaf_hash, root, verify_inclusion
+from synthguard.ledger.log.merkle import (
+    HASH_SIZE,
+    CompactRange,
+    Tree,
+    leaf_hash,
+    root,
+    verify_inclusion,
+    verify_multiproof,
+)
 from synthguard.ledger.log.private_file import FILE_MODE, make_private_dir, write_private
 from synthguard.ledger.log.store import (
     DEFAULT_CHECKPOINT_INTERVAL,
@@ -46,6 +54,7 @@ from synthguard.ledger.log.verify import Progress, VerifyReport, verify_ledger
 __all__ = [
     "DEFAULT_CHECKPOINT_INTERVAL",
     "FILE_MODE",
+    "HASH_SIZE",
     "MAKING_EVENTS",
     "Checkpoint",
     "CompactRange",
@@ -79,5 +88,6 @@ __all__ = [
     "verify_checkpoint",
     "verify_inclusion",
     "verify_ledger",
+    "verify_multiproof",
     "write_private",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 from synthguard.provenance.errors import InputError, VerificationError
@@ -269,6 +270,96 @@ class Tree:
         if index == 0:
             return path
         return [self._node(level, index), *path]
+
+    def multiproof(self, indices: Sequence[int], size: int) -> list[bytes]:
+        """Return the nodes that, with the leaves at `indices` (sorted, distinct), rebuild the
+        root of the first `size` leaves: `verify_multiproof` explains their order."""
+        self._check_size(size)
+        if any(not 0 <= i < size for i in indices) or any(a >= b for a, b in pairwise(indices)):
+            raise InputError(f"leaf indexes must be sorted, distinct and inside 0..{size - 1}")
+        nodes: list[bytes] = []
+        level, width, known = 0, size, list(indices)
+        while width > 1:
+            upper: list[int] = []
+            for i, index in enumerate(known):
+                if index & 1 and i and known[i - 1] == index - 1:
+                    continue  # the right half of a pair already taken with its left half
+                sibling = index ^ 1
+                if sibling < width and not (i + 1 < len(known) and known[i + 1] == sibling):
+                    nodes.append(self._level_node(level, sibling, size))
+                upper.append(index >> 1)
+            level, width, known = level + 1, (width + 1) >> 1, upper
+        return nodes
+
+    def _level_node(self, level: int, index: int, size: int) -> bytes:
+        # Node `index` of `level` in the tree of `size` leaves: its leaves are
+        # [index << level, (index + 1) << level) cut at `size`.
+        if (index + 1) << level <= size:
+            return self._node(level, index)
+        return self._edge_hash(index << level, size)
+
+
+def verify_multiproof(
+    leaves: Sequence[tuple[int, bytes]], size: int, nodes: Iterable[bytes], root: bytes
+) -> None:
+    """Check that `leaves`, (index, leaf hash) sorted by distinct index, are leaves of the tree
+    of `size` leaves with `root`, given the other `nodes` needed to rebuild that root.
+
+    The tree is rebuilt level by level, bottom up: level k has ceil(size / 2**k) nodes, node j
+    over leaves [j * 2**k, (j + 1) * 2**k) cut at `size`, and a level's odd last node moves up
+    unchanged (RFC 9162's left-balanced tree). At each level, left to right, every node that is
+    the sibling of a node known so far and cannot itself be computed is the next of `nodes`:
+    that order is the only one accepted, and every node must be used, so a bundle has exactly
+    one valid node list. Returns None on success, raises VerificationError otherwise.
+    """
+    if not leaves:
+        raise VerificationError("a multiproof needs at least one leaf")
+    supply = iter(nodes)
+    used = 0
+    known: list[tuple[int, bytes]] = []
+    for index, leaf in leaves:
+        if not 0 <= index < size:
+            raise VerificationError(f"leaf index {index} is not inside a tree of size {size}")
+        if known and index <= known[-1][0]:
+            raise VerificationError(f"leaf index {index} is out of order or repeated")
+        if len(leaf) != HASH_SIZE:
+            raise VerificationError(f"leaf hash is {len(leaf)} bytes, want {HASH_SIZE}")
+        known.append((index, leaf))
+    width = size
+    while width > 1:
+        upper: list[tuple[int, bytes]] = []
+        i = 0
+        while i < len(known):
+            index, value = known[i]
+            i += 1
+            if index & 1:
+                used += 1
+                value = node_hash(_proof_node(next(supply, None), used), value)
+            elif index + 1 < width:
+                if i < len(known) and known[i][0] == index + 1:
+                    value = node_hash(value, known[i][1])
+                    i += 1
+                else:
+                    used += 1
+                    value = node_hash(value, _proof_node(next(supply, None), used))
+            upper.append((index >> 1, value))
+        known, width = upper, (width + 1) >> 1
+    if next(supply, None) is not None:
+        raise VerificationError(f"the multiproof has more than the {used} nodes it needs")
+    if known[0][1] != root:
+        raise VerificationError(
+            f"the multiproof of {len(leaves)} leaves of {size} leads to root "
+            f"{known[0][1].hex()}, not the expected {root.hex()}"
+        )
+
+
+def _proof_node(node: bytes | None, number: int) -> bytes:
+    """Node `number` (from 1) of a multiproof, checked: there, and a hash."""
+    if node is None:
+        raise VerificationError(f"the multiproof ends after {number - 1} nodes, too few")
+    if len(node) != HASH_SIZE:
+        raise VerificationError(f"multiproof node {number} is {len(node)} bytes, want {HASH_SIZE}")
+    return node
 
 
 def _check_proof_hashes(proof: Sequence[bytes]) -> None:

@@ -3,11 +3,12 @@
 `create_release` reads the samples to release and refuses any that the ledger does not show as
 made (`generated`, `revised` or `imported`) and screened into acceptance or released from
 quarantine by a signed override, and a release that breaks the policy unless it is justified.
-Then, against one checkpoint C of the ledger: every record of every released sample is proven
-into C's tree (built once, in memory, from the first C.size leaves), the data files (JSONL and
-Parquet, each row with its `sample_id`), the proof bundle and the in-toto Statement in a DSSE
-envelope are written into a hidden folder beside OUT; one `released` record per sample is
-appended (one transaction); the folder is renamed to OUT and the ledger checkpointed again.
+Then, against one checkpoint C of the ledger: the records of all the released samples are proven
+into C's tree (built once, in memory, from the first C.size leaves) by one multiproof; the data
+files (JSONL and Parquet, each row with its `sample_id`), the proof bundle and the in-toto
+Statement in a DSSE envelope are written into a hidden folder beside OUT; one `released` record
+per sample is appended (one transaction); the folder is renamed to OUT and the ledger
+checkpointed again.
 A failure before the records are committed removes the folder: no half release is left to
 verify, and nothing is recorded.
 
@@ -34,7 +35,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -214,10 +215,16 @@ def create_release(
                 )
             _write_jsonl(samples, work / JSONL_FILE)
             _write_parquet(samples, work / PARQUET_FILE)
+            proofs = [
+                SampleProofs(s.id, [ProvenRecord(e.seq, e.envelope) for e in stored[s.id]])
+                for s in samples
+            ]
+            seqs = sorted(record.seq for line in proofs for record in line.records)
             bundle_sha256 = write_bundle(
                 work / BUNDLE_FILE,
                 BundleHeader(checkpoint=checkpoint.note, keys=keys),
-                _proofs(samples, stored, tree),
+                proofs,
+                tree.multiproof(seqs, tree.size),
             )
             statement = Statement(
                 subject=[ResourceDescriptor.of_file(work / file) for file in DATA_FILES],
@@ -438,19 +445,6 @@ def _keys(
             "(run `synthguard verify`)"
         )
     return {key_id: known[key_id] for key_id in wanted}
-
-
-def _proofs(
-    samples: Sequence[Sample], stored: Mapping[str, list[EntryView]], tree: Tree
-) -> Iterator[SampleProofs]:
-    for sample in samples:
-        yield SampleProofs(
-            sample.id,
-            [
-                ProvenRecord(e.seq, e.envelope, tree.inclusion_proof(e.seq, tree.size))
-                for e in stored[sample.id]
-            ],
-        )
 
 
 def _write_jsonl(samples: Sequence[Sample], path: Path) -> None:

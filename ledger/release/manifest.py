@@ -27,7 +27,7 @@ from synthguard.ledger.log import MAKING_EVENTS, LineageEntry, leaf_hash, root
 from synthguard.ledger.screening import ScreeningStatus
 from synthguard.provenance.canonical import canonical_json
 from synthguard.provenance.errors import VerificationError
-from synthguard.provenance.record import Generator, LineageRecord
+from synthguard.provenance.record import Event, Generator, LineageRecord
 
 StatementType = Literal["https://in-toto.io/Statement/v1"]
 PredicateType = Literal["https://synthguard.dev/release/v1"]
@@ -216,6 +216,11 @@ class Tally:
         self.origins: Counter[str] = Counter()
         self.generators: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()
+        # Samples whose making record is a revision, and the kinds of personal data removed
+        # from those made by a redaction (`screen --redact`): shown by `release verify`.
+        self.revisions = 0
+        self.redactions = 0
+        self.redacted: Counter[str] = Counter()
         self._guards: set[GuardRef] = set()
 
     def add(self, entries: Sequence[LineageEntry], status: ScreeningStatus) -> None:
@@ -227,6 +232,13 @@ class Tally:
         self.origins[made.origin.value] += 1
         self.generators[generator_key(made.generator)] += 1
         self.outcomes["accepted" if status.outcome == "accepted" else "override"] += 1
+        if made.event is Event.REVISED:
+            self.revisions += 1
+            redaction = made.detail.get("redaction")
+            kinds = redaction.get("kinds") if isinstance(redaction, dict) else None
+            if isinstance(kinds, dict):
+                self.redactions += 1
+                self.redacted.update(str(kind) for kind in kinds)
         guards = status.detail.get("guards")
         for guard in guards if isinstance(guards, list) else []:
             try:
@@ -239,6 +251,9 @@ class Tally:
         self.origins.update(other.origins)
         self.generators.update(other.generators)
         self.outcomes.update(other.outcomes)
+        self.revisions += other.revisions
+        self.redactions += other.redactions
+        self.redacted.update(other.redacted)
         self._guards |= other._guards
 
     def counts(self) -> Counts:

@@ -11,10 +11,13 @@ Checks in this order, and names the first discrepancy (file, line, sample id, en
    JSONL row;
 4. the bundle's header: its keys are exactly those the predicate lists, and its checkpoint note
    is the predicate's checkpoint, signed by one of them;
-5. every bundle line: each record is signed by a listed key, is about that sample, and its leaf
-   `<seq>\\n<envelope>` is proven into the checkpoint's tree; each sample was made by a record
-   and screened into acceptance or released from quarantine by a signed override; the lines
-   and the data rows name the same samples;
+5. every bundle line: each record is signed by a listed key, is about that sample, and is an
+   entry below the checkpoint, in ledger order; each sample was made by a record and screened
+   into acceptance or released from quarantine by a signed override; the lines and the data
+   rows name the same samples; no entry is bundled twice;
+   then the proofs: a v2 bundle's one multiproof rebuilds the checkpoint's root from the leaves
+   `<seq>\\n<envelope>` of all the bundled records (hashed where the lines are checked) and
+   exactly the nodes it needs, no more; a v1 bundle's record proves its own leaf;
 6. the predicate's counts and guards, recomputed from those records, and the bundle's digest
    (which pins every record line, so none can be dropped or added unseen).
 
@@ -49,7 +52,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from synthguard.ledger.log import LineageEntry, entry_leaf_hash, verify_checkpoint, verify_inclusion
+from synthguard.ledger.log import (
+    LineageEntry,
+    entry_leaf_hash,
+    verify_checkpoint,
+    verify_inclusion,
+    verify_multiproof,
+)
 from synthguard.ledger.release.bundle import (
     BundleReader,
     ProvenRecord,
@@ -114,6 +123,12 @@ class ReleaseReport:
     checkpoint_note: str
     breaches: list[BreachRef] = field(default_factory=list)
     justification: str | None = None
+    revisions: int = 0
+    """Samples whose making record is a revision of another sample."""
+    redactions: int = 0
+    """Of those, the redacted copies (`screen --redact`)."""
+    redacted: dict[str, int] = field(default_factory=dict)
+    """Redacted copies per kind of personal data removed (a copy counts under each kind)."""
 
 
 def read_public_keys(path: Path) -> list[VerifyingKey]:
@@ -164,7 +179,10 @@ def verify_release(
         _check_subjects(out, statement)
         rows = _check_rows(out, predicate)
         keys = _check_header(bundle, predicate)
-        proven = _check_lines(bundle, _LineChecker(predicate, keys, rows), workers, progress)
+        checker = _LineChecker(predicate, keys, rows, multiproof=bundle.header.multiproof)
+        proven = _check_lines(bundle, checker, workers, progress)
+        if bundle.header.multiproof:
+            _check_multiproof(bundle, checker, proven.leaves)
         _finish(predicate, rows, proven)
         if bundle.hexdigest() != predicate.bundle.digest.get("sha256"):
             raise VerificationError(
@@ -183,6 +201,9 @@ def verify_release(
         checkpoint_note=bundle.header.checkpoint,
         breaches=predicate.policy.breaches,
         justification=predicate.policy.justification,
+        revisions=proven.tally.revisions,
+        redactions=proven.tally.redactions,
+        redacted=dict(sorted(proven.tally.redacted.items())),
     )
 
 
@@ -231,6 +252,9 @@ def count_bundle_lines(out: Path) -> int | None:
     """The number of sample lines in a release's bundle, for a progress bar; None unless it is
     a regular file."""
     try:
+        with BundleReader(out / BUNDLE_FILE) as bundle:
+            if bundle.header.samples is not None:
+                return bundle.header.samples
         with open_regular(out / BUNDLE_FILE) as file:
             lines = sum(chunk.count(b"\n") for chunk in iter(lambda: file.read(_READ_CHUNK), b""))
     except (VerificationError, OSError):
@@ -408,11 +432,13 @@ def _check_header(bundle: BundleReader, predicate: ReleasePredicate) -> dict[str
 
 @dataclass
 class _Proven:
-    """What a run of bundle lines proved: their samples (line, id), records and figures, or
-    the first discrepancy among them (line, message, entry) where the run stopped."""
+    """What a run of bundle lines proved: their samples (line, id), records and figures, the
+    leaves (seq, leaf hash) a multiproof is still to prove, or the first discrepancy among them
+    (line, message, entry) where the run stopped."""
 
     samples: list[tuple[int, str]] = field(default_factory=list)
     records: int = 0
+    leaves: list[tuple[int, bytes]] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)
     error: tuple[int, str, int | None] | None = None
 
@@ -422,10 +448,16 @@ class _LineChecker:
     nothing from other lines, so runs of lines can be checked in other processes."""
 
     def __init__(
-        self, predicate: ReleasePredicate, keys: dict[str, VerifyingKey], rows: Mapping[str, int]
+        self,
+        predicate: ReleasePredicate,
+        keys: dict[str, VerifyingKey],
+        rows: Mapping[str, int],
+        *,
+        multiproof: bool,
     ) -> None:
         self.keys = keys
         self.rows = rows
+        self.multiproof = multiproof
         self.size = predicate.checkpoint.size
         self.root = decode_hash(predicate.checkpoint.root_hash, "the checkpoint root")
 
@@ -434,16 +466,16 @@ class _LineChecker:
         proven = _Proven()
         for number, raw in enumerate(lines, first):
             try:
-                line = read_sample_line(BUNDLE_FILE, number, raw)
+                line = read_sample_line(BUNDLE_FILE, number, raw, self.multiproof)
                 proven.samples.append((number, line.sample_id))
-                proven.records += self._check(number, line, proven.tally)
+                proven.records += self._check(number, line, proven)
             except VerificationError as exc:
                 # Exceptions cross process boundaries without their keyword arguments.
                 proven.error = (number, str(exc), exc.seq)
                 break
         return proven
 
-    def _check(self, number: int, line: SampleProofs, tally: Tally) -> int:
+    def _check(self, number: int, line: SampleProofs, proven: _Proven) -> int:
         sample_id = line.sample_id
         where = f"{BUNDLE_FILE} line {number}: sample {sample_id}"
         if sample_id not in self.rows:
@@ -453,7 +485,9 @@ class _LineChecker:
         for record in line.records:
             entries.append(self._entry(where, sample_id, last, record))
             last = record.seq
-        tally.add(entries, self._status(where, sample_id, entries))
+            if record.proof is None:
+                proven.leaves.append((record.seq, entry_leaf_hash(record.seq, record.envelope)))
+        proven.tally.add(entries, self._status(where, sample_id, entries))
         return len(entries)
 
     def _entry(self, where: str, sample_id: str, last: int, proven: ProvenRecord) -> LineageEntry:
@@ -480,12 +514,13 @@ class _LineChecker:
             raise VerificationError(
                 f"{at}: the record names signer {record.signer} but {signer} signed it", seq=seq
             )
-        try:
-            verify_inclusion(
-                entry_leaf_hash(seq, proven.envelope), seq, self.size, proven.proof, self.root
-            )
-        except VerificationError as exc:
-            raise VerificationError(f"{at}: {exc}", seq=seq) from exc
+        if proven.proof is not None:
+            try:
+                verify_inclusion(
+                    entry_leaf_hash(seq, proven.envelope), seq, self.size, proven.proof, self.root
+                )
+            except VerificationError as exc:
+                raise VerificationError(f"{at}: {exc}", seq=seq) from exc
         return LineageEntry(seq, record)
 
     def _status(self, where: str, sample_id: str, entries: list[LineageEntry]) -> ScreeningStatus:
@@ -512,6 +547,7 @@ def _check_lines(
     return the sum of what they proved. Also: each sample has one line only."""
     total = _Proven()
     seen: dict[str, int] = {}
+    leaves: dict[int, bytes] = {}
     workers = workers or os.cpu_count() or 1
     runs = bundle.chunks(_RUN)
     with contextlib.ExitStack() as stack:
@@ -539,12 +575,45 @@ def _check_lines(
             if proven.error is not None:
                 _, message, seq = proven.error
                 raise VerificationError(message, seq=seq)
+            for seq, leaf in proven.leaves:
+                if seq in leaves:
+                    raise VerificationError(
+                        f"{BUNDLE_FILE}: entry {seq} is bundled twice (each belongs on the one "
+                        "line of the sample it is about)",
+                        seq=seq,
+                    )
+                leaves[seq] = leaf
             total.records += proven.records
             total.tally.merge(proven.tally)
             if progress is not None:
                 progress(len(proven.samples))
     total.samples = [(number, sample_id) for sample_id, number in seen.items()]
+    total.leaves = sorted(leaves.items())
     return total
+
+
+def _check_multiproof(
+    bundle: BundleReader, checker: _LineChecker, leaves: list[tuple[int, bytes]]
+) -> None:
+    """Rebuild the checkpoint's root from every bundled leaf and the bundle's multiproof nodes,
+    read as a stream; VerificationError if they lead elsewhere or are too few or too many."""
+    unreadable: list[VerificationError] = []
+
+    def nodes() -> Iterator[bytes]:
+        try:
+            yield from bundle.nodes()
+        except VerificationError as exc:
+            unreadable.append(exc)
+            raise
+
+    try:
+        verify_multiproof(leaves, checker.size, nodes(), checker.root)
+    except VerificationError as exc:
+        if unreadable:
+            raise  # the file's own error, which names its line
+        raise VerificationError(
+            f"{BUNDLE_FILE}: the bundled records are not all in the checkpoint's tree: {exc}"
+        ) from exc
 
 
 _worker_checker: _LineChecker | None = None

@@ -149,9 +149,10 @@ _FILES: tuple[tuple[str, str, str], ...] = (
     ),
     (
         BUNDLE_FILE,
-        "application/jsonlines",
-        "The proof bundle: every signed ledger record about each released sample, with its "
-        "inclusion proof against the ledger checkpoint the manifest names.",
+        "application/gzip",
+        "The proof bundle, JSON lines in one gzip stream: every signed ledger record about each "
+        "released sample, and one multiproof of them all against the ledger checkpoint the "
+        "manifest names.",
     ),
 )
 
@@ -621,7 +622,7 @@ def _collection(report: TransparencyReport) -> str:
             parts.append(f"From {title}: {plural(category.samples, 'sample')} ({named}).")
     parts.append(
         "Every making of a sample (generated, revised, imported) is a signed lineage record in "
-        f"the ledger; {BUNDLE_FILE} carries them with their inclusion proofs."
+        f"the ledger; {BUNDLE_FILE} carries them with the proof that the ledger holds them."
     )
     return " ".join(parts)
 

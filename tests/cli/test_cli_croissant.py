@@ -48,7 +48,7 @@ def test_report_writes_a_description_that_mlcroissant_loads(
 
     assert code == 0, stderr
     assert stdout == (
-        f"wrote {out} (croissant): 38 samples of release demo-v1, checkpoint 169 entries\n"
+        f"wrote {out} (croissant): 39 samples of release demo-v1, checkpoint 176 entries\n"
     )
 
     def refuse(*args: object, **kwargs: object) -> None:
@@ -58,7 +58,7 @@ def test_report_writes_a_description_that_mlcroissant_loads(
     dataset = mlc.Dataset(jsonld=out)
     records = list(dataset.records("samples"))
     rows = (demo / "release" / JSONL_FILE).read_text(encoding="utf-8").splitlines()
-    assert len(records) == len(rows) == 38
+    assert len(records) == len(rows) == 39
     assert "Synthetic" in (dataset.metadata.data_collection_type or [])
 
 
@@ -105,15 +105,15 @@ def test_audit_catches_an_edited_figure_in_the_carried_report(demo: Path) -> Non
 
     assert code == 1
     assert checks(stdout)["report figures"] == "FAIL"
-    assert "sources.synthetic.samples: report 33, ledger 34" in stdout
+    assert "sources.synthetic.samples: report 34, ledger 35" in stdout
     assert checks(stdout)["report text (croissant)"] == "FAIL"
 
 
 def test_audit_catches_an_edited_figure_in_the_rai_text(demo: Path) -> None:
     out = described(demo)
     text = out.read_text(encoding="utf-8")
-    assert text.count("89.47 % of the samples are synthetic") == 1
-    out.write_text(text.replace("89.47 % of the samples", "59.47 % of the samples"))
+    assert text.count("89.74 % of the samples are synthetic") == 1
+    out.write_text(text.replace("89.74 % of the samples", "59.74 % of the samples"))
 
     code, stdout, _ = audit(demo, out, "--release", demo / "release")
 

@@ -13,15 +13,14 @@ import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
-import os
 import shutil
 import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+import toxicity_support as support
 
 from synthguard.guards.model_card import file_digest
 from synthguard.guards.toxicity import (
@@ -34,7 +33,7 @@ from synthguard.guards.toxicity import (
     torch_hub_dir,
 )
 from synthguard.provenance.errors import InputError
-from synthguard.provenance.sample import Sample, sample_from_row
+from synthguard.provenance.sample import sample_from_row
 
 # A labelled sample written for these tests: clearly toxic (insults, threats, identity attacks,
 # with and without profanity) and clearly clean (with look-alikes: kill -9, "beat the eggs",
@@ -126,37 +125,19 @@ CLEAN = [
 LONG_CLEAN = " ".join(CLEAN * 4)  # ~500 words: past Detoxify's 512-token input limit
 
 
-def _samples(texts: list[str]) -> list[Sample]:
-    return [sample_from_row({"text": text}) for text in texts]
-
-
-def _flagged(verdicts: list[Any]) -> set[str]:
-    return {verdict.sample_id for verdict in verdicts if not verdict.passed}
-
-
-def _require(module: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        message = f"{module} is not installed (pip install 'synthguard[toxicity]'): {exc}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI must run the toxicity tests", pytrace=False)
-        pytest.skip(message)
-
-
 # The offline backend (alt-profanity-check)
 
 
 @pytest.fixture(scope="module")
 def offline() -> ToxicityGuard:
-    _require("profanity_check")
+    support.require("profanity_check")
     return ToxicityGuard(OfflineBackend.load(), reason="chosen by the test")
 
 
 def test_offline_backend_separates_the_labelled_sentences(offline: ToxicityGuard) -> None:
-    toxic, clean = _samples(TOXIC), _samples(CLEAN)
+    toxic, clean = support.samples(TOXIC), support.samples(CLEAN)
 
-    flagged = _flagged(offline.check(toxic + clean))
+    flagged = support.flagged(offline.check(toxic + clean))
 
     caught = sum(sample.id in flagged for sample in toxic)
     false_alarms = sum(sample.id in flagged for sample in clean)
@@ -171,7 +152,7 @@ def test_offline_backend_separates_the_labelled_sentences(offline: ToxicityGuard
     ["Shut your fucking mouth, asshole.", "You dumb bitch, learn to read before you comment."],
 )
 def test_offline_verdict_names_backend_model_and_digest(offline: ToxicityGuard, text: str) -> None:
-    [verdict] = offline.check(_samples([text]))
+    [verdict] = offline.check(support.samples([text]))
 
     assert not verdict.passed
     assert verdict.guard.family == "toxicity"
@@ -192,16 +173,16 @@ def test_offline_verdict_names_backend_model_and_digest(offline: ToxicityGuard, 
 def test_clean_look_alikes_pass_the_offline_backend(offline: ToxicityGuard) -> None:
     texts = ["Use kill -9 only when the process ignores SIGTERM.", "Scunthorpe is a town."]
 
-    assert offline.check(_samples(texts)) == []
+    assert offline.check(support.samples(texts)) == []
 
 
 def test_toxic_sentence_deep_inside_a_long_text_is_still_caught(offline: ToxicityGuard) -> None:
     toxic = "Shut your fucking mouth, asshole."
     text = f"{LONG_CLEAN} {toxic} {LONG_CLEAN}"
 
-    verdicts = offline.check(_samples([text, LONG_CLEAN]))
+    verdicts = offline.check(support.samples([text, LONG_CLEAN]))
 
-    assert _flagged(verdicts) == {sample_from_row({"text": text}).id}
+    assert support.flagged(verdicts) == {sample_from_row({"text": text}).id}
 
 
 def test_a_toxic_reply_to_a_long_clean_input_is_not_diluted(offline: ToxicityGuard) -> None:
@@ -213,17 +194,17 @@ def test_a_toxic_reply_to_a_long_clean_input_is_not_diluted(offline: ToxicityGua
 
     verdicts = offline.check([sample_from_row(row)])
 
-    assert _flagged(verdicts) == {sample_from_row(row).id}
+    assert support.flagged(verdicts) == {sample_from_row(row).id}
 
 
 def test_same_content_twice_in_a_batch_gives_one_verdict(offline: ToxicityGuard) -> None:
-    samples = _samples(["Eat shit, you worthless sack of garbage."] * 2)
+    samples = support.samples(["Eat shit, you worthless sack of garbage."] * 2)
 
     assert len(offline.check(samples)) == 1
 
 
 def test_unknown_threshold_label_is_refused() -> None:
-    _require("profanity_check")
+    support.require("profanity_check")
 
     with pytest.raises(InputError, match="no such toxicity label"):
         ToxicityGuard(OfflineBackend.load(), {"toxicity": 0.5})
@@ -257,8 +238,8 @@ def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_without_detoxify_weights_auto_picks_the_offline_backend_and_says_why(
     torch_home: Path,
 ) -> None:
-    _require("profanity_check")
-    _require("sentence_transformers")
+    support.require("profanity_check")
+    support.require("sentence_transformers")
 
     assert isinstance(ToxicityGuard.auto(ensemble=True).backend, EnsembleBackend)
     guard = ToxicityGuard.auto()
@@ -274,20 +255,20 @@ def test_without_detoxify_weights_auto_picks_the_offline_backend_and_says_why(
 
 
 def test_hub_dir_is_computed_like_torch_does(torch_home: Path) -> None:
-    torch = _require("torch")
+    torch = support.require("torch")
 
     assert torch_hub_dir() == Path(torch.hub.get_dir()) == torch_home / "hub"
 
 
 def test_known_checkpoint_names_match_detoxify() -> None:
-    detoxify = _require("detoxify.detoxify")
+    detoxify = support.require("detoxify.detoxify")
 
     expected = {kind: url.rsplit("/", 1)[1] for kind, url in detoxify.MODEL_URLS.items()}
     assert expected == DETOXIFY_CHECKPOINTS
 
 
 def test_missing_explicit_checkpoint_is_an_error(tmp_path: Path) -> None:
-    _require("detoxify")
+    support.require("detoxify")
 
     with pytest.raises(InputError, match="does not exist"):
         ToxicityGuard.auto(tmp_path / "nope.ckpt")
@@ -306,9 +287,9 @@ def tiny_detoxify(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     The checkpoint's `arch.args.model_type`, which Detoxify hands to `from_pretrained`, is that
     folder, so nothing is looked up on the Hugging Face hub.
     """
-    torch = _require("torch")
-    transformers = _require("transformers")
-    _require("detoxify")
+    torch = support.require("torch")
+    transformers = support.require("transformers")
+    support.require("detoxify")
     root = tmp_path_factory.mktemp("tiny-detoxify")
     folder = root / "hf"
     folder.mkdir()
@@ -397,11 +378,11 @@ def test_detoxify_from_explicit_checkpoint_flags_toxic_and_names_checkpoint(
     checkpoint, folder = tiny_detoxify
 
     guard = ToxicityGuard.auto(checkpoint, huggingface_config_path=folder)
-    toxic, clean = _samples(TOXIC[:8]), _samples(CLEAN[:8])
+    toxic, clean = support.samples(TOXIC[:8]), support.samples(CLEAN[:8])
     verdicts = guard.check(toxic + clean)
 
     assert isinstance(guard.backend, DetoxifyBackend)
-    assert _flagged(verdicts) == {sample.id for sample in toxic}
+    assert support.flagged(verdicts) == {sample.id for sample in toxic}
     digest = file_digest(checkpoint)
     for verdict in verdicts:
         assert verdict.guard.name == "toxicity-detoxify"
@@ -432,10 +413,10 @@ def test_guard_scores_are_detoxifys_own_predictions(
     texts = TOXIC[:5] + CLEAN[:3]
     guard = ToxicityGuard.auto(checkpoint, huggingface_config_path=folder, thresholds={"insult": 0})
 
-    verdicts = {verdict.sample_id: verdict for verdict in guard.check(_samples(texts))}
+    verdicts = {verdict.sample_id: verdict for verdict in guard.check(support.samples(texts))}
 
     # Scored in batches sorted by length (other padding) versus one by one: the same numbers.
-    for sample, text in zip(_samples(texts), texts, strict=True):
+    for sample, text in zip(support.samples(texts), texts, strict=True):
         expected = reference.predict(text)
         scores = verdicts[sample.id].detail["scores"]
         assert scores == pytest.approx(expected, abs=1e-5)
@@ -450,7 +431,7 @@ def test_detoxify_found_in_the_torch_hub_cache_loads_through_detoxify(
     shutil.copyfile(checkpoint, cached)
 
     guard = ToxicityGuard.auto()
-    verdicts = guard.check(_samples([TOXIC[0], CLEAN[0]]))
+    verdicts = guard.check(support.samples([TOXIC[0], CLEAN[0]]))
 
     assert isinstance(guard.backend, DetoxifyBackend)
     assert guard.backend_description.endswith(f"found {cached.name} in the torch hub cache")
@@ -463,8 +444,8 @@ def test_detoxify_found_in_the_torch_hub_cache_loads_through_detoxify(
 def test_unloadable_hub_checkpoint_falls_back_and_says_why(
     torch_home: Path, offline_hub: list[object]
 ) -> None:
-    _require("detoxify")
-    _require("profanity_check")
+    support.require("detoxify")
+    support.require("profanity_check")
     cached = torch_home / "hub" / "checkpoints" / DETOXIFY_CHECKPOINTS["unbiased"]
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"not a torch checkpoint")

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from synthguard.guards.backdoor.spans import Echo, echo, spans
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from synthguard.guards.backdoor.spans import WORDS, Echo, echo, spans, words_of
+
+any_text = st.text(alphabet=st.characters(codec=None, exclude_categories=["Cs"]), max_size=60)
+ascii_text = st.text(alphabet=st.characters(max_codepoint=127, exclude_categories=["Cs"]))
 
 
 def _words(text: str) -> list[str]:
@@ -63,3 +69,24 @@ def test_commands_are_looked_for_only_where_a_command_word_is() -> None:
 def test_prompts_can_be_read_without_sentences() -> None:
     found = spans("Where is https://a.example/x? Tell me.", set(), sentences=False)
     assert [key[0] for key, _shown in found] == ["u", "d"]
+
+
+@settings(max_examples=500)
+@given(st.one_of(any_text, ascii_text))
+def test_words_are_the_word_pattern_s_words(text: str) -> None:
+    assert words_of(text) == WORDS.findall(text)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.sampled_from(["ab", "Cd", "e.", "f!", "g?", "h,", "\n", ".\n"]), max_size=12),
+    st.lists(st.sampled_from([" ", "  ", "\t", " \t ", "\u00a0", "\u3000"]), min_size=12),
+)
+def test_sentence_keys_do_not_depend_on_the_blanks_between_words(
+    words: list[str], blanks: list[str]
+) -> None:
+    def sentences(text: str) -> list[str]:
+        return [key for key, _shown in spans(text, set()) if key.startswith("s")]
+
+    spaced = "".join(word + blank for word, blank in zip(words, blanks, strict=False))
+    assert sentences(spaced) == sentences(" ".join(words) + " ")

@@ -1,5 +1,6 @@
 """The persisted dedup index: later runs see earlier ones, saves are compacted, and a damaged
-folder, other parameters or a crash while saving are each one clear error or a clean state."""
+folder, other parameters or a crash while saving are each one clear error or a clean state. The
+shingle sets it keeps are each sketch's distinct shingles, sorted."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from dedup_texts import chain, edited, failures, sample, shouted, words
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from synthguard.guards.dedup.guard import DedupGuard
-from synthguard.guards.dedup.index import DedupIndex, index_path
+from synthguard.guards.dedup.index import DedupIndex, index_path, unique_sets
 from synthguard.guards.verdict import Verdict
 from synthguard.ledger.home import Home
 from synthguard.provenance.errors import InputError
@@ -171,3 +175,20 @@ def test_a_crash_while_saving_leaves_the_previous_index(
     assert len(reopened) == 1
     # Only the first run is remembered: a copy of its text is a duplicate, one of the lost not.
     assert screen(path, [shouted(kept), shouted(lost)]).keys() == {0}
+
+
+# Values that differ only in their low bits, or not at all: sorting on the top bits ties.
+close_values = st.integers(min_value=0, max_value=7).map(lambda low: (0xABCD << 48) | low)
+any_values = st.integers(min_value=0, max_value=2**64 - 1)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.lists(st.one_of(close_values, any_values), max_size=12), max_size=40))
+def test_unique_sets_are_each_set_s_distinct_values_sorted(sets: list[list[int]]) -> None:
+    offsets = np.cumsum([0] + [len(values) for values in sets]).astype(np.int64)
+    flat = np.array([v for values in sets for v in values], dtype=np.uint64)
+    for order in (None, np.arange(len(sets), dtype=np.int64)[::-1].copy()):
+        values, out = unique_sets(flat, offsets, order)
+        wanted = sets if order is None else [sets[i] for i in order]
+        got = [values[out[i] : out[i + 1]].tolist() for i in range(len(sets))]
+        assert got == [sorted(set(values)) for values in wanted]

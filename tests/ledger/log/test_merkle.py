@@ -21,6 +21,7 @@ from synthguard.ledger.log.merkle import (
     root,
     verify_consistency,
     verify_inclusion,
+    verify_multiproof,
 )
 from synthguard.provenance.errors import InputError, VerificationError
 
@@ -409,3 +410,96 @@ def test_consistency_edge_cases() -> None:
     with pytest.raises(VerificationError, match="is empty"):
         verify_consistency(1, 2, a, node_hash(a, b), [])
     verify_consistency(1, 2, a, node_hash(a, b), [b])
+
+
+@st.composite
+def _size_and_indices(draw: st.DrawFn) -> tuple[int, int, list[int]]:
+    built = draw(st.integers(1, 300))
+    size = draw(st.integers(1, built))
+    indices = draw(st.lists(st.integers(0, size - 1), min_size=1, max_size=size, unique=True))
+    return built, size, sorted(indices)
+
+
+@given(_size_and_indices(), st.integers(0, 10_000))
+def test_multiproofs_verify_and_every_change_fails(
+    case: tuple[int, int, list[int]], where: int
+) -> None:
+    built, size, indices = case
+    hashes = _leaf_hashes(built)
+    tree = Tree(hashes)
+    expected_root = root(hashes[:size])
+    leaves = [(i, hashes[i]) for i in indices]
+    nodes = tree.multiproof(indices, size)
+    verify_multiproof(leaves, size, nodes, expected_root)
+
+    with pytest.raises(VerificationError, match="leads to root"):
+        verify_multiproof(leaves, size, nodes, _flip(expected_root, where))
+    pick = where % len(leaves)
+    flipped = [
+        *leaves[:pick],
+        (leaves[pick][0], _flip(leaves[pick][1], where)),
+        *leaves[pick + 1 :],
+    ]
+    with pytest.raises(VerificationError, match="leads to root"):
+        verify_multiproof(flipped, size, nodes, expected_root)
+    with pytest.raises(VerificationError, match="more than"):
+        verify_multiproof(leaves, size, [*nodes, expected_root], expected_root)
+    if nodes:
+        spot = where % len(nodes)
+        changed = [*nodes[:spot], _flip(nodes[spot], where), *nodes[spot + 1 :]]
+        with pytest.raises(VerificationError, match="leads to root"):
+            verify_multiproof(leaves, size, changed, expected_root)
+        with pytest.raises(VerificationError, match="too few"):
+            verify_multiproof(leaves, size, nodes[:spot], expected_root)
+    free = [i for i in range(size) if i not in indices]
+    if free:
+        # A leaf moved to an index it does not hold: the root, or the node count, says so.
+        moved = sorted(
+            [*leaves[:pick], (free[where % len(free)], leaves[pick][1]), *leaves[pick + 1 :]]
+        )
+        with pytest.raises(VerificationError):
+            verify_multiproof(moved, size, nodes, expected_root)
+
+
+@given(_size_and_index())
+def test_a_one_leaf_multiproof_is_its_inclusion_proof(case: tuple[int, int, int]) -> None:
+    built, size, index = case
+    tree = Tree(_leaf_hashes(built))
+    assert tree.multiproof([index], size) == tree.inclusion_proof(index, size)
+
+
+def test_a_multiproof_of_every_leaf_is_empty_and_shares_nodes_otherwise() -> None:
+    tree = Tree(_leaf_hashes(1000))
+    assert tree.multiproof(list(range(1000)), 1000) == []
+    pair = tree.multiproof([0, 1], 1000)
+    assert pair == tree.inclusion_proof(0, 1000)[1:]  # the pair's sibling hashes are shared
+
+
+@pytest.mark.parametrize(
+    ("leaves", "size", "message"),
+    [
+        ([], 4, "at least one leaf"),
+        ([(4, leaf_hash(b"x"))], 4, "not inside"),
+        ([(-1, leaf_hash(b"x"))], 4, "not inside"),
+        ([(2, leaf_hash(b"x")), (1, leaf_hash(b"y"))], 4, "out of order or repeated"),
+        ([(1, leaf_hash(b"x")), (1, leaf_hash(b"x"))], 4, "out of order or repeated"),
+        ([(1, b"short")], 4, "leaf hash is 5 bytes"),
+    ],
+)
+def test_multiproof_leaves_must_be_sorted_distinct_hashes_in_range(
+    leaves: list[tuple[int, bytes]], size: int, message: str
+) -> None:
+    with pytest.raises(VerificationError, match=message):
+        verify_multiproof(leaves, size, [], EMPTY_ROOT)
+
+
+def test_multiproof_nodes_must_be_hashes() -> None:
+    tree = Tree(_leaf_hashes(4))
+    with pytest.raises(VerificationError, match="node 1 is 3 bytes"):
+        verify_multiproof([(0, _leaf_hashes(4)[0])], 4, [b"abc", b"x" * 32], tree.root())
+
+
+@pytest.mark.parametrize("indices", [[3, 1], [1, 1], [5], [-1]])
+def test_tree_refuses_a_multiproof_of_bad_indices(indices: list[int]) -> None:
+    with pytest.raises(InputError):
+        Tree(_leaf_hashes(5)).multiproof(indices, 5)

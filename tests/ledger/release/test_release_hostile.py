@@ -1,6 +1,7 @@
 """`release verify` on a hostile folder: FIFOs, symbolic links (to /dev/zero, out of the folder),
-huge files and an unfinished `release create`'s work folder each fail at once with one line
-naming the file and what is wrong (exit 1), never a hang, a traceback or a memory blow-up.
+huge files, a compression bomb and an unfinished `release create`'s work folder each fail at once
+with one line naming the file and what is wrong (exit 1), never a hang, a traceback or a memory
+blow-up.
 
 The CLI runs as a real subprocess under a timeout, so a hang fails the test instead of the run;
 only then is the library asked the same question in-process.
@@ -8,10 +9,13 @@ only then is the library asked the same question in-process.
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import shutil
 import subprocess
 import sys
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +121,18 @@ def huge(path: Path) -> None:
     os.truncate(path, path.stat().st_size + HUGE)
 
 
+def bomb(path: Path) -> None:
+    """The bundle's header and sample lines, then an endless line in place of the multiproof:
+    64 KiB that inflate to 64 MiB, four times the longest line a bundle may hold."""
+    lines = gzip.decompress(path.read_bytes()).splitlines(keepends=True)
+    kept = b"".join(lines[: 1 + json.loads(lines[0])["samples"]])
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with path.open("wb") as out:
+        out.write(deflate.compress(kept))
+        out.write(deflate.compress(bytes(4 * MAX_LINE)))
+        out.write(deflate.flush())
+
+
 def only_zeros(path: Path) -> None:
     os.truncate(path, 0)
     os.truncate(path, HUGE)
@@ -146,6 +162,12 @@ CASES: list[tuple[str, str, Damage, str]] = [
         "huge-bundle",
         BUNDLE_FILE,
         huge,
+        f"{BUNDLE_FILE}: bytes follow the end of its compressed stream",
+    ),
+    (
+        "bomb-bundle",
+        BUNDLE_FILE,
+        bomb,
         # After the header and the 6 sample lines.
         f"{BUNDLE_FILE} line 8: longer than {MAX_LINE >> 20} MiB",
     ),

@@ -8,6 +8,7 @@ digests), and an insider who holds the release key and re-signs the manifest aft
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 from collections.abc import Callable
@@ -20,8 +21,10 @@ import pyarrow.parquet as pq
 import pytest
 from release_stock import GENERATOR, alpaca, sample_id, screen, stock, write_jsonl
 
-from synthguard.ledger.log.store import Ledger
+from synthguard.ledger.log.merkle import Tree
+from synthguard.ledger.log.store import Ledger, entry_leaf_hash
 from synthguard.ledger.release import verify as release_verify
+from synthguard.ledger.release.bundle import BUNDLE_FORMAT_V1, envelope_of
 from synthguard.ledger.release.create import create_release
 from synthguard.ledger.release.manifest import (
     BUNDLE_FILE,
@@ -83,14 +86,64 @@ def read_lines(path: Path) -> list[bytes]:
 
 
 def bundle_lines(release: Release) -> list[dict[str, Any]]:
-    """The bundle, parsed line by line."""
-    return [json.loads(line) for line in read_lines(release.out / BUNDLE_FILE)]
+    """The bundle (v2: a gzip stream of JSON lines; v1: plain lines), parsed line by line."""
+    data = (release.out / BUNDLE_FILE).read_bytes()
+    text = gzip.decompress(data) if data.startswith(b"\x1f\x8b") else data
+    return [json.loads(line) for line in text.splitlines()]
 
 
 def write_bundle_lines(release: Release, lines: list[dict[str, Any]]) -> None:
-    """Write parsed bundle lines back."""
-    body = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
-    (release.out / BUNDLE_FILE).write_text(body)
+    """Write parsed bundle lines back: a gzip stream, or plain lines for a v1 bundle."""
+    body = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines).encode()
+    v1 = lines[0]["format"] == BUNDLE_FORMAT_V1
+    (release.out / BUNDLE_FILE).write_bytes(body if v1 else gzip.compress(body))
+
+
+def as_v1(release: Release) -> None:
+    """Rewrite the bundle as release create wrote it before v2 (plain lines, each record in
+    base64 with its own inclusion proof, from the release's ledger) and sign it again."""
+    lines = bundle_lines(release)
+    size = statement(release)["predicate"]["checkpoint"]["size"]
+    with Ledger.open(f"sqlite:///{release.out.parent / 'l.db'}") as ledger:
+        leaves = [entry_leaf_hash(e.seq, e.envelope) for e in ledger.entries(0, size)]
+    tree = Tree(leaves)
+    old = [{"format": BUNDLE_FORMAT_V1, "checkpoint": lines[0]["checkpoint"]}]
+    old[0]["keys"] = lines[0]["keys"]
+    for line in lines[1 : 1 + sample_count(lines)]:
+        records = [
+            {
+                "seq": record["seq"],
+                "envelope": base64.b64encode(envelope(record)).decode(),
+                "proof": [
+                    base64.b64encode(node).decode()
+                    for node in tree.inclusion_proof(record["seq"], size)
+                ],
+            }
+            for record in line["records"]
+        ]
+        old.append({"sample_id": line["sample_id"], "records": records})
+    write_bundle_lines(release, old)
+    resign(release, release.key)
+
+
+def sample_count(lines: list[dict[str, Any]]) -> int:
+    """How many sample lines the header says follow it (the multiproof's lines come after)."""
+    count: int = lines[0]["samples"]
+    return count
+
+
+def envelope(record: dict[str, Any]) -> bytes:
+    """The envelope a bundled record stands for, in either of its forms."""
+    if "envelope" in record:
+        return base64.b64decode(record["envelope"])
+    return envelope_of(record["record"], record["keyid"], record["sig"])
+
+
+def set_envelope(record: dict[str, Any], data: bytes) -> None:
+    """Bundle a record as the envelope `data` (the form for any envelope)."""
+    for name in ("record", "keyid", "sig"):
+        record.pop(name, None)
+    record["envelope"] = base64.b64encode(data).decode()
 
 
 def released(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -252,7 +305,15 @@ def test_a_forger_who_also_plants_a_key_passes_only_unpinned(release: Release) -
     assert failure(release).startswith(f"{MANIFEST_FILE}: signed by an unknown key")
 
 
-def test_a_changed_proof_names_line_sample_and_entry(release: Release) -> None:
+def test_a_v1_bundle_still_verifies(release: Release) -> None:
+    v2 = verify_release(release.out, trusted=[release.key.public])
+    as_v1(release)
+
+    assert verify_release(release.out, trusted=[release.key.public]) == v2
+
+
+def test_a_changed_v1_proof_names_line_sample_and_entry(release: Release) -> None:
+    as_v1(release)
     lines = bundle_lines(release)
     record = lines[1]["records"][0]
     proof = [base64.b64decode(node) for node in record["proof"]]
@@ -272,16 +333,20 @@ def test_a_changed_proof_names_line_sample_and_entry(release: Release) -> None:
 def test_a_record_signed_by_an_unlisted_key_is_refused(release: Release) -> None:
     lines = bundle_lines(release)
     record = lines[1]["records"][0]
-    original = json.loads(base64.b64decode(record["envelope"]))
-    payload = base64.b64decode(original["payload"])
-    forged = sign_envelope(payload, original["payloadType"], SigningKey.generate())
-    record["envelope"] = base64.b64encode(forged).decode()
+    forge(record)
     write_bundle_lines(release, lines)
 
     assert failure(release).startswith(
         f"{BUNDLE_FILE} line 2: sample {sample_id(release.rows[0])}, entry {record['seq']}: "
         "signed by an unknown key"
     )
+
+
+def forge(record: dict[str, Any]) -> None:
+    """Sign a bundled record's payload again, with a key no one listed."""
+    original = json.loads(envelope(record))
+    payload = base64.b64decode(original["payload"])
+    set_envelope(record, sign_envelope(payload, original["payloadType"], SigningKey.generate()))
 
 
 def test_a_record_about_another_sample_is_refused(release: Release) -> None:
@@ -411,10 +476,12 @@ def test_a_dropped_override_leaves_the_sample_quarantined(release: Release) -> N
 
 def test_a_sample_with_two_lines_is_caught(release: Release) -> None:
     lines = bundle_lines(release)
-    write_bundle_lines(release, [*lines, lines[1]])
+    count = sample_count(lines)
+    lines[0]["samples"] = count + 1
+    write_bundle_lines(release, [*lines[: count + 1], lines[1], *lines[count + 1 :]])
 
     assert failure(release) == (
-        f"{BUNDLE_FILE} line {len(lines) + 1}: sample {sample_id(release.rows[0])} has a line "
+        f"{BUNDLE_FILE} line {count + 2}: sample {sample_id(release.rows[0])} has a line "
         "already (line 2)"
     )
 
@@ -488,8 +555,7 @@ def test_the_first_bad_line_deep_inside_is_named_either_way(
 ) -> None:
     lines = bundle_lines(large_release)
     for index in (LARGE - 10, 1900):
-        record = lines[index + 1]["records"][0]
-        record["proof"] = list(reversed(record["proof"]))
+        forge(lines[index + 1]["records"][0])
     write_bundle_lines(large_release, lines)
 
     with pytest.raises(VerificationError) as failed:
@@ -498,6 +564,206 @@ def test_the_first_bad_line_deep_inside_is_named_either_way(
     first = lines[1901]
     assert str(failed.value).startswith(
         f"{BUNDLE_FILE} line {large_release.bundle_line(1900)}: sample {first['sample_id']}, "
-        f"entry {first['records'][0]['seq']}: inclusion proof"
+        f"entry {first['records'][0]['seq']}: signed by an unknown key"
     )
     assert failed.value.seq == first["records"][0]["seq"]
+
+
+def nodes_of(lines: list[dict[str, Any]]) -> list[str]:
+    """The multiproof's nodes (base64), from the lines after the samples."""
+    return [node for line in lines[1 + sample_count(lines) :] for node in line["nodes"]]
+
+
+def with_nodes(lines: list[dict[str, Any]], nodes: list[str], count: int | None = None) -> None:
+    """Replace the multiproof's lines by one line of `nodes`; the header says `count` of them
+    (default: as many as there are)."""
+    samples = sample_count(lines)
+    lines[0]["nodes"] = len(nodes) if count is None else count
+    lines[1 + samples :] = [{"nodes": nodes}] if nodes else []
+
+
+def test_the_bundle_is_one_gzip_stream_with_one_multiproof(release: Release) -> None:
+    lines = bundle_lines(release)
+    assert lines[0]["format"] == "synthguard-release-bundle/v2"
+    assert sample_count(lines) == len(release.rows)
+    assert len(nodes_of(lines)) == lines[0]["nodes"] > 0
+    # Every record once, without a proof of its own; the lines name the samples in row order.
+    records = [record for line in lines[1 : 1 + len(release.rows)] for record in line["records"]]
+    assert len({record["seq"] for record in records}) == len(records)
+    assert all("proof" not in record for record in records)
+    assert [line["sample_id"] for line in lines[1 : 1 + len(release.rows)]] == [
+        sample_id(row) for row in release.rows
+    ]
+
+
+def test_a_changed_shared_node_is_caught(release: Release) -> None:
+    lines = bundle_lines(release)
+    nodes = nodes_of(lines)
+    node = base64.b64decode(nodes[0])
+    nodes[0] = base64.b64encode(bytes([node[0] ^ 1]) + node[1:]).decode()
+    with_nodes(lines, nodes)
+    write_bundle_lines(release, lines)
+
+    message = failure(release)
+    assert message.startswith(
+        f"{BUNDLE_FILE}: the bundled records are not all in the checkpoint's tree: the "
+        f"multiproof of 13 leaves of "
+    )
+    assert "leads to root" in message
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param(
+            lambda nodes: (nodes[:-1], None), "the multiproof ends after", id="missing-node"
+        ),
+        pytest.param(
+            lambda nodes: ([*nodes, nodes[0]], None), "the multiproof has more than", id="extra"
+        ),
+        pytest.param(
+            lambda nodes: (nodes[:-1], len(nodes)),
+            f"{BUNDLE_FILE} line 9: the file ends after",
+            id="missing-node-header-unchanged",
+        ),
+        pytest.param(
+            lambda nodes: ([*nodes, nodes[0]], len(nodes)),
+            f"{BUNDLE_FILE} line 8: more multiproof nodes than the",
+            id="extra-node-header-unchanged",
+        ),
+    ],
+)
+def test_a_missing_or_extra_node_is_caught(
+    release: Release,
+    change: Callable[[list[str]], tuple[list[str], int | None]],
+    expected: str,
+) -> None:
+    lines = bundle_lines(release)
+    nodes, count = change(nodes_of(lines))
+    with_nodes(lines, nodes, count)
+    write_bundle_lines(release, lines)
+
+    assert expected in failure(release)
+
+
+def test_a_moved_leaf_index_is_caught(release: Release) -> None:
+    lines = bundle_lines(release)
+    bundled = {
+        record["seq"] for line in lines[1 : 1 + sample_count(lines)] for record in line["records"]
+    }
+    # The first sample's making record moved to an entry no bundled record holds, before its
+    # screened record: still in ledger order, still below the checkpoint.
+    first, second = lines[1]["records"][:2]
+    free = [seq for seq in range(first["seq"] + 1, second["seq"]) if seq not in bundled]
+    first["seq"] = free[0]
+    write_bundle_lines(release, lines)
+
+    assert failure(release).startswith(
+        f"{BUNDLE_FILE}: the bundled records are not all in the checkpoint's tree: "
+    )
+
+
+def test_an_entry_on_two_lines_is_caught(release: Release) -> None:
+    lines = bundle_lines(release)
+    records = [line["records"] for line in lines[1 : 1 + sample_count(lines)]]
+    # Another line's entry given to the first sample's screened record, in ledger order: the
+    # envelope stays the first sample's own, so only the repeated seq tells.
+    low, high = records[0][0]["seq"], records[0][2]["seq"] if len(records[0]) > 2 else None
+    taken = next(
+        record["seq"]
+        for other in records[1:]
+        for record in other
+        if low < record["seq"] and (high is None or record["seq"] < high)
+    )
+    records[0][1]["seq"] = taken
+    write_bundle_lines(release, lines)
+
+    assert failure(release) == (
+        f"{BUNDLE_FILE}: entry {taken} is bundled twice (each belongs on the one line of the "
+        "sample it is about)"
+    )
+
+
+def test_records_out_of_ledger_order_or_repeated_are_caught(release: Release) -> None:
+    lines = bundle_lines(release)
+    records = lines[1]["records"]
+    for change in ([records[1], records[0]], [records[0], records[0]]):
+        lines[1]["records"] = [*change, *records[2:]]
+        write_bundle_lines(release, lines)
+        assert failure(release).endswith("in ledger order")
+
+
+def test_an_entry_beyond_the_checkpoint_is_caught(release: Release) -> None:
+    lines = bundle_lines(release)
+    size = lines[0]["checkpoint"].split("\n")[1]
+    lines[1]["records"][-1]["seq"] = int(size)
+    write_bundle_lines(release, lines)
+
+    assert failure(release).endswith(f"not an entry below the checkpoint's {size}, in ledger order")
+
+
+def test_a_record_whose_text_was_changed_fails_its_signature(release: Release) -> None:
+    lines = bundle_lines(release)
+    record = lines[1]["records"][0]
+    record["record"] = record["record"].replace('"synthetic"', '"human"')
+    write_bundle_lines(release, lines)
+
+    assert failure(release).endswith(f"entry {record['seq']}: signature does not verify")
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        pytest.param(
+            lambda record: record.update(proof=[]),
+            "not an envelope, nor a record with its key id and signature",
+            id="a-v1-proof",
+        ),
+        pytest.param(
+            lambda record: record.pop("sig"),
+            "not an envelope, nor a record with its key id and signature",
+            id="no-signature",
+        ),
+        pytest.param(
+            lambda record: record.update(record=7),
+            "not an envelope, nor a record with its key id and signature",
+            id="not-text",
+        ),
+        pytest.param(
+            lambda record: record.update(record="\ud800"),
+            "the record is not UTF-8 text",
+            id="surrogate",
+        ),
+    ],
+)
+def test_a_malformed_record_names_its_line_and_entry(
+    release: Release, edit: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    lines = bundle_lines(release)
+    record = lines[1]["records"][0]
+    edit(record)
+    write_bundle_lines(release, lines)
+
+    assert failure(release) == (
+        f"{BUNDLE_FILE} line 2: sample {sample_id(release.rows[0])}, entry {record['seq']}: "
+        f"{expected}"
+    )
+
+
+def test_a_header_that_miscounts_the_samples_is_caught(release: Release) -> None:
+    lines = bundle_lines(release)
+    lines[0]["samples"] -= 1
+    write_bundle_lines(release, lines)
+
+    assert failure(release) == (
+        f"{BUNDLE_FILE} line {len(release.rows) + 1}: not a line of multiproof nodes"
+    )
+
+
+def test_a_cut_or_extended_compressed_stream_is_caught(release: Release) -> None:
+    path = release.out / BUNDLE_FILE
+    data = path.read_bytes()
+    path.write_bytes(data[:-9])
+    assert failure(release) == f"{BUNDLE_FILE}: its compressed stream is cut short"
+    path.write_bytes(data + gzip.compress(b"{}\n"))
+    assert failure(release) == f"{BUNDLE_FILE}: bytes follow the end of its compressed stream"
