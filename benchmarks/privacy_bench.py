@@ -44,7 +44,8 @@ from detect_secrets.core.potential_secret import PotentialSecret
 from detect_secrets.core.scan import scan_file, scan_line
 from detect_secrets.settings import default_settings
 
-from synthguard.guards.privacy import KINDS, PrivacyGuard, fields_of
+from synthguard.guards.fields import labelled_strings
+from synthguard.guards.privacy import KINDS, PrivacyGuard
 from synthguard.provenance.sample import Sample, sample_from_row
 
 # The planted values and the corpus live with the tests that use them; reached the same way
@@ -88,7 +89,7 @@ def ours(guard: PrivacyGuard) -> Callable[[Sample], list[Span]]:
 def naive(sample: Sample) -> list[Span]:
     return [
         (field, m.start(), m.end(), kind)
-        for field, text in fields_of(sample)
+        for field, text in labelled_strings(sample)
         for kind, pattern in NAIVE.items()
         for m in pattern.finditer(text)
     ]
@@ -98,7 +99,7 @@ def detect_secrets_adhoc(sample: Sample) -> list[Span]:
     """detect-secrets' ad-hoc string scan, line by line (what `detect-secrets scan --string`
     does: entropy plugins search unquoted words too)."""
     found: list[Span] = []
-    for field, text in fields_of(sample):
+    for field, text in labelled_strings(sample):
         offset = 0
         for line in text.split("\n"):
             found += _spans(field, line, offset, scan_line(line))
@@ -112,7 +113,7 @@ def detect_secrets_file(folder: Path) -> Callable[[Sample], list[Span]]:
 
     def spans(sample: Sample) -> list[Span]:
         found: list[Span] = []
-        for field, text in fields_of(sample):
+        for field, text in labelled_strings(sample):
             path = folder / "string.txt"
             path.write_text(text, encoding="utf-8")
             lines = text.split("\n")
@@ -278,7 +279,7 @@ def flagged_examples(guard: PrivacyGuard, clean: Sequence[Sample], limit: int = 
     print("  what synthguard found in clean rows (first few):")
     for sample in clean:
         findings, _lookalikes = guard.detector.scan(sample)
-        strings = dict(fields_of(sample))
+        strings = dict(labelled_strings(sample))
         for finding in findings:
             text = strings[finding.field]
             window = text[max(0, finding.start - 30) : finding.end + 10].replace("\n", " ")

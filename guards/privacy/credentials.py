@@ -5,7 +5,10 @@ basic-auth URLs, keyword assignments such as `password = "..."`, and, when `entr
 high-entropy quoted strings), each asked for the values it sees in a line through
 `analyze_string`; a regex detector's own expressions then give each value's span (`_spans`),
 the others' values are found in the line. Nothing is verified over the network. Its
-IPPublicDetector is left out: `network` judges addresses.
+IPPublicDetector is left out: `network` judges addresses. Written here in its plugin form, for
+what detect-secrets 1.5 lacks: Hugging Face tokens, OpenAI's `sk-proj-` keys, Anthropic and
+Google API keys, and keyword assignments without quotes (`export DB_PASSWORD=...`) whose value
+looks generated (`UnquotedKeywordDetector`).
 
 Scanning every line with every plugin costs ~25 regular expressions per line, so each plugin
 has a cheap necessary condition (`TRIGGERS`: substrings its expressions cannot match without,
@@ -15,11 +18,11 @@ argument (`=`, `:`, `=>`, `(` or `,`) comes right before its opening quote: the 
 assignment context", and what keeps quoted words in prose from counting.
 
 Look-alikes: the heuristic filters detect-secrets applies by default (sequential strings,
-UUIDs, `{templated}` and `$referenced` values, indirect references such as `key = get_key()`,
-values with no letter, id-like keys), vendors' documented example keys and values containing a
-placeholder word (`lookalikes`), and, except after a secret keyword, hex digests. A private
-key block is one finding, from its BEGIN line to its END line, and a look-alike when its body
-is elided ("...") or a placeholder.
+UUIDs, `{templated}` and `$referenced` values, indirect references such as `key = get_key()`
+but never a quoted literal, values with no letter, id-like keys), vendors' documented example
+keys and values containing a placeholder word (`lookalikes`), and, except after a secret
+keyword, hex digests. A private key block is one finding, from its BEGIN line to its END line,
+and a look-alike when its body is elided ("...") or a placeholder.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from detect_secrets.plugins.high_entropy_strings import (
 from detect_secrets.plugins.ibm_cloud_iam import IbmCloudIamDetector
 from detect_secrets.plugins.ibm_cos_hmac import IbmCosHmacDetector
 from detect_secrets.plugins.jwt import JwtTokenDetector
-from detect_secrets.plugins.keyword import KeywordDetector
+from detect_secrets.plugins.keyword import CONFIG_DENYLIST_REGEX_TO_GROUP, KeywordDetector
 from detect_secrets.plugins.mailchimp import MailchimpDetector
 from detect_secrets.plugins.npm import NpmDetector
 from detect_secrets.plugins.openai import OpenAIDetector
@@ -69,7 +72,9 @@ ENTROPY_RULES: Final = {
     "Base64HighEntropyString": "secret/high-entropy",
     "HexHighEntropyString": "secret/high-entropy-hex",
 }
-GENERIC_RULES: Final = frozenset({*ENTROPY_RULES.values(), "secret/KeywordDetector"})
+GENERIC_RULES: Final = frozenset(
+    {*ENTROPY_RULES.values(), "secret/KeywordDetector", "secret/UnquotedKeywordDetector"}
+)
 """Rules that say only "something secret-shaped": where a vendor's detector finds the same
 span, its rule names the finding."""
 
@@ -82,6 +87,66 @@ def _prefixed(*prefixes: str) -> tuple[str, ...]:
     """What an assignment expression `<prefix>(_|-|)(api|)(key|pwd|pass...)` must contain."""
     joins = ("_", "-", "api", "key", "pwd", "pass", "token")
     return tuple(prefix + join for prefix in prefixes for join in joins)
+
+
+class HuggingFaceTokenDetector(RegexBasedDetector):
+    """Hugging Face access tokens (`hf_` and 34 letters), which detect-secrets 1.5 lacks."""
+
+    secret_type = "Hugging Face Token"
+    denylist = (re.compile(r"(?<![A-Za-z0-9_])hf_[A-Za-z]{34}(?![A-Za-z0-9_])"),)
+
+
+class OpenAIProjectKeyDetector(RegexBasedDetector):
+    """OpenAI's project, service-account and admin keys (`sk-proj-...`): detect-secrets 1.5
+    knows only the older `sk-...T3BlbkFJ...` form."""
+
+    secret_type = "OpenAI Project Key"
+    denylist = (re.compile(r"(?<![A-Za-z0-9_-])sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}"),)
+
+
+class AnthropicKeyDetector(RegexBasedDetector):
+    """Anthropic API and admin keys (`sk-ant-api03-...`)."""
+
+    secret_type = "Anthropic Key"
+    denylist = (re.compile(r"(?<![A-Za-z0-9_-])sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,}"),)
+
+
+class GoogleApiKeyDetector(RegexBasedDetector):
+    """Google API keys (`AIza` and 35 characters)."""
+
+    secret_type = "Google API Key"
+    denylist = (re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])"),)
+
+
+class UnquotedKeywordDetector(KeywordDetector):
+    """detect-secrets' keyword plugin read as it reads config files (`api_key: value`,
+    `DB_PASSWORD=value`, unquoted), keeping only values that look generated: one token of
+    `UNQUOTED_MIN_LENGTH` characters or more, letters and digits, Shannon entropy over
+    `UNQUOTED_MIN_ENTROPY` bits per character. Without a file type the plugin reads quoted values
+    only, and a leaked `export OPENAI_API_KEY=sk-...` line has none; prose such as "password:
+    the one you chose" or a signature's "api_key: str" stays unflagged."""
+
+    def analyze_string(
+        self, string: str, denylist_regex_to_group: dict[re.Pattern[str], int] | None = None
+    ) -> Iterator[str]:
+        """The unquoted values assigned to a secret's keyword that look generated."""
+        for value in super().analyze_string(string, CONFIG_DENYLIST_REGEX_TO_GROUP):
+            if _looks_generated(value):
+                yield value
+
+
+UNQUOTED_MIN_LENGTH: Final = 16
+UNQUOTED_MIN_ENTROPY: Final = 3.5
+
+
+def _looks_generated(value: str) -> bool:
+    if len(value) < UNQUOTED_MIN_LENGTH or any(c.isspace() for c in value):
+        return False
+    if not (any(c.isdigit() for c in value) and any(c.isalpha() for c in value)):
+        return False
+    counts = [value.count(c) for c in set(value)]
+    entropy = -sum(n / len(value) * math.log2(n / len(value)) for n in counts)
+    return entropy > UNQUOTED_MIN_ENTROPY
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +198,9 @@ TRIGGERS: Final[dict[type[BasePlugin], Trigger]] = {
     JwtTokenDetector: Trigger(("eyJ",), 12),
     # Without a file type the keyword plugin reads only quoted values.
     KeywordDetector: Trigger(("key", "pass", "pwd", "secret", "contrase"), 0, True, _QUOTES),
+    UnquotedKeywordDetector: Trigger(
+        ("key", "pass", "pwd", "secret", "contrase"), UNQUOTED_MIN_LENGTH, True, ("=", ":")
+    ),
     MailchimpDetector: Trigger(("-us",), 36),
     NpmDetector: Trigger(("_authToken",), 16),
     OpenAIDetector: Trigger(("T3BlbkFJ",), 51),
@@ -145,6 +213,11 @@ TRIGGERS: Final[dict[type[BasePlugin], Trigger]] = {
     StripeDetector: Trigger(("k_live_",), 32),
     TelegramBotTokenDetector: Trigger((":",), 44),
     TwilioKeyDetector: Trigger(("AC", "SK"), 34),
+    # Vendors' token formats written here as detect-secrets plugins, for what 1.5 lacks.
+    HuggingFaceTokenDetector: Trigger(("hf_",), 37),
+    OpenAIProjectKeyDetector: Trigger(("sk-proj-", "sk-svcacct-", "sk-admin-"), 48),
+    AnthropicKeyDetector: Trigger(("sk-ant-",), 93),
+    GoogleApiKeyDetector: Trigger(("AIza",), 39),
     # Shannon entropy is at most log2(length): 4.5 bits needs 23 characters, 3.0 needs 9.
     Base64HighEntropyString: Trigger(_QUOTES, 23, also=_ASSIGNERS),
     HexHighEntropyString: Trigger(_QUOTES, 9, also=_ASSIGNERS),
@@ -227,7 +300,8 @@ class SecretScanner:
                 begin, stop = _key_block(text, begin, stop)
             if isinstance(plugin, PrivateKeyDetector):
                 value = text[begin:stop]
-            why = _lookalike(plugin, value, line, begin, stop, inert)
+            quoted = start > 0 and line[start - 1] in _QUOTES
+            why = _lookalike(plugin, value, line, begin, stop, inert, quoted=quoted)
             preview = _preview(plugin, text[begin:stop])
             if why is not None:
                 yield Hit(begin, stop, "secret", f"secret/{why}", preview, True)
@@ -303,10 +377,15 @@ def _lookalike(
     begin: int,
     end: int,
     inert: Sequence[Inert],
+    *,
+    quoted: bool,
 ) -> str | None:
     if is_placeholder(value):
         return "example-key"
     for name, applies in FILTERS:
+        # A quoted value is a literal: `Client(api_key="...")` is no indirect reference.
+        if quoted and name == "indirect-reference":
+            continue
         if applies(value, line, plugin):
             return name
     if not isinstance(plugin, KeywordDetector):

@@ -252,11 +252,60 @@ def test_hits_are_disjoint_sorted_and_inside_their_string(parts: list[str]) -> N
         ("SSN 123456788 on file", "123456788", "ssn/area-group+keyword"),
         ("Social Security Number: 123456788.", "123456788", "ssn/area-group+keyword"),
         ("phone 4156234567", "4156234567", "phone/libphonenumber"),
+        # A quoted literal passed to a call is a literal, not an indirect reference.
+        (
+            'client = Client(api_key="Q8rS7tU6vW5xY4zA3bC2dE1fG0hJ9k")',
+            "Q8rS7tU6vW5xY4zA3bC2dE1fG0hJ9k",
+            "secret/KeywordDetector",
+        ),
+        # Shell and .env lines carry no quotes.
+        (
+            "export MY_SERVICE_API_KEY=Q8rS7tU6vW5xY4zA3bC2dE1fG0hJ9k",
+            "Q8rS7tU6vW5xY4zA3bC2dE1fG0hJ9k",
+            "secret/UnquotedKeywordDetector",
+        ),
+        ("DB_PASSWORD=Zt7#kq2Lm9vX4pW1", "Zt7#kq2Lm9vX4pW1", "secret/UnquotedKeywordDetector"),
+        # Token formats detect-secrets 1.5 does not know, in its plugin form.
+        (
+            "login with hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh first",
+            "hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh",
+            "secret/HuggingFaceTokenDetector",
+        ),
+        (
+            "Use sk-proj-Xq3v9LmN2pR8sT4wY6zA1bC5dE7fG0hJ2kL4mN6pQ8rS now.",
+            "sk-proj-Xq3v9LmN2pR8sT4wY6zA1bC5dE7fG0hJ2kL4mN6pQ8rS",
+            "secret/OpenAIProjectKeyDetector",
+        ),
+        (
+            "key AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q set",
+            "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+            "secret/GoogleApiKeyDetector",
+        ),
+        (
+            "ANTHROPIC=sk-ant-api03-" + "a1B2c3D4e5" * 9 + "AA",
+            "sk-ant-api03-" + "a1B2c3D4e5" * 9 + "AA",
+            "secret/AnthropicKeyDetector",
+        ),
     ],
 )
 def test_other_written_forms_are_found(text: str, value: str, rule: str) -> None:
     (finding,) = find_private(sample_from_row({"text": text}))
     assert (text[finding.start : finding.end], finding.rule) == (value, rule)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "password: the one you chose at sign-up",
+        "api_key: str, the key the service issued",
+        'secret_key = get_secret("name")',
+        'api_key = os.environ["OPENAI_API_KEY"]',
+        "SECRET_KEY=your-secret-key-here-1234",
+        "Call hf_hub_download(repo_id) to fetch the weights.",
+    ],
+)
+def test_unquoted_keyword_values_that_are_not_generated_pass(text: str) -> None:
+    assert find_private(sample_from_row({"text": text})) == []
 
 
 def test_a_bare_nine_digit_run_is_no_ssn_without_its_word() -> None:
