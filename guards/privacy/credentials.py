@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from detect_secrets.filters import heuristic
 from detect_secrets.plugins.artifactory import ArtifactoryDetector
@@ -127,9 +127,10 @@ class UnquotedKeywordDetector(KeywordDetector):
     the one you chose" or a signature's "api_key: str" stays unflagged."""
 
     def analyze_string(
-        self, string: str, denylist_regex_to_group: dict[re.Pattern[str], int] | None = None
-    ) -> Iterator[str]:
-        """The unquoted values assigned to a secret's keyword that look generated."""
+        self, string: str, denylist_regex_to_group: dict[re.Pattern[Any], int] | None = None
+    ) -> Generator[str, None, None]:
+        """The unquoted values assigned to a secret's keyword that look generated (always by
+        the config-file expressions: `denylist_regex_to_group` is there for the signature)."""
         for value in super().analyze_string(string, CONFIG_DENYLIST_REGEX_TO_GROUP):
             if _looks_generated(value):
                 yield value
