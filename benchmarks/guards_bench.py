@@ -60,6 +60,7 @@ from synthguard.guards.dedup.index import unique_sets
 from synthguard.guards.dedup.minhash import MinHasher, band_keys
 from synthguard.guards.dedup.normalise import normalised_words
 from synthguard.guards.dedup.shingles import Shingler
+from synthguard.guards.privacy import PrivacyGuard
 from synthguard.guards.screen import screen_rows
 from synthguard.guards.toxicity import ToxicityGuard
 from synthguard.guards.verdict import Guard
@@ -170,6 +171,7 @@ def guards(protected: Path) -> list[Guard]:
         DedupGuard(),
         DecontaminationGuard(ProtectedIndex(protected_items(protected))),
         BackdoorGuard(BackdoorConfig(characters=False, scripts=False), name="backdoor"),
+        PrivacyGuard(),
         ToxicityGuard.auto(),
     ]
 
@@ -318,7 +320,7 @@ def guard_rates(rows: int, seed: int, protected: Path) -> dict[str, float]:
     return rates_of(guards(protected), samples)
 
 
-REAL_GUARDS = ("unicode-characters", "minhash-dedup", "ngram-containment", "backdoor")
+REAL_GUARDS = ("unicode-characters", "minhash-dedup", "ngram-containment", "backdoor", "privacy")
 BEFORE_RULES = frozenset({"trigger-cooccurrence", "prompt-collapse"})
 """The dataset-level backdoor rules there were before the real-text attacks were measured."""
 
@@ -486,7 +488,13 @@ def print_real(
         "  (a dedup flag counts as false only where exact Jaccard finds no earlier near copy: "
         "parallel APIs,\n  numpy's ufuncs say, are documented alike, and dedup keeps the first)"
     )
-    print("\nthroughput on the clean real-text corpus, each guard alone")
+    print_rates("throughput on the clean real-text corpus, each guard alone", rates)
+
+
+def print_rates(title: str, rates: dict[str, float]) -> None:
+    """Each guard's samples/s, and the non-model guards' together (one after the other: the
+    harmonic sum of their rates)."""
+    print(f"\n{title}")
     non_model = 0.0
     for name, rate in rates.items():
         print(f"  {name:<32} {rate:>9.0f} samples/s")
@@ -564,13 +572,7 @@ def main() -> int:
     ]
     for title, key, form in lines:
         print(f"{title:<50}" + " ".join(form.format(r[key]) for _d, r in results))
-    print("\nthroughput, each guard alone over the clean corpus, one core")
-    non_model = 0.0
-    for name, rate in rates.items():
-        print(f"  {name:<32} {rate:>9.0f} samples/s")
-        if "toxicity" not in name:
-            non_model += 1 / rate
-    print(f"  {'non-model guards together':<32} {1 / non_model:>9.0f} samples/s")
+    print_rates("throughput, each guard alone over the clean corpus, one core", rates)
     print(
         "\ntargets: recall >= 0.95 for every attack family at a dose of 0.5 % or more; false "
         "positives <= 1 %;\nthe non-model guards together >= 5,000 samples/s on one core."

@@ -27,7 +27,7 @@ from synthguard.guards.quarantine import HELD_GUARD
 from synthguard.guards.screen import Screened, ScreenResult, screen_rows
 from synthguard.guards.verdict import Guard, Verdict
 from synthguard.provenance.reader import Row
-from synthguard.provenance.record import Generator
+from synthguard.provenance.record import REDACTION, Generator
 from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import FieldMapping, Sample
 
@@ -48,12 +48,12 @@ class Redaction:
 
     def kinds(self) -> dict[str, int]:
         """How many spans of each kind were replaced."""
-        return dict(sorted(Counter(finding.kind for finding in self.findings).items()))
+        return _kinds(self.findings)
 
     def detail(self, guard: PrivacyGuard) -> dict[str, Any]:
         """The `revised` record's detail: what was removed, where, and by which rule."""
         return {
-            "redaction": {
+            REDACTION: {
                 "guard": asdict(guard.info),
                 "kinds": self.kinds(),
                 "spans": [
@@ -81,10 +81,7 @@ class RedactionResult:
 
     def kinds(self) -> dict[str, int]:
         """Spans replaced, by kind, over every copy."""
-        total: Counter[str] = Counter()
-        for redaction in self.redactions:
-            total.update(redaction.kinds())
-        return dict(sorted(total.items()))
+        return _kinds([finding for r in self.redactions for finding in r.findings])
 
 
 def reviser(guard: PrivacyGuard) -> Generator:
@@ -113,15 +110,13 @@ def redact_quarantined(
     if privacy is None:
         return None
     seen = {item.row.sample.id for item in result.rows if item.row.sample is not None}
-    recorder.prefetch_depths(seen)
+    held = [(item, found) for item in result.rows if (found := _only_private(item, privacy))]
+    # One look-up for every original's depth, not one query each.
+    recorder.prefetch_depths(_sample(item).id for item, _ in held)
     redactions: list[Redaction] = []
     unrevisable = 0
-    for item in result.rows:
-        findings = _only_private(item, privacy)
-        if findings is None:
-            continue
-        original = item.row.sample
-        assert original is not None
+    for item, findings in held:
+        original = _sample(item)
         if recorder.depth_of(original.id) is None:
             unrevisable += 1
             item.verdicts.append(
@@ -154,10 +149,11 @@ def record_revisions(redacted: RedactionResult, recorder: Recorder) -> int:
     """Sign one `revised` record per copy (parent: the original); return how many."""
     privacy = next(g for g in redacted.guards if isinstance(g, PrivacyGuard))
     author = reviser(privacy)
-    for redaction in redacted.redactions:
-        recorder.revised(
-            redaction.copy, redaction.original.id, author, detail=redaction.detail(privacy)
-        )
+    with recorder.batch():  # one commit for all of them, not one per copy
+        for redaction in redacted.redactions:
+            recorder.revised(
+                redaction.copy, redaction.original.id, author, detail=redaction.detail(privacy)
+            )
     return len(redacted.redactions)
 
 
@@ -178,6 +174,12 @@ def _only_private(item: Screened, privacy: PrivacyGuard) -> list[Finding] | None
         # funnel stops at the first failure), so look again.
         findings = privacy.findings_of(privacy.check([item.row.sample]))
     return findings or None
+
+
+def _sample(item: Screened) -> Sample:
+    sample = item.row.sample
+    assert sample is not None, "only readable rows are quarantined for personal data"
+    return sample
 
 
 def _held_for_privacy(verdict: Verdict) -> bool:

@@ -61,15 +61,20 @@ class Envelope(BaseModel):
 def sign_envelope(payload: bytes, payload_type: str, key: SigningKey) -> bytes:
     """Sign a payload and return the canonical bytes of its one-signature envelope."""
     sig = key.sign(pae(payload_type, payload))
-    # The JCS form of this fixed shape, written directly: this runs once per ledger record.
-    # Keys are already in JCS order; base64 needs no escaping.
+    return envelope_bytes(payload, payload_type, key.key_id, base64.b64encode(sig).decode("ascii"))
+
+
+def envelope_bytes(payload: bytes, payload_type: str, keyid: str, sig: str) -> bytes:
+    """The canonical (RFC 8785) bytes of a one-signature envelope, `sig` in base64 as signed.
+
+    The JCS form of this fixed shape, written directly: it runs once per ledger record, and
+    once per bundled record when a release bundle rebuilds its envelopes. Keys are already in
+    JCS order; base64 needs no escaping, and json's string escaping of the rest is JCS's.
+    """
     body = base64.b64encode(payload).decode("ascii")
-    kind = encode_basestring(payload_type)
-    keyid = encode_basestring(key.key_id)
-    signature = base64.b64encode(sig).decode("ascii")
     return (
-        f'{{"payload":"{body}","payloadType":{kind},'
-        f'"signatures":[{{"keyid":{keyid},"sig":"{signature}"}}]}}'
+        f'{{"payload":"{body}","payloadType":{encode_basestring(payload_type)},'
+        f'"signatures":[{{"keyid":{encode_basestring(keyid)},"sig":{encode_basestring(sig)}}}]}}'
     ).encode()
 
 

@@ -24,6 +24,8 @@ origin and a random record id, stamped by the ledger as it signs them. Version 1
 (written before that) carry neither; see `synthguard.ledger.log.verify` for what that costs."""
 RECORD_TYPE = "application/vnd.synthguard.lineage.v1+json"
 KEY_EVENT_TYPE = "application/vnd.synthguard.key-event.v1+json"
+REDACTION = "redaction"
+"""The detail key of a `revised` record made by redaction: what was removed, where, by what."""
 
 _DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 _RECORD_ID_PATTERN = r"^[0-9a-f]{32}$"
@@ -219,6 +221,15 @@ class LineageRecord(BaseModel):
     def from_payload(cls, payload: bytes) -> LineageRecord:
         """Parse a signed payload back into a record."""
         return cls.model_validate(json.loads(payload, parse_int=_json_int))
+
+    def redacted_kinds(self) -> tuple[str, ...]:
+        """The kinds of personal data a redaction removed (`screen --redact` signs them under
+        `detail.redaction.kinds` of a `revised` record), sorted; () for any other record."""
+        redaction = self.detail.get(REDACTION) if self.event is Event.REVISED else None
+        kinds = redaction.get("kinds") if isinstance(redaction, dict) else None
+        if not isinstance(kinds, dict):
+            return ()
+        return tuple(sorted(str(kind) for kind in kinds))
 
 
 # Field names in JCS order (all ASCII, so plain sorting is UTF-16 order).

@@ -237,6 +237,12 @@ FILTERS: Final[tuple[tuple[str, Callable[[str, str, BasePlugin], bool]], ...]] =
 )
 
 _ASSIGNED = re.compile(r"(?:[=:(,]|=>)\s*[\[{]?\s*[bru]?$")
+_ASSIGNER_WINDOW = 32
+# What ends the clause a value belongs to, looking back from it: the filters that read the
+# text before a value (`_id` before it, an indirect reference) read that clause, not the whole
+# line, where one `"user_id": 5` early in a JSON row would pass every secret after it.
+_CLAUSE_ENDS = (",", ";", "{", "\n", ". ")
+_CLAUSE_WINDOW = 256
 _DELIMITERS = frozenset(" \t\"'`=:/@,;")
 _TOKEN_TAIL = re.compile(r"[A-Za-z0-9_\-.+/=]*")
 _PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]*)-----")
@@ -299,10 +305,10 @@ class SecretScanner:
             begin, stop = offset + start, offset + end
             if isinstance(plugin, PrivateKeyDetector):
                 begin, stop = _key_block(text, begin, stop)
-            if isinstance(plugin, PrivateKeyDetector):
                 value = text[begin:stop]
             quoted = start > 0 and line[start - 1] in _QUOTES
-            why = _lookalike(plugin, value, line, begin, stop, inert, quoted=quoted)
+            clause = line[_clause_start(line, start) : end]
+            why = _lookalike(plugin, value, clause, begin, stop, inert, quoted=quoted)
             preview = _preview(plugin, text[begin:stop])
             if why is not None:
                 yield Hit(begin, stop, "secret", f"secret/{why}", preview, True)
@@ -352,7 +358,10 @@ def _spans(plugin: BasePlugin, line: str) -> Iterator[tuple[int, int]]:
         if isinstance(plugin, HighEntropyStringsPlugin) and not _high_entropy(plugin, value):
             continue
         for start in _occurrences(line, value):
-            if entropic and not _ASSIGNED.search(line, 0, max(0, start - 1)):
+            # The assigner sits right before the opening quote: look at a few characters, not
+            # the whole line before every value (quadratic on a long one-line JSON row).
+            before = max(0, start - 1)
+            if entropic and not _ASSIGNED.search(line, max(0, before - _ASSIGNER_WINDOW), before):
                 continue
             yield start, start + len(value)
 
@@ -374,7 +383,7 @@ def _occurrences(line: str, value: str) -> Iterator[int]:
 def _lookalike(
     plugin: BasePlugin,
     value: str,
-    line: str,
+    clause: str,
     begin: int,
     end: int,
     inert: Sequence[Inert],
@@ -387,11 +396,18 @@ def _lookalike(
         # A quoted value is a literal: `Client(api_key="...")` is no indirect reference.
         if quoted and name == "indirect-reference":
             continue
-        if applies(value, line, plugin):
+        if applies(value, clause, plugin):
             return name
     if not isinstance(plugin, KeywordDetector):
         return covering(inert, begin, end)
     return None
+
+
+def _clause_start(line: str, start: int) -> int:
+    """Where the clause holding the value at `start` begins: after the last clause end before
+    it, at most `_CLAUSE_WINDOW` characters back."""
+    floor = max(0, start - _CLAUSE_WINDOW)
+    return max(floor, *(line.rfind(mark, floor, start) + 1 for mark in _CLAUSE_ENDS))
 
 
 def _key_block(text: str, begin: int, end: int) -> tuple[int, int]:

@@ -10,6 +10,7 @@ version string from an address. `as_config` lists every constant, for the guard'
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from typing import Final, NamedTuple
@@ -230,11 +231,19 @@ def _opens(text: str, start: int, joiners: str) -> bool:
     return start == 0 or not (text[start - 1].isalnum() or text[start - 1] in joiners)
 
 
+_LONGEST_INERT: Final = max(*_DIGEST_LENGTHS, 36, 17)
+"""The longest inert span: a SHA-512 digest (a UUID is 36 characters, an ISBN 17)."""
+
+
 def covering(spans: Sequence[Inert], start: int, end: int) -> str | None:
-    """The rule of the inert span that overlaps [start, end), if one does."""
-    for span in spans:
-        if span.start < end and start < span.end:
-            return span.rule
+    """The rule of the inert span that overlaps [start, end), if one does. `spans` is sorted
+    by start (`inert_spans`): only those starting in the `_LONGEST_INERT` characters before
+    `end` can overlap, so a row of thousands of identifiers costs no scan of them all per hit."""
+    i = bisect.bisect_left(spans, end, key=lambda span: span.start)
+    while i > 0 and spans[i - 1].start > start - _LONGEST_INERT:
+        i -= 1
+        if start < spans[i].end:
+            return spans[i].rule
     return None
 
 

@@ -33,12 +33,12 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from json.encoder import encode_basestring
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, BinaryIO
 
 from synthguard.ledger.log import HASH_SIZE
+from synthguard.provenance.dsse import envelope_bytes
 from synthguard.provenance.errors import InputError, KeyringError, VerificationError
 from synthguard.provenance.keys import VerifyingKey
 from synthguard.provenance.record import RECORD_TYPE
@@ -61,7 +61,6 @@ _INFLATE = 1 << 20
 _GZIP = 31  # zlib's wbits for a gzip stream
 _GZIP_MAGIC = b"\x1f\x8b"
 _LEVEL = 6
-_RECORD_TYPE_JSON = json.dumps(RECORD_TYPE)
 
 _KINDS = {
     stat.S_IFDIR: "a folder",
@@ -219,12 +218,7 @@ def _record_json(record: ProvenRecord) -> dict[str, Any]:
 
 def envelope_of(record: str, keyid: str, sig: str) -> bytes:
     """The canonical (RFC 8785) one-signature DSSE envelope of a lineage record's JSON text."""
-    # Written directly, once per bundled record: the keys are in JCS order, base64 needs no
-    # escaping, and json's string escaping of the rest is JCS's.
-    return (
-        f'{{"payload":"{_b64(record.encode())}","payloadType":{_RECORD_TYPE_JSON},'
-        f'"signatures":[{{"keyid":{encode_basestring(keyid)},"sig":{encode_basestring(sig)}}}]}}'
-    ).encode()
+    return envelope_bytes(record.encode(), RECORD_TYPE, keyid, sig)
 
 
 class _Source:
@@ -240,6 +234,11 @@ class _Source:
         self._inflater = zlib.decompressobj(_GZIP) if first.startswith(_GZIP_MAGIC) else None
         self._buffer = self._inflate(first) if self._inflater is not None else first
         self._pos = 0
+
+    @property
+    def compressed(self) -> bool:
+        """Whether the file is a gzip stream."""
+        return self._inflater is not None
 
     def readline(self, limit: int) -> bytes:
         """The next line, newline included; at most `limit` bytes of it; b"" at the end."""
@@ -424,6 +423,11 @@ class BundleReader:
         kind = value.get("format") if isinstance(value, dict) else None
         if kind not in (BUNDLE_FORMAT, BUNDLE_FORMAT_V1):
             raise self._error(1, f"not a {BUNDLE_FORMAT} (or v1) header")
+        # v2 is gzip and v1 plain text, nothing else: what is parsed before the digest is
+        # checked stays one of the two shapes the writers made.
+        if (kind == BUNDLE_FORMAT) != self._source.compressed:
+            shape = "a gzip stream" if kind == BUNDLE_FORMAT else "plain text"
+            raise self._error(1, f"a {kind} bundle is {shape}, and this one is not")
         note = value.get("checkpoint")
         entries = value.get("keys")
         if not isinstance(note, str) or not isinstance(entries, list):

@@ -234,11 +234,10 @@ class Tally:
         self.outcomes["accepted" if status.outcome == "accepted" else "override"] += 1
         if made.event is Event.REVISED:
             self.revisions += 1
-            redaction = made.detail.get("redaction")
-            kinds = redaction.get("kinds") if isinstance(redaction, dict) else None
-            if isinstance(kinds, dict):
+            kinds = made.redacted_kinds()
+            if kinds:
                 self.redactions += 1
-                self.redacted.update(str(kind) for kind in kinds)
+                self.redacted.update(kinds)
         guards = status.detail.get("guards")
         for guard in guards if isinstance(guards, list) else []:
             try:

@@ -442,7 +442,7 @@ class _Scan:
             depth=record.depth,
             kind=record.kind,
             time=record.time,
-            redacted=self._intern(_redacted_kinds(record)),
+            redacted=self._intern(record.redacted_kinds()),
         )
 
     def _time(self, sample_id: str, text: str) -> None:
@@ -856,15 +856,6 @@ def _private_kinds(record: LineageRecord) -> tuple[str, ...]:
             }
         )
     )
-
-
-def _redacted_kinds(record: LineageRecord) -> tuple[str, ...]:
-    """The kinds a `revised` record's redaction removed; () for any other making record."""
-    redaction = record.detail.get("redaction") if record.event is Event.REVISED else None
-    kinds = redaction.get("kinds") if isinstance(redaction, dict) else None
-    if not isinstance(kinds, dict):
-        return ()
-    return tuple(sorted(str(kind) for kind in kinds))
 
 
 @functools.lru_cache(maxsize=256)

@@ -265,6 +265,14 @@ def test_hits_are_disjoint_sorted_and_inside_their_string(parts: list[str]) -> N
             "secret/UnquotedKeywordDetector",
         ),
         ("DB_PASSWORD=Zt7#kq2Lm9vX4pW1", "Zt7#kq2Lm9vX4pW1", "secret/UnquotedKeywordDetector"),
+        # An id earlier in the row does not make the secret after it an id: the filters read
+        # the value's own clause.
+        ('{"user_id": 5, "password": "Tr0ub4dor&3xQ"}', "Tr0ub4dor&3xQ", "secret/KeywordDetector"),
+        (
+            'See row_id: 3. aws_secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzqrs8912Xk"',
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzqrs8912Xk",
+            "secret/KeywordDetector",
+        ),
         # Token formats detect-secrets 1.5 does not know, in its plugin form.
         (
             "login with hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh first",

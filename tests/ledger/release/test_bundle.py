@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from synthguard.ledger.release.bundle import (
+    BUNDLE_FORMAT_V1,
     NODES_PER_LINE,
     BundleHeader,
     BundleReader,
@@ -20,6 +21,7 @@ from synthguard.ledger.release.bundle import (
     write_bundle,
 )
 from synthguard.provenance.dsse import sign_envelope
+from synthguard.provenance.errors import VerificationError
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.record import RECORD_TYPE
 
@@ -89,3 +91,21 @@ def test_a_record_is_written_once_as_text_not_base64(tmp_path: Path) -> None:
     text = gzip.decompress(path.read_bytes())
     assert text.count(b"generated") == 1
     assert base64.b64encode(payload) not in text
+
+
+def test_the_compression_must_be_the_formats(tmp_path: Path) -> None:
+    key = SigningKey.generate()
+    path = tmp_path / "bundle.jsonl"
+    record = ProvenRecord(0, sign_envelope(b"{}", RECORD_TYPE, key))
+    write_bundle(path, BundleHeader("note", {}), [SampleProofs("s", [record])], [])
+    plain = gzip.decompress(path.read_bytes())
+    v1_header = json.dumps({"format": BUNDLE_FORMAT_V1, "checkpoint": "note", "keys": []})
+
+    cases = [
+        (plain, "bundle is a gzip stream, and this one is not"),
+        (gzip.compress(v1_header.encode() + b"\n"), "bundle is plain text, and this one is not"),
+    ]
+    for content, message in cases:
+        path.write_bytes(content)
+        with pytest.raises(VerificationError, match=message), BundleReader(path):
+            pass
