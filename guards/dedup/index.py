@@ -14,8 +14,11 @@ lostB): an upper bound on J, computed for all candidates at once (the 128-bit ma
 threshold. The survivors are checked by exact Jaccard in the order of their bound, and a
 sample's first confirmed match ends its search.
 
-An index with a path is saved there (`segments`: the folder format, its lock and atomic
-writes); one without lives in memory.
+An index with a store is saved there (`segments`: the segment format, and the folder with its
+lock and atomic writes; `tables`: the same segments in a PostgreSQL ledger database); one
+without lives in memory. `DedupIndex.at(home)` picks the place: the ledger database when the
+home's ledger is PostgreSQL, so that every machine writing that ledger deduplicates against the
+others, else the folder `<home>/dedup/`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,22 +35,17 @@ import numpy.typing as npt
 from synthguard.guards.dedup.minhash import BandIndex, Scheme, Signatures, band_keys
 from synthguard.guards.dedup.normalise import NORMALISATION_VERSION
 from synthguard.guards.dedup.segments import (
-    INDEX_FORMAT,
-    MANIFEST,
     Arrays,
-    concat_segments,
+    Part,
+    SegmentFolder,
+    SegmentStore,
     empty_segment,
     id_rows,
     key_rows,
-    locked,
-    manifest_bytes,
-    read_manifest,
-    read_segment,
-    write_atomic,
-    write_segment,
+    params_mismatch,
 )
 from synthguard.guards.dedup.shingles import KINDS, SHINGLE_HASH, ShingleParams, shingle_hash
-from synthguard.provenance.errors import InputError
+from synthguard.guards.dedup.tables import SegmentTables, WaitNote, is_postgres_url
 
 if TYPE_CHECKING:
     from synthguard.ledger.home import Home
@@ -57,8 +56,6 @@ I64 = npt.NDArray[np.int64]
 INDEX_DIR = "dedup"
 BITMAP_BITS = 1024
 """Bits of a sketch's shingle map (a power of two): wider is a tighter bound, and costs more."""
-_COMPACT_AT = 16
-"""Segments beyond which a save merges them all into one."""
 _KIND_SALTS = np.array([shingle_hash((), kind) for kind in KINDS], dtype=np.uint64)
 _WORDS = BITMAP_BITS // 64
 _BIT_SHIFT = np.uint64(64 - (BITMAP_BITS.bit_length() - 1))
@@ -232,13 +229,16 @@ def _popcount(maps: U64) -> I64:
 class DedupIndex:
     """Every sample deduplication has seen: ids, exact keys, MinHash sketches, shingles.
 
-    In memory unless it has a path; `open` reads a saved index, `save` writes what is new.
-    Samples are numbered in the order they were added (their "doc"); a sample has one sketch
-    per shingle kind it gets.
+    In memory unless it has a store (a folder `path`, or `store`); `open` and `at` read a saved
+    index, `save` writes what is new, `close` lets go of the store (for the ledger database:
+    the lock that keeps another screen from deciding at the same time). Samples are
+    numbered in the order they were added (their "doc"); a sample has one sketch per shingle
+    kind it gets.
     """
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, store: SegmentStore | None = None) -> None:
         self.path = path
+        self._store = store if store is not None or path is None else SegmentFolder(path)
         self.params: dict[str, Any] | None = None
         self._ids: list[str] = []
         self._position: dict[str, int] = {}
@@ -257,22 +257,57 @@ class DedupIndex:
 
         A damaged index (unreadable manifest, missing or altered segment) is an InputError.
         """
-        index = cls(path)
-        if not (path / MANIFEST).exists():
-            return index
-        with locked(path, shared=True):
-            manifest = read_manifest(path)
-            if manifest is not None:
-                index.params = manifest["params"]
-                for segment in manifest["segments"]:
-                    index._append(read_segment(path, segment, manifest["params"]))
-        index._saved = (len(index._ids), index._sketch_count())
-        return index
+        return cls(path)._load()
 
     @classmethod
-    def at(cls, home: Home) -> DedupIndex:
-        """The index of a ledger home, `<home>/dedup/`."""
-        return cls.open(index_path(home))
+    def at(
+        cls, home: Home, *, db: str | None = None, on_wait: WaitNote | None = None
+    ) -> DedupIndex:
+        """The index of a ledger home: in the ledger database if it is PostgreSQL (shared by
+        every machine that writes that ledger), else the folder `<home>/dedup/`.
+
+        `db` overrides the home's ledger URL as `Home.db_url` does. In the database, the index
+        is locked from here until `save` has written it, or `close`: another screen waits for
+        it (after a few seconds, `on_wait` gets one line saying who holds it), so two screens
+        never decide at once. An unreachable database or a damaged index is a LedgerError.
+        """
+        url = home.db_url(db)
+        if not is_postgres_url(url):
+            return cls.open(index_path(home))
+        tables = SegmentTables(url, on_wait=on_wait)
+        try:
+            return cls(store=tables)._load()
+        except BaseException:
+            tables.close()
+            raise
+
+    def _load(self) -> DedupIndex:
+        assert self._store is not None
+        self.params, parts = self._store.load()
+        for part in parts:
+            self._append(part)
+        self._saved = (len(self._ids), self._sketch_count())
+        return self
+
+    def close(self) -> None:
+        """Let go of the store: the database lock and connection (nothing for a folder).
+
+        `save` does this too; call it (or use the index as a context manager) where a screen
+        can end without saving. The index stays usable in memory.
+        """
+        if self._store is not None:
+            self._store.close()
+
+    def __enter__(self) -> DedupIndex:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -283,7 +318,7 @@ class DedupIndex:
         if self.params is None:
             self.params = wanted
         elif self.params != wanted:
-            raise InputError(_mismatch(self.path, self.params, wanted))
+            raise params_mismatch(self._where, self.params, wanted)
 
     def position(self, sample_id: str) -> int | None:
         """The number of the sample with this id, if it is indexed."""
@@ -342,41 +377,21 @@ class DedupIndex:
 
     def save(self) -> None:
         """Write the samples added since the last save (an in-memory index has nothing to do)."""
-        if self.path is None or self.params is None:
+        if self._store is None or self.params is None:
             return
         docs, sketches = self._saved
-        if docs == len(self._ids) and (self.path / MANIFEST).exists():
-            return
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"cannot create the dedup index at {self.path}: {exc}") from exc
-        with locked(self.path, shared=False):
-            manifest = read_manifest(self.path) or {
-                "format": INDEX_FORMAT,
-                "params": self.params,
-                "segments": [],
-            }
-            if manifest["params"] != self.params:
-                raise InputError(_mismatch(self.path, manifest["params"], self.params))
-            segments: list[dict[str, Any]] = manifest["segments"]
-            if docs < len(self._ids):
-                segments.append(write_segment(self.path, segments, self._arrays(docs, sketches)))
-            obsolete: list[str] = []
-            if len(segments) > _COMPACT_AT:
-                parts = [read_segment(self.path, s, self.params) for s in segments]
-                obsolete = [s["file"] for s in segments]
-                merged = concat_segments([arrays for _, _, arrays in parts])
-                segments[:] = [write_segment(self.path, segments, merged)]
-            write_atomic(self.path / MANIFEST, manifest_bytes(manifest))
-            for name in obsolete:
-                (self.path / name).unlink(missing_ok=True)
+        new = self._arrays(docs, sketches) if docs < len(self._ids) else None
+        self._store.save(self.params, new)
         self._saved = (len(self._ids), self._sketch_count())
+
+    @property
+    def _where(self) -> str:
+        return self._store.where if self._store is not None else ""
 
     def _sketch_count(self) -> int:
         return 0 if self._sketches is None else len(self._sketches)
 
-    def _append(self, part: tuple[list[str], list[bytes], Arrays]) -> None:
+    def _append(self, part: Part) -> None:
         ids, exact_keys, arrays = part
         base = len(self._ids)
         self._ids.extend(ids)
@@ -489,13 +504,3 @@ class DedupIndex:
         arrays["ids"] = id_rows(self._ids[first_doc:])
         arrays["exact"] = key_rows(self._exact_keys[first_doc:])
         return arrays
-
-
-def _mismatch(path: Path | None, stored: Mapping[str, Any], wanted: Mapping[str, Any]) -> str:
-    differ = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
-    told = ", ".join(f"{k}={stored.get(k)!r} (asked {wanted.get(k)!r})" for k in differ)
-    where = f" at {path}" if path else ""
-    return (
-        f"the dedup index{where} was built with other parameters: {told}; use the same "
-        "parameters or a new index folder"
-    )

@@ -1,12 +1,16 @@
-"""The dedup index on disk: a manifest naming segment files, written so a crash loses nothing.
+"""The saved dedup index: segments of samples, one per save, and a manifest naming them.
 
-The folder (by default `<home>/dedup/`) holds `manifest.json`, which names the sketch
-parameters and the segment files, each an `.npz` of one save's new samples (ids, exact digests,
-signatures, shingle hashes) with its SHA-256 in the manifest. A save writes a new segment and
-then a new manifest, each to a temporary file that is synced and renamed, under a file lock, so
-a crash leaves the previous index intact and concurrent saves do not lose each other's segments.
-A segment that does not match its manifest entry, or a manifest that is not one, is an
-InputError that says the index is damaged.
+A segment is an `.npz` of one save's new samples (ids, exact digests, signatures, shingle
+hashes); the manifest names the sketch parameters and the segments, each with its SHA-256, and
+a segment that does not match its entry is damaged. Where they live is a `SegmentStore`: a
+folder here (`SegmentFolder`), or tables in a PostgreSQL ledger database (`tables`); both keep
+the same segment bytes and both merge the segments into one past `COMPACT_AT`.
+
+The folder (by default `<home>/dedup/`) holds `manifest.json` and the segment files. A save
+writes a new segment and then a new manifest, each to a temporary file that is synced and
+renamed, under a file lock, so a crash leaves the previous index intact and concurrent saves do
+not lose each other's segments. A segment that does not match its manifest entry, or a manifest
+that is not one, is an InputError that says the index is damaged.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -37,9 +41,32 @@ _LOCK = "lock"
 _SEGMENT_NAME = re.compile(r"segment-\d{6,}\.npz")
 _SEGMENT_ARRAYS = ("ids", "exact", "doc", "kind", "signatures", "offsets", "shingles")
 
+COMPACT_AT = 16
+"""Segments beyond which a save merges them all into one."""
+
 Arrays = dict[str, np.ndarray]
 """One segment: ids and exact keys (docs, 32) uint8; per sketch its doc (numbered within the
 segment), kind, signature and shingle hashes (`offsets` into `shingles`)."""
+
+Part = tuple[list[str], list[bytes], Arrays]
+"""A segment as read back: its sample ids, exact keys and arrays."""
+
+
+class SegmentStore(Protocol):
+    """Where a saved index lives. `where` names it in messages (" at PATH")."""
+
+    where: str
+
+    def load(self) -> tuple[dict[str, Any] | None, list[Part]]:
+        """The stored sketch parameters (None for no index yet) and every segment, in order."""
+
+    def save(self, params: Mapping[str, Any], arrays: Arrays | None) -> None:
+        """Append `arrays` as a new segment (None: only make sure the index exists), then
+        merge the segments into one if there are more than `COMPACT_AT`."""
+
+    def close(self) -> None:
+        """Release what the store holds (a lock, a connection)."""
+
 
 _EMPTY_KEYS = np.zeros((0, 32), dtype=np.uint8)
 
@@ -122,6 +149,26 @@ def _damaged(path: Path, what: str) -> InputError:
     )
 
 
+def params_mismatch(where: str, stored: Mapping[str, Any], wanted: Mapping[str, Any]) -> InputError:
+    """The error for sketch parameters other than those the index `where` was built with."""
+    differ = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+    told = ", ".join(f"{k}={stored.get(k)!r} (asked {wanted.get(k)!r})" for k in differ)
+    return InputError(
+        f"the dedup index{where} was built with other parameters: {told}; use the same "
+        "parameters or a new index"
+    )
+
+
+def params_problem(params: object) -> bool:
+    """Whether stored sketch parameters are unusable (not the shape `sketch_params` makes)."""
+    if not isinstance(params, dict):
+        return True
+    try:
+        return int(params["num_perm"]) < 1 or params["scheme"] not in ("affine32", "affine64")
+    except (KeyError, TypeError, ValueError):
+        return True
+
+
 def read_manifest(path: Path) -> dict[str, Any] | None:
     """The folder's manifest, checked; None if it has none yet."""
     file = path / MANIFEST
@@ -145,12 +192,8 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
             and all(isinstance(segment.get(k), int) for k in ("docs", "sketches"))
         ):
             raise _damaged(path, f"{MANIFEST} lists a malformed segment {segment!r}")
-    try:
-        num_perm = int(params["num_perm"])
-        if num_perm < 1 or params["scheme"] not in ("affine32", "affine64"):
-            raise ValueError
-    except (KeyError, TypeError, ValueError):
-        raise _damaged(path, f"{MANIFEST} has malformed params") from None
+    if params_problem(params):
+        raise _damaged(path, f"{MANIFEST} has malformed params")
     return manifest
 
 
@@ -164,27 +207,49 @@ def _next_name(segments: Sequence[Mapping[str, Any]]) -> str:
     return f"segment-{max(taken, default=0) + 1:06d}.npz"
 
 
-def write_segment(
-    path: Path, segments: Sequence[Mapping[str, Any]], arrays: Arrays
-) -> dict[str, Any]:
-    """Write `arrays` as a new segment file after `segments`; return its manifest entry."""
+def encode_segment(arrays: Arrays) -> tuple[bytes, dict[str, Any]]:
+    """A segment's stored bytes, and its entry in a manifest (docs, sketches, SHA-256)."""
     buffer = io.BytesIO()
     save: Callable[..., None] = np.savez  # its stub types **arrays as its keyword flags
     save(buffer, **arrays)
     data = buffer.getvalue()
-    name = _next_name(segments)
-    write_atomic(path / name, data)
-    return {
-        "file": name,
+    entry = {
         "docs": len(arrays["ids"]),
         "sketches": len(arrays["doc"]),
         "sha256": hashlib.sha256(data).hexdigest(),
     }
+    return data, entry
 
 
-def read_segment(
-    path: Path, segment: Mapping[str, Any], params: Mapping[str, Any]
-) -> tuple[list[str], list[bytes], Arrays]:
+def decode_segment(data: bytes, segment: Mapping[str, Any], params: Mapping[str, Any]) -> Part:
+    """The sample ids, exact keys and arrays of stored segment bytes, checked against the
+    segment's manifest entry and the sketch parameters; ValueError says what is wrong."""
+    if hashlib.sha256(data).hexdigest() != segment["sha256"]:
+        raise ValueError("does not match its SHA-256 in the manifest")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in _SEGMENT_ARRAYS}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"is not a segment ({exc})") from exc
+    problem = _segment_problem(arrays, segment, params)
+    if problem:
+        raise ValueError(problem)
+    ids = [DIGEST_PREFIX + row.tobytes().hex() for row in arrays["ids"]]
+    exact = [row.tobytes() for row in arrays["exact"]]
+    return ids, exact, arrays
+
+
+def write_segment(
+    path: Path, segments: Sequence[Mapping[str, Any]], arrays: Arrays
+) -> dict[str, Any]:
+    """Write `arrays` as a new segment file after `segments`; return its manifest entry."""
+    data, entry = encode_segment(arrays)
+    name = _next_name(segments)
+    write_atomic(path / name, data)
+    return {"file": name, **entry}
+
+
+def read_segment(path: Path, segment: Mapping[str, Any], params: Mapping[str, Any]) -> Part:
     """The sample ids, exact keys and arrays of the segment a manifest entry names, checked
     against that entry and the sketch parameters."""
     name = segment["file"]
@@ -192,19 +257,10 @@ def read_segment(
         data = (path / name).read_bytes()
     except OSError as exc:
         raise _damaged(path, f"segment {name} cannot be read ({exc.strerror})") from exc
-    if hashlib.sha256(data).hexdigest() != segment["sha256"]:
-        raise _damaged(path, f"segment {name} does not match its SHA-256 in {MANIFEST}")
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in _SEGMENT_ARRAYS}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise _damaged(path, f"segment {name} is not a segment file ({exc})") from exc
-    problem = _segment_problem(arrays, segment, params)
-    if problem:
-        raise _damaged(path, f"segment {name} {problem}")
-    ids = [DIGEST_PREFIX + row.tobytes().hex() for row in arrays["ids"]]
-    exact = [row.tobytes() for row in arrays["exact"]]
-    return ids, exact, arrays
+        return decode_segment(data, segment, params)
+    except ValueError as exc:
+        raise _damaged(path, f"segment {name} {exc}") from exc
 
 
 def _segment_problem(
@@ -250,3 +306,54 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+class SegmentFolder:
+    """An index saved in a folder: `manifest.json` and segment files, under a file lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.where = f" at {path}"
+
+    def load(self) -> tuple[dict[str, Any] | None, list[Part]]:
+        """The folder's parameters and segments (nothing if it holds no index yet)."""
+        if not (self.path / MANIFEST).exists():
+            return None, []
+        with locked(self.path, shared=True):
+            manifest = read_manifest(self.path)
+            if manifest is None:
+                return None, []
+            params: dict[str, Any] = manifest["params"]
+            return params, [read_segment(self.path, s, params) for s in manifest["segments"]]
+
+    def save(self, params: Mapping[str, Any], arrays: Arrays | None) -> None:
+        """Write `arrays` as a new segment and a manifest naming it (see the module)."""
+        if arrays is None and (self.path / MANIFEST).exists():
+            return
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create the dedup index at {self.path}: {exc}") from exc
+        with locked(self.path, shared=False):
+            manifest = read_manifest(self.path) or {
+                "format": INDEX_FORMAT,
+                "params": dict(params),
+                "segments": [],
+            }
+            if manifest["params"] != params:
+                raise params_mismatch(self.where, manifest["params"], params)
+            segments: list[dict[str, Any]] = manifest["segments"]
+            if arrays is not None:
+                segments.append(write_segment(self.path, segments, arrays))
+            obsolete: list[str] = []
+            if len(segments) > COMPACT_AT:
+                parts = [read_segment(self.path, s, params) for s in segments]
+                obsolete = [s["file"] for s in segments]
+                merged = concat_segments([arrays for _, _, arrays in parts])
+                segments[:] = [write_segment(self.path, segments, merged)]
+            write_atomic(self.path / MANIFEST, manifest_bytes(manifest))
+            for name in obsolete:
+                (self.path / name).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Nothing to release: the file lock is held only while loading or saving."""
