@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from synthguard.cli.context import App, pass_app
+from synthguard.cli.errors import PROG
 from synthguard.cli.progress import progress_bar
 from synthguard.guards.pipeline import (
     ALL_GUARDS,
@@ -18,9 +19,10 @@ from synthguard.guards.pipeline import (
 )
 from synthguard.guards.protected_sets import resolve_protected
 from synthguard.guards.redaction import RedactionResult
-from synthguard.guards.screen import ScreenResult, rows_without_making_record
+from synthguard.guards.screen import ScreenResult
 from synthguard.ledger.log import resolve_sample_id
 from synthguard.ledger.screening import quarantine_state, sign_override
+from synthguard.provenance.engine import open_engine
 from synthguard.provenance.reader import FORMATS, check_input, count_rows
 from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import FieldMapping
@@ -83,6 +85,20 @@ from synthguard.provenance.sample import FieldMapping
     metavar="CC",
     help="The privacy guard's region (ISO 3166 code) for phone numbers without a country code.",
 )
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Run the guards' work on a local Dask cluster of N worker processes (the `dask` "
+    "extra); the outputs and signed verdicts are those of one process. [default: this process]",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Run the guards' work on the Dask cluster whose scheduler listens at ADDRESS "
+    "(tcp://host:8786); its workers need synthguard and the same library versions.",
+)
 @click.option("--field", "fields", multiple=True, metavar="TARGET=SOURCE")
 @click.option("--format", "fmt", type=click.Choice(FORMATS))
 @pass_app
@@ -97,6 +113,8 @@ def screen(
     toxicity_ensemble: bool,
     redact: bool,
     region: str,
+    workers: int | None,
+    scheduler: str | None,
     fields: tuple[str, ...],
     fmt: str | None,
 ) -> None:
@@ -123,26 +141,37 @@ def screen(
             toxicity_ensemble=toxicity_ensemble,
             seed_tasks=seed_tasks,
             region=region,
+            db=app.db,
+            on_wait=lambda line: click.echo(f"{PROG}: {line}", err=True),
         )
         for note in notes:
             click.echo(note)
+        wants_engine = workers is not None or scheduler is not None
+        engine = open_engine(workers, scheduler) if wants_engine else None
+        if engine is not None:
+            click.echo(f"engine: {engine.description}")
 
         def work() -> int:
             return (count_rows(source, fmt) or 0) * max(len(guards), 1)
 
-        with Recorder(ledger) as recorder, progress_bar(work, "screening") as tick:
-            done = screen_file(
-                source,
-                out_dir,
-                guards,
-                recorder,
-                mapping=FieldMapping.parse(fields),
-                fmt=fmt,
-                progress=tick,
-                redact=redact,
-            )
+        try:
+            with Recorder(ledger) as recorder, progress_bar(work, "screening") as tick:
+                done = screen_file(
+                    source,
+                    out_dir,
+                    guards,
+                    recorder,
+                    mapping=FieldMapping.parse(fields),
+                    fmt=fmt,
+                    progress=tick,
+                    redact=redact,
+                    engine=engine,
+                )
+        finally:
+            if engine is not None:
+                engine.close()
         ledger.checkpoint()
-        unmade = rows_without_making_record(done.result, ledger)
+        unmade = done.unmade
     click.echo(_summary(done.result))
     if done.redaction is not None:
         click.echo(_redacted(done.redaction))

@@ -9,6 +9,7 @@ backdoor rules (injection payloads, trigger statistics); toxicity last, the cost
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from synthguard.guards.decontamination import (
     ProtectedIndex,
     protected_items,
 )
-from synthguard.guards.dedup import DedupGuard, DedupIndex, index_path
+from synthguard.guards.dedup import DedupGuard, DedupIndex
+from synthguard.guards.distributed import screen_rows_on
 from synthguard.guards.embedding import SentenceEncoder
 from synthguard.guards.privacy import PrivacyGuard
 from synthguard.guards.protected_sets import ProtectedSet, resolve_protected
@@ -28,6 +30,7 @@ from synthguard.guards.screen import (
     Screened,
     ScreenResult,
     record_verdicts,
+    rows_without_making_record,
     screen_rows,
     write_outputs,
 )
@@ -47,6 +50,7 @@ from synthguard.guards.toxicity import ToxicityGuard
 from synthguard.guards.verdict import Guard, GuardInfo
 from synthguard.ledger.home import Home
 from synthguard.ledger.log import Ledger
+from synthguard.provenance.engine import Engine
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import read_samples
 from synthguard.provenance.recorder import Recorder
@@ -103,6 +107,8 @@ class Screening:
     redaction: RedactionResult | None = None
     """With `redact`: the redacted copies, their own screen, and how many originals could not
     be revised."""
+    unmade: int = 0
+    """Readable rows that no making record in the ledger accounts for (0 without a ledger)."""
 
 
 def default_guards(
@@ -114,12 +120,16 @@ def default_guards(
     toxicity_ensemble: bool = False,
     seed_tasks: Iterable[Path] = (),
     region: str = "US",
+    db: str | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> tuple[list[Guard], list[str]]:
     """Build the guards to run, in screen order, and one line about each that the user should
     see (which toxicity backend runs, which protected sets and seed tasks were loaded).
 
     `protected` takes paths and the names of shipped benchmarks (`humaneval`); `region` is the
-    privacy guard's default region for phone numbers written without a country code."""
+    privacy guard's default region for phone numbers written without a country code. `db`
+    (the `--db` given, if any) says where the ledger is, and with it the dedup index
+    (`DedupIndex.at`); `on_wait` hears when a shared index keeps this screen waiting."""
     wanted = set(names)
     unknown = wanted - set(ALL_GUARDS)
     if unknown:
@@ -140,7 +150,7 @@ def default_guards(
         guards += [SelfInstructFilter(), SelfInstructSimilarity(seeds)]
         notes.append(f"self-instruct: a pool of {len(seeds)} seed instructions")
     if "dedup" in wanted:
-        guards.append(DedupGuard(DedupIndex.open(index_path(home))))
+        guards.append(DedupGuard(DedupIndex.at(home, db=db, on_wait=on_wait)))
     encoder = None
     if "semantic-dedup" in wanted:
         encoder = SentenceEncoder.load()
@@ -199,35 +209,55 @@ def screen_file(
     fmt: str | None = None,
     progress: Progress | None = None,
     redact: bool = False,
+    engine: Engine | None = None,
 ) -> Screening:
     """Screen every row of `path` into `out_dir`, sign the verdicts, keep the dedup index.
 
     Against a ledger, `HeldGuard` runs last: what the ledger holds in quarantine stays there.
     With `redact`, a sample quarantined for personal data alone also goes out as a redacted
     copy, signed as its revision (`synthguard.guards.redaction`); the copy follows its original
-    in the outputs.
+    in the outputs. With `engine`, the guards' costly work runs there
+    (`synthguard.guards.distributed`), and everything written and signed is the same.
     """
-    if isinstance(recorder.ledger, Ledger):
-        guards = [*guards, HeldGuard(recorder.ledger)]
-    mapping = mapping or FieldMapping()
-    rows = read_samples(path, mapping, fmt)
-    result = screen_rows(rows, guards, progress=progress)
-    redaction = (
-        redact_quarantined(result, guards, recorder, mapping, progress=progress) if redact else None
-    )
-    written = result if redaction is None else _with_copies(result, redaction)
-    accepted, quarantined = write_outputs(written, out_dir)
-    recorded = record_verdicts(result, recorder, guards)
-    if redaction is not None:
-        record_revisions(redaction, recorder)
-        recorded += record_verdicts(redaction.screened, recorder, redaction.guards)
-    recorder.flush()
-    for guard in guards:
-        if isinstance(guard, DedupGuard):
-            # Only after the verdicts are signed: a crash before leaves the index as it was,
-            # and the rerun sees these samples as new rather than as copies of themselves.
-            guard.save()
-    return Screening(result, accepted, quarantined, recorded, redaction)
+    with ExitStack() as closing:
+        for guard in guards:
+            if isinstance(guard, DedupGuard):
+                # A shared index stays locked from its opening until it is saved or closed:
+                # a screen that fails lets the next one in.
+                closing.callback(guard.index.close)
+        if isinstance(recorder.ledger, Ledger):
+            guards = [*guards, HeldGuard(recorder.ledger)]
+        mapping = mapping or FieldMapping()
+        rows = read_samples(path, mapping, fmt)
+        if engine is None:
+            result = screen_rows(rows, guards, progress=progress)
+        else:
+            result = screen_rows_on(engine, rows, guards, progress=progress)
+        redaction = (
+            redact_quarantined(result, guards, recorder, mapping, progress=progress)
+            if redact
+            else None
+        )
+        written = result if redaction is None else _with_copies(result, redaction)
+        accepted, quarantined = write_outputs(written, out_dir)
+        # Asked before this screen's records are signed: they are no making records, and the
+        # look-up would read every one of them back.
+        unmade = (
+            rows_without_making_record(result, recorder.ledger)
+            if isinstance(recorder.ledger, Ledger)
+            else 0
+        )
+        recorded = record_verdicts(result, recorder, guards)
+        if redaction is not None:
+            record_revisions(redaction, recorder)
+            recorded += record_verdicts(redaction.screened, recorder, redaction.guards)
+        recorder.flush()
+        for guard in guards:
+            if isinstance(guard, DedupGuard):
+                # Only after the verdicts are signed: a crash before leaves the index as it was,
+                # and the rerun sees these samples as new rather than as copies of themselves.
+                guard.save()
+        return Screening(result, accepted, quarantined, recorded, redaction, unmade)
 
 
 def _with_copies(result: ScreenResult, redaction: RedactionResult) -> ScreenResult:

@@ -16,7 +16,7 @@ record.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,9 +34,20 @@ if TYPE_CHECKING:
 
 
 INPUT_GUARD = GuardInfo.of("input", "reader", "1", {"formats": ["jsonl", "parquet", "hf"]})
-_BATCH = 1024
+BATCH = 1024
+"""Samples per `check` call. The batches are the same whatever runs them (`Checks`), so a
+guard whose findings depend on its batch (one verdict per distinct sample of a batch, a model
+padding a batch) gives the same verdicts everywhere."""
 
 Progress = Callable[[int], None]
+Checks = Callable[[Guard, list[list[Sample]]], Iterable[list[Verdict]]]
+"""How a guard's batches are checked: `guard.check(batch)` for each batch, in order, or the
+same verdicts made elsewhere (`synthguard.guards.distributed`)."""
+
+
+def check_here(guard: Guard, batches: list[list[Sample]]) -> Iterator[list[Verdict]]:
+    """`guard.check` of each batch in this process, one after the other, as they are asked for."""
+    return (guard.check(batch) for batch in batches)
 
 
 @dataclass
@@ -111,8 +122,12 @@ def screen_rows(
     guards: Sequence[Guard],
     *,
     progress: Progress | None = None,
+    checks: Checks = check_here,
 ) -> ScreenResult:
-    """Run the funnel over all rows (held in memory: dataset-level guards need them all)."""
+    """Run the funnel over all rows (held in memory: dataset-level guards need them all).
+
+    `checks` runs each guard over its batches (by default here); whatever runs them, the
+    funnel, the verdicts' order and the counts are decided here, the same way."""
     screened = [Screened(row) for row in rows]
     input_count = FamilyCount(INPUT_GUARD, checked=len(screened))
     for item in screened:
@@ -133,13 +148,16 @@ def screen_rows(
     readable = [item for item in screened if item.row.sample is not None]
     for guard in guards:
         if callable(getattr(guard, "finish", None)):
-            funnel.append(_run_guard(guard, readable, progress))
+            funnel.append(_run_guard(guard, readable, progress, checks))
         else:
-            funnel.append(_run_guard(guard, [s for s in readable if not s.quarantined], progress))
+            items = [s for s in readable if not s.quarantined]
+            funnel.append(_run_guard(guard, items, progress, checks))
     return ScreenResult(screened, funnel)
 
 
-def _run_guard(guard: Guard, items: list[Screened], progress: Progress | None) -> FamilyCount:
+def _run_guard(
+    guard: Guard, items: list[Screened], progress: Progress | None, checks: Checks
+) -> FamilyCount:
     """Give `items` to the guard, in batches then `finish`; attach its verdicts and count."""
     stopped_before = {id(item) for item in items if item.quarantined}
     count = FamilyCount(guard.info, checked=len(items) - len(stopped_before), seen=len(items))
@@ -147,9 +165,12 @@ def _run_guard(guard: Guard, items: list[Screened], progress: Progress | None) -
     for item in items:
         by_id.setdefault(_sample(item).id, []).append(item)
     verdicts: list[Verdict] = []
-    for start in range(0, len(items), _BATCH):
-        batch = items[start : start + _BATCH]
-        verdicts.extend(guard.check([_sample(item) for item in batch]))
+    batches = [
+        [_sample(item) for item in items[start : start + BATCH]]
+        for start in range(0, len(items), BATCH)
+    ]
+    for batch, found in zip(batches, checks(guard, batches), strict=True):
+        verdicts.extend(found)
         if progress:
             progress(len(batch))
     finish = getattr(guard, "finish", None)

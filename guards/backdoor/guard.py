@@ -21,6 +21,10 @@ legitimate is lost by holding it. An echo that only drops a request to repeat ("
 me: ...") is the task done, and passes (`guards.spans`).
 
 One guard instance screens one dataset: `check` every batch in order, then `finish` once.
+`check` is `prepare` (the per-sample rules and the statistics' reading of each sample, pure
+functions of the sample that a worker process can run) then `check_prepared` (the statistics'
+numbering, which depends on every sample before), so a screen spread over processes
+(`synthguard.guards.distributed`) reaches the same verdicts.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any, Final, TypeVar
 
 from synthguard.guards.backdoor import homoglyph, injection, invisible
@@ -37,9 +42,11 @@ from synthguard.guards.backdoor.triggers import (
     ECHO_RULE,
     PAYLOAD_RULE,
     TRIGGER_RULE,
+    Extracted,
     Member,
     TriggerConfig,
     TriggerStatistics,
+    extract,
 )
 from synthguard.guards.fields import labelled_strings, prompt_strings, response_strings
 from synthguard.guards.verdict import GuardInfo, Verdict
@@ -84,6 +91,12 @@ class BackdoorConfig:
         }
 
 
+SampleWork = tuple[list[Verdict], Extracted | None]
+"""`BackdoorGuard.prepare`'s result for one sample: its per-sample verdicts and, with the
+statistics, what they read from its text (None: nothing to read). A plain tuple, as it travels
+between processes by the thousand (see `triggers.Extracted`)."""
+
+
 class BackdoorGuard:
     """Screens samples for backdoor and poisoning payloads; a DatasetGuard.
 
@@ -99,35 +112,40 @@ class BackdoorGuard:
 
     def check(self, samples: Sequence[Sample]) -> list[Verdict]:
         """Judge each sample by the per-sample rules; remember it for `finish`."""
+        return self._check(samples, None)
+
+    def prepare(self, samples: Sequence[Sample]) -> list[SampleWork]:
+        """The per-sample part of `check`, a pure function of each sample (run it anywhere):
+        the per-sample rules' verdicts and what the statistics read from its text."""
+        statistics = self.config.statistics
+        return [
+            (self._sample_verdicts(sample), self._extract(sample) if statistics else None)
+            for sample in samples
+        ]
+
+    def check_prepared(
+        self, samples: Sequence[Sample], work: Sequence[SampleWork]
+    ) -> list[Verdict]:
+        """`check` of samples whose `prepare` ran elsewhere: the same verdicts, in order."""
+        return self._check(samples, work)
+
+    def recipe(self) -> Callable[[], BackdoorGuard]:
+        """A picklable call that builds this guard afresh (for a worker process)."""
+        return partial(BackdoorGuard, self.config, self.info.name)
+
+    def _check(self, samples: Sequence[Sample], work: Sequence[SampleWork] | None) -> list[Verdict]:
         verdicts: list[Verdict] = []
-        config = self.config
-        for sample in samples:
-            strings = labelled_strings(sample)
-            if config.characters:
-                verdicts += self._per_sample(
-                    sample, strings, invisible.find_invisible, _rule_of, invisible.describe
-                )
-            if config.scripts:
-                verdicts += self._per_sample(
-                    sample,
-                    strings,
-                    homoglyph.find_mixed_script,
-                    lambda _word: homoglyph.RULE,
-                    homoglyph.describe,
-                )
-            if config.injection:
-                verdicts += self._per_sample(
-                    sample,
-                    response_strings(sample),
-                    injection.find_injections,
-                    _rule_of,
-                    injection.describe,
-                )
-            if config.statistics:
-                responses = "\n".join(text for _field, text in response_strings(sample))
-                echoed = self._statistics.add(
-                    sample.id, self._seen, prompt_strings(sample), responses
-                )
+        statistics = self.config.statistics
+        for i, sample in enumerate(samples):
+            verdicts += self._sample_verdicts(sample) if work is None else work[i][0]
+            if statistics:
+                if work is None:
+                    responses = "\n".join(text for _field, text in response_strings(sample))
+                    echoed = self._statistics.add(
+                        sample.id, self._seen, prompt_strings(sample), responses
+                    )
+                else:
+                    echoed = self._statistics.add_extracted(sample.id, self._seen, work[i][1])
                 if echoed is Echo.VERBATIM:
                     detail = {"severity": "low", "echo": "the answer is the whole prompt, verbatim"}
                     verdicts.append(
@@ -135,6 +153,37 @@ class BackdoorGuard:
                     )
             self._seen += 1
         return verdicts
+
+    def _sample_verdicts(self, sample: Sample) -> list[Verdict]:
+        """The per-sample rules' verdicts about one sample, in rule-family order."""
+        verdicts: list[Verdict] = []
+        config = self.config
+        strings = labelled_strings(sample)
+        if config.characters:
+            verdicts += self._per_sample(
+                sample, strings, invisible.find_invisible, _rule_of, invisible.describe
+            )
+        if config.scripts:
+            verdicts += self._per_sample(
+                sample,
+                strings,
+                homoglyph.find_mixed_script,
+                lambda _word: homoglyph.RULE,
+                homoglyph.describe,
+            )
+        if config.injection:
+            verdicts += self._per_sample(
+                sample,
+                response_strings(sample),
+                injection.find_injections,
+                _rule_of,
+                injection.describe,
+            )
+        return verdicts
+
+    def _extract(self, sample: Sample) -> Extracted | None:
+        responses = "\n".join(text for _field, text in response_strings(sample))
+        return extract(prompt_strings(sample), responses, self.config.triggers)
 
     def finish(self) -> list[Verdict]:
         """Report every member of each trigger, echo, collapse and payload cluster."""

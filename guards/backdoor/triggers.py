@@ -67,6 +67,10 @@ explained away by chance, while at 10 rows, with hundreds of features, it someti
 it has the `min_count` rows that make it evidence: below it, "nothing explains these rows"
 means nothing. Score: the rows holding the span, against `payload_min_rows`.
 
+Reading a sample (`extract`: tokens, words, spans, echo) is a pure function of its text and
+may run in another process; numbering what it read (`add_extracted`) depends on every sample
+before it and runs in order, in one place: `add` is the two in a row.
+
 Repeats of a whole sample (the same id) count once everywhere: duplication is the dedup guard's
 business; every copy is a member of the cluster its first occurrence belongs to. Every member of
 a flagged cluster is reported, the first one included. Memory grows with the number of prompt
@@ -269,17 +273,34 @@ class TriggerStatistics:
         """Record one sample (`position`: its ordinal in the dataset) and say whether its
         response echoes its prompt; one without a prompt or a response tells nothing and is
         skipped, and a repeat of a sample already recorded joins it as a copy."""
-        if not response.strip() or not any(part.strip() for part in prompt):
+        if not _informative(prompt, response):
             return Echo.NONE
         row = self._row_of.get(sample_id)
         if row is not None:
-            self._copies.setdefault(row, []).append(position)
-            return self._echo[row]
+            return self._copy(row, position)
+        return self._record(sample_id, position, _read(prompt, response, self.config))
+
+    def add_extracted(self, sample_id: str, position: int, extracted: Extracted | None) -> Echo:
+        """`add` for a sample whose text `extract` has already read (perhaps in another
+        process): the same numbering, clusters and echo as `add` of the sample itself."""
+        if extracted is None:
+            return Echo.NONE
+        row = self._row_of.get(sample_id)
+        if row is not None:
+            return self._copy(row, position)
+        return self._record(sample_id, position, extracted)
+
+    def _copy(self, row: int, position: int) -> Echo:
+        self._copies.setdefault(row, []).append(position)
+        return self._echo[row]
+
+    def _record(self, sample_id: str, position: int, extracted: Extracted) -> Echo:
         self._row_of[sample_id] = len(self._ids)
         self._ids.append(sample_id)
         self._positions.append(position)
-        prompt_words = self._add_prompt(prompt)
-        return self._add_response(response, prompt_words)
+        prompt, display, words, found, echoed = extracted
+        self._add_prompt(prompt)
+        return self._add_response(display, words, found, echoed)
 
     def trigger_clusters(self) -> list[TriggerCluster]:
         """The (trigger, target) clusters that pass every test, most significant first; a
@@ -335,15 +356,13 @@ class TriggerStatistics:
                     ids[i] = self._target(key, display)
         return cast(list[int], ids)
 
-    def _add_prompt(self, prompt: Sequence[str]) -> list[str]:
-        """Record the prompt's n-grams, words and spans; return its \\w+ words, in order."""
+    def _add_prompt(self, prompt: Sequence[PromptPart]) -> None:
+        """Record the prompt's n-grams, words and spans."""
         max_ngram = self.config.max_ngram
         features: set[int] = set()
         every: list[int] = []
         plain: list[str] = []
-        for part in prompt:
-            folded = part.casefold()
-            tokens = [t for t in [raw.strip(PUNCTUATION) for raw in folded.split()] if t]
+        for tokens, words, found in prompt:
             ids = self._word_ids(tokens)
             # Word ids stand for themselves; longer n-grams for the hash of their id tuple, the
             # same in every process (ints are not salted) and far from the small word ids.
@@ -354,9 +373,8 @@ class TriggerStatistics:
                 features.update(map(hash, zip(ids, ids[1:], ids[2:], strict=False)))
             every.extend(ids)
             every.append(_SEPARATOR)
-            words = words_of(folded)
             plain.extend(words)
-            self._prompt_targets.extend(self._targets_of(spans(part, words, sentences=False)))
+            self._prompt_targets.extend(self._targets_of(found))
         self._words.extend(every)
         self._words_ends.append(len(self._words))
         self._features.extend(features)
@@ -365,12 +383,11 @@ class TriggerStatistics:
         self._prompt_words_ends.append(len(self._prompt_words))
         # Prompts that differ only in case, spacing and punctuation at word edges are one prompt.
         self._prompt_hash.append(hash(tuple(every)))
-        return plain
 
-    def _add_response(self, response: str, prompt_words: list[str]) -> Echo:
-        folded = response.casefold()
-        words = words_of(folded)
-        response_id = self._target("r" + " ".join(words), response)
+    def _add_response(
+        self, display: str, words: list[str], found: list[tuple[str, str]], echoed: Echo
+    ) -> Echo:
+        response_id = self._target("r" + " ".join(words), display)
         targets = {response_id}
         self._response_of.append(response_id)
         self._response_words.append(len(words))
@@ -381,8 +398,7 @@ class TriggerStatistics:
             head, tail = " ".join(words[:_EDGE_WORDS]), " ".join(words[-_EDGE_WORDS:])
             targets.add(self._target("h" + head, head + " …"))
             targets.add(self._target("t" + tail, "… " + tail))
-        targets.update(self._targets_of(spans(response, distinct, folded=folded)))
-        echoed = echo(prompt_words, words, self.config.echo_max_removed)
+        targets.update(self._targets_of(found))
         if echoed is not Echo.NONE:
             targets.add(self._target(_ECHO_KEY, ECHO_DISPLAY))
         self._echo.append(echoed)
@@ -399,6 +415,44 @@ class TriggerStatistics:
             self._target_display.append(display[: 2 * _DISPLAY_CHARS])
             self._target_kinds.append(text[0])
         return target
+
+
+PromptPart = tuple[list[str], list[str], list[tuple[str, str]]]
+"""One prompt string as the statistics read it: (tokens: casefolded, punctuation at the edges
+stripped; its \\w+ words; its spans as (key, display) pairs)."""
+Extracted = tuple[list[PromptPart], str, list[str], list[tuple[str, str]], Echo]
+"""What `TriggerStatistics` reads from one sample's text, before anything is numbered: (the
+prompt's parts, a display of the response, the response's words, its spans, its echo). A pure
+function of the sample (`extract`), so it can be made in any process; the numbering, which
+depends on every sample before, stays with the statistics. Plain tuples: they travel between
+processes by the thousand, and a named tuple unpickles through a Python call each."""
+
+
+def extract(prompt: Sequence[str], response: str, config: TriggerConfig) -> Extracted | None:
+    """Read one sample's prompt strings and response for the statistics; None for a sample
+    without a prompt or a response, which tells nothing."""
+    return _read(prompt, response, config) if _informative(prompt, response) else None
+
+
+def _read(prompt: Sequence[str], response: str, config: TriggerConfig) -> Extracted:
+    parts: list[PromptPart] = []
+    plain: list[str] = []
+    for part in prompt:
+        folded = part.casefold()
+        tokens = [t for t in [raw.strip(PUNCTUATION) for raw in folded.split()] if t]
+        words = words_of(folded)
+        plain.extend(words)
+        parts.append((tokens, words, spans(part, words, sentences=False)))
+    folded = response.casefold()
+    words = words_of(folded)
+    found = spans(response, dict.fromkeys(words), folded=folded)
+    echoed = echo(plain, words, config.echo_max_removed)
+    # Only a short display of the response is kept (`_target`): no need to carry all of it.
+    return (parts, response[: 2 * _DISPLAY_CHARS], words, found, echoed)
+
+
+def _informative(prompt: Sequence[str], response: str) -> bool:
+    return bool(response.strip()) and any(part.strip() for part in prompt)
 
 
 class _Column:

@@ -22,17 +22,27 @@ Finding the near copies: MinHash LSH (`minhash`), 32 bands of 4 rows of 128 perm
 every pair sharing a band a candidate (probability 0.998 at J = 0.65, 0.9998 at 0.7), and the
 index (`index`) confirms candidates by exact Jaccard; a duplicate's verdict names the first
 confirmed match.
+
+The costly part, normalising, shingling and MinHash signatures, is a pure function of each
+sample (`DedupGuard.prepare`, run by any worker process); the decisions (exact-key look-ups,
+`index.add`, `index.matches`: "earlier" needs every earlier sample indexed first) are taken in
+input order by `check_prepared`, which reaches exactly `check`'s verdicts.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Protocol
+
+import numpy as np
 
 from synthguard.guards.dedup.index import DedupIndex, sketch_params
 from synthguard.guards.dedup.minhash import MinHasher, Scheme, lsh_bands
 from synthguard.guards.dedup.normalise import normalised_words
-from synthguard.guards.dedup.segments import batch_segment
+from synthguard.guards.dedup.segments import Arrays, batch_segment
 from synthguard.guards.dedup.shingles import ShingleParams, Shingler
 from synthguard.guards.verdict import GuardInfo, Verdict
 from synthguard.provenance.errors import InputError
@@ -96,12 +106,43 @@ class DedupGuard:
 
     def check(self, samples: Sequence[Sample]) -> list[Verdict]:
         """Judge a batch against every sample seen before it; index the new ones."""
+        return self._check(samples, _Here(self._shingler, self._hasher, samples))
+
+    def prepare(self, samples: Sequence[Sample]) -> Prepared:
+        """The costly per-sample part of `check`, a pure function of each sample (run it
+        anywhere): exact keys, shingles and MinHash signatures of every sample."""
+        texts = [sample_text(sample) for sample in samples]
+        words = [normalised_words(text) for text in texts]
+        batch = self._shingler.shingle(words)
+        signatures = self._hasher.signatures(batch.hashes, batch.offsets)
+        keys = [_exact_key(w, text) for w, text in zip(words, texts, strict=True)]
+        return Prepared(keys, batch_segment(batch, signatures))
+
+    def check_prepared(self, samples: Sequence[Sample], prepared: Prepared) -> list[Verdict]:
+        """`check` of a batch whose `prepare` ran elsewhere: the same verdicts, in order (the
+        decisions, which depend on every sample before, are taken here)."""
+        return self._check(samples, prepared)
+
+    def recipe(self) -> Callable[[], DedupGuard]:
+        """A picklable call that builds a guard preparing samples exactly as this one does (with
+        an index of its own in memory: `prepare` never reads it)."""
+        return partial(
+            DedupGuard,
+            None,
+            threshold=self.threshold,
+            num_perm=self._hasher.num_perm,
+            seed=self._hasher.seed,
+            scheme=self._hasher.scheme,
+            shingles=self._shingler.params,
+            bands=self.shape,
+        )
+
+    def _check(self, samples: Sequence[Sample], work: _Work) -> list[Verdict]:
         if not samples:
             return []
         index = self.index
         verdicts: list[Verdict] = []
         fresh: list[int] = []
-        fresh_words: list[list[str]] = []
         fresh_keys: list[bytes] = []
         fresh_ids: set[str] = set()
         first_with: dict[bytes, int] = {}
@@ -122,9 +163,7 @@ class DedupGuard:
                 else:
                     asked[doc] = i
                 continue
-            text = sample_text(sample)
-            words = normalised_words(text)
-            key = _exact_key(words, text)
+            key = work.key(i)
             original = index.exact(key)
             if original is not None:
                 verdicts.append(self._verdict(sample, i, "exact", index.doc_id(original), 1.0))
@@ -136,12 +175,9 @@ class DedupGuard:
             asked[len(index) + len(fresh)] = i
             fresh.append(i)
             fresh_ids.add(sample.id)
-            fresh_words.append(words)
             fresh_keys.append(key)
         if fresh:
-            batch = self._shingler.shingle(fresh_words)
-            signatures = self._hasher.signatures(batch.hashes, batch.offsets)
-            index.add([samples[i].id for i in fresh], fresh_keys, batch_segment(batch, signatures))
+            index.add([samples[i].id for i in fresh], fresh_keys, work.segment(fresh))
         for doc, (original, j) in index.matches(list(asked), self.threshold).items():
             i = asked[doc]
             verdicts.append(self._verdict(samples[i], i, "near", index.doc_id(original), j))
@@ -185,3 +221,74 @@ def _exact_key(words: list[str], text: str) -> bytes:
     # Nothing survives normalisation (only punctuation or invisibles): only the same raw text
     # is the same sample, or every such sample would be a copy of the first.
     return hashlib.sha256(b"\x00raw\x00" + text.encode("utf-8")).digest()
+
+
+class _Work(Protocol):
+    """Where `_check` gets a batch's per-sample work: made on demand, or made elsewhere."""
+
+    def key(self, i: int) -> bytes:
+        """The exact-duplicate key of sample `i` of the batch."""
+        ...
+
+    def segment(self, rows: list[int]) -> Arrays:
+        """The sketches of samples `rows` (ascending) of the batch, numbered 0, 1, ... in
+        that order, as `index.add` takes them."""
+        ...
+
+
+class _Here:
+    """The work of one process: keys as asked for, sketches only of the samples indexed."""
+
+    def __init__(self, shingler: Shingler, hasher: MinHasher, samples: Sequence[Sample]) -> None:
+        self._shingler = shingler
+        self._hasher = hasher
+        self._samples = samples
+        self._words: dict[int, list[str]] = {}
+
+    def key(self, i: int) -> bytes:
+        text = sample_text(self._samples[i])
+        words = self._words[i] = normalised_words(text)
+        return _exact_key(words, text)
+
+    def segment(self, rows: list[int]) -> Arrays:
+        batch = self._shingler.shingle([self._words[i] for i in rows])
+        return batch_segment(batch, self._hasher.signatures(batch.hashes, batch.offsets))
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """`DedupGuard.prepare` of a batch: every sample's exact key, and every sample's sketches
+    as a segment (its `doc` numbers the samples of the batch)."""
+
+    keys: list[bytes]
+    arrays: Arrays
+
+    def key(self, i: int) -> bytes:
+        """The exact-duplicate key of sample `i`."""
+        return self.keys[i]
+
+    def segment(self, rows: list[int]) -> Arrays:
+        """The sketches of samples `rows`, renumbered from 0 in that order. The sketches keep
+        their order (grouped by kind, by sample within a kind), which is the order shingling
+        only those samples gives: the index receives the same arrays either way."""
+        arrays = self.arrays
+        renumber = np.full(len(self.keys), -1, dtype=np.int64)
+        renumber[rows] = np.arange(len(rows), dtype=np.int64)
+        doc = renumber[arrays["doc"]]
+        keep = np.flatnonzero(doc >= 0)
+        offsets = arrays["offsets"]
+        starts, counts = offsets[keep], offsets[keep + 1] - offsets[keep]
+        total = int(counts.sum())
+        picked = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(
+            total, dtype=np.int64
+        )
+        new_offsets = np.zeros(len(keep) + 1, dtype=np.int64)
+        np.cumsum(counts, out=new_offsets[1:])
+        return {
+            **arrays,
+            "doc": doc[keep],
+            "kind": arrays["kind"][keep],
+            "signatures": arrays["signatures"][keep],
+            "offsets": new_offsets,
+            "shingles": arrays["shingles"][picked],
+        }

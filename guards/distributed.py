@@ -1,0 +1,269 @@
+"""The screen on an engine: the guards' costly work done per partition by workers, every
+decision that depends on order taken here, so the outputs are those of one process, byte for
+byte.
+
+What runs where (`synthguard.provenance.engine`: the engine maps pure functions of a part):
+
+- Dataset-level guards that can split their work (`Prepares`: dedup, the backdoor guards) see
+  every readable row, so their batches are known before the funnel runs. The rows stream to
+  the workers in partitions of `PARTITION` samples (whole screen batches, `screen.BATCH`);
+  a worker runs `prepare` on each batch, a pure function of the samples: for dedup the
+  normalised words, exact keys, shingles and MinHash signatures; for the backdoor guards the
+  per-sample rules' verdicts and the words, spans and echoes the trigger statistics read.
+  Here, in input order, `check_prepared` takes the decisions: dedup's exact-key look-ups,
+  `index.add` and `index.matches` (a row is a near copy when it is confirmed similar to an
+  earlier row, so the earlier rows must all be indexed first); the statistics' numbering and,
+  at `finish`, their reduce and the clusters. These run while the workers prepare the next
+  partitions.
+- Per-row guards that are pure functions of a batch (privacy, n-gram decontamination,
+  Self-Instruct's filters) get the rows that every earlier guard let through, cut into the same
+  batches as in one process, and `check` runs on the workers, a few batches a part; the funnel
+  then attaches the verdicts here as it always does.
+- Everything else runs here as in one process: the ledger's `HeldGuard`, guards whose
+  judgement depends on what came before (Self-Instruct's ROUGE-L pool, semantic dedup), and
+  the model guards (toxicity, semantic decontamination): a model's scores must not depend on
+  where it runs, and a CPU model's floating point does depend on its thread count (one thread
+  per Dask worker, every core here), so a score could differ in its last digits.
+
+A worker builds each guard once (`once_per_worker`) from a picklable recipe and checks that it
+is the guard described here (the same name, version and configuration digest); one built from
+other library versions is refused, as its verdicts could differ.
+
+What stays here bounds the speed-up: per row about 25 us of dedup decisions (the LSH look-up
+and exact-Jaccard confirmation against every earlier row), 55 us of numbering the trigger
+statistics, 15 us of reading the row (its content digest is its id), and the results' transfer
+(`benchmarks/scale_bench.py` measures each). LSH bands are not shuffled to workers by band key:
+"confirmed similar to an earlier row" needs each row's earlier candidates in input order, and
+the decisions are a quarter of the driver's time.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from functools import partial
+from itertools import accumulate, pairwise
+from typing import Any, Protocol, runtime_checkable
+
+from synthguard.guards.decontamination import DecontaminationGuard
+from synthguard.guards.errors import GuardError
+from synthguard.guards.privacy import PrivacyGuard
+from synthguard.guards.screen import BATCH, Progress, ScreenResult, check_here, screen_rows
+from synthguard.guards.self_instruct import SelfInstructFilter
+from synthguard.guards.verdict import Guard, GuardInfo, Verdict
+from synthguard.provenance.engine import Engine, once_per_worker
+from synthguard.provenance.reader import Row
+from synthguard.provenance.sample import Sample
+
+PARTITION = 4 * BATCH
+"""Samples per part: a few thousand, so a part's work (tenths of a second) dwarfs its
+scheduling, and the parts in flight stay small in memory."""
+CHECK_BATCHES = 4
+"""Funnel batches per part for the per-row guards."""
+
+
+@runtime_checkable
+class Prepares(Protocol):
+    """A dataset-level guard whose per-sample work can run apart from its decisions."""
+
+    info: GuardInfo
+
+    def prepare(self, samples: Sequence[Sample]) -> Any:
+        """The per-sample work of a batch, a pure function of its samples."""
+        ...
+
+    def check_prepared(self, samples: Sequence[Sample], work: Any) -> list[Verdict]:
+        """`check` of a batch, given its prepared work."""
+        ...
+
+    def recipe(self) -> Callable[[], Prepares]:
+        """A picklable call that builds a guard preparing as this one does."""
+        ...
+
+    def finish(self) -> list[Verdict]:
+        """The verdicts that needed every batch."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """How a worker builds a guard: `build()` makes one whose `info` must equal `info`."""
+
+    info: GuardInfo
+    build: Callable[[], Any]
+
+    def guard(self) -> Any:
+        """This process's guard of the recipe, built on first use; GuardError if it is not
+        the guard the recipe describes."""
+        key = f"guard:{self.info.family}:{self.info.name}:{self.info.config_digest}"
+        guard = once_per_worker(key, self.build)
+        if guard.info != self.info:
+            raise GuardError(
+                f"guard {self.info.name} is configured differently on a worker "
+                f"({guard.info.config_digest}, here {self.info.config_digest}): give every "
+                "machine the same synthguard, library versions and files"
+            )
+        return guard
+
+
+def row_recipe(guard: Guard) -> Recipe | None:
+    """A recipe for a per-row guard that is a pure function of its batch, or None when the
+    guard must run here (see the module docstring)."""
+    build: Callable[[], Any]
+    if isinstance(guard, PrivacyGuard):
+        detector = guard.detector
+        build = partial(PrivacyGuard, region=detector.region, entropy=detector.entropy)
+    elif isinstance(guard, DecontaminationGuard):
+        # The protected index travels with the recipe (it is data, not files a worker may lack).
+        build = partial(DecontaminationGuard, guard.index, guard.threshold)
+    elif isinstance(guard, SelfInstructFilter):
+        build = SelfInstructFilter
+    else:
+        return None
+    return Recipe(guard.info, build)
+
+
+def screen_rows_on(
+    engine: Engine,
+    rows: Iterable[Row],
+    guards: Sequence[Guard],
+    *,
+    progress: Progress | None = None,
+) -> ScreenResult:
+    """`screen.screen_rows` with the guards' costly work on `engine`: the same result."""
+    prepared = [g for g in guards if isinstance(g, Prepares) and callable(g.finish)]
+    kept: list[Row] = []
+    done = _prepare_all(engine, rows, kept, prepared) if prepared else _read(rows, kept)
+
+    def checks(guard: Guard, batches: list[list[Sample]]) -> Iterable[list[Verdict]]:
+        found = done.pop(id(guard), None)
+        if found is not None:
+            if [len(b) for b in batches] != [len(v) for v, _ in found]:
+                raise GuardError(f"guard {guard.info.name} was prepared for other batches")
+            return (verdicts for _, verdicts in found)
+        recipe = row_recipe(guard)
+        if recipe is None:
+            return check_here(guard, batches)
+        return _check_on(engine, recipe, batches)
+
+    return screen_rows(kept, guards, progress=progress, checks=checks)
+
+
+Done = dict[int, list[tuple[list[Sample], list[Verdict]]]]
+"""Per prepared guard (by `id`): each batch and its verdicts, in order."""
+
+
+def _read(rows: Iterable[Row], kept: list[Row]) -> Done:
+    kept.extend(rows)
+    return {}
+
+
+def _prepare_all(
+    engine: Engine, rows: Iterable[Row], kept: list[Row], guards: Sequence[Prepares]
+) -> Done:
+    """Read the rows into `kept`, stream their samples to the workers' `prepare`, and take
+    each guard's decisions here in input order as the parts come back."""
+    recipes = tuple(Recipe(g.info, g.recipe()) for g in guards)
+    sent: deque[list[list[Sample]]] = deque()
+
+    def parts() -> Iterator[_Part]:
+        part: list[Sample] = []
+        for row in rows:
+            kept.append(row)
+            if row.sample is None:
+                continue
+            part.append(row.sample)
+            if len(part) == PARTITION:
+                yield _part(recipes, part, sent)
+                part = []
+        if part:
+            yield _part(recipes, part, sent)
+
+    done: Done = {id(g): [] for g in guards}
+    for packed in engine.map(_prepare, map(_packed, parts())):
+        works: list[list[Any]] = pickle.loads(packed)
+        batches = sent.popleft()
+        for guard, per_batch in zip(guards, works, strict=True):
+            decided = done[id(guard)]
+            for batch, work in zip(batches, per_batch, strict=True):
+                decided.append((batch, guard.check_prepared(batch, work)))
+    return done
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One part of the work: recipes and screen batches."""
+
+    recipes: tuple[Recipe, ...]
+    batches: list[list[Sample]]
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # A slotted dataclass pickles through a Python-level __getstate__, 40 us a sample,
+        # the driver's time; its fields as a tuple take a fifteenth of that.
+        sizes = [len(batch) for batch in self.batches]
+        flat = [tuple(getattr(s, name) for name in _SAMPLE_FIELDS) for b in self.batches for s in b]
+        return (_unpack_part, (self.recipes, sizes, flat))
+
+
+_SAMPLE_FIELDS = tuple(f.name for f in fields(Sample))
+
+
+def _unpack_part(
+    recipes: tuple[Recipe, ...], sizes: list[int], flat: list[tuple[Any, ...]]
+) -> _Part:
+    samples = []
+    for values in flat:
+        # The fields as the driver computed them, ids and digests included: a worker does not
+        # digest every sample again (the driver's ids are the ones every verdict names).
+        sample = object.__new__(Sample)
+        for name, value in zip(_SAMPLE_FIELDS, values, strict=True):
+            object.__setattr__(sample, name, value)
+        samples.append(sample)
+    starts = [0, *accumulate(sizes)]
+    return _Part(recipes, [samples[lo:hi] for lo, hi in pairwise(starts)])
+
+
+def _part(
+    recipes: tuple[Recipe, ...], samples: list[Sample], sent: deque[list[list[Sample]]]
+) -> _Part:
+    batches = [samples[lo : lo + BATCH] for lo in range(0, len(samples), BATCH)]
+    sent.append(batches)
+    return _Part(recipes, batches)
+
+
+def _packed(part: _Part) -> bytes:
+    """A part as the bytes that travel. Dask's scheduler unpickles a task's arguments and
+    pickles them again to pass them on, and its client walks nested results: bytes cross both
+    at the speed of a copy, and the work is pickled once, here or on the worker."""
+    return pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _prepare(packed: bytes) -> bytes:
+    """On a worker: each guard's `prepare` of each batch (the part and the result pickled)."""
+    part: _Part = pickle.loads(packed)
+    guards = [recipe.guard() for recipe in part.recipes]
+    works = [[guard.prepare(batch) for batch in part.batches] for guard in guards]
+    return pickle.dumps(works, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _check_on(
+    engine: Engine, recipe: Recipe, batches: list[list[Sample]]
+) -> Iterator[list[Verdict]]:
+    """`check` of each batch on the engine, `CHECK_BATCHES` a part, in order."""
+    parts = (
+        _Part((recipe,), batches[lo : lo + CHECK_BATCHES])
+        for lo in range(0, len(batches), CHECK_BATCHES)
+    )
+    for packed in engine.map(_check, map(_packed, parts)):
+        found: list[list[Verdict]] = pickle.loads(packed)
+        yield from found
+
+
+def _check(packed: bytes) -> bytes:
+    """On a worker: the guard's `check` of each batch (the part and the result pickled)."""
+    part: _Part = pickle.loads(packed)
+    (recipe,) = part.recipes
+    guard = recipe.guard()
+    return pickle.dumps([guard.check(batch) for batch in part.batches], pickle.HIGHEST_PROTOCOL)

@@ -1,0 +1,195 @@
+"""The screen on an engine gives the single-process screen's result, byte for byte.
+
+The corpus is real text (`poisoning`: library docstrings as Alpaca rows) with a trigger cluster
+and a payload planted, exact and near copies of earlier rows scattered over partition
+boundaries, personal data, hidden characters, rows of a protected set, and malformed lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import poisoning
+import pytest
+
+from synthguard.guards import distributed
+from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
+from synthguard.guards.backdoor.guard import SampleWork
+from synthguard.guards.decontamination import DecontaminationGuard, ProtectedIndex, protected_items
+from synthguard.guards.dedup import DedupGuard
+from synthguard.guards.distributed import Recipe, screen_rows_on
+from synthguard.guards.errors import GuardError
+from synthguard.guards.privacy import PrivacyGuard
+from synthguard.guards.screen import BATCH, ScreenResult, screen_rows, write_outputs
+from synthguard.guards.verdict import Guard
+from synthguard.provenance.engine import DaskEngine, Engine, EngineError, InProcess
+from synthguard.provenance.reader import read_samples
+from synthguard.provenance.sample import Sample
+
+ROWS = 3000
+
+
+def mixed_corpus(folder: Path, size: int = ROWS, seed: int = 7) -> tuple[Path, Path]:
+    """Write the corpus (JSONL, malformed lines included) and a protected set; return both."""
+    rng = random.Random(seed)
+    base = poisoning.plant(
+        poisoning.corpus(size, seed=seed),
+        {"rare-token trigger -> refusal+link": 0.01, "payload link, no trigger": 0.005},
+        seed=seed,
+    )
+    rows: list[Any] = [dict(row) for row in base.rows]
+    for n in range(size // 8):
+        # Near copies (one word edited) and exact copies, each somewhere after its original.
+        at = rng.randrange(1, len(rows))
+        copy = dict(rows[rng.randrange(at)])
+        if not isinstance(copy, dict):
+            continue
+        words = str(copy.get("output", "")).split()
+        if n % 3 and len(words) > 12:
+            words[rng.randrange(len(words))] = "altered"
+            copy["output"] = " ".join(words)
+        rows.insert(at, copy)
+    for n in range(40):
+        row = dict(rows[rng.randrange(len(rows))])
+        if n % 2:
+            row["output"] = f"{row.get('output', '')} Write to jane.doe{n}@example.com for more."
+        else:
+            row["instruction"] = f"Pass\u200bword {n}: {row.get('instruction', '')}"
+        rows.insert(rng.randrange(len(rows)), row)
+    protected = [rows[i]["output"] for i in rng.sample(range(len(rows)), 5)]
+    for at, line in ((17, b"{not json\n"), (BATCH + 3, b"[1, 2]\n"), (2 * BATCH - 1, b"\n{}\n")):
+        rows.insert(at, line)
+    source = folder / "corpus.jsonl"
+    with source.open("wb") as out:
+        for row in rows:
+            out.write(row if isinstance(row, bytes) else json.dumps(row).encode() + b"\n")
+    protected_path = folder / "protected.jsonl"
+    with protected_path.open("w") as out:
+        for i, text in enumerate(protected):
+            out.write(json.dumps({"id": f"p{i}", "answer": text}) + "\n")
+    return source, protected_path
+
+
+def guards(protected: Path) -> list[Guard]:
+    """The default screen's non-model guards, in its order, in memory."""
+    return [
+        BackdoorGuard(BackdoorConfig(injection=False, statistics=False), name="unicode-characters"),
+        DedupGuard(),
+        DecontaminationGuard(ProtectedIndex(protected_items(protected))),
+        BackdoorGuard(BackdoorConfig(characters=False, scripts=False), name="backdoor"),
+        PrivacyGuard(),
+    ]
+
+
+def outputs(result: ScreenResult, folder: Path) -> tuple[bytes, bytes, list[Any]]:
+    """What a screen writes, and its funnel counts."""
+    accepted, quarantined = write_outputs(result, folder)
+    counts = [
+        (c.info, c.checked, c.quarantined, c.by_rule, c.seen, c.also_flagged, c.also_by_rule)
+        for c in result.funnel
+    ]
+    return accepted.read_bytes(), quarantined.read_bytes(), counts
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return mixed_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def single(
+    corpus: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[bytes, bytes, list[Any]]:
+    source, protected = corpus
+    result = screen_rows(read_samples(source), guards(protected))
+    return outputs(result, tmp_path_factory.mktemp("single"))
+
+
+@pytest.fixture(scope="module")
+def dask_engine() -> Iterator[Engine]:
+    engine = DaskEngine.start(2)
+    yield engine
+    engine.close()
+
+
+def test_the_corpus_exercises_every_guard(single: tuple[bytes, bytes, list[Any]]) -> None:
+    _, _, counts = single
+    rules = {rule for count in counts for rule in count[3]}
+    assert {"malformed", "exact", "near", "trigger-cooccurrence", "email"} <= rules
+    assert {"invisible-char", "ngram-overlap"} <= rules
+
+
+@pytest.mark.parametrize("partition", [BATCH, 2 * BATCH, distributed.PARTITION])
+def test_partitions_in_this_process_give_the_same_outputs(
+    corpus: tuple[Path, Path],
+    single: tuple[bytes, bytes, list[Any]],
+    partition: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(distributed, "PARTITION", partition)
+    source, protected = corpus
+    result = screen_rows_on(InProcess(), read_samples(source), guards(protected))
+    assert outputs(result, tmp_path) == single
+
+
+def test_a_dask_cluster_gives_the_same_outputs(
+    corpus: tuple[Path, Path],
+    single: tuple[bytes, bytes, list[Any]],
+    dask_engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(distributed, "PARTITION", BATCH)  # several parts, on both workers
+    source, protected = corpus
+    result = screen_rows_on(dask_engine, read_samples(source), guards(protected))
+    assert outputs(result, tmp_path) == single
+
+
+def test_dedup_prepared_elsewhere_decides_as_check_against_an_earlier_run(
+    corpus: tuple[Path, Path],
+) -> None:
+    source, _ = corpus
+    samples = [row.sample for row in read_samples(source) if row.sample is not None]
+    first, second = samples[: len(samples) // 2], samples[len(samples) // 3 :]
+    here, there = DedupGuard(), DedupGuard()
+    for guard in (here, there):
+        guard.check(first)
+        guard.finish()
+    worker = there.recipe()()
+    for lo in range(0, len(second), BATCH):
+        batch = second[lo : lo + BATCH]
+        assert there.check_prepared(batch, worker.prepare(batch)) == here.check(batch)
+
+
+def test_a_worker_refuses_a_guard_built_otherwise() -> None:
+    wanted = PrivacyGuard(region="DE").info  # a guard no earlier test built in this process
+    recipe = Recipe(wanted, partial(PrivacyGuard, region="GB"))
+    with pytest.raises(GuardError, match="configured differently on a worker"):
+        recipe.guard()
+
+
+class WorkerKiller(BackdoorGuard):
+    """A guard whose per-sample work kills the process it runs in."""
+
+    def prepare(self, samples: Sequence[Sample]) -> list[SampleWork]:
+        os._exit(1)
+
+    def recipe(self) -> Callable[[], BackdoorGuard]:
+        return partial(WorkerKiller, self.config, self.info.name)
+
+
+def test_a_part_that_keeps_killing_workers_ends_the_screen(
+    corpus: tuple[Path, Path], dask_engine: Engine
+) -> None:
+    """Dask retries the part on other workers, then gives up: one EngineError, no result."""
+    source, _ = corpus
+    killer = WorkerKiller(BackdoorConfig(injection=False, statistics=False), name="killer")
+    with pytest.raises(EngineError, match="kept killing its Dask workers"):
+        screen_rows_on(dask_engine, read_samples(source), [DedupGuard(), killer])
