@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from synthguard.cli import render
 from synthguard.cli.context import App, pass_app
 from synthguard.ledger.home import Home
 from synthguard.ledger.log import KeyRow, Ledger
+from synthguard.ledger.release import read_public_keys
 from synthguard.provenance.errors import InputError, KeyringError
 from synthguard.provenance.keys import VerifyingKey
 
@@ -29,6 +32,25 @@ def generate(app: App, reason: str | None) -> None:
     with app.open_ledger(signing=True, new_key=True) as ledger:
         key_id = app.home.add_key(ledger, app.passphrase(), rotate=False, reason=reason)
     click.echo(f"added key {key_id} ({app.home.key_path(key_id)})")
+
+
+@keys.command(short_help="Let another home's key sign: add its public key.")
+@click.argument("public_key_file", metavar="FILE", type=click.Path(path_type=Path))
+@click.option("--reason", help="Why the key is added (recorded in the signed key event).")
+@pass_app
+def add(app: App, public_key_file: Path, reason: str | None) -> None:
+    """Add the public key in FILE (what `synthguard join` left on the other machine, PEM or a
+    vkey line) to the ledger: `key_added`, signed by this home's active key.
+
+    The other home's private key never leaves its machine; from this entry on, what it signs
+    verifies. Check the key id printed here against the one `join` printed there.
+    """
+    found = read_public_keys(public_key_file)
+    if len({key.key_id for key in found}) != 1:
+        raise InputError(f"{public_key_file} holds {len(found)} keys; `keys add` takes one")
+    with app.open_ledger(signing=True) as ledger:
+        app.home.admit_key(ledger, found[0], reason)
+    click.echo(f"added key {found[0].key_id}: it may sign this ledger from now on")
 
 
 @keys.command("list")

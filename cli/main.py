@@ -7,32 +7,52 @@ Every SynthguardError ends as one line on stderr and its exit code (1: verificat
 from __future__ import annotations
 
 import errno
+import importlib
 from pathlib import Path
 from typing import Any
 
 import click
 
-from synthguard.cli import (
-    demo,
-    init,
-    keys,
-    ledger,
-    lineage,
-    record,
-    release,
-    reports,
-    review,
-    schema,
-    screen,
-    verify,
-)
 from synthguard.cli.context import App
 from synthguard.cli.errors import report
 from synthguard.ledger.home import DB_ENV, HOME_ENV, Home
 
+COMMANDS = {
+    "init": "init:init",
+    "join": "init:join",
+    "keys": "keys:keys",
+    "record": "record:record",
+    "ledger": "ledger:ledger",
+    "verify": "verify:verify",
+    "lineage": "lineage:lineage",
+    "schema": "schema:schema",
+    "demo": "demo:demo",
+    "screen": "screen:screen",
+    "quarantine": "screen:quarantine",
+    "release": "release:release",
+    "review": "review:review",
+    "report": "reports:report",
+    "audit": "reports:audit",
+}
+"""Each command and where it lives (`synthguard.cli.<module>:<name>`), imported when it runs: a
+command pays for its own imports only (`record` and `verify` never load the guards)."""
+
 
 class SynthguardGroup(click.Group):
-    """The top-level group; it turns errors from any command into one line and an exit code."""
+    """The top-level group; it turns errors from any command into one line and an exit code,
+    and imports a command's module only when that command is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        module, name = where.split(":")
+        command = getattr(importlib.import_module(f"synthguard.cli.{module}"), name)
+        assert isinstance(command, click.Command)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -72,22 +92,6 @@ def cli(ctx: click.Context, home: Path | None, db: str | None, debug: bool) -> N
     The signing key's passphrase comes from $SYNTHGUARD_PASSPHRASE, else a prompt.
     """
     ctx.obj = App(Home.locate(home), db=db or None)
-
-
-cli.add_command(init.init)
-cli.add_command(keys.keys)
-cli.add_command(record.record)
-cli.add_command(ledger.ledger)
-cli.add_command(verify.verify)
-cli.add_command(lineage.lineage)
-cli.add_command(schema.schema)
-cli.add_command(demo.demo)
-cli.add_command(screen.screen)
-cli.add_command(screen.quarantine)
-cli.add_command(release.release)
-cli.add_command(review.review)
-cli.add_command(reports.report)
-cli.add_command(reports.audit)
 
 
 def main() -> None:

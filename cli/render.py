@@ -10,7 +10,7 @@ import base64
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from synthguard.ledger.home import Home
+from synthguard.ledger.home import Home, Joined
 from synthguard.ledger.log import (
     Checkpoint,
     EntryView,
@@ -159,6 +159,27 @@ def _outcome(detail: Mapping[str, Any]) -> str:
 
 def _short(sample_id: object) -> str:
     return str(sample_id)[:19]
+
+
+def join_summary(home: Home, url: str, joined: Joined) -> str:
+    """What `synthguard join` prints: the new key, and what a key holder must do with it."""
+    trust = (
+        "pinned (--root-key)"
+        if joined.pinned
+        else "as the database names it (no --root-key): compare it with the founding home's"
+    )
+    return "\n".join(
+        [
+            f"joined {shown_url(url)} as {home.path}",
+            f"  signing key  {joined.key_id}",
+            f"               {home.key_path(joined.key_id)} (encrypted, mode 0600)",
+            f"  public key   {joined.public_key_file}",
+            f"  genesis key  {joined.root_key}, {trust}",
+            "next: on a machine holding an active key of this ledger, run",
+            f"  synthguard keys add {joined.public_key_file.name}",
+            "with that file copied over; until then the ledger refuses this home's records",
+        ]
+    )
 
 
 def init_summary(home: Home, ledger: Ledger) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from synthguard.cli.errors import PROG
 from synthguard.cli.progress import progress_bar
 from synthguard.ledger.log import verify_ledger
 from synthguard.ledger.release import read_public_keys
+from synthguard.provenance.engine import open_engine
 from synthguard.provenance.errors import InputError
 
 
@@ -31,8 +33,27 @@ from synthguard.provenance.errors import InputError
     help="The ledger's genesis public key (`synthguard keys export` in its home: PEM or vkey "
     "line): pins the trust anchor when verifying by --db without the home.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Check the entries on a local Dask cluster of N worker processes [default: processes "
+    "forked from this one, one per core].",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Check the entries on the Dask cluster whose scheduler listens at ADDRESS "
+    "(tcp://host:8786); its workers must reach the ledger's database.",
+)
 @pass_app
-def verify(app: App, kept: Path | None, root_key_file: Path | None) -> None:
+def verify(
+    app: App,
+    kept: Path | None,
+    root_key_file: Path | None,
+    workers: int | None,
+    scheduler: str | None,
+) -> None:
     """Check every signature, leaf hash, checkpoint and stored content of the ledger, offline.
 
     In a home, the checkpoint its writer last signed is checked too, and the home's config pins
@@ -45,8 +66,15 @@ def verify(app: App, kept: Path | None, root_key_file: Path | None) -> None:
         if len(keys) != 1:
             raise InputError(f"{root_key_file} holds {len(keys)} keys; --root-key takes one")
         root_key = keys[0].key_id
-    with app.open_ledger() as ledger, progress_bar(ledger.size, "verifying") as tick:
-        report = verify_ledger(ledger, kept_checkpoint=note, root_key_id=root_key, progress=tick)
+    with contextlib.ExitStack() as stack:
+        engine = None
+        if workers is not None or scheduler is not None:
+            engine = stack.enter_context(contextlib.closing(open_engine(workers, scheduler)))
+        ledger = stack.enter_context(app.open_ledger())
+        tick = stack.enter_context(progress_bar(ledger.size, "verifying"))
+        report = verify_ledger(
+            ledger, kept_checkpoint=note, root_key_id=root_key, progress=tick, engine=engine
+        )
     if root_key is None:
         click.echo(
             f"{PROG}: warning: trusting genesis key {report.root_key}, which the database itself "

@@ -16,7 +16,8 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from synthguard.ledger.log import (
     write_private,
 )
 from synthguard.provenance.errors import InputError, KeyringError
-from synthguard.provenance.keys import SigningKey
+from synthguard.provenance.keys import SigningKey, VerifyingKey
 from synthguard.provenance.record import KeyAction
 
 HOME_DIR = ".synthguard"
@@ -39,6 +40,17 @@ DB_ENV = "SYNTHGUARD_DB"
 HOME_ENV = "SYNTHGUARD_HOME"
 
 Passphrase = Callable[[], str]
+
+
+@dataclass(frozen=True)
+class Joined:
+    """What `Home.join` made: the new key, its public key file, and the pinned genesis key."""
+
+    key_id: str
+    public_key_file: Path
+    root_key: str
+    pinned: bool
+    """Whether the genesis key was pinned by the caller (else trusted on first use)."""
 
 
 class Home:
@@ -89,6 +101,10 @@ class Home:
         """The encrypted key file of `key_id`."""
         return self.path / "keys" / f"{key_id.removeprefix('sha256:')[:16]}.key"
 
+    def public_key_path(self, key_id: str) -> Path:
+        """Where `join` leaves the public half of its key, for a key holder to add."""
+        return self.key_path(key_id).with_suffix(".pub")
+
     def holds_key(self, key_id: str) -> bool:
         """Whether this home keeps the encrypted private key of `key_id`."""
         return self.key_path(key_id).is_file()
@@ -108,21 +124,8 @@ class Home:
         """
         if origin is not None:
             check_origin(origin)
-        if self.config_path.exists():
-            raise InputError(f"{self.path} is a synthguard home already")
-        top = _first_missing(self.path)
-        before = set(os.listdir(self.path)) if top is None else set()
-        made: list[Path] = []  # ours, where the folder listings below do not see it
-        ledger: Ledger | None = None
-        try:
-            make_private_dir(self.path)
-            keys = self.path / "keys"
-            make_private_dir(keys)
-            key = SigningKey.generate()
-            key_path = self.key_path(key.key_id)
-            if not key_path.exists():  # else save refuses, and the file is not ours to remove
-                made.append(key_path)
-            key.save(key_path, passphrase)
+        with self._creating() as made:
+            key = self._new_key(passphrase, made)
             url = self.db_url(db)
             made += self._prepare_sqlite(url)
             ledger = Ledger.create(
@@ -132,21 +135,78 @@ class Home:
                 checkpoint_interval=checkpoint_interval,
                 kept=self.kept_checkpoint(),
             )
-            config = {"active_key": key.key_id, "root_key": key.key_id, "origin": ledger.origin}
-            if db or os.environ.get(DB_ENV):
-                config["db"] = url
-            self._write_config(config)
+            try:
+                config = {
+                    "active_key": key.key_id,
+                    "root_key": key.key_id,
+                    "origin": ledger.origin,
+                }
+                if db or os.environ.get(DB_ENV):
+                    config["db"] = url
+                self._write_config(config)
+            except BaseException:
+                ledger.close()  # before its files go
+                raise
+        return ledger
+
+    def join(self, passphrase: str, db: str, *, root_key: str | None = None) -> Joined:
+        """Make this home a writer of the existing ledger at `db`, with a key of its own.
+
+        The private key is made here and never leaves the home; the ledger lets it sign once a
+        holder of an active key adds its public key (`keys add`, a signed `key_added` event).
+        `root_key` pins the ledger's genesis key (a key id the operator got from the founding
+        home); without it the genesis key the database names is pinned, trusted on first use.
+        A failure undoes all of it, as for `init`.
+        """
+        with Ledger.open(db) as ledger:
+            rows = ledger.keys()
+            origin = ledger.origin
+        if not rows:
+            raise InputError(f"no ledger at {db} to join (run `synthguard init --db ...` first)")
+        genesis = rows[0].key_id
+        if root_key is not None and root_key != genesis:
+            raise KeyringError(
+                f"the ledger at {db} was founded by key {genesis}, not the pinned {root_key}"
+            )
+        with self._creating() as made:
+            key = self._new_key(passphrase, made)
+            public = self.public_key_path(key.key_id)
+            write_private(public, (key.public.pem() + key.public.vkey(origin) + "\n").encode())
+            made.append(public)
+            self._write_config(
+                {"active_key": key.key_id, "root_key": genesis, "origin": origin, "db": db}
+            )
+        return Joined(key.key_id, public, genesis, pinned=root_key is not None)
+
+    @contextlib.contextmanager
+    def _creating(self) -> Iterator[list[Path]]:
+        """A new home's folders; on any failure, remove what was made (the list it yields
+        takes the files the caller makes, which the folder listings below would miss)."""
+        if self.config_path.exists():
+            raise InputError(f"{self.path} is a synthguard home already")
+        top = _first_missing(self.path)
+        before = set(os.listdir(self.path)) if top is None else set()
+        made: list[Path] = []
+        try:
+            make_private_dir(self.path)
+            make_private_dir(self.path / "keys")
+            yield made
         except BaseException:
             # BaseException too: a Ctrl-C halfway must not leave a home that `init` then refuses.
-            if ledger is not None:
-                ledger.close()
             if top is not None:
                 made.append(top)
             elif self.path.is_dir():
                 made += [self.path / name for name in set(os.listdir(self.path)) - before]
             _remove(made)
             raise
-        return ledger
+
+    def _new_key(self, passphrase: str, made: list[Path]) -> SigningKey:
+        key = SigningKey.generate()
+        key_path = self.key_path(key.key_id)
+        if not key_path.exists():  # else save refuses, and the file is not ours to remove
+            made.append(key_path)
+        key.save(key_path, passphrase)
+        return key
 
     def _prepare_sqlite(self, url: str) -> list[Path]:
         """Make the home's own SQLite file 0600 before SQLite does; return the files to undo.
@@ -213,6 +273,14 @@ class Home:
             ledger.signer = new
         ledger.checkpoint()
         return new.key_id
+
+    def admit_key(self, ledger: Ledger, key: VerifyingKey, reason: str | None) -> None:
+        """Let another home's key sign (`key_added`, signed by this home's active key)."""
+        rows = ledger.keys()
+        if any(row.key_id == key.key_id for row in rows):
+            raise InputError(f"key {key.key_id} is a key of this ledger already")
+        ledger.append([ledger.key_event(KeyAction.ADDED, key, reason=reason)])
+        ledger.checkpoint()
 
     def revoke_key(self, ledger: Ledger, key_id: str, reason: str | None) -> None:
         """Record that `key_id` may sign nothing from here on."""

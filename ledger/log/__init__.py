@@ -8,7 +8,8 @@ checkpoints, the key timeline, the readers of lineage records, and offline verif
         checkpoint = ledger.checkpoint()
     print(verify_ledger(Ledger.open("sqlite:///ledger.db")).ok)
 
-Every SQL statement of the project is in this folder (`store`, `lineage`, `verify`); everything
+Every SQL statement of the project is in this folder (`store`, `lineage`, `verify`, and
+`segment_tables` for the dedup index that screens share through a PostgreSQL ledger); everything
 else reads the ledger through the names below.
 """
 
@@ -39,23 +40,39 @@ from synthguard.ledger.log.merkle import (
     verify_multiproof,
 )
 from synthguard.ledger.log.private_file import FILE_MODE, make_private_dir, write_private
+from synthguard.ledger.log.segment_tables import (
+    DEDUP_LOCK_KEY,
+    WAIT_NOTE_AFTER,
+    LockedSegments,
+    NewSegment,
+    SegmentFormat,
+    StoredSegment,
+    WaitNote,
+    is_postgres_url,
+)
 from synthguard.ledger.log.store import (
     DEFAULT_CHECKPOINT_INTERVAL,
     EntryView,
     Ledger,
+    SignedBatch,
+    Unsigned,
+    content_row,
     database_failure,
     entry_leaf_hash,
     shown_url,
     sqlite_file,
+    unsigned_entry,
 )
 from synthguard.ledger.log.tables import KeyRow
 from synthguard.ledger.log.verify import Progress, VerifyReport, verify_ledger
 
 __all__ = [
+    "DEDUP_LOCK_KEY",
     "DEFAULT_CHECKPOINT_INTERVAL",
     "FILE_MODE",
     "HASH_SIZE",
     "MAKING_EVENTS",
+    "WAIT_NOTE_AFTER",
     "Checkpoint",
     "CompactRange",
     "EntryView",
@@ -64,14 +81,23 @@ __all__ = [
     "Ledger",
     "LineageEntry",
     "LineageNode",
+    "LockedSegments",
+    "NewSegment",
     "Progress",
+    "SegmentFormat",
+    "SignedBatch",
+    "StoredSegment",
     "Tree",
+    "Unsigned",
     "VerifyReport",
+    "WaitNote",
     "ancestry",
     "ancestry_json",
     "check_origin",
+    "content_row",
     "database_failure",
     "entry_leaf_hash",
+    "is_postgres_url",
     "leaf_hash",
     "make_private_dir",
     "making_record_ids",
@@ -85,6 +111,7 @@ __all__ = [
     "shown_url",
     "signed_sample_id",
     "sqlite_file",
+    "unsigned_entry",
     "verify_checkpoint",
     "verify_inclusion",
     "verify_ledger",

@@ -34,7 +34,8 @@ from functools import partial
 from multiprocessing import get_context
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from synthguard.ledger.log.checkpoint import Checkpoint, parse_checkpoint, verify_checkpoint
@@ -43,6 +44,7 @@ from synthguard.ledger.log.merkle import Tree, verify_consistency
 from synthguard.ledger.log.store import EntryView, Ledger, engine_for, entry_leaf_hash, read_entries
 from synthguard.ledger.log.tables import CheckpointRow, Entry, SampleRow
 from synthguard.provenance.dsse import open_envelope
+from synthguard.provenance.engine import Engine, once_per_worker
 from synthguard.provenance.errors import InputError, VerificationError
 from synthguard.provenance.record import KEY_EVENT_TYPE, RECORD_TYPE, KeyAction
 
@@ -74,23 +76,37 @@ def verify_ledger(
     root_key_id: str | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> VerifyReport:
     """Verify everything the ledger holds; raise VerificationError at the first problem.
 
     `root_key_id` pins the genesis key (from the ledger home's config); `kept_checkpoint` is a
     signed note saved earlier, which the ledger of today must extend. A ledger opened through
     its home is also checked against the checkpoint the home's writer last signed.
+
+    Entries are checked a range at a time: on `engine` when given (each worker reads its
+    ranges through its own connection to the ledger's URL), else on `workers` processes
+    forked from this one (default: one per core) for a large ledger.
     """
     with _Snapshot(ledger) as snapshot:
         size = snapshot.size
         timeline, key_error = _key_timeline(ledger, root_key_id, size)
         if key_error is not None:
             # An ordinary entry before the bad key event may be bad too, and would be the first.
-            _verify_entries(ledger, key_error.seq or 0, timeline, workers, progress)
+            _verify_entries(
+                ledger, key_error.seq or 0, timeline, progress, workers=workers, engine=engine
+            )
             raise key_error
         facts = _Facts(ledger.origin)
         leaves = _verify_entries(
-            ledger, size, timeline, workers, progress, facts, meanwhile=snapshot.read_content
+            ledger,
+            size,
+            timeline,
+            progress,
+            workers=workers,
+            engine=engine,
+            facts=facts,
+            meanwhile=snapshot.read_content,
         )
     tree = Tree(leaves)
     checkpoints, latest = _verify_checkpoints(ledger, tree, timeline, snapshot.checkpoints)
@@ -222,15 +238,23 @@ def _verify_entries(
     ledger: Ledger,
     size: int,
     timeline: KeyTimeline,
-    workers: int | None,
     progress: Progress | None,
+    *,
+    workers: int | None,
+    engine: Engine | None,
     facts: _Facts | None = None,
     meanwhile: Callable[[], None] | None = None,
 ) -> list[bytes]:
-    """Verify entries 0..size-1; `meanwhile` runs while worker processes do (or first)."""
+    """Verify entries 0..size-1 on `engine`, else on `workers` forked processes; `meanwhile`
+    runs while worker processes do (or first)."""
     ranges = [(start, min(start + _CHUNK, size)) for start in range(0, size, _CHUNK)]
     workers = workers or os.cpu_count() or 1
     origin = ledger.origin
+    if engine is not None:
+        if meanwhile is not None:
+            meanwhile()
+        parts = (EntryRange(ledger.url, a, b, timeline, origin) for a, b in ranges)
+        return _collect(engine.map(verify_entry_range, parts), ranges, progress, facts)
     if size < _PARALLEL_FROM or workers == 1:
         if meanwhile is not None:
             meanwhile()
@@ -324,7 +348,27 @@ def _collect(
     return leaves
 
 
-_worker_engines: dict[str, Engine] = {}
+@dataclass(frozen=True)
+class EntryRange:
+    """An engine part of `verify`: entries start <= seq < stop of the ledger at `url`, with
+    what checking them needs (the key timeline, the ledger's origin)."""
+
+    url: str
+    start: int
+    stop: int
+    timeline: KeyTimeline
+    origin: str
+
+
+def verify_entry_range(part: EntryRange) -> _RangeResult:
+    """Check a range of entries on an engine's worker, through the worker's own connection to
+    the ledger (opened once per worker process)."""
+    url = part.url
+    engine = once_per_worker(f"synthguard.ledger:{url}", lambda: engine_for(url))
+    return _verify_range(engine, part.start, part.stop, part.timeline, part.origin)
+
+
+_worker_engines: dict[str, SqlEngine] = {}
 
 
 def _verify_range_in_worker(
@@ -337,7 +381,7 @@ def _verify_range_in_worker(
 
 
 def _verify_range(
-    engine: Engine, start: int, stop: int, timeline: KeyTimeline, origin: str
+    engine: SqlEngine, start: int, stop: int, timeline: KeyTimeline, origin: str
 ) -> _RangeResult:
     """Check entries start <= seq < stop; return their leaf hashes, facts and first error."""
     rows = read_entries(engine, start, stop)

@@ -44,6 +44,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
+from copy import copy as copy_of
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from multiprocessing import get_context
@@ -86,6 +87,7 @@ from synthguard.ledger.release.manifest import (
 from synthguard.ledger.screening import ScreeningStatus, fold_screening
 from synthguard.provenance.canonical import canonical_json
 from synthguard.provenance.dsse import open_envelope
+from synthguard.provenance.engine import Engine
 from synthguard.provenance.errors import InputError, KeyringError, VerificationError
 from synthguard.provenance.keys import VerifyingKey
 from synthguard.provenance.reader import Row, read_samples
@@ -157,13 +159,15 @@ def verify_release(
     trusted: list[VerifyingKey] | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> ReleaseReport:
     """Verify the release in `out` offline; raise VerificationError at the first discrepancy.
 
     `trusted`: the keys one of which must have signed the manifest (`--key`). Without them,
     the manifest's signer is looked up among the keys the release carries: the report then
-    says the key was not pinned. Large releases are checked on `workers` processes (default:
-    one per core); `progress` is called with the number of samples each step checked.
+    says the key was not pinned. Runs of bundle lines are checked on `engine` when given, else,
+    for a large release, on `workers` forked processes (default: one per core); `progress` is
+    called with the number of samples each step checked.
     """
     if not out.is_dir():
         raise InputError(f"{out} is not a release folder")
@@ -180,7 +184,7 @@ def verify_release(
         rows = _check_rows(out, predicate)
         keys = _check_header(bundle, predicate)
         checker = _LineChecker(predicate, keys, rows, multiproof=bundle.header.multiproof)
-        proven = _check_lines(bundle, checker, workers, progress)
+        proven = _check_lines(bundle, checker, progress, workers=workers, engine=engine)
         if bundle.header.multiproof:
             _check_multiproof(bundle, checker, proven.leaves)
         _finish(predicate, rows, proven)
@@ -460,6 +464,15 @@ class _LineChecker:
         self.multiproof = multiproof
         self.size = predicate.checkpoint.size
         self.root = decode_hash(predicate.checkpoint.root_hash, "the checkpoint root")
+        self.check_rows = True
+
+    def without_rows(self) -> _LineChecker:
+        """A copy that leaves out the data rows' ids, and whether each line's sample is one
+        of them (`_in_rows` checks that where the ids are): small enough to send anywhere."""
+        copy = copy_of(self)
+        copy.rows = {}
+        copy.check_rows = False
+        return copy
 
     def check_run(self, first: int, lines: list[bytes]) -> _Proven:
         """Check consecutive lines, the first numbered `first`, up to the first bad one."""
@@ -478,8 +491,8 @@ class _LineChecker:
     def _check(self, number: int, line: SampleProofs, proven: _Proven) -> int:
         sample_id = line.sample_id
         where = f"{BUNDLE_FILE} line {number}: sample {sample_id}"
-        if sample_id not in self.rows:
-            raise VerificationError(f"{where} is not a sample of {JSONL_FILE}")
+        if self.check_rows and sample_id not in self.rows:
+            raise VerificationError(_not_in_rows(number, sample_id))
         entries: list[LineageEntry] = []
         last = -1
         for record in line.records:
@@ -540,19 +553,30 @@ class _LineChecker:
 def _check_lines(
     bundle: BundleReader,
     checker: _LineChecker,
-    workers: int | None,
     progress: Progress | None,
+    *,
+    workers: int | None,
+    engine: Engine | None,
 ) -> _Proven:
-    """Check every sample line, in order of the file, on a process pool for large releases;
-    return the sum of what they proved. Also: each sample has one line only."""
+    """Check every sample line, in order of the file, on `engine`, or on a process pool for
+    large releases; return the sum of what they proved. Also: each sample has one line only."""
     total = _Proven()
     seen: dict[str, int] = {}
     leaves: dict[int, bytes] = {}
     workers = workers or os.cpu_count() or 1
     runs = bundle.chunks(_RUN)
+    rows = checker.rows
     with contextlib.ExitStack() as stack:
-        if len(checker.rows) < _PARALLEL_FROM or workers == 1:
-            results: Iterator[_Proven] = (checker.check_run(first, lines) for first, lines in runs)
+        if engine is not None:
+            # The data rows' ids stay here (a part carries only the keys and the checkpoint):
+            # each run's samples are looked up as its result comes back.
+            remote = checker.without_rows()
+            parts = (LineRun(remote, first, lines) for first, lines in runs)
+            results: Iterator[_Proven] = (
+                _in_rows(proven, rows) for proven in engine.map(check_line_run, parts)
+            )
+        elif len(rows) < _PARALLEL_FROM or workers == 1:
+            results = (checker.check_run(first, lines) for first, lines in runs)
         else:
             # fork: the workers inherit the checker (keys, the data rows' ids) unpickled.
             pool = stack.enter_context(
@@ -614,6 +638,38 @@ def _check_multiproof(
         raise VerificationError(
             f"{BUNDLE_FILE}: the bundled records are not all in the checkpoint's tree: {exc}"
         ) from exc
+
+
+def _not_in_rows(number: int, sample_id: str) -> str:
+    return f"{BUNDLE_FILE} line {number}: sample {sample_id} is not a sample of {JSONL_FILE}"
+
+
+def _in_rows(proven: _Proven, rows: Mapping[str, int]) -> _Proven:
+    """A run checked without the data rows' ids, as if checked with them: its first line whose
+    sample is not a data row (at or before the line it stopped at) is where it stops."""
+    for index, (number, sample_id) in enumerate(proven.samples):
+        if proven.error is not None and number > proven.error[0]:
+            break
+        if sample_id not in rows:
+            del proven.samples[index + 1 :]
+            proven.error = (number, _not_in_rows(number, sample_id), None)
+            break
+    return proven
+
+
+@dataclass(frozen=True)
+class LineRun:
+    """An engine part of `release verify`: consecutive bundle lines, the first numbered
+    `first`, with the checker they are checked by."""
+
+    checker: _LineChecker
+    first: int
+    lines: list[bytes]
+
+
+def check_line_run(part: LineRun) -> _Proven:
+    """Check a run of bundle lines on an engine's worker."""
+    return part.checker.check_run(part.first, part.lines)
 
 
 _worker_checker: _LineChecker | None = None

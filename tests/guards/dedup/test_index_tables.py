@@ -4,6 +4,7 @@ unreachable database or a damaged index is one clear error."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from synthguard.guards.dedup.guard import DedupGuard
 from synthguard.guards.dedup.index import DedupIndex, index_path
 from synthguard.guards.dedup.tables import LOCK_KEY, WAIT_NOTE_AFTER
 from synthguard.ledger.home import Home
+from synthguard.ledger.log import LockedSegments, NewSegment, SegmentFormat, StoredSegment
 from synthguard.ledger.log.store import engine_for
 from synthguard.provenance.errors import InputError, LedgerError
 
@@ -301,3 +303,44 @@ def test_a_sqlite_home_keeps_the_folder(tmp_path: Path, monkeypatch: pytest.Monk
     screen(index, [["kept", "in", "the", "folder"]])
     assert (index_path(home) / "manifest.json").exists()
     assert os.listdir(tmp_path) == ["home"]
+
+
+def _entry(data: bytes) -> dict[str, Any]:
+    return {"docs": len(data), "sketches": 0, "sha256": hashlib.sha256(data).hexdigest()}
+
+
+@pytest.mark.postgres
+def test_the_ledger_keeps_any_segment_bytes_and_merges_them_through_the_caller(
+    postgres_url: str,
+) -> None:
+    fmt = SegmentFormat("not/minhash", '{"any": "text"}')
+    checked: list[SegmentFormat] = []
+    merged: list[list[int]] = []
+
+    def merge(segments: Iterator[StoredSegment]) -> NewSegment:
+        them = list(segments)
+        merged.append([s.seq for s in them])
+        data = b"".join(s.data for s in them)
+        return data, _entry(data)
+
+    def read(
+        stored: SegmentFormat | None, segments: Iterator[StoredSegment]
+    ) -> tuple[SegmentFormat | None, list[tuple[dict[str, Any], bytes]]]:
+        return stored, [(s.entry, s.data) for s in segments]
+
+    blobs = [b"", b"a" * 1000, bytes(range(256)) * 40, b"\x00" * 3]
+    for blob in blobs:
+        tables = LockedSegments(postgres_url)
+        tables.load(read)
+        tables.save(fmt, (blob, _entry(blob)), check=checked.append, compact_at=2, merge=merge)
+
+    # Past two segments the third save merged all three into one; the fourth came after it.
+    assert merged == [[1, 2, 3]]
+    assert checked == [fmt] * 3  # every save but the one that made the index
+    tables = LockedSegments(postgres_url)
+    try:
+        first = b"".join(blobs[:3])
+        assert tables.load(read) == (fmt, [(_entry(first), first), (_entry(blobs[3]), blobs[3])])
+    finally:
+        tables.close()
+    assert sql(postgres_url, HELD, objid=LOCK_KEY & 0xFFFF_FFFF) == [(0,)]

@@ -1,0 +1,117 @@
+"""Peak memory of `synthguard screen` as the input grows, against the start-up floor.
+
+    python benchmarks/memory_bench.py [--rows 10000,100000,300000] [--guards G,...]
+
+For each size the script writes that many rows of the built-in generator (the demo's template
+data, an instruction/output pair of a few hundred bytes each) to a JSONL file, creates a fresh
+home, records the rows (so the screen vouches for their provenance, as in the demo) and runs
+`synthguard screen` on them in a child process, whose peak resident set size (ru_maxrss of the
+child) is the figure. The baseline, measured in the same run, is the same command on 100 rows:
+the interpreter, the imports and the guards' tables, which no input size can go under. The
+table shows peak RSS, the growth over the baseline, and that growth per input row; bounded
+memory shows as growth per row falling as the input grows (what is left is the dedup index,
+which holds a sketch per sample ever screened, by design).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from synthguard.cli.demo.models import BuiltinGenerator
+
+DEFAULT_GUARDS = "unicode,dedup,backdoor,privacy"
+BASELINE_ROWS = 100
+SYNTHGUARD = Path(sys.executable).with_name("synthguard")
+"""The console script beside this interpreter (the package's entry point)."""
+
+
+def write_rows(path: Path, count: int) -> None:
+    """`count` rows of the built-in generator, one JSON object a line."""
+    with path.open("w", encoding="utf-8") as out:
+        for row in BuiltinGenerator(7).generate(count):
+            out.write(json.dumps(row) + "\n")
+
+
+def synthguard(*args: str, env: dict[str, str]) -> None:
+    """Run one synthguard command; a failure ends the benchmark with its stderr."""
+    done = subprocess.run(
+        [str(SYNTHGUARD), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.exit(f"synthguard {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+
+
+def peak_of_screen(rows: int, guards: str, workdir: Path) -> tuple[float, float]:
+    """Peak RSS (MiB) and wall seconds of `synthguard screen` over `rows` fresh rows."""
+    folder = workdir / f"rows-{rows}"
+    folder.mkdir()
+    data = folder / "rows.jsonl"
+    write_rows(data, rows)
+    env = {
+        **os.environ,
+        "SYNTHGUARD_HOME": str(folder / "home"),
+        "SYNTHGUARD_PASSPHRASE": "memory-bench",
+    }
+    synthguard("init", env=env)
+    synthguard("record", str(data), "--generator", "builtin", "--model", "template", env=env)
+    # A child of its own, so that ru_maxrss of the children is the screen's alone.
+    probe = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "code = subprocess.call(sys.argv[1:]); "
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; "
+        "print(peak, time.perf_counter() - t, code)"
+    )
+    command = [
+        str(SYNTHGUARD),
+        "screen",
+        str(data),
+        "--out",
+        str(folder / "out"),
+        "--guards",
+        guards,
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    peak_kib, seconds, code = done.stdout.split()
+    if code != "0":
+        sys.exit(f"screen of {rows} rows exited {code}")
+    return int(peak_kib) / 1024, float(seconds)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default="10000,100000,300000")
+    parser.add_argument("--guards", default=DEFAULT_GUARDS)
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.rows.split(",")]
+    with tempfile.TemporaryDirectory(prefix="synthguard-memory-") as tmp:
+        workdir = Path(tmp)
+        base_mib, _ = peak_of_screen(BASELINE_ROWS, args.guards, workdir)
+        print(f"synthguard screen --guards {args.guards}; peak RSS of the screen process")
+        print(f"{'rows':>9} {'peak MiB':>9} {'over base':>10} {'KiB/row':>8} {'rows/s':>8}")
+        print(f"{BASELINE_ROWS:>9} {base_mib:>9.0f} {'(base)':>10} {'':>8} {'':>8}")
+        for rows in sizes:
+            mib, seconds = peak_of_screen(rows, args.guards, workdir)
+            growth = mib - base_mib
+            per_row = growth * 1024 / rows
+            print(f"{rows:>9} {mib:>9.0f} {growth:>10.0f} {per_row:>8.2f} {rows / seconds:>8.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
