@@ -67,7 +67,7 @@ def peak_of_screen(rows: int, guards: str, workdir: Path) -> tuple[float, float]
     # A child of its own, so that ru_maxrss of the children is the screen's alone.
     probe = (
         "import resource, subprocess, sys, time; t = time.perf_counter(); "
-        "code = subprocess.call(sys.argv[1:]); "
+        "code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL); "
         "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; "
         "print(peak, time.perf_counter() - t, code)"
     )

@@ -149,30 +149,70 @@ def scan_records(
 
 def depth_of(ledger: Ledger, sample_id: str) -> int | None:
     """Return the depth the ledger gives `sample_id` (its first making record's), or None."""
-    return _depth(records_for(ledger, sample_id))
+    return depths_of(ledger, [sample_id]).get(sample_id)
 
 
 def depths_of(ledger: Ledger, sample_ids: Iterable[str], chunk: int = 500) -> dict[str, int]:
     """`depth_of` for many samples, a few queries in all; ids the ledger lacks are left out."""
-    found: dict[str, list[LineageEntry]] = {}
-    for entry in records_of(ledger, sample_ids, chunk):
-        found.setdefault(entry.record.sample_id, []).append(entry)
-    return {sid: depth for sid, entries in found.items() if (depth := _depth(entries)) is not None}
+    made: dict[str, int] = {}
+    noted: dict[str, int] = {}
+    for _seq, sample_id, event, depth in _facts_of(ledger, sample_ids, chunk):
+        (made if event in _MAKING else noted).setdefault(sample_id, depth)
+    return {**noted, **made}
 
 
 def making_record_ids(ledger: Ledger, sample_ids: Iterable[str], chunk: int = 500) -> set[str]:
     """The ids among `sample_ids` that a making record (generated, revised, imported) names."""
     return {
-        entry.record.sample_id
-        for entry in records_of(ledger, sample_ids, chunk)
-        if entry.record.event in MAKING_EVENTS
+        sample_id
+        for _seq, sample_id, event, _depth in _facts_of(ledger, sample_ids, chunk)
+        if event in _MAKING
     }
 
 
-def _depth(entries: list[LineageEntry]) -> int | None:
-    made = [entry for entry in entries if entry.record.event in MAKING_EVENTS]
-    chosen = made or entries
-    return chosen[0].record.depth if chosen else None
+_MAKING = frozenset(event.value for event in MAKING_EVENTS)
+
+
+def _facts_of(
+    ledger: Ledger, sample_ids: Iterable[str], chunk: int
+) -> Iterator[tuple[int, str, str, int]]:
+    """(seq, sample id, event, depth) of every lineage record about `sample_ids`, in ledger
+    order within a chunk of ids: what depths and making records need, read from the signed
+    payload (a VerificationError when it disagrees with the index columns, as
+    `checked_record`) without building each record, which costs six times as much."""
+    ids = list(dict.fromkeys(sample_ids))
+    for start in range(0, len(ids), chunk):
+        with ledger.engine.connect() as conn:
+            rows = conn.execute(
+                select(col(Entry.seq), col(Entry.sample_id), col(Entry.event), col(Entry.envelope))
+                .where(
+                    col(Entry.sample_id).in_(ids[start : start + chunk]),
+                    col(Entry.payload_type) == RECORD_TYPE,
+                )
+                .order_by(col(Entry.seq))
+            ).all()
+        for seq, sample_id, event, envelope in rows:
+            payload = record_payload(seq, envelope)
+            try:
+                fields: Any = json.loads(payload or b"null")
+                signed = (fields["sample_id"], fields["event"], fields["depth"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise VerificationError(
+                    f"entry {seq}: the lineage record cannot be read (run `synthguard verify`)",
+                    seq=seq,
+                ) from exc
+            if (
+                signed[:2] != (sample_id, event)
+                or sample_id is None
+                or event is None
+                or type(signed[2]) is not int
+            ):
+                raise VerificationError(
+                    f"entry {seq}: its index columns differ from its signed record (the database "
+                    "was edited; run `synthguard verify`)",
+                    seq=seq,
+                )
+            yield seq, sample_id, event, signed[2]
 
 
 def resolve_sample_id(ledger: Ledger, text: str) -> str:

@@ -1,5 +1,6 @@
 """`making_record_ids`: which samples a generated, revised or imported record accounts for, as
-the signed payloads say; an entry whose index columns say otherwise is refused, not believed."""
+the signed payloads say; an entry whose index columns say otherwise is refused, not believed
+(by `depths_of` too, which reads the same records)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from synthguard.ledger.log.lineage import making_record_ids
+from synthguard.ledger.log.lineage import depths_of, making_record_ids
 from synthguard.ledger.log.store import Ledger
 from synthguard.provenance.errors import VerificationError
 from synthguard.provenance.record import Event, LineageRecord
@@ -66,3 +67,5 @@ def test_an_entry_whose_index_columns_differ_from_its_payload_is_refused(
 
     with pytest.raises(VerificationError, match=f"entry {seq}"):
         making_record_ids(ledger_db, asked)
+    with pytest.raises(VerificationError, match=f"entry {seq}"):
+        depths_of(ledger_db, asked)
