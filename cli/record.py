@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from synthguard.cli.context import App, pass_app
+from synthguard.cli.engine_options import engine_for, engine_options
 from synthguard.cli.errors import INTERRUPTED, PROG
 from synthguard.cli.progress import Tick, progress_bar
 from synthguard.cli.render import plural
@@ -32,7 +33,7 @@ from synthguard.ledger.log import (
     making_record_ids,
     unsigned_entry,
 )
-from synthguard.provenance.engine import Engine, open_engine
+from synthguard.provenance.engine import Engine
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import (
     FORMATS,
@@ -137,19 +138,10 @@ def _parse_params(_ctx: click.Context, _param: click.Parameter, pairs: tuple[str
     help="Also record rows whose sample has a making record (generated, revised, imported) "
     "already; by default they are skipped, so a rerun resumes.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Build the records on a local Dask cluster of N worker processes (the ledger's key "
-    "stays here: this process signs and appends) [default: this process, signing on every "
-    "core].",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="Build the records on the Dask cluster whose scheduler listens at ADDRESS "
-    "(tcp://host:8786); the key never leaves this machine.",
+@engine_options(
+    "Build the records",
+    "this process reads and appends; processes forked from it sign, one per core",
+    "; the key never leaves this machine: this process signs",
 )
 @pass_app
 def record(
@@ -190,10 +182,9 @@ def record(
     mapping = FieldMapping.parse(fields)
     try:
         with contextlib.ExitStack() as stack:
-            engine = None
             if workers is not None or scheduler is not None:
                 check_input(file, fmt)  # a file that cannot be recorded costs no cluster
-                engine = stack.enter_context(contextlib.closing(open_engine(workers, scheduler)))
+            engine = stack.enter_context(engine_for(workers, scheduler))
             tick = stack.enter_context(progress_bar(lambda: count_rows(file, fmt), "recording"))
             result = record_file(
                 app,

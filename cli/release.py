@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from synthguard.cli.context import App, pass_app
+from synthguard.cli.engine_options import engine_for, engine_options
 from synthguard.cli.progress import progress_bar
 from synthguard.ledger.release import (
     MANIFEST_FILE,
@@ -24,7 +25,6 @@ from synthguard.ledger.release import (
     verify_release,
 )
 from synthguard.ledger.report import policy_figures
-from synthguard.provenance.engine import open_engine
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import FORMATS
 from synthguard.provenance.sample import FieldMapping
@@ -120,19 +120,7 @@ def _policy(app: App) -> dict[str, Any]:
     help="The publisher's public key (`synthguard keys export`: PEM or vkey line). Without it "
     "the key the release carries is trusted on first use.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Check the samples on a local Dask cluster of N worker processes [default: processes "
-    "forked from this one, one per core].",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="Check the samples on the Dask cluster whose scheduler listens at ADDRESS "
-    "(tcp://host:8786).",
-)
+@engine_options("Check the samples", "processes forked from this one, one per core")
 def verify(out: Path, key_file: Path | None, workers: int | None, scheduler: str | None) -> None:
     """Check a release in OUT offline: the manifest's signature, every file's digest, every
     sample against the proofs and the checkpoint's signature.
@@ -144,9 +132,7 @@ def verify(out: Path, key_file: Path | None, workers: int | None, scheduler: str
     # Counted only as regular files are read: a FIFO or /dev/zero in a hostile folder must
     # fail in verify_release, not hang the progress bar.
     with contextlib.ExitStack() as stack:
-        engine = None
-        if workers is not None or scheduler is not None:
-            engine = stack.enter_context(contextlib.closing(open_engine(workers, scheduler)))
+        engine = stack.enter_context(engine_for(workers, scheduler))
         tick = stack.enter_context(progress_bar(lambda: count_bundle_lines(out), "verifying"))
         report = verify_release(out, trusted=trusted, progress=tick, engine=engine)
     if not report.pinned:

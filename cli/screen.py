@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from synthguard.cli.context import App, pass_app
+from synthguard.cli.engine_options import engine_for, engine_options
 from synthguard.cli.errors import PROG
 from synthguard.cli.progress import progress_bar
 from synthguard.guards.pipeline import (
@@ -22,7 +23,6 @@ from synthguard.guards.redaction import RedactionResult
 from synthguard.guards.screen import ScreenResult
 from synthguard.ledger.log import resolve_sample_id
 from synthguard.ledger.screening import quarantine_state, sign_override
-from synthguard.provenance.engine import open_engine
 from synthguard.provenance.reader import FORMATS, check_input, count_rows
 from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import FieldMapping
@@ -85,19 +85,10 @@ from synthguard.provenance.sample import FieldMapping
     metavar="CC",
     help="The privacy guard's region (ISO 3166 code) for phone numbers without a country code.",
 )
-@click.option(
-    "--workers",
-    type=int,
-    default=None,
-    help="Run the guards' work on a local Dask cluster of N worker processes (the `dask` "
-    "extra); the outputs and signed verdicts are those of one process. [default: this process]",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    default=None,
-    help="Run the guards' work on the Dask cluster whose scheduler listens at ADDRESS "
-    "(tcp://host:8786); its workers need synthguard and the same library versions.",
+@engine_options(
+    "Run the guards' work",
+    "this process; the outputs and signed verdicts are the same either way",
+    "; its workers need synthguard and the same library versions",
 )
 @click.option("--field", "fields", multiple=True, metavar="TARGET=SOURCE")
 @click.option("--format", "fmt", type=click.Choice(FORMATS))
@@ -146,15 +137,13 @@ def screen(
         )
         for note in notes:
             click.echo(note)
-        wants_engine = workers is not None or scheduler is not None
-        engine = open_engine(workers, scheduler) if wants_engine else None
-        if engine is not None:
-            click.echo(f"engine: {engine.description}")
 
         def work() -> int:
             return (count_rows(source, fmt) or 0) * max(len(guards), 1)
 
-        try:
+        with engine_for(workers, scheduler) as engine:
+            if engine is not None:
+                click.echo(f"engine: {engine.description}")
             with Recorder(ledger) as recorder, progress_bar(work, "screening") as tick:
                 done = screen_file(
                     source,
@@ -167,9 +156,6 @@ def screen(
                     redact=redact,
                     engine=engine,
                 )
-        finally:
-            if engine is not None:
-                engine.close()
         ledger.checkpoint()
         unmade = done.unmade
     click.echo(_summary(done.result))

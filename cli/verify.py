@@ -9,11 +9,11 @@ import click
 
 from synthguard.cli import render
 from synthguard.cli.context import App, pass_app
+from synthguard.cli.engine_options import engine_for, engine_options
 from synthguard.cli.errors import PROG
 from synthguard.cli.progress import progress_bar
 from synthguard.ledger.log import verify_ledger
 from synthguard.ledger.release import read_public_keys
-from synthguard.provenance.engine import open_engine
 from synthguard.provenance.errors import InputError
 
 
@@ -33,18 +33,10 @@ from synthguard.provenance.errors import InputError
     help="The ledger's genesis public key (`synthguard keys export` in its home: PEM or vkey "
     "line): pins the trust anchor when verifying by --db without the home.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Check the entries on a local Dask cluster of N worker processes [default: processes "
-    "forked from this one, one per core].",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="Check the entries on the Dask cluster whose scheduler listens at ADDRESS "
-    "(tcp://host:8786); its workers must reach the ledger's database.",
+@engine_options(
+    "Check the entries",
+    "processes forked from this one, one per core",
+    "; its workers must reach the ledger's database",
 )
 @pass_app
 def verify(
@@ -67,9 +59,7 @@ def verify(
             raise InputError(f"{root_key_file} holds {len(keys)} keys; --root-key takes one")
         root_key = keys[0].key_id
     with contextlib.ExitStack() as stack:
-        engine = None
-        if workers is not None or scheduler is not None:
-            engine = stack.enter_context(contextlib.closing(open_engine(workers, scheduler)))
+        engine = stack.enter_context(engine_for(workers, scheduler))
         ledger = stack.enter_context(app.open_ledger())
         tick = stack.enter_context(progress_bar(ledger.size, "verifying"))
         report = verify_ledger(

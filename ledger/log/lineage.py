@@ -83,8 +83,17 @@ def records_for(ledger: Ledger, sample_id: str) -> list[LineageEntry]:
 def records_of(ledger: Ledger, sample_ids: Iterable[str], chunk: int = 500) -> list[LineageEntry]:
     """Every lineage record about any of `sample_ids`, in ledger order, a chunk of ids per
     query."""
+    found = [checked_record(*row) for row in _record_rows(ledger, sample_ids, chunk)]
+    found.sort(key=lambda entry: entry.seq)
+    return found
+
+
+def _record_rows(
+    ledger: Ledger, sample_ids: Iterable[str], chunk: int
+) -> Iterator[tuple[int, str | None, str | None, bytes]]:
+    """(seq, sample id, event, envelope) of every lineage record about `sample_ids`: in ledger
+    order within each chunk of ids, one query a chunk (an id's records are all in its chunk)."""
     ids = list(dict.fromkeys(sample_ids))
-    found: list[LineageEntry] = []
     for start in range(0, len(ids), chunk):
         with ledger.engine.connect() as conn:
             rows = conn.execute(
@@ -95,9 +104,7 @@ def records_of(ledger: Ledger, sample_ids: Iterable[str], chunk: int = 500) -> l
                 )
                 .order_by(col(Entry.seq))
             ).all()
-        found.extend(checked_record(*row) for row in rows)
-    found.sort(key=lambda entry: entry.seq)
-    return found
+        yield from rows
 
 
 def records_by_event(
@@ -180,39 +187,28 @@ def _facts_of(
     order within a chunk of ids: what depths and making records need, read from the signed
     payload (a VerificationError when it disagrees with the index columns, as
     `checked_record`) without building each record, which costs six times as much."""
-    ids = list(dict.fromkeys(sample_ids))
-    for start in range(0, len(ids), chunk):
-        with ledger.engine.connect() as conn:
-            rows = conn.execute(
-                select(col(Entry.seq), col(Entry.sample_id), col(Entry.event), col(Entry.envelope))
-                .where(
-                    col(Entry.sample_id).in_(ids[start : start + chunk]),
-                    col(Entry.payload_type) == RECORD_TYPE,
-                )
-                .order_by(col(Entry.seq))
-            ).all()
-        for seq, sample_id, event, envelope in rows:
-            payload = record_payload(seq, envelope)
-            try:
-                fields: Any = json.loads(payload or b"null")
-                signed = (fields["sample_id"], fields["event"], fields["depth"])
-            except (ValueError, KeyError, TypeError) as exc:
-                raise VerificationError(
-                    f"entry {seq}: the lineage record cannot be read (run `synthguard verify`)",
-                    seq=seq,
-                ) from exc
-            if (
-                signed[:2] != (sample_id, event)
-                or sample_id is None
-                or event is None
-                or type(signed[2]) is not int
-            ):
-                raise VerificationError(
-                    f"entry {seq}: its index columns differ from its signed record (the database "
-                    "was edited; run `synthguard verify`)",
-                    seq=seq,
-                )
-            yield seq, sample_id, event, signed[2]
+    for seq, sample_id, event, envelope in _record_rows(ledger, sample_ids, chunk):
+        payload = record_payload(seq, envelope)
+        try:
+            fields: Any = json.loads(payload or b"null")
+            signed = (fields["sample_id"], fields["event"], fields["depth"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise VerificationError(
+                f"entry {seq}: the lineage record cannot be read (run `synthguard verify`)",
+                seq=seq,
+            ) from exc
+        if (
+            signed[:2] != (sample_id, event)
+            or sample_id is None
+            or event is None
+            or type(signed[2]) is not int
+        ):
+            raise VerificationError(
+                f"entry {seq}: its index columns differ from its signed record (the database "
+                "was edited; run `synthguard verify`)",
+                seq=seq,
+            )
+        yield seq, sample_id, event, signed[2]
 
 
 def resolve_sample_id(ledger: Ledger, text: str) -> str:

@@ -161,10 +161,16 @@ def test_the_screens_found_what_the_corpus_holds(
 def test_workers_must_be_positive_and_not_beside_a_scheduler(run: Run, home: Path) -> None:
     source = home.parent / "one.jsonl"
     source.write_text(json.dumps({"instruction": "Say hi.", "output": "Hi."}) + "\n")
-    for options in (["--workers", "0"], ["--workers", "1", "--scheduler", "tcp://x:1"]):
-        result = run("screen", source, "--out", home.parent / "out", *options, home=home)
-        assert result.exit_code == 2
-        assert len(stderr_lines(result)) == 1, result.stderr
+    zero = run("screen", source, "--out", home.parent / "out", "--workers", "0", home=home)
+    assert zero.exit_code == 2  # click's usage error, as for every option out of its range
+    assert "Invalid value for '--workers': 0 is not in the range x>=1" in zero.stderr
+    both = ["--workers", "1", "--scheduler", "tcp://x:1"]
+    result = run("screen", source, "--out", home.parent / "out", *both, home=home)
+    assert result.exit_code == 2
+    assert stderr_lines(result) == [
+        "synthguard: error: give --workers (a local cluster) or --scheduler (a running one), "
+        "not both"
+    ]
 
 
 @pytest.fixture(scope="module")
