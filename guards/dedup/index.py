@@ -45,9 +45,9 @@ from synthguard.guards.dedup.segments import (
     params_mismatch,
 )
 from synthguard.guards.dedup.shingles import KINDS, SHINGLE_HASH, ShingleParams, shingle_hash
-from synthguard.guards.dedup.tables import SegmentTables, WaitNote, is_postgres_url
 
 if TYPE_CHECKING:
+    from synthguard.guards.dedup.tables import WaitNote
     from synthguard.ledger.home import Home
 
 U64 = npt.NDArray[np.uint64]
@@ -271,6 +271,10 @@ class DedupIndex:
         it (after a few seconds, `on_wait` gets one line saying who holds it), so two screens
         never decide at once. An unreachable database or a damaged index is a LedgerError.
         """
+        # Here, not at the top: the database side pulls in the ledger's log and SQLAlchemy,
+        # which an index in memory or in a folder never needs (`import_bench.py`).
+        from synthguard.guards.dedup.tables import SegmentTables, is_postgres_url
+
         url = home.db_url(db)
         if not is_postgres_url(url):
             return cls.open(index_path(home))
