@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -31,10 +32,16 @@ SYNTHGUARD = Path(sys.executable).with_name("synthguard")
 """The console script beside this interpreter (the package's entry point)."""
 
 
-def write_rows(path: Path, count: int) -> None:
-    """`count` rows of the built-in generator, one JSON object a line."""
+def write_rows(path: Path, count: int, pad: int) -> None:
+    """`count` rows of the built-in generator, one JSON object a line; with `pad`, each
+    output grows by about `pad` bytes of words drawn at random (every row its own)."""
+    rng = random.Random(7)
+    vocabulary = [f"{stem}{n}" for stem in ("alpha", "delta", "omega", "sigma") for n in range(500)]
     with path.open("w", encoding="utf-8") as out:
         for row in BuiltinGenerator(7).generate(count):
+            if pad:
+                words = rng.choices(vocabulary, k=pad // 8)
+                row = {**row, "output": f"{row['output']} {' '.join(words)}"}
             out.write(json.dumps(row) + "\n")
 
 
@@ -51,12 +58,13 @@ def synthguard(*args: str, env: dict[str, str]) -> None:
         sys.exit(f"synthguard {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
 
 
-def peak_of_screen(rows: int, guards: str, workdir: Path) -> tuple[float, float]:
-    """Peak RSS (MiB) and wall seconds of `synthguard screen` over `rows` fresh rows."""
+def peak_of_screen(rows: int, guards: str, workdir: Path, pad: int) -> tuple[float, float, int]:
+    """Peak RSS (MiB), wall seconds and input bytes of `synthguard screen` over `rows` fresh
+    rows."""
     folder = workdir / f"rows-{rows}"
     folder.mkdir()
     data = folder / "rows.jsonl"
-    write_rows(data, rows)
+    write_rows(data, rows, pad)
     env = {
         **os.environ,
         "SYNTHGUARD_HOME": str(folder / "home"),
@@ -90,26 +98,43 @@ def peak_of_screen(rows: int, guards: str, workdir: Path) -> tuple[float, float]
     peak_kib, seconds, code = done.stdout.split()
     if code != "0":
         sys.exit(f"screen of {rows} rows exited {code}")
-    return int(peak_kib) / 1024, float(seconds)
+    return int(peak_kib) / 1024, float(seconds), data.stat().st_size
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="10000,100000,300000")
     parser.add_argument("--guards", default=DEFAULT_GUARDS)
+    parser.add_argument(
+        "--pad",
+        type=int,
+        default=0,
+        metavar="BYTES",
+        help="make each row about BYTES longer (long rows: what a screen holding its input "
+        "would pay for)",
+    )
     args = parser.parse_args()
     sizes = [int(n) for n in args.rows.split(",")]
     with tempfile.TemporaryDirectory(prefix="synthguard-memory-") as tmp:
         workdir = Path(tmp)
-        base_mib, _ = peak_of_screen(BASELINE_ROWS, args.guards, workdir)
-        print(f"synthguard screen --guards {args.guards}; peak RSS of the screen process")
-        print(f"{'rows':>9} {'peak MiB':>9} {'over base':>10} {'KiB/row':>8} {'rows/s':>8}")
-        print(f"{BASELINE_ROWS:>9} {base_mib:>9.0f} {'(base)':>10} {'':>8} {'':>8}")
+        base_mib, _, _ = peak_of_screen(BASELINE_ROWS, args.guards, workdir, args.pad)
+        print(
+            f"synthguard screen --guards {args.guards}; peak RSS of the screen process"
+            + (f"; rows padded by {args.pad:,} bytes" if args.pad else "")
+        )
+        print(
+            f"{'rows':>9} {'input MiB':>10} {'peak MiB':>9} {'over base':>10} {'KiB/row':>8} "
+            f"{'rows/s':>8}"
+        )
+        print(f"{BASELINE_ROWS:>9} {'':>10} {base_mib:>9.0f} {'(base)':>10} {'':>8} {'':>8}")
         for rows in sizes:
-            mib, seconds = peak_of_screen(rows, args.guards, workdir)
+            mib, seconds, size = peak_of_screen(rows, args.guards, workdir, args.pad)
             growth = mib - base_mib
             per_row = growth * 1024 / rows
-            print(f"{rows:>9} {mib:>9.0f} {growth:>10.0f} {per_row:>8.2f} {rows / seconds:>8.0f}")
+            print(
+                f"{rows:>9} {size / 2**20:>10.0f} {mib:>9.0f} {growth:>10.0f} {per_row:>8.2f} "
+                f"{rows / seconds:>8.0f}"
+            )
     return 0
 
 

@@ -44,9 +44,9 @@ from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
 from synthguard.guards.decontamination import DecontaminationGuard, ProtectedIndex, protected_items
 from synthguard.guards.dedup import DedupGuard
 from synthguard.guards.dedup.normalise import normalised_words
-from synthguard.guards.distributed import PARTITION, Recipe, screen_rows_on
+from synthguard.guards.distributed import Recipe, screen_rows_on
 from synthguard.guards.privacy import PrivacyGuard
-from synthguard.guards.screen import BATCH, screen_rows
+from synthguard.guards.screen import BATCH, BLOCK, screen_rows
 from synthguard.guards.verdict import Guard
 from synthguard.provenance.engine import DaskEngine, Engine
 from synthguard.provenance.reader import Row
@@ -183,8 +183,8 @@ def warm(engine: Engine, rows: list[Row], protected: Path) -> None:
 def partition_costs(rows: list[Row], protected: Path) -> dict[str, float]:
     """Per-partition costs measured here, one partition at a time, and the bytes each way."""
     samples = [row.sample for row in rows if row.sample is not None]
-    parts = [samples[lo : lo + PARTITION] for lo in range(0, len(samples), PARTITION)]
-    full = [p for p in parts if len(p) == PARTITION] or parts
+    parts = [samples[lo : lo + BLOCK] for lo in range(0, len(samples), BLOCK)]
+    full = [p for p in parts if len(p) == BLOCK] or parts
     driver_guards = guards(protected)
     prepared = [g for g in driver_guards if isinstance(g, distributed.Prepares)]
     per_row = [g for g in driver_guards if distributed.row_recipe(g) is not None]
@@ -231,13 +231,13 @@ def partition_costs(rows: list[Row], protected: Path) -> dict[str, float]:
     out = len(pickle.dumps(distributed._Part(recipes, [full[0]]), protocol=5)) / len(full[0])
     costs["bytes_out"] = out
     # Reading the rows (JSON, canonical content, sample ids) and the funnel are the driver's.
-    took, _ = timed(lambda: [sample_from_row(dict(r.raw)) for r in rows[:PARTITION]])
-    costs["driver"] += took / min(len(rows), PARTITION)
+    took, _ = timed(lambda: [sample_from_row(dict(r.raw)) for r in rows[:BLOCK]])
+    costs["driver"] += took / min(len(rows), BLOCK)
     lines.append(
-        ("read rows (driver)", "0", f"{1e3 * took * PARTITION / min(len(rows), PARTITION):.0f}", "")
+        ("read rows (driver)", "0", f"{1e3 * took * BLOCK / min(len(rows), BLOCK):.0f}", "")
     )
     table(
-        f"per partition of {PARTITION:,} samples, measured in one process (ms); bytes per row "
+        f"per partition of {BLOCK:,} samples, measured in one process (ms); bytes per row "
         f"sent back (samples out: {out:,.0f} B/row)",
         ("guard", "worker ms", "driver ms", "back B/row"),
         lines,

@@ -156,6 +156,7 @@ def screen(
                     redact=redact,
                     engine=engine,
                 )
+        done.close()
         ledger.checkpoint()
         unmade = done.unmade
     click.echo(_summary(done.result))
@@ -199,10 +200,10 @@ def _summary(result: ScreenResult) -> str:
         f"{held:>{widths[3]}}  {rules}".rstrip()
         for name, family, checked, held, rules in [header, *table]
     ]
-    rows = len(result.rows)
+    rows = result.size
     lines.append(
-        f"{rows:,} {'row' if rows == 1 else 'rows'}: {len(result.accepted):,} accepted, "
-        f"{len(result.quarantined):,} quarantined"
+        f"{rows:,} {'row' if rows == 1 else 'rows'}: {result.accepted_count:,} accepted, "
+        f"{result.quarantined_count:,} quarantined"
     )
     # Dataset-level guards see every readable row: what they found among rows an earlier guard
     # had already stopped is not in the funnel's columns, and is said here.
@@ -224,8 +225,8 @@ def _redacted(redaction: RedactionResult) -> str:
     kinds = ", ".join(f"{kind} {n:,}" for kind, n in redaction.kinds().items())
     return (
         f"redacted: {made:,} {'copy' if made == 1 else 'copies'} of samples held for personal "
-        f"data ({kinds or 'nothing replaced'}), signed as revisions; {len(copies.accepted):,} "
-        f"accepted, {len(copies.quarantined):,} quarantined by the guards after privacy; the "
+        f"data ({kinds or 'nothing replaced'}), signed as revisions; {copies.accepted_count:,} "
+        f"accepted, {copies.quarantined_count:,} quarantined by the guards after privacy; the "
         "originals stay quarantined"
     )
 

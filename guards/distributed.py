@@ -1,24 +1,24 @@
-"""The screen on an engine: the guards' costly work done per partition by workers, every
-decision that depends on order taken here, so the outputs are those of one process, byte for
-byte.
+"""The screen on an engine: the guards' costly work done per block by workers, every decision
+that depends on order taken here, so the outputs are those of one process, byte for byte.
 
 What runs where (`synthguard.provenance.engine`: the engine maps pure functions of a part):
 
 - Dataset-level guards that can split their work (`Prepares`: dedup, the backdoor guards) see
   every readable row, so their batches are known before the funnel runs. The rows stream to
-  the workers in partitions of `PARTITION` samples (whole screen batches, `screen.BATCH`);
-  a worker runs `prepare` on each batch, a pure function of the samples: for dedup the
-  normalised words, exact keys, shingles and MinHash signatures; for the backdoor guards the
-  per-sample rules' verdicts and the words, spans and echoes the trigger statistics read.
+  the workers in the screen's blocks (`screen.BLOCK` samples, whole `screen.BATCH`es), a few
+  blocks ahead of the funnel; a worker runs `prepare` on each batch, a pure function of the
+  samples: for dedup the normalised words, exact keys, shingles and MinHash signatures; for
+  the backdoor guards the per-sample rules' verdicts and the words, spans and echoes the
+  trigger statistics read.
   Here, in input order, `check_prepared` takes the decisions: dedup's exact-key look-ups,
   `index.add` and `index.matches` (a row is a near copy when it is confirmed similar to an
   earlier row, so the earlier rows must all be indexed first); the statistics' numbering and,
   at `finish`, their reduce and the clusters. These run while the workers prepare the next
-  partitions.
+  blocks.
 - Per-row guards that are pure functions of a batch (privacy, n-gram decontamination,
-  Self-Instruct's filters) get the rows that every earlier guard let through, cut into the same
-  batches as in one process, and `check` runs on the workers, a few batches a part; the funnel
-  then attaches the verdicts here as it always does.
+  Self-Instruct's filters) get the rows of a block that every earlier guard let through, cut
+  into the same batches as in one process, and `check` runs on the workers, a batch a part;
+  the funnel then attaches the verdicts here as it always does.
 - Everything else runs here as in one process: the ledger's `HeldGuard`, guards whose
   judgement depends on what came before (Self-Instruct's ROUGE-L pool, semantic dedup), and
   the model guards (toxicity, semantic decontamination): a model's scores must not depend on
@@ -42,26 +42,27 @@ from __future__ import annotations
 import pickle
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import partial
-from itertools import accumulate, pairwise
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from synthguard.guards.decontamination import DecontaminationGuard
 from synthguard.guards.errors import GuardError
 from synthguard.guards.privacy import PrivacyGuard
-from synthguard.guards.screen import BATCH, Progress, ScreenResult, check_here, screen_rows
+from synthguard.guards.screen import (
+    BATCH,
+    Progress,
+    ScreenResult,
+    blocks_of,
+    check_here,
+    screen_blocks,
+)
 from synthguard.guards.self_instruct import SelfInstructFilter
 from synthguard.guards.verdict import Guard, GuardInfo, Verdict
 from synthguard.provenance.engine import Engine, once_per_worker
 from synthguard.provenance.reader import Row
 from synthguard.provenance.sample import Sample
-
-PARTITION = 4 * BATCH
-"""Samples per part: a few thousand, so a part's work (tenths of a second) dwarfs its
-scheduling, and the parts in flight stay small in memory."""
-CHECK_BATCHES = 4
-"""Funnel batches per part for the per-row guards."""
 
 
 @runtime_checkable
@@ -131,65 +132,65 @@ def screen_rows_on(
     guards: Sequence[Guard],
     *,
     progress: Progress | None = None,
+    spill_dir: Path | None = None,
 ) -> ScreenResult:
     """`screen.screen_rows` with the guards' costly work on `engine`: the same result."""
     prepared = [g for g in guards if isinstance(g, Prepares) and callable(g.finish)]
-    kept: list[Row] = []
-    done = _prepare_all(engine, rows, kept, prepared) if prepared else _read(rows, kept)
-
-    def checks(guard: Guard, batches: list[list[Sample]]) -> Iterable[list[Verdict]]:
-        found = done.pop(id(guard), None)
-        if found is not None:
-            if [len(b) for b in batches] != [len(v) for v, _ in found]:
-                raise GuardError(f"guard {guard.info.name} was prepared for other batches")
-            return (verdicts for _, verdicts in found)
-        recipe = row_recipe(guard)
-        if recipe is None:
-            return check_here(guard, batches)
-        return _check_on(engine, recipe, batches)
-
-    return screen_rows(kept, guards, progress=progress, checks=checks)
+    blocks = blocks_of(rows)
+    staged = _prepare_all(engine, blocks, prepared) if prepared else ((b, {}) for b in blocks)
+    return screen_blocks(
+        ((block, partial(_checks, engine, done)) for block, done in staged),
+        guards,
+        progress=progress,
+        spill_dir=spill_dir,
+    )
 
 
 Done = dict[int, list[tuple[list[Sample], list[Verdict]]]]
-"""Per prepared guard (by `id`): each batch and its verdicts, in order."""
+"""Per prepared guard (by `id`): each batch of a block and its verdicts, in order."""
 
 
-def _read(rows: Iterable[Row], kept: list[Row]) -> Done:
-    kept.extend(rows)
-    return {}
+def _checks(
+    engine: Engine, done: Done, guard: Guard, batches: list[list[Sample]]
+) -> Iterable[list[Verdict]]:
+    """A block's `Checks`: a prepared guard's verdicts, decided already; a per-row guard's
+    `check` on the workers when it is a pure function of a batch, else here."""
+    found = done.pop(id(guard), None)
+    if found is not None:
+        if [len(b) for b in batches] != [len(v) for v, _ in found]:
+            raise GuardError(f"guard {guard.info.name} was prepared for other batches")
+        return (verdicts for _, verdicts in found)
+    recipe = row_recipe(guard)
+    if recipe is None:
+        return check_here(guard, batches)
+    return _check_on(engine, recipe, batches)
 
 
 def _prepare_all(
-    engine: Engine, rows: Iterable[Row], kept: list[Row], guards: Sequence[Prepares]
-) -> Done:
-    """Read the rows into `kept`, stream their samples to the workers' `prepare`, and take
-    each guard's decisions here in input order as the parts come back."""
+    engine: Engine, blocks: Iterable[list[Row]], guards: Sequence[Prepares]
+) -> Iterator[tuple[list[Row], Done]]:
+    """Stream each block's samples to the workers' `prepare` (a few blocks ahead of the
+    funnel), and take each guard's decisions here, block after block in input order."""
     recipes = tuple(Recipe(g.info, g.recipe()) for g in guards)
-    sent: deque[list[list[Sample]]] = deque()
+    sent: deque[tuple[list[Row], list[list[Sample]]]] = deque()
 
     def parts() -> Iterator[_Part]:
-        part: list[Sample] = []
-        for row in rows:
-            kept.append(row)
-            if row.sample is None:
-                continue
-            part.append(row.sample)
-            if len(part) == PARTITION:
-                yield _part(recipes, part, sent)
-                part = []
-        if part:
-            yield _part(recipes, part, sent)
+        for block in blocks:
+            samples = [row.sample for row in block if row.sample is not None]
+            batches = [samples[lo : lo + BATCH] for lo in range(0, len(samples), BATCH)]
+            sent.append((block, batches))
+            yield _Part(recipes, batches)
 
-    done: Done = {id(g): [] for g in guards}
     for packed in engine.map(_prepare, map(_packed, parts())):
         works: list[list[Any]] = pickle.loads(packed)
-        batches = sent.popleft()
+        block, batches = sent.popleft()
+        done: Done = {}
         for guard, per_batch in zip(guards, works, strict=True):
-            decided = done[id(guard)]
-            for batch, work in zip(batches, per_batch, strict=True):
-                decided.append((batch, guard.check_prepared(batch, work)))
-    return done
+            done[id(guard)] = [
+                (batch, guard.check_prepared(batch, work))
+                for batch, work in zip(batches, per_batch, strict=True)
+            ]
+        yield block, done
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,39 +199,6 @@ class _Part:
 
     recipes: tuple[Recipe, ...]
     batches: list[list[Sample]]
-
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        # A slotted dataclass pickles through a Python-level __getstate__, 40 us a sample,
-        # the driver's time; its fields as a tuple take a fifteenth of that.
-        sizes = [len(batch) for batch in self.batches]
-        flat = [tuple(getattr(s, name) for name in _SAMPLE_FIELDS) for b in self.batches for s in b]
-        return (_unpack_part, (self.recipes, sizes, flat))
-
-
-_SAMPLE_FIELDS = tuple(f.name for f in fields(Sample))
-
-
-def _unpack_part(
-    recipes: tuple[Recipe, ...], sizes: list[int], flat: list[tuple[Any, ...]]
-) -> _Part:
-    samples = []
-    for values in flat:
-        # The fields as the driver computed them, ids and digests included: a worker does not
-        # digest every sample again (the driver's ids are the ones every verdict names).
-        sample = object.__new__(Sample)
-        for name, value in zip(_SAMPLE_FIELDS, values, strict=True):
-            object.__setattr__(sample, name, value)
-        samples.append(sample)
-    starts = [0, *accumulate(sizes)]
-    return _Part(recipes, [samples[lo:hi] for lo, hi in pairwise(starts)])
-
-
-def _part(
-    recipes: tuple[Recipe, ...], samples: list[Sample], sent: deque[list[list[Sample]]]
-) -> _Part:
-    batches = [samples[lo : lo + BATCH] for lo in range(0, len(samples), BATCH)]
-    sent.append(batches)
-    return _Part(recipes, batches)
 
 
 def _packed(part: _Part) -> bytes:
@@ -251,11 +219,8 @@ def _prepare(packed: bytes) -> bytes:
 def _check_on(
     engine: Engine, recipe: Recipe, batches: list[list[Sample]]
 ) -> Iterator[list[Verdict]]:
-    """`check` of each batch on the engine, `CHECK_BATCHES` a part, in order."""
-    parts = (
-        _Part((recipe,), batches[lo : lo + CHECK_BATCHES])
-        for lo in range(0, len(batches), CHECK_BATCHES)
-    )
+    """`check` of each batch on the engine, a part each, in order."""
+    parts = (_Part((recipe,), [batch]) for batch in batches)
     for packed in engine.map(_check, map(_packed, parts)):
         found: list[list[Verdict]] = pickle.loads(packed)
         yield from found

@@ -8,7 +8,7 @@ backdoor rules (injection payloads, trigger statistics); toxicity last, the cost
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +98,8 @@ def option_name(info: GuardInfo) -> str:
 
 @dataclass
 class Screening:
-    """What `screen_file` did, and where its outputs are."""
+    """What `screen_file` did, and where its outputs are. The results' rows wait on disk
+    beside the outputs until `close`."""
 
     result: ScreenResult
     accepted_path: Path
@@ -109,6 +110,12 @@ class Screening:
     be revised."""
     unmade: int = 0
     """Readable rows that no making record in the ledger accounts for (0 without a ledger)."""
+
+    def close(self) -> None:
+        """Delete the rows the results read back (their counts stay)."""
+        self.result.close()
+        if self.redaction is not None:
+            self.redaction.screened.close()
 
 
 def default_guards(
@@ -229,45 +236,51 @@ def screen_file(
             guards = [*guards, HeldGuard(recorder.ledger)]
         mapping = mapping or FieldMapping()
         rows = read_samples(path, mapping, fmt)
+        # The rows wait beside the outputs while they are screened (`synthguard.guards.spill`).
         if engine is None:
-            result = screen_rows(rows, guards, progress=progress)
+            result = screen_rows(rows, guards, progress=progress, spill_dir=out_dir)
         else:
-            result = screen_rows_on(engine, rows, guards, progress=progress)
-        redaction = (
-            redact_quarantined(result, guards, recorder, mapping, progress=progress)
-            if redact
-            else None
+            result = screen_rows_on(engine, rows, guards, progress=progress, spill_dir=out_dir)
+        made = Screening(result, out_dir / "accepted.jsonl", out_dir / "quarantined.jsonl", 0)
+        failing = closing.enter_context(ExitStack())
+        failing.callback(made.close)
+        if redact:
+            made.redaction = redact_quarantined(
+                result, guards, recorder, mapping, progress=progress, spill_dir=out_dir
+            )
+        if made.redaction is not None:
+            made.result = result.annotated(made.redaction.notes, out_dir)
+            result.close()
+        made.accepted_path, made.quarantined_path = write_outputs(
+            _with_copies(made.result, made.redaction), out_dir
         )
-        written = result if redaction is None else _with_copies(result, redaction)
-        accepted, quarantined = write_outputs(written, out_dir)
         # Asked before this screen's records are signed: they are no making records, and the
         # look-up would read every one of them back.
-        unmade = (
-            rows_without_making_record(result, recorder.ledger)
-            if isinstance(recorder.ledger, Ledger)
-            else 0
-        )
-        recorded = record_verdicts(result, recorder, guards)
-        if redaction is not None:
-            record_revisions(redaction, recorder)
-            recorded += record_verdicts(redaction.screened, recorder, redaction.guards)
+        if isinstance(recorder.ledger, Ledger):
+            made.unmade = rows_without_making_record(made.result, recorder.ledger)
+        made.recorded = record_verdicts(made.result, recorder, guards)
+        if made.redaction is not None:
+            record_revisions(made.redaction, recorder)
+            made.recorded += record_verdicts(
+                made.redaction.screened, recorder, made.redaction.guards
+            )
         recorder.flush()
         for guard in guards:
             if isinstance(guard, DedupGuard):
                 # Only after the verdicts are signed: a crash before leaves the index as it was,
                 # and the rerun sees these samples as new rather than as copies of themselves.
                 guard.save()
-        return Screening(result, accepted, quarantined, recorded, redaction, unmade)
+        failing.pop_all()
+        return made
 
 
-def _with_copies(result: ScreenResult, redaction: RedactionResult) -> ScreenResult:
+def _with_copies(result: ScreenResult, redaction: RedactionResult | None) -> Iterator[Screened]:
     """`result`'s rows with each redacted copy right after its original."""
     copies: dict[int, list[Screened]] = {}
-    for made, item in zip(redaction.redactions, redaction.screened.rows, strict=True):
-        copies.setdefault(id(made.original), []).append(item)
-    rows: list[Screened] = []
-    for item in result.rows:
-        rows.append(item)
+    if redaction is not None:
+        for made, item in zip(redaction.redactions, redaction.screened, strict=True):
+            copies.setdefault(made.line, []).append(item)
+    for item in result:
+        yield item
         if item.row.sample is not None:
-            rows += copies.pop(id(item.row.sample), [])
-    return ScreenResult(rows, result.funnel)
+            yield from copies.pop(item.row.number, [])

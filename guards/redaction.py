@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from synthguard.guards.privacy import Finding, PrivacyGuard, redact
@@ -78,6 +79,8 @@ class RedactionResult:
     screened: ScreenResult
     guards: list[Guard]
     unrevisable: int
+    notes: dict[int, list[Verdict]]
+    """The passing verdict each original gains, by its row's ordinal in the screen."""
 
     def kinds(self) -> dict[str, int]:
         """Spans replaced, by kind, over every copy."""
@@ -101,48 +104,60 @@ def redact_quarantined(
     mapping: FieldMapping,
     *,
     progress: Callable[[int], None] | None = None,
+    spill_dir: Path | None = None,
 ) -> RedactionResult | None:
     """Make, screen and prepare the redacted copies of `result`'s privacy-only quarantines.
 
-    Returns None when no privacy guard ran. The originals' rows gain a passing verdict that
-    says what became of them (the copy's id, or why there is none)."""
+    Returns None when no privacy guard ran. Each original's row gains a passing verdict that
+    says what became of it (the copy's id, or why there is none): `RedactionResult.notes`,
+    for `ScreenResult.annotated`. Memory holds the privacy-only quarantines, not the screen."""
     privacy = next((g for g in guards if isinstance(g, PrivacyGuard)), None)
     if privacy is None:
         return None
-    seen = {item.row.sample.id for item in result.rows if item.row.sample is not None}
-    held = [(item, found) for item in result.rows if (found := _only_private(item, privacy))]
+    held = [
+        (ordinal, item, found)
+        for ordinal, item in enumerate(result)
+        if (found := _only_private(item, privacy))
+    ]
     # One look-up for every original's depth, not one query each.
-    recorder.prefetch_depths(_sample(item).id for item, _ in held)
+    recorder.prefetch_depths(_sample(item).id for _, item, _ in held)
+    made = {
+        ordinal: redact(_sample(item), findings, mapping)
+        for ordinal, item, findings in held
+        if recorder.depth_of(_sample(item).id) is not None
+    }
+    wanted = {copy.id for copy in made.values()}
+    # A copy whose content is already a sample of the screen is not screened again.
+    seen = {
+        item.row.sample.id
+        for item in result
+        if item.row.sample is not None and item.row.sample.id in wanted
+    }
     redactions: list[Redaction] = []
+    notes: dict[int, list[Verdict]] = {}
     unrevisable = 0
-    for item, findings in held:
+    for ordinal, item, findings in held:
         original = _sample(item)
-        if recorder.depth_of(original.id) is None:
+        copy = made.get(ordinal)
+        if copy is None:
             unrevisable += 1
-            item.verdicts.append(
-                _note(
-                    privacy,
-                    original.id,
-                    NOT_REDACTED_RULE,
-                    {
-                        "why": "no making record in the ledger: a revision needs its parent "
-                        "recorded (synthguard record)"
-                    },
-                )
+            why = (
+                "no making record in the ledger: a revision needs its parent recorded "
+                "(synthguard record)"
             )
+            notes[ordinal] = [_note(privacy, original.id, NOT_REDACTED_RULE, {"why": why})]
             continue
-        copy = redact(original, findings, mapping)
         note: dict[str, Any] = {"redacted_as": copy.id, "kinds": _kinds(findings)}
         if copy.id in seen:
             note["copy_of"] = "a sample already in this screen"
         else:
             seen.add(copy.id)
             redactions.append(Redaction(original, copy, tuple(findings), item.row.number))
-        item.verdicts.append(_note(privacy, original.id, REDACTED_RULE, note))
+        notes[ordinal] = [_note(privacy, original.id, REDACTED_RULE, note)]
     later = _after(guards, privacy)
     copies = [Row(r.line, r.copy.row, r.copy, None) for r in redactions]
-    screened = screen_rows(copies, later, progress=progress)
-    return RedactionResult(redactions, screened, later, unrevisable)
+    screened = screen_rows(copies, later, progress=progress, spill_dir=spill_dir)
+    return RedactionResult(redactions, screened, later, unrevisable, notes)
 
 
 def record_revisions(redacted: RedactionResult, recorder: Recorder) -> int:

@@ -11,17 +11,23 @@ Its funnel counts stay those of the funnel (`FamilyCount`), with what it found a
 already stopped counted apart. A row that cannot be read as a sample is quarantined by the
 `input` guard with its reason. Each sample's outcome and verdicts become one signed `screened`
 record.
+
+The screen streams: rows are read and screened a block (`BLOCK` samples) at a time, and wait
+on disk (`synthguard.guards.spill`) until the dataset-level guards have given their last
+verdicts; the outputs and the records are then written from there. Memory holds a block, the
+guards' own state and the per-sample facts noted below, never the input.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthguard.guards.errors import GuardError
+from synthguard.guards.spill import Spill
 from synthguard.guards.verdict import Guard, GuardInfo, Verdict
 from synthguard.ledger.log import making_record_ids
 from synthguard.provenance.canonical import digest
@@ -38,6 +44,9 @@ BATCH = 1024
 """Samples per `check` call. The batches are the same whatever runs them (`Checks`), so a
 guard whose findings depend on its batch (one verdict per distinct sample of a batch, a model
 padding a batch) gives the same verdicts everywhere."""
+BLOCK = 4 * BATCH
+"""Samples screened together, guard after guard, before the next are read: the rows held in
+memory at a time, and the parts the engine's workers prepare (`synthguard.guards.distributed`)."""
 
 Progress = Callable[[int], None]
 Checks = Callable[[Guard, list[list[Sample]]], Iterable[list[Verdict]]]
@@ -99,22 +108,80 @@ class FamilyCount:
     also_by_rule: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass
 class ScreenResult:
-    """Every row's outcome, in input order, and the funnel counts per guard."""
+    """Every row's outcome, in input order, and the funnel counts per guard.
 
-    rows: list[Screened]
-    funnel: list[FamilyCount]
+    The rows are on disk (`Spill`): iterating the result reads them back, one block in memory
+    at a time. `rows`, `accepted` and `quarantined` load them all, for small screens and
+    tests. `close` deletes the file (an unclosed result's file goes when it is collected).
+    """
+
+    def __init__(self, spill: Spill, funnel: list[FamilyCount], quarantined: int) -> None:
+        self._spill = spill
+        self.funnel = funnel
+        self.size = spill.items
+        """How many rows."""
+        self.quarantined_count = quarantined
+        self.accepted_count = spill.items - quarantined
+
+    def __iter__(self) -> Iterator[Screened]:
+        for row, verdicts in self._spill:
+            yield Screened(row, verdicts)
+
+    def __len__(self) -> int:
+        return self.size
+
+    @property
+    def rows(self) -> list[Screened]:
+        """Every row, in memory."""
+        return list(self)
 
     @property
     def accepted(self) -> list[Screened]:
-        """Rows that passed every guard."""
-        return [row for row in self.rows if not row.quarantined]
+        """Rows that passed every guard, in memory."""
+        return [row for row in self if not row.quarantined]
 
     @property
     def quarantined(self) -> list[Screened]:
-        """Rows that some guard stopped."""
-        return [row for row in self.rows if row.quarantined]
+        """Rows that some guard stopped, in memory."""
+        return [row for row in self if row.quarantined]
+
+    def annotated(self, notes: Mapping[int, list[Verdict]], folder: Path | None) -> ScreenResult:
+        """The same rows, with `notes` (passing verdicts, by row ordinal) added to theirs."""
+        spill = Spill(folder)
+        try:
+            block: list[tuple[Row, list[Verdict]]] = []
+            for ordinal, item in enumerate(self):
+                block.append((item.row, [*item.verdicts, *notes.get(ordinal, ())]))
+                if len(block) == BLOCK:
+                    spill.append(block)
+                    block = []
+            spill.append(block)
+            spill.seal()
+        except BaseException:
+            spill.close()
+            raise
+        return ScreenResult(spill, self.funnel, self.quarantined_count)
+
+    def close(self) -> None:
+        """Delete the rows' file."""
+        self._spill.close()
+
+
+def blocks_of(rows: Iterable[Row]) -> Iterator[list[Row]]:
+    """The rows in blocks of `BLOCK` samples; unreadable rows travel in their place, and a run
+    of them is cut at `BLOCK` rows too, so a block's size is bounded whatever the input."""
+    block: list[Row] = []
+    samples = 0
+    for row in rows:
+        block.append(row)
+        if row.sample is not None:
+            samples += 1
+        if samples == BLOCK or len(block) == BLOCK:
+            yield block
+            block, samples = [], 0
+    if block:
+        yield block
 
 
 def screen_rows(
@@ -122,88 +189,247 @@ def screen_rows(
     guards: Sequence[Guard],
     *,
     progress: Progress | None = None,
-    checks: Checks = check_here,
+    spill_dir: Path | None = None,
 ) -> ScreenResult:
-    """Run the funnel over all rows (held in memory: dataset-level guards need them all).
-
-    `checks` runs each guard over its batches (by default here); whatever runs them, the
-    funnel, the verdicts' order and the counts are decided here, the same way."""
-    screened = [Screened(row) for row in rows]
-    input_count = FamilyCount(INPUT_GUARD, checked=len(screened))
-    for item in screened:
-        if item.row.sample is None:
-            item.verdicts.append(
-                Verdict(
-                    sample_id=_row_id(item.row),
-                    guard=INPUT_GUARD,
-                    rule="malformed",
-                    passed=False,
-                    score=1.0,
-                    detail={"error": item.row.error or "unreadable row", "line": item.row.number},
-                )
-            )
-            input_count.quarantined += 1
-            input_count.by_rule["malformed"] = input_count.by_rule.get("malformed", 0) + 1
-    funnel = [input_count]
-    readable = [item for item in screened if item.row.sample is not None]
-    for guard in guards:
-        if callable(getattr(guard, "finish", None)):
-            funnel.append(_run_guard(guard, readable, progress, checks))
-        else:
-            items = [s for s in readable if not s.quarantined]
-            funnel.append(_run_guard(guard, items, progress, checks))
-    return ScreenResult(screened, funnel)
+    """Run the funnel over the rows, a block at a time, in this process (see `screen_blocks`)."""
+    return screen_blocks(
+        ((block, check_here) for block in blocks_of(rows)),
+        guards,
+        progress=progress,
+        spill_dir=spill_dir,
+    )
 
 
-def _run_guard(
-    guard: Guard, items: list[Screened], progress: Progress | None, checks: Checks
-) -> FamilyCount:
-    """Give `items` to the guard, in batches then `finish`; attach its verdicts and count."""
-    stopped_before = {id(item) for item in items if item.quarantined}
-    count = FamilyCount(guard.info, checked=len(items) - len(stopped_before), seen=len(items))
-    by_id: dict[str, list[Screened]] = {}
-    for item in items:
-        by_id.setdefault(_sample(item).id, []).append(item)
-    verdicts: list[Verdict] = []
+def screen_blocks(
+    blocks: Iterable[tuple[list[Row], Checks]],
+    guards: Sequence[Guard],
+    *,
+    progress: Progress | None = None,
+    spill_dir: Path | None = None,
+) -> ScreenResult:
+    """Run the funnel over each block (with its `Checks`: here, or the same verdicts made
+    elsewhere), then give the dataset-level guards' `finish` verdicts to their rows.
+
+    Memory holds one block, the guards' own state (the dedup index, the trigger statistics)
+    and the `finish` verdicts; the rows wait on disk under `spill_dir` (see `Spill`). Per-row
+    guards after a dataset-level guard check, block by block, every row not stopped so far;
+    when its `finish` stops a row, the verdicts of the per-row guards after it are dropped
+    from that row, so each row's verdicts and the funnel counts are those of a funnel that
+    ran guard after guard over the whole input.
+    """
+    dataset = [callable(getattr(guard, "finish", None)) for guard in guards]
+    given = [0] * len(guards)
+    spill = Spill(spill_dir)
+    try:
+        for rows, checks in blocks:
+            items = [_Pending(row) for row in rows]
+            for item in items:
+                if item.row.sample is None:
+                    item.add(0, _malformed(item.row))
+            readable = [item for item in items if item.row.sample is not None]
+            for number, guard in enumerate(guards):
+                if dataset[number]:
+                    targets = readable
+                else:
+                    targets = [item for item in readable if not item.stopped]
+                _check_block(guard, number + 1, targets, given[number], checks, progress)
+                given[number] += len(targets)
+            spill.append([(item.row, item.tagged) for item in items])
+        spill.seal()
+        finished = [
+            _Finished(guard, guard.finish()) if dataset[number] else None  # type: ignore[attr-defined]
+            for number, guard in enumerate(guards)
+        ]
+        return _settle(spill, guards, finished, spill_dir)
+    finally:
+        spill.close()
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A row of the block being screened, and the verdicts so far, each under its guard's
+    number (0 the input, then 1, 2, ... in funnel order)."""
+
+    row: Row
+    tagged: list[tuple[int, Verdict]] = field(default_factory=list)
+    stopped: bool = False
+
+    def add(self, number: int, verdict: Verdict) -> None:
+        self.tagged.append((number, verdict))
+        if not verdict.passed:
+            self.stopped = True
+
+
+def _malformed(row: Row) -> Verdict:
+    return Verdict(
+        sample_id=_row_id(row),
+        guard=INPUT_GUARD,
+        rule="malformed",
+        passed=False,
+        score=1.0,
+        detail={"error": row.error or "unreadable row", "line": row.number},
+    )
+
+
+def _check_block(
+    guard: Guard,
+    number: int,
+    targets: list[_Pending],
+    given: int,
+    checks: Checks,
+    progress: Progress | None,
+) -> None:
+    """Give `targets` (the guard was given `given` samples before them) to the guard, in
+    batches, and put each verdict on its rows: the one at its position, else every target with
+    its sample id."""
+    by_id: dict[str, list[_Pending]] = {}
+    for item in targets:
+        by_id.setdefault(_sample_of(item.row).id, []).append(item)
     batches = [
-        [_sample(item) for item in items[start : start + BATCH]]
-        for start in range(0, len(items), BATCH)
+        [_sample_of(item.row) for item in targets[start : start + BATCH]]
+        for start in range(0, len(targets), BATCH)
     ]
     for batch, found in zip(batches, checks(guard, batches), strict=True):
-        verdicts.extend(found)
+        for verdict in found:
+            if verdict.position is not None:
+                at = verdict.position - given
+                if not 0 <= at < len(targets) or _sample_of(targets[at].row).id != (
+                    verdict.sample_id
+                ):
+                    raise GuardError(_misplaced(guard, verdict))
+                hits = [targets[at]]
+            else:
+                hits = by_id.get(verdict.sample_id, [])
+            for item in hits:
+                item.add(number, verdict)
         if progress:
             progress(len(batch))
-    finish = getattr(guard, "finish", None)
-    if finish is not None:
-        verdicts.extend(finish())
-    stopped: set[int] = set()
-    for verdict in verdicts:
-        if verdict.position is not None:
-            targets = [items[verdict.position]]
-            if _sample(targets[0]).id != verdict.sample_id:
-                raise GuardError(
-                    f"guard {guard.info.name} gave a verdict for position {verdict.position} "
-                    "that names another sample"
-                )
-        else:
-            targets = by_id.get(verdict.sample_id, [])
-        for item in targets:
-            item.verdicts.append(verdict)
-            if not verdict.passed and id(item) not in stopped:
-                stopped.add(id(item))
-                if id(item) in stopped_before:
-                    count.also_flagged += 1
-                    rules = count.also_by_rule
-                else:
-                    count.quarantined += 1
-                    rules = count.by_rule
-                rules[verdict.rule] = rules.get(verdict.rule, 0) + 1
-    return count
 
 
-def _sample(item: Screened) -> Sample:
-    assert item.row.sample is not None
-    return item.row.sample
+def _misplaced(guard: Guard, verdict: Verdict) -> str:
+    return (
+        f"guard {guard.info.name} gave a verdict for position {verdict.position} that names "
+        "another sample"
+    )
+
+
+class _Finished:
+    """A dataset-level guard's `finish` verdicts, found by position (the readable row's
+    ordinal) or by sample id, each row's in the order `finish` gave them."""
+
+    def __init__(self, guard: Guard, verdicts: list[Verdict]) -> None:
+        self.guard = guard
+        self.at: dict[int, list[tuple[int, Verdict]]] = {}
+        self.by_id: dict[str, list[tuple[int, Verdict]]] = {}
+        for order, verdict in enumerate(verdicts):
+            if verdict.position is not None:
+                self.at.setdefault(verdict.position, []).append((order, verdict))
+            else:
+                self.by_id.setdefault(verdict.sample_id, []).append((order, verdict))
+
+    def of(self, ordinal: int, sample_id: str) -> list[Verdict]:
+        """The verdicts on the `ordinal`-th readable row, whose sample is `sample_id`."""
+        placed = self.at.pop(ordinal, [])
+        if any(verdict.sample_id != sample_id for _, verdict in placed):
+            raise GuardError(_misplaced(self.guard, placed[0][1]))
+        if not placed:
+            return [verdict for _, verdict in self.by_id.get(sample_id, ())]
+        return [verdict for _, verdict in sorted([*placed, *self.by_id.get(sample_id, ())])]
+
+    def check_placed(self) -> None:
+        """GuardError if a verdict's position is beyond the rows."""
+        for placed in self.at.values():
+            raise GuardError(_misplaced(self.guard, placed[0][1]))
+
+
+def _settle(
+    spill: Spill,
+    guards: Sequence[Guard],
+    finished: list[_Finished | None],
+    folder: Path | None,
+) -> ScreenResult:
+    """Each row's verdicts in funnel order, with the `finish` verdicts, and the counts."""
+    input_count = FamilyCount(INPUT_GUARD)
+    funnel = [input_count, *(FamilyCount(guard.info) for guard in guards)]
+    settled = Spill(folder)
+    try:
+        quarantined = 0
+        ordinal = 0
+        block: list[tuple[Row, list[Verdict]]] = []
+        for row, tagged in spill:
+            verdicts = _settled(row, tagged, funnel, finished, ordinal)
+            if row.sample is not None:
+                ordinal += 1
+            quarantined += any(not verdict.passed for verdict in verdicts)
+            block.append((row, verdicts))
+            if len(block) == BLOCK:
+                settled.append(block)
+                block = []
+        settled.append(block)
+        settled.seal()
+        for done in finished:
+            if done is not None:
+                done.check_placed()
+    except BaseException:
+        settled.close()
+        raise
+    return ScreenResult(settled, funnel, quarantined)
+
+
+def _settled(
+    row: Row,
+    tagged: list[tuple[int, Verdict]],
+    funnel: list[FamilyCount],
+    finished: list[_Finished | None],
+    ordinal: int,
+) -> list[Verdict]:
+    """One row's verdicts, counted into `funnel` (see `FamilyCount`)."""
+    by_guard: dict[int, list[Verdict]] = {}
+    for number, verdict in tagged:
+        by_guard.setdefault(number, []).append(verdict)
+    funnel[0].checked += 1
+    verdicts = by_guard.get(0, [])
+    stopped = bool(verdicts)
+    if stopped:
+        _count(funnel[0], verdicts, stopped_before=False)
+    if row.sample is None:
+        return verdicts
+    sample_id = row.sample.id
+    for number, done in enumerate(finished, start=1):
+        count = funnel[number]
+        found = by_guard.get(number, [])
+        if done is not None:
+            found = found + done.of(ordinal, sample_id)
+            count.seen += 1
+        elif stopped:
+            # Checked ahead, before a dataset-level guard's `finish` stopped the row: a funnel
+            # guard after it never sees the row.
+            continue
+        if not stopped:
+            count.checked += 1
+        _count(count, found, stopped_before=stopped)
+        verdicts += found
+        stopped = stopped or any(not verdict.passed for verdict in found)
+    return verdicts
+
+
+def _count(count: FamilyCount, verdicts: list[Verdict], *, stopped_before: bool) -> None:
+    """Count a row under the rule of its guard's first failed verdict, if any."""
+    failed = next((verdict for verdict in verdicts if not verdict.passed), None)
+    if failed is None:
+        return
+    if stopped_before:
+        count.also_flagged += 1
+        rules = count.also_by_rule
+    else:
+        count.quarantined += 1
+        rules = count.by_rule
+    rules[failed.rule] = rules.get(failed.rule, 0) + 1
+
+
+def _sample_of(row: Row) -> Sample:
+    assert row.sample is not None
+    return row.sample
 
 
 def _row_id(row: Row) -> str:
@@ -211,7 +437,7 @@ def _row_id(row: Row) -> str:
     return digest(raw.encode("utf-8", "replace"))
 
 
-def write_outputs(result: ScreenResult, out_dir: Path) -> tuple[Path, Path]:
+def write_outputs(items: Iterable[Screened], out_dir: Path) -> tuple[Path, Path]:
     """Write accepted.jsonl and quarantined.jsonl; every row lands in exactly one."""
     out_dir.mkdir(parents=True, exist_ok=True)
     accepted_path = out_dir / "accepted.jsonl"
@@ -220,7 +446,7 @@ def write_outputs(result: ScreenResult, out_dir: Path) -> tuple[Path, Path]:
         accepted_path.open("w", encoding="utf-8") as accepted,
         quarantined_path.open("w", encoding="utf-8") as quarantined,
     ):
-        for item in result.rows:
+        for item in items:
             out = quarantined if item.quarantined else accepted
             body = item.output()
             try:
@@ -237,40 +463,73 @@ def record_verdicts(result: ScreenResult, recorder: Recorder, guards: Sequence[G
 
     Rows are samples by content, so rows with the same content are one sample: its record
     carries the first such row's outcome (an exact copy cannot make the original unfit), and
-    the later rows, with their own outcomes and reasons, under `copies`.
+    the later rows, with their own outcomes and reasons, under `copies`. The records go in the
+    order of the samples' first rows, read in two passes over the result: memory holds each
+    sample's first row number and the copies' summaries, a block of rows at a time.
     """
     ran = [asdict(guard.info) for guard in guards]
-    by_id: dict[str, list[Screened]] = {}
-    for item in result.rows:
-        if item.row.sample is not None:
-            by_id.setdefault(item.row.sample.id, []).append(item)
-    recorder.prefetch_depths(by_id)
-    with recorder.batch():
-        for first, *copies in by_id.values():
-            assert first.row.sample is not None
+    first: dict[str, int] = {}
+    copies: dict[str, list[dict[str, Any]]] = {}
+    for ordinal, item in enumerate(result):
+        if item.row.sample is None:
+            continue
+        sample_id = item.row.sample.id
+        if sample_id in first:
+            copies.setdefault(sample_id, []).append(
+                {
+                    "line": item.row.number,
+                    "outcome": _outcome(item),
+                    "verdicts": [_verdict(v) for v in item.verdicts if not v.passed],
+                }
+            )
+        else:
+            first[sample_id] = ordinal
+
+    def sign(block: list[Screened]) -> None:
+        # One look-up of the block's depths, not one query per sample.
+        recorder.prefetch_depths(_sample_of(item.row).id for item in block)
+        for item in block:
+            sample = _sample_of(item.row)
             detail: dict[str, Any] = {
-                "outcome": _outcome(first),
-                "verdicts": [_verdict(v) for v in first.verdicts],
+                "outcome": _outcome(item),
+                "verdicts": [_verdict(v) for v in item.verdicts],
                 "guards": ran,
-                "line": first.row.number,
+                "line": item.row.number,
             }
-            if copies:
-                detail["copies"] = [
-                    {
-                        "line": copy.row.number,
-                        "outcome": _outcome(copy),
-                        "verdicts": [_verdict(v) for v in copy.verdicts if not v.passed],
-                    }
-                    for copy in copies
-                ]
-            recorder.screened(first.row.sample, detail=detail)
-    return len(by_id)
+            if sample.id in copies:
+                detail["copies"] = copies.pop(sample.id)
+            recorder.screened(sample, detail=detail)
+
+    with recorder.batch():
+        block: list[Screened] = []
+        for ordinal, item in enumerate(result):
+            if item.row.sample is not None and first[item.row.sample.id] == ordinal:
+                block.append(item)
+                if len(block) == BLOCK:
+                    sign(block)
+                    block = []
+        sign(block)
+    return len(first)
 
 
 def rows_without_making_record(result: ScreenResult, ledger: Ledger) -> int:
     """How many readable rows are samples that no making record in the ledger accounts for
-    (never generated, revised or imported under a key): provenance the screen cannot vouch for."""
-    ids = [item.row.sample.id for item in result.rows if item.row.sample is not None]
+    (never generated, revised or imported under a key): provenance the screen cannot vouch for.
+    One look-up per block of rows."""
+    unmade = 0
+    ids: list[str] = []
+    for item in result:
+        if item.row.sample is not None:
+            ids.append(item.row.sample.id)
+        if len(ids) == BLOCK:
+            unmade += _unmade(ledger, ids)
+            ids = []
+    return unmade + _unmade(ledger, ids)
+
+
+def _unmade(ledger: Ledger, ids: list[str]) -> int:
+    if not ids:
+        return 0
     made = making_record_ids(ledger, ids)
     return sum(1 for sample_id in ids if sample_id not in made)
 

@@ -58,6 +58,22 @@ class Verdict:
     # None: the verdict applies to every copy.
     position: int | None = None
 
+    def __reduce__(self) -> tuple[type[Verdict], tuple[Any, ...]]:
+        # Its fields, not a slotted dataclass's slow __getstate__ (the screen's spill).
+        return (
+            Verdict,
+            (
+                self.sample_id,
+                self.guard,
+                self.rule,
+                self.passed,
+                self.score,
+                self.threshold,
+                self.detail,
+                self.position,
+            ),
+        )
+
     def reason(self) -> dict[str, Any]:
         """The `reasons` entry of a quarantined row (the screen output contract)."""
         return {

@@ -62,6 +62,10 @@ class Row:
         if (self.sample is None) == (self.error is None):
             raise ValueError("a Row holds exactly one of sample and error")
 
+    def __reduce__(self) -> tuple[type[Row], tuple[int, object, Sample | None, str | None]]:
+        # Its fields, not a slotted dataclass's slow __getstate__ (the screen's spill).
+        return (Row, (self.number, self.raw, self.sample, self.error))
+
 
 def detect_format(path: Path) -> Format:
     """Return the format a path is read as: HF folder, Parquet by suffix, otherwise JSONL."""

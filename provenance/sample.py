@@ -11,7 +11,7 @@ written from, so the field never enters a sample's content or its stored row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -79,6 +79,27 @@ class Sample:
         # The row first: it holds the content too, and a fault there names the input's field.
         object.__setattr__(self, "digest", _digest_of(self.row))
         object.__setattr__(self, "id", _digest_of(self.content))
+
+    def __reduce__(self) -> tuple[Callable[..., Sample], tuple[Any, ...]]:
+        # Pickled as its fields, digests included: a slotted dataclass pickles through a
+        # Python-level __getstate__ (tens of microseconds a sample), and a sample read back
+        # (the screen's spill, a worker's part) is not digested again.
+        return (_restored, (self.kind, self.content, self.row, self.id, self.digest))
+
+
+def _restored(
+    kind: SampleKind, content: dict[str, Any], row: dict[str, Any], sample_id: str, digest: str
+) -> Sample:
+    sample = object.__new__(Sample)
+    for name, value in (
+        ("kind", kind),
+        ("content", content),
+        ("row", row),
+        ("id", sample_id),
+        ("digest", digest),
+    ):
+        object.__setattr__(sample, name, value)
+    return sample
 
 
 def sample_from_row(row: object, mapping: FieldMapping = DEFAULT_MAPPING) -> Sample:

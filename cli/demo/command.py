@@ -104,8 +104,8 @@ def demo_summary(result: DemoResult) -> str:
         f"  samples      {result.samples_path}  (the generated rows, JSONL)",
         f"  checkpoint   {result.checkpoint_path}  (the latest signed checkpoint, kept outside)",
         f"  screened     {result.screening.accepted_path.parent}  "
-        f"({len(result.screening.result.accepted)} accepted, "
-        f"{len(result.screening.result.quarantined)} quarantined, "
+        f"({result.screening.result.accepted_count} accepted, "
+        f"{result.screening.result.quarantined_count} quarantined, "
         f"{result.screening.recorded} signed verdicts)",
         "               quarantined by rule: "
         + ", ".join(

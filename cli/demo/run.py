@@ -282,9 +282,10 @@ def _screen_with_attacks(
         planted_at[item.row.number]: sorted(
             {f"{v.guard.family}/{v.rule}" for v in item.verdicts if not v.passed}
         )
-        for item in screening.result.rows
+        for item in screening.result
         if item.row.number in planted_at
     }
+    screening.close()
     return screening, caught
 
 

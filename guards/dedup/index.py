@@ -62,8 +62,10 @@ _BIT_SHIFT = np.uint64(64 - (BITMAP_BITS.bit_length() - 1))
 _LEVELS = (2, _WORDS)
 """Map widths in 64-bit words, cheapest first: each narrower map folds the full one (bit
 b & (64 w - 1)), and each cut only sees the pairs that the one before let through."""
-_QUERY_CHUNK = 2048
-"""Query sketches whose candidates are gathered at once (bounds the memory of one pass)."""
+_PAIR_BUDGET = 1 << 18
+"""Candidate pairs gathered at once (a pass's memory is about 100 bytes a pair): template data
+gives each sample thousands of candidates, more the larger the index, so the samples a pass
+confirms are cut by their candidates, not by their number."""
 _BUILD_CHUNK = 1 << 16
 """Sketches whose band keys are computed at once when the band index is built."""
 
@@ -375,8 +377,23 @@ class DedupIndex:
         )
         found: dict[int, tuple[int, float]] = {}
         sets: dict[int, frozenset[int]] = {}
-        for lo in range(0, len(rows), _QUERY_CHUNK):
-            self._confirm(rows[lo : lo + _QUERY_CHUNK], threshold, found, sets)
+        keys = self._keys(rows)
+        # Passes end between samples (a sample's sketches are confirmed together, in the order
+        # of their bounds), each with about `_PAIR_BUDGET` candidate pairs at most, unless one
+        # sample alone has more.
+        hits = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(self._band_index().hits(keys), out=hits[1:])
+        ends = np.cumsum(counts)
+        per_doc = hits[ends] - hits[ends - counts]
+        lo = end = taken = 0
+        for doc_rows, pairs in zip(counts.tolist(), per_doc.tolist(), strict=True):
+            if taken and taken + pairs > _PAIR_BUDGET:
+                self._confirm(rows[lo:end], keys[lo:end], threshold, found, sets)
+                lo, taken = end, 0
+            end += doc_rows
+            taken += pairs
+        if end > lo:
+            self._confirm(rows[lo:end], keys[lo:end], threshold, found, sets)
         return found
 
     def save(self) -> None:
@@ -442,6 +459,7 @@ class DedupIndex:
     def _confirm(
         self,
         rows: I64,
+        keys: U64,
         threshold: float,
         found: dict[int, tuple[int, float]],
         sets: dict[int, frozenset[int]],
@@ -449,7 +467,7 @@ class DedupIndex:
         """Find the matches of sketch rows `rows` (see `matches`) and record them in `found`."""
         sketches = self._sketches
         assert sketches is not None
-        query, owner = self._band_index().query(self._keys(rows))
+        query, owner = self._band_index().query(keys)
         doc = sketches.doc.values
         size = sketches.size.values
         query_doc = doc[rows]

@@ -165,6 +165,16 @@ class BandIndex:
             (k2, o2), (k1, o1) = self._runs.pop(), self._runs.pop()
             self._runs.append(_merge(k1, o1, k2, o2))
 
+    def hits(self, keys: U64) -> I64:
+        """For query sets' keys (sets, bands): how many pairs `query` would give each set."""
+        distinct, where = np.unique(keys.reshape(-1), return_inverse=True)
+        found = np.zeros(len(distinct), dtype=np.int64)
+        for run_keys, _ in self._runs:
+            found += np.searchsorted(run_keys, distinct, side="right")
+            found -= np.searchsorted(run_keys, distinct, side="left")
+        per_set: I64 = found[where].reshape(keys.shape).sum(axis=1)
+        return per_set
+
     def query(self, keys: U64) -> tuple[I64, I64]:
         """For query sets' keys (sets, bands): the pairs (query set, owner) sharing a band, once
         per band they share, in no particular order (a pair sharing three bands comes three

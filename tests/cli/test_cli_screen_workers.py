@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from cli_support import Run, invoke, stderr_lines
 
-from synthguard.guards import distributed
+from synthguard.guards import screen
 from synthguard.guards.screen import BATCH
 from synthguard.ledger.home import Home
 from synthguard.provenance.record import RECORD_TYPE
@@ -96,7 +96,7 @@ def screens(
     done = {}
     with pytest.MonkeyPatch.context() as patch:
         # Parts of one screen batch (the driver cuts them): copies cross part boundaries.
-        patch.setattr(distributed, "PARTITION", BATCH)
+        patch.setattr(screen, "BLOCK", BATCH)
         for label, options in OPTIONS.items():
             done[label] = screen_twice(
                 home_template, tmp_path_factory.mktemp("screen"), options, corpus, passphrase

@@ -18,7 +18,7 @@ from typing import Any
 import poisoning
 import pytest
 
-from synthguard.guards import distributed
+from synthguard.guards import screen
 from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
 from synthguard.guards.backdoor.guard import SampleWork
 from synthguard.guards.decontamination import DecontaminationGuard, ProtectedIndex, protected_items
@@ -125,7 +125,7 @@ def test_the_corpus_exercises_every_guard(single: tuple[bytes, bytes, list[Any]]
     assert {"invisible-char", "ngram-overlap"} <= rules
 
 
-@pytest.mark.parametrize("partition", [BATCH, 2 * BATCH, distributed.PARTITION])
+@pytest.mark.parametrize("partition", [BATCH, 2 * BATCH, screen.BLOCK])
 def test_partitions_in_this_process_give_the_same_outputs(
     corpus: tuple[Path, Path],
     single: tuple[bytes, bytes, list[Any]],
@@ -133,7 +133,7 @@ def test_partitions_in_this_process_give_the_same_outputs(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(distributed, "PARTITION", partition)
+    monkeypatch.setattr(screen, "BLOCK", partition)
     source, protected = corpus
     result = screen_rows_on(InProcess(), read_samples(source), guards(protected))
     assert outputs(result, tmp_path) == single
@@ -146,7 +146,7 @@ def test_a_dask_cluster_gives_the_same_outputs(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(distributed, "PARTITION", BATCH)  # several parts, on both workers
+    monkeypatch.setattr(screen, "BLOCK", BATCH)  # several parts, on both workers
     source, protected = corpus
     result = screen_rows_on(dask_engine, read_samples(source), guards(protected))
     assert outputs(result, tmp_path) == single
