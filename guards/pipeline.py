@@ -99,7 +99,7 @@ def option_name(info: GuardInfo) -> str:
 @dataclass
 class Screening:
     """What `screen_file` did, and where its outputs are. The results' rows wait on disk
-    beside the outputs until `close`."""
+    beside the outputs (`synthguard.guards.spill`) until `close`, or the end of a `with`."""
 
     result: ScreenResult
     accepted_path: Path
@@ -116,6 +116,12 @@ class Screening:
         self.result.close()
         if self.redaction is not None:
             self.redaction.screened.close()
+
+    def __enter__(self) -> Screening:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 def default_guards(

@@ -148,19 +148,13 @@ class ScreenResult:
 
     def annotated(self, notes: Mapping[int, list[Verdict]], folder: Path | None) -> ScreenResult:
         """The same rows, with `notes` (passing verdicts, by row ordinal) added to theirs."""
-        spill = Spill(folder)
-        try:
-            block: list[tuple[Row, list[Verdict]]] = []
-            for ordinal, item in enumerate(self):
-                block.append((item.row, [*item.verdicts, *notes.get(ordinal, ())]))
-                if len(block) == BLOCK:
-                    spill.append(block)
-                    block = []
-            spill.append(block)
-            spill.seal()
-        except BaseException:
-            spill.close()
-            raise
+        spill = Spill.of(
+            (
+                (item.row, [*item.verdicts, *notes.get(ordinal, ())])
+                for ordinal, item in enumerate(self)
+            ),
+            folder,
+        )
         return ScreenResult(spill, self.funnel, self.quarantined_count)
 
     def close(self) -> None:
@@ -234,7 +228,8 @@ def screen_blocks(
                     targets = [item for item in readable if not item.stopped]
                 _check_block(guard, number + 1, targets, given[number], checks, progress)
                 given[number] += len(targets)
-            spill.append([(item.row, item.tagged) for item in items])
+            for item in items:
+                spill.add((item.row, item.tagged))
         spill.seal()
         finished = [
             _Finished(guard, guard.finish()) if dataset[number] else None  # type: ignore[attr-defined]
@@ -349,31 +344,24 @@ def _settle(
     folder: Path | None,
 ) -> ScreenResult:
     """Each row's verdicts in funnel order, with the `finish` verdicts, and the counts."""
-    input_count = FamilyCount(INPUT_GUARD)
-    funnel = [input_count, *(FamilyCount(guard.info) for guard in guards)]
-    settled = Spill(folder)
-    try:
-        quarantined = 0
+    funnel = [FamilyCount(INPUT_GUARD), *(FamilyCount(guard.info) for guard in guards)]
+    quarantined = 0
+
+    def settled() -> Iterator[tuple[Row, list[Verdict]]]:
+        nonlocal quarantined
         ordinal = 0
-        block: list[tuple[Row, list[Verdict]]] = []
         for row, tagged in spill:
             verdicts = _settled(row, tagged, funnel, finished, ordinal)
             if row.sample is not None:
                 ordinal += 1
             quarantined += any(not verdict.passed for verdict in verdicts)
-            block.append((row, verdicts))
-            if len(block) == BLOCK:
-                settled.append(block)
-                block = []
-        settled.append(block)
-        settled.seal()
+            yield row, verdicts
         for done in finished:
             if done is not None:
                 done.check_placed()
-    except BaseException:
-        settled.close()
-        raise
-    return ScreenResult(settled, funnel, quarantined)
+
+    rows = Spill.of(settled(), folder)
+    return ScreenResult(rows, funnel, quarantined)
 
 
 def _settled(

@@ -12,18 +12,23 @@ RAM-backed tmpfs: there it would hold the whole input in memory after all.
 
 from __future__ import annotations
 
+import gc
 import pickle
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from synthguard.guards.errors import GuardError
 
+PICKLED_TOGETHER = 4096
+"""Items pickled as one block: few enough to hold, many enough that pickle's per-call costs
+and its memo (a guard's description, shared by its verdicts, is written once) pay."""
+
 
 class Spill:
-    """An append-only file of pickled blocks: `append` blocks, `seal`, then iterate the items
-    (as often as needed, each iteration reading the file from its start)."""
+    """An append-only file of pickled items: `add` them, `seal`, then iterate them (as often
+    as needed, each iteration reading the file from its start, a block in memory at a time)."""
 
     def __init__(self, folder: Path | None = None) -> None:
         if folder is not None:
@@ -31,17 +36,39 @@ class Spill:
         self._dir = tempfile.TemporaryDirectory(prefix=".synthguard-spill-", dir=folder)
         self.path = Path(self._dir.name) / "blocks.pickle"
         self._out = self.path.open("wb")
+        self._block: list[Any] = []
         self._deleted = False
         self.items = 0
 
-    def append(self, block: list[Any]) -> None:
-        """Add a block of items after those already written."""
-        pickle.dump(block, self._out, protocol=pickle.HIGHEST_PROTOCOL)
-        self.items += len(block)
+    @classmethod
+    def of(cls, items: Iterable[Any], folder: Path | None = None) -> Spill:
+        """A sealed spill of `items`; nothing is left on disk if reading them fails."""
+        spill = cls(folder)
+        try:
+            for item in items:
+                spill.add(item)
+            spill.seal()
+        except BaseException:
+            spill.close()
+            raise
+        return spill
+
+    def add(self, item: Any) -> None:
+        """Add an item after those already added."""
+        self._block.append(item)
+        self.items += 1
+        if len(self._block) == PICKLED_TOGETHER:
+            self._write()
 
     def seal(self) -> None:
-        """No more blocks: the file is complete and can be read."""
+        """No more items: the file is complete and can be read."""
+        self._write()
         self._out.close()
+
+    def _write(self) -> None:
+        if self._block:
+            pickle.dump(self._block, self._out, protocol=pickle.HIGHEST_PROTOCOL)
+            self._block = []
 
     def __iter__(self) -> Iterator[Any]:
         if self._deleted:
@@ -50,10 +77,17 @@ class Spill:
             raise GuardError("a spill is read only once it is sealed")
         with self.path.open("rb") as source:
             while True:
+                collecting = gc.isenabled()
+                # A block is tens of thousands of new objects and no cycles: without pausing
+                # the collector, its passes over the process's heap take half the read.
+                gc.disable()
                 try:
                     block = pickle.load(source)
                 except EOFError:
                     return
+                finally:
+                    if collecting:
+                        gc.enable()
                 yield from block
 
     def close(self) -> None:

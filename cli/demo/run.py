@@ -275,17 +275,18 @@ def _screen_with_attacks(
     protected = directory / "benchmark.jsonl"
     protected.write_text(json.dumps(_BENCHMARK_ITEM) + "\n", encoding="utf-8")
     guards, _notes = default_guards(home, protected=[protected])
-    with Recorder(ledger) as recorder:
+    with (
+        Recorder(ledger) as recorder,
         # Personal data is redacted: the copy ships as a signed revision, the original stays held.
-        screening = screen_file(source, directory / "screened", guards, recorder, redact=True)
-    caught = {
-        planted_at[item.row.number]: sorted(
-            {f"{v.guard.family}/{v.rule}" for v in item.verdicts if not v.passed}
-        )
-        for item in screening.result
-        if item.row.number in planted_at
-    }
-    screening.close()
+        screen_file(source, directory / "screened", guards, recorder, redact=True) as screening,
+    ):
+        caught = {
+            planted_at[item.row.number]: sorted(
+                {f"{v.guard.family}/{v.rule}" for v in item.verdicts if not v.passed}
+            )
+            for item in screening.result
+            if item.row.number in planted_at
+        }
     return screening, caught
 
 

@@ -68,6 +68,8 @@ from synthguard.provenance.record import (
 DEFAULT_CHECKPOINT_INTERVAL = 1000
 # A thread's share of a batch below this is signed faster than it is handed over.
 _SIGN_SLICE_MIN = 64
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+"""The cores this process may run on: `append` signs a large batch on a thread per core."""
 # Any fixed number: the PostgreSQL advisory lock that serialises appends to one ledger.
 _PG_APPEND_LOCK = 0x5947_4C44
 
@@ -126,6 +128,21 @@ class SignedBatch:
     rows: list[dict[str, Any]]
     ledger: str
     key_id: str
+
+
+def _signed_on(
+    entries: Sequence[Unsigned], signer: SigningKey, threads: int
+) -> list[dict[str, Any]]:
+    """`_signed_rows` in slices of at least `_SIGN_SLICE_MIN` entries on up to `threads`
+    threads (Ed25519 signing releases the GIL: 1.4x the rate of one thread on two cores)."""
+    threads = min(threads, len(entries) // _SIGN_SLICE_MIN)
+    if threads < 2:
+        return _signed_rows(entries, signer)
+    step = -(-len(entries) // threads)
+    slices = [entries[start : start + step] for start in range(0, len(entries), step)]
+    with ThreadPoolExecutor(len(slices), thread_name_prefix="synthguard-sign") as pool:
+        signed = pool.map(_signed_rows, slices, [signer] * len(slices))
+        return [row for part in signed for row in part]
 
 
 def _signed_rows(entries: Sequence[Unsigned], signer: SigningKey) -> list[dict[str, Any]]:
@@ -460,15 +477,7 @@ class Ledger:
                     f"an entry built for ledger {entry.ledger!r} and key {entry.signer} cannot "
                     f"be signed into {self.origin!r} by key {signer.key_id}"
                 )
-        threads = min(threads, len(entries) // _SIGN_SLICE_MIN)
-        if threads < 2:
-            return SignedBatch(_signed_rows(entries, signer), self.origin, signer.key_id)
-        step = -(-len(entries) // threads)
-        slices = [entries[start : start + step] for start in range(0, len(entries), step)]
-        with ThreadPoolExecutor(len(slices), thread_name_prefix="synthguard-sign") as pool:
-            signed = pool.map(_signed_rows, slices, [signer] * len(slices))
-            rows = [row for part in signed for row in part]
-        return SignedBatch(rows, self.origin, signer.key_id)
+        return SignedBatch(_signed_on(entries, signer, threads), self.origin, signer.key_id)
 
     def append_signed(
         self, batch: SignedBatch, contents: Sequence[dict[str, str]] = (), *, durable: bool = False
@@ -560,10 +569,10 @@ class Ledger:
         return (OperationalError, dbapi.Error) if dbapi is not None else (OperationalError,)
 
     def _prepare(self, records: Sequence[Statement], signer: SigningKey) -> list[dict[str, Any]]:
-        """Sign the records; return entry rows still lacking seq and leaf hash."""
-        return _signed_rows(
-            [unsigned_entry(record, self.origin, signer.key_id) for record in records], signer
-        )
+        """Sign the records (a large batch on a thread per core); return entry rows still
+        lacking seq and leaf hash."""
+        entries = [unsigned_entry(record, self.origin, signer.key_id) for record in records]
+        return _signed_on(entries, signer, _CORES)
 
     def _check_signer(self, cur: Cursor, key_id: str) -> None:
         """Check that `key_id` may sign now (as far as this writer's key cache knows)."""

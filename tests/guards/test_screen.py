@@ -70,6 +70,11 @@ def test_screen_cli_keeps_every_row_and_signs_verdicts(tmp_path: Path) -> None:
     accepted = _read(tmp_path / "out" / "accepted.jsonl")
     quarantined = _read(tmp_path / "out" / "quarantined.jsonl")
     assert len(accepted) + len(quarantined) == 46
+    # The rows waited in a scratch file beside the outputs; the command deletes it.
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "accepted.jsonl",
+        "quarantined.jsonl",
+    ]
     by_rule = {(r["guard"], r["rule"]) for row in quarantined for r in row["reasons"]}
     assert ("input", "malformed") in by_rule
     assert ("dedup", "exact") in by_rule
