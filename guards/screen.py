@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,8 +113,9 @@ class ScreenResult:
     """Every row's outcome, in input order, and the funnel counts per guard.
 
     The rows are on disk (`Spill`): iterating the result reads them back, one block in memory
-    at a time. `rows`, `accepted` and `quarantined` load them all, for small screens and
-    tests. `close` deletes the file (an unclosed result's file goes when it is collected).
+    at a time. `rows` (and `accepted`, `quarantined`) loads them all once and keeps them, for
+    small screens and tests. `close` deletes the file (an unclosed result's file goes when it
+    is collected).
     """
 
     def __init__(self, spill: Spill, funnel: list[FamilyCount], quarantined: int) -> None:
@@ -131,20 +133,20 @@ class ScreenResult:
     def __len__(self) -> int:
         return self.size
 
-    @property
+    @cached_property
     def rows(self) -> list[Screened]:
-        """Every row, in memory."""
+        """Every row, in memory (read once, then kept)."""
         return list(self)
 
     @property
     def accepted(self) -> list[Screened]:
         """Rows that passed every guard, in memory."""
-        return [row for row in self if not row.quarantined]
+        return [row for row in self.rows if not row.quarantined]
 
     @property
     def quarantined(self) -> list[Screened]:
         """Rows that some guard stopped, in memory."""
-        return [row for row in self if row.quarantined]
+        return [row for row in self.rows if row.quarantined]
 
     def annotated(self, notes: Mapping[int, list[Verdict]], folder: Path | None) -> ScreenResult:
         """The same rows, with `notes` (passing verdicts, by row ordinal) added to theirs."""
