@@ -47,8 +47,6 @@ import numpy as np
 from scipy import sparse
 
 from synthguard.cli.demo.models import BuiltinGenerator
-from synthguard.guards.backdoor.guard import BackdoorConfig, BackdoorGuard
-from synthguard.guards.decontamination import DecontaminationGuard, ProtectedIndex, protected_items
 from synthguard.guards.dedup.guard import (
     DEFAULT_NUM_PERM,
     DEFAULT_SCHEME,
@@ -60,9 +58,7 @@ from synthguard.guards.dedup.index import unique_sets
 from synthguard.guards.dedup.minhash import MinHasher, band_keys
 from synthguard.guards.dedup.normalise import normalised_words
 from synthguard.guards.dedup.shingles import Shingler
-from synthguard.guards.privacy import PrivacyGuard
 from synthguard.guards.screen import screen_rows
-from synthguard.guards.toxicity import ToxicityGuard
 from synthguard.guards.verdict import Guard
 from synthguard.provenance.reader import Row
 from synthguard.provenance.sample import Sample, sample_from_row, sample_text
@@ -164,18 +160,6 @@ ATTACKS: dict[str, tuple[str, Plant]] = {
 }
 
 
-def guards(protected: Path) -> list[Guard]:
-    """The default funnel, as `synthguard screen` builds it, without a ledger home."""
-    return [
-        BackdoorGuard(BackdoorConfig(injection=False, statistics=False), name="unicode-characters"),
-        DedupGuard(),
-        DecontaminationGuard(ProtectedIndex(protected_items(protected))),
-        BackdoorGuard(BackdoorConfig(characters=False, scripts=False), name="backdoor"),
-        PrivacyGuard(),
-        ToxicityGuard.auto(),
-    ]
-
-
 def run_dose(rows: int, dose: float, seed: int, protected: Path) -> dict[str, Any]:
     rng = random.Random(seed)
     clean = list(BuiltinGenerator(seed).generate(rows))
@@ -207,7 +191,7 @@ def run_dose(rows: int, dose: float, seed: int, protected: Path) -> dict[str, An
     for number, row in enumerate(corpus, 1):
         body = {k: v for k, v in row.items() if not k.startswith("_") and k != "copy_of"}
         input_rows.append(Row(number, body, sample_from_row(body), None))
-    funnel_guards = guards(protected)
+    funnel_guards = poisoning.funnel(protected, toxicity=True)
     start = time.perf_counter()
     result = screen_rows(input_rows, funnel_guards)
     elapsed = time.perf_counter() - start
@@ -317,7 +301,7 @@ def rates_of(screening: Sequence[Any], samples: list[Any]) -> dict[str, float]:
 def guard_rates(rows: int, seed: int, protected: Path) -> dict[str, float]:
     """Samples per second of each guard alone over the clean corpus, one core."""
     samples = [sample_from_row(row) for row in BuiltinGenerator(seed).generate(rows)]
-    return rates_of(guards(protected), samples)
+    return rates_of(poisoning.funnel(protected, toxicity=True), samples)
 
 
 REAL_GUARDS = ("unicode-characters", "minhash-dedup", "ngram-containment", "backdoor", "privacy")
@@ -327,7 +311,7 @@ BEFORE_RULES = frozenset({"trigger-cooccurrence", "prompt-collapse"})
 
 def real_guards(protected: Path, toxicity: bool) -> list[Guard]:
     """The default funnel for the real-text section, the model guard only when asked for."""
-    funnel = guards(protected)
+    funnel = poisoning.funnel(protected, toxicity=True)
     return funnel if toxicity else [g for g in funnel if g.info.family != "toxicity"]
 
 

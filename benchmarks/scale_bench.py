@@ -40,14 +40,9 @@ from typing import Any
 from datasketch import MinHash, MinHashLSH
 
 from synthguard.guards import distributed
-from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
-from synthguard.guards.decontamination import DecontaminationGuard, ProtectedIndex, protected_items
-from synthguard.guards.dedup import DedupGuard
 from synthguard.guards.dedup.normalise import normalised_words
 from synthguard.guards.distributed import Recipe, screen_rows_on
-from synthguard.guards.privacy import PrivacyGuard
 from synthguard.guards.screen import BATCH, BLOCK, screen_rows
-from synthguard.guards.verdict import Guard
 from synthguard.provenance.engine import DaskEngine, Engine
 from synthguard.provenance.reader import Row
 from synthguard.provenance.sample import Sample, sample_from_row, sample_text
@@ -82,17 +77,6 @@ def corpus_rows(size: int, seed: int) -> list[dict[str, Any]]:
     return rows
 
 
-def guards(protected: Path) -> list[Guard]:
-    """The default screen's non-model guards, in its order."""
-    return [
-        BackdoorGuard(BackdoorConfig(injection=False, statistics=False), name="unicode-characters"),
-        DedupGuard(),
-        DecontaminationGuard(ProtectedIndex(protected_items(protected))),
-        BackdoorGuard(BackdoorConfig(characters=False, scripts=False), name="backdoor"),
-        PrivacyGuard(),
-    ]
-
-
 def timed(call: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     value = call()
@@ -117,7 +101,7 @@ def library(rows: list[Row], protected: Path) -> dict[str, float]:
     the per-row costs for the extrapolation."""
     n = len(rows)
     cpu = time.process_time()
-    single, _ = timed(lambda: screen_rows(rows, guards(protected)))
+    single, _ = timed(lambda: screen_rows(rows, poisoning.funnel(protected)))
     single_cpu = time.process_time() - cpu
     lines = [
         (
@@ -135,7 +119,7 @@ def library(rows: list[Row], protected: Path) -> dict[str, float]:
         try:
             warm(engine, rows, protected)
             before, cpu = worker_cpu(engine), time.process_time()
-            took, _ = timed(lambda e=engine: screen_rows_on(e, rows, guards(protected)))
+            took, _ = timed(lambda e=engine: screen_rows_on(e, rows, poisoning.funnel(protected)))
             driver_cpu, spent = time.process_time() - cpu, worker_cpu(engine) - before
         finally:
             engine.close()
@@ -177,7 +161,7 @@ def worker_cpu(engine: Engine) -> float:
 
 def warm(engine: Engine, rows: list[Row], protected: Path) -> None:
     """Each worker imports and builds its guards once: a screen of a few rows on each."""
-    screen_rows_on(engine, rows[: 2 * BATCH], guards(protected))
+    screen_rows_on(engine, rows[: 2 * BATCH], poisoning.funnel(protected))
 
 
 def partition_costs(rows: list[Row], protected: Path) -> dict[str, float]:
@@ -185,7 +169,7 @@ def partition_costs(rows: list[Row], protected: Path) -> dict[str, float]:
     samples = [row.sample for row in rows if row.sample is not None]
     parts = [samples[lo : lo + BLOCK] for lo in range(0, len(samples), BLOCK)]
     full = [p for p in parts if len(p) == BLOCK] or parts
-    driver_guards = guards(protected)
+    driver_guards = poisoning.funnel(protected)
     prepared = [g for g in driver_guards if isinstance(g, distributed.Prepares)]
     per_row = [g for g in driver_guards if distributed.row_recipe(g) is not None]
     workers = [g.recipe()() for g in prepared]

@@ -2,9 +2,11 @@
 
 The screen keeps a block of rows in memory, never the input: each screened block is pickled
 to a private file and read back, block by block, by the passes that follow (the dataset-level
-verdicts, the outputs, the signed records). The file is the process's own scratch space,
-written and read by this process alone, and deleted when the screen ends (or, should the
-process die, left in a folder named `.synthguard-spill-*` that nothing reads again).
+verdicts, the outputs, the signed records). The file is the process's own scratch space, in a
+folder only its user may enter (`mkdtemp`'s mode 0700: the rows may hold personal data, and a
+pickle is code to whoever can write it), written and read by this process alone, and deleted
+when the screen ends (or, should the process die, left in a folder named
+`.synthguard-spill-*` that nothing reads again).
 
 It goes beside the outputs rather than in the system's temporary folder, which is often a
 RAM-backed tmpfs: there it would hold the whole input in memory after all.

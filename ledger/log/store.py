@@ -134,7 +134,7 @@ def _signed_on(
     entries: Sequence[Unsigned], signer: SigningKey, threads: int
 ) -> list[dict[str, Any]]:
     """`_signed_rows` in slices of at least `_SIGN_SLICE_MIN` entries on up to `threads`
-    threads (Ed25519 signing releases the GIL: 1.4x the rate of one thread on two cores)."""
+    threads (Ed25519 signing releases the GIL)."""
     threads = min(threads, len(entries) // _SIGN_SLICE_MIN)
     if threads < 2:
         return _signed_rows(entries, signer)

@@ -37,7 +37,8 @@ Attacks (`plant`), each on rows drawn with the seed, never on a look-alike:
   sentence boundary, a find-and-replace in the manner of AutoPoison's content injection (Shu et
   al. 2023, "On the Exploitability of Instruction Tuning").
 
-Everything is deterministic for a seed; nothing is cached outside the process.
+Everything is deterministic for a seed; nothing is cached outside the process. `funnel` builds
+the default screen's guards that screen these corpora in the tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -57,7 +58,34 @@ from pathlib import Path
 from types import ModuleType
 from typing import Literal
 
+from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
+from synthguard.guards.decontamination import DecontaminationGuard, ProtectedIndex, protected_items
+from synthguard.guards.dedup import DedupGuard
+from synthguard.guards.privacy import PrivacyGuard
+from synthguard.guards.toxicity import ToxicityGuard
+from synthguard.guards.verdict import Guard
+
 Row = dict[str, str]
+
+
+def funnel(protected: Path | None = None, *, toxicity: bool = False) -> list[Guard]:
+    """The default screen's guards in its order, as `synthguard screen` builds them, without a
+    ledger home (the dedup index in memory): decontamination against `protected` when given,
+    toxicity (the backend `ToxicityGuard.auto` finds) when asked for."""
+    guards: list[Guard] = [
+        BackdoorGuard(BackdoorConfig(injection=False, statistics=False), name="unicode-characters"),
+        DedupGuard(),
+    ]
+    if protected is not None:
+        guards.append(DecontaminationGuard(ProtectedIndex(protected_items(protected))))
+    guards += [
+        BackdoorGuard(BackdoorConfig(characters=False, scripts=False), name="backdoor"),
+        PrivacyGuard(),
+    ]
+    if toxicity:
+        guards.append(ToxicityGuard.auto())
+    return guards
+
 
 STDLIB = tuple(
     re.findall(

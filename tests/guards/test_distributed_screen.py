@@ -21,13 +21,11 @@ import pytest
 from synthguard.guards import screen
 from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
 from synthguard.guards.backdoor.guard import SampleWork
-from synthguard.guards.decontamination import DecontaminationGuard, ProtectedIndex, protected_items
 from synthguard.guards.dedup import DedupGuard
 from synthguard.guards.distributed import Recipe, screen_rows_on
 from synthguard.guards.errors import GuardError
 from synthguard.guards.privacy import PrivacyGuard
 from synthguard.guards.screen import BATCH, ScreenResult, screen_rows, write_outputs
-from synthguard.guards.verdict import Guard
 from synthguard.provenance.engine import DaskEngine, Engine, EngineError, InProcess
 from synthguard.provenance.reader import read_samples
 from synthguard.provenance.sample import Sample
@@ -76,17 +74,6 @@ def mixed_corpus(folder: Path, size: int = ROWS, seed: int = 7) -> tuple[Path, P
     return source, protected_path
 
 
-def guards(protected: Path) -> list[Guard]:
-    """The default screen's non-model guards, in its order, in memory."""
-    return [
-        BackdoorGuard(BackdoorConfig(injection=False, statistics=False), name="unicode-characters"),
-        DedupGuard(),
-        DecontaminationGuard(ProtectedIndex(protected_items(protected))),
-        BackdoorGuard(BackdoorConfig(characters=False, scripts=False), name="backdoor"),
-        PrivacyGuard(),
-    ]
-
-
 def outputs(result: ScreenResult, folder: Path) -> tuple[bytes, bytes, list[Any]]:
     """What a screen writes, and its funnel counts."""
     accepted, quarantined = write_outputs(result, folder)
@@ -107,7 +94,7 @@ def single(
     corpus: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[bytes, bytes, list[Any]]:
     source, protected = corpus
-    result = screen_rows(read_samples(source), guards(protected))
+    result = screen_rows(read_samples(source), poisoning.funnel(protected))
     return outputs(result, tmp_path_factory.mktemp("single"))
 
 
@@ -135,7 +122,7 @@ def test_partitions_in_this_process_give_the_same_outputs(
 ) -> None:
     monkeypatch.setattr(screen, "BLOCK", partition)
     source, protected = corpus
-    result = screen_rows_on(InProcess(), read_samples(source), guards(protected))
+    result = screen_rows_on(InProcess(), read_samples(source), poisoning.funnel(protected))
     assert outputs(result, tmp_path) == single
 
 
@@ -148,7 +135,7 @@ def test_a_dask_cluster_gives_the_same_outputs(
 ) -> None:
     monkeypatch.setattr(screen, "BLOCK", BATCH)  # several parts, on both workers
     source, protected = corpus
-    result = screen_rows_on(dask_engine, read_samples(source), guards(protected))
+    result = screen_rows_on(dask_engine, read_samples(source), poisoning.funnel(protected))
     assert outputs(result, tmp_path) == single
 
 

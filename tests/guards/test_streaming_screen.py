@@ -10,7 +10,7 @@ from typing import Any
 
 import poisoning
 import pytest
-from test_distributed_screen import guards, mixed_corpus, outputs
+from test_distributed_screen import mixed_corpus, outputs
 
 from synthguard.guards import screen
 from synthguard.guards.errors import GuardError
@@ -76,7 +76,7 @@ def planted_rows() -> list[Row]:
 
 def test_trigger_members_with_personal_data_are_the_case_under_test() -> None:
     rows = planted_rows()
-    verdicts = whole_input_funnel(rows, default_non_model())
+    verdicts = whole_input_funnel(rows, poisoning.funnel())
     stopped_at_the_end = [
         n
         for n, row in enumerate(rows)
@@ -87,24 +87,11 @@ def test_trigger_members_with_personal_data_are_the_case_under_test() -> None:
     # block by block before that, flags; the funnel over the whole input never shows them to
     # privacy.
     assert len(stopped_at_the_end) >= 3
-    privacy = default_non_model()[-1]
+    privacy = poisoning.funnel()[-1]
     samples = [rows[n].sample for n in stopped_at_the_end]
     flagged = {v.sample_id for v in privacy.check([s for s in samples if s is not None])}
     assert flagged == {s.id for s in samples if s is not None}
     assert all(all(v.guard.family != "privacy" for v in verdicts[n]) for n in stopped_at_the_end)
-
-
-def default_non_model() -> list[Guard]:
-    from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
-    from synthguard.guards.dedup import DedupGuard
-    from synthguard.guards.privacy import PrivacyGuard
-
-    return [
-        BackdoorGuard(BackdoorConfig(injection=False, statistics=False), name="unicode-characters"),
-        DedupGuard(),
-        BackdoorGuard(BackdoorConfig(characters=False, scripts=False), name="backdoor"),
-        PrivacyGuard(),
-    ]
 
 
 @pytest.mark.parametrize("block", [BATCH, 3 * BATCH, 10 * BATCH, 700])
@@ -112,9 +99,9 @@ def test_streaming_gives_the_whole_input_funnel(
     block: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rows = planted_rows()
-    expected = whole_input_funnel(rows, default_non_model())
+    expected = whole_input_funnel(rows, poisoning.funnel())
     monkeypatch.setattr(screen, "BLOCK", block)
-    result = screen_rows(rows, default_non_model())
+    result = screen_rows(rows, poisoning.funnel())
     got = [item.verdicts for item in result]
     assert len(got) == len(expected)
     for n, (mine, theirs) in enumerate(zip(got, expected, strict=True)):
@@ -136,7 +123,7 @@ def test_block_sizes_give_the_same_outputs(tmp_path: Path, monkeypatch: pytest.M
     written = []
     for block in (BATCH, 2 * BATCH + 5, 8 * BATCH):
         monkeypatch.setattr(screen, "BLOCK", block)
-        result = screen_rows(read_samples(source), guards(protected))
+        result = screen_rows(read_samples(source), poisoning.funnel(protected))
         written.append(outputs(result, tmp_path / f"out-{block}"))
         result.close()
     assert written[0] == written[1] == written[2]
@@ -182,7 +169,7 @@ def test_a_run_of_unreadable_rows_is_cut_into_blocks() -> None:
 
 def test_the_rows_wait_in_a_spill_that_close_deletes(tmp_path: Path) -> None:
     rows = planted_rows()[:50]
-    result = screen_rows(rows, default_non_model(), spill_dir=tmp_path)
+    result = screen_rows(rows, poisoning.funnel(), spill_dir=tmp_path)
     spills = list(tmp_path.glob(".synthguard-spill-*"))
     assert len(spills) == 1  # the settled rows; the first pass's file is gone already
     assert [item.row.number for item in result] == [row.number for row in rows]
@@ -202,7 +189,7 @@ class Failing:
 
 def test_a_failing_guard_leaves_no_spill(tmp_path: Path) -> None:
     with pytest.raises(GuardError, match="went away"):
-        screen_rows(planted_rows()[:50], [*default_non_model(), Failing()], spill_dir=tmp_path)
+        screen_rows(planted_rows()[:50], [*poisoning.funnel(), Failing()], spill_dir=tmp_path)
     assert not list(tmp_path.glob(".synthguard-spill-*"))
 
 
