@@ -7,9 +7,10 @@ key's scrypt unlocking are in every figure. Beside each, the raw Ed25519 rates o
 this machine, measured in the same run just before: sign for `record` (its floor, one
 signature per row), verify x cores for `verify`. Rows are Alpaca-shaped with text of
 instruction-tuning length (a 12-word instruction, up to 20 words of input, 20-120 words of
-output). `record` runs by default (the rows read here, the records built and signed by
-processes forked from it, one per core), on one core only (taskset: how it grows with cores),
-and with `--workers 2` (a local Dask cluster builds the records, this process signs).
+output). `record` runs by default (the lines read here and the records appended; parsed,
+built and signed by processes forked from it, one per core), on one core only (taskset: how it
+grows with cores), and with `--workers 2` (a local Dask cluster parses and builds, this process
+signs).
 """
 
 from __future__ import annotations

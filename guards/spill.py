@@ -14,7 +14,6 @@ RAM-backed tmpfs: there it would hold the whole input in memory after all.
 
 from __future__ import annotations
 
-import gc
 import pickle
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from synthguard.guards.errors import GuardError
+from synthguard.provenance.gc_pause import collection_paused
 
 PICKLED_TOGETHER = 4096
 """Items pickled as one block: few enough to hold, many enough that pickle's per-call costs
@@ -79,17 +79,11 @@ class Spill:
             raise GuardError("a spill is read only once it is sealed")
         with self.path.open("rb") as source:
             while True:
-                collecting = gc.isenabled()
-                # A block is tens of thousands of new objects and no cycles: without pausing
-                # the collector, its passes over the process's heap take half the read.
-                gc.disable()
                 try:
-                    block = pickle.load(source)
+                    with collection_paused():
+                        block = pickle.load(source)
                 except EOFError:
                     return
-                finally:
-                    if collecting:
-                        gc.enable()
                 yield from block
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from json.encoder import encode_basestring
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 import rfc8785
@@ -22,6 +22,18 @@ _INT_MAX = 2**53 - 1
 DIGEST_PREFIX = "sha256:"
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _STREAM_CHARS = 1 << 20
+
+
+def _not_json(value: object) -> object:
+    raise TypeError(f"value of type {type(value).__name__} is not JSON")
+
+
+# The standard library's C encoder: no circular-reference markers, no indent, sorted keys.
+_STRINGS_OBJECT = (
+    c_make_encoder(None, _not_json, encode_basestring, None, ":", ",", True, False, False)
+    if c_make_encoder is not None
+    else None
+)
 
 
 class Fragment(str):
@@ -92,6 +104,17 @@ def _encode_object(value: Mapping[Any, Any], out: list[str]) -> None:
     # JCS orders keys by UTF-16 code units; code-point order agrees unless a key leaves the BMP.
     if not joined.isascii():
         keys = sorted(value, key=lambda k: k.encode("utf-16-be", "surrogatepass"))
+    elif (
+        _STRINGS_OBJECT is not None
+        and type(value) is dict
+        and all(type(item) is str for item in value.values())
+        and sum(map(len, value.values())) < _STREAM_CHARS
+    ):
+        # An object of strings (most sample rows): the standard library's C encoder, with its
+        # keys sorted (ASCII: code-point order is JCS's) and the same string escaper. Not for
+        # long strings: the encoder joins its pieces, one more copy of the whole text.
+        out.extend(_STRINGS_OBJECT(value, 0))
+        return
     out.append("{")
     for i, key in enumerate(keys):
         if i:

@@ -20,13 +20,15 @@ import json
 import re
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
 from synthguard.provenance.errors import EmptyInputError, InputError
+from synthguard.provenance.gc_pause import collection_paused
 from synthguard.provenance.sample import DEFAULT_MAPPING, FieldMapping, Sample, sample_from_row
 
 Format = Literal["jsonl", "parquet", "hf"]
@@ -92,6 +94,64 @@ def read_samples(
         return _table_rows(_hf_tables(_load_hf(path), path), mapping)
     _check_readable(path)
     return _jsonl_rows(path, mapping)
+
+
+@dataclass(frozen=True, slots=True)
+class RowChunk:
+    """A run of consecutive rows of a sample file: JSONL lines as read, not yet parsed
+    (`lines`: line number and bytes), or rows another format gave parsed (`rows`). It pickles
+    small, so the parsing can go to whichever process takes the chunk (`parsed`)."""
+
+    mapping: FieldMapping
+    lines: list[tuple[int, bytes]] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.lines) + len(self.rows)
+
+    def parsed(self) -> list[Row]:
+        """The chunk's rows, in order, exactly as `read_samples` gives them."""
+        with collection_paused():
+            parsed = [_line_row(number, line, self.mapping) for number, line in self.lines]
+        return self.rows + parsed
+
+
+def read_chunks(
+    path: Path,
+    mapping: FieldMapping = DEFAULT_MAPPING,
+    fmt: str | None = None,
+    *,
+    rows: int,
+    size: int,
+) -> Iterator[RowChunk]:
+    """The rows of a sample file in order, in chunks of at most `rows` rows that end once they
+    hold `size` bytes of JSONL (a chunk of one line may hold more); InputError as
+    `read_samples`. Blank lines are left out, as `read_samples` leaves them."""
+    kind = _format(path, fmt)
+    if kind != "jsonl":
+        parsed = read_samples(path, mapping, fmt)
+        while chunk := list(islice(parsed, rows)):
+            yield RowChunk(mapping, rows=chunk)
+        return
+    _check_readable(path)
+    lines: list[tuple[int, bytes]] = []
+    held = 0
+    try:
+        with _open_jsonl(path) as data:
+            number = 0
+            for line in data:
+                number += 1
+                if _blank(number, line):
+                    continue
+                lines.append((number, line))
+                held += len(line)
+                if len(lines) == rows or held >= size:
+                    yield RowChunk(mapping, lines=lines)
+                    lines, held = [], 0
+    except _READ_ERRORS as exc:
+        raise _read_error(path, exc) from exc
+    if lines:
+        yield RowChunk(mapping, lines=lines)
 
 
 def check_input(path: Path, fmt: str | None = None) -> None:
@@ -184,8 +244,7 @@ def _jsonl_rows(path: Path, mapping: FieldMapping) -> Iterator[Row]:
                 try:
                     text = line.decode("utf-8")
                 except UnicodeDecodeError:
-                    raw = _strip(number, line.decode("utf-8", "replace"))
-                    yield Row(number, raw, None, "line is not valid UTF-8")
+                    yield _undecodable(number, line)
                     continue
                 # One copy of a long row at a time: the bytes go before the parse, the text
                 # before the canonical form is built.
@@ -195,6 +254,22 @@ def _jsonl_rows(path: Path, mapping: FieldMapping) -> Iterator[Row]:
                 yield parsed if isinstance(parsed, Row) else _row(number, parsed.value, mapping)
     except _READ_ERRORS as exc:
         raise _read_error(path, exc) from exc
+
+
+def _line_row(number: int, line: bytes, mapping: FieldMapping) -> Row:
+    """The row of one non-blank line (`_jsonl_rows` does the same with one copy of the line
+    alive at a time)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return _undecodable(number, line)
+    parsed = _parse_line(number, text)
+    return parsed if isinstance(parsed, Row) else _row(number, parsed.value, mapping)
+
+
+def _undecodable(number: int, line: bytes) -> Row:
+    raw = _strip(number, line.decode("utf-8", "replace"))
+    return Row(number, raw, None, "line is not valid UTF-8")
 
 
 def _sniff_jsonl(path: Path) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
 from json.encoder import encode_basestring
@@ -29,6 +30,8 @@ REDACTION = "redaction"
 
 _DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 _RECORD_ID_PATTERN = r"^[0-9a-f]{32}$"
+_DIGEST = re.compile(_DIGEST_PATTERN[1:-1])
+_RECORD_ID = re.compile(_RECORD_ID_PATTERN[1:-1])
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z")
 
 
@@ -234,6 +237,58 @@ class LineageRecord(BaseModel):
 
 # Field names in JCS order (all ASCII, so plain sorting is UTF-16 order).
 _RECORD_FIELDS = tuple(sorted(LineageRecord.model_fields))
+
+
+class PayloadTemplate:
+    """The payloads of records that differ only in sample id, digest, record id and time (one
+    run of `synthguard record`: one event, generator, origin, run, kind and signer), as
+    `LineageRecord.payload` writes them for `ledger`, but without building and validating a
+    record per sample: a fifth of the cost, on a path that signs every row of a file.
+
+    The prototype is validated and written once, with a random placeholder in each of the four
+    fields; the payload is cut at them. The four values are checked against the patterns the
+    record's fields have: a value that needs no JSON escaping is spliced in verbatim, and
+    JCS's key order does not depend on values, so the bytes are the record's own (a test pins
+    them to `LineageRecord.payload`).
+    """
+
+    _FIELDS = ("sample_id", "digest", "record_id", "time")
+
+    def __init__(self, prototype: LineageRecord, ledger: str) -> None:
+        placeholders = {
+            "sample_id": "sha256:" + secrets.token_hex(32),
+            "digest": "sha256:" + secrets.token_hex(32),
+            "record_id": secrets.token_hex(16),
+            "time": f"2000-01-01T00:00:00.{secrets.randbelow(10**18):018d}Z",
+        }
+        record = LineageRecord.model_validate(prototype.model_dump() | placeholders)
+        text = record.payload(ledger, placeholders["record_id"]).decode("utf-8")
+        found = []
+        for name in self._FIELDS:
+            quoted = encode_basestring(placeholders[name])
+            if text.count(quoted) != 1:
+                raise ValueError(f"the prototype's {name} placeholder is not unique")
+            found.append((text.index(quoted), name, quoted))
+        found.sort()
+        self._order = [self._FIELDS.index(name) for _, name, _ in found]
+        pieces, start = [], 0
+        for position, _, quoted in found:
+            pieces.append(text[start:position].replace("%", "%%"))
+            start = position + len(quoted)
+        pieces.append(text[start:].replace("%", "%%"))
+        self._format = '"%s"'.join(pieces)
+
+    def fill(self, sample_id: str, digest: str, record_id: str, time: str) -> bytes:
+        """The payload of the record about `sample_id` with these stamps."""
+        values = (sample_id, digest, record_id, time)
+        if not (
+            _DIGEST.fullmatch(sample_id)
+            and _DIGEST.fullmatch(digest)
+            and _RECORD_ID.fullmatch(record_id)
+            and _TIME.fullmatch(time)
+        ):
+            raise ValueError(f"not a sample id, digest, record id and time: {values!r}")
+        return (self._format % tuple(values[i] for i in self._order)).encode("utf-8")
 
 
 class KeyAction(StrEnum):

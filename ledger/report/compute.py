@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import gc
 import importlib.metadata
 import json
 import math
@@ -53,7 +52,6 @@ import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -109,6 +107,7 @@ from synthguard.ledger.report.text_facts import (
 )
 from synthguard.ledger.screening import ScreeningStatus, fold_screening, is_override
 from synthguard.provenance.errors import InputError, VerificationError
+from synthguard.provenance.gc_pause import collection_paused
 from synthguard.provenance.record import (
     Event,
     LineageRecord,
@@ -184,7 +183,7 @@ def compute_report(
     if stated is None:
         stated = Stated(dataset=release or UNNAMED_DATASET)
     # Everything the computation keeps alive is freed when `_report` returns, inside the pause.
-    with _cycle_collection_paused():
+    with collection_paused():
         return _report(ledger, release, sample_ids, size, tool_version, stated, progress)
 
 
@@ -478,24 +477,6 @@ class _Scan:
         if draw is None:
             draw = self.draws[draw_id] = _Draw(seed, float(rate), frame)
         draw.selected.add(record.sample_id)
-
-
-@contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector, if it runs, for the duration.
-
-    The report keeps a few objects per record alive until it is done (facts, latest
-    screenings), none in a cycle; with the collector on, each full collection walks all of
-    them again, work that grows with the ledger and frees nothing. Reference counting still
-    frees everything else as it goes.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _time_key(text: str) -> str:

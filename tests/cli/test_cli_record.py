@@ -8,9 +8,10 @@ from pathlib import Path
 from cli_support import Run, alpaca, stderr_lines, write_jsonl
 from click.testing import Result
 
-from synthguard.cli.record import RecordResult, record_summary
+from synthguard.cli.record import record_summary
 from synthguard.ledger.home import Home
 from synthguard.ledger.log.checkpoint import Checkpoint
+from synthguard.ledger.recording import RecordResult
 from synthguard.provenance.recorder import RecordSummary
 from synthguard.provenance.sample import sample_from_row
 

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from cli_support import Run, alpaca, stderr_lines, write_jsonl
 
-from synthguard.cli.record import BATCH_SIZE
 from synthguard.ledger.home import Home
 from synthguard.ledger.log.store import entry_leaf_hash
+from synthguard.ledger.recording import BATCH_SIZE
 from synthguard.provenance.record import Generator, LineageRecord, Origin
 from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import sample_from_row
@@ -126,11 +126,15 @@ def test_record_on_a_dask_cluster_gives_the_ledger_of_one_machine(
         assert verified.exit_code == 0, verified.output
 
 
-def test_the_signed_bytes_are_the_recorders(run: Run, home: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("options", [(), ("--workers", "1")], ids=["forked", "dask"])
+def test_the_signed_bytes_are_the_recorders(
+    run: Run, home: Path, tmp_path: Path, options: tuple[str, ...]
+) -> None:
     """Each payload is byte for byte the one the Recorder's `generated` makes for its row, at
-    the same time and with the same record id (the way `record` signed before the seam)."""
+    the same time and with the same record id, whether processes forked from the command
+    built it from a payload template or a Dask worker did."""
     path = write_jsonl(tmp_path / "rows.jsonl", [alpaca(i) for i in range(BATCH_SIZE + 5)])
-    assert _record(run, home, path, "--workers", "1").exit_code == 0
+    assert _record(run, home, path, *options).exit_code == 0
     envelopes = _table(home, "SELECT envelope FROM entries WHERE seq > 0 ORDER BY seq")
     with Home(home).open() as ledger:
         origin = ledger.origin

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,7 +10,13 @@ from typing import Any
 import pytest
 
 from synthguard.provenance.errors import InputError
-from synthguard.provenance.reader import Row, count_rows, detect_format, read_samples
+from synthguard.provenance.reader import (
+    Row,
+    count_rows,
+    detect_format,
+    read_chunks,
+    read_samples,
+)
 from synthguard.provenance.sample import FieldMapping, sample_from_row
 
 ALPACA = {"instruction": "Add 2 and 3.", "input": "", "output": "5"}
@@ -59,6 +66,44 @@ def test_jsonl_yields_good_rows_and_numbered_errors_for_bad_lines(tmp_path: Path
     assert by_number[5].raw == [1, 2]
     assert by_number[8].error == "missing field 'output'"
     assert by_number[8].raw == {"instruction": "no output"}
+
+
+@pytest.mark.parametrize(("rows", "size"), [(1, 1 << 20), (3, 1 << 20), (100, 1 << 20), (100, 60)])
+def test_chunks_of_lines_parse_to_the_rows_read_one_by_one(
+    tmp_path: Path, rows: int, size: int
+) -> None:
+    """`record` reads chunks of lines here and parses them in its workers: the same rows, the
+    same numbers, the same errors, whatever the cut (by rows, or by bytes at `size`)."""
+    path = _write(
+        tmp_path / "mixed.jsonl",
+        b"\xef\xbb\xbf" + _line(ALPACA),
+        b"\n",
+        b'{"text": "unterminated\n',
+        b'{"text": "caf\xe9"}\n',
+        _line(CHAT),
+        b"   \t\r\n",
+        _line({"instruction": "no output"}),
+        _line({"text": "x" * 200}),
+        json.dumps(TEXT).encode(),
+    )
+
+    chunks = list(read_chunks(path, rows=rows, size=size))
+    parsed = [row for chunk in chunks for row in pickle.loads(pickle.dumps(chunk)).parsed()]
+
+    assert parsed == list(read_samples(path))
+    assert all(0 < len(chunk) <= rows for chunk in chunks)
+    # A chunk ends once it holds `size` bytes: no two lines past the cut in one chunk.
+    for chunk in chunks:
+        assert sum(len(line) for _, line in chunk.lines[:-1]) < size
+
+
+def test_chunks_of_a_parquet_file_hold_its_parsed_rows(tmp_path: Path) -> None:
+    path = _parquet(tmp_path / "rows.parquet", [{"text": f"row {i}"} for i in range(5)])
+
+    chunks = list(read_chunks(path, rows=2, size=1))
+
+    assert [len(chunk) for chunk in chunks] == [2, 2, 1]
+    assert [row for chunk in chunks for row in chunk.parsed()] == list(read_samples(path))
 
 
 def test_every_row_holds_exactly_one_of_sample_and_error(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from synthguard.provenance.record import (
     KeyEvent,
     LineageRecord,
     Origin,
+    PayloadTemplate,
     Source,
     record_json_schema,
     utc_now,
@@ -128,6 +129,46 @@ records = st.builds(
     signer=digests,
     detail=st.dictionaries(texts, json_values, max_size=4),
 )
+
+
+@given(
+    records,
+    st.sampled_from(["alpaca", "chat", "text", None]),
+    st.lists(st.tuples(digests, digests, st.binary(min_size=16, max_size=16)), max_size=3),
+)
+def test_a_payload_template_fills_in_the_bytes_of_the_record(
+    record: LineageRecord, kind: str | None, stamps: list[tuple[str, str, bytes]]
+) -> None:
+    """`record`'s bulk path fills four fields into a payload written once; every other field
+    (generators with odd parameters, a missing kind) must come out as the record's own."""
+    prototype = record.model_copy(update={"kind": kind})
+    template = PayloadTemplate(prototype, "synthguard.local/ledger/t%s")
+
+    for sample_id, row_digest, record_id in stamps:
+        time = utc_now()
+        filled = record.model_copy(
+            update={"kind": kind, "sample_id": sample_id, "digest": row_digest, "time": time}
+        )
+        expected = filled.payload("synthguard.local/ledger/t%s", record_id.hex())
+        assert template.fill(sample_id, row_digest, record_id.hex(), time) == expected
+
+
+@pytest.mark.parametrize(
+    "stamps",
+    [
+        (SAMPLE + '"', ROW, "0" * 32, "2024-05-01T12:34:56Z"),
+        (SAMPLE, "sha256:xyz", "0" * 32, "2024-05-01T12:34:56Z"),
+        (SAMPLE, ROW, "0" * 31 + '"', "2024-05-01T12:34:56Z"),
+        (SAMPLE, ROW, "0" * 32, '2024-05-01T12:34:56Z","x":"'),
+    ],
+)
+def test_a_payload_template_takes_only_values_that_need_no_escaping(
+    stamps: tuple[str, str, str, str],
+) -> None:
+    template = PayloadTemplate(_record(), "o")
+
+    with pytest.raises(ValueError, match="not a sample id"):
+        template.fill(*stamps)
 
 
 @given(records)

@@ -14,18 +14,19 @@ from typing import Any
 import pytest
 from release_stock import stock, write_jsonl
 
-from synthguard.cli.record import RecordPart, RecordRecipe, prepare_records
 from synthguard.ledger.log.store import Ledger, SignedBatch, Unsigned, content_row
 from synthguard.ledger.log.verify import verify_ledger
+from synthguard.ledger.recording import RecordPart, RecordRecipe, prepare_records
 from synthguard.ledger.release.create import create_release
 from synthguard.ledger.release.manifest import BUNDLE_FILE, JSONL_FILE
 from synthguard.ledger.release.verify import verify_release
 from synthguard.provenance.engine import DaskEngine, Engine
 from synthguard.provenance.errors import LedgerError, VerificationError
 from synthguard.provenance.keys import SigningKey
+from synthguard.provenance.reader import RowChunk
 from synthguard.provenance.record import Generator, Origin
 from synthguard.provenance.recorder import Recorder
-from synthguard.provenance.sample import sample_from_row
+from synthguard.provenance.sample import DEFAULT_MAPPING, sample_from_row
 
 pytest.importorskip("distributed")
 
@@ -158,7 +159,7 @@ def test_record_payloads_need_no_key_and_are_the_recorders(ledger_key: SigningKe
     samples = [sample_from_row(row) for row in rows]
     for origin in (Origin.SYNTHETIC, Origin.HUMAN):
         recipe = RecordRecipe(generator, origin, "run-1", "test/ledger", ledger_key.key_id)
-        part = RecordPart(recipe, [(s.id, s.digest, s.kind) for s in samples], rows)
+        part = RecordPart(recipe, _lines(rows))
         prepared = pickle.loads(pickle.dumps(prepare_records(pickle.loads(pickle.dumps(part)))))
         built: list[Unsigned] = prepared.entries
         assert prepared.contents == [content_row(s.id, s.row) for s in samples]
@@ -181,16 +182,21 @@ def test_record_payloads_need_no_key_and_are_the_recorders(ledger_key: SigningKe
 def test_a_batch_is_appended_only_to_the_ledger_and_by_the_key_it_was_signed_for(
     ledger_db: Ledger, ledger_records
 ) -> None:
-    records, contents = ledger_records(ledger_db.key_id, 3)
+    _records, contents = ledger_records(ledger_db.key_id, 3)
     recipe = RecordRecipe(None, Origin.HUMAN, "r", "another/ledger", ledger_db.key_id)
-    samples = [(r.sample_id, r.digest, None) for r in records]
-    elsewhere = prepare_records(RecordPart(recipe, samples, list(contents.values()))).entries
+    elsewhere = prepare_records(RecordPart(recipe, _lines(list(contents.values())))).entries
 
     with pytest.raises(LedgerError, match="cannot be signed into"):
         ledger_db.sign(elsewhere)
     forged = SignedBatch([], "another/ledger", ledger_db.key_id)
     with pytest.raises(LedgerError, match="cannot be appended"):
         ledger_db.append_signed(forged)
+
+
+def _lines(rows: list[dict[str, Any]]) -> RowChunk:
+    """The rows as a chunk of JSONL lines, read but not parsed."""
+    lines = [(number, json.dumps(row).encode() + b"\n") for number, row in enumerate(rows, 1)]
+    return RowChunk(DEFAULT_MAPPING, lines=lines)
 
 
 class _Collect:
