@@ -31,7 +31,7 @@ from synthguard.guards.errors import GuardError
 from synthguard.guards.spill import Spill
 from synthguard.guards.verdict import Guard, GuardInfo, Verdict
 from synthguard.ledger.log import making_record_ids
-from synthguard.provenance.canonical import digest
+from synthguard.provenance.canonical import EncodedList, digest
 from synthguard.provenance.reader import Row
 from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import Sample, output_row
@@ -457,7 +457,8 @@ def record_verdicts(result: ScreenResult, recorder: Recorder, guards: Sequence[G
     order of the samples' first rows, read in two passes over the result: memory holds each
     sample's first row number and the copies' summaries, a block of rows at a time.
     """
-    ran = [asdict(guard.info) for guard in guards]
+    # The same in every record: encoded once.
+    ran = EncodedList(asdict(guard.info) for guard in guards)
     first: dict[str, int] = {}
     copies: dict[str, list[dict[str, Any]]] = {}
     for ordinal, item in enumerate(result):

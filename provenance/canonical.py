@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
@@ -45,6 +45,18 @@ class Fragment(str):
     __slots__ = ()
 
 
+class EncodedList(list[Any]):
+    """A list whose canonical JSON is written once, when it is made: a value that repeats in
+    many records (the guards a screen ran, in each of its verdict records) is encoded once.
+    It equals the plain list; it is not to be changed after it is made."""
+
+    __slots__ = ("canonical",)
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        super().__init__(items)
+        self.canonical = canonical_json(list(self)).decode("utf-8")
+
+
 def canonical_json(value: Any) -> bytes:
     """Return the RFC 8785 canonical form of a JSON value as UTF-8 bytes."""
     parts: list[str] = []
@@ -76,10 +88,18 @@ def _encode(value: Any, out: list[str]) -> None:
     elif kind is Fragment:
         out.append(value)
     elif kind is float:
+        if 1e-4 <= abs(value) < 1e16:
+            # Where Python's shortest round-trip form has no exponent, it is ECMAScript's too
+            # (rfc8785 starts from it), less a trailing ".0".
+            text = repr(value)
+            out.append(text[:-2] if text.endswith(".0") else text)
+            return
         try:
             out.append(rfc8785.dumps(value).decode("ascii"))
         except rfc8785.CanonicalizationError as exc:
             raise InputError(f"{value} cannot be written as JSON") from exc
+    elif kind is EncodedList:
+        out.append(value.canonical)
     elif isinstance(value, str):
         out.append(encode_basestring(str.__str__(value)))
     elif isinstance(value, int):

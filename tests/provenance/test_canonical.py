@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import pickle
 import struct
 from types import MappingProxyType
 from typing import Any
@@ -12,7 +13,13 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from synthguard.provenance.canonical import canonical_json, digest, digest_json, parse_digest
+from synthguard.provenance.canonical import (
+    EncodedList,
+    canonical_json,
+    digest,
+    digest_json,
+    parse_digest,
+)
 from synthguard.provenance.errors import InputError
 
 SAFE_INT = 2**53 - 1
@@ -98,6 +105,24 @@ def test_an_object_of_strings_is_byte_identical_to_the_reference_implementation(
 ) -> None:
     """Objects of strings (most sample rows) take the C encoder's path."""
     assert canonical_json(value) == rfc8785.dumps(value)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_every_finite_float_is_written_as_the_reference_writes_it(value: float) -> None:
+    """Between 1e-4 and 1e16 a float's text comes from its repr, elsewhere from rfc8785."""
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+@given(st.lists(json_values, max_size=4), json_values)
+def test_an_encoded_list_is_written_as_the_list_it_equals(items: list[Any], other: Any) -> None:
+    encoded = EncodedList(items)
+    value = {"guards": encoded, "other": other, "again": [encoded]}
+
+    assert encoded == items
+    assert canonical_json(value) == canonical_json(
+        {"guards": items, "other": other, "again": [items]}
+    )
+    assert pickle.loads(pickle.dumps(encoded)).canonical == encoded.canonical
 
 
 @given(json_values)
