@@ -23,20 +23,20 @@ UNEXPECTED = 2
 def error_line(exc: BaseException) -> str:
     """Return the one line that tells the user what went wrong."""
     if isinstance(exc, VerificationError):
-        message = _one_line(str(exc))
+        message = single_line(str(exc))
         if exc.seq is not None and f"entry {exc.seq}" not in message:
             message += f" (entry {exc.seq})"
         return f"{PROG}: verification failed: {message}"
     if isinstance(exc, EmptyInputError):
-        return f"{PROG}: warning: {_one_line(str(exc))}; nothing was done"
+        return f"{PROG}: warning: {single_line(str(exc))}; nothing was done"
     if isinstance(exc, SynthguardError):
-        return f"{PROG}: error: {_one_line(str(exc))}"
+        return f"{PROG}: error: {single_line(str(exc))}"
     if isinstance(exc, KeyboardInterrupt):
         return f"{PROG}: interrupted"
     failure = database_failure(exc)
     if failure is not None:
-        return f"{PROG}: error: the ledger database failed: {_one_line(failure)}"
-    detail = _one_line(str(exc))
+        return f"{PROG}: error: the ledger database failed: {single_line(failure)}"
+    detail = single_line(str(exc))
     detail = f": {detail}" if detail else ""
     return (
         f"{PROG}: error: unexpected {type(exc).__name__}{detail} "
@@ -61,5 +61,6 @@ def report(exc: BaseException, *, debug: bool) -> int:
     return exit_code(exc)
 
 
-def _one_line(text: str) -> str:
+def single_line(text: str) -> str:
+    """The text with its whitespace runs (newlines too) made single spaces."""
     return " ".join(text.split())

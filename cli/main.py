@@ -9,12 +9,12 @@ from __future__ import annotations
 import errno
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
 from synthguard.cli.context import App
-from synthguard.cli.errors import report
+from synthguard.cli.errors import PROG, report, single_line
 from synthguard.ledger.home import DB_ENV, HOME_ENV, Home
 
 COMMANDS = {
@@ -38,6 +38,21 @@ COMMANDS = {
 command pays for its own imports only (`record` and `verify` never load the guards)."""
 
 
+class UsageLine(click.UsageError):
+    """A usage error (a missing argument, an unknown option or command, a bad value) told as
+    one line like every other error, with where the help is, instead of click's usage block."""
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(error.format_message(), error.ctx)
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        # The command's path under the program's own name (a test runner calls it otherwise).
+        path = self.ctx.command_path.split()[1:] if self.ctx is not None else []
+        where = " ".join([PROG, *path])
+        message = single_line(self.format_message()).rstrip(".")
+        click.echo(f"{PROG}: error: {message} (see '{where} --help')", file=file, err=True)
+
+
 class SynthguardGroup(click.Group):
     """The top-level group; it turns errors from any command into one line and an exit code,
     and imports a command's module only when that command is asked for."""
@@ -54,9 +69,17 @@ class SynthguardGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise UsageLine(exc) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise UsageLine(exc) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except OSError as exc:

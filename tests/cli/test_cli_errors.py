@@ -122,7 +122,26 @@ def test_an_unreachable_database_is_one_line(run: Run, tmp_path: Path) -> None:
     assert lines[0].startswith("synthguard: error: cannot open the ledger at ")
 
 
-def test_usage_errors_exit_2(run: Run, home: Path) -> None:
-    assert run("record", home=home).exit_code == 2
-    assert run("ledger", "prove", "-1", home=home).exit_code == 2
-    assert run("no-such-command", home=home).exit_code == 2
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["record"], "Missing argument 'FILE' (see 'synthguard record --help')"),
+        (["ledger", "prove", "-1"], "No such option '-1' (see 'synthguard ledger prove --help')"),
+        (["screen", "x.jsonl", "--workers", "0"], "Invalid value for '--workers': 0 is not in"),
+        (["no-such-command"], "No such command 'no-such-command' (see 'synthguard --help')"),
+        (
+            ["screen", "x.jsonl", "--nope"],
+            "No such option '--nope' (see 'synthguard screen --help')",
+        ),
+        (["--zzz", "verify"], "No such option '--zzz' (see 'synthguard --help')"),
+    ],
+)
+def test_a_usage_error_is_one_line_that_says_where_the_help_is(
+    run: Run, home: Path, args: list[str], line: str
+) -> None:
+    result = run(*args, home=home)
+
+    assert result.exit_code == 2
+    [said] = stderr_lines(result)
+    assert said.startswith("synthguard: error: ")
+    assert line in said
