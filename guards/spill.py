@@ -5,8 +5,9 @@ to a private file and read back, block by block, by the passes that follow (the 
 verdicts, the outputs, the signed records). The file is the process's own scratch space, in a
 folder only its user may enter (`mkdtemp`'s mode 0700: the rows may hold personal data, and a
 pickle is code to whoever can write it), written and read by this process alone, and deleted
-when the screen ends (or, should the process die, left in a folder named
-`.synthguard-spill-*` that nothing reads again).
+when the screen ends. Should the process die first, its folder (named
+`.synthguard-spill-HOST-PID-*`) is removed by the next spill made in the same place on the same
+host, once no process of that number runs any more.
 
 It goes beside the outputs rather than in the system's temporary folder, which is often a
 RAM-backed tmpfs: there it would hold the whole input in memory after all.
@@ -14,7 +15,12 @@ RAM-backed tmpfs: there it would hold the whole input in memory after all.
 
 from __future__ import annotations
 
+import os
 import pickle
+import re
+import shutil
+import socket
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -35,7 +41,8 @@ class Spill:
     def __init__(self, folder: Path | None = None) -> None:
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
-        self._dir = tempfile.TemporaryDirectory(prefix=".synthguard-spill-", dir=folder)
+            _sweep(folder)
+        self._dir = tempfile.TemporaryDirectory(prefix=_prefix(os.getpid()), dir=folder)
         self.path = Path(self._dir.name) / "blocks.pickle"
         self._out = self.path.open("wb")
         self._block: list[Any] = []
@@ -91,3 +98,34 @@ class Spill:
         self._out.close()
         self._dir.cleanup()
         self._deleted = True
+
+
+def _prefix(pid: int) -> str:
+    return f"{_SPILL}{_host()}-{pid}-"
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
+
+
+_SPILL = ".synthguard-spill-"
+
+
+def _sweep(folder: Path) -> None:
+    """Remove the spill folders in `folder` that dead processes of this host left: this
+    user's own, named by a process number that no longer runs. A folder of another host, of a
+    process still running (or of a new one that took its number), or of another user stays."""
+    mine = re.compile(re.escape(f"{_SPILL}{_host()}-") + r"([0-9]+)-.*")
+    for entry in folder.glob(f"{_SPILL}*"):
+        found = mine.fullmatch(entry.name)
+        if found is None or int(found[1]) == os.getpid():
+            continue
+        try:
+            status = entry.lstat()
+            if not stat.S_ISDIR(status.st_mode) or status.st_uid != os.getuid():
+                continue
+            os.kill(int(found[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            continue  # gone already, or a live process of another user

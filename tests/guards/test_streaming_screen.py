@@ -4,6 +4,8 @@ verdicts and counts of a funnel that runs guard after guard over the whole input
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from test_distributed_screen import mixed_corpus, outputs
 from synthguard.guards import screen
 from synthguard.guards.errors import GuardError
 from synthguard.guards.screen import BATCH, Screened, blocks_of, screen_rows
+from synthguard.guards.spill import Spill
 from synthguard.guards.verdict import Guard, GuardInfo, Verdict
 from synthguard.provenance.reader import Row, read_samples
 from synthguard.provenance.sample import Sample, sample_from_row
@@ -185,6 +188,48 @@ class Failing:
 
     def check(self, samples: Sequence[Sample]) -> list[Verdict]:
         raise GuardError("the model went away")
+
+
+_SPILL_OF_CHILD = """
+import sys
+from pathlib import Path
+from synthguard.guards.spill import Spill
+spill = Spill(Path(sys.argv[1]))
+spill.add({"row": "personal data"})
+print(spill.path, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_spill_left_by_a_killed_screen_goes_with_the_next_spill_there(tmp_path: Path) -> None:
+    """A screen killed mid-run cannot delete its scratch rows; the next screen into the same
+    folder on this host removes them, and never a live process's."""
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", _SPILL_OF_CHILD, str(tmp_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    killed, alive = children
+    paths = [Path(child.stdout.readline().strip()) for child in children if child.stdout]
+    killed.kill()
+    killed.wait()
+    elsewhere = tmp_path / ".synthguard-spill-another.host-1-abc"
+    elsewhere.mkdir()
+    try:
+        assert all(path.exists() for path in paths)
+
+        Spill(tmp_path).close()
+
+        assert not paths[0].parent.exists()
+        assert paths[1].exists()
+        assert elsewhere.exists()
+    finally:
+        alive.kill()
+        alive.wait()
 
 
 def test_a_failing_guard_leaves_no_spill(tmp_path: Path) -> None:
