@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, NoReturn
 
 import rfc8785
 
@@ -48,13 +48,23 @@ class Fragment(str):
 class EncodedList(list[Any]):
     """A list whose canonical JSON is written once, when it is made: a value that repeats in
     many records (the guards a screen ran, in each of its verdict records) is encoded once.
-    It equals the plain list; it is not to be changed after it is made."""
+    It equals the plain list, and refuses to be changed (its text would no longer be it)."""
 
     __slots__ = ("canonical",)
 
     def __init__(self, items: Iterable[Any]) -> None:
         super().__init__(items)
         self.canonical = canonical_json(list(self)).decode("utf-8")
+
+    def __reduce__(self) -> tuple[type[EncodedList], tuple[list[Any]]]:
+        # Rebuilt from its items: pickle's way for a list would append to it.
+        return (EncodedList, (list(self),))
+
+    def _unchanged(self, *_args: Any, **_kwargs: Any) -> NoReturn:
+        raise TypeError("an EncodedList is not changed once it is made")
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _unchanged
+    append = extend = insert = pop = remove = clear = sort = reverse = _unchanged
 
 
 def canonical_json(value: Any) -> bytes:

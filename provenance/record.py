@@ -243,7 +243,7 @@ class PayloadTemplate:
     """The payloads of records that differ only in sample id, digest, record id and time (one
     run of `synthguard record`: one event, generator, origin, run, kind and signer), as
     `LineageRecord.payload` writes them for `ledger`, but without building and validating a
-    record per sample: a fifth of the cost, on a path that signs every row of a file.
+    record per sample: a small part of the cost, on a path that signs every row of a file.
 
     The prototype is validated and written once, with a random placeholder in each of the four
     fields; the payload is cut at them. The four values are checked against the patterns the

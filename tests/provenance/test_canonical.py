@@ -123,6 +123,9 @@ def test_an_encoded_list_is_written_as_the_list_it_equals(items: list[Any], othe
         {"guards": items, "other": other, "again": [items]}
     )
     assert pickle.loads(pickle.dumps(encoded)).canonical == encoded.canonical
+    with pytest.raises(TypeError, match="not changed"):
+        encoded.append(other)
+    assert canonical_json(encoded) == canonical_json(items)
 
 
 @given(json_values)
