@@ -53,6 +53,14 @@ class UsageLine(click.UsageError):
         click.echo(f"{PROG}: error: {message} (see '{where} --help')", file=file, err=True)
 
 
+# A group or command given no arguments shows its help (click 8.2 on raises this for it).
+_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def _one_line(error: click.UsageError) -> click.UsageError:
+    return error if isinstance(error, _HELP) else UsageLine(error)
+
+
 class SynthguardGroup(click.Group):
     """The top-level group; it turns errors from any command into one line and an exit code,
     and imports a command's module only when that command is asked for."""
@@ -73,13 +81,13 @@ class SynthguardGroup(click.Group):
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
-            raise UsageLine(exc) from None
+            raise _one_line(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            raise UsageLine(exc) from None
+            raise _one_line(exc) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except OSError as exc:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -145,3 +147,24 @@ def test_a_usage_error_is_one_line_that_says_where_the_help_is(
     [said] = stderr_lines(result)
     assert said.startswith("synthguard: error: ")
     assert line in said
+
+
+@pytest.mark.parametrize("args", [["keys"], ["release"], ["ledger"]])
+def test_a_group_given_nothing_shows_its_help(run: Run, home: Path, args: list[str]) -> None:
+    """A group given no command is asked for its help, not a usage error to put on one line."""
+    result = run(*args, home=home)
+
+    assert "Usage: " in result.output
+    assert "Commands:" in result.output
+    assert "synthguard: error" not in result.output
+
+
+def test_the_bare_command_shows_its_help() -> None:
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("synthguard"))], capture_output=True, text=True
+    )
+
+    said = done.stdout + done.stderr  # click 8.2 on writes it to stderr, exit 2
+    assert said.startswith("Usage: synthguard [OPTIONS] COMMAND [ARGS]...")
+    assert "Commands:" in said
+    assert "synthguard: error" not in said
