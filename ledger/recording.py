@@ -332,6 +332,8 @@ def _adopt(ledger: Ledger) -> None:
     # Ctrl-C reaches the whole process group: the parent stops the run and says what it
     # committed; a worker has nothing to say.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The appending thread is the one the run waits on at the end of every part: the workers
+    # yield the core to it.
     os.nice(5)
 
 
