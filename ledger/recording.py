@@ -65,7 +65,7 @@ CHUNK_BYTES = 16 << 20
 """A part also ends once its lines hold this many bytes, so long rows do not pile up."""
 _AHEAD_PER_WORKER = 2
 """Parts being parsed, built and signed while this thread appends one, per worker."""
-Tick = Callable[[int], None]
+Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def record_file(
     mapping: FieldMapping,
     fmt: str | None = None,
     run_id: str | None = None,
-    progress: Tick | None = None,
+    progress: Progress | None = None,
     again: bool = False,
     engine: Engine | None = None,
 ) -> RecordResult:

@@ -31,7 +31,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import chain
 from multiprocessing import get_context
 from typing import Any
 
@@ -43,7 +42,7 @@ from synthguard.ledger.log.checkpoint import Checkpoint, parse_checkpoint, verif
 from synthguard.ledger.log.keyring import KeyTimeline, build_timeline
 from synthguard.ledger.log.merkle import Tree, verify_consistency
 from synthguard.ledger.log.store import EntryView, Ledger, engine_for, entry_leaf_hash, read_entries
-from synthguard.ledger.log.tables import CheckpointRow, Entry
+from synthguard.ledger.log.tables import CheckpointRow, Entry, SampleRow
 from synthguard.provenance.dsse import open_envelope
 from synthguard.provenance.engine import Engine, once_per_worker
 from synthguard.provenance.errors import InputError, VerificationError
@@ -187,11 +186,9 @@ class _Snapshot:
     def read_content(self) -> None:
         """Each stored sample's id and the SHA-256 of its content, which must be its digest
         (a mismatch is kept in `content_error`, reported after the entries)."""
-        # On the snapshot's own connection (its read transaction), in plain SQL: SQLAlchemy's
-        # result rows cost the verifier more than the hashing.
-        cursor = self.session.connection().connection.cursor()
-        cursor.execute("SELECT sample_id, digest, content FROM samples")
-        rows = chain.from_iterable(iter(partial(cursor.fetchmany, 4096), []))
+        rows = self.session.exec(
+            select(col(SampleRow.sample_id), col(SampleRow.digest), col(SampleRow.content))
+        )
         for sample_id, stored_digest, content in rows:
             actual = hashlib.sha256(content.encode("utf-8")).digest()
             if stored_digest != "sha256:" + actual.hex() and self.content_error is None:
