@@ -134,6 +134,7 @@ def screen(
             region=region,
             db=app.db,
             on_wait=lambda line: click.echo(f"{PROG}: {line}", err=True),
+            ledger=ledger,
         )
         for note in notes:
             click.echo(note)

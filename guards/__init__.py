@@ -3,8 +3,8 @@ screen that runs them and signs every verdict.
 
     from synthguard.guards import default_guards, screen_file
 
-    guards, notes = default_guards(home, names=["unicode", "dedup"])
     with home.open(passphrase) as ledger, Recorder(ledger) as recorder:
+        guards, notes = default_guards(home, names=["unicode", "dedup"], ledger=ledger)
         screening = screen_file(Path("rows.jsonl"), Path("screened"), guards, recorder)
     print(len(screening.result.accepted), "accepted")
 

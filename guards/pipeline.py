@@ -135,6 +135,7 @@ def default_guards(
     region: str = "US",
     db: str | None = None,
     on_wait: Callable[[str], None] | None = None,
+    ledger: Ledger | None = None,
 ) -> tuple[list[Guard], list[str]]:
     """Build the guards to run, in screen order, and one line about each that the user should
     see (which toxicity backend runs, which protected sets and seed tasks were loaded).
@@ -142,7 +143,8 @@ def default_guards(
     `protected` takes paths and the names of shipped benchmarks (`humaneval`); `region` is the
     privacy guard's default region for phone numbers written without a country code. `db`
     (the `--db` given, if any) says where the ledger is, and with it the dedup index
-    (`DedupIndex.at`); `on_wait` hears when a shared index keeps this screen waiting."""
+    (`DedupIndex.at`); `on_wait` hears when a shared index keeps this screen waiting. With
+    `ledger` (open with the home's key) the index is sealed: its signed head must check out."""
     wanted = set(names)
     unknown = wanted - set(ALL_GUARDS)
     if unknown:
@@ -163,7 +165,14 @@ def default_guards(
         guards += [SelfInstructFilter(), SelfInstructSimilarity(seeds)]
         notes.append(f"self-instruct: a pool of {len(seeds)} seed instructions")
     if "dedup" in wanted:
-        guards.append(DedupGuard(DedupIndex.at(home, db=db, on_wait=on_wait)))
+        kept = DedupIndex.at(home, db=db, on_wait=on_wait, ledger=ledger)
+        guards.append(DedupGuard(kept))
+        if kept.unsigned:
+            notes.append(
+                f"dedup: the index{kept.where} has no signed head (an older synthguard saved "
+                "it); this screen's save signs one, and from then on a change made without a "
+                "key is refused"
+            )
     encoder = None
     if "semantic-dedup" in wanted:
         encoder = SentenceEncoder.load()

@@ -274,7 +274,7 @@ def _screen_with_attacks(
                 recorder.imported(attack, sources=[_CRAWLED_DUMP])
     protected = directory / "benchmark.jsonl"
     protected.write_text(json.dumps(_BENCHMARK_ITEM) + "\n", encoding="utf-8")
-    guards, _notes = default_guards(home, protected=[protected])
+    guards, _notes = default_guards(home, protected=[protected], ledger=ledger)
     with (
         Recorder(ledger) as recorder,
         # Personal data is redacted: the copy ships as a signed revision, the original stays held.

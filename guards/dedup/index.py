@@ -49,11 +49,14 @@ from synthguard.guards.dedup.shingles import KINDS, SHINGLE_HASH, ShingleParams,
 if TYPE_CHECKING:
     from synthguard.guards.dedup.tables import WaitNote
     from synthguard.ledger.home import Home
+    from synthguard.ledger.log import Head, HeadSeal, Ledger
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 
 INDEX_DIR = "dedup"
+INDEX_KIND = "dedup-index"
+"""The kind of state the index's signed heads name."""
 BITMAP_BITS = 1024
 """Bits of a sketch's shingle map (a power of two): wider is a tighter bound, and costs more."""
 _KIND_SALTS = np.array([shingle_hash((), kind) for kind in KINDS], dtype=np.uint64)
@@ -73,6 +76,12 @@ _BUILD_CHUNK = 1 << 16
 def index_path(home: Home) -> Path:
     """Where the dedup index of a ledger home lives."""
     return home.path / INDEX_DIR
+
+
+def head_state(params: Mapping[str, Any] | None, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """What an index's signed head says about it: its sketch parameters and each segment's
+    counts and SHA-256, in order."""
+    return {"params": None if params is None else dict(params), "segments": entries}
 
 
 def sketch_params(
@@ -238,9 +247,19 @@ class DedupIndex:
     kind it gets.
     """
 
-    def __init__(self, path: Path | None = None, *, store: SegmentStore | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        store: SegmentStore | None = None,
+        seal: HeadSeal | None = None,
+    ) -> None:
         self.path = path
         self._store = store if store is not None or path is None else SegmentFolder(path)
+        self._seal = seal
+        self._head: Head | None = None
+        self.unsigned = False
+        """Whether the stored index came without a signed head (saved before heads were)."""
         self.params: dict[str, Any] | None = None
         self._ids: list[str] = []
         self._position: dict[str, int] = {}
@@ -263,7 +282,12 @@ class DedupIndex:
 
     @classmethod
     def at(
-        cls, home: Home, *, db: str | None = None, on_wait: WaitNote | None = None
+        cls,
+        home: Home,
+        *,
+        db: str | None = None,
+        on_wait: WaitNote | None = None,
+        ledger: Ledger | None = None,
     ) -> DedupIndex:
         """The index of a ledger home: in the ledger database if it is PostgreSQL (shared by
         every machine that writes that ledger), else the folder `<home>/dedup/`.
@@ -272,24 +296,35 @@ class DedupIndex:
         is locked from here until `save` has written it, or `close`: another screen waits for
         it (after a few seconds, `on_wait` gets one line saying who holds it), so two screens
         never decide at once. An unreachable database or a damaged index is a LedgerError.
+
+        With `ledger` (open with the home's key to save), the index is sealed: it is used
+        only if its signed head checks out (`synthguard.ledger.log.heads`; VerificationError
+        if not), and each save signs a new head.
         """
         # Here, not at the top: the database side pulls in the ledger's log and SQLAlchemy,
         # which an index in memory or in a folder never needs (`import_bench.py`).
         from synthguard.guards.dedup.tables import SegmentTables, is_postgres_url
+        from synthguard.ledger.log import HeadSeal
 
+        seal = None if ledger is None else HeadSeal(ledger, home.path, INDEX_KIND, home.root_key())
         url = home.db_url(db)
         if not is_postgres_url(url):
-            return cls.open(index_path(home))
+            return cls(index_path(home), seal=seal)._load()
         tables = SegmentTables(url, on_wait=on_wait)
         try:
-            return cls(store=tables)._load()
+            return cls(store=tables, seal=seal)._load()
         except BaseException:
             tables.close()
             raise
 
     def _load(self) -> DedupIndex:
         assert self._store is not None
-        self.params, parts = self._store.load()
+        self.params, parts, entries, head = self._store.load()
+        if self._seal is not None:
+            self._head = self._seal.open(head, head_state(self.params, entries), self.where)
+            self.unsigned = self._head is None and bool(entries)
+            if self._head is not None:
+                self._seal.keep(self._head)
         for part in parts:
             self._append(part)
         self._saved = (len(self._ids), self._sketch_count())
@@ -324,7 +359,7 @@ class DedupIndex:
         if self.params is None:
             self.params = wanted
         elif self.params != wanted:
-            raise params_mismatch(self._where, self.params, wanted)
+            raise params_mismatch(self.where, self.params, wanted)
 
     def position(self, sample_id: str) -> int | None:
         """The number of the sample with this id, if it is indexed."""
@@ -402,11 +437,25 @@ class DedupIndex:
             return
         docs, sketches = self._saved
         new = self._arrays(docs, sketches) if docs < len(self._ids) else None
-        self._store.save(self.params, new)
+        seal, signed = self._seal, []
+        sign = None
+        if seal is not None:
+            version = (0 if self._head is None else self._head.version) + 1
+
+            def sign(params: Mapping[str, Any], entries: list[dict[str, Any]]) -> bytes:
+                envelope, head = seal.sign(version, head_state(params, entries))
+                signed.append(head)
+                return envelope
+
+        self._store.save(self.params, new, sign)
         self._saved = (len(self._ids), self._sketch_count())
+        if seal is not None and signed:
+            self._head, self.unsigned = signed[-1], False
+            seal.keep(signed[-1])
 
     @property
-    def _where(self) -> str:
+    def where(self) -> str:
+        """Where the index is kept, for messages (" at PATH"; "" in memory)."""
         return self._store.where if self._store is not None else ""
 
     def _sketch_count(self) -> int:

@@ -52,17 +52,31 @@ Part = tuple[list[str], list[bytes], Arrays]
 """A segment as read back: its sample ids, exact keys and arrays."""
 
 
+Loaded = tuple[dict[str, Any] | None, list[Part], list[dict[str, Any]], bytes | None]
+"""What a store holds: the sketch parameters (None: no index yet), the segments, each
+segment's entry (`ENTRY_KEYS`) in order, and the signed head (None: none)."""
+
+HeadMaker = Callable[[Mapping[str, Any], list[dict[str, Any]]], bytes]
+"""Signs the head of an index with these parameters and segment entries: its envelope."""
+
+ENTRY_KEYS = ("docs", "sketches", "sha256")
+"""A segment's entry: its sample and sketch counts and the SHA-256 of its bytes."""
+
+
 class SegmentStore(Protocol):
     """Where a saved index lives. `where` names it in messages (" at PATH")."""
 
     where: str
 
-    def load(self) -> tuple[dict[str, Any] | None, list[Part]]:
-        """The stored sketch parameters (None for no index yet) and every segment, in order."""
+    def load(self) -> Loaded:
+        """The stored index (see `Loaded`), every segment checked against its entry."""
 
-    def save(self, params: Mapping[str, Any], arrays: Arrays | None) -> None:
-        """Append `arrays` as a new segment (None: only make sure the index exists), then
-        merge the segments into one if there are more than `COMPACT_AT`."""
+    def save(
+        self, params: Mapping[str, Any], arrays: Arrays | None, head: HeadMaker | None
+    ) -> None:
+        """Append `arrays` as a new segment (None: only make sure the index exists), merge
+        the segments into one if there are more than `COMPACT_AT`, and store the head that
+        `head` signs for the segments the index then has, all at once."""
 
     def close(self) -> None:
         """Release what the store holds (a lock, a connection)."""
@@ -149,6 +163,15 @@ def _damaged(path: Path, what: str) -> InputError:
     )
 
 
+def sealed_error(where: str) -> InputError:
+    """The error for a save without a head over an index that has one."""
+    return InputError(
+        f"the dedup index{where} is sealed by a signed head: save it with its ledger "
+        "(`DedupIndex.at(home, ledger=...)`, as `synthguard screen` does), or a later screen "
+        "refuses it"
+    )
+
+
 def params_mismatch(where: str, stored: Mapping[str, Any], wanted: Mapping[str, Any]) -> InputError:
     """The error for sketch parameters other than those the index `where` was built with."""
     differ = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
@@ -194,7 +217,13 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
             raise _damaged(path, f"{MANIFEST} lists a malformed segment {segment!r}")
     if params_problem(params):
         raise _damaged(path, f"{MANIFEST} has malformed params")
+    if not isinstance(manifest.get("head", ""), str):
+        raise _damaged(path, f"{MANIFEST} has a malformed head")
     return manifest
+
+
+def _entries(segments: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{key: segment[key] for key in ENTRY_KEYS} for segment in segments]
 
 
 def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
@@ -315,31 +344,36 @@ class SegmentFolder:
         self.path = path
         self.where = f" at {path}"
 
-    def load(self) -> tuple[dict[str, Any] | None, list[Part]]:
-        """The folder's parameters and segments (nothing if it holds no index yet)."""
+    def load(self) -> Loaded:
+        """The folder's index (nothing if it holds none yet)."""
         if not (self.path / MANIFEST).exists():
-            return None, []
+            return None, [], [], None
         with locked(self.path, shared=True):
             manifest = read_manifest(self.path)
             if manifest is None:
-                return None, []
+                return None, [], [], None
             params: dict[str, Any] = manifest["params"]
-            return params, [read_segment(self.path, s, params) for s in manifest["segments"]]
+            segments = manifest["segments"]
+            parts = [read_segment(self.path, s, params) for s in segments]
+            head = manifest.get("head")
+            return params, parts, _entries(segments), None if head is None else head.encode()
 
-    def save(self, params: Mapping[str, Any], arrays: Arrays | None) -> None:
-        """Write `arrays` as a new segment and a manifest naming it (see the module)."""
-        if arrays is None and (self.path / MANIFEST).exists():
-            return
+    def save(
+        self, params: Mapping[str, Any], arrays: Arrays | None, head: HeadMaker | None
+    ) -> None:
+        """Write `arrays` as a new segment and a manifest naming it, with the head signed
+        for it (see the module)."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"cannot create the dedup index at {self.path}: {exc}") from exc
         with locked(self.path, shared=False):
-            manifest = read_manifest(self.path) or {
-                "format": INDEX_FORMAT,
-                "params": dict(params),
-                "segments": [],
-            }
+            stored = read_manifest(self.path)
+            if head is None and stored is not None and "head" in stored:
+                raise sealed_error(self.where)
+            if arrays is None and stored is not None and (head is None or "head" in stored):
+                return
+            manifest = stored or {"format": INDEX_FORMAT, "params": dict(params), "segments": []}
             if manifest["params"] != params:
                 raise params_mismatch(self.where, manifest["params"], params)
             segments: list[dict[str, Any]] = manifest["segments"]
@@ -351,6 +385,9 @@ class SegmentFolder:
                 obsolete = [s["file"] for s in segments]
                 merged = concat_segments([arrays for _, _, arrays in parts])
                 segments[:] = [write_segment(self.path, segments, merged)]
+            if head is not None:
+                # In the manifest, so that the head and the segments it lists change at once.
+                manifest["head"] = head(params, _entries(segments)).decode("utf-8")
             write_atomic(self.path / MANIFEST, manifest_bytes(manifest))
             for name in obsolete:
                 (self.path / name).unlink(missing_ok=True)

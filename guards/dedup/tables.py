@@ -9,27 +9,32 @@ against their SHA-256 and the sketch parameters when read, and a save past `COMP
 segments merges them into one, as for a folder. A ledger in SQLite lives on one machine, and
 its index stays a folder in the home (`segments.SegmentFolder`).
 
-The digests only catch damage: like the folder, the tables are not signed, and whoever can
-write the database can make a later screen miss a copy or name a false original. The verdicts
-that screens sign name the original's id, so an audit can recheck one.
+The digests catch damage; the signed head (`synthguard.ledger.log.heads`, in `dedup_head`,
+written in the save's transaction) catches a change made without a key: a screen with its
+ledger refuses an index whose head does not verify, list its segments, or is older than the
+last one its home saw.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from functools import partial
 from typing import Any
 
 from synthguard.guards.dedup.segments import (
     COMPACT_AT,
     INDEX_FORMAT,
     Arrays,
+    HeadMaker,
+    Loaded,
     Part,
     concat_segments,
     decode_segment,
     encode_segment,
     params_mismatch,
     params_problem,
+    sealed_error,
 )
 from synthguard.ledger.log import DEDUP_LOCK_KEY as LOCK_KEY
 from synthguard.ledger.log import (
@@ -52,18 +57,25 @@ class SegmentTables:
     def __init__(self, url: str, *, on_wait: WaitNote | None = None) -> None:
         self._tables = LockedSegments(url, on_wait=on_wait)
         self.where = self._tables.where
+        self._sealed = False
 
-    def load(self) -> tuple[dict[str, Any] | None, list[Part]]:
-        """The stored parameters and every segment, each checked against its digest."""
+    def load(self) -> Loaded:
+        """The stored index, every segment checked against its digest."""
         return self._tables.load(self._parts)
 
-    def save(self, params: Mapping[str, Any], arrays: Arrays | None) -> None:
-        """Append `arrays` as a segment in one transaction, merging past `COMPACT_AT`, then
-        release the lock (also on failure): the screen that read the index has decided and
-        signed by now.
+    def save(
+        self, params: Mapping[str, Any], arrays: Arrays | None, head: HeadMaker | None
+    ) -> None:
+        """Append `arrays` as a segment in one transaction, merging past `COMPACT_AT`, with
+        the head `head` signs, then release the lock (also on failure): the screen that read
+        the index has decided and signed by now.
 
         A save after that locks again, and refuses if another screen saved in between (what
         this one decided did not see that screen's samples)."""
+
+        if head is None and self._sealed:
+            self.close()  # a save lets go of the lock whatever happens
+            raise sealed_error(self.where)
 
         def check(stored: SegmentFormat) -> None:
             if (had := self._params(stored)) != params:
@@ -83,6 +95,7 @@ class SegmentTables:
             check=check,
             compact_at=COMPACT_AT,
             merge=merge,
+            head=None if head is None else partial(head, params),
         )
 
     def close(self) -> None:
@@ -90,12 +103,17 @@ class SegmentTables:
         self._tables.close()
 
     def _parts(
-        self, row: SegmentFormat | None, segments: Iterator[StoredSegment]
-    ) -> tuple[dict[str, Any] | None, list[Part]]:
+        self, row: SegmentFormat | None, segments: Iterator[StoredSegment], head: bytes | None
+    ) -> Loaded:
+        self._sealed = head is not None
         if row is None:
-            return None, []
+            return None, [], [], head
         params = self._params(row)
-        return params, [self._part(segment, params) for segment in segments]
+        parts, entries = [], []
+        for segment in segments:
+            parts.append(self._part(segment, params))
+            entries.append(segment.entry)
+        return params, parts, entries, head
 
     def _params(self, row: SegmentFormat) -> dict[str, Any]:
         try:

@@ -14,6 +14,7 @@ else reads the ledger through the names below.
 """
 
 from synthguard.ledger.log.checkpoint import Checkpoint, check_origin, verify_checkpoint
+from synthguard.ledger.log.heads import HEAD_TYPE, Head, HeadSeal
 from synthguard.ledger.log.kept import KeptCheckpoint
 from synthguard.ledger.log.lineage import (
     MAKING_EVENTS,
@@ -71,11 +72,14 @@ __all__ = [
     "DEFAULT_CHECKPOINT_INTERVAL",
     "FILE_MODE",
     "HASH_SIZE",
+    "HEAD_TYPE",
     "MAKING_EVENTS",
     "WAIT_NOTE_AFTER",
     "Checkpoint",
     "CompactRange",
     "EntryView",
+    "Head",
+    "HeadSeal",
     "KeptCheckpoint",
     "KeyRow",
     "Ledger",

@@ -8,8 +8,9 @@ one client, or not work at all). A ledger in SQLite lives on one machine, and it
 folder in the home.
 
 The tables, made on first use: `dedup_index` (one row: a format name and a parameters text),
-`dedup_segments` (one row per segment: its number, sample and sketch counts, SHA-256) and
-`dedup_chunks` (the segment's bytes, in parts under PostgreSQL's 1 GB value limit). What the
+`dedup_segments` (one row per segment: its number, sample and sketch counts, SHA-256),
+`dedup_chunks` (the segment's bytes, in parts under PostgreSQL's 1 GB value limit) and
+`dedup_head` (one row: the signed head of the segments, `synthguard.ledger.log.heads`). What the
 bytes mean, and whether they match their row, is the caller's to judge (for the dedup index:
 `synthguard.guards.dedup.tables`); this module only stores them, and merges them through the
 caller when there are too many.
@@ -113,6 +114,12 @@ segment_table = Table(
     Column("sketches", BigInteger, nullable=False),
     Column("sha256", Text, nullable=False),
 )
+head_table = Table(
+    "dedup_head",
+    _metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("envelope", LargeBinary, nullable=False),
+)
 chunk_table = Table(
     "dedup_chunks",
     _metadata,
@@ -148,9 +155,11 @@ class LockedSegments:
         self._conn: Connection | None = None
         self._acquire()
 
-    def load(self, read: Callable[[SegmentFormat | None, Iterator[StoredSegment]], T]) -> T:
-        """What `read` makes of the index's format (None: no index yet) and its segments, in
-        order.
+    def load(
+        self, read: Callable[[SegmentFormat | None, Iterator[StoredSegment], bytes | None], T]
+    ) -> T:
+        """What `read` makes of the index's format (None: no index yet), its segments, in
+        order, and its signed head (None: none).
 
         `read` runs inside the reading transaction and gets each segment's bytes as it asks
         for them, so that only one segment's bytes are held at a time.
@@ -159,10 +168,13 @@ class LockedSegments:
         with self._failures("cannot read"), conn.begin():
             row = conn.execute(select(index_table.c.format, index_table.c.params)).first()
             entries = conn.execute(select(segment_table).order_by(segment_table.c.seq)).all()
+            head = conn.execute(select(head_table.c.envelope)).scalar()
             if row is None and entries:
                 raise self.damaged("it has segments but no dedup_index row")
             stored = None if row is None else SegmentFormat(row.format, row.params)
-            result = read(stored, self._segments(conn, entries))
+            result = read(
+                stored, self._segments(conn, entries), None if head is None else bytes(head)
+            )
         self._seqs = [entry.seq for entry in entries]
         return result
 
@@ -174,8 +186,10 @@ class LockedSegments:
         check: Callable[[SegmentFormat], None],
         compact_at: int,
         merge: Callable[[Iterator[StoredSegment]], NewSegment],
+        head: Callable[[list[dict[str, Any]]], bytes] | None = None,
     ) -> None:
-        """Append `segment` (None: only make sure the index exists) in one transaction, then
+        """Append `segment` (None: only make sure the index exists) in one transaction, with
+        the head that `head` signs for the entries of the segments the index then has; then
         release the lock (also on failure): the screen that read the index has decided and
         signed by now.
 
@@ -189,6 +203,10 @@ class LockedSegments:
         try:
             with self._failures("cannot save"), conn.begin():
                 seqs = self._save(conn, fmt, segment, check, compact_at, merge)
+                if head is not None:
+                    envelope = head(self._entries(conn))
+                    conn.execute(delete(head_table))
+                    conn.execute(insert(head_table), {"id": 1, "envelope": envelope})
             self._seqs = seqs
         finally:
             self.close()
@@ -306,6 +324,11 @@ class LockedSegments:
                 who += f", connected since {since:%Y-%m-%d %H:%M:%S} UTC"
             who += ")"
         return f"waiting for the dedup index{self.where}: {who} holds it until that screen ends"
+
+    def _entries(self, conn: Connection) -> list[dict[str, Any]]:
+        """Each segment's entry, in order."""
+        rows = conn.execute(select(segment_table).order_by(segment_table.c.seq)).all()
+        return [{field: row._mapping[field] for field in ENTRY_FIELDS} for row in rows]
 
     def _segments(self, conn: Connection, entries: Sequence[Row[Any]]) -> Iterator[StoredSegment]:
         """The segments of `entries` with their bytes, read one at a time as they are asked for."""

@@ -866,6 +866,22 @@ class Ledger:
         if position < size:
             raise VerificationError(f"entry {position} is missing", seq=position)
 
+    def keys_now(self, root_key_id: str | None = None) -> list[VerifyingKey]:
+        """The keys that may sign at the ledger's size, from its signed key events (the
+        genesis key pinned by `root_key_id`); VerificationError if one does not verify."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(col(Entry.seq), col(Entry.envelope))
+                # Through the event index, as `verify` reads them.
+                .where(col(Entry.event).in_([action.value for action in KeyAction]))
+                .order_by(col(Entry.seq))
+            ).all()
+            top = conn.execute(select(func.max(col(Entry.seq)))).scalar_one()
+        timeline, error = build_timeline(((seq, bytes(env)) for seq, env in rows), root_key_id)
+        if error is not None:
+            raise error
+        return timeline.checkpoint_keys(0 if top is None else int(top) + 1)
+
     def checkpoints(self) -> list[CheckpointRow]:
         """All checkpoint rows, smallest tree first."""
         with Session(self.engine) as session:

@@ -324,15 +324,20 @@ def test_the_ledger_keeps_any_segment_bytes_and_merges_them_through_the_caller(
         return data, _entry(data)
 
     def read(
-        stored: SegmentFormat | None, segments: Iterator[StoredSegment]
-    ) -> tuple[SegmentFormat | None, list[tuple[dict[str, Any], bytes]]]:
-        return stored, [(s.entry, s.data) for s in segments]
+        stored: SegmentFormat | None, segments: Iterator[StoredSegment], head: bytes | None
+    ) -> tuple[SegmentFormat | None, list[tuple[dict[str, Any], bytes]], bytes | None]:
+        return stored, [(s.entry, s.data) for s in segments], head
+
+    def head(entries: list[dict[str, Any]]) -> bytes:
+        return json.dumps(entries).encode()
 
     blobs = [b"", b"a" * 1000, bytes(range(256)) * 40, b"\x00" * 3]
     for blob in blobs:
         tables = LockedSegments(postgres_url)
         tables.load(read)
-        tables.save(fmt, (blob, _entry(blob)), check=checked.append, compact_at=2, merge=merge)
+        tables.save(
+            fmt, (blob, _entry(blob)), check=checked.append, compact_at=2, merge=merge, head=head
+        )
 
     # Past two segments the third save merged all three into one; the fourth came after it.
     assert merged == [[1, 2, 3]]
@@ -340,7 +345,9 @@ def test_the_ledger_keeps_any_segment_bytes_and_merges_them_through_the_caller(
     tables = LockedSegments(postgres_url)
     try:
         first = b"".join(blobs[:3])
-        assert tables.load(read) == (fmt, [(_entry(first), first), (_entry(blobs[3]), blobs[3])])
+        # The head was signed for the segments as they are after the merge, in the same save.
+        kept = [_entry(first), _entry(blobs[3])]
+        assert tables.load(read) == (fmt, [(kept[0], first), (kept[1], blobs[3])], head(kept))
     finally:
         tables.close()
     assert sql(postgres_url, HELD, objid=LOCK_KEY & 0xFFFF_FFFF) == [(0,)]
