@@ -24,7 +24,6 @@ replay, but they name no ledger, so the report's notes say so.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -43,9 +42,10 @@ from synthguard.ledger.log.keyring import KeyTimeline, build_timeline
 from synthguard.ledger.log.merkle import Tree, verify_consistency
 from synthguard.ledger.log.store import EntryView, Ledger, engine_for, entry_leaf_hash, read_entries
 from synthguard.ledger.log.tables import CheckpointRow, Entry, SampleRow
-from synthguard.provenance.dsse import open_envelope
+from synthguard.provenance.dsse import json_value, open_envelope
 from synthguard.provenance.engine import Engine, once_per_worker
 from synthguard.provenance.errors import InputError, VerificationError
+from synthguard.provenance.gc_pause import collection_paused
 from synthguard.provenance.record import KEY_EVENT_TYPE, RECORD_TYPE, KeyAction
 
 # Below this many entries a process pool costs more than it saves.
@@ -88,7 +88,8 @@ def verify_ledger(
     ranges through its own connection to the ledger's URL), else on `workers` processes
     forked from this one (default: one per core) for a large ledger.
     """
-    with _Snapshot(ledger) as snapshot:
+    # Verification makes an object or more per entry, and no reference cycles.
+    with collection_paused(), _Snapshot(ledger) as snapshot:
         size = snapshot.size
         timeline, key_error = _key_timeline(ledger, root_key_id, size)
         if key_error is not None:
@@ -384,7 +385,12 @@ def _verify_range(
     engine: SqlEngine, start: int, stop: int, timeline: KeyTimeline, origin: str
 ) -> _RangeResult:
     """Check entries start <= seq < stop; return their leaf hashes, facts and first error."""
-    rows = read_entries(engine, start, stop)
+    with collection_paused():
+        return _check_range(read_entries(engine, start, stop), timeline, origin)
+
+
+def _check_range(rows: list[EntryView], timeline: KeyTimeline, origin: str) -> _RangeResult:
+    """`_verify_range` of the rows read."""
     leaves: list[bytes] = []
     facts: list[_Fact] = []
     for entry in rows:
@@ -399,7 +405,7 @@ def _verify_range(
             if "unknown key" in reason and key_id in timeline.spans:
                 reason = f"signed by key {key_id}, which may not sign here (revoked or retired)"
             return leaves, facts, (seq, f"entry {seq}: {reason}")
-        body = json.loads(payload)
+        body = json_value(payload)
         problem = _binding_problem(body, origin) or _index_problem(kind, body, signer, entry)
         if problem:
             return leaves, facts, (seq, f"entry {seq}: {problem}")

@@ -14,7 +14,7 @@ from securesystemslib import exceptions as ssl_exceptions
 from securesystemslib.dsse import Envelope as SslEnvelope
 from securesystemslib.signer import CryptoSigner, SSlibKey
 
-from synthguard.provenance.dsse import Envelope, open_envelope, pae, sign_envelope
+from synthguard.provenance.dsse import Envelope, json_value, open_envelope, pae, sign_envelope
 from synthguard.provenance.errors import VerificationError
 from synthguard.provenance.keys import SigningKey, VerifyingKey
 
@@ -264,3 +264,47 @@ def test_we_open_an_envelope_signed_by_securesystemslib() -> None:
     data = json.dumps(envelope.to_dict()).encode()
 
     assert open_envelope(data, {ours.key_id: ours.public}) == (TYPE, PAYLOAD, ours.key_id)
+
+
+def _loads(data: bytes | str) -> tuple[str, Any]:
+    """What json.loads makes of `data`: ("value", it) or ("error", its type and message)."""
+    try:
+        return "value", json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        return "error", (type(exc), str(exc))
+
+
+def _json_value(data: bytes | str) -> tuple[str, Any]:
+    try:
+        return "value", json_value(data)
+    except (ValueError, RecursionError) as exc:
+        return "error", (type(exc), str(exc))
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(
+    JSON_VALUES,
+    st.sampled_from(["", " ", "\n", "\ufeff", "\t "]),
+    st.sampled_from(["", " ", "\n", "x", ",1", "\x00"]),
+    st.sampled_from(["utf-8", "utf-16-le", "utf-16", "utf-32", "utf-8-sig", "str"]),
+    st.booleans(),
+)
+def test_json_value_is_json_loads(
+    value: Any, before: str, after: str, encoding: str, ascii_only: bool
+) -> None:
+    """The fast path gives json.loads's value or error for any text around any value, in any
+    encoding json.loads detects (the bytes it would take for UTF-16 or UTF-32 included)."""
+    text = before + json.dumps(value, ensure_ascii=ascii_only) + after
+    data: bytes | str = text if encoding == "str" else text.encode(encoding, "surrogatepass")
+    assert _json_value(data) == _loads(data)
+
+
+@given(st.binary(max_size=40))
+def test_json_value_is_json_loads_on_any_bytes(data: bytes) -> None:
+    assert _json_value(data) == _loads(data)
