@@ -6,9 +6,9 @@ screen miss a copy (drop or alter a sample's sketches) or name a false original 
 the screen would sign that verdict. So every save signs a head: the index's parameters and each
 segment's counts and SHA-256, in order, a version one above the head it replaces, and the
 ledger it belongs to, in a DSSE envelope by the saving home's ledger key. A screen decides from
-the index only if its head verifies under a key that this ledger's signed key events allow now
-(the genesis key pinned by the home's config), names this ledger, and lists exactly the
-segments that are there.
+the index only if its head verifies under a key that this ledger's signed key events allowed to
+sign at the ledger size the head names (the genesis key pinned by the home's config), names this
+ledger, and lists exactly the segments that are there.
 
 A signature alone does not stop an old head from coming back with its old segments (a
 rollback, which forgets the samples screened since). Each home therefore keeps, beside its kept
@@ -72,6 +72,7 @@ class HeadSeal:
                 "kind": self.kind,
                 "ledger": self.ledger.origin,
                 "signer": signer,
+                "size": self.ledger.size(),
                 "state": dict(state),
                 "version": version,
             }
@@ -96,17 +97,37 @@ class HeadSeal:
                     f"a key (if you removed it to start anew, remove {self._kept} too)"
                 )
             return None
-        keys = {key.key_id: key for key in self.ledger.keys_now(self.root_key)}
+        timeline, size = self.ledger.key_timeline(self.root_key)
         try:
-            kind, payload, signer = open_envelope(envelope, keys)
+            kind, payload, signer = open_envelope(
+                envelope, {key_id: span.key for key_id, span in timeline.spans.items()}
+            )
             body: Any = json.loads(payload)
             fields = (body["format"], body["kind"], body["ledger"], body["signer"])
-            version, signed = body["version"], body["state"]
+            version, signed, signed_at = body["version"], body["state"], body["size"]
         except (VerificationError, ValueError, KeyError, TypeError) as exc:
             raise VerificationError(
                 f"the {self._shown}{where} has a head that does not verify under this ledger's "
                 f"keys ({exc}): it was changed without a key"
             ) from exc
+        if timeline.spans[signer].status == "revoked":
+            raise VerificationError(
+                f"the {self._shown}{where} has a head signed by key {signer}, which was revoked: "
+                "a head it signed cannot be told from one made with it since; restore an index "
+                f"signed by another key, or move the index and {self._kept} aside to start anew"
+            )
+        # As for a checkpoint: the key must have been one that could sign at the ledger size
+        # the head names, which the ledger has reached (a retired key's old heads still hold).
+        if (
+            type(signed_at) is not int
+            or not 0 < signed_at <= size
+            or not timeline.spans[signer].may_sign_checkpoint(signed_at)
+        ):
+            raise VerificationError(
+                f"the {self._shown}{where} has a head signed by key {signer} for ledger size "
+                f"{signed_at!r}, at which that key could not sign (the ledger holds {size} "
+                "entries): it was made with a revoked key or for another ledger"
+            )
         if kind != HEAD_TYPE or fields != (HEAD_FORMAT, self.kind, self.ledger.origin, signer):
             raise VerificationError(
                 f"the {self._shown}{where} has a head signed for another use or ledger "

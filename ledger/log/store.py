@@ -866,9 +866,9 @@ class Ledger:
         if position < size:
             raise VerificationError(f"entry {position} is missing", seq=position)
 
-    def keys_now(self, root_key_id: str | None = None) -> list[VerifyingKey]:
-        """The keys that may sign at the ledger's size, from its signed key events (the
-        genesis key pinned by `root_key_id`); VerificationError if one does not verify."""
+    def key_timeline(self, root_key_id: str | None = None) -> tuple[KeyTimeline, int]:
+        """The ledger's keys, from its signed key events (the genesis key pinned by
+        `root_key_id`), and its size; VerificationError if a key event does not verify."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(col(Entry.seq), col(Entry.envelope))
@@ -880,7 +880,7 @@ class Ledger:
         timeline, error = build_timeline(((seq, bytes(env)) for seq, env in rows), root_key_id)
         if error is not None:
             raise error
-        return timeline.checkpoint_keys(0 if top is None else int(top) + 1)
+        return timeline, 0 if top is None else int(top) + 1
 
     def checkpoints(self) -> list[CheckpointRow]:
         """All checkpoint rows, smallest tree first."""

@@ -230,3 +230,39 @@ def test_a_shared_index_changed_in_the_database_is_refused_on_every_machine(
 
     for home, name in ((home_a, "a-again"), (home_b, "b-again")):
         refused(screen(run, home, tmp_path, name, first), "does not hold", "without a key")
+
+
+def head_of(home: Path) -> dict[str, Any]:
+    """The signed payload of the index's head."""
+    envelope = json.loads(manifest(home)["head"])
+    body: dict[str, Any] = json.loads(base64.b64decode(envelope["payload"]))
+    return body
+
+
+def test_heads_signed_before_a_key_rotation_still_verify(
+    run: Run, home: Path, tmp_path: Path, screened: list[dict[str, str]]
+) -> None:
+    old_signer = head_of(home)["signer"]
+    assert run("keys", "rotate", home=home).exit_code == 0
+    # Entries after the rotation: the retired key signs nothing from here on.
+    source = write_jsonl(tmp_path / "more.jsonl", rows(8, 3))
+    assert run("record", source, "--generator", "g", "--model", "m", home=home).exit_code == 0
+
+    # The head it signed holds for the ledger size it was signed at, as its entries do.
+    again = screen(run, home, tmp_path, "again", copies(screened))
+    assert again.exit_code == 0, again.output
+    assert accepted(tmp_path, "again") == []
+    # The next save that adds samples signs with the new key.
+    assert screen(run, home, tmp_path, "fresh", rows(9, 2)).exit_code == 0
+    assert head_of(home)["signer"] != old_signer
+
+
+def test_a_head_signed_by_a_revoked_key_is_refused(
+    run: Run, home: Path, tmp_path: Path, screened: list[dict[str, str]]
+) -> None:
+    old_signer = head_of(home)["signer"]
+    assert run("keys", "rotate", home=home).exit_code == 0
+    revoked = run("keys", "revoke", old_signer, "--reason", "laptop stolen", home=home)
+    assert revoked.exit_code == 0, revoked.output
+
+    refused(screen(run, home, tmp_path, "again", copies(screened)), "was revoked", "heads.json")
