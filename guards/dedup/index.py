@@ -440,10 +440,12 @@ class DedupIndex:
         seal, signed = self._seal, []
         sign = None
         if seal is not None:
-            version = (0 if self._head is None else self._head.version) + 1
+            loaded = 0 if self._head is None else self._head.version
 
-            def sign(params: Mapping[str, Any], entries: list[dict[str, Any]]) -> bytes:
-                envelope, head = seal.sign(version, head_state(params, entries))
+            def sign(
+                params: Mapping[str, Any], entries: list[dict[str, Any]], previous: bytes | None
+            ) -> bytes:
+                envelope, head = seal.sign(head_state(params, entries), loaded, previous)
                 signed.append(head)
                 return envelope
 

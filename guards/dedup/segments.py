@@ -56,8 +56,9 @@ Loaded = tuple[dict[str, Any] | None, list[Part], list[dict[str, Any]], bytes | 
 """What a store holds: the sketch parameters (None: no index yet), the segments, each
 segment's entry (`ENTRY_KEYS`) in order, and the signed head (None: none)."""
 
-HeadMaker = Callable[[Mapping[str, Any], list[dict[str, Any]]], bytes]
-"""Signs the head of an index with these parameters and segment entries: its envelope."""
+HeadMaker = Callable[[Mapping[str, Any], list[dict[str, Any]], bytes | None], bytes]
+"""Signs the head of an index with these parameters and segment entries, given the head it
+replaces (as stored when the save began): its envelope."""
 
 ENTRY_KEYS = ("docs", "sketches", "sha256")
 """A segment's entry: its sample and sketch counts and the SHA-256 of its bytes."""
@@ -387,7 +388,9 @@ class SegmentFolder:
                 segments[:] = [write_segment(self.path, segments, merged)]
             if head is not None:
                 # In the manifest, so that the head and the segments it lists change at once.
-                manifest["head"] = head(params, _entries(segments)).decode("utf-8")
+                previous = stored.get("head") if stored is not None else None
+                signed = head(params, _entries(segments), previous and previous.encode())
+                manifest["head"] = signed.decode("utf-8")
             write_atomic(self.path / MANIFEST, manifest_bytes(manifest))
             for name in obsolete:
                 (self.path / name).unlink(missing_ok=True)

@@ -4,11 +4,12 @@ The dedup index (segments in the home, or the `dedup_` tables of a PostgreSQL le
 says which rows are copies of earlier ones. Unsigned, whoever can write the database could make a
 screen miss a copy (drop or alter a sample's sketches) or name a false original (add one), and
 the screen would sign that verdict. So every save signs a head: the index's parameters and each
-segment's counts and SHA-256, in order, a version one above the head it replaces, and the
-ledger it belongs to, in a DSSE envelope by the saving home's ledger key. A screen decides from
-the index only if its head verifies under a key that this ledger's signed key events allowed to
-sign at the ledger size the head names (the genesis key pinned by the home's config), names this
-ledger, and lists exactly the segments that are there.
+segment's counts and SHA-256, in order, a version one above the head it replaces, the ledger it
+belongs to and that ledger's size, in a DSSE envelope by the saving home's ledger key. A screen
+decides from the index only if its head verifies under a key that this ledger's signed key
+events allowed to sign at the size the head names (the genesis key pinned by the home's config;
+a revoked key's heads are refused), names this ledger, and lists exactly the segments that are
+there.
 
 A signature alone does not stop an old head from coming back with its old segments (a
 rollback, which forgets the samples screened since). Each home therefore keeps, beside its kept
@@ -20,6 +21,8 @@ home that never saw the index before trusts the newest head it is shown.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 from collections.abc import Mapping
@@ -51,8 +54,8 @@ class HeadSeal:
     """Signs and checks the heads of one kind of state (`kind`, e.g. "dedup-index") of one
     ledger, for one home (`home`: where its `heads.json` is kept).
 
-    `ledger` signs (it must be open with the home's key to `sign`) and gives the keys that may
-    sign now; `root_key` pins its genesis key as the home's config does.
+    `ledger` signs (it must be open with the home's key to `sign`) and gives its key timeline;
+    `root_key` pins its genesis key as the home's config does.
     """
 
     def __init__(self, ledger: Ledger, home: Path, kind: str, root_key: str | None) -> None:
@@ -63,8 +66,17 @@ class HeadSeal:
         self._name = f"{kind} of {ledger.origin}"
         self._shown = kind.replace("-", " ")
 
-    def sign(self, version: int, state: Mapping[str, Any]) -> tuple[bytes, Head]:
-        """The envelope of a head of `state` at `version`, signed by the ledger's key."""
+    def sign(
+        self, state: Mapping[str, Any], loaded: int, replaced: bytes | None
+    ) -> tuple[bytes, Head]:
+        """The envelope of a head of `state`, signed by the ledger's key, and the head.
+
+        Its version is one above both the version this screen loaded and that of the head it
+        replaces in the store: another screen of this home may have saved in between (a
+        folder is locked only while it is written). The replaced head is only read for its
+        number: whatever it claims, the new head is signed here and checked when it is read.
+        """
+        version = max(loaded, _version_of(replaced)) + 1
         signer = self.ledger.key_id
         payload = canonical_json(
             {
@@ -126,7 +138,7 @@ class HeadSeal:
             raise VerificationError(
                 f"the {self._shown}{where} has a head signed by key {signer} for ledger size "
                 f"{signed_at!r}, at which that key could not sign (the ledger holds {size} "
-                "entries): it was made with a revoked key or for another ledger"
+                "entries): it was not made for this ledger as it is"
             )
         if kind != HEAD_TYPE or fields != (HEAD_FORMAT, self.kind, self.ledger.origin, signer):
             raise VerificationError(
@@ -168,6 +180,17 @@ class HeadSeal:
         if not isinstance(heads, dict) or not all(_kept_head(v) for v in heads.values()):
             raise InputError(f"{self._kept} is damaged: restore it from a backup")
         return heads
+
+
+def _version_of(envelope: bytes | None) -> int:
+    """The version an envelope's head payload names (0 if there is none to read)."""
+    try:
+        version = json.loads(base64.b64decode(json.loads(envelope or b"null")["payload"]))[
+            "version"
+        ]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return 0
+    return version if type(version) is int and version > 0 else 0
 
 
 def _kept_head(value: object) -> bool:

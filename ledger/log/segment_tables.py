@@ -186,10 +186,11 @@ class LockedSegments:
         check: Callable[[SegmentFormat], None],
         compact_at: int,
         merge: Callable[[Iterator[StoredSegment]], NewSegment],
-        head: Callable[[list[dict[str, Any]]], bytes] | None = None,
+        head: Callable[[list[dict[str, Any]], bytes | None], bytes] | None = None,
     ) -> None:
         """Append `segment` (None: only make sure the index exists) in one transaction, with
-        the head that `head` signs for the entries of the segments the index then has; then
+        the head that `head` signs for the entries of the segments the index then has (given
+        the head it replaces); then
         release the lock (also on failure): the screen that read the index has decided and
         signed by now.
 
@@ -204,7 +205,10 @@ class LockedSegments:
             with self._failures("cannot save"), conn.begin():
                 seqs = self._save(conn, fmt, segment, check, compact_at, merge)
                 if head is not None:
-                    envelope = head(self._entries(conn))
+                    previous = conn.execute(select(head_table.c.envelope)).scalar()
+                    envelope = head(
+                        self._entries(conn), None if previous is None else bytes(previous)
+                    )
                     conn.execute(delete(head_table))
                     conn.execute(insert(head_table), {"id": 1, "envelope": envelope})
             self._seqs = seqs

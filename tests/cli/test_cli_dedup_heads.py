@@ -266,3 +266,20 @@ def test_a_head_signed_by_a_revoked_key_is_refused(
     assert revoked.exit_code == 0, revoked.output
 
     refused(screen(run, home, tmp_path, "again", copies(screened)), "was revoked", "heads.json")
+
+
+def test_two_screens_of_one_home_at_once_leave_a_head_that_both_accept(
+    home: Path, passphrase: str, screened: list[dict[str, str]]
+) -> None:
+    # A folder is locked only while it is written: both load version 2, both save.
+    at = Home(home)
+    with at.open(lambda: passphrase) as ledger:
+        indexes = [DedupIndex.at(at, ledger=ledger) for _ in range(2)]
+        for index, seed in zip(indexes, (10, 11), strict=True):
+            DedupGuard(index).check([sample_from_row(r) for r in rows(seed, 2)])
+        for index in indexes:
+            index.save()
+        # The second save numbered its head above the first one's, not above what it loaded.
+        assert head_of(home)["version"] == 4
+        with DedupIndex.at(at, ledger=ledger) as after:
+            assert len(after) == 10 + 2 + 2

@@ -328,8 +328,13 @@ def test_the_ledger_keeps_any_segment_bytes_and_merges_them_through_the_caller(
     ) -> tuple[SegmentFormat | None, list[tuple[dict[str, Any], bytes]], bytes | None]:
         return stored, [(s.entry, s.data) for s in segments], head
 
-    def head(entries: list[dict[str, Any]]) -> bytes:
-        return json.dumps(entries).encode()
+    replaced: list[bytes | None] = []
+    written: list[bytes] = []
+
+    def head(entries: list[dict[str, Any]], before: bytes | None) -> bytes:
+        replaced.append(before)
+        written.append(json.dumps(entries).encode())
+        return written[-1]
 
     blobs = [b"", b"a" * 1000, bytes(range(256)) * 40, b"\x00" * 3]
     for blob in blobs:
@@ -341,13 +346,16 @@ def test_the_ledger_keeps_any_segment_bytes_and_merges_them_through_the_caller(
 
     # Past two segments the third save merged all three into one; the fourth came after it.
     assert merged == [[1, 2, 3]]
+    # Each head was told the one it replaced.
+    assert replaced == [None, *written[:-1]]
     assert checked == [fmt] * 3  # every save but the one that made the index
     tables = LockedSegments(postgres_url)
     try:
         first = b"".join(blobs[:3])
         # The head was signed for the segments as they are after the merge, in the same save.
         kept = [_entry(first), _entry(blobs[3])]
-        assert tables.load(read) == (fmt, [(kept[0], first), (kept[1], blobs[3])], head(kept))
+        assert tables.load(read) == (fmt, [(kept[0], first), (kept[1], blobs[3])], written[-1])
+        assert written[-1] == json.dumps(kept).encode()
     finally:
         tables.close()
     assert sql(postgres_url, HELD, objid=LOCK_KEY & 0xFFFF_FFFF) == [(0,)]
