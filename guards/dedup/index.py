@@ -277,6 +277,8 @@ class DedupIndex:
         """The index saved in folder `path`; empty if there is none yet (created on save).
 
         A damaged index (unreadable manifest, missing or altered segment) is an InputError.
+        Opened so, its signed head is not checked, and it cannot be saved over a sealed one:
+        `at(home, ledger=...)` opens a home's index sealed.
         """
         return cls(path)._load()
 
