@@ -122,6 +122,17 @@ class HeadSeal:
                 f"the {self._shown}{where} has a head that does not verify under this ledger's "
                 f"keys ({exc}): it was changed without a key"
             ) from exc
+        if kind != HEAD_TYPE or fields[:2] != (HEAD_FORMAT, self.kind) or fields[3] != signer:
+            raise VerificationError(
+                f"the {self._shown}{where} has a head signed for another use ({fields[1]!r}): "
+                "it was moved here without a key"
+            )
+        if fields[2] != self.ledger.origin:
+            raise VerificationError(
+                f"the {self._shown}{where} belongs to ledger {fields[2]!r}, not to this one "
+                f"({self.ledger.origin!r}): screen with the ledger it was saved with, or move "
+                f"it and {self._kept} aside to start one for this ledger"
+            )
         if timeline.spans[signer].status == "revoked":
             raise VerificationError(
                 f"the {self._shown}{where} has a head signed by key {signer}, which was revoked: "
@@ -139,11 +150,6 @@ class HeadSeal:
                 f"the {self._shown}{where} has a head signed by key {signer} for ledger size "
                 f"{signed_at!r}, at which that key could not sign (the ledger holds {size} "
                 "entries): it was not made for this ledger as it is"
-            )
-        if kind != HEAD_TYPE or fields != (HEAD_FORMAT, self.kind, self.ledger.origin, signer):
-            raise VerificationError(
-                f"the {self._shown}{where} has a head signed for another use or ledger "
-                f"({fields[1]!r} of ledger {fields[2]!r}): it was moved here without a key"
             )
         if type(version) is not int or version < 1 or signed != dict(state):
             raise VerificationError(
