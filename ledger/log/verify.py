@@ -41,7 +41,7 @@ from synthguard.ledger.log.checkpoint import Checkpoint, parse_checkpoint, verif
 from synthguard.ledger.log.keyring import KeyTimeline, build_timeline
 from synthguard.ledger.log.merkle import Tree, verify_consistency
 from synthguard.ledger.log.store import EntryView, Ledger, engine_for, entry_leaf_hash, read_entries
-from synthguard.ledger.log.tables import CheckpointRow, Entry, SampleRow
+from synthguard.ledger.log.tables import CheckpointRow, Entry
 from synthguard.provenance.dsse import json_value, open_envelope
 from synthguard.provenance.engine import Engine, once_per_worker
 from synthguard.provenance.errors import InputError, VerificationError
@@ -187,8 +187,10 @@ class _Snapshot:
     def read_content(self) -> None:
         """Each stored sample's id and the SHA-256 of its content, which must be its digest
         (a mismatch is kept in `content_error`, reported after the entries)."""
-        rows = self.session.exec(
-            select(col(SampleRow.sample_id), col(SampleRow.digest), col(SampleRow.content))
+        # Plain SQL in the snapshot's transaction: SQLAlchemy's row processing cost a third of
+        # this (300,000 samples: 0.97 -> 0.62 CPU s), on the process the workers share cores with.
+        rows = self.session.connection().exec_driver_sql(
+            "SELECT sample_id, digest, content FROM samples"
         )
         for sample_id, stored_digest, content in rows:
             actual = hashlib.sha256(content.encode("utf-8")).digest()
@@ -294,14 +296,17 @@ class _Facts:
         self.seen: dict[str, int] = {}
         self.unbound = 0
         self.bound = False
-        self.digests: dict[str, set[str]] = {}
+        # Each sample's signed digest: one string, a set once a second one comes (it runs for
+        # every record of the ledger, and most samples have one digest).
+        self.digests: dict[str, str | set[str]] = {}
         self.made: set[str] = set()
         self.erased: set[str] = set()
 
     def add(self, facts: list[_Fact]) -> None:
         """Take a range's facts, in seq order; VerificationError at the first replay."""
+        seen, digests = self.seen, self.digests
         for seq, record_id, version, sample_id, signed_digest, event in facts:
-            first = self.seen.setdefault(record_id, seq)
+            first = seen.setdefault(record_id, seq)
             if first != seq:
                 raise VerificationError(
                     f"entry {seq}: repeats the signed record of entry {first} (a replayed "
@@ -320,11 +325,23 @@ class _Facts:
                 self.bound = True
             if sample_id is None or signed_digest is None:
                 continue
-            self.digests.setdefault(sample_id, set()).add(signed_digest)
+            known = digests.setdefault(sample_id, signed_digest)
+            if known != signed_digest:
+                if isinstance(known, str):
+                    digests[sample_id] = {known, signed_digest}
+                else:
+                    known.add(signed_digest)
             if event in _MAKING:
                 self.made.add(sample_id)
             elif event == "erased":
                 self.erased.add(sample_id)
+
+    def signs(self, sample_id: str, digest: str) -> bool | None:
+        """Whether a record of the sample signs `digest` (None: no record names the sample)."""
+        known = self.digests.get(sample_id)
+        if known is None:
+            return None
+        return known == digest if isinstance(known, str) else digest in known
 
 
 _MAKING = frozenset({"generated", "revised", "imported"})
@@ -469,12 +486,12 @@ def _verify_content(snapshot: _Snapshot, facts: _Facts) -> None:
         raise snapshot.content_error
     content = snapshot.content
     for sample_id, actual in content.items():
-        signed = facts.digests.get(sample_id)
-        if not signed:
+        signed = facts.signs(sample_id, "sha256:" + actual.hex())
+        if signed is None:
             raise VerificationError(
                 f"sample {sample_id}: content is stored but no record of the ledger names it"
             )
-        if "sha256:" + actual.hex() not in signed:
+        if not signed:
             raise VerificationError(
                 f"sample {sample_id}: the stored content is not what its records sign: it was "
                 "changed in the database"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from synthguard.ledger.log import verify
-from synthguard.ledger.log.verify import verify_ledger
+from synthguard.ledger.log.verify import _Facts, verify_ledger
 from synthguard.provenance.errors import VerificationError
 
 SIZE = verify._PARALLEL_FROM + 501
@@ -47,3 +47,23 @@ def test_a_tampered_entry_deep_inside_is_named(ledger_large, bad):
     with pytest.raises(VerificationError, match="signature does not verify") as caught:
         verify_ledger(ledger, workers=2)
     assert caught.value.seq == min(bad)
+
+
+def test_the_digests_records_sign_are_kept_per_sample() -> None:
+    """One digest a sample as a string, several as a set: both answer the content check."""
+    facts = _Facts("origin")
+    one, two = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    facts.add(
+        [
+            (1, "a" * 32, 2, "s1", one, "generated"),
+            (2, "b" * 32, 2, "s2", one, "generated"),
+            (3, "c" * 32, 2, "s2", one, "screened"),
+            (4, "d" * 32, 2, "s2", two, "screened"),
+            (5, "e" * 32, 2, "s2", two, "screened"),
+        ]
+    )
+    assert facts.digests == {"s1": one, "s2": {one, two}}
+    assert (facts.signs("s1", one), facts.signs("s1", two)) == (True, False)
+    assert (facts.signs("s2", one), facts.signs("s2", two)) == (True, True)
+    assert facts.signs("s3", one) is None
+    assert facts.made == {"s1", "s2"}
