@@ -109,7 +109,10 @@ class HeadSeal:
                     f"a key (if you removed it to start anew, remove {self._kept} too)"
                 )
             return None
-        timeline, size = self.ledger.key_timeline(self.root_key)
+        size = self.ledger.size()
+        timeline, bad_key_event = self.ledger.key_timeline(self.root_key, size)
+        if bad_key_event is not None:
+            raise bad_key_event
         try:
             kind, payload, signer = open_envelope(
                 envelope, {key_id: span.key for key_id, span in timeline.spans.items()}
@@ -196,7 +199,8 @@ def _version_of(envelope: bytes | None) -> int:
         ]
     except (ValueError, KeyError, TypeError, binascii.Error):
         return 0
-    return version if type(version) is int and version > 0 else 0
+    # Unsigned here: a number JSON holds exactly, or nothing (it only numbers the next head).
+    return version if type(version) is int and 0 < version < 2**53 - 1 else 0
 
 
 def _kept_head(value: object) -> bool:

@@ -866,21 +866,24 @@ class Ledger:
         if position < size:
             raise VerificationError(f"entry {position} is missing", seq=position)
 
-    def key_timeline(self, root_key_id: str | None = None) -> tuple[KeyTimeline, int]:
-        """The ledger's keys, from its signed key events (the genesis key pinned by
-        `root_key_id`), and its size; VerificationError if a key event does not verify."""
+    def key_timeline(
+        self, root_key_id: str | None, size: int
+    ) -> tuple[KeyTimeline, VerificationError | None]:
+        """Apply the signed key events among the first `size` entries in seq order (the genesis
+        key pinned by `root_key_id`), up to the first bad one; return it unraised.
+
+        The timeline built so far is sound for every entry before the bad event.
+        """
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(col(Entry.seq), col(Entry.envelope))
-                # Through the event index, as `verify` reads them.
+                # Through the event index; entries whose payload type disagrees with their
+                # event column are caught by `verify`'s pass over every entry.
                 .where(col(Entry.event).in_([action.value for action in KeyAction]))
+                .where(col(Entry.seq) < size)
                 .order_by(col(Entry.seq))
             ).all()
-            top = conn.execute(select(func.max(col(Entry.seq)))).scalar_one()
-        timeline, error = build_timeline(((seq, bytes(env)) for seq, env in rows), root_key_id)
-        if error is not None:
-            raise error
-        return timeline, 0 if top is None else int(top) + 1
+        return build_timeline(((seq, bytes(envelope)) for seq, envelope in rows), root_key_id)
 
     def checkpoints(self) -> list[CheckpointRow]:
         """All checkpoint rows, smallest tree first."""

@@ -67,5 +67,8 @@ def test_a_new_head_is_numbered_above_the_one_it_replaces(tmp_path: Path) -> Non
     envelope, head = sealer.sign(STATE, 2, replaced)
     assert head.version == payload(envelope)["version"] == 8
     # Whatever the replaced bytes are, they only number the new head.
-    for junk in (b"", b"{}", b'{"payload": "%%%"}', b"[1]"):
+    huge = json.dumps(
+        {"payload": base64.b64encode(json.dumps({"version": 2**60}).encode()).decode()}
+    ).encode()  # a number no head can carry: it would stop the save after the verdicts
+    for junk in (b"", b"{}", b'{"payload": "%%%"}', b"[1]", huge):
         assert sealer.sign(STATE, 2, junk)[1].version == 3
