@@ -47,10 +47,14 @@ import functools
 import importlib
 import importlib.metadata
 import inspect
+import json
+import os
 import pkgutil
 import random
 import re
+import subprocess
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -211,14 +215,44 @@ def versions() -> dict[str, str]:
 @functools.cache
 def docstrings() -> tuple[Doc, ...]:
     """Every distinct public docstring of `SOURCES` of `_MIN_WORDS` words or more, in a fixed
-    order (sources as listed, submodules sorted, members in definition order)."""
+    order (sources as listed, submodules sorted, members in definition order).
+
+    Read by a fresh interpreter with a fixed hash seed: what a module shows depends on what its
+    process imported before (a package gains members as its submodules load), and some modules
+    order their members by hashing (numpy.matlib), so a corpus read inside a test session would
+    change with the order the tests ran in and from run to run."""
+    with tempfile.TemporaryDirectory(prefix="poisoning.") as scratch:
+        out = Path(scratch) / "docstrings.json"
+        done = subprocess.run(
+            [sys.executable, "-c", _READ_DOCSTRINGS, str(out)],
+            cwd=Path(__file__).parent,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"reading the corpus's docstrings failed: {done.stderr[-2000:]}")
+        found = json.loads(out.read_text(encoding="utf-8"))
+    return tuple(Doc(name, module, text) for name, module, text in found)
+
+
+_READ_DOCSTRINGS = (
+    "import json, sys, poisoning\n"
+    "docs = [[d.name, d.module, d.text] for d in poisoning.read_docstrings()]\n"
+    "open(sys.argv[1], 'w', encoding='utf-8').write(json.dumps(docs))\n"
+)
+
+
+def read_docstrings() -> list[Doc]:
+    """`docstrings()`, read in this process as it stands."""
     seen: set[str] = set()
     docs: list[Doc] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # deprecated modules warn when their members are read
         for module in _modules():
             docs += _documented(module, seen)
-    return tuple(docs)
+    return docs
 
 
 def _documented(module: ModuleType, seen: set[str]) -> list[Doc]:
