@@ -12,6 +12,7 @@ from synthguard.cli.context import App, pass_app
 from synthguard.cli.engine_options import engine_for, engine_options
 from synthguard.cli.errors import PROG
 from synthguard.cli.progress import progress_bar
+from synthguard.guards.dedup import DedupIndex, IndexCheck
 from synthguard.ledger.log import verify_ledger
 from synthguard.ledger.release import read_public_keys
 from synthguard.provenance.errors import InputError
@@ -48,8 +49,9 @@ def verify(
 ) -> None:
     """Check every signature, leaf hash, checkpoint and stored content of the ledger, offline.
 
-    In a home, the checkpoint its writer last signed is checked too, and the home's config pins
-    the genesis key. Exit 1 with the first bad entry's seq when anything does not check out.
+    In a home, the checkpoint its writer last signed is checked too, the home's config pins
+    the genesis key, and the dedup index (if screens made one) is checked against its signed
+    head as a screen would. Exit 1 with the first bad entry's seq when anything does not check out.
     """
     note = kept.read_text(encoding="utf-8", errors="replace") if kept else None
     root_key = app.root_key()
@@ -65,6 +67,19 @@ def verify(
         report = verify_ledger(
             ledger, kept_checkpoint=note, root_key_id=root_key, progress=tick, engine=engine
         )
+        # A bare --db has no home, and so no folder index and no head accepted before.
+        in_home = app.db is None or app.home.config_path.exists()
+        index = (
+            DedupIndex.check(
+                app.home,
+                ledger,
+                root_key=root_key or report.root_key,
+                db=app.db,
+                on_wait=lambda line: click.echo(f"{PROG}: {line}", err=True),
+            )
+            if in_home
+            else None
+        )
     if root_key is None:
         click.echo(
             f"{PROG}: warning: trusting genesis key {report.root_key}, which the database itself "
@@ -73,3 +88,15 @@ def verify(
             err=True,
         )
     click.echo(render.verify_summary(report))
+    if index is not None:
+        click.echo(_index_summary(index))
+
+
+def _index_summary(index: IndexCheck) -> str:
+    held = f"{render.plural(index.samples, 'sample')} in {render.plural(index.segments, 'segment')}"
+    if index.version is None:
+        return (
+            f"dedup index{index.where}: {held}, saved before indexes were signed; the next "
+            "screen signs it"
+        )
+    return f"dedup index{index.where}: {held}, as its signed head (version {index.version}) lists"

@@ -13,10 +13,11 @@ search), `segments` (the index folder on disk), `minhash`, `shingles`, `normalis
 """
 
 from synthguard.guards.dedup.guard import DedupGuard
-from synthguard.guards.dedup.index import DedupIndex, index_path
+from synthguard.guards.dedup.index import DedupIndex, IndexCheck, index_path
 
 __all__ = [
     "DedupGuard",
     "DedupIndex",
+    "IndexCheck",
     "index_path",
 ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,7 @@ from synthguard.guards.dedup.segments import (
     params_mismatch,
 )
 from synthguard.guards.dedup.shingles import KINDS, SHINGLE_HASH, ShingleParams, shingle_hash
+from synthguard.provenance.errors import InputError, VerificationError
 
 if TYPE_CHECKING:
     from synthguard.guards.dedup.tables import WaitNote
@@ -76,6 +78,35 @@ _BUILD_CHUNK = 1 << 16
 def index_path(home: Home) -> Path:
     """Where the dedup index of a ledger home lives."""
     return home.path / INDEX_DIR
+
+
+@dataclass(frozen=True)
+class IndexCheck:
+    """A dedup index that `DedupIndex.check` found as its signed head lists."""
+
+    where: str
+    """Where it is kept, for messages (" at PATH", " in the ledger database URL")."""
+    samples: int
+    segments: int
+    version: int | None
+    """Its head's version; None: saved before heads were signed (the next screen signs it)."""
+
+
+def _store_of(home: Home, db: str | None, on_wait: WaitNote | None) -> SegmentStore:
+    # Here, not at the top: the database side pulls in the ledger's log and SQLAlchemy, which
+    # an index in memory or in a folder never needs (`import_bench.py`).
+    from synthguard.guards.dedup.tables import SegmentTables, is_postgres_url
+
+    url = home.db_url(db)
+    if is_postgres_url(url):
+        return SegmentTables(url, on_wait=on_wait)
+    return SegmentFolder(index_path(home))
+
+
+def _seal(ledger: Ledger, home: Home, root_key: str | None) -> HeadSeal:
+    from synthguard.ledger.log import HeadSeal
+
+    return HeadSeal(ledger, home.path, INDEX_KIND, root_key)
 
 
 def head_state(params: Mapping[str, Any] | None, entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -303,21 +334,51 @@ class DedupIndex:
         only if its signed head checks out (`synthguard.ledger.log.heads`; VerificationError
         if not), and each save signs a new head.
         """
-        # Here, not at the top: the database side pulls in the ledger's log and SQLAlchemy,
-        # which an index in memory or in a folder never needs (`import_bench.py`).
-        from synthguard.guards.dedup.tables import SegmentTables, is_postgres_url
-        from synthguard.ledger.log import HeadSeal
-
-        seal = None if ledger is None else HeadSeal(ledger, home.path, INDEX_KIND, home.root_key())
-        url = home.db_url(db)
-        if not is_postgres_url(url):
-            return cls(index_path(home), seal=seal)._load()
-        tables = SegmentTables(url, on_wait=on_wait)
+        seal = None if ledger is None else _seal(ledger, home, home.root_key())
+        store = _store_of(home, db, on_wait)
+        path = store.path if isinstance(store, SegmentFolder) else None
         try:
-            return cls(store=tables, seal=seal)._load()
+            return cls(path, store=store, seal=seal)._load()
         except BaseException:
-            tables.close()
+            store.close()
             raise
+
+    @staticmethod
+    def check(
+        home: Home,
+        ledger: Ledger,
+        *,
+        root_key: str | None,
+        db: str | None = None,
+        on_wait: WaitNote | None = None,
+    ) -> IndexCheck | None:
+        """Check a home's index against its signed head as a screen does before deciding from
+        it (every segment against its entry, the head against the ledger's keys as of the
+        genesis key `root_key`, and against the head this home accepted last), without using
+        or changing it: for `synthguard verify`. None: the home has no index yet.
+
+        VerificationError: the index was changed without a key, or is damaged; LedgerError: its
+        database cannot be reached.
+        """
+        store = _store_of(home, db, on_wait)
+        try:
+            params, parts, entries, envelope = store.load()
+        except InputError as exc:
+            # A screen stops on it as damaged; for verify it does not check out.
+            raise VerificationError(str(exc)) from exc
+        finally:
+            store.close()
+        if params is None:
+            return None
+        head = _seal(ledger, home, root_key).open(
+            envelope, head_state(params, entries), store.where
+        )
+        return IndexCheck(
+            where=store.where,
+            samples=sum(len(ids) for ids, _, _ in parts),
+            segments=len(parts),
+            version=None if head is None else head.version,
+        )
 
     def _load(self) -> DedupIndex:
         assert self._store is not None

@@ -213,6 +213,10 @@ def test_a_shared_index_changed_in_the_database_is_refused_on_every_machine(
     assert screen(run, home_a, tmp_path, "a", first).exit_code == 0
     # B checks the head A signed (A's key is one of the ledger's), then signs its own.
     assert screen(run, home_b, tmp_path, "b", second).exit_code == 0
+    verified = run("verify", home=home_a)
+    assert verified.exit_code == 0, verified.output
+    assert "dedup index in the ledger database" in verified.stdout
+    assert "8 samples in 2 segments, as its signed head (version 2) lists" in verified.stdout
 
     with pytest.raises(InputError, match="is sealed by a signed head"):
         unsealed_save(home_a, rows(7, 2))
@@ -230,6 +234,7 @@ def test_a_shared_index_changed_in_the_database_is_refused_on_every_machine(
 
     for home, name in ((home_a, "a-again"), (home_b, "b-again")):
         refused(screen(run, home, tmp_path, name, first), "does not hold", "without a key")
+        refused(run("verify", home=home), "in the ledger database", "does not hold")
 
 
 def head_of(home: Path) -> dict[str, Any]:
@@ -283,3 +288,50 @@ def test_two_screens_of_one_home_at_once_leave_a_head_that_both_accept(
         assert head_of(home)["version"] == 4
         with DedupIndex.at(at, ledger=ledger) as after:
             assert len(after) == 10 + 2 + 2
+
+
+def test_verify_checks_the_index_against_its_head(
+    run: Run, home: Path, tmp_path: Path, screened: list[dict[str, str]]
+) -> None:
+    kept = (home / "heads.json").read_bytes()
+    verified = run("verify", home=home)
+    assert verified.exit_code == 0, verified.output
+    assert (
+        f"dedup index at {home / 'dedup'}: 10 samples in 2 segments, as its signed head "
+        "(version 2) lists"
+    ) in verified.stdout.splitlines()
+    assert (home / "heads.json").read_bytes() == kept  # verify only reads
+
+    data = manifest(home)
+    write_manifest(home, {**data, "segments": data["segments"][1:]})
+    refused(run("verify", home=home), "does not hold", "without a key")
+
+    write_manifest(home, data)
+    assert run("verify", home=home).exit_code == 0
+    segment = home / "dedup" / data["segments"][0]["file"]
+    segment.write_bytes(segment.read_bytes() + b"\0")
+    refused(run("verify", home=home), "is damaged", "does not match its SHA-256")
+
+
+def test_verify_says_nothing_of_an_index_no_screen_made(run: Run, home: Path) -> None:
+    verified = run("verify", home=home)
+    assert verified.exit_code == 0, verified.output
+    assert "dedup index" not in verified.output
+
+
+def test_verify_names_an_index_saved_before_heads_and_leaves_it_as_it_is(
+    run: Run, home: Path
+) -> None:
+    with DedupIndex.open(index_path(Home(home))) as index:
+        guard = DedupGuard(index)
+        guard.check([sample_from_row(r) for r in rows(8, 3)])
+        guard.save()
+    before = manifest(home)
+
+    verified = run("verify", home=home)
+    assert verified.exit_code == 0, verified.output
+    assert "3 samples in 1 segment, saved before indexes were signed; the next screen signs it" in (
+        verified.stdout
+    )
+    assert manifest(home) == before
+    assert not (home / "heads.json").exists()
