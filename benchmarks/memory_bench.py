@@ -1,6 +1,7 @@
 """Peak memory of `synthguard screen` as the input grows, against the start-up floor.
 
-    python benchmarks/memory_bench.py [--rows 10000,100000,300000] [--guards G,...]
+    python benchmarks/memory_bench.py [--rows 10000,100000,300000] [--guards G,...] [--pad N]
+        [--redact]
 
 For each size the script writes that many rows of the built-in generator (the demo's template
 data, an instruction/output pair of a few hundred bytes each) to a JSONL file, creates a fresh
@@ -10,7 +11,9 @@ child) is the figure. The baseline, measured in the same run, is the same comman
 the interpreter, the imports and the guards' tables, which no input size can go under. The
 table shows peak RSS, the growth over the baseline, and that growth per input row; bounded
 memory shows as growth per row falling as the input grows (what is left is the dedup index,
-which holds a sketch per sample ever screened, by design).
+which holds a sketch per sample ever screened, by design). `--redact`: every row's output
+names an e-mail address of its own, so the privacy guard holds every row, and the screen runs
+with `--redact`, making, screening and signing a redacted copy of each.
 """
 
 from __future__ import annotations
@@ -32,16 +35,19 @@ SYNTHGUARD = Path(sys.executable).with_name("synthguard")
 """The console script beside this interpreter (the package's entry point)."""
 
 
-def write_rows(path: Path, count: int, pad: int) -> None:
+def write_rows(path: Path, count: int, pad: int, personal: bool = False) -> None:
     """`count` rows of the built-in generator, one JSON object a line; with `pad`, each
-    output grows by about `pad` bytes of words drawn at random (every row its own)."""
+    output grows by about `pad` bytes of words drawn at random (every row its own); with
+    `personal`, each output ends with an e-mail address of its own."""
     rng = random.Random(7)
     vocabulary = [f"{stem}{n}" for stem in ("alpha", "delta", "omega", "sigma") for n in range(500)]
     with path.open("w", encoding="utf-8") as out:
-        for row in BuiltinGenerator(7).generate(count):
+        for n, row in enumerate(BuiltinGenerator(7).generate(count)):
             if pad:
                 words = rng.choices(vocabulary, k=pad // 8)
                 row = {**row, "output": f"{row['output']} {' '.join(words)}"}
+            if personal:
+                row = {**row, "output": f"{row['output']} Ask writer{n}@posteo.de."}
             out.write(json.dumps(row) + "\n")
 
 
@@ -58,13 +64,15 @@ def synthguard(*args: str, env: dict[str, str]) -> None:
         sys.exit(f"synthguard {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
 
 
-def peak_of_screen(rows: int, guards: str, workdir: Path, pad: int) -> tuple[float, float, int]:
+def peak_of_screen(
+    rows: int, guards: str, workdir: Path, pad: int, redact: bool = False
+) -> tuple[float, float, int]:
     """Peak RSS (MiB), wall seconds and input bytes of `synthguard screen` over `rows` fresh
     rows."""
     folder = workdir / f"rows-{rows}"
     folder.mkdir()
     data = folder / "rows.jsonl"
-    write_rows(data, rows, pad)
+    write_rows(data, rows, pad, personal=redact)
     env = {
         **os.environ,
         "SYNTHGUARD_HOME": str(folder / "home"),
@@ -87,6 +95,7 @@ def peak_of_screen(rows: int, guards: str, workdir: Path, pad: int) -> tuple[flo
         str(folder / "out"),
         "--guards",
         guards,
+        *(["--redact"] if redact else []),
     ]
     done = subprocess.run(
         [sys.executable, "-c", probe, *command],
@@ -113,14 +122,20 @@ def main() -> int:
         help="make each row about BYTES longer (long rows: what a screen holding its input "
         "would pay for)",
     )
+    parser.add_argument(
+        "--redact",
+        action="store_true",
+        help="every row carries an e-mail address of its own, and the screen redacts them all",
+    )
     args = parser.parse_args()
     sizes = [int(n) for n in args.rows.split(",")]
     with tempfile.TemporaryDirectory(prefix="synthguard-memory-") as tmp:
         workdir = Path(tmp)
-        base_mib, _, _ = peak_of_screen(BASELINE_ROWS, args.guards, workdir, args.pad)
+        base_mib, _, _ = peak_of_screen(BASELINE_ROWS, args.guards, workdir, args.pad, args.redact)
         print(
             f"synthguard screen --guards {args.guards}; peak RSS of the screen process"
             + (f"; rows padded by {args.pad:,} bytes" if args.pad else "")
+            + ("; --redact, every row held for an e-mail address" if args.redact else "")
         )
         print(
             f"{'rows':>9} {'input MiB':>10} {'peak MiB':>9} {'over base':>10} {'KiB/row':>8} "
@@ -128,7 +143,7 @@ def main() -> int:
         )
         print(f"{BASELINE_ROWS:>9} {'':>10} {base_mib:>9.0f} {'(base)':>10} {'':>8} {'':>8}")
         for rows in sizes:
-            mib, seconds, size = peak_of_screen(rows, args.guards, workdir, args.pad)
+            mib, seconds, size = peak_of_screen(rows, args.guards, workdir, args.pad, args.redact)
             growth = mib - base_mib
             per_row = growth * 1024 / rows
             print(

@@ -222,7 +222,7 @@ def _summary(result: ScreenResult) -> str:
 def _redacted(redaction: RedactionResult) -> str:
     """What `--redact` did, in a line."""
     copies = redaction.screened
-    made = len(redaction.redactions)
+    made = redaction.made
     kinds = ", ".join(f"{kind} {n:,}" for kind, n in redaction.kinds().items())
     return (
         f"redacted: {made:,} {'copy' if made == 1 else 'copies'} of samples held for personal "

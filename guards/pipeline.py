@@ -25,7 +25,12 @@ from synthguard.guards.embedding import SentenceEncoder
 from synthguard.guards.privacy import PrivacyGuard
 from synthguard.guards.protected_sets import ProtectedSet, resolve_protected
 from synthguard.guards.quarantine import HeldGuard
-from synthguard.guards.redaction import RedactionResult, record_revisions, redact_quarantined
+from synthguard.guards.redaction import (
+    Redaction,
+    RedactionResult,
+    record_revisions,
+    redact_quarantined,
+)
 from synthguard.guards.screen import (
     Screened,
     ScreenResult,
@@ -115,7 +120,7 @@ class Screening:
         """Delete the rows the results read back (their counts stay)."""
         self.result.close()
         if self.redaction is not None:
-            self.redaction.screened.close()
+            self.redaction.close()
 
     def __enter__(self) -> Screening:
         return self
@@ -290,12 +295,15 @@ def screen_file(
 
 
 def _with_copies(result: ScreenResult, redaction: RedactionResult | None) -> Iterator[Screened]:
-    """`result`'s rows with each redacted copy right after its original."""
-    copies: dict[int, list[Screened]] = {}
+    """`result`'s rows with each redacted copy right after its original (both in row order)."""
+    copies: Iterator[tuple[Redaction, Screened]] = iter(())
     if redaction is not None:
-        for made, item in zip(redaction.redactions, redaction.screened, strict=True):
-            copies.setdefault(made.line, []).append(item)
+        copies = zip(redaction.redactions, redaction.screened, strict=True)
+    upcoming = next(copies, None)
     for item in result:
         yield item
-        if item.row.sample is not None:
-            yield from copies.pop(item.row.number, [])
+        if item.row.sample is None:
+            continue
+        while upcoming is not None and upcoming[0].line == item.row.number:
+            yield upcoming[1]
+            upcoming = next(copies, None)

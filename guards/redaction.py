@@ -18,7 +18,7 @@ original's record says so. An original with no making record in the ledger canno
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 from synthguard.guards.privacy import Finding, PrivacyGuard, redact
 from synthguard.guards.quarantine import HELD_GUARD
 from synthguard.guards.screen import Screened, ScreenResult, screen_rows
+from synthguard.guards.spill import Spill
 from synthguard.guards.verdict import Guard, Verdict
 from synthguard.provenance.reader import Row
 from synthguard.provenance.record import REDACTION, Generator
@@ -73,18 +74,34 @@ class Redaction:
 
 @dataclass
 class RedactionResult:
-    """What redaction made: the copies, their own screen, and the originals left as they were."""
+    """What redaction made: the copies, their own screen, and the originals left as they were.
 
-    redactions: list[Redaction]
+    The copies and the notes wait on disk beside the screen's rows (`Spill`) until `close`."""
+
+    redactions: Spill
+    """Each `Redaction`, in the order of the originals' rows."""
     screened: ScreenResult
     guards: list[Guard]
     unrevisable: int
-    notes: dict[int, list[Verdict]]
-    """The passing verdict each original gains, by its row's ordinal in the screen."""
+    notes: Spill
+    """(row ordinal, [the passing verdict that original gains]), in row order: for
+    `ScreenResult.annotated`."""
+    kind_counts: dict[str, int]
+
+    @property
+    def made(self) -> int:
+        """How many copies were made (and screened, and are signed as revisions)."""
+        return self.redactions.items
 
     def kinds(self) -> dict[str, int]:
         """Spans replaced, by kind, over every copy."""
-        return _kinds([finding for r in self.redactions for finding in r.findings])
+        return dict(sorted(self.kind_counts.items()))
+
+    def close(self) -> None:
+        """Delete the copies, the notes and the copies' screened rows (their counts stay)."""
+        self.redactions.close()
+        self.notes.close()
+        self.screened.close()
 
 
 def reviser(guard: PrivacyGuard) -> Generator:
@@ -110,66 +127,97 @@ def redact_quarantined(
 
     Returns None when no privacy guard ran. Each original's row gains a passing verdict that
     says what became of it (the copy's id, or why there is none): `RedactionResult.notes`,
-    for `ScreenResult.annotated`. Memory holds the privacy-only quarantines, not the screen."""
+    for `ScreenResult.annotated`. Memory holds a block of originals at a time and the copies'
+    ids; the copies and notes go to disk, as the screen's rows do."""
     privacy = next((g for g in guards if isinstance(g, PrivacyGuard)), None)
     if privacy is None:
         return None
-    held = [
-        (ordinal, item, found)
-        for ordinal, item in enumerate(result)
-        if (found := _only_private(item, privacy))
-    ]
-    # One look-up for every original's depth, not one query each.
-    recorder.prefetch_depths(_sample(item).id for _, item, _ in held)
-    made = {
-        ordinal: redact(_sample(item), findings, mapping)
-        for ordinal, item, findings in held
-        if recorder.depth_of(_sample(item).id) is not None
-    }
-    wanted = {copy.id for copy in made.values()}
-    # A copy whose content is already a sample of the screen is not screened again.
-    seen = {
-        item.row.sample.id
-        for item in result
-        if item.row.sample is not None and item.row.sample.id in wanted
-    }
-    redactions: list[Redaction] = []
-    notes: dict[int, list[Verdict]] = {}
-    unrevisable = 0
-    for ordinal, item, findings in held:
-        original = _sample(item)
-        copy = made.get(ordinal)
-        if copy is None:
-            unrevisable += 1
-            why = (
-                "no making record in the ledger: a revision needs its parent recorded "
-                "(synthguard record)"
-            )
-            notes[ordinal] = [_note(privacy, original.id, NOT_REDACTED_RULE, {"why": why})]
-            continue
-        note: dict[str, Any] = {"redacted_as": copy.id, "kinds": _kinds(findings)}
-        if copy.id in seen:
-            note["copy_of"] = "a sample already in this screen"
-        else:
-            seen.add(copy.id)
-            redactions.append(Redaction(original, copy, tuple(findings), item.row.number))
-        notes[ordinal] = [_note(privacy, original.id, REDACTED_RULE, note)]
-    later = _after(guards, privacy)
-    copies = [Row(r.line, r.copy.row, r.copy, None) for r in redactions]
-    screened = screen_rows(copies, later, progress=progress, spill_dir=spill_dir)
-    return RedactionResult(redactions, screened, later, unrevisable, notes)
+    made, notes, redactions = Spill(spill_dir), Spill(spill_dir), Spill(spill_dir)
+    try:
+        unrevisable = 0
+        wanted: set[str] = set()
+        for block in _held_blocks(result, privacy):
+            # One look-up for a block's depths, not one query each.
+            recorder.prefetch_depths(_sample(item).id for _, item, _ in block)
+            for ordinal, item, findings in block:
+                original = _sample(item)
+                if recorder.depth_of(original.id) is None:
+                    unrevisable += 1
+                    why = (
+                        "no making record in the ledger: a revision needs its parent recorded "
+                        "(synthguard record)"
+                    )
+                    note = _note(privacy, original.id, NOT_REDACTED_RULE, {"why": why})
+                    made.add((ordinal, None, note))
+                    continue
+                copy = redact(original, findings, mapping)
+                wanted.add(copy.id)
+                redaction = Redaction(original, copy, tuple(findings), item.row.number)
+                made.add((ordinal, redaction, None))
+        made.seal()
+        # A copy whose content is already a sample of the screen is not screened again.
+        seen = {
+            item.row.sample.id
+            for item in result
+            if item.row.sample is not None and item.row.sample.id in wanted
+        }
+        kinds: Counter[str] = Counter()
+        for ordinal, redaction, unrevised in made:
+            if redaction is None:
+                notes.add((ordinal, [unrevised]))
+                continue
+            detail: dict[str, Any] = {"redacted_as": redaction.copy.id, "kinds": redaction.kinds()}
+            if redaction.copy.id in seen:
+                detail["copy_of"] = "a sample already in this screen"
+            else:
+                seen.add(redaction.copy.id)
+                redactions.add(redaction)
+                kinds.update(redaction.kinds())
+            notes.add((ordinal, [_note(privacy, redaction.original.id, REDACTED_RULE, detail)]))
+        notes.seal()
+        redactions.seal()
+        later = _after(guards, privacy)
+        copies = (Row(r.line, r.copy.row, r.copy, None) for r in redactions)
+        screened = screen_rows(copies, later, progress=progress, spill_dir=spill_dir)
+    except BaseException:
+        notes.close()
+        redactions.close()
+        raise
+    finally:
+        made.close()
+    return RedactionResult(redactions, screened, later, unrevisable, notes, dict(kinds))
+
+
+HELD_BLOCK = 4096
+"""Originals redacted together: one depth look-up each."""
+
+
+def _held_blocks(
+    result: ScreenResult, privacy: PrivacyGuard
+) -> Iterator[list[tuple[int, Screened, list[Finding]]]]:
+    """The rows held for personal data alone, with their findings, in blocks, in row order."""
+    block: list[tuple[int, Screened, list[Finding]]] = []
+    for ordinal, item in enumerate(result):
+        findings = _only_private(item, privacy)
+        if findings:
+            block.append((ordinal, item, findings))
+            if len(block) == HELD_BLOCK:
+                yield block
+                block = []
+    if block:
+        yield block
 
 
 def record_revisions(redacted: RedactionResult, recorder: Recorder) -> int:
     """Sign one `revised` record per copy (parent: the original); return how many."""
     privacy = next(g for g in redacted.guards if isinstance(g, PrivacyGuard))
     author = reviser(privacy)
-    with recorder.batch():  # one commit for all of them, not one per copy
+    with recorder.batch():  # committed a batch at a time, not one per copy
         for redaction in redacted.redactions:
             recorder.revised(
                 redaction.copy, redaction.original.id, author, detail=redaction.detail(privacy)
             )
-    return len(redacted.redactions)
+    return redacted.made
 
 
 def _only_private(item: Screened, privacy: PrivacyGuard) -> list[Finding] | None:

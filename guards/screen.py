@@ -21,7 +21,7 @@ guards' own state and the per-sample facts noted below, never the input.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -148,16 +148,25 @@ class ScreenResult:
         """Rows that some guard stopped, in memory."""
         return [row for row in self.rows if row.quarantined]
 
-    def annotated(self, notes: Mapping[int, list[Verdict]], folder: Path | None) -> ScreenResult:
-        """The same rows, with `notes` (passing verdicts, by row ordinal) added to theirs."""
-        spill = Spill.of(
-            (
-                (item.row, [*item.verdicts, *notes.get(ordinal, ())])
-                for ordinal, item in enumerate(self)
-            ),
-            folder,
-        )
-        return ScreenResult(spill, self.funnel, self.quarantined_count)
+    def annotated(
+        self, notes: Iterable[tuple[int, list[Verdict]]], folder: Path | None
+    ) -> ScreenResult:
+        """The same rows, with `notes` (passing verdicts for a row, by its ordinal, in row
+        order) added to theirs."""
+
+        def rows() -> Iterator[tuple[Row, list[Verdict]]]:
+            pending = iter(notes)
+            upcoming = next(pending, None)
+            for ordinal, item in enumerate(self):
+                verdicts = list(item.verdicts)
+                while upcoming is not None and upcoming[0] == ordinal:
+                    verdicts += upcoming[1]
+                    upcoming = next(pending, None)
+                yield item.row, verdicts
+            if upcoming is not None:
+                raise GuardError(f"a note for row {upcoming[0]}, which is not in row order")
+
+        return ScreenResult(Spill.of(rows(), folder), self.funnel, self.quarantined_count)
 
     def close(self) -> None:
         """Delete the rows' file."""

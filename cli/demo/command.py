@@ -154,10 +154,10 @@ _SHORT_COMMAND = 60
 def _redacted(screening: Screening) -> list[str]:
     """The line on redacted copies, if the screen made any."""
     redaction = screening.redaction
-    if redaction is None or not redaction.redactions:
+    if redaction is None or not redaction.made:
         return []
     kinds = ", ".join(f"{kind} {n}" for kind, n in redaction.kinds().items())
-    made = len(redaction.redactions)
+    made = redaction.made
     return [
         f"  redacted     {made} {'sample' if made == 1 else 'samples'} held for personal data "
         f"({kinds}) also went out as a redacted copy, signed as a revision of the original"

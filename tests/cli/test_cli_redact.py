@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cli_support import Run, alpaca, write_jsonl
 
+from synthguard.guards import redaction
 from synthguard.ledger.home import Home
 from synthguard.ledger.log.lineage import records_by_event
 from synthguard.provenance.record import Event
@@ -174,3 +176,51 @@ def test_an_unrecorded_sample_is_not_redacted_and_the_screen_says_why(
     assert "could not be redacted: no making record in the ledger" in screened.stderr
     (held,) = _rows(tmp_path / "out" / "quarantined.jsonl")
     assert held["output"] == WITH_EMAIL["output"]
+
+
+def _many(count: int) -> list[dict[str, str]]:
+    """Rows held for personal data, nine contents once redacted, and one clean row."""
+    rows = [
+        {
+            "instruction": f"Who answers question {n % 9}?",
+            "input": "",
+            "output": f"Mail person{n}@posteo.de about item {n % 9}.",
+        }
+        for n in range(count)
+    ]
+    clean = {"instruction": "What is a parser?", "input": "", "output": "A reader of text."}
+    return [*rows, clean]
+
+
+def test_redaction_in_blocks_writes_what_one_block_writes(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _many(40)
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    # Recorded but for the last two held rows: those cannot be revised.
+    recorded = write_jsonl(tmp_path / "recorded.jsonl", rows[:-3] + rows[-1:])
+    outputs = []
+    for block in (redaction.HELD_BLOCK, 4):
+        monkeypatch.setattr(redaction, "HELD_BLOCK", block)
+        home = tmp_path / f"home-{block}"
+        assert run("init", home=home).exit_code == 0
+        _record(run, home, recorded)
+        out = tmp_path / f"out-{block}"
+        # No dedup: rows that differ only in their address are near copies of each other.
+        screened = run(
+            "screen", source, "--out", out, "--guards", "unicode,privacy", "--redact", home=home
+        )
+        assert screened.exit_code == 0, screened.output
+        assert "redacted: 9 copies" in screened.stdout, screened.stdout
+        outputs.append(
+            [(out / name).read_bytes() for name in ("accepted.jsonl", "quarantined.jsonl")]
+        )
+    assert outputs[0] == outputs[1]
+    # One copy per distinct redacted content, each right after its first original.
+    accepted = _rows(tmp_path / "out-4" / "accepted.jsonl")
+    assert [r["output"] for r in accepted] == [
+        *(f"Mail [EMAIL] about item {n}." for n in range(9)),
+        "A reader of text.",
+    ]
+    held = _rows(tmp_path / "out-4" / "quarantined.jsonl")
+    assert len(held) == 40
