@@ -8,6 +8,7 @@ import click
 
 from synthguard.cli.context import App, pass_app
 from synthguard.cli.progress import progress_bar
+from synthguard.cli.verify import checked_index, index_state
 from synthguard.ledger.audit import run_audit
 from synthguard.ledger.release import read_public_keys
 from synthguard.ledger.report import (
@@ -17,7 +18,7 @@ from synthguard.ledger.report import (
     release_of_folder,
     stated_by,
 )
-from synthguard.provenance.errors import InputError
+from synthguard.provenance.errors import InputError, SynthguardError
 
 
 @click.command(short_help="Write the transparency report (EU template layout).")
@@ -143,6 +144,13 @@ def audit(app: App, report_path: Path | None, release_dir: Path | None, key: Pat
                 root_key_id=app.root_key(),
                 progress=tick,
             )
+        try:
+            index = checked_index(app, ledger, app.root_key())
+        except SynthguardError as exc:
+            result.add("dedup index", False, str(exc))
+        else:
+            if index is not None:
+                result.add("dedup index", True, f"{index.where.strip()}: {index_state(index)}")
     width = max(len(check.name) for check in result.checks)
     for check in result.checks:
         mark = "ok  " if check.passed else "FAIL"

@@ -13,7 +13,7 @@ from synthguard.cli.engine_options import engine_for, engine_options
 from synthguard.cli.errors import PROG
 from synthguard.cli.progress import progress_bar
 from synthguard.guards.dedup import DedupIndex, IndexCheck
-from synthguard.ledger.log import verify_ledger
+from synthguard.ledger.log import Ledger, verify_ledger
 from synthguard.ledger.release import read_public_keys
 from synthguard.provenance.errors import InputError
 
@@ -67,19 +67,7 @@ def verify(
         report = verify_ledger(
             ledger, kept_checkpoint=note, root_key_id=root_key, progress=tick, engine=engine
         )
-        # A bare --db has no home, and so no folder index and no head accepted before.
-        in_home = app.db is None or app.home.config_path.exists()
-        index = (
-            DedupIndex.check(
-                app.home,
-                ledger,
-                root_key=root_key or report.root_key,
-                db=app.db,
-                on_wait=lambda line: click.echo(f"{PROG}: {line}", err=True),
-            )
-            if in_home
-            else None
-        )
+        index = checked_index(app, ledger, root_key or report.root_key)
     if root_key is None:
         click.echo(
             f"{PROG}: warning: trusting genesis key {report.root_key}, which the database itself "
@@ -89,14 +77,27 @@ def verify(
         )
     click.echo(render.verify_summary(report))
     if index is not None:
-        click.echo(_index_summary(index))
+        click.echo(f"dedup index{index.where}: {index_state(index)}")
 
 
-def _index_summary(index: IndexCheck) -> str:
+def checked_index(app: App, ledger: Ledger, root_key: str | None) -> IndexCheck | None:
+    """The home's dedup index, checked against its signed head (`DedupIndex.check`); None
+    without an index, or without a home (a bare --db: no folder index, no head accepted
+    before). VerificationError when it does not check out."""
+    if app.db is not None and not app.home.config_path.exists():
+        return None
+    return DedupIndex.check(
+        app.home,
+        ledger,
+        root_key=root_key,
+        db=app.db,
+        on_wait=lambda line: click.echo(f"{PROG}: {line}", err=True),
+    )
+
+
+def index_state(index: IndexCheck) -> str:
+    """What a checked index holds, and how it is sealed."""
     held = f"{render.plural(index.samples, 'sample')} in {render.plural(index.segments, 'segment')}"
     if index.version is None:
-        return (
-            f"dedup index{index.where}: {held}, saved before indexes were signed; the next "
-            "screen signs it"
-        )
-    return f"dedup index{index.where}: {held}, as its signed head (version {index.version}) lists"
+        return f"{held}, saved before indexes were signed; the next screen signs it"
+    return f"{held}, as its signed head (version {index.version}) lists"

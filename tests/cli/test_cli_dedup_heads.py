@@ -335,3 +335,21 @@ def test_verify_names_an_index_saved_before_heads_and_leaves_it_as_it_is(
     )
     assert manifest(home) == before
     assert not (home / "heads.json").exists()
+
+
+def test_audit_lists_the_index_and_fails_on_a_changed_one(
+    run: Run, home: Path, tmp_path: Path, screened: list[dict[str, str]]
+) -> None:
+    audited = run("audit", home=home)
+    assert audited.exit_code == 0, audited.output
+    line = next(line for line in audited.stdout.splitlines() if "dedup index" in line)
+    assert line.startswith("ok")
+    assert line.endswith("10 samples in 2 segments, as its signed head (version 2) lists")
+
+    data = manifest(home)
+    write_manifest(home, {**data, "segments": data["segments"][:1]})
+    audited = run("audit", home=home)
+    assert audited.exit_code == 1
+    line = next(line for line in audited.stdout.splitlines() if "dedup index" in line)
+    assert line.startswith("FAIL")
+    assert "does not hold what its signed head lists" in line
