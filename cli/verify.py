@@ -86,13 +86,7 @@ def checked_index(app: App, ledger: Ledger, root_key: str | None) -> IndexCheck 
     before). VerificationError when it does not check out."""
     if app.db is not None and not app.home.config_path.exists():
         return None
-    return DedupIndex.check(
-        app.home,
-        ledger,
-        root_key=root_key,
-        db=app.db,
-        on_wait=lambda line: click.echo(f"{PROG}: {line}", err=True),
-    )
+    return DedupIndex.check(app.home, ledger, root_key=root_key, db=app.db)
 
 
 def index_state(index: IndexCheck) -> str:

@@ -92,14 +92,16 @@ class IndexCheck:
     """Its head's version; None: saved before heads were signed (the next screen signs it)."""
 
 
-def _store_of(home: Home, db: str | None, on_wait: WaitNote | None) -> SegmentStore:
+def _store_of(
+    home: Home, db: str | None, on_wait: WaitNote | None, *, snapshot: bool = False
+) -> SegmentStore:
     # Here, not at the top: the database side pulls in the ledger's log and SQLAlchemy, which
     # an index in memory or in a folder never needs (`import_bench.py`).
     from synthguard.guards.dedup.tables import SegmentTables, is_postgres_url
 
     url = home.db_url(db)
     if is_postgres_url(url):
-        return SegmentTables(url, on_wait=on_wait)
+        return SegmentTables(url, on_wait=on_wait, snapshot=snapshot)
     return SegmentFolder(index_path(home))
 
 
@@ -350,17 +352,18 @@ class DedupIndex:
         *,
         root_key: str | None,
         db: str | None = None,
-        on_wait: WaitNote | None = None,
     ) -> IndexCheck | None:
         """Check a home's index against its signed head as a screen does before deciding from
         it (every segment against its entry, the head against the ledger's keys as of the
         genesis key `root_key`, and against the head this home accepted last), without using
-        or changing it: for `synthguard verify`. None: the home has no index yet.
+        or changing it: for `synthguard verify`. In the database it is read in one snapshot,
+        without the lock, so a screen running meanwhile does not hold the check up. None: the
+        home has no index yet.
 
         VerificationError: the index was changed without a key, or is damaged; LedgerError: its
         database cannot be reached.
         """
-        store = _store_of(home, db, on_wait)
+        store = _store_of(home, db, None, snapshot=True)
         try:
             params, parts, entries, envelope = store.load()
         except InputError as exc:

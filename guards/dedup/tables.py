@@ -52,10 +52,13 @@ __all__ = ["LOCK_KEY", "WAIT_NOTE_AFTER", "SegmentTables", "WaitNote", "is_postg
 
 class SegmentTables:
     """The index in the `dedup_` tables of a PostgreSQL database, locked from creation to the
-    end of `save` or `close` (see the module)."""
+    end of `save` or `close` (see the module); with `snapshot`, read in one snapshot without
+    the lock, and never saved (`LockedSegments`)."""
 
-    def __init__(self, url: str, *, on_wait: WaitNote | None = None) -> None:
-        self._tables = LockedSegments(url, on_wait=on_wait)
+    def __init__(
+        self, url: str, *, on_wait: WaitNote | None = None, snapshot: bool = False
+    ) -> None:
+        self._tables = LockedSegments(url, on_wait=on_wait, snapshot=snapshot)
         self.where = self._tables.where
         self._sealed = False
 

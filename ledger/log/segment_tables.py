@@ -52,6 +52,7 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    inspect,
     select,
     text,
 )
@@ -146,10 +147,17 @@ class LockedSegments:
     or `close` (see the module). `where` names them in messages (" in the ledger database
     URL")."""
 
-    def __init__(self, url: str, *, on_wait: WaitNote | None = None) -> None:
+    def __init__(
+        self, url: str, *, on_wait: WaitNote | None = None, snapshot: bool = False
+    ) -> None:
+        """`snapshot`: for a reader that decides nothing from the index (`verify`): no lock
+        and no tables made; `load` reads one consistent snapshot (a screen that holds the lock
+        does not keep it waiting, and a save commits whole or not at all), and `save` is
+        refused."""
         self.where = f" in the ledger database {shown_url(url)}"
         self._url = url
         self._on_wait = on_wait
+        self._snapshot = snapshot
         self._engine = engine_for(url)
         self._seqs: list[int] = []
         self._conn: Connection | None = None
@@ -166,9 +174,15 @@ class LockedSegments:
         """
         conn = self._conn or self._acquire()
         with self._failures("cannot read"), conn.begin():
+            if self._snapshot and not inspect(conn).has_table(index_table.name):
+                return read(None, iter(()), None)
             row = conn.execute(select(index_table.c.format, index_table.c.params)).first()
             entries = conn.execute(select(segment_table).order_by(segment_table.c.seq)).all()
-            head = conn.execute(select(head_table.c.envelope)).scalar()
+            head = (
+                conn.execute(select(head_table.c.envelope)).scalar()
+                if not self._snapshot or inspect(conn).has_table(head_table.name)
+                else None  # tables an older synthguard made, which no screen has opened since
+            )
             if row is None and entries:
                 raise self.damaged("it has segments but no dedup_index row")
             stored = None if row is None else SegmentFormat(row.format, row.params)
@@ -200,6 +214,8 @@ class LockedSegments:
         locks again, and refuses if another screen saved in between (what this one decided did
         not see that screen's samples).
         """
+        if self._snapshot:
+            raise LedgerError(f"the dedup index{self.where} was opened to be read only")
         conn = self._conn or self._acquire()
         try:
             with self._failures("cannot save"), conn.begin():
@@ -229,8 +245,9 @@ class LockedSegments:
             return
         try:
             conn.rollback()
-            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": DEDUP_LOCK_KEY})
-            conn.commit()
+            if not self._snapshot:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": DEDUP_LOCK_KEY})
+                conn.commit()
         except SQLAlchemyError:
             pass  # a broken connection: PostgreSQL drops its locks with it
         finally:
@@ -248,6 +265,9 @@ class LockedSegments:
                 f"cannot reach the ledger database {shown_url(self._url)} for the dedup index: "
                 f"{_words(exc)}"
             ) from exc
+        if self._snapshot:
+            conn.execution_options(isolation_level="REPEATABLE READ")
+            return conn
         try:
             with self._failures("cannot lock"):
                 self._lock(conn)

@@ -8,6 +8,7 @@ import base64
 import json
 import random
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from test_cli_shared_dedup import row, second_writer, sentence
 
 from synthguard.guards.dedup.guard import DedupGuard
 from synthguard.guards.dedup.index import DedupIndex, index_path
+from synthguard.guards.dedup.tables import SegmentTables
 from synthguard.ledger.home import Home
 from synthguard.ledger.log import HEAD_TYPE
 from synthguard.ledger.log.store import engine_for
@@ -353,3 +355,34 @@ def test_audit_lists_the_index_and_fails_on_a_changed_one(
     line = next(line for line in audited.stdout.splitlines() if "dedup index" in line)
     assert line.startswith("FAIL")
     assert "does not hold what its signed head lists" in line
+
+
+@pytest.mark.postgres
+def test_verify_reads_a_shared_index_while_a_screen_holds_it(
+    run: Run, tmp_path: Path, postgres_url: str
+) -> None:
+    home = tmp_path / "machine-a"
+    assert run("--db", postgres_url, "init", home=home).exit_code == 0
+    # No screen yet: no index, and verify makes none of its tables.
+    verified = run("verify", home=home)
+    assert verified.exit_code == 0, verified.output
+    assert "dedup index" not in verified.output
+    engine = engine_for(postgres_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT to_regclass('dedup_index')")).scalar() is None
+    finally:
+        engine.dispose()
+
+    assert screen(run, home, tmp_path, "a", rows(9, 3)).exit_code == 0
+    held = SegmentTables(postgres_url)  # the lock, as a screen running elsewhere holds it
+    try:
+        done: list[Any] = []
+        verifying = threading.Thread(target=lambda: done.append(run("verify", home=home)))
+        verifying.start()
+        verifying.join(120)
+    finally:
+        held.close()
+    assert done, "verify waited for the lock of a running screen"
+    assert done[0].exit_code == 0, done[0].output
+    assert "3 samples in 1 segment, as its signed head (version 1) lists" in done[0].stdout
