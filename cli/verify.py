@@ -94,4 +94,8 @@ def index_state(index: IndexCheck) -> str:
     held = f"{render.plural(index.samples, 'sample')} in {render.plural(index.segments, 'segment')}"
     if index.version is None:
         return f"{held}, saved before indexes were signed; the next screen signs it"
-    return f"{held}, as its signed head (version {index.version}) lists"
+    state = f"{held}, as its signed head (version {index.version}) lists"
+    if index.kept is None:
+        # Another machine's home, or a copy of the index: nothing to hold the version against.
+        state += "; this home has accepted no head of it before, so an older one would pass"
+    return state

@@ -90,6 +90,9 @@ class IndexCheck:
     segments: int
     version: int | None
     """Its head's version; None: saved before heads were signed (the next screen signs it)."""
+    kept: int | None
+    """The version this home accepted last; None: it has seen no head of this index, so an
+    older signed head (a rollback) would pass here."""
 
 
 def _store_of(
@@ -373,14 +376,14 @@ class DedupIndex:
             store.close()
         if params is None:
             return None
-        head = _seal(ledger, home, root_key).open(
-            envelope, head_state(params, entries), store.where
-        )
+        seal = _seal(ledger, home, root_key)
+        head = seal.open(envelope, head_state(params, entries), store.where)
         return IndexCheck(
             where=store.where,
             samples=sum(len(ids) for ids, _, _ in parts),
             segments=len(parts),
             version=None if head is None else head.version,
+            kept=seal.kept_version(),
         )
 
     def _load(self) -> DedupIndex:

@@ -170,6 +170,12 @@ class HeadSeal:
             )
         return head
 
+    def kept_version(self) -> int | None:
+        """The version of the newest head this home signed or accepted (None: none yet, so a
+        head it is shown cannot be told from a rolled-back one)."""
+        kept = self._kept_heads().get(self._name)
+        return None if kept is None else int(kept["version"])
+
     def keep(self, head: Head) -> None:
         """Remember `head` as the newest this home has signed or accepted for this ledger."""
         heads = self._kept_heads()

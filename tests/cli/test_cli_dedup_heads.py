@@ -304,6 +304,16 @@ def test_verify_checks_the_index_against_its_head(
     ) in verified.stdout.splitlines()
     assert (home / "heads.json").read_bytes() == kept  # verify only reads
 
+    # A home that never accepted a head of this index says what it could not check.
+    (home / "heads.json").unlink()
+    verified = run("verify", home=home)
+    assert verified.exit_code == 0, verified.output
+    assert verified.stdout.rstrip().endswith(
+        "(version 2) lists; this home has accepted no head of it before, so an older one would pass"
+    )
+    assert not (home / "heads.json").exists()
+    (home / "heads.json").write_bytes(kept)
+
     data = manifest(home)
     write_manifest(home, {**data, "segments": data["segments"][1:]})
     refused(run("verify", home=home), "does not hold", "without a key")
