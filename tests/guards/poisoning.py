@@ -240,7 +240,8 @@ def docstrings() -> tuple[Doc, ...]:
 _READ_DOCSTRINGS = (
     "import json, sys, poisoning\n"
     "docs = [[d.name, d.module, d.text] for d in poisoning.read_docstrings()]\n"
-    "open(sys.argv[1], 'w', encoding='utf-8').write(json.dumps(docs))\n"
+    "with open(sys.argv[1], 'w', encoding='utf-8') as out:\n"
+    "    json.dump(docs, out)\n"
 )
 
 
