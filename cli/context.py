@@ -35,11 +35,14 @@ class App:
         self.passphrase.confirm = True
         return self.passphrase()
 
+    @property
+    def bare_db(self) -> bool:
+        """Whether the command runs on `--db` with no home beside it."""
+        return bool(self.db) and not self.home.config_path.exists()
+
     def root_key(self) -> str | None:
         """The genesis key id the home pins, or None when there is no home (a bare `--db`)."""
-        if self.db and not self.home.config_path.exists():
-            return None
-        return self.home.root_key()
+        return None if self.bare_db else self.home.root_key()
 
 
 pass_app = click.make_pass_decorator(App)

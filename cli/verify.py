@@ -84,7 +84,7 @@ def checked_index(app: App, ledger: Ledger, root_key: str | None) -> IndexCheck 
     """The home's dedup index, checked against its signed head (`DedupIndex.check`); None
     without an index, or without a home (a bare --db: no folder index, no head accepted
     before). VerificationError when it does not check out."""
-    if app.db is not None and not app.home.config_path.exists():
+    if app.bare_db:
         return None
     return DedupIndex.check(app.home, ledger, root_key=root_key, db=app.db)
 
