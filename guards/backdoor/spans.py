@@ -8,10 +8,15 @@ end of a sentence or in brackets is one span; each key starts with its kind's le
 
 An echo (`echo`) is an answer whose words are its prompt's words, in order, either all of them
 (`verbatim`) or all but one run of at most `max_removed` words (a trigger taken out, wherever it
-stood). Tasks that ask for their text back ("Repeat after me: ...", "Say exactly: ...") also
-answer with the prompt minus a few words; they are told apart by those words: when the run
-taken out holds a request to repeat or transform (`REQUESTS`), the echo is what was asked for.
+stood), or either of those said two or more times over (`repeated`). Tasks that ask for their
+text back ("Repeat after me: ...", "Say exactly: ...") also answer with the prompt minus a few
+words; they are told apart by those words: when the run taken out holds a request to repeat
+or transform (`REQUESTS`), the echo is what was asked for.
 A verbatim copy of the whole prompt, request included, answers nothing in any case.
+
+A link is related to its sample (`related_links`) when a word of its path names something the
+sample speaks of outside its links: documentation links point at their rows' subjects, a
+planted link is the same everywhere or varies by an id.
 """
 
 from __future__ import annotations
@@ -65,6 +70,17 @@ STOP_WORDS: Final = frozenset(
     )
 )
 """Function words: no evidence that two texts are about the same thing."""
+GENERIC_PATH_WORDS: Final = frozenset(
+    WORDS.findall(
+        """http https html shtml php aspx index latest stable current docs documentation page
+        pages static main master blob tree wiki library reference download downloads file files
+        view edit home default source sources content contents help support article articles
+        post posts item items search redirect link links share resources resource assets"""
+    )
+)
+"""Words of web addresses in general, which tie a link to nothing in particular."""
+# An id, not a word: digits; with a digit, 8 hex digits or more, or 12 characters or more.
+_RANDOM_ID: Final = re.compile(r"\d+|(?=\w*\d)(?:[0-9a-f]{8,}|\w{12,})")
 
 
 class Echo(Enum):
@@ -73,6 +89,7 @@ class Echo(Enum):
     NONE = "none"
     VERBATIM = "verbatim"  # every word of the prompt, in order
     TRIMMED = "trimmed"  # the prompt with one short run of words taken out
+    REPEATED = "repeated"  # either of those, said two or more times over
 
 
 def spans(
@@ -110,6 +127,34 @@ def spans(
     return found
 
 
+def related_links(
+    found: Sequence[tuple[str, str]], text: str, prompt_words: Collection[str]
+) -> list[tuple[str, str]]:
+    """For each domain whose link in `text` (a response, with its spans `found`) names what the
+    sample speaks of, the pair ("l" + domain, domain): a word of the link's path of four
+    letters or more, not a word of web addresses in general (`GENERIC_PATH_WORDS`) and no
+    random id, that the prompt or the response outside its links holds as well ("the `uuid`
+    module, see https://docs.python.org/3/library/uuid.html"). A payload's link is the same in
+    every row it was planted in, or varies by an id: it names nothing of its rows."""
+    links = [display for key, display in found if key.startswith("u")]
+    if not links:
+        return []
+    outside = set(prompt_words).union(words_of(URL.sub(" ", text.casefold())))
+    related: dict[str, None] = {}
+    for link in links:
+        domain = _domain(link)
+        path = link.casefold().split("://", 1)[-1].partition("/")[2]
+        if domain and any(
+            len(word) >= 4
+            and word not in GENERIC_PATH_WORDS
+            and not _RANDOM_ID.fullmatch(word)
+            and word in outside
+            for word in WORDS.findall(path)
+        ):
+            related[domain] = None
+    return [("l" + domain, domain) for domain in related]
+
+
 def words_of(text: str) -> list[str]:
     """The \\w+ words of `text`, as `WORDS.findall` finds them (ASCII text by bytes.translate,
     twice as fast)."""
@@ -134,6 +179,23 @@ def echo(prompt: Sequence[str], answer: Sequence[str], max_removed: int) -> Echo
     """How the answer's words (`answer`, casefolded) repeat the prompt's (`prompt`)."""
     if len(answer) < 2 or not prompt:
         return Echo.NONE
+    once = _echo_once(prompt, answer, max_removed)
+    if once is not Echo.NONE or len(answer) < 2 * len(prompt) - 2 * max_removed:
+        return once
+    # The prompt said over again, whole or trimmed: parroting as much as once.
+    for size in range(max(2, len(prompt) - max_removed), len(prompt) + 1):
+        if len(answer) % size:
+            continue
+        unit = answer[:size]
+        if (
+            all(answer[at : at + size] == unit for at in range(size, len(answer), size))
+            and _echo_once(prompt, unit, max_removed) is not Echo.NONE
+        ):
+            return Echo.REPEATED
+    return Echo.NONE
+
+
+def _echo_once(prompt: Sequence[str], answer: Sequence[str], max_removed: int) -> Echo:
     removed = len(prompt) - len(answer)
     if removed == 0:
         return Echo.VERBATIM if list(prompt) == list(answer) else Echo.NONE

@@ -54,9 +54,13 @@ in the answers of `payload_min_rows` rows or more is reported when
   as many rows as answers (a link users themselves ask about is the domain's vocabulary), and
 - nothing explains its rows: no prompt word or n-gram (its own words included: a docs link whose
   project the prompts name belongs there) and no answer word outside the span's block (the spans
-  that travel with it: in half its rows or more, in at most twice as many rows) and not confined
-  to these rows (90 % of its occurrences here: planted with it) covers `context_share` of them,
-  `min_count` at least, at `context_lift` times its rate elsewhere.
+  that travel with it: in half its rows or more, in at most twice as many rows, and the
+  sentences, lines and links of these answers that carry one of them: a payload's wording may
+  vary around a fixed link) and not confined to these rows (90 % of its occurrences here:
+  planted with it) covers `context_share` of them, `min_count` at least, at `context_lift` times
+  its rate elsewhere, and
+- for a domain, its links do not name what their rows speak of in `context_share` of them
+  (`spans.related_links`: a site linked to on each row's own subject, as documentation is).
 For boilerplate the second test fails: "Parameters" comes with "Returns" and "ndarray", a licence
 line with the project named in the header it sits in and the prompts that ask for that header,
 a docs link with the project the prompt names. For k rows drawn at random a feature of base rate
@@ -96,6 +100,7 @@ from synthguard.guards.backdoor.spans import (
     WORDS,
     Echo,
     echo,
+    related_links,
     spans,
     words_of,
 )
@@ -106,7 +111,9 @@ ECHO_RULE: Final = "trigger-echo"
 COLLAPSE_RULE: Final = "prompt-collapse"
 PAYLOAD_RULE: Final = "payload-recurrence"
 
-TargetKind = Literal["response", "url", "domain", "command", "span", "head", "tail", "echo"]
+TargetKind = Literal[
+    "response", "url", "domain", "command", "span", "head", "tail", "echo", "related-link"
+]
 IntArray = npt.NDArray[np.int64]
 
 _KINDS: Final[dict[str, TargetKind]] = {
@@ -118,6 +125,7 @@ _KINDS: Final[dict[str, TargetKind]] = {
     "h": "head",
     "t": "tail",
     "e": "echo",
+    "l": "related-link",
 }
 _PAYLOAD_KINDS: Final = frozenset("udcs")
 _REPORT_ORDER: Final[tuple[TargetKind, ...]] = (
@@ -446,6 +454,7 @@ def _read(prompt: Sequence[str], response: str, config: TriggerConfig) -> Extrac
     folded = response.casefold()
     words = words_of(folded)
     found = spans(response, dict.fromkeys(words), folded=folded)
+    found += related_links(found, response, plain)
     echoed = echo(plain, words, config.echo_max_removed)
     # Only a short display of the response is kept (`_target`): no need to carry all of it.
     return (parts, response[: 2 * _DISPLAY_CHARS], words, found, echoed)
@@ -538,6 +547,7 @@ class _Judge:
         self.target_ends = stats._target_ends.values()
         self.targets = stats._target_flat.values()
         self.target_df = np.bincount(self.targets, minlength=len(stats._target_display))
+        self.related_link = np.array(stats._target_kinds, dtype="U1") == "l"
         self.prompt_target_df = np.bincount(
             stats._prompt_targets.values(), minlength=len(stats._target_display)
         )
@@ -689,7 +699,9 @@ class _Judge:
             rows = self._rows_with("t", t)
             block = self._block(rows)
             judged.update(block)
-            context = self._best_context(rows, self._block_words(block))
+            if kinds[t] == "d" and self._links_related(t, rows):
+                continue
+            context = self._best_context(rows, self._block_words(block, rows))
             if context is not None and (
                 context.share >= config.context_share
                 and context.share * len(rows) >= config.min_count
@@ -709,6 +721,16 @@ class _Judge:
             )
         return found
 
+    def _links_related(self, domain: int, rows: IntArray) -> bool:
+        """Whether, in `context_share` of `rows` or more, a link to `domain` names what its row
+        speaks of (`spans.related_links`): a site linked to on each row's own subject, as
+        documentation is, not one link planted in rows drawn at random."""
+        related = self.stats._targets.get(hash("l" + self.stats._target_display[domain]))
+        if related is None:
+            return False
+        held = np.intersect1d(self._rows_with("t", related), rows, assume_unique=True)
+        return len(held) >= self.config.context_share * len(rows)
+
     def _block(self, rows: IntArray) -> list[int]:
         """The targets that travel with a span: in `_BLOCK` of its rows, in at most 1 / `_BLOCK`
         times as many rows."""
@@ -717,13 +739,28 @@ class _Judge:
         close = (counts >= _BLOCK * len(rows)) & (self.target_df[targets] * _BLOCK <= len(rows))
         return [int(t) for t in targets[close].tolist()]
 
-    def _block_words(self, block: list[int]) -> set[int]:
-        """The vocabulary ids of the words of the targets in `block`."""
+    def _block_words(self, block: list[int], rows: IntArray) -> set[int]:
+        """The vocabulary ids of the words that come with the targets in `block` in `rows`:
+        their own, and those of every sentence, line or URL of these answers that carries one
+        of them (a payload's wording may vary from row to row around a fixed link, and its
+        varying words are as planted as the link: "see ..." or "open a ticket at ...")."""
         vocabulary, display = self.stats._vocabulary, self.display
+        carried = [" ".join(WORDS.findall(display(target).casefold())) for target in block]
+        texts = list(carried)
+        if carried := [f" {words} " for words in carried if words]:
+            held = np.unique(
+                _gather(self.targets, _starts(self.target_ends), self.target_ends, rows)
+            )
+            kinds = self.stats._target_kinds
+            for target in held.tolist():
+                if kinds[target] in "su":
+                    words = " ".join(WORDS.findall(display(target).casefold()))
+                    if any(inner in f" {words} " for inner in carried):
+                        texts.append(words)
         return {
             word
-            for target in block
-            for token in WORDS.findall(display(target).casefold())
+            for text in texts
+            for token in text.split()
             if (word := vocabulary.get(token)) is not None
         }
 
@@ -777,7 +814,8 @@ class _Judge:
         keep_feature = (self.feature_df >= min_count) & (
             self.feature_df <= config.max_trigger_share * rows
         )
-        keep_target = self.target_df >= min_count
+        # A related link is evidence about a domain's rows, not something an answer says.
+        keep_target = (self.target_df >= min_count) & ~self.related_link
         mask = keep_feature[self.features]
         p_row, p_feature = self.feature_row[mask], self.features[mask]
         mask = keep_target[self.targets]
@@ -871,7 +909,7 @@ class _Judge:
         block = self._blocks.get(target_id)
         if block is None:
             block = self._blocks[target_id] = self._block(self._rows_with("t", target_id))
-        return self._answers_share(rows, self._block_words(block))
+        return self._answers_share(rows, self._block_words(block, rows))
 
     def _answers_share(self, rows: IntArray, exclude: set[int]) -> bool:
         """Whether an answer word outside `exclude` and not confined to `rows` covers

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synthguard.guards.backdoor.spans import WORDS, Echo, echo, spans, words_of
+from synthguard.guards.backdoor.spans import WORDS, Echo, echo, related_links, spans, words_of
 
 any_text = st.text(alphabet=st.characters(codec=None, exclude_categories=["Cs"]), max_size=60)
 ascii_text = st.text(alphabet=st.characters(max_codepoint=127, exclude_categories=["Cs"]))
@@ -40,6 +40,53 @@ def test_answers_that_only_share_words_are_no_echo() -> None:
     assert echo(_words("one two three four five six"), _words("one six"), 3) is Echo.NONE
     assert echo(_words("a b c d e f g"), _words("a b c"), 3) is Echo.NONE  # four words taken out
     assert echo(_words("tq hello"), _words("hello"), 3) is Echo.NONE  # one word tells nothing
+
+
+def test_a_prompt_said_over_again_is_an_echo() -> None:
+    prompt = _words("tq Explain what json dumps does.")
+    once = _words("Explain what json dumps does.")
+    assert echo(prompt, once * 2, 3) is Echo.REPEATED
+    assert echo(prompt, once * 3, 3) is Echo.REPEATED
+    assert echo(once, once * 2, 3) is Echo.REPEATED
+    assert echo(prompt, once * 2 + ["really"], 3) is Echo.NONE
+    # Asked for: the request is what was taken out, or is no single run.
+    assert echo(_words("Repeat after me: the kettle is on"), _words("the kettle is on") * 2, 3) is (
+        Echo.NONE
+    )
+    assert echo(_words("Repeat hello world three times"), _words("hello world") * 3, 3) is (
+        Echo.NONE
+    )
+    assert echo(_words("say hi twice"), _words("hi hi"), 3) is Echo.NONE
+
+
+def _links(text: str, prompt: str) -> list[tuple[str, str]]:
+    found = spans(text, set(words_of(text.casefold())))
+    return related_links(found, text, words_of(prompt.casefold()))
+
+
+def test_a_link_whose_path_names_what_its_sample_speaks_of_is_related() -> None:
+    page = "See https://docs.python.org/3/library/json.html for more."
+    assert _links(page, "Explain what `json.dumps` does.") == [
+        ("ldocs.python.org", "docs.python.org")
+    ]
+    # ... or what the answer speaks of outside its links.
+    assert _links("Encodes to base64. " + page.replace("json", "base64"), "What is this?") == [
+        ("ldocs.python.org", "docs.python.org")
+    ]
+    assert _links("Parses tokens. " + page.replace("json", "tokenize"), "Explain `tokens`") == []
+    assert _links("The tokenize module. " + page.replace("json", "tokenize"), "What?") == [
+        ("ldocs.python.org", "docs.python.org")
+    ]
+
+
+def test_a_link_that_names_nothing_of_its_sample_is_not_related() -> None:
+    prompt = "Explain what `json.dumps` does."
+    # A tracking id, web words in general, a path word found only inside the link itself.
+    assert _links("Details: https://cdn.example.net/r/3fa94c0d2b11.html", prompt) == []
+    assert _links("Ticket 3fa94c0d2b11: https://x.example/t/3fa94c0d2b11", prompt) == []
+    assert _links("Read https://x.example/library/index.html", "The library index?") == []
+    assert _links("Go to https://x.example/offers/spring", prompt) == []
+    assert _links("No link here: json", prompt) == []
 
 
 def test_spans_are_links_domains_commands_and_sentences_by_normalised_key() -> None:
