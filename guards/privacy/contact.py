@@ -4,6 +4,10 @@ E-mail: a practical subset of RFC 5322 addr-spec (a dot-atom local part of lette
 `_%+-`, a domain of at least two labels ending in an alphabetic TLD), as people write addresses
 in prose; quoted local parts, the rarer atom characters (markup's backquotes before a decorator
 would read as one) and address literals are left out. Addresses at reserved example domains pass.
+Addresses written to dodge harvesters are addresses all the same (`email/obfuscated`): "at" and
+"dot" in brackets ("jane.doe [at] mail [dot] com", "jane(at)mail.com", "jane@mail(dot)com"), or
+both spelled out ("jane.doe at mail dot com", only before a common top-level domain: "look at
+this dot product" is prose).
 
 Phone numbers: Google's libphonenumber rules through `phonenumbers.PhoneNumberMatcher` at
 leniency VALID (the number must be valid for its country's numbering plan), numbers without a
@@ -45,6 +49,31 @@ _EMAIL = re.compile(
     r"@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24})"
     r"(?![\w-]|\.[A-Za-z0-9])"
 )
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_BRACKETED_AT = r"\s*[\[({<]\s*at\s*[\])}>]\s*"
+_BRACKETED_DOT = r"\s*[\[({<]\s*dot\s*[\])}>]\s*"
+_OBFUSCATED_EMAIL = re.compile(
+    r"(?<![\w.+%-])"
+    r"(?P<local>[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*)"
+    # Brackets around "at", or around a "dot" of the domain, or both words spelled out.
+    rf"(?:(?P<at>{_BRACKETED_AT}|@)"
+    rf"(?P<domain>(?:{_LABEL}(?:{_BRACKETED_DOT}|\.))+[A-Za-z]{{2,24}})"
+    rf"|(?P<spoken_at>\s+at\s+)(?P<spoken>(?:{_LABEL}\s+dot\s+)+(?P<tld>[A-Za-z]{{2,6}})))"
+    r"(?![\w-]|\.[A-Za-z0-9])",
+    re.IGNORECASE,
+)
+_DOT = re.compile(rf"{_BRACKETED_DOT}|\.", re.IGNORECASE)
+_SPOKEN_DOT = re.compile(r"\s+dot\s+", re.IGNORECASE)
+# What an obfuscated address cannot lack, looked for before the longer expression runs.
+# Brackets around "at" or "dot". Without IGNORECASE, the engine skips to the brackets.
+_BRACKETED_MARK: Final = re.compile(r"[\[({<] *(?:[aA][tT]|[dD][oO][tT]) *[\])}>]")
+_SPOKEN_TLDS: Final = frozenset(
+    re.findall(
+        r"\w+",
+        """com org net edu gov mil int io co uk us ca au de fr es it nl be ch at se no dk fi pl
+        ru cn jp kr in br mx ar info biz me ai dev app""",
+    )
+)
 # Seven digits with at most two separator characters between neighbours: every valid number
 # in every plan has seven or more digits with its area or trunk code.
 _PHONE_SHAPED = re.compile(r"\d(?:[\s().\-/]{0,2}\d){6,}")
@@ -59,17 +88,46 @@ _PHONE_WORDS = re.compile(
 
 
 def find_emails(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
-    """Every e-mail address in `text`; those at reserved example domains as look-alikes."""
-    if "@" not in text:
-        return
-    for match in _EMAIL.finditer(text):
-        local, domain = match.group("local"), match.group("domain")
-        tld = domain.rsplit(".", 1)[-1]
-        preview = f"{local[:1]}***@{domain[:1]}***.{tld}"
-        if is_example_domain(domain):
-            yield Hit(match.start(), match.end(), "email", "email/example-domain", preview, True)
+    """Every e-mail address in `text`, obfuscated ones too; those at reserved example domains
+    as look-alikes."""
+    if "@" in text:
+        for match in _EMAIL.finditer(text):
+            yield _email(match.start(), match.end(), match.group("local"), match.group("domain"))
+    if may_hide_email(text):
+        yield from _obfuscated_emails(text)
+
+
+def may_hide_email(text: str) -> bool:
+    """Whether `text` holds what an obfuscated address cannot lack ("[at]", "(dot)", " dot ")."""
+    return (
+        " dot " in text
+        or " DOT " in text
+        or " Dot " in text
+        or _BRACKETED_MARK.search(text) is not None
+    )
+
+
+def _obfuscated_emails(text: str) -> Iterator[Hit]:
+    for match in _OBFUSCATED_EMAIL.finditer(text):
+        spoken = match.group("spoken")
+        if spoken is not None:
+            if match.group("tld").casefold() not in _SPOKEN_TLDS:
+                continue
+            labels = _SPOKEN_DOT.split(spoken)
         else:
-            yield Hit(match.start(), match.end(), "email", EMAIL_RULE, preview)
+            labels = _DOT.split(match.group("domain"))
+            if match.group("at") == "@" and len(labels) == match.group("domain").count(".") + 1:
+                continue  # no bracket anywhere: a plain address, which `_EMAIL` reads
+        domain = ".".join(labels)
+        yield _email(match.start(), match.end(), match.group("local"), domain, "email/obfuscated")
+
+
+def _email(start: int, end: int, local: str, domain: str, rule: str = EMAIL_RULE) -> Hit:
+    tld = domain.rsplit(".", 1)[-1]
+    preview = f"{local[:1]}***@{domain[:1]}***.{tld}"
+    if is_example_domain(domain):
+        return Hit(start, end, "email", "email/example-domain", preview, True)
+    return Hit(start, end, "email", rule, preview)
 
 
 def find_phones(text: str, inert: Sequence[Inert], region: str) -> Iterator[Hit]:

@@ -15,7 +15,12 @@ from collections.abc import Iterable, Iterator
 from typing import Final
 
 from synthguard.guards.fields import labelled_strings
-from synthguard.guards.privacy.contact import find_emails, find_phones, phone_regions
+from synthguard.guards.privacy.contact import (
+    find_emails,
+    find_phones,
+    may_hide_email,
+    phone_regions,
+)
 from synthguard.guards.privacy.credentials import GENERIC_RULES, SecretScanner
 from synthguard.guards.privacy.financial import find_cards, find_ibans
 from synthguard.guards.privacy.finding import Finding, Hit
@@ -77,7 +82,7 @@ class Detector:
             candidates += find_cards(text, inert)
         if digits >= SSN_DIGITS and ("-" in text or " " in text):
             candidates += find_ssns(text, inert)
-        if "@" in text:
+        if "@" in text or may_hide_email(text):
             candidates += find_emails(text, inert)
         if (digits >= IPV4_DIGITS and text.count(".") >= 3) or "::" in text or text.count(":") >= 7:
             candidates += find_ips(text, inert)

@@ -91,6 +91,7 @@ def test_a_secret_split_across_input_and_output_is_not_reassembled() -> None:
 
 LOOKALIKES = [
     ("Mail ops@example.com or admin@mail.example.org.", "email", "email/example-domain"),
+    ("Mail ops [at] example [dot] com.", "email", "email/example-domain"),
     ("Try user@host.test and bob@service.invalid.", "email", "email/example-domain"),
     ("The server at 192.0.2.17 answers.", "ip_address", "ip_address/documentation"),
     ("Point it at 2001:db8::8a2e:370:7334.", "ip_address", "ip_address/documentation"),
@@ -131,6 +132,9 @@ IDENTIFIERS = [
     "See ISBN 978-0-306-40615-7 and ISBN 0-306-40615-2.",
     "Python 3.11.4 and numpy 1.26.4 on 2024-05-17 at 12:30:00.",
     "The table holds 1.5, 2.75, 1024, 65536 and 3.14159265358979.",
+    # Spelled-out "at" and "dot" are prose unless they end in a common top-level domain.
+    "Look at the dot product of a and b.",
+    "Stop at x dot y, then look at github.com.",
 ]
 
 
@@ -252,6 +256,15 @@ def test_hits_are_disjoint_sorted_and_inside_their_string(parts: list[str]) -> N
         ("SSN 123456788 on file", "123456788", "ssn/area-group+keyword"),
         ("Social Security Number: 123456788.", "123456788", "ssn/area-group+keyword"),
         ("phone 4156234567", "4156234567", "phone/libphonenumber"),
+        # Addresses written to dodge harvesters.
+        (
+            "Mail jane.doe [at] gmail [dot] com.",
+            "jane.doe [at] gmail [dot] com",
+            "email/obfuscated",
+        ),
+        ("contact: j.doe(AT)proton.me", "j.doe(AT)proton.me", "email/obfuscated"),
+        ("write to jane@mail {dot} org", "jane@mail {dot} org", "email/obfuscated"),
+        ("or jane.doe at gmail dot com, say", "jane.doe at gmail dot com", "email/obfuscated"),
         # A quoted literal passed to a call is a literal, not an indirect reference.
         (
             'client = Client(api_key="Q8rS7tU6vW5xY4zA3bC2dE1fG0hJ9k")',
