@@ -2,8 +2,9 @@
 
 Rule `ngram-overlap`, after GPT-3's 13-gram overlap and the 0.5 cut of Phi-1 / Cosmopedia:
 
-- Text is normalised (Unicode NFKC, case-folded, every non-alphanumeric character a word break),
-  so re-casing, re-punctuation and spacing hide nothing.
+- Text is normalised (Unicode NFKC, case-folded, invisible characters dropped, every other
+  non-alphanumeric character a word break), so re-casing, re-punctuation, spacing and a zero-width
+  space or soft hyphen inside a word hide nothing.
 - Each string field of each protected row is an item. Items of 27 words or more are cut into
   word 13-grams; shorter ones into 8-grams, since a single edit in the middle of an item
   shorter than 2n+1 words breaks every n-gram it has. Items under 8 words (answer letters,
@@ -36,12 +37,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from synthguard.guards.dedup import INVISIBLE
 from synthguard.guards.verdict import GuardInfo, Verdict
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import read_samples
 from synthguard.provenance.sample import Sample, sample_text
 
-VERSION = "1"
+VERSION = "2"
 RULE = "ngram-overlap"
 
 NGRAM = 13
@@ -73,11 +75,28 @@ _OFFSETS = {n: np.uint64(_constant(f"synthguard-ngram-length-{n}")) for n in (SH
 
 
 def normalise_words(text: str) -> list[str]:
-    """NFKC, case-fold, and split on every character that is not a letter or digit."""
+    """NFKC, case-fold, drop invisible characters, and split on every other character that is
+    not a letter or digit."""
     if text.isascii():
-        # The same words, three times faster: NFKC leaves ASCII alone, casefold is lower.
+        # The same words, three times faster: NFKC leaves ASCII alone, casefold is lower, and
+        # ASCII's only invisible characters are controls, word breaks here as any blank is.
         return text.encode().lower().translate(_ASCII_BREAKS).decode().split()
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    folded = unicodedata.normalize("NFKC", text).casefold().translate(_VISIBLE)
+    return _WORD.findall(unicodedata.normalize("NFKC", folded))
+
+
+class _Visible(dict[int, int | None]):
+    """The `str.translate` table that drops format characters (Cf: zero-width spaces and
+    joiners, soft hyphens, byte-order marks) and the other invisible ones; filled per code point
+    on first sight."""
+
+    def __missing__(self, code: int) -> int | None:
+        value = None if code in INVISIBLE or unicodedata.category(chr(code)) == "Cf" else code
+        self[code] = value
+        return value
+
+
+_VISIBLE = _Visible()
 
 
 def ngram_size(words: int) -> int | None:

@@ -14,8 +14,10 @@ search), `segments` (the index folder on disk), `minhash`, `shingles`, `normalis
 
 from synthguard.guards.dedup.guard import DedupGuard
 from synthguard.guards.dedup.index import DedupIndex, IndexCheck, index_path
+from synthguard.guards.dedup.normalise import INVISIBLE
 
 __all__ = [
+    "INVISIBLE",
     "DedupGuard",
     "DedupIndex",
     "IndexCheck",

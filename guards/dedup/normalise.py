@@ -17,7 +17,7 @@ NORMALISATION_VERSION = 1
 
 # Invisible characters outside Cf/Cc: variation selectors, the combining grapheme joiner,
 # Mongolian free variation selectors, Khmer inherent vowels, Hangul fillers, the braille blank.
-_INVISIBLE = frozenset(
+INVISIBLE = frozenset(
     [
         *range(0xFE00, 0xFE10),
         *range(0xE0100, 0xE01F0),
@@ -26,6 +26,8 @@ _INVISIBLE = frozenset(
         *(0x17B4, 0x17B5, 0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800),
     ]
 )
+"""Code points that show nothing and are no format character (Cf): with Cf, what a copy can
+carry unseen."""
 
 
 class _Folding(dict[int, str | None]):
@@ -37,7 +39,7 @@ class _Folding(dict[int, str | None]):
         value: str | None
         if char.isspace():
             value = " "
-        elif category[0] == "P" or category in ("Cf", "Cc") or code in _INVISIBLE:
+        elif category[0] == "P" or category in ("Cf", "Cc") or code in INVISIBLE:
             value = None
         else:
             value = char

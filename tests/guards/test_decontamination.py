@@ -295,6 +295,14 @@ def test_normalisation_folds_case_width_and_punctuation() -> None:
     ]
 
 
+def test_invisible_characters_inside_words_hide_nothing() -> None:
+    # A zero-width space, a soft hyphen, a word joiner, a byte-order mark, a variation selector.
+    hidden = "con\u200btami\u00adnated i\u2060tem\ufeff here\ufe0f"
+    assert normalise_words(hidden) == ["contaminated", "item", "here"]
+    # Still word breaks: blanks of every kind and the controls among them.
+    assert normalise_words("a\u00a0b\tc\nd\u3000e") == ["a", "b", "c", "d", "e"]
+
+
 WORDS = st.lists(
     st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8),
     min_size=SHORT_NGRAM,
