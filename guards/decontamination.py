@@ -2,9 +2,10 @@
 
 Rule `ngram-overlap`, after GPT-3's 13-gram overlap and the 0.5 cut of Phi-1 / Cosmopedia:
 
-- Text is normalised (Unicode NFKC, case-folded, invisible characters dropped, every other
-  non-alphanumeric character a word break), so re-casing, re-punctuation, spacing and a zero-width
-  space or soft hyphen inside a word hide nothing.
+- Text is normalised (Unicode NFKC, case-folded, invisible characters dropped, a Latin word
+  spelled with Cyrillic or Greek look-alikes read as the word it imitates, every other
+  non-alphanumeric character a word break), so re-casing, re-punctuation, spacing, a zero-width
+  space or soft hyphen inside a word, and "clіps" with a Cyrillic і hide nothing.
 - Each string field of each protected row is an item. Items of 27 words or more are cut into
   word 13-grams; shorter ones into 8-grams, since a single edit in the middle of an item
   shorter than 2n+1 words breaks every n-gram it has. Items under 8 words (answer letters,
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from synthguard.guards.backdoor import find_mixed_script
 from synthguard.guards.dedup import INVISIBLE
 from synthguard.guards.verdict import GuardInfo, Verdict
 from synthguard.provenance.errors import InputError
@@ -82,6 +84,10 @@ def normalise_words(text: str) -> list[str]:
         # ASCII's only invisible characters are controls, word breaks here as any blank is.
         return text.encode().lower().translate(_ASCII_BREAKS).decode().split()
     folded = unicodedata.normalize("NFKC", text).casefold().translate(_VISIBLE)
+    # A Latin word spelled with a Cyrillic or Greek look-alike reads as the word it imitates.
+    for mixed in reversed(find_mixed_script(folded)):
+        end = mixed.start + len(mixed.word)
+        folded = folded[: mixed.start] + mixed.skeleton + folded[end:]
     return _WORD.findall(unicodedata.normalize("NFKC", folded))
 
 

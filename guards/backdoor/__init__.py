@@ -13,8 +13,10 @@ payload is made of, and echoes), `invisible`, `homoglyph`, `injection`.
 """
 
 from synthguard.guards.backdoor.guard import BackdoorConfig, BackdoorGuard
+from synthguard.guards.backdoor.homoglyph import find_mixed_script
 
 __all__ = [
     "BackdoorConfig",
     "BackdoorGuard",
+    "find_mixed_script",
 ]

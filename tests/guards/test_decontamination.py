@@ -295,10 +295,15 @@ def test_normalisation_folds_case_width_and_punctuation() -> None:
     ]
 
 
-def test_invisible_characters_inside_words_hide_nothing() -> None:
+def test_invisible_characters_and_look_alike_letters_inside_words_hide_nothing() -> None:
     # A zero-width space, a soft hyphen, a word joiner, a byte-order mark, a variation selector.
     hidden = "con\u200btami\u00adnated i\u2060tem\ufeff here\ufe0f"
     assert normalise_words(hidden) == ["contaminated", "item", "here"]
+    # A Latin word spelled with Cyrillic or Greek look-alikes reads as the word it imitates;
+    # whole Russian and Greek words stay as they are.
+    assert normalise_words("Nаtаliа sold сlips") == ["natalia", "sold", "clips"]
+    assert normalise_words("Наталья продала") == ["наталья", "продала"]
+    assert normalise_words("ρgh and 2πr") == ["ρgh", "and", "2πr"]
     # Still word breaks: blanks of every kind and the controls among them.
     assert normalise_words("a\u00a0b\tc\nd\u3000e") == ["a", "b", "c", "d", "e"]
 
