@@ -42,7 +42,7 @@ from synthguard.guards.toxicity.guard import (
     text_windows,
 )
 from synthguard.guards.toxicity.head import HEAD_DIGEST, HEAD_PATH, ToxicityHead
-from synthguard.guards.toxicity.profanity import OFFLINE_THRESHOLDS, OfflineBackend
+from synthguard.guards.toxicity.profanity import OFFLINE_THRESHOLDS, OfflineBackend, unmasked
 
 __all__ = [
     "DETOXIFY_CHECKPOINTS",
@@ -61,4 +61,5 @@ __all__ = [
     "find_detoxify_checkpoint",
     "text_windows",
     "torch_hub_dir",
+    "unmasked",
 ]

@@ -31,6 +31,7 @@ from synthguard.guards.toxicity import (
     ToxicityGuard,
     text_windows,
     torch_hub_dir,
+    unmasked,
 )
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.sample import sample_from_row
@@ -174,6 +175,38 @@ def test_clean_look_alikes_pass_the_offline_backend(offline: ToxicityGuard) -> N
     texts = ["Use kill -9 only when the process ignores SIGTERM.", "Scunthorpe is a town."]
 
     assert offline.check(support.samples(texts)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "reads"),
+    [
+        ("you piece of sh1t", "you piece of shit"),
+        ("what an @ssh0le", "what an asshole"),
+        ("F.U.C.K off", "FUCK off"),
+        ("f u c k you", "fuck you"),
+        ("go f*** yourself", "go fuck yourself"),
+        ("you dumb c*nt", "you dumb cunt"),
+    ],
+)
+def test_disguised_profanity_is_read_undone_and_caught(
+    offline: ToxicityGuard, text: str, reads: str
+) -> None:
+    assert unmasked(text) == reads
+    [verdict] = offline.check(support.samples([text]))
+    assert not verdict.passed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "def f(*args, **kwargs): return a*b",
+        "Python 3.11 shipped in 2022; use utf-8.",
+        "s**t is shot or shit or slut: nothing says which",
+        "x = y*z + 10",
+    ],
+)
+def test_code_numbers_and_unreadable_stars_read_as_written(text: str) -> None:
+    assert unmasked(text) == text
 
 
 def test_toxic_sentence_deep_inside_a_long_text_is_still_caught(offline: ToxicityGuard) -> None:
