@@ -169,8 +169,9 @@ def key_status_note(row: KeyRow) -> str | None:
         )
     if row.status == "revoked":
         return (
-            f"{row.key_id} was revoked at entry {row.ended_seq}: it verifies what it signed "
-            "before that; a record it signed after that fails verification"
+            f"{row.key_id} was revoked; it may sign nothing after entry {row.ended_seq}: it "
+            "verifies what it signed up to there; a record it signed after that fails "
+            "verification"
         )
     return None
 

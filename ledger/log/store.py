@@ -313,7 +313,14 @@ class Ledger:
         if "origin" not in info:
             raise LedgerError(f"no synthguard ledger at {url} (run `synthguard init`)")
         self.origin = info["origin"]
-        self.checkpoint_interval = int(info["checkpoint_interval"])
+        interval = info.get("checkpoint_interval", "")
+        if not interval.isdigit() or int(interval) < 1:
+            raise LedgerError(
+                f"the ledger at {url} holds no valid checkpoint interval in its ledger_info table "
+                f"({interval!r}): the table was edited in the database; put back the value it "
+                f"was made with (default {DEFAULT_CHECKPOINT_INTERVAL})"
+            )
+        self.checkpoint_interval = int(interval)
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -533,10 +540,11 @@ class Ledger:
         try:
             durable = durable or self._interval_due(len(prepared))
             with _Transaction(self.engine, durable=durable) as cur:
-                self._check_signer(cur, signer.key_id)
                 if unstored:
                     _check_stored(cur, unstored)
                 synced = self._sync(cur)
+                if synced is not None:
+                    self._check_signer(cur, signer.key_id, synced.size)
                 compact = CompactRange(synced.size, synced.compact.hashes) if synced else None
                 last_leaf = synced.last_leaf if synced else b""
                 seqs, tree = self._write(
@@ -576,15 +584,15 @@ class Ledger:
         entries = [unsigned_entry(record, self.origin, signer.key_id) for record in records]
         return _signed_on(entries, signer, _CORES)
 
-    def _check_signer(self, cur: Cursor, key_id: str) -> None:
-        """Check that `key_id` may sign now (as far as this writer's key cache knows)."""
-        row = cur.one(f"SELECT status FROM keys WHERE key_id = {cur.mark}", (key_id,))
-        if row is None:
-            if cur.one("SELECT 1 FROM keys LIMIT 1") is not None:
-                raise KeyringError(f"key {key_id} is not a key of this ledger")
-            return
-        if row[0] != "active":
-            raise KeyringError(f"key {key_id} is {row[0]}; it may not sign new records")
+    def _check_signer(self, cur: Cursor, key_id: str, size: int) -> None:
+        """Check that `key_id` may sign the entry at `size`, as the signed key events of the
+        first `size` entries say (not the `keys` table: a database edit there must neither stop
+        a key from signing nor let one sign)."""
+        span = self._timeline_upto(cur, size).spans.get(key_id)
+        if span is None:
+            raise KeyringError(f"key {key_id} is not a key of this ledger")
+        if span.status != "active":
+            raise KeyringError(f"key {key_id} is {span.status}; it may not sign new records")
 
     def _sync(self, cur: Cursor) -> KeptTree | None:
         """Inside the write lock: the database's tree as far as a ledger key vouches for it,
@@ -899,9 +907,23 @@ class Ledger:
         return parse_checkpoint(row[0]) if row else None
 
     def keys(self) -> list[KeyRow]:
-        """The writer's view of the ledger's keys, oldest first."""
-        with Session(self.engine) as session:
-            return list(session.exec(select(KeyRow).order_by(col(KeyRow.added_seq))).all())
+        """The ledger's keys as its signed key events say, oldest first: each one's public key,
+        status and the entries it may sign. The `keys` table is the writers' cache of the same,
+        and a database edit there changes nothing any command trusts; VerificationError when a
+        key event does not verify (run `synthguard verify`)."""
+        timeline, error = self.key_timeline(None, self.size())
+        if error is not None:
+            raise error
+        return [
+            KeyRow(
+                key_id=key_id,
+                public_key=span.key.raw,
+                status=span.status,
+                added_seq=span.added_seq,
+                ended_seq=span.ended_seq,
+            )
+            for key_id, span in sorted(timeline.spans.items(), key=lambda item: item[1].added_seq)
+        ]
 
     def sample(self, sample_id: str) -> dict[str, Any] | None:
         """Return the stored row of a sample, or None (never stored, or erased)."""

@@ -1,9 +1,9 @@
 """The ledger's SQLModel tables.
 
 Only `entries` is covered by the Merkle tree. `checkpoints` are signed on their own; `samples`
-holds content outside the tree so it can be erased; `keys` is the writer's cache of what the
-key events say, and verification never trusts it. (Ledgers from before kept checkpoints also
-hold a `tree_head` table, which nothing reads any more.)
+holds content outside the tree so it can be erased; `keys` is the writers' cache of what the
+key events say, which no command trusts (`Ledger.keys` reads the signed key events). (Ledgers
+from before kept checkpoints also hold a `tree_head` table, which nothing reads any more.)
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ Order of checks, so that the first error names the first bad entry:
    with `--checkpoint`): same origin, not larger than the tree, and the tree at its size has
    its root (else history was rewritten, rolled back or cut off).
 
+The `keys` table, the writers' cache of the key events, is trusted by no command (the key
+timeline comes from the signed events); a cache that disagrees with them was edited in the
+database, and the report's notes say how.
+
 Ledgers written before records were bound (payload schema version 1) still verify: version 1
 records may only form the ledger's first entries, and a byte-identical copy of one is still a
 replay, but they name no ledger, so the report's notes say so.
@@ -41,7 +45,7 @@ from synthguard.ledger.log.checkpoint import Checkpoint, parse_checkpoint, verif
 from synthguard.ledger.log.keyring import KeyTimeline
 from synthguard.ledger.log.merkle import Tree, verify_consistency
 from synthguard.ledger.log.store import EntryView, Ledger, engine_for, entry_leaf_hash, read_entries
-from synthguard.ledger.log.tables import CheckpointRow, Entry
+from synthguard.ledger.log.tables import CheckpointRow, Entry, KeyRow
 from synthguard.provenance.dsse import json_value, open_envelope
 from synthguard.provenance.engine import Engine, once_per_worker
 from synthguard.provenance.errors import InputError, VerificationError
@@ -125,6 +129,7 @@ def verify_ledger(
             "ledger (payload version 1): a copy of one of them is still caught, but they name "
             "no ledger, so only this ledger's checkpoints tie them to it"
         )
+    report.notes += _cache_disagreements(snapshot.key_rows, timeline)
     home_note = ledger.kept.note() if ledger.kept is not None else None
     if home_note is not None:
         report.home = _verify_kept(ledger, tree, timeline, home_note, "the home's checkpoint")
@@ -150,6 +155,7 @@ class _Snapshot:
         self.size = 0
         self.content: dict[str, bytes] = {}
         self.content_error: VerificationError | None = None
+        self.key_rows: list[KeyRow] = []
 
     def __enter__(self) -> _Snapshot:
         try:
@@ -183,6 +189,7 @@ class _Snapshot:
                 seq=covered,
             )
         self.checkpoints, self.size = rows, size
+        self.key_rows = list(self.session.exec(select(KeyRow)).all())
 
     def read_content(self) -> None:
         """Each stored sample's id and the SHA-256 of its content, which must be its digest
@@ -200,6 +207,39 @@ class _Snapshot:
                     "was changed in the database"
                 )
             self.content[sample_id] = actual
+
+
+def _cache_disagreements(rows: list[KeyRow], timeline: KeyTimeline) -> list[str]:
+    """How the `keys` table differs from the signed key events, one line a key (none when it
+    agrees): nothing trusts the table, but an edit there is an edit without a key."""
+    # Not the entry a key's signing ended at: writers before this one cached the revocation's
+    # for a key revoked after it was rotated out.
+    signed = {
+        key_id: (span.key.raw, span.status, span.added_seq)
+        for key_id, span in timeline.spans.items()
+    }
+    cached = {row.key_id: (bytes(row.public_key), row.status, row.added_seq) for row in rows}
+    found = []
+    for key_id in sorted(signed.keys() | cached.keys()):
+        mine, theirs = signed.get(key_id), cached.get(key_id)
+        if mine == theirs:
+            continue
+        if theirs is None:
+            what = "is missing from it"
+        elif mine is None:
+            what = "is in it, but no signed key event adds it"
+        else:
+            fields = ("public key", "status", "added at")
+            what = (
+                "has another "
+                + ", ".join(name for name, a, b in zip(fields, mine, theirs, strict=True) if a != b)
+                + " there than the signed key events give"
+            )
+        found.append(
+            f"key {key_id} {what}: the keys table (the writers' cache of the key events, "
+            "which no command trusts) was edited in the database"
+        )
+    return found
 
 
 def _check_numbering(ledger: Ledger, count: int, low: int | None, top: int | None) -> int:
@@ -455,6 +495,8 @@ def _index_problem(kind: str, body: dict[str, Any], signer: str, entry: EntryVie
     elif kind == KEY_EVENT_TYPE:
         if body.get("action") != entry.event:
             return "stored event differs from the signed key event"
+        if entry.sample_id is not None:
+            return "a sample id is stored beside a key event, which names none"
     else:
         return f"unknown payload type {kind!r}"
     return None
@@ -496,6 +538,14 @@ def _verify_checkpoints(
             raise VerificationError(
                 f"checkpoint row {row.size} holds a note of size {checkpoint.size}"
             )
+        if bytes(row.root) != checkpoint.root or row.key_id not in _note_signers(
+            row.note, timeline
+        ):
+            raise VerificationError(
+                f"checkpoint row {row.size}: its stored root or key id differs from its signed "
+                "note (edited in the database)",
+                seq=max(row.size - 1, 0),
+            )
         if previous is not None:
             proof = tree.consistency_proof(previous.size, checkpoint.size)
             verify_consistency(
@@ -503,6 +553,18 @@ def _verify_checkpoints(
             )
         previous = checkpoint
     return len(rows), previous
+
+
+def _note_signers(note: str, timeline: KeyTimeline) -> set[str]:
+    """The ids of the ledger keys whose signature on `note` verifies."""
+    found = set()
+    for key_id, span in timeline.spans.items():
+        try:
+            verify_checkpoint(note, [span.key])
+        except VerificationError:
+            continue
+        found.add(key_id)
+    return found
 
 
 def _check_note(

@@ -431,10 +431,9 @@ def _keys(
     signer: SigningKey,
 ) -> dict[str, VerifyingKey]:
     """The public keys a recipient needs: record signers, the checkpoint's and the manifest's."""
+    # As the signed key events say, not the `keys` table (the writers' cache of them).
     rows = ledger.keys()
-    # The keys table is the writer's cache: a row whose key does not hash to its id is ignored.
     known = {row.key_id: VerifyingKey(bytes(row.public_key)) for row in rows}
-    known = {key_id: key for key_id, key in known.items() if key.key_id == key_id}
     _, checkpoint_signer = verify_checkpoint(checkpoint.note, known.values())
     wanted = {entry.key_id for found in stored.values() for entry in found}
     wanted |= {checkpoint_signer, signer.key_id}
@@ -587,7 +586,6 @@ def _recorded_work(ledger: Ledger, folder: Path, name: str, ids: Sequence[str]) 
     """The release in a dead run's work folder if the ledger records it, else None."""
     rows = ledger.keys()
     known = {row.key_id: VerifyingKey(bytes(row.public_key)) for row in rows}
-    known = {key_id: key for key_id, key in known.items() if key.key_id == key_id}
     try:
         data = read_manifest(folder / MANIFEST_FILE)
         kind, payload, signer = open_envelope(data, known)

@@ -560,3 +560,59 @@ def test_home_copy_helpers_round_trip(site: Site) -> None:
     assert site("verify").exit_code == 1
     site.put_db(copy)
     site.verifies()
+
+
+# -- 8. the writers' caches and settings beside the tree ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "UPDATE keys SET status = 'revoked', ended_seq = 1",
+        "UPDATE keys SET key_id = 'sha256:' || substr(key_id, 8, 63) || '0'",
+        "DELETE FROM keys",
+    ],
+    ids=["revoked", "renamed", "deleted"],
+)
+def test_an_edited_keys_table_changes_nothing_a_command_trusts(site: Site, edit: str) -> None:
+    # The keys table caches the signed key events; a command that read it would stop signing
+    # (a key marked revoked) or lose the key a release needs. Releases go on, `keys list` shows
+    # the signed state, and verify passes with a note naming the edit.
+    site.stock()
+    listed = site("keys", "list")
+    site.sql(edit)
+
+    released = site.release("v1", CLEAN[0])
+    assert released.exit_code == 0, released.output
+    assert site("keys", "list").stdout == listed.stdout
+    verified = site("verify")
+    assert verified.exit_code == 0, verified.output
+    assert "the keys table (the writers' cache of the key events" in verified.output
+    assert "was edited in the database" in verified.output
+
+
+@pytest.mark.parametrize("column", ["root", "key_id"])
+def test_an_edited_checkpoint_column_fails_verify(site: Site, column: str) -> None:
+    site.stock()
+    value = b"\x00" * 32 if column == "root" else "sha256:" + "0" * 64
+    site.sql(f"UPDATE checkpoints SET {column} = :v", v=value)
+    line = one_error(site("verify"), "synthguard: verification failed: ")
+    assert "stored root or key id differs from its signed note" in line
+
+
+def test_a_sample_id_beside_a_key_event_fails_verify(site: Site) -> None:
+    site.stock()
+    site.sql("UPDATE entries SET sample_id = :s WHERE seq = 0", s=X)
+    line = one_error(site("verify"), "synthguard: verification failed: ")
+    assert "entry 0: a sample id is stored beside a key event" in line
+
+
+def test_an_edited_checkpoint_interval_is_one_clear_error(site: Site) -> None:
+    site.stock()
+    site.sql("UPDATE ledger_info SET value = 'often' WHERE name = 'checkpoint_interval'")
+    for command in (("verify",), ("ledger", "show", "0")):
+        failed = site(*command)
+        assert failed.exit_code == 2, failed.output
+        (line,) = stderr_lines(failed)
+        assert "holds no valid checkpoint interval" in line
+        assert "unexpected" not in line

@@ -66,7 +66,8 @@ def test_revoke_a_retired_key_by_prefix(run: Run, home: Path) -> None:
     revoked = run("keys", "revoke", prefix, "--reason", "laptop lost", home=home)
     assert revoked.exit_code == 0, revoked.output
     assert revoked.stdout.strip() == f"revoked {old}"
-    assert _keys(run, home)[0] == [old, "revoked", "0", "2", "this", "home"]
+    # ENDED is the last entry it could sign: the rotation, not the later revocation.
+    assert _keys(run, home)[0] == [old, "revoked", "0", "1", "this", "home"]
     shown = json.loads(run("ledger", "show", "2", home=home).stdout)
     assert shown["payload"]["action"] == "key_revoked"
     assert shown["payload"]["reason"] == "laptop lost"
@@ -165,7 +166,8 @@ def test_export_of_a_key_that_signs_no_more_is_marked(run: Run, home: Path, acti
     assert run("keys", "rotate", home=home).exit_code == 0
     if action == "revoke":
         assert run("keys", "revoke", old, "--reason", "laptop lost", home=home).exit_code == 0
-    status, seq = ("retired", 1) if action == "rotate" else ("revoked", 2)
+    # Revoked after its rotation: the last entry it could sign is still the rotation's.
+    status, seq = ("retired", 1) if action == "rotate" else ("revoked", 1)
 
     exported = run("keys", "export", old.removeprefix("sha256:")[:12], home=home)
 
@@ -174,13 +176,11 @@ def test_export_of_a_key_that_signs_no_more_is_marked(run: Run, home: Path, acti
     _, key = VerifyingKey.from_vkey(exported.stdout.splitlines()[-1])
     assert key.key_id == old
     assert stderr_lines(exported) == [
-        f"synthguard: note: {old} was {status} at entry {seq}"
-        + (
-            " (rotated out): it verifies what it signed before that, and signs nothing after it"
-            if status == "retired"
-            else ": it verifies what it signed before that; a record it signed after that fails "
-            "verification"
-        )
+        f"synthguard: note: {old} was retired at entry {seq} (rotated out): it verifies what it "
+        "signed before that, and signs nothing after it"
+        if status == "retired"
+        else f"synthguard: note: {old} was revoked; it may sign nothing after entry {seq}: it "
+        "verifies what it signed up to there; a record it signed after that fails verification"
     ]
     # The active key is exported without a note, by default or by its id.
     for args in ((), (_config(home)["active_key"],)):
