@@ -718,10 +718,16 @@ class Ledger:
         """The key timeline from the signed key events among the first `size` entries."""
         timeline = self._timeline
         if timeline is None or self._timeline_size < size:
+            # Through the event index: a handful of rows, not a scan of the ledger (every append
+            # asks). An entry whose columns hide that it is a key event is caught by `verify`,
+            # and `_foreign` applies each key event appended since this writer's checkpoint from
+            # its envelope, whatever its columns say.
+            actions = [action.value for action in KeyAction]
+            marks = ", ".join([cur.mark] * len(actions))
             rows = cur.all(
-                f"SELECT seq, envelope FROM entries WHERE payload_type = {cur.mark} "
+                f"SELECT seq, envelope FROM entries WHERE event IN ({marks}) "
                 f"AND seq < {cur.mark} ORDER BY seq",
-                (KEY_EVENT_TYPE, size),
+                (*actions, size),
             )
             timeline, error = build_timeline((s, bytes(e)) for s, e in rows)
             if error is not None:

@@ -81,7 +81,10 @@ def test_nearest_earlier_looks_only_back(seed: int, n: int) -> None:
     assert np.isneginf(best[0])
     for i in range(1, n):
         scores = vectors[:i] @ vectors[i]
-        assert which[i] == int(scores.argmax())
+        # The nearest earlier vector, or one tied with it within float32 rounding (the blocked
+        # product and this one add in another order: 0.5825893 against 0.5825894 happened).
+        assert 0 <= which[i] < i
+        assert float(scores[which[i]]) == pytest.approx(float(scores.max()), abs=1e-6)
         assert best[i] == pytest.approx(float(scores.max()), abs=1e-6)
 
 
