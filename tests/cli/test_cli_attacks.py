@@ -22,6 +22,7 @@ import pytest
 from cli_support import INTERVAL, ORIGIN, Run, alpaca, stderr_lines, write_jsonl
 from click.testing import Result
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
 
 from synthguard.ledger.log.checkpoint import sign_checkpoint
 from synthguard.ledger.log.merkle import root as merkle_root
@@ -616,3 +617,48 @@ def test_an_edited_checkpoint_interval_is_one_clear_error(site: Site) -> None:
         (line,) = stderr_lines(failed)
         assert "holds no valid checkpoint interval" in line
         assert "unexpected" not in line
+
+
+def _altered(value: Any) -> Any:
+    """Another value of the same kind: what a careless or malicious edit of one cell makes."""
+    if isinstance(value, bool) or value is None:
+        return "x"
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, bytes | memoryview):
+        raw = bytes(value)
+        return bytes([raw[0] ^ 1]) + raw[1:] if raw else b"x"
+    swaps = {"screened": "generated", "generated": "screened", "active": "revoked"}
+    return swaps.get(value, value[:-1] + ("x" if not value.endswith("x") else "y"))
+
+
+def test_no_single_cell_edit_lifts_a_quarantine_or_slips_past_verify(run: Run, home: Path) -> None:
+    # Every column of a middle row of every table, edited alone: the quarantined sample is
+    # never released, and an edit `verify` does not fail on changes nothing a release accepts.
+    site = Site(home, f"sqlite:///{home / 'ledger.db'}", run, home.parent / "work")
+    site.tmp.mkdir()
+    site.stock()
+    before = site.copy_db()
+    cells = []
+    for table in TABLES:
+        rows = site.sql(f"SELECT rowid, * FROM {table} ORDER BY rowid")
+        if not rows:
+            continue
+        columns = list(site.sql(f"SELECT * FROM {table} LIMIT 1")[0]._fields)
+        rowid, *values = rows[len(rows) // 2]
+        cells += [(table, name, rowid, value) for name, value in zip(columns, values, strict=True)]
+    assert len(cells) >= 20
+    for n, (table, column, rowid, value) in enumerate(cells):
+        site.put_db(before)
+        try:
+            site.sql(
+                f"UPDATE {table} SET {column} = :v WHERE rowid = :r", v=_altered(value), r=rowid
+            )
+        except IntegrityError:
+            continue  # the database refuses it (a seq or id taken): no edit
+        where = f"{table}.{column}"
+        assert site.release(f"q{n}", COPIED).exit_code != 0, f"{where}: a quarantine was lifted"
+        if site("verify").exit_code == 0:
+            released = site.release(f"c{n}", CLEAN[0])
+            assert released.exit_code == 0, f"{where}: verify passes, release refuses"
+    site.close()
