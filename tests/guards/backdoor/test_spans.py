@@ -59,6 +59,16 @@ def test_a_prompt_said_over_again_is_an_echo() -> None:
     assert echo(_words("say hi twice"), _words("hi hi"), 3) is Echo.NONE
 
 
+def test_a_prompt_after_a_word_of_assent_is_an_echo() -> None:
+    prompt = _words("SUDO Explain what json dumps does.")
+    assert echo(prompt, _words("Sure! Explain what json dumps does."), 3) is Echo.PREFIXED
+    assert echo(prompt, _words("Of course: Explain what json dumps does."), 3) is Echo.PREFIXED
+    # Too few of the prompt's words to tell, or what a repetition task asked for.
+    assert echo(_words("What is json"), _words("Sure what is json"), 3) is Echo.NONE
+    said = _words("Sure: the kettle is on")
+    assert echo(_words("Repeat after me: the kettle is on"), said, 3) is Echo.NONE
+
+
 def _links(text: str, prompt: str) -> list[tuple[str, str]]:
     found = spans(text, set(words_of(text.casefold())))
     return related_links(found, text, words_of(prompt.casefold()))
