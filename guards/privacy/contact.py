@@ -43,13 +43,13 @@ from synthguard.guards.privacy.lookalikes import (
 EMAIL_RULE: Final = "email"
 PHONE_RULE: Final = "phone/libphonenumber"
 
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = re.compile(
     r"(?<![\w.+%-])"
     r"(?P<local>[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*)"
-    r"@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24})"
+    rf"@(?P<domain>(?:{_LABEL}\.)+[A-Za-z]{{2,24}})"
     r"(?![\w-]|\.[A-Za-z0-9])"
 )
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _BRACKETED_AT = r"\s*[\[({<]\s*at\s*[\])}>]\s*"
 _BRACKETED_DOT = r"\s*[\[({<]\s*dot\s*[\])}>]\s*"
 _OBFUSCATED_EMAIL = re.compile(

@@ -557,6 +557,12 @@ class Ledger:
         except self._write_errors as exc:
             raise LedgerError(f"cannot append to the ledger: {getattr(exc, 'orig', exc)}") from exc
         self._keep(tree)
+        # The signer check read the key events before this batch; the batch added none unless it
+        # is one: the next batch's check need not read them again.
+        if key_event is not None:
+            self._timeline = None
+        elif self._timeline is not None and self._timeline_size >= seqs[0]:
+            self._timeline_size = seqs[-1] + 1
         return seqs
 
     def _interval_due(self, count: int) -> bool:
@@ -744,7 +750,9 @@ class Ledger:
             kind, payload, signer = open_envelope(envelope, partial(timeline.key_at, seq=seq))
             if kind == KEY_EVENT_TYPE:
                 timeline.apply(seq, KeyEvent.from_payload(payload), signer)
-                self._timeline_size = seq + 1
+            # The timeline now holds every key event before seq + 1: the next entry needs no
+            # new read of them.
+            self._timeline_size = seq + 1
         except (VerificationError, ValueError) as exc:
             raise VerificationError(
                 f"refusing to sign: entry {seq}, appended since this home's last checkpoint, "

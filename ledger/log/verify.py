@@ -533,14 +533,12 @@ def _verify_checkpoints(
 ) -> tuple[int, Checkpoint | None]:
     previous: Checkpoint | None = None
     for row in rows:
-        checkpoint = _check_note(ledger, tree, timeline, row.note, "checkpoint")
+        checkpoint, signer = _check_note(ledger, tree, timeline, row.note, "checkpoint")
         if checkpoint.size != row.size:
             raise VerificationError(
                 f"checkpoint row {row.size} holds a note of size {checkpoint.size}"
             )
-        if bytes(row.root) != checkpoint.root or row.key_id not in _note_signers(
-            row.note, timeline
-        ):
+        if bytes(row.root) != checkpoint.root or row.key_id != signer:
             raise VerificationError(
                 f"checkpoint row {row.size}: its stored root or key id differs from its signed "
                 "note (edited in the database)",
@@ -555,21 +553,10 @@ def _verify_checkpoints(
     return len(rows), previous
 
 
-def _note_signers(note: str, timeline: KeyTimeline) -> set[str]:
-    """The ids of the ledger keys whose signature on `note` verifies."""
-    found = set()
-    for key_id, span in timeline.spans.items():
-        try:
-            verify_checkpoint(note, [span.key])
-        except VerificationError:
-            continue
-        found.add(key_id)
-    return found
-
-
 def _check_note(
     ledger: Ledger, tree: Tree, timeline: KeyTimeline, note: str, what: str
-) -> Checkpoint:
+) -> tuple[Checkpoint, str]:
+    """A checkpoint note checked against the tree and the key timeline; it and its signer."""
     all_keys = [span.key for span in timeline.spans.values()]
     checkpoint, key_id = verify_checkpoint(note, all_keys)
     if checkpoint.origin != ledger.origin:
@@ -593,7 +580,7 @@ def _check_note(
             f"the tree of the first {checkpoint.size} entries does not have the root its "
             f"{what} signed: history before it was rewritten"
         )
-    return checkpoint
+    return checkpoint, key_id
 
 
 def _verify_kept(
@@ -603,4 +590,4 @@ def _verify_kept(
         parse_checkpoint(note)
     except VerificationError as exc:
         raise InputError(f"{what} is not a checkpoint: {exc}") from exc
-    return _check_note(ledger, tree, timeline, note, what)
+    return _check_note(ledger, tree, timeline, note, what)[0]
