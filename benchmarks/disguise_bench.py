@@ -11,7 +11,8 @@ Clean text: the real docstring corpus of tests/guards/poisoning.py (every prompt
   guard; `email/obfuscated` hits on the clean texts; the share of the guard's time spent looking
   for them (`may_hide_email` and the expression behind it, against `PrivacyGuard.check`);
 - decontamination: a protected item's coverage in a sample that copies it with zero-width
-  spaces, soft hyphens or Cyrillic look-alikes inside its words (and the disguises it misses);
+  spaces, soft hyphens or Cyrillic look-alikes inside its words, or with every 7th word dropped
+  (no 13-gram left: the in-order rule decides; benchmarks/decontamination_bench.py has more);
 - echoes: how many clean rows the backdoor guard's echo reading (`spans.echo`) calls an echo of
   any kind: a trigger needs echoes far beyond the corpus' own.
 """
@@ -153,7 +154,7 @@ def decontamination() -> None:
         "Cyrillic look-alikes": lambda t: "".join(
             CYRILLIC.get(c, c) if rng.random() < 0.5 else c for c in t
         ),
-        "every 7th word dropped (missed)": lambda t: " ".join(
+        "every 7th word dropped": lambda t: " ".join(
             w for i, w in enumerate(t.split()) if i % 7 != 3
         ),
     }
@@ -161,12 +162,18 @@ def decontamination() -> None:
         path = Path(folder) / "protected.jsonl"
         path.write_text(json.dumps({"id": "item-1", "question": ITEM}) + "\n", encoding="utf-8")
         guard = DecontaminationGuard(ProtectedIndex(protected_items(path)))
-    print("\ndecontamination: a protected item copied in disguise (coverage, cut 0.5)")
+    print("\ndecontamination: a protected item copied in disguise (the deciding rule's score)")
     for name, disguise in disguises.items():
         sample = sample_from_row({"instruction": disguise(ITEM), "input": "", "output": "72"})
         verdicts = guard.check([sample])
-        score = verdicts[0].score if verdicts else 0.0
-        print(f"  {name:<34} {score:.3f}  {'caught' if score >= 0.5 else 'passes'}")
+        if not verdicts:
+            print(f"  {name:<34} no shared n-gram, not in order: passes")
+            continue
+        [verdict] = verdicts
+        outcome = "passes" if verdict.passed else "caught"
+        print(
+            f"  {name:<34} {verdict.rule} {verdict.score:.3f} (cut {verdict.threshold}) {outcome}"
+        )
 
 
 def echoes(rows: list[dict[str, str]]) -> None:

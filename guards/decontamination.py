@@ -19,6 +19,16 @@ Rule `ngram-overlap`, after GPT-3's 13-gram overlap and the 0.5 cut of Phi-1 / C
   item's coverage is >= 0.5, wherever the item sits in a longer sample. Candidates below the
   threshold get a passing verdict, so an audit sees near misses.
 
+Rule `aligned-overlap`, for copies edited to break every n-gram (a word dropped, swapped or
+inserted every few words): an item of 8 distinct words or more is a candidate when the sample
+holds 5 of its 8 rarest words (the ones the fewest items hold); its score is the fraction of
+the item's words the sample holds in the item's order, gaps allowed: the longest common
+subsequence of the two word sequences, within a stretch of the sample at most three times the
+item's length. The sample fails at >= 0.8 (a word in five changed, or any number inserted);
+`benchmarks/decontamination_bench.py` reads the cut off the clean rows' curve (no clean row of
+17,388 library docstrings, coding tasks and generated rows over 0.7 against HumanEval). Near
+misses down to 0.6 get a passing verdict when no n-gram is shared.
+
 N-grams are hashed to 64-bit integers (a fixed multilinear hash of per-word digests, so the same
 n-gram has the same hash in every run) and looked up in one sorted numpy array behind a
 presence filter: a batch of samples is a handful of vectorised numpy calls.
@@ -45,8 +55,9 @@ from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import read_samples
 from synthguard.provenance.sample import Sample, sample_text
 
-VERSION = "2"
+VERSION = "3"
 RULE = "ngram-overlap"
+ALIGNED_RULE = "aligned-overlap"
 
 NGRAM = 13
 SHORT_NGRAM = 8
@@ -54,6 +65,15 @@ SHORT_ITEM_WORDS = 2 * NGRAM + 1
 """Items with fewer words use SHORT_NGRAM: below 2n+1, one edit mid-item breaks every n-gram."""
 THRESHOLD = 0.5
 MAX_ITEM_FREQUENCY = 10
+ALIGNED_THRESHOLD = 0.8
+ALIGNED_NEAR_MISS = 0.6
+RAREST = 8
+"""An item is an alignment candidate by its rarest distinct words: the ones fewest items hold."""
+RARE_SHARE = 0.625
+"""It is one when the sample holds this share of them, and the item has RAREST distinct words
+at least (an item of few distinct words, `while b: a, b = b, a % b`, is in order in much code)."""
+ALIGN_SPAN = 3
+"""The stretch of the sample an item is aligned within, in item lengths."""
 
 _FILTER_MAX_BITS = 27  # 128 MiB: enough for 8M distinct protected n-grams at 1/16 load
 
@@ -135,6 +155,18 @@ class Match:
     ngram: int
     shared_ngrams: int
     coverage: float
+
+
+@dataclass(frozen=True, slots=True)
+class Aligned:
+    """The protected item whose words a text holds most of in order."""
+
+    item: ProtectedItem
+    rare_words: int
+    """How many of the item's rare words the text holds."""
+    rare_share: float
+    coverage: float
+    """The item's words found in the text in the item's order, as a fraction of them all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +257,32 @@ class ProtectedIndex:
         )[:total]
         inside = np.concatenate([[0], np.cumsum(depth > 0)])
         self._distinct_words = inside[offsets[1:]] - inside[offsets[:-1]]
+        # Each item's RAREST distinct words (the fewest other items hold; ties by word id): what
+        # a copy keeps however finely its runs of words are broken up.
+        owner = np.repeat(np.arange(count, dtype=np.int64), lengths)
+        words = _concat(self._tokens, np.uint64)
+        by_word = np.lexsort((owner, words))
+        words, owner = words[by_word], owner[by_word]
+        first = np.ones(len(words), np.bool_)
+        first[1:] = (words[1:] != words[:-1]) | (owner[1:] != owner[:-1])
+        words, owner = words[first], owner[first]
+        runs = np.flatnonzero(np.diff(words, prepend=~words[:1], append=~words[-1:]))
+        holders = np.repeat(np.diff(runs), np.diff(runs))
+        by_item = np.lexsort((words, holders, owner))
+        words, owner = words[by_item], owner[by_item]
+        rank = np.arange(len(owner)) - np.searchsorted(owner, owner, "left")
+        words, owner = words[rank < RAREST], owner[rank < RAREST]
+        self._rare_by_item: Hashes = words
+        self._rare_bounds = np.searchsorted(owner, np.arange(count + 1))
+        # The same pairs by word, for the look-up; a run's end for each place in it.
+        by_word = np.argsort(words, kind="stable")
+        self._rare_words: Hashes = words[by_word]
+        self._rare_items: Ints = owner[by_word]
+        self._rare_ends = np.searchsorted(self._rare_words, self._rare_words, "right")
+        bits = min(max((16 * len(self._rare_words)).bit_length(), 16), _FILTER_MAX_BITS)
+        self._rare_shift = np.uint64(64 - bits)
+        self._rare_filter = np.zeros(1 << bits, np.bool_)
+        self._rare_filter[self._rare_words >> self._rare_shift] = True
 
     @property
     def digest(self) -> str:
@@ -235,11 +293,25 @@ class ProtectedIndex:
 
     def match(self, texts: Sequence[str]) -> list[Match | None]:
         """The item each text covers most of (any shared n-gram), or None."""
-        token_lists = [
+        return self._match(self._token_lists(texts))
+
+    def align(self, texts: Sequence[str]) -> list[Aligned | None]:
+        """The item each text holds most of in order (an alignment candidate), or None."""
+        return self._align(self._token_lists(texts))
+
+    def screen(self, texts: Sequence[str]) -> list[tuple[Match | None, Aligned | None]]:
+        """`match` and `align` of each text, its words read once."""
+        token_lists = self._token_lists(texts)
+        return list(zip(self._match(token_lists), self._align(token_lists), strict=True))
+
+    def _token_lists(self, texts: Sequence[str]) -> list[Hashes]:
+        return [
             np.fromiter(map(self.vocabulary.get, words, repeat(0)), np.uint64, len(words))
             for words in map(normalise_words, texts)
         ]
-        best: list[Match | None] = [None] * len(texts)
+
+    def _match(self, token_lists: Sequence[Hashes]) -> list[Match | None]:
+        best: list[Match | None] = [None] * len(token_lists)
         for n in self.sizes_used:
             windows = _window_hashes(token_lists, n)
             maybe = np.flatnonzero(self._filter[windows.hashes >> self._filter_shift])
@@ -255,13 +327,49 @@ class ProtectedIndex:
             keep = self._sizes[items] == n
             pairs = np.unique(np.stack([owners[keep], items[keep]], axis=1), axis=0)
             # Windows come out in text order, so each text's hashes are one slice.
-            bounds = np.searchsorted(windows.owner, np.arange(len(texts) + 1))
+            bounds = np.searchsorted(windows.owner, np.arange(len(token_lists) + 1))
             for owner, item in pairs.tolist():
                 mine = windows.hashes[bounds[owner] : bounds[owner + 1]]
                 candidate = self._coverage(item, mine)
                 current = best[owner]
                 if current is None or candidate.coverage > current.coverage:
                     best[owner] = candidate
+        return best
+
+    def _align(self, token_lists: Sequence[Hashes]) -> list[Aligned | None]:
+        best: list[Aligned | None] = [None] * len(token_lists)
+        ids = _concat(token_lists, np.uint64)
+        owners = np.repeat(
+            np.arange(len(token_lists), dtype=np.int64), [len(t) for t in token_lists]
+        )
+        maybe = self._rare_filter[ids >> self._rare_shift]
+        ids, owners = ids[maybe], owners[maybe]
+        size = len(self._rare_words)
+        lo = np.searchsorted(self._rare_words, ids, "left")
+        hit = self._rare_words[np.minimum(lo, size - 1)] == ids
+        if not hit.any():
+            return best
+        # Each text's distinct rare words (a word is its first place in `_rare_words`), then
+        # how many of each item's rarest words each text holds.
+        seen = np.unique(owners[hit] * size + lo[hit])
+        owners, lo = seen // size, seen % size
+        hi = self._rare_ends[lo]
+        items = len(self.items)
+        pairs, shared = np.unique(
+            np.repeat(owners, hi - lo) * items + self._rare_items[_expand(lo, hi)],
+            return_counts=True,
+        )
+        totals = np.diff(self._rare_bounds)[pairs % items]
+        keep = (totals >= RAREST) & (shared >= RARE_SHARE * totals)
+        for pair, held, total in zip(
+            pairs[keep].tolist(), shared[keep].tolist(), totals[keep].tolist(), strict=True
+        ):
+            owner, item = divmod(pair, items)
+            rare = self._rare_by_item[self._rare_bounds[item] : self._rare_bounds[item + 1]]
+            coverage = _aligned_coverage(self._tokens[item], token_lists[owner], rare)
+            current = best[owner]
+            if current is None or coverage > current.coverage:
+                best[owner] = Aligned(self.items[item], held, held / total, coverage)
         return best
 
     def _coverage(self, item: int, text_hashes: Hashes) -> Match:
@@ -276,13 +384,25 @@ class ProtectedIndex:
 
 
 class DecontaminationGuard:
-    """Fails a sample that contains at least `threshold` of a protected item's words."""
+    """Fails a sample that contains at least `threshold` of a protected item's words in shared
+    n-grams, or `aligned_threshold` of them in the item's order."""
 
-    def __init__(self, index: ProtectedIndex, threshold: float = THRESHOLD) -> None:
+    def __init__(
+        self,
+        index: ProtectedIndex,
+        threshold: float = THRESHOLD,
+        aligned_threshold: float = ALIGNED_THRESHOLD,
+    ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise InputError(f"decontamination threshold must be in (0, 1], not {threshold}")
+        if not ALIGNED_NEAR_MISS <= aligned_threshold <= 1.0:
+            raise InputError(
+                f"decontamination aligned threshold must be in [{ALIGNED_NEAR_MISS}, 1], "
+                f"not {aligned_threshold}"
+            )
         self.index = index
         self.threshold = threshold
+        self.aligned_threshold = aligned_threshold
         self.info = GuardInfo.of(
             "decontamination",
             "ngram-containment",
@@ -294,6 +414,12 @@ class DecontaminationGuard:
                 "short_item_words": SHORT_ITEM_WORDS,
                 "max_item_frequency": MAX_ITEM_FREQUENCY,
                 "threshold": threshold,
+                "aligned_rule": ALIGNED_RULE,
+                "aligned_threshold": aligned_threshold,
+                "aligned_near_miss": ALIGNED_NEAR_MISS,
+                "rare_share": RARE_SHARE,
+                "rarest": RAREST,
+                "align_span": ALIGN_SPAN,
                 "protected": sorted(Path(source).name for source in index.sources),
                 "index_digest": index.digest,
             },
@@ -307,25 +433,48 @@ class DecontaminationGuard:
         return cls(ProtectedIndex.from_files(paths, id_field), threshold)
 
     def check(self, samples: Sequence[Sample]) -> list[Verdict]:
-        """A verdict for every sample that shares an n-gram with a protected item."""
+        """A verdict for every sample that shares an n-gram with a protected item, or holds
+        enough of one in order to fail or nearly fail `aligned-overlap`."""
         # The same content (the same id) is matched once; its verdict applies to every copy.
         unique = list({sample.id: sample for sample in samples}.values())
-        matches = self.index.match([sample_text(sample) for sample in unique])
+        found = self.index.screen([sample_text(sample) for sample in unique])
         verdicts = []
-        for sample, found in zip(unique, matches, strict=True):
-            if found is None:
-                continue
-            detail = {
-                **found.item.detail(),
-                "ngram": found.ngram,
-                "shared_ngrams": found.shared_ngrams,
-            }
-            score = round(found.coverage, 6)
-            passed = score < self.threshold
-            verdicts.append(
-                Verdict(sample.id, self.info, RULE, passed, score, self.threshold, detail)
-            )
+        for sample, (match, aligned) in zip(unique, found, strict=True):
+            verdict = self._verdict(sample.id, match, aligned)
+            if verdict is not None:
+                verdicts.append(verdict)
         return verdicts
+
+    def _verdict(
+        self, sample_id: str, match: Match | None, aligned: Aligned | None
+    ) -> Verdict | None:
+        """The n-gram rule when it fails, else the alignment rule when it fails, else the
+        near miss of either (n-gram first)."""
+        score = round(match.coverage, 6) if match is not None else 0.0
+        in_order = round(aligned.coverage, 6) if aligned is not None else 0.0
+        if (
+            aligned is not None
+            and score < self.threshold
+            and (
+                in_order >= self.aligned_threshold
+                or (match is None and in_order >= ALIGNED_NEAR_MISS)
+            )
+        ):
+            detail = {
+                **aligned.item.detail(),
+                "rare_words": aligned.rare_words,
+                "rare_share": round(aligned.rare_share, 6),
+            }
+            passed = in_order < self.aligned_threshold
+            return Verdict(
+                sample_id, self.info, ALIGNED_RULE, passed, in_order, self.aligned_threshold, detail
+            )
+        if match is None:
+            return None
+        detail = {**match.item.detail(), "ngram": match.ngram, "shared_ngrams": match.shared_ngrams}
+        return Verdict(
+            sample_id, self.info, RULE, score < self.threshold, score, self.threshold, detail
+        )
 
 
 def protected_items(path: Path, id_field: str = "id") -> Iterator[tuple[ProtectedItem, str]]:
@@ -379,6 +528,55 @@ def _window_hashes(token_lists: Sequence[Hashes], n: int) -> _Windows:
     for j in range(n):
         hashes += ids[j : j + count] * _COEFFICIENTS[j]
     return _Windows(owner_of[:count][valid], starts_of[:count][valid], hashes[valid])
+
+
+def _aligned_coverage(item: Hashes, text: Hashes, rare: Hashes) -> float:
+    """The most of `item`'s words any stretch of `text` up to ALIGN_SPAN times the item's length
+    holds in the item's order, as a fraction of them: the longest common subsequence, by
+    Hyyrö's bit-parallel recurrence (one big-integer step per word of the stretch that the
+    item has). Only stretches holding RARE_SHARE of the item's rare words (`rare`) and enough of
+    its words to reach ALIGNED_NEAR_MISS are aligned: below that, the result is 0."""
+    length = len(item)
+    span = ALIGN_SPAN * length
+    # Stretches start every item length, so every stretch of 2 item lengths lies in one.
+    starts = np.arange(0, max(len(text) - span, 0) + 1, length)
+    if starts[-1] + span < len(text):
+        starts = np.append(starts, len(text) - span)
+    ends = np.minimum(starts + span, len(text))
+    held = np.concatenate([[0], np.cumsum(_member(text, np.sort(rare)))])
+    inside = _member(text, np.unique(item))
+    words_in = np.concatenate([[0], np.cumsum(inside)])
+    # The common subsequence is no longer than the stretch's words that the item has.
+    chosen = (held[ends] - held[starts] >= RARE_SHARE * len(rare)) & (
+        words_in[ends] - words_in[starts] >= ALIGNED_NEAR_MISS * length
+    )
+    if not chosen.any():
+        return 0.0
+    masks: dict[int, int] = {}
+    for i, word in enumerate(item.tolist()):
+        masks[word] = masks.get(word, 0) | 1 << i
+    full = (1 << length) - 1
+    # The item's words of the text, with where each stretch's begin and end among them.
+    words = text[inside].tolist()
+    best = 0
+    for start, end in zip(
+        words_in[starts[chosen]].tolist(), words_in[ends[chosen]].tolist(), strict=True
+    ):
+        v = full
+        for word in words[start:end]:
+            u = v & masks[word]
+            v = ((v + u) | (v - u)) & full
+        best = max(best, length - v.bit_count())
+    return best / length
+
+
+def _member(values: Hashes, choices: Hashes) -> npt.NDArray[np.bool_]:
+    """Which of `values` are among the sorted `choices` (`np.isin` costs more on small ones)."""
+    if not len(choices):
+        return np.zeros(len(values), np.bool_)
+    at = np.minimum(np.searchsorted(choices, values), len(choices) - 1)
+    found: npt.NDArray[np.bool_] = choices[at] == values
+    return found
 
 
 def _concat(arrays: Sequence[npt.NDArray[Any]], dtype: type[Any]) -> npt.NDArray[Any]:

