@@ -92,9 +92,9 @@ def describe_entry(ledger: Ledger, seq: int) -> dict[str, Any]:
         payload: Any = json.loads(base64.b64decode(json.loads(entry.envelope)["payload"]))
     except (ValueError, KeyError, TypeError) as exc:
         raise VerificationError(f"entry {seq}: the envelope cannot be decoded", seq=seq) from exc
-    event = payload.get("event", payload.get("action")) if isinstance(payload, dict) else None
-    sample_id = payload.get("sample_id") if isinstance(payload, dict) else None
-    if (event, sample_id) != (entry.event, entry.sample_id):
+    body: dict[str, Any] = payload if isinstance(payload, dict) else {}
+    event, sample_id = body.get("event", body.get("action")), body.get("sample_id")
+    if (event, sample_id, body.get("time")) != (entry.event, entry.sample_id, entry.time):
         raise VerificationError(
             f"entry {seq}: its index columns differ from its signed payload (the database was "
             "edited; run `synthguard verify`)",
@@ -102,7 +102,7 @@ def describe_entry(ledger: Ledger, seq: int) -> dict[str, Any]:
         )
     described: dict[str, Any] = {
         "seq": entry.seq,
-        "time": entry.time,
+        "time": body.get("time"),
         "key": entry.key_id,
         "type": entry.payload_type,
         "event": event,

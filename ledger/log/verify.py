@@ -487,6 +487,8 @@ def _index_problem(kind: str, body: dict[str, Any], signer: str, entry: EntryVie
         return "stored key id differs from the signing key"
     if body.get("signer") != signer:
         return "the payload names a different signer than the signature"
+    if body.get("time") != entry.time:
+        return "stored time differs from the signed one"
     if kind == RECORD_TYPE:
         if body.get("event") != entry.event or body.get("sample_id") != entry.sample_id:
             return "stored event or sample id differs from the signed record"

@@ -117,12 +117,19 @@ class Attacker:
         return mapping
 
     def set_envelope(self, seq: int, envelope: bytes, *, rehash: bool) -> None:
-        """Overwrite entry `seq`'s envelope, recomputing its leaf hash when `rehash`."""
+        """Overwrite entry `seq`'s envelope, recomputing its leaf hash when `rehash`, and then
+        its time column too when the payload names one (a self-consistent forgery)."""
         if rehash:
+            try:
+                payload = json.loads(Envelope.from_bytes(envelope).payload_bytes())
+            except ValueError:  # a corrupted payload: the column stays
+                payload = {}
             self.execute(
-                "UPDATE entries SET envelope = :e, leaf_hash = :h WHERE seq = :seq",
+                "UPDATE entries SET envelope = :e, leaf_hash = :h, time = COALESCE(:t, time) "
+                "WHERE seq = :seq",
                 e=envelope,
                 h=self.leaf_hash(seq, envelope),
+                t=payload.get("time") if isinstance(payload, dict) else None,
                 seq=seq,
             )
         else:
@@ -131,7 +138,9 @@ class Attacker:
     def insert_entry(
         self, seq: int, envelope: bytes, key_id: str, *, event: str = "generated"
     ) -> None:
-        """Insert a lineage-record entry at `seq` with a correct leaf hash."""
+        """Insert a lineage-record entry at `seq` with a correct leaf hash and the index columns
+        its payload gives (as a writer stores them)."""
+        payload = json.loads(Envelope.from_bytes(envelope).payload_bytes())
         self.execute(
             "INSERT INTO entries (seq, leaf_hash, envelope, key_id, payload_type, event, "
             "sample_id, time) VALUES (:seq, :h, :e, :k, :t, :ev, :sid, :time)",
@@ -141,8 +150,8 @@ class Attacker:
             k=key_id,
             t=RECORD_TYPE,
             ev=event,
-            sid=json.loads(Envelope.from_bytes(envelope).payload_bytes())["sample_id"],
-            time=utc_now(),
+            sid=payload["sample_id"],
+            time=payload["time"],
         )
 
     def close(self) -> None:

@@ -74,7 +74,8 @@ def test_four_postgres_writers(postgres_url, ledger_writers):
 def _verify_while_appending(url, ledger_writers):
     # Checkpoints fall due often, so verify keeps meeting checkpoints the writers just wrote.
     Ledger.create(url, ledger_writers.key, checkpoint_interval=20).close()
-    options = ("--count", "2000", "--batch", "40", "--pause", "0.01")
+    # The writers pause between batches long enough for several verifies on a slow machine.
+    options = ("--count", "2000", "--batch", "40", "--pause", "0.05")
     processes = [ledger_writers.spawn(url, f"busy{n}", *options) for n in range(2)]
     sizes = []
     with Ledger.open(url) as ledger:

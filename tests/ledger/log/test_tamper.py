@@ -138,6 +138,16 @@ def test_a_changed_index_column(ledger_filled):
     _fails_at(ledger, 17, "differs from the signed record")
 
 
+@pytest.mark.parametrize("seq", [0, 17])
+def test_a_changed_time_column(ledger_filled, seq):
+    # The time an entry is listed and described with is the one its payload signs.
+    ledger, _, attacker = ledger_filled
+    attacker.execute(
+        "UPDATE entries SET time = '2001-01-01T00:00:00.000000Z' WHERE seq = :s", s=seq
+    )
+    _fails_at(ledger, seq, "stored time differs from the signed one")
+
+
 def test_an_appended_entry_signed_by_an_unknown_key(ledger_filled, ledger_records):
     ledger, _, attacker = ledger_filled
     stranger = SigningKey.generate()
@@ -205,7 +215,11 @@ def test_rewritten_history_is_caught_only_by_the_kept_checkpoint(
     ledger, kept, attacker = ledger_filled
     records, contents = ledger_records(ledger_key.key_id, 1, tag="rewritten")
     old = attacker.entry(12)["sample_id"]
-    attacker.execute("UPDATE entries SET sample_id = :s WHERE seq = 12", s=records[0].sample_id)
+    attacker.execute(
+        "UPDATE entries SET sample_id = :s, time = :t WHERE seq = 12",
+        s=records[0].sample_id,
+        t=records[0].time,
+    )
     attacker.set_envelope(12, attacker.sign(records[0], ledger_key, ledger.origin), rehash=True)
     text = canonical_json(contents[records[0].sample_id])
     attacker.execute(
