@@ -5,7 +5,8 @@ profanity-free threats and identity attacks, and flags quoted slurs and reclaime
 A lexical model reads "sh1t", "@sshole", "F.U.C.K" and "f***" as unknown words. So a text is
 also scored as it reads with the usual disguises undone (`unmasked`), and its score is the
 higher of the two: digits and symbols standing for letters inside a word that has letters
-(1 i, 3 e, 4 a, 0 o, 5 s, 7 t, @ a, $ s, ! i), single letters spelled apart ("f u c k",
+(1 i, 3 e, 4 a, 0 o, 5 s, 7 t, @ a, $ s, ! i; 11 is ll, as English has many a double l and
+next to no double i: "bu11sh1t"), single letters spelled apart ("f u c k",
 "F.U.C.K"), and a word with letters starred out when exactly one word of a short list of
 profanities fits it ("f***", "c*nt"). Numbers, code (`**kwargs`, `a*b`) and words nothing fits
 read as written.
@@ -95,7 +96,7 @@ class OfflineBackend:
 def unmasked(text: str) -> str:
     """`text` as it reads with its disguised words undone (the module's docstring says which)."""
     text = _SPELLED_APART.sub(lambda m: re.sub(r"[ ._-]", "", m.group()), text)
-    text = _DISGUISED.sub(lambda m: m.group().translate(_LEET), text)
+    text = _DISGUISED.sub(lambda m: m.group().replace("11", "ll").translate(_LEET), text)
     return _STARRED.sub(_fill, text)
 
 

@@ -186,6 +186,7 @@ def test_clean_look_alikes_pass_the_offline_backend(offline: ToxicityGuard) -> N
         ("f u c k you", "fuck you"),
         ("go f*** yourself", "go fuck yourself"),
         ("you dumb c*nt", "you dumb cunt"),
+        ("this is bu11sh1t", "this is bullshit"),
     ],
 )
 def test_disguised_profanity_is_read_undone_and_caught(
