@@ -164,15 +164,21 @@ def main() -> int:
         ngram, either = caught(index, ["Solve this task:\n\n" + t for t in texts])
         print(f"{name:<26} {ngram:.2f}/{either:.2f}")
 
-    print("\nclean rows: alignment candidates by their best in-order coverage (at least ...)")
-    print(f"{'source':<34} {'rows':>7} " + " ".join(f"{c:>6}" for c in CURVE))
+    print(
+        "\nclean rows: alignment candidates (cands), the highest in-order coverage among them, "
+        "and how many reach at least ..."
+    )
+    print(
+        f"{'source':<34} {'rows':>7} {'cands':>6} {'max':>5} " + " ".join(f"{c:>6}" for c in CURVE)
+    )
     sources = clean_rows()
     failed = {"ngram-overlap": 0, "aligned-overlap": 0, "aligned near miss": 0}
     for source, texts in sources.items():
         found = index.screen(texts)
         scores = [a.coverage for _m, a in found if a is not None]
         cells = " ".join(f"{sum(s >= c for s in scores):>6}" for c in CURVE)
-        print(f"{source:<34} {len(texts):>7,} {cells}")
+        top = max(scores, default=0.0)
+        print(f"{source:<34} {len(texts):>7,} {len(scores):>6} {top:>5.2f} {cells}")
         for match, aligned in found:
             by_ngram = match is not None and match.coverage >= THRESHOLD
             failed["ngram-overlap"] += by_ngram

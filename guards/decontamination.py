@@ -20,14 +20,16 @@ Rule `ngram-overlap`, after GPT-3's 13-gram overlap and the 0.5 cut of Phi-1 / C
   threshold get a passing verdict, so an audit sees near misses.
 
 Rule `aligned-overlap`, for copies edited to break every n-gram (a word dropped, swapped or
-inserted every few words): an item of 8 distinct words or more is a candidate when the sample
-holds 5 of its 8 rarest words (the ones the fewest items hold); its score is the fraction of
-the item's words the sample holds in the item's order, gaps allowed: the longest common
-subsequence of the two word sequences, within a stretch of the sample at most three times the
-item's length. The sample fails at >= 0.8 (a word in five changed, or any number inserted);
-`benchmarks/decontamination_bench.py` reads the cut off the clean rows' curve (no clean row of
-17,388 library docstrings, coding tasks and generated rows over 0.7 against HumanEval). Near
-misses down to 0.6 get a passing verdict when no n-gram is shared.
+inserted every few words): an item of 27 words or more (one cut into 13-grams: a shorter
+question is mostly in order in a sentence that answers it) and 8 distinct words or more is a
+candidate when the sample holds 5 of its 8 rarest words (the ones the fewest items hold). Its
+score is the fraction of the item's words the sample holds in the item's order, gaps allowed:
+the longest common subsequence of the two word sequences, within a stretch of the sample at
+most three times the item's length. The sample fails at >= 0.8 (a word in five changed, or any
+number inserted); `benchmarks/decontamination_bench.py` reads the cut off the clean rows' curve
+(against HumanEval, no clean row of 17,388 library docstrings, coding tasks and generated rows
+holds an item 0.5 in order). Near misses down to 0.6 get a passing verdict when no n-gram is
+shared.
 
 N-grams are hashed to 64-bit integers (a fixed multilinear hash of per-word digests, so the same
 n-gram has the same hash in every run) and looked up in one sorted numpy array behind a
@@ -360,7 +362,11 @@ class ProtectedIndex:
             return_counts=True,
         )
         totals = np.diff(self._rare_bounds)[pairs % items]
-        keep = (totals >= RAREST) & (shared >= RARE_SHARE * totals)
+        keep = (
+            (totals >= RAREST)
+            & (shared >= RARE_SHARE * totals)
+            & (self._sizes[pairs % items] == NGRAM)
+        )
         for pair, held, total in zip(
             pairs[keep].tolist(), shared[keep].tolist(), totals[keep].tolist(), strict=True
         ):

@@ -479,12 +479,18 @@ def test_the_items_words_out_of_order_or_spread_out_are_no_copy(
     assert all(v.passed for v in verdicts), [(v.rule, v.score) for v in verdicts]
 
 
+NATO = (
+    "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar "
+    "papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu one two"
+)
+
+
 def test_words_spread_over_more_than_the_span_do_not_align() -> None:
-    item = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima"
-    index = ProtectedIndex([(ProtectedItem("p.jsonl", 1, None, "q"), item)])
-    gap = " ".join(["x"] * (ALIGN_SPAN * 12))
-    near = " zz ".join(item.split())
-    far = f" {gap} ".join(item.split())
+    words = NATO.split()
+    index = ProtectedIndex([(ProtectedItem("p.jsonl", 1, None, "q"), NATO)])
+    gap = " ".join(["x"] * (ALIGN_SPAN * len(words)))
+    near = " zz ".join(words)
+    far = f" {gap} ".join(words)
 
     [(_m, close)] = index.screen([near])
     [(_n, spread)] = index.screen([far])
@@ -492,18 +498,31 @@ def test_words_spread_over_more_than_the_span_do_not_align() -> None:
     assert close is not None
     assert close.coverage == 1.0
     assert spread is not None
-    assert spread.coverage <= 2 / 12
+    assert spread.coverage <= 2 / len(words)
 
 
 def test_an_item_of_few_distinct_words_is_not_aligned() -> None:
-    # Eight words or more, but under RAREST distinct ones: `while b: a, b = b, a % b` is in
-    # order in much ordinary code.
-    item = "while b a b b a b return a b a"
+    # Long enough, but under RAREST distinct words: `while b: a, b = b, a % b` is in order in
+    # much ordinary code.
+    item = " ".join(["while b a b b a b return a b a"] * 3)
+    assert len(item.split()) >= SHORT_ITEM_WORDS
     index = ProtectedIndex([(ProtectedItem("p.jsonl", 1, None, "q"), item)])
 
-    [(_match, aligned)] = index.screen(["def gcd(a, b): while b: a, b = b, a % b; return a"])
+    [(_match, aligned)] = index.screen([item.replace("return", "yield")])
 
     assert aligned is None
+
+
+def test_a_short_question_is_not_aligned_with_a_sentence_that_answers_it() -> None:
+    # Under 27 words, a question is mostly in order in its answer: the n-gram rule alone.
+    item = "Who wrote the novel Pride and Prejudice, first published in the year 1813?"
+    index = ProtectedIndex([(ProtectedItem("p.jsonl", 1, None, "q"), item)])
+    answer = "Jane Austen wrote the novel Pride and Prejudice; it was first published in 1813."
+
+    [(match, aligned)] = index.screen([answer])
+
+    assert aligned is None
+    assert match is None
 
 
 def test_an_aligned_near_miss_without_a_shared_ngram_passes_and_names_the_item(
