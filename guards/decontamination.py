@@ -270,12 +270,17 @@ class ProtectedIndex:
         words, owner = words[first], owner[first]
         runs = np.flatnonzero(np.diff(words, prepend=~words[:1], append=~words[-1:]))
         holders = np.repeat(np.diff(runs), np.diff(runs))
+        # Each item's distinct words in order of value, for the alignment's look-ups.
+        by_value = np.lexsort((words, owner))
+        self._distinct_by_item: Hashes = words[by_value]
+        self._distinct_bounds = np.searchsorted(owner[by_value], np.arange(count + 1))
         by_item = np.lexsort((words, holders, owner))
         words, owner = words[by_item], owner[by_item]
         rank = np.arange(len(owner)) - np.searchsorted(owner, owner, "left")
         words, owner = words[rank < RAREST], owner[rank < RAREST]
-        self._rare_by_item: Hashes = words
-        self._rare_bounds = np.searchsorted(owner, np.arange(count + 1))
+        by_value = np.lexsort((words, owner))
+        self._rare_by_item: Hashes = words[by_value]
+        self._rare_bounds = np.searchsorted(owner[by_value], np.arange(count + 1))
         # The same pairs by word, for the look-up; a run's end for each place in it.
         by_word = np.argsort(words, kind="stable")
         self._rare_words: Hashes = words[by_word]
@@ -367,12 +372,20 @@ class ProtectedIndex:
             & (shared >= RARE_SHARE * totals)
             & (self._sizes[pairs % items] == NGRAM)
         )
+        places: dict[int, _Places] = {}
         for pair, held, total in zip(
             pairs[keep].tolist(), shared[keep].tolist(), totals[keep].tolist(), strict=True
         ):
             owner, item = divmod(pair, items)
             rare = self._rare_by_item[self._rare_bounds[item] : self._rare_bounds[item + 1]]
-            coverage = _aligned_coverage(self._tokens[item], token_lists[owner], rare)
+            distinct = self._distinct_by_item[
+                self._distinct_bounds[item] : self._distinct_bounds[item + 1]
+            ]
+            text = token_lists[owner]
+            where = places.get(owner)
+            if where is None:
+                where = places[owner] = _Places(text)
+            coverage = _aligned_coverage(self._tokens[item], distinct, rare, where, len(text))
             current = best[owner]
             if current is None or coverage > current.coverage:
                 best[owner] = Aligned(self.items[item], held, held / total, coverage)
@@ -536,40 +549,58 @@ def _window_hashes(token_lists: Sequence[Hashes], n: int) -> _Windows:
     return _Windows(owner_of[:count][valid], starts_of[:count][valid], hashes[valid])
 
 
-def _aligned_coverage(item: Hashes, text: Hashes, rare: Hashes) -> float:
-    """The most of `item`'s words any stretch of `text` up to ALIGN_SPAN times the item's length
-    holds in the item's order, as a fraction of them: the longest common subsequence, by
+class _Places:
+    """Where each word of a text is: its word ids sorted, with their places (once per text)."""
+
+    def __init__(self, text: Hashes) -> None:
+        self.text = text
+        self.order: Ints = np.argsort(text, kind="stable")
+        self.values: Hashes = text[self.order]
+
+    def of(self, words: Hashes) -> Ints:
+        """The places of `words` (sorted, distinct) in the text, in the text's order."""
+        lo = np.searchsorted(self.values, words, "left")
+        hi = np.searchsorted(self.values, words, "right")
+        return np.sort(self.order[_expand(lo, hi)])
+
+
+def _aligned_coverage(
+    item: Hashes, distinct: Hashes, rare: Hashes, places: _Places, text_length: int
+) -> float:
+    """The most of `item`'s words any stretch of a text up to ALIGN_SPAN times the item's
+    length holds in the item's order, as a fraction of them: the longest common subsequence, by
     Hyyrö's bit-parallel recurrence (one big-integer step per word of the stretch that the
     item has). Only stretches holding RARE_SHARE of the item's rare words (`rare`) and enough of
-    its words to reach ALIGNED_NEAR_MISS are aligned: below that, the result is 0."""
+    its words (`distinct`, both sorted) to reach ALIGNED_NEAR_MISS are aligned: below that, the
+    result is 0. `places` indexes the text, so a long text costs each item only the places of
+    the item's words."""
     length = len(item)
     span = ALIGN_SPAN * length
     # Stretches start every item length, so every stretch of 2 item lengths lies in one.
-    starts = np.arange(0, max(len(text) - span, 0) + 1, length)
-    if starts[-1] + span < len(text):
-        starts = np.append(starts, len(text) - span)
-    ends = np.minimum(starts + span, len(text))
-    held = np.concatenate([[0], np.cumsum(_member(text, np.sort(rare)))])
-    inside = _member(text, np.unique(item))
-    words_in = np.concatenate([[0], np.cumsum(inside)])
+    starts = np.arange(0, max(text_length - span, 0) + 1, length)
+    if starts[-1] + span < text_length:
+        starts = np.append(starts, text_length - span)
+    ends = np.minimum(starts + span, text_length)
+    rare_at = places.of(rare)
+    held = np.searchsorted(rare_at, ends) - np.searchsorted(rare_at, starts)
+    chosen = held >= RARE_SHARE * len(rare)
+    if not chosen.any():
+        return 0.0
+    starts, ends = starts[chosen], ends[chosen]
     # The common subsequence is no longer than the stretch's words that the item has.
-    chosen = (held[ends] - held[starts] >= RARE_SHARE * len(rare)) & (
-        words_in[ends] - words_in[starts] >= ALIGNED_NEAR_MISS * length
-    )
+    item_at = places.of(distinct)
+    begins, stops = np.searchsorted(item_at, starts), np.searchsorted(item_at, ends)
+    chosen = stops - begins >= ALIGNED_NEAR_MISS * length
     if not chosen.any():
         return 0.0
     masks: dict[int, int] = {}
     for i, word in enumerate(item.tolist()):
         masks[word] = masks.get(word, 0) | 1 << i
     full = (1 << length) - 1
-    # The item's words of the text, with where each stretch's begin and end among them.
-    words = text[inside].tolist()
     best = 0
-    for start, end in zip(
-        words_in[starts[chosen]].tolist(), words_in[ends[chosen]].tolist(), strict=True
-    ):
+    for begin, stop in zip(begins[chosen].tolist(), stops[chosen].tolist(), strict=True):
         v = full
-        for word in words[start:end]:
+        for word in places.text[item_at[begin:stop]].tolist():
             u = v & masks[word]
             v = ((v + u) | (v - u)) & full
         best = max(best, length - v.bit_count())

@@ -36,6 +36,7 @@ from synthguard.guards.decontamination import (
     ProtectedIndex,
     ProtectedItem,
     _aligned_coverage,
+    _Places,
     ngram_size,
     normalise_words,
     protected_items,
@@ -573,8 +574,14 @@ def test_in_order_coverage_is_the_longest_common_subsequence(
     item: list[int], text: list[int], rare: list[int]
 ) -> None:
     text = text[: 2 * len(item)]  # within one stretch: the whole text is aligned
+    words = np.array(text, np.uint64)
+    item_words = np.array(item, np.uint64)
     got = _aligned_coverage(
-        np.array(item, np.uint64), np.array(text, np.uint64), np.array(rare, np.uint64)
+        item_words,
+        np.unique(item_words),
+        np.unique(np.array(rare, np.uint64)),
+        _Places(words),
+        len(words),
     )
 
     # The exact share wherever the stretch holds enough of the rare words to reach the near
