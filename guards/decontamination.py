@@ -72,8 +72,9 @@ ALIGNED_NEAR_MISS = 0.6
 RAREST = 8
 """An item is an alignment candidate by its rarest distinct words: the ones fewest items hold."""
 RARE_SHARE = 0.625
-"""It is one when the sample holds this share of them, and the item has RAREST distinct words
-at least (an item of few distinct words, `while b: a, b = b, a % b`, is in order in much code)."""
+"""It is one when the sample holds this share of them, the item has RAREST distinct words at
+least (an item of few distinct words, `while b: a, b = b, a % b`, is in order in much code) and
+is cut into NGRAM-grams (a shorter question is mostly in order in a sentence answering it)."""
 ALIGN_SPAN = 3
 """The stretch of the sample an item is aligned within, in item lengths."""
 
@@ -605,15 +606,6 @@ def _aligned_coverage(
             v = ((v + u) | (v - u)) & full
         best = max(best, length - v.bit_count())
     return best / length
-
-
-def _member(values: Hashes, choices: Hashes) -> npt.NDArray[np.bool_]:
-    """Which of `values` are among the sorted `choices` (`np.isin` costs more on small ones)."""
-    if not len(choices):
-        return np.zeros(len(values), np.bool_)
-    at = np.minimum(np.searchsorted(choices, values), len(choices) - 1)
-    found: npt.NDArray[np.bool_] = choices[at] == values
-    return found
 
 
 def _concat(arrays: Sequence[npt.NDArray[Any]], dtype: type[Any]) -> npt.NDArray[Any]:
