@@ -15,19 +15,20 @@ Printed, all from this one run: the recall of each edit at each k for the n-gram
 with the alignment rule; the distribution of the best in-order coverage over the clean rows that
 are alignment candidates (the curve the 0.8 cut is read off); the clean rows each rule fails;
 and the guard's samples/s with and without the alignment step (`ProtectedIndex.match` against
-`ProtectedIndex.screen`, the rest of the guard the same), on the clean rows and on one sample
-of some 800,000 words that holds every HumanEval problem.
+`ProtectedIndex.screen`, the rest of the guard the same), on the clean rows (against these
+items and against the 2,000 that benchmarks/guards_bench.py's funnel protects) and on one
+sample of some 800,000 words that holds every HumanEval problem.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from cpu import add_one_core, best_seconds, pin
 
 from synthguard.cli.demo.models import BuiltinGenerator
 from synthguard.guards.decontamination import (
@@ -44,6 +45,7 @@ from synthguard.provenance.sample import sample_from_row, sample_text
 _TESTS = Path(__file__).resolve().parents[1] / "tests" / "guards"
 sys.path[:0] = [str(_TESTS), str(_TESTS / "semantic")]
 import poisoning  # noqa: E402
+from guards_bench import benchmark_item  # noqa: E402
 from restated import coding_tasks, humaneval_problems, restated  # noqa: E402
 
 KS = (2, 3, 4, 5, 6, 7, 10)
@@ -121,21 +123,20 @@ def caught(index: ProtectedIndex, texts: list[str]) -> tuple[float, float]:
     return ngram / len(texts), either / len(texts)
 
 
+def _batches(screen: Callable[[list[str]], object], texts: list[str]) -> None:
+    for i in range(0, len(texts), 1024):
+        screen(texts[i : i + 1024])
+
+
 def rate(call: Callable[[], object], texts: int) -> float:
-    best = float("inf")
-    for _ in range(3):
-        started = time.process_time()
-        call()
-        best = min(best, time.process_time() - started)
-    return texts / best
+    return texts / best_seconds(call)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--one-core", action="store_true", help="pin the process to one core")
+    add_one_core(parser)
     args = parser.parse_args()
-    if args.one_core:
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    pin(args)
     humaneval = resolve_protected("humaneval")
     entries = list(protected_items(humaneval.path, humaneval.id_field))
     entries += [
@@ -194,16 +195,19 @@ def main() -> int:
         print(f"  {name:<20} {count:>6} ({count / total:.4%})")
 
     texts = [t for rows in sources.values() for t in rows]
-    without = rate(
-        lambda: [index.match(texts[i : i + 1024]) for i in range(0, len(texts), 1024)], len(texts)
+    # Against these items, and against the 2,000 that guards_bench.py's funnel protects.
+    funnel = ProtectedIndex(
+        (ProtectedItem("benchmark.jsonl", i + 1, f"q{i}", "question"), benchmark_item(i))
+        for i in range(2000)
     )
-    with_ = rate(
-        lambda: [index.screen(texts[i : i + 1024]) for i in range(0, len(texts), 1024)], len(texts)
-    )
-    print(
-        f"\nthe index on the clean rows, batches of 1,024: n-gram rule alone {without:,.0f} "
-        f"texts/s, with the alignment step {with_:,.0f} texts/s ({with_ / without:.2f}x)"
-    )
+    print("\nthe index on the clean rows, batches of 1,024 (texts/s)")
+    for name, protected in (("HumanEval and word problems", index), ("guards_bench's", funnel)):
+        without = rate(lambda p=protected: _batches(p.match, texts), len(texts))
+        with_ = rate(lambda p=protected: _batches(p.screen, texts), len(texts))
+        print(
+            f"  {name + ' items':<34} n-gram rule alone {without:>8,.0f}, with the alignment "
+            f"step {with_:>8,.0f} ({with_ / without:.2f}x)"
+        )
     # One very long sample: every docstring row, then every HumanEval prompt and solution.
     long_text = "\n".join(
         sources["library docstrings"] + [p["prompt"] + p["canonical_solution"] for p in problems]

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+
+from cpu import add_one_core, best_seconds, pin
 
 from synthguard.cli.demo.models import BuiltinGenerator
 from synthguard.guards.backdoor.spans import echo, words_of
@@ -76,24 +76,14 @@ def clean_rows() -> list[dict[str, str]]:
     return rows
 
 
-def seconds(call: Callable[[], object]) -> float:
-    """CPU seconds of the best of three calls."""
-    best = float("inf")
-    for _ in range(3):
-        started = time.process_time()
-        call()
-        best = min(best, time.process_time() - started)
-    return best
-
-
 def toxicity(texts: list[str]) -> None:
     backend = OfflineBackend.load()
     as_written = backend._scores(list(DISGUISED_PROFANITY))
     undone = [s["offensive"] for s in backend.predict(list(DISGUISED_PROFANITY))]
     clean_before = backend._scores(texts)
     clean_after = [s["offensive"] for s in backend.predict(texts)]
-    base = seconds(lambda: backend._scores(texts))
-    full = seconds(lambda: backend.predict(texts))
+    base = best_seconds(lambda: backend._scores(texts))
+    full = best_seconds(lambda: backend.predict(texts))
     print("\ntoxicity, offline backend (alt-profanity-check), cut 0.5")
     print(f"{'':<40}{'as written':>12}{'undone too':>12}")
     caught = (sum(s >= 0.5 for s in as_written), sum(s >= 0.5 for s in undone))
@@ -128,9 +118,9 @@ def privacy(texts: list[str], rows: list[dict[str, str]]) -> None:
     hits = sum(hit.rule == "email/obfuscated" for text in texts for hit in find_emails(text, []))
     samples = [sample_from_row(row) for row in rows]
     samples = [s for s in samples if s is not None]
-    whole = seconds(lambda: PrivacyGuard().check(samples))
-    look = seconds(lambda: [list(find_emails(t, [])) for t in texts if may_hide_email(t)])
-    gate = seconds(lambda: [may_hide_email(t) for t in texts])
+    whole = best_seconds(lambda: PrivacyGuard().check(samples))
+    look = best_seconds(lambda: [list(find_emails(t, [])) for t in texts if may_hide_email(t)])
+    gate = best_seconds(lambda: [may_hide_email(t) for t in texts])
     print("\nprivacy: obfuscated e-mail addresses (email/obfuscated)")
     for address in OBFUSCATED_ADDRESSES:
         print(f"  {address:<40} found in {found[address]:>4} / {planted[address]} docstrings")
@@ -190,10 +180,9 @@ def echoes(rows: list[dict[str, str]]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--one-core", action="store_true", help="pin the process to one core")
+    add_one_core(parser)
     args = parser.parse_args()
-    if args.one_core:
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    pin(args)
     rows = clean_rows()
     texts = [v for row in rows for v in row.values() if v]
     print(f"{len(rows):,} clean rows, {len(texts):,} clean texts")

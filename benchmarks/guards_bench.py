@@ -34,7 +34,6 @@ copies (LSH's documented miss, not the confirmation's).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import tempfile
@@ -44,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cpu import add_one_core, pin
 from scipy import sparse
 
 from synthguard.cli.demo.models import BuiltinGenerator
@@ -498,12 +498,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--sections", default="builtin,real")
     parser.add_argument("--toxicity", action="store_true", help="the model guard in `real` too")
-    parser.add_argument("--one-core", action="store_true", help="pin the process to one core")
+    add_one_core(parser)
     args = parser.parse_args()
     doses = [float(d) for d in args.doses.split(",")]
     sections = set(args.sections.split(","))
-    if args.one_core:
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    pin(args)
     with tempfile.TemporaryDirectory() as tmp:
         protected = Path(tmp) / "benchmark.jsonl"
         protected.write_text(

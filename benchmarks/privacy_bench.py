@@ -34,12 +34,12 @@ import random
 import re
 import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cpu import add_one_core, best_seconds, pin
 from detect_secrets.core.potential_secret import PotentialSecret
 from detect_secrets.core.scan import scan_file, scan_line
 from detect_secrets.settings import default_settings
@@ -186,13 +186,12 @@ def false_positives(
 def throughput(check: Callable[[Sequence[Sample]], object], samples: Sequence[Sample]) -> float:
     """Samples per second of CPU time (the process's own, so that other work on a shared
     machine does not count), the best of three passes in batches of 1,000."""
-    best = float("inf")
-    for _ in range(3):
-        started = time.process_time()
+
+    def batches() -> None:
         for i in range(0, len(samples), 1000):
             check(samples[i : i + 1000])
-        best = min(best, time.process_time() - started)
-    return len(samples) / best
+
+    return len(samples) / best_seconds(batches)
 
 
 def main() -> int:
@@ -201,10 +200,9 @@ def main() -> int:
     parser.add_argument("--clean", type=int, default=None, help="clean rows (default: all)")
     parser.add_argument("--baseline-rows", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--one-core", action="store_true", help="pin the process to one core")
+    add_one_core(parser)
     args = parser.parse_args()
-    if args.one_core:
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    pin(args)
 
     clean = [sample_from_row(row) for row in planting.corpus_rows(args.clean, args.seed)]
     planted = planted_rows(args.planted, args.seed)
