@@ -113,13 +113,21 @@ class ScreenResult:
     """Every row's outcome, in input order, and the funnel counts per guard.
 
     The rows are on disk (`Spill`): iterating the result reads them back, one block in memory
-    at a time. `rows` (and `accepted`, `quarantined`) loads them all once and keeps them, for
-    small screens and tests. `close` deletes the file (an unclosed result's file goes when it
-    is collected).
+    at a time, and gives each its verdicts (`settle`: a row's verdicts as the spill holds them,
+    put in funnel order with the dataset-level guards' `finish` verdicts). `rows` (and
+    `accepted`, `quarantined`) loads them all once and keeps them, for small screens and tests.
+    `close` deletes the file (an unclosed result's file goes when it is collected).
     """
 
-    def __init__(self, spill: Spill, funnel: list[FamilyCount], quarantined: int) -> None:
+    def __init__(
+        self,
+        spill: Spill,
+        funnel: list[FamilyCount],
+        quarantined: int,
+        settle: Callable[[Row, Any, int], list[Verdict]] | None = None,
+    ) -> None:
         self._spill = spill
+        self._settle = settle
         self.funnel = funnel
         self.size = spill.items
         """How many rows."""
@@ -127,8 +135,15 @@ class ScreenResult:
         self.accepted_count = spill.items - quarantined
 
     def __iter__(self) -> Iterator[Screened]:
-        for row, verdicts in self._spill:
-            yield Screened(row, verdicts)
+        if self._settle is None:
+            for row, verdicts in self._spill:
+                yield Screened(row, verdicts)
+            return
+        settle, ordinal = self._settle, 0
+        for row, held in self._spill:
+            yield Screened(row, settle(row, held, ordinal))
+            if row.sample is not None:
+                ordinal += 1
 
     def __len__(self) -> int:
         return self.size
@@ -246,9 +261,10 @@ def screen_blocks(
             _Finished(guard, guard.finish()) if dataset[number] else None  # type: ignore[attr-defined]
             for number, guard in enumerate(guards)
         ]
-        return _settle(spill, guards, finished, spill_dir)
-    finally:
+        return _settle(spill, guards, finished)
+    except BaseException:
         spill.close()
+        raise
 
 
 @dataclass(slots=True)
@@ -335,44 +351,48 @@ class _Finished:
 
     def of(self, ordinal: int, sample_id: str) -> list[Verdict]:
         """The verdicts on the `ordinal`-th readable row, whose sample is `sample_id`."""
-        placed = self.at.pop(ordinal, [])
+        placed = self.at.get(ordinal, [])
         if any(verdict.sample_id != sample_id for _, verdict in placed):
             raise GuardError(_misplaced(self.guard, placed[0][1]))
         if not placed:
             return [verdict for _, verdict in self.by_id.get(sample_id, ())]
         return [verdict for _, verdict in sorted([*placed, *self.by_id.get(sample_id, ())])]
 
-    def check_placed(self) -> None:
-        """GuardError if a verdict's position is beyond the rows."""
-        for placed in self.at.values():
-            raise GuardError(_misplaced(self.guard, placed[0][1]))
+    def check_placed(self, readable: int) -> None:
+        """GuardError if a verdict's position is beyond the `readable` rows."""
+        for position, placed in self.at.items():
+            if not 0 <= position < readable:
+                raise GuardError(_misplaced(self.guard, placed[0][1]))
 
 
 def _settle(
-    spill: Spill,
-    guards: Sequence[Guard],
-    finished: list[_Finished | None],
-    folder: Path | None,
+    spill: Spill, guards: Sequence[Guard], finished: list[_Finished | None]
 ) -> ScreenResult:
-    """Each row's verdicts in funnel order, with the `finish` verdicts, and the counts."""
-    funnel = [FamilyCount(INPUT_GUARD), *(FamilyCount(guard.info) for guard in guards)]
+    """The result over `spill`'s rows: one pass counts the funnel and checks that every
+    `finish` verdict found its row; each later pass puts each row's verdicts in funnel order,
+    with the `finish` verdicts, as it reads the row (no second copy of the rows on disk)."""
+
+    def counts() -> list[FamilyCount]:
+        return [FamilyCount(INPUT_GUARD), *(FamilyCount(guard.info) for guard in guards)]
+
+    funnel = counts()
     quarantined = 0
+    ordinal = 0
+    for row, tagged in spill:
+        verdicts = _settled(row, tagged, funnel, finished, ordinal)
+        if row.sample is not None:
+            ordinal += 1
+        quarantined += any(not verdict.passed for verdict in verdicts)
+    for done in finished:
+        if done is not None:
+            done.check_placed(ordinal)
 
-    def settled() -> Iterator[tuple[Row, list[Verdict]]]:
-        nonlocal quarantined
-        ordinal = 0
-        for row, tagged in spill:
-            verdicts = _settled(row, tagged, funnel, finished, ordinal)
-            if row.sample is not None:
-                ordinal += 1
-            quarantined += any(not verdict.passed for verdict in verdicts)
-            yield row, verdicts
-        for done in finished:
-            if done is not None:
-                done.check_placed()
+    def settle(row: Row, tagged: list[tuple[int, Verdict]], at: int) -> list[Verdict]:
+        # The funnel was counted above; a pass's counts go to a scratch funnel.
+        return _settled(row, tagged, scratch, finished, at)
 
-    rows = Spill.of(settled(), folder)
-    return ScreenResult(rows, funnel, quarantined)
+    scratch = counts()
+    return ScreenResult(spill, funnel, quarantined, settle)
 
 
 def _settled(

@@ -1,7 +1,8 @@
 """MinHash signatures for many sets at once, bit-identical to datasketch, and their LSH bands.
 
-`MinHasher` takes its permutations from datasketch's own `MinHash(num_perm, seed, scheme)` and
-applies them as datasketch's `update_batch` does (affine schemes: fmix pre-mix, then
+`MinHasher` draws its permutations as datasketch's `MinHash(num_perm, seed, scheme)` does (the
+tests compare them, and the signatures, with datasketch's own) and applies them as datasketch's
+`update_batch` does (affine schemes: fmix pre-mix, then
 a * h + b mod 2^w, minimum per permutation), but over every set of a batch in one pass of numpy
 on a (permutation x shingle) block, which is where datasketch spends a Python call per set.
 
@@ -46,6 +47,20 @@ def _fmix32(h: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     return h
 
 
+def _permutations(
+    num_perm: int, seed: int, dtype: type[np.unsignedinteger]
+) -> tuple[Signatures, Signatures]:
+    """datasketch 2's affine permutations h -> a * h + b (mod 2^w, w the dtype's width):
+    from `numpy.random.RandomState(seed)`, first every odd multiplier a, then every offset b.
+    Drawn here, not taken from a datasketch `MinHash`: importing datasketch imports scipy, half
+    a second of every screen's start-up."""
+    width = np.iinfo(dtype).bits
+    draw = np.random.RandomState(seed)
+    a = draw.randint(0, 1 << (width - 1), num_perm, dtype=dtype) * dtype(2) + dtype(1)
+    b = draw.randint(0, 1 << width, num_perm, dtype=dtype)
+    return a, b
+
+
 class MinHasher:
     """Signatures equal to datasketch's `MinHash(num_perm, seed, scheme=...).hashvalues`."""
 
@@ -58,10 +73,7 @@ class MinHasher:
         self.seed = seed
         self.scheme = scheme
         self.dtype: type[np.unsignedinteger] = np.uint32 if scheme == "affine32" else np.uint64
-        # Imported here: datasketch pulls in scipy, half a second that only a guard needs.
-        from datasketch import MinHash  # type: ignore[import-untyped]
-
-        a, b = MinHash(num_perm=num_perm, seed=seed, scheme=scheme).permutations
+        a, b = _permutations(num_perm, seed, self.dtype)
         # (permutations, 1) columns: a block is (permutations, shingles), so the minimum over a
         # set's shingles runs along contiguous rows (reduceat along axis 0 is ~10x slower).
         self._a = np.ascontiguousarray(a, dtype=self.dtype).reshape(-1, 1)

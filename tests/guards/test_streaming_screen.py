@@ -238,7 +238,7 @@ def test_a_failing_guard_leaves_no_spill(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".synthguard-spill-*"))
 
 
-def test_a_finish_verdict_beyond_the_rows_is_refused() -> None:
+def test_a_finish_verdict_beyond_the_rows_is_refused(tmp_path: Path) -> None:
     class Misplaced:
         info = GuardInfo.of("backdoor", "misplaced", "1", {})
 
@@ -250,4 +250,5 @@ def test_a_finish_verdict_beyond_the_rows_is_refused() -> None:
 
     rows = planted_rows()[:20]
     with pytest.raises(GuardError, match="position 1000000"):
-        screen_rows(rows, [Misplaced()])
+        screen_rows(rows, [Misplaced()], spill_dir=tmp_path)
+    assert not list(tmp_path.glob(".synthguard-spill-*"))

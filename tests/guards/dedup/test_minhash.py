@@ -41,6 +41,16 @@ def datasketch_signature(
     return m.hashvalues
 
 
+@pytest.mark.parametrize("scheme", ["affine32", "affine64"])
+@pytest.mark.parametrize(("num_perm", "seed"), [(1, 0), (128, 1), (256, 2**32 - 1)])
+def test_permutations_are_datasketchs(scheme: Scheme, num_perm: int, seed: int) -> None:
+    # Drawn without importing datasketch (its import pulls in scipy); the same numbers.
+    hasher = MinHasher(num_perm, seed, scheme)
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme=scheme).permutations
+    assert np.array_equal(hasher._a.ravel(), a) and np.array_equal(hasher._b.ravel(), b)
+    assert hasher._a.dtype == a.dtype
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     documents,
