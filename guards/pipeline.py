@@ -34,8 +34,8 @@ from synthguard.guards.redaction import (
 from synthguard.guards.screen import (
     Screened,
     ScreenResult,
+    Tally,
     record_verdicts,
-    rows_without_making_record,
     screen_rows,
     write_outputs,
 )
@@ -271,14 +271,13 @@ def screen_file(
         if made.redaction is not None:
             made.result = result.annotated(made.redaction.notes, out_dir)
             result.close()
+        # What signing needs to know of the rows is noted as they are written out.
+        tally = Tally(recorder.ledger if isinstance(recorder.ledger, Ledger) else None)
         made.accepted_path, made.quarantined_path = write_outputs(
-            _with_copies(made.result, made.redaction), out_dir
+            _with_copies(tally.watch(made.result), made.redaction), out_dir
         )
-        # Asked before this screen's records are signed: they are no making records, and the
-        # look-up would read every one of them back.
-        if isinstance(recorder.ledger, Ledger):
-            made.unmade = rows_without_making_record(made.result, recorder.ledger)
-        made.recorded = record_verdicts(made.result, recorder, guards)
+        made.unmade = tally.unmade
+        made.recorded = record_verdicts(made.result, recorder, guards, tally)
         if made.redaction is not None:
             record_revisions(made.redaction, recorder)
             made.recorded += record_verdicts(
@@ -294,7 +293,9 @@ def screen_file(
         return made
 
 
-def _with_copies(result: ScreenResult, redaction: RedactionResult | None) -> Iterator[Screened]:
+def _with_copies(
+    result: Iterable[Screened], redaction: RedactionResult | None
+) -> Iterator[Screened]:
     """`result`'s rows with each redacted copy right after its original (both in row order)."""
     copies: Iterator[tuple[Redaction, Screened]] = iter(())
     if redaction is not None:

@@ -477,33 +477,82 @@ def write_outputs(items: Iterable[Screened], out_dir: Path) -> tuple[Path, Path]
     return accepted_path, quarantined_path
 
 
-def record_verdicts(result: ScreenResult, recorder: Recorder, guards: Sequence[Guard]) -> int:
+class Tally:
+    """What signing a screen's records needs to know of its rows beforehand, noted in a pass
+    the caller makes anyway (`watch` the rows as the outputs are written), or in a pass of its
+    own (`of`).
+
+    Rows are samples by content: `first` holds each sample's first row (by ordinal), `copies`
+    the summaries of its later rows. With a ledger, `unmade` counts the readable rows that no
+    making record accounts for (never generated, revised or imported under a key: provenance
+    the screen cannot vouch for), one look-up per block of rows; asked before the screen's own
+    records are signed, which are no making records and which the look-up would read back.
+    """
+
+    def __init__(self, ledger: Ledger | None = None) -> None:
+        self.first: dict[str, int] = {}
+        self.copies: dict[str, list[dict[str, Any]]] = {}
+        self.unmade = 0
+        self._ledger = ledger
+        self._ids: list[str] = []
+
+    @classmethod
+    def of(cls, result: ScreenResult, ledger: Ledger | None = None) -> Tally:
+        """The tally of `result`, from a pass of its own."""
+        tally = cls(ledger)
+        for _ in tally.watch(result):
+            pass
+        return tally
+
+    def watch(self, result: ScreenResult) -> Iterator[Screened]:
+        """`result`'s rows, each noted as it goes by; the tally is complete once they are all
+        through."""
+        first, copies = self.first, self.copies
+        for ordinal, item in enumerate(result):
+            yield item
+            if item.row.sample is None:
+                continue
+            sample_id = item.row.sample.id
+            if sample_id in first:
+                copies.setdefault(sample_id, []).append(
+                    {
+                        "line": item.row.number,
+                        "outcome": _outcome(item),
+                        "verdicts": [_verdict(v) for v in item.verdicts if not v.passed],
+                    }
+                )
+            else:
+                first[sample_id] = ordinal
+            if self._ledger is not None:
+                self._ids.append(sample_id)
+                if len(self._ids) == BLOCK:
+                    self._count_unmade()
+        self._count_unmade()
+
+    def _count_unmade(self) -> None:
+        if self._ledger is not None and self._ids:
+            made = making_record_ids(self._ledger, self._ids)
+            self.unmade += sum(1 for sample_id in self._ids if sample_id not in made)
+        self._ids = []
+
+
+def record_verdicts(
+    result: ScreenResult, recorder: Recorder, guards: Sequence[Guard], tally: Tally | None = None
+) -> int:
     """Sign one `screened` record per distinct sample: its outcome, verdicts and the guards.
 
     Rows are samples by content, so rows with the same content are one sample: its record
     carries the first such row's outcome (an exact copy cannot make the original unfit), and
     the later rows, with their own outcomes and reasons, under `copies`. The records go in the
-    order of the samples' first rows, read in two passes over the result: memory holds each
-    sample's first row number and the copies' summaries, a block of rows at a time.
+    order of the samples' first rows, known from `tally` (made from its own pass over the
+    result when not given): memory holds each sample's first row number and the copies'
+    summaries, a block of rows at a time.
     """
+    if tally is None:
+        tally = Tally.of(result)
+    first, copies = tally.first, tally.copies
     # The same in every record: encoded once.
     ran = EncodedList(asdict(guard.info) for guard in guards)
-    first: dict[str, int] = {}
-    copies: dict[str, list[dict[str, Any]]] = {}
-    for ordinal, item in enumerate(result):
-        if item.row.sample is None:
-            continue
-        sample_id = item.row.sample.id
-        if sample_id in first:
-            copies.setdefault(sample_id, []).append(
-                {
-                    "line": item.row.number,
-                    "outcome": _outcome(item),
-                    "verdicts": [_verdict(v) for v in item.verdicts if not v.passed],
-                }
-            )
-        else:
-            first[sample_id] = ordinal
 
     def sign(block: list[Screened]) -> None:
         # One look-up of the block's depths, not one query per sample.
@@ -530,28 +579,6 @@ def record_verdicts(result: ScreenResult, recorder: Recorder, guards: Sequence[G
                     block = []
         sign(block)
     return len(first)
-
-
-def rows_without_making_record(result: ScreenResult, ledger: Ledger) -> int:
-    """How many readable rows are samples that no making record in the ledger accounts for
-    (never generated, revised or imported under a key): provenance the screen cannot vouch for.
-    One look-up per block of rows."""
-    unmade = 0
-    ids: list[str] = []
-    for item in result:
-        if item.row.sample is not None:
-            ids.append(item.row.sample.id)
-        if len(ids) == BLOCK:
-            unmade += _unmade(ledger, ids)
-            ids = []
-    return unmade + _unmade(ledger, ids)
-
-
-def _unmade(ledger: Ledger, ids: list[str]) -> int:
-    if not ids:
-        return 0
-    made = making_record_ids(ledger, ids)
-    return sum(1 for sample_id in ids if sample_id not in made)
 
 
 def _outcome(item: Screened) -> str:
