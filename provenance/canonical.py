@@ -67,6 +67,36 @@ class EncodedList(list[Any]):
     append = extend = insert = pop = remove = clear = sort = reverse = _unchanged
 
 
+class EncodedDict(dict[str, Any]):
+    """A JSON object whose canonical JSON is written once, when it is made: a record's
+    `detail`, checked to be JSON where it is given, is not encoded a second time when it is
+    signed. Making one raises InputError for a value that is not JSON. It equals the plain
+    dict, and refuses to be changed (its text would no longer be it)."""
+
+    __slots__ = ("canonical",)
+
+    def __init__(self, items: Mapping[str, Any]) -> None:
+        super().__init__(items)
+        parts: list[str] = []
+        _encode_object(self, parts)
+        self.canonical = "".join(parts)
+        if not self.canonical.isascii():
+            try:
+                self.canonical.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InputError("text is not valid Unicode (lone surrogate)") from exc
+
+    def __reduce__(self) -> tuple[type[EncodedDict], tuple[dict[str, Any]]]:
+        # Rebuilt from its items: pickle's way for a dict would set them one by one.
+        return (EncodedDict, (dict(self),))
+
+    def _unchanged(self, *_args: Any, **_kwargs: Any) -> NoReturn:
+        raise TypeError("an EncodedDict is not changed once it is made")
+
+    __setitem__ = __delitem__ = __ior__ = _unchanged
+    setdefault = update = pop = popitem = clear = _unchanged
+
+
 def canonical_json(value: Any) -> bytes:
     """Return the RFC 8785 canonical form of a JSON value as UTF-8 bytes."""
     parts: list[str] = []
@@ -81,7 +111,11 @@ def _encode(value: Any, out: list[str]) -> None:
     kind = type(value)
     if kind is str:
         out.append(encode_basestring(value))
-    elif kind is dict or isinstance(value, Mapping):
+    elif kind is dict:
+        _encode_object(value, out)
+    elif kind is EncodedDict:
+        out.append(value.canonical)
+    elif isinstance(value, Mapping):
         _encode_object(value, out)
     elif kind is list or kind is tuple:
         _encode_array(value, out)

@@ -15,9 +15,16 @@ from enum import StrEnum
 from json.encoder import encode_basestring
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+)
 
-from synthguard.provenance.canonical import Fragment, canonical_json
+from synthguard.provenance.canonical import EncodedDict, Fragment, canonical_json
 
 SCHEMA_VERSION: Literal[2] = 2
 """Version 2 payloads are bound to one ledger and one place in it: they carry the ledger's
@@ -142,6 +149,12 @@ def _check_time(value: str) -> str:
     return value
 
 
+def _keep_encoded(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    # A detail already encoded (and so checked) by the Recorder stays as it is, its text
+    # with it: a plain dict would be encoded again when the record is signed.
+    return value if type(value) is EncodedDict else handler(value)
+
+
 SampleId = Annotated[str, Field(pattern=_DIGEST_PATTERN)]
 
 
@@ -180,7 +193,7 @@ class LineageRecord(BaseModel):
     run_id: str
     time: str
     signer: str = Field(pattern=_DIGEST_PATTERN, description="Key id of the signing key.")
-    detail: dict[str, Any] = Field(
+    detail: Annotated[dict[str, Any], WrapValidator(_keep_encoded)] = Field(
         default_factory=dict, description="Event-specific facts (a score, a verdict, a reason)."
     )
 

@@ -45,7 +45,7 @@ from typing import Any, Literal, Protocol, cast
 
 from pydantic import ValidationError
 
-from synthguard.provenance.canonical import canonical_json, digest, parse_digest
+from synthguard.provenance.canonical import EncodedDict, canonical_json, digest, parse_digest
 from synthguard.provenance.commit_thread import BackgroundWriter, GroupCommitter
 from synthguard.provenance.errors import InputError, LedgerError
 from synthguard.provenance.reader import Row
@@ -882,6 +882,8 @@ def _check_json(value: object, what: str) -> None:
 
 
 def _merge(facts: dict[str, Any], detail: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The record's detail: the event's facts and the caller's, checked to be JSON here, where
+    a fault is the caller's (encoded now, and not again when the record is signed)."""
     if detail:
         if not isinstance(detail, Mapping):
             raise InputError(f"detail must be a mapping, not {type(detail).__name__}")
@@ -889,9 +891,14 @@ def _merge(facts: dict[str, Any], detail: Mapping[str, Any] | None) -> dict[str,
         if clash:
             raise InputError(f"detail may not set {', '.join(clash)}: the event sets them")
         facts = {**facts, **detail}
-    if facts:
-        _check_json(facts, "detail")
-    return facts
+    if not facts:
+        return facts
+    try:
+        return EncodedDict(facts)
+    except InputError as exc:
+        raise InputError(f"detail is not JSON: {exc}") from None
+    except RecursionError:
+        raise InputError("detail is not JSON: nested too deeply") from None
 
 
 def as_sources(values: Iterable[SourceLike] | SourceLike | None) -> list[Source]:

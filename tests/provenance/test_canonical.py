@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from synthguard.provenance.canonical import (
+    EncodedDict,
     EncodedList,
     canonical_json,
     digest,
@@ -126,6 +127,38 @@ def test_an_encoded_list_is_written_as_the_list_it_equals(items: list[Any], othe
     with pytest.raises(TypeError, match="not changed"):
         encoded.append(other)
     assert canonical_json(encoded) == canonical_json(items)
+
+
+@given(st.dictionaries(st.text(), json_values, max_size=4), json_values)
+def test_an_encoded_dict_is_written_as_the_dict_it_equals(
+    items: dict[str, Any], other: Any
+) -> None:
+    encoded = EncodedDict(items)
+    value = {"detail": encoded, "other": other, "again": [encoded]}
+
+    assert encoded == items
+    assert canonical_json(value) == rfc8785.dumps(
+        {"detail": items, "other": other, "again": [items]}
+    )
+    assert pickle.loads(pickle.dumps(encoded)).canonical == encoded.canonical
+    with pytest.raises(TypeError, match="not changed"):
+        encoded["new"] = other
+    with pytest.raises(TypeError, match="not changed"):
+        encoded.update({"new": other})
+
+
+@pytest.mark.parametrize(
+    ("items", "problem"),
+    [
+        ({"score": float("nan")}, "cannot be written as JSON"),
+        ({"when": object()}, "not JSON"),
+        ({"text": "\ud800"}, "lone surrogate"),
+        ({1: "key"}, "keys must be strings"),
+    ],
+)
+def test_an_encoded_dict_of_no_json_is_refused(items: dict[Any, Any], problem: str) -> None:
+    with pytest.raises(InputError, match=problem):
+        EncodedDict(items)
 
 
 @given(json_values)

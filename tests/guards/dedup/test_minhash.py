@@ -47,7 +47,8 @@ def test_permutations_are_datasketchs(scheme: Scheme, num_perm: int, seed: int) 
     # Drawn without importing datasketch (its import pulls in scipy); the same numbers.
     hasher = MinHasher(num_perm, seed, scheme)
     a, b = MinHash(num_perm=num_perm, seed=seed, scheme=scheme).permutations
-    assert np.array_equal(hasher._a.ravel(), a) and np.array_equal(hasher._b.ravel(), b)
+    assert np.array_equal(hasher._a.ravel(), a)
+    assert np.array_equal(hasher._b.ravel(), b)
     assert hasher._a.dtype == a.dtype
 
 
