@@ -33,6 +33,9 @@ def error_line(exc: BaseException) -> str:
         return f"{PROG}: error: {single_line(str(exc))}"
     if isinstance(exc, KeyboardInterrupt):
         return f"{PROG}: interrupted"
+    if isinstance(exc, RecursionError):
+        # Raised wherever a file or a stored value holds JSON hundreds of levels deep.
+        return f"{PROG}: error: a value nested too deeply to read (JSON hundreds of levels deep)"
     failure = database_failure(exc)
     if failure is not None:
         return f"{PROG}: error: the ledger database failed: {single_line(failure)}"
@@ -62,5 +65,13 @@ def report(exc: BaseException, *, debug: bool) -> int:
 
 
 def single_line(text: str) -> str:
-    """The text with its whitespace runs (newlines too) made single spaces."""
-    return " ".join(text.split())
+    """The text with its whitespace runs (newlines too) made single spaces, and lone surrogates
+    (from input that was no UTF-8, quoted in a message) escaped: a terminal takes UTF-8 only."""
+    return printable(" ".join(text.split()))
+
+
+def printable(text: str) -> str:
+    """The text with lone surrogates written as escapes (`\\ud800`), which UTF-8 can hold."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

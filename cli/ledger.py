@@ -24,13 +24,17 @@ from synthguard.provenance.errors import InputError, VerificationError
 RECENT = 20
 
 
+_MAX_SEQ = 2**63 - 1
+"""The largest position a database integer holds."""
+
+
 @click.group(short_help="Show, export and prove entries; checkpoints.")
 def ledger() -> None:
     """Show, export and prove ledger entries; print the latest checkpoint."""
 
 
 @ledger.command()
-@click.argument("seq", type=click.IntRange(min=0), required=False)
+@click.argument("seq", type=click.IntRange(min=0, max=_MAX_SEQ), required=False)
 @pass_app
 def show(app: App, seq: int | None) -> None:
     """Show entry SEQ decoded as JSON, or without SEQ the last 20 entries and the size."""
@@ -59,7 +63,7 @@ def export(app: App) -> None:
 
 
 @ledger.command()
-@click.argument("seq", type=click.IntRange(min=0))
+@click.argument("seq", type=click.IntRange(min=0, max=_MAX_SEQ))
 @pass_app
 def prove(app: App, seq: int) -> None:
     """Print the inclusion proof of entry SEQ against the latest checkpoint, as JSON.

@@ -78,6 +78,18 @@ class SynthguardGroup(click.Group):
         return command
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for arg in args:
+            if not arg.isascii():
+                try:
+                    arg.encode("utf-8")
+                except UnicodeEncodeError:
+                    # Bytes that are no UTF-8 reach Python as lone surrogates: nothing signed,
+                    # written or looked up could hold them.
+                    raw = arg.encode("utf-8", "surrogateescape")
+                    shown = raw.decode("utf-8", "backslashreplace")[:80]
+                    raise UsageLine(
+                        click.UsageError(f"argument '{shown}' is not valid UTF-8", ctx)
+                    ) from None
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from synthguard.cli.context import App, pass_app
+from synthguard.cli.errors import printable
 from synthguard.cli.progress import progress_bar
 from synthguard.cli.verify import checked_index, index_state
 from synthguard.ledger.audit import run_audit
@@ -154,7 +155,8 @@ def audit(app: App, report_path: Path | None, release_dir: Path | None, key: Pat
     width = max(len(check.name) for check in result.checks)
     for check in result.checks:
         mark = "ok  " if check.passed else "FAIL"
-        click.echo(f"{mark}  {check.name.ljust(width)}  {check.detail}")
+        # The detail may quote a release's own text, lone surrogates and all.
+        click.echo(printable(f"{mark}  {check.name.ljust(width)}  {check.detail}"))
     failed = sum(not check.passed for check in result.checks)
     if failed:
         click.echo(f"audit failed: {failed} of {len(result.checks)} checks", err=True)

@@ -124,20 +124,25 @@ def open_envelope(
 
 
 def json_value(data: bytes | str) -> Any:
-    """`json.loads(data)`: the same value or the same error. UTF-8 text that is one JSON value
+    """`json.loads(data)`: the same value or the same error (a ValueError, also for JSON
+    nested too deeply for Python's recursion limit). UTF-8 text that is one JSON value
     with nothing around it (what this package writes) goes to the standard library's C
     scanner directly, which skips `json.loads`'s encoding detection and whitespace handling
     (`verify` parses an envelope and a payload for every entry)."""
-    if isinstance(data, str) or b"\x00" not in data[:4]:  # else UTF-16 or UTF-32 to json.loads
-        try:
-            text = data if isinstance(data, str) else data.decode("utf-8")
-            value, end = _SCAN(text, 0)
-        except (UnicodeDecodeError, StopIteration):
-            pass  # not UTF-8, or whitespace or a byte order mark first: json.loads decides
-        else:
-            if end == len(text):
-                return value
-    return json.loads(data)
+    try:
+        if isinstance(data, str) or b"\x00" not in data[:4]:  # else UTF-16 or UTF-32
+            try:
+                text = data if isinstance(data, str) else data.decode("utf-8")
+                value, end = _SCAN(text, 0)
+            except (UnicodeDecodeError, StopIteration):
+                pass  # not UTF-8, or whitespace or a byte order mark first: json.loads decides
+            else:
+                if end == len(text):
+                    return value
+        return json.loads(data)
+    except RecursionError:
+        # A ValueError, as json.loads gives for any other JSON it cannot take.
+        raise ValueError("JSON nested too deeply to read") from None
 
 
 _SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]

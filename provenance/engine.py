@@ -109,7 +109,8 @@ class DaskEngine:
         distributed = _distributed()
         try:
             client = distributed.Client(address, timeout="10s")
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
+            # ValueError: an address Dask cannot parse (no port, no host).
             raise InputError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
         return cls(client)
 

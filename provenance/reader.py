@@ -29,7 +29,13 @@ from typing import Any, Literal
 
 from synthguard.provenance.errors import EmptyInputError, InputError
 from synthguard.provenance.gc_pause import collection_paused
-from synthguard.provenance.sample import DEFAULT_MAPPING, FieldMapping, Sample, sample_from_row
+from synthguard.provenance.sample import (
+    DEFAULT_MAPPING,
+    FieldMapping,
+    NestingError,
+    Sample,
+    sample_from_row,
+)
 
 Format = Literal["jsonl", "parquet", "hf"]
 FORMATS: tuple[Format, ...] = ("jsonl", "parquet", "hf")
@@ -556,5 +562,13 @@ def _jsonable(value: Any) -> Any:
 def _row(number: int, value: object, mapping: FieldMapping) -> Row:
     try:
         return Row(number, value, sample_from_row(value, mapping), None)
+    except NestingError as exc:
+        # Kept as its JSON text: a value this deep would stop whatever pickles or walks it
+        # next (the screen's spill, the outputs).
+        try:
+            text = json.dumps(value, ensure_ascii=False)
+        except RecursionError:
+            text = "(a row nested too deeply to write back)"
+        return Row(number, text, None, str(exc))
     except InputError as exc:
         return Row(number, value, None, str(exc))

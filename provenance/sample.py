@@ -116,12 +116,41 @@ def sample_from_row(row: object, mapping: FieldMapping = DEFAULT_MAPPING) -> Sam
     if not isinstance(row, Mapping):
         raise InputError("row is not a JSON object")
     values: dict[str, Any] = row if type(row) is dict else dict(row)
+    _check_depth(values)
     carried = values.get(SAMPLE_ID_FIELD)
     if isinstance(carried, str):
         written = _written_from(values, mapping)
         if written is not None and written.id == carried:
             return written
     return _sample_of(values, mapping)
+
+
+MAX_DEPTH: Final = 32
+"""How deep a row's values may nest (the row itself is level 1; a chat message's content is at
+level 3). No sample shape comes near it, and deeper rows cannot be kept whole: a release's
+Parquet file holds lists up to 49 levels deep, and Python's own recursion limit stops the
+screen's spill at a few hundred."""
+
+
+class NestingError(InputError):
+    """A row nested more than `MAX_DEPTH` levels deep."""
+
+
+def _check_depth(row: dict[str, Any]) -> None:
+    """NestingError for a row whose values nest more than `MAX_DEPTH` levels."""
+    if all(type(value) is str for value in row.values()):
+        return  # most rows: one level of strings
+    level: list[Any] = [row]
+    for _ in range(MAX_DEPTH):
+        level = [
+            item
+            for value in level
+            for item in (value.values() if isinstance(value, Mapping) else value)
+            if isinstance(item, Mapping | list | tuple)
+        ]
+        if not level:
+            return
+    raise NestingError(f"row is nested too deeply: more than {MAX_DEPTH} levels")
 
 
 def output_row(row: Mapping[str, Any], sample_id: str | None) -> dict[str, Any]:

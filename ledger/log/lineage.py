@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
-from synthguard.ledger.log.tables import Entry
+from synthguard.ledger.log.tables import Entry, stored_bytes
 from synthguard.provenance.errors import InputError, VerificationError
 from synthguard.provenance.record import RECORD_TYPE, Event, LineageRecord
 
@@ -112,7 +112,7 @@ def _record_rows(
         finally:
             raw.close()
         for seq, sample_id, event, envelope in rows:
-            yield seq, sample_id, event, bytes(envelope)
+            yield seq, sample_id, event, stored_bytes(envelope, seq, "envelope")
 
 
 def records_by_event(

@@ -52,7 +52,15 @@ from synthguard.ledger.log.kept import KeptCheckpoint, KeptTree
 from synthguard.ledger.log.keyring import KeyTimeline, build_timeline
 from synthguard.ledger.log.lineage import MAKING_EVENTS
 from synthguard.ledger.log.merkle import CompactRange
-from synthguard.ledger.log.tables import CheckpointRow, Entry, KeyRow, LedgerInfo, SampleRow
+from synthguard.ledger.log.tables import (
+    CheckpointRow,
+    Entry,
+    KeyRow,
+    LedgerInfo,
+    SampleRow,
+    stored_bytes,
+    wrong_type,
+)
 from synthguard.provenance.canonical import canonical_json, digest
 from synthguard.provenance.dsse import open_envelope, sign_envelope
 from synthguard.provenance.errors import KeyringError, LedgerError, VerificationError
@@ -175,7 +183,8 @@ def engine_for(url: str) -> Engine:
             return engine
         if url.startswith("postgresql+psycopg://"):
             return create_engine(url, pool_pre_ping=True)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
+        # ValueError: a URL SQLAlchemy cannot take apart (a port that is no number).
         raise LedgerError(
             f"{shown_url(url)!r} is not a ledger URL: use sqlite:///PATH or postgresql://..."
         ) from exc
@@ -205,8 +214,9 @@ def shown_url(url: str) -> str:
     """A ledger URL as errors show it: the password masked."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+    except (ArgumentError, ValueError):
+        # A URL SQLAlchemy cannot parse may still carry a password.
+        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def database_failure(exc: BaseException) -> str | None:
@@ -216,6 +226,9 @@ def database_failure(exc: BaseException) -> str | None:
         return str(exc.orig)
     if isinstance(exc, SQLAlchemyError):
         return _ERROR_LINK.sub("", str(exc))
+    if isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("psycopg"):
+        # The drivers' own errors, from the queries run on their connections directly.
+        return str(exc)
     return None
 
 
@@ -269,6 +282,9 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
+_NULLABLE = frozenset({"event", "sample_id"})
+
+
 @dataclass(frozen=True, slots=True)
 class EntryView:
     """An entry as read back: position, hashes and the exact envelope bytes."""
@@ -281,6 +297,27 @@ class EntryView:
     event: str | None
     sample_id: str | None
     time: str
+
+    def __post_init__(self) -> None:
+        # SQLite keeps whatever type a hand edit stores in a column: a wrong one is an edit, and
+        # said as one (not a TypeError wherever the value is first used).
+        if (
+            type(self.envelope) is not bytes
+            or type(self.leaf_hash) is not bytes
+            or type(self.key_id) is not str
+            or type(self.payload_type) is not str
+            or type(self.time) is not str
+            or not isinstance(self.event, str | None)
+            or not isinstance(self.sample_id, str | None)
+        ):
+            object.__setattr__(self, "envelope", stored_bytes(self.envelope, self.seq, "envelope"))
+            object.__setattr__(
+                self, "leaf_hash", stored_bytes(self.leaf_hash, self.seq, "leaf hash")
+            )
+            for name in ("key_id", "payload_type", "time", "event", "sample_id"):
+                value = getattr(self, name)
+                if not isinstance(value, str) and not (value is None and name in _NULLABLE):
+                    raise wrong_type(self.seq, name.replace("_", " "), value, "text")
 
     @property
     def leaf(self) -> bytes:
@@ -625,7 +662,7 @@ class Ledger:
                 "back to an older copy (run `synthguard verify`)",
                 seq=min(held, start),
             )
-        if entry_leaf_hash(start, bytes(rows[0][1])) != tree.last_leaf:
+        if entry_leaf_hash(start, stored_bytes(rows[0][1], start, "envelope")) != tree.last_leaf:
             raise VerificationError(
                 f"refusing to sign: entry {start} is not the entry this home checkpointed "
                 "there: history was rewritten (run `synthguard verify`)",
@@ -636,7 +673,7 @@ class Ledger:
         compact = CompactRange(tree.compact.size, tree.compact.hashes)
         last = tree.last_leaf
         for seq, envelope in rows[1:]:
-            last = self._foreign(cur, compact.size, seq, bytes(envelope))
+            last = self._foreign(cur, compact.size, seq, stored_bytes(envelope, seq, "envelope"))
             compact.append(last)
         return KeptTree(self._covering(cur, compact, tree.size), compact, last)
 
@@ -651,8 +688,8 @@ class Ledger:
                 f"ORDER BY seq LIMIT {_READ_CHUNK}",
                 (compact.size, tree.size),
             )
-            for (leaf,) in leaves:
-                compact.append(bytes(leaf))
+            for at, (leaf,) in enumerate(leaves, compact.size):
+                compact.append(stored_bytes(leaf, at, "leaf hash"))
             if len(leaves) < _READ_CHUNK:
                 break
         if compact.size == tree.size and compact.hashes == tree.compact.hashes:
@@ -688,7 +725,7 @@ class Ledger:
                     raise VerificationError(
                         f"refusing to sign: entry {compact.size} is missing", seq=compact.size
                     )
-                last = entry_leaf_hash(seq, bytes(envelope))
+                last = entry_leaf_hash(seq, stored_bytes(envelope, seq, "envelope"))
                 compact.append(last)
             if len(rows) < _READ_CHUNK:
                 break
@@ -905,7 +942,9 @@ class Ledger:
                 .where(col(Entry.seq) < size)
                 .order_by(col(Entry.seq))
             ).all()
-        return build_timeline(((seq, bytes(envelope)) for seq, envelope in rows), root_key_id)
+        return build_timeline(
+            ((seq, stored_bytes(envelope, seq, "envelope")) for seq, envelope in rows), root_key_id
+        )
 
     def checkpoints(self) -> list[CheckpointRow]:
         """All checkpoint rows, smallest tree first."""

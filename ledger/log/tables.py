@@ -11,6 +11,8 @@ from __future__ import annotations
 from sqlalchemy import Column, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
+from synthguard.provenance.errors import VerificationError
+
 
 class Entry(SQLModel, table=True):
     """One signed envelope at one position of the tree (seq = leaf index)."""
@@ -69,3 +71,22 @@ class LedgerInfo(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     value: str
+
+
+def stored_bytes(value: object, seq: int, column: str) -> bytes:
+    """A bytes column of entry `seq` as read back; VerificationError when the database holds
+    another type there (no writer stores one: the database was edited)."""
+    if type(value) is bytes:
+        return value
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    raise wrong_type(seq, column, value, "bytes")
+
+
+def wrong_type(seq: int, column: str, value: object, expected: str) -> VerificationError:
+    """The error for a column of entry `seq` that holds a value of another type."""
+    return VerificationError(
+        f"entry {seq}: its {column} is stored as {type(value).__name__}, not {expected}: the "
+        "database was changed",
+        seq=seq,
+    )

@@ -200,6 +200,14 @@ class _Snapshot:
             "SELECT sample_id, digest, content FROM samples"
         )
         for sample_id, stored_digest, content in rows:
+            if type(content) is not str:
+                # No writer stores anything but text here: a hand edit did.
+                if self.content_error is None:
+                    self.content_error = VerificationError(
+                        f"sample {sample_id}: the stored content is {type(content).__name__}, "
+                        "not text: it was changed in the database"
+                    )
+                continue
             actual = hashlib.sha256(content.encode("utf-8")).digest()
             if stored_digest != "sha256:" + actual.hex() and self.content_error is None:
                 self.content_error = VerificationError(
@@ -218,7 +226,18 @@ def _cache_disagreements(rows: list[KeyRow], timeline: KeyTimeline) -> list[str]
         key_id: (span.key.raw, span.status, span.added_seq)
         for key_id, span in timeline.spans.items()
     }
-    cached = {row.key_id: (bytes(row.public_key), row.status, row.added_seq) for row in rows}
+    # A key stored as anything but bytes (a hand edit) stays as it is: it differs from the
+    # signed key, and is reported as such.
+    cached = {
+        row.key_id: (
+            bytes(row.public_key)
+            if isinstance(row.public_key, bytes | bytearray | memoryview)
+            else row.public_key,
+            row.status,
+            row.added_seq,
+        )
+        for row in rows
+    }
     found = []
     for key_id in sorted(signed.keys() | cached.keys()):
         mine, theirs = signed.get(key_id), cached.get(key_id)

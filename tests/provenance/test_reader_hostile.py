@@ -144,3 +144,35 @@ def test_a_large_value_hashes_like_its_canonical_form(value: object) -> None:
 def test_a_lone_surrogate_in_a_large_value_is_an_input_error() -> None:
     with pytest.raises(InputError, match="lone surrogate"):
         digest_json({"text": "x" * 2_000_000 + "\ud800"})
+
+
+def _nested(depth: int) -> object:
+    value: object = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("depth", [1, 31])
+def test_a_row_up_to_the_nesting_limit_is_a_sample(depth: int) -> None:
+    row = {"instruction": "i", "output": "o", "meta": {"deep": _nested(depth - 1)}}
+    assert sample_from_row(row).kind == "alpaca"
+
+
+@pytest.mark.parametrize("depth", [32, 500])
+def test_a_row_beyond_the_nesting_limit_is_refused(depth: int) -> None:
+    with pytest.raises(InputError, match="nested too deeply: more than 32 levels"):
+        sample_from_row({"instruction": "i", "output": "o", "meta": {"deep": _nested(depth)}})
+
+
+def test_a_row_too_deep_is_read_as_its_text(tmp_path: Path) -> None:
+    # The parsed value would stop whatever pickles or walks it next; its text travels instead.
+    row = {"instruction": "i", "output": "o", "meta": _nested(600)}
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps(row) + "\n" + json.dumps({"text": "fine"}) + "\n")
+    deep, fine = read_samples(path)
+    assert deep.sample is None
+    assert deep.error == "row is nested too deeply: more than 32 levels"
+    assert isinstance(deep.raw, str)
+    assert json.loads(deep.raw) == row
+    assert fine.sample is not None
