@@ -140,12 +140,20 @@ def export_lines(ledger: Ledger) -> Iterator[str]:
     `leaf` is `b"<seq>\\n" + envelope`; `leaf_hash` = SHA-256(0x00 || leaf) is what the tree holds.
     """
     for entry in ledger.entries():
+        try:
+            envelope = json.loads(entry.envelope)
+        except (ValueError, RecursionError) as exc:
+            raise VerificationError(
+                f"entry {entry.seq}: the envelope cannot be decoded (the database was changed; "
+                "run `synthguard verify`)",
+                seq=entry.seq,
+            ) from exc
         yield json.dumps(
             {
                 "seq": entry.seq,
                 "leaf": base64.b64encode(entry.leaf).decode("ascii"),
                 "leaf_hash": entry.leaf_hash.hex(),
-                "envelope": json.loads(entry.envelope),
+                "envelope": envelope,
             },
             separators=(",", ":"),
             ensure_ascii=False,

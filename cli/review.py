@@ -9,6 +9,7 @@ import click
 from synthguard.cli.context import App, pass_app
 from synthguard.ledger.log import resolve_sample_id
 from synthguard.ledger.review import Draw, draw_review_sample, record_review
+from synthguard.provenance.errors import InputError
 from synthguard.provenance.recorder import Recorder
 
 
@@ -46,7 +47,12 @@ def sample_command(app: App, rate: float, seed: int, ids_file: TextIO | None) ->
     draw can be repeated and checked. Drawing again with the same seed over an unchanged
     ledger gives the same draw and records nothing new.
     """
-    ids = None if ids_file is None else [line.strip() for line in ids_file if line.strip()]
+    ids = None
+    if ids_file is not None:
+        try:
+            ids = [line.strip() for line in ids_file if line.strip()]
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{ids_file.name}: not UTF-8 text: {exc.reason}") from None
     with app.open_ledger(signing=True) as ledger:
         with Recorder(ledger) as recorder:
             draw = draw_review_sample(ledger, recorder, rate=rate, seed=seed, sample_ids=ids)

@@ -123,6 +123,9 @@ def screen(
     check_input(source, fmt)
     protected_sets = [resolve_protected(value) for value in protected]
     wanted = [name.strip() for name in names.split(",") if name.strip()]
+    if not wanted:
+        # No guard would accept every row, and sign that it did.
+        raise click.BadParameter("names no guard", param_hint="'--guards'")
     with app.open_ledger(signing=True) as ledger:
         guards, notes = default_guards(
             app.home,

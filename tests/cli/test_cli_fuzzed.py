@@ -159,3 +159,35 @@ def test_a_scheduler_address_that_does_not_parse_is_one_line(
     assert result.exit_code == 2
     [line] = [line for line in stderr_lines(result) if line.startswith("synthguard: error")]
     assert line.startswith("synthguard: error: cannot reach the Dask scheduler at garbage")
+
+
+@pytest.mark.parametrize("names", ["", ",,,", " , "])
+def test_a_screen_with_no_guard_is_refused(
+    run: Run, home: Path, samples: Path, tmp_path: Path, names: str
+) -> None:
+    # It would accept every row and sign that it did.
+    result = run("screen", samples, "--out", tmp_path / "out", "--guards", names, home=home)
+    assert result.exit_code == 2
+    assert "Invalid value for '--guards': names no guard" in stderr_lines(result)[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_ids_file_that_is_no_text_is_one_line(run: Run, home: Path, tmp_path: Path) -> None:
+    ids = tmp_path / "ids.bin"
+    ids.write_bytes(b"\xff\xfe\x00\x81" * 64)
+    result = run("review", "sample", "--rate", "1", "--seed", "2", "--ids", ids, home=home)
+    assert result.exit_code == 2
+    assert stderr_lines(result) == [f"synthguard: error: {ids}: not UTF-8 text: invalid start byte"]
+
+
+@pytest.mark.parametrize("envelope", ["X'DEADBEEF'", "X'00'", "CAST('[[1]' AS BLOB)"])
+def test_an_envelope_that_does_not_decode_stops_the_export(
+    run: Run, home: Path, envelope: str
+) -> None:
+    result = run(
+        "ledger", "export", home=_tampered(home, f"UPDATE entries SET envelope = {envelope}")
+    )
+    assert result.exit_code == 1
+    assert stderr_lines(result)[-1].startswith(
+        "synthguard: verification failed: entry 0: the envelope cannot be decoded"
+    )
