@@ -83,15 +83,8 @@ def test_a_key_cached_as_text_is_noted_not_trusted(run: Run, home: Path) -> None
 
 
 def test_a_driver_error_is_the_database_failing(run: Run, home: Path, samples: Path) -> None:
-    result = run(
-        "record",
-        samples,
-        "--generator",
-        "g",
-        "--model",
-        "m",
-        home=_tampered(home, "DROP TABLE entries"),
-    )
+    made_by = ["--generator", "g", "--model", "m"]
+    result = run("record", samples, *made_by, home=_tampered(home, "DROP TABLE entries"))
     assert result.exit_code == 2
     [line] = stderr_lines(result)
     assert line.startswith("synthguard: error: ")
