@@ -8,6 +8,7 @@ import click
 
 from synthguard.cli import render
 from synthguard.cli.context import App, pass_app
+from synthguard.cli.errors import PROG
 from synthguard.ledger.home import Home
 from synthguard.ledger.log import KeyRow, Ledger
 from synthguard.ledger.release import read_public_keys
@@ -91,7 +92,13 @@ def revoke(app: App, key_id: str, reason: str) -> None:
     """
     with app.open_ledger(signing=True) as ledger:
         row = find_key(ledger, key_id)
-        app.home.revoke_key(ledger, row.key_id, reason)
+        revoked_at = app.home.revoke_key(ledger, row.key_id, reason)
+    if revoked_at is not None:
+        click.echo(
+            f"{PROG}: note: {row.key_id} was revoked at entry {revoked_at} already; nothing signed",
+            err=True,
+        )
+        return
     click.echo(f"revoked {row.key_id}")
 
 

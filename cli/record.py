@@ -19,7 +19,7 @@ from synthguard.ledger.recording import RecordInterrupted, RecordResult, record_
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import FORMATS, check_input, count_rows
 from synthguard.provenance.record import Generator, Origin
-from synthguard.provenance.sample import FieldMapping
+from synthguard.provenance.sample import MAX_DEPTH, FieldMapping, NestingError, check_depth
 
 
 def _parse_params(_ctx: click.Context, _param: click.Parameter, pairs: tuple[str, ...]) -> Any:
@@ -33,9 +33,18 @@ def _parse_params(_ctx: click.Context, _param: click.Parameter, pairs: tuple[str
             raise click.BadParameter(f"{key!r} is given twice")
         try:
             parsed[key] = json.loads(text)
+        except RecursionError:
+            raise click.BadParameter(f"{key!r}: {_TOO_DEEP}") from None
         except ValueError:
             parsed[key] = text
+        try:
+            check_depth(parsed, "--param")
+        except NestingError:
+            raise click.BadParameter(f"{key!r}: {_TOO_DEEP}") from None
     return parsed
+
+
+_TOO_DEEP = f"its JSON is nested too deeply (more than {MAX_DEPTH - 1} levels)"
 
 
 @click.command(short_help="Sign one lineage record per row of FILE.")

@@ -248,8 +248,12 @@ class Home:
 
     def open(self, passphrase: Passphrase | None = None, db: str | None = None) -> Ledger:
         """Open the ledger, with the signing key when a passphrase source is given."""
-        signer = self.signer(passphrase) if passphrase is not None else None
-        return Ledger.open(self.db_url(db), signer, self.kept_checkpoint())
+        if passphrase is None:
+            return Ledger.open(self.db_url(db), None, self.kept_checkpoint())
+        # A signing handle signs only into the ledger whose genesis key the home pins.
+        return Ledger.open(
+            self.db_url(db), self.signer(passphrase), self.kept_checkpoint(), self.root_key()
+        )
 
     def kept_checkpoint(self) -> KeptCheckpoint:
         """The last checkpoint this home's keys signed, kept beside them (see `ledger.kept`)."""
@@ -282,17 +286,22 @@ class Home:
         ledger.append([ledger.key_event(KeyAction.ADDED, key, reason=reason)])
         ledger.checkpoint()
 
-    def revoke_key(self, ledger: Ledger, key_id: str, reason: str | None) -> None:
-        """Record that `key_id` may sign nothing from here on."""
+    def revoke_key(self, ledger: Ledger, key_id: str, reason: str | None) -> int | None:
+        """Record that `key_id` may sign nothing from here on. A key the signed key events
+        revoke already is left as it is: the entry that revoked it is returned, else None."""
         rows = ledger.keys()
-        if all(row.key_id != key_id for row in rows):
+        row = next((row for row in rows if row.key_id == key_id), None)
+        if row is None:
             raise InputError(f"no key {key_id} in this ledger")
+        if row.status == "revoked":
+            return row.ended_seq
         if key_id == ledger.key_id:
             raise InputError(
                 "the active key signs this ledger: `synthguard keys rotate` first, then revoke it"
             )
         ledger.append([ledger.key_event(KeyAction.REVOKED, key_id=key_id, reason=reason)])
         ledger.checkpoint()
+        return None
 
 
 def _first_missing(path: Path) -> Path | None:

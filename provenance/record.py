@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from synthguard.provenance.canonical import EncodedDict, Fragment, canonical_json
+from synthguard.provenance.errors import InputError
 
 SCHEMA_VERSION: Literal[2] = 2
 """Version 2 payloads are bound to one ledger and one place in it: they carry the ledger's
@@ -81,9 +82,11 @@ class Generator(BaseModel):
         cached = _GENERATOR_JSON.get(id(self))
         if cached is not None and cached[0] is self:
             return cached[1]
-        fragment = Fragment(
-            canonical_json(self.model_dump(mode="json", exclude_none=True)).decode("utf-8")
-        )
+        try:
+            dumped = self.model_dump(mode="json", exclude_none=True)
+        except ValueError as exc:  # pydantic's: nested too deeply, or a type JSON lacks
+            raise InputError(f"generator {self.name!r}: parameters are not JSON: {exc}") from None
+        fragment = Fragment(canonical_json(dumped).decode("utf-8"))
         if len(_GENERATOR_JSON) >= 1024:
             _GENERATOR_JSON.clear()
         # The entry keeps the object alive, so its id cannot be reused while cached.

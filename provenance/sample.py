@@ -116,7 +116,7 @@ def sample_from_row(row: object, mapping: FieldMapping = DEFAULT_MAPPING) -> Sam
     if not isinstance(row, Mapping):
         raise InputError("row is not a JSON object")
     values: dict[str, Any] = row if type(row) is dict else dict(row)
-    _check_depth(values)
+    check_depth(values)
     carried = values.get(SAMPLE_ID_FIELD)
     if isinstance(carried, str):
         written = _written_from(values, mapping)
@@ -136,8 +136,9 @@ class NestingError(InputError):
     """A row nested more than `MAX_DEPTH` levels deep."""
 
 
-def _check_depth(row: dict[str, Any]) -> None:
-    """NestingError for a row whose values nest more than `MAX_DEPTH` levels."""
+def check_depth(row: Mapping[str, Any], what: str = "row") -> None:
+    """NestingError for a row (or another JSON object: `what` names it) whose values nest
+    more than `MAX_DEPTH` levels."""
     if all(type(value) is str for value in row.values()):
         return  # most rows: one level of strings
     level: list[Any] = [row]
@@ -150,7 +151,7 @@ def _check_depth(row: dict[str, Any]) -> None:
         ]
         if not level:
             return
-    raise NestingError(f"row is nested too deeply: more than {MAX_DEPTH} levels")
+    raise NestingError(f"{what} is nested too deeply: more than {MAX_DEPTH} levels")
 
 
 def output_row(row: Mapping[str, Any], sample_id: str | None) -> dict[str, Any]:

@@ -210,6 +210,15 @@ def sqlite_file(url: str) -> Path | None:
     return Path(database)
 
 
+def _empty_file(database: Path) -> bool:
+    """Whether a SQLite database file holds nothing, nor its write-ahead log (a WAL database
+    has its header in the file from the start)."""
+    if database.stat().st_size:
+        return False
+    wal = database.with_name(database.name + "-wal")
+    return not wal.exists() or wal.stat().st_size == 0
+
+
 def shown_url(url: str) -> str:
     """A ledger URL as errors show it: the password masked."""
     try:
@@ -334,11 +343,14 @@ class Ledger:
         engine: Engine,
         signer: SigningKey | None = None,
         kept: KeptCheckpoint | None = None,
+        root_key: str | None = None,
     ) -> None:
         self.url = url
         self.engine = engine
         self.signer = signer
         self.kept = kept
+        # The genesis key the writer's home pins: it signs into no ledger founded by another.
+        self.root_key = root_key
         # The tree this handle last signed or checked, and the keys of entries other writers
         # added (from their signed key events): both loaded on the first write.
         self._tree: KeptTree | None = None
@@ -363,9 +375,14 @@ class Ledger:
 
     @classmethod
     def open(
-        cls, url: str, signer: SigningKey | None = None, kept: KeptCheckpoint | None = None
+        cls,
+        url: str,
+        signer: SigningKey | None = None,
+        kept: KeptCheckpoint | None = None,
+        root_key: str | None = None,
     ) -> Ledger:
-        """Open an existing ledger; `kept` is the home's record of what its key last signed.
+        """Open an existing ledger; `kept` is the home's record of what its key last signed,
+        `root_key` the genesis key id its home pins (appends refuse a ledger another founded).
 
         A SQLite path with no file is refused before SQLite would create an empty one there.
         """
@@ -373,6 +390,8 @@ class Ledger:
         if database is not None:
             try:
                 found = database.is_file()
+                # SQLite would take an empty file for an empty database and write to it.
+                empty = found and _empty_file(database)
             except OSError as exc:
                 reason = (
                     "permission denied (a folder on its path may not be entered)"
@@ -382,9 +401,13 @@ class Ledger:
                 raise LedgerError(f"cannot open the ledger at {database}: {reason}") from exc
             if not found:
                 raise LedgerError(f"no synthguard ledger at {database} (run `synthguard init`)")
+            if empty:
+                raise LedgerError(
+                    f"no synthguard ledger at {database}: the file is empty (run `synthguard init`)"
+                )
         engine = engine_for(url)
         try:
-            return cls(url, engine, signer, kept)
+            return cls(url, engine, signer, kept, root_key)
         except DBAPIError as exc:
             engine.dispose()
             raise _open_error(url, database, exc) from exc
@@ -643,6 +666,8 @@ class Ledger:
         rewrite) and extended by the entries other writers appended since, each checked (leaf
         and signature) and all covered by a checkpoint a ledger key signed. None: the ledger
         is still empty."""
+        if self.root_key is not None and not self._history_checked:
+            self._check_root(cur)
         tree = self._tree
         if tree is None and self.kept is not None:
             tree = self._tree = self.kept.load(None)
@@ -676,6 +701,27 @@ class Ledger:
             last = self._foreign(cur, compact.size, seq, stored_bytes(envelope, seq, "envelope"))
             compact.append(last)
         return KeptTree(self._covering(cur, compact, tree.size), compact, last)
+
+    def _check_root(self, cur: Cursor) -> None:
+        """Before the history checks: the ledger's genesis entry is signed by the key the
+        home pins (a self-signed key event no one else can make), else this is another ledger
+        (a wrong --db, say) and nothing of it is this home's history. A genesis entry that
+        does not verify is left to the history checks."""
+        rows = cur.all(f"SELECT seq, envelope FROM entries WHERE seq = {cur.mark}", (0,))
+        if not rows:
+            return
+        try:
+            timeline, _ = build_timeline([(0, stored_bytes(rows[0][1], 0, "envelope"))])
+        except VerificationError:
+            return
+        genesis = next(iter(timeline.spans), None)
+        if genesis is not None and genesis != self.root_key:
+            raise KeyringError(
+                f"refusing to sign: the ledger at {shown_url(self.url)} was founded by key "
+                f"{genesis}, not by {self.root_key}, the genesis key this home pins "
+                "(config.json's root_key): it is not the ledger this home joined (check --db "
+                "and SYNTHGUARD_DB)"
+            )
 
     def _check_history(self, cur: Cursor, tree: KeptTree) -> None:
         """Once per handle: the database's first entries still form the tree this home signed

@@ -184,3 +184,111 @@ def test_an_envelope_that_does_not_decode_stops_the_export(
     assert stderr_lines(result)[-1].startswith(
         "synthguard: verification failed: entry 0: the envelope cannot be decoded"
     )
+
+
+def _entries(home: Path) -> int:
+    with sqlite3.connect(home / "ledger.db") as db:
+        return int(db.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+
+@pytest.mark.parametrize("depth", [32, 5000])
+def test_a_param_nested_too_deeply_is_a_usage_error(
+    run: Run, home: Path, tmp_path: Path, depth: int
+) -> None:
+    rows = write_jsonl(tmp_path / "rows.jsonl", [alpaca(0)])
+    before = _entries(home)
+    deep = "[" * depth + '"x"' + "]" * depth  # json.dumps itself recurses
+    result = run(
+        "record", rows, "--generator", "g", "--model", "m", "--param", f"x={deep}", home=home
+    )
+    assert result.exit_code == 2
+    assert stderr_lines(result) == [
+        "synthguard: error: Invalid value for '--param': 'x': its JSON is nested too deeply "
+        "(more than 31 levels) (see 'synthguard record --help')"
+    ]
+    assert _entries(home) == before
+    # One level less is a parameter like any other.
+    deep = json.dumps(_nested(31))
+    result = run(
+        "record", rows, "--generator", "g", "--model", "m", "--param", f"x={deep}", home=home
+    )
+    assert result.exit_code == 0, result.output
+    assert run("verify", home=home).exit_code == 0
+
+
+@pytest.mark.parametrize("command", [["verify"], ["ledger", "show", "0"], ["audit"]])
+def test_an_empty_database_file_is_no_ledger_and_stays_empty(
+    run: Run, tmp_path: Path, command: list[str]
+) -> None:
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    result = run("--db", f"sqlite:///{empty}", *command)
+    assert result.exit_code == 2, result.output
+    assert stderr_lines(result) == [
+        f"synthguard: error: no synthguard ledger at {empty}: the file is empty "
+        "(run `synthguard init`)"
+    ]
+    assert empty.stat().st_size == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["empty.db"]
+
+
+def test_revoking_a_revoked_key_again_signs_nothing(run: Run, home: Path) -> None:
+    assert run("keys", "generate", home=home).exit_code == 0
+    with sqlite3.connect(home / "ledger.db") as db:
+        (key_id,) = db.execute("SELECT key_id FROM keys ORDER BY added_seq DESC").fetchone()
+    first = run("keys", "revoke", key_id, "--reason", "laptop lost", home=home)
+    assert first.exit_code == 0, first.output
+    revoked_at = _entries(home) - 1
+    again = run("keys", "revoke", key_id, "--reason", "laptop lost", home=home)
+    assert again.exit_code == 0, again.output
+    assert again.stdout == ""
+    assert stderr_lines(again) == [
+        f"synthguard: note: {key_id} was revoked at entry {revoked_at} already; nothing signed"
+    ]
+    assert _entries(home) == revoked_at + 1
+    assert run("verify", home=home).exit_code == 0
+
+
+def test_a_home_signs_into_no_ledger_founded_by_another_key(
+    run: Run, home: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    assert run("init", home=other).exit_code == 0
+    rows = write_jsonl(tmp_path / "rows.jsonl", [alpaca(0)])
+    before = _entries(other)
+    result = run(
+        "--db",
+        f"sqlite:///{other / 'ledger.db'}",
+        "record",
+        rows,
+        "--generator",
+        "g",
+        "--model",
+        "m",
+        home=home,
+    )
+    assert result.exit_code == 2
+    [line] = stderr_lines(result)
+    pinned = json.loads((home / "config.json").read_text())["root_key"]
+    founder = json.loads((other / "config.json").read_text())["root_key"]
+    assert line.startswith(
+        f"synthguard: error: refusing to sign: the ledger at sqlite:///{other / 'ledger.db'} was "
+        f"founded by key {founder}, not by {pinned}, the genesis key this home pins"
+    )
+    assert _entries(other) == before
+    # The home's own ledger still takes its records.
+    assert run("record", rows, "--generator", "g", "--model", "m", home=home).exit_code == 0
+
+
+def test_an_edited_root_key_pin_stops_signing_before_verify_would_fail(
+    run: Run, home: Path, tmp_path: Path
+) -> None:
+    config = json.loads((home / "config.json").read_text())
+    (home / "config.json").write_text(json.dumps({**config, "root_key": "sha256:" + "0" * 64}))
+    rows = write_jsonl(tmp_path / "rows.jsonl", [alpaca(0)])
+    before = _entries(home)
+    result = run("record", rows, "--generator", "g", "--model", "m", home=home)
+    assert result.exit_code == 2
+    assert "refusing to sign" in result.stderr
+    assert "(config.json's root_key)" in result.stderr
+    assert _entries(home) == before

@@ -478,3 +478,14 @@ def test_schema_rejects_a_payload_missing_a_required_field(
     del document["sample_id"]
 
     assert not validator.is_valid(document)
+
+
+@pytest.mark.parametrize("value", ["deep", "object"])
+def test_generator_parameters_that_are_not_json_are_an_input_error(value: str) -> None:
+    nested: object = "x"
+    for _ in range(300):
+        nested = [nested]
+    parameters = {"x": nested if value == "deep" else object()}
+    generator = Generator(name="g", model="m", parameters=parameters)
+    with pytest.raises(InputError, match="generator 'g': parameters are not JSON"):
+        generator.canonical()
