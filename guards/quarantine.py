@@ -15,7 +15,7 @@ from synthguard.guards.verdict import GuardInfo, Verdict
 from synthguard.ledger.log import Ledger
 from synthguard.ledger.screening import (
     ScreeningStatus,
-    screening_status,
+    held_samples,
 )
 from synthguard.provenance.sample import Sample
 
@@ -38,11 +38,7 @@ class HeldGuard:
         if self._held is None:
             # Once per screen, from every entry's signed payload: a quarantine record whose
             # index columns were edited is still found.
-            self._held = {
-                sample_id: status
-                for sample_id, status in screening_status(self.ledger).items()
-                if status.held
-            }
+            self._held = held_samples(self.ledger)
         verdicts = []
         for sample_id in dict.fromkeys(sample.id for sample in samples):
             status = self._held.get(sample_id)

@@ -269,7 +269,17 @@ class Home:
         new = SigningKey.generate()
         new.save(self.key_path(new.key_id), passphrase)
         action = KeyAction.ROTATED if rotate else KeyAction.ADDED
-        ledger.append([ledger.key_event(action, new, reason=reason)])
+        try:
+            ledger.append([ledger.key_event(action, new, reason=reason)])
+        except BaseException:
+            # A key the ledger never took is no key of this home; one it did take (the error
+            # came after the commit) is kept. When the ledger cannot say, the file stays.
+            with contextlib.suppress(Exception):
+                rows = ledger.keys()
+                taken = {row.key_id for row in rows}
+                if new.key_id not in taken:
+                    self.key_path(new.key_id).unlink(missing_ok=True)
+            raise
         if rotate:
             config = self.config()
             config["active_key"] = new.key_id

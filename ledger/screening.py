@@ -153,11 +153,26 @@ def screening_status(ledger: Ledger, size: int | None = None) -> dict[str, Scree
 
 
 def quarantine_state(ledger: Ledger) -> dict[str, ScreeningStatus]:
-    """Every sample a screening ever quarantined, by id, with the override that released it."""
+    """Every sample a screening ever quarantined, by id, with the override that released it:
+    `screening_status`'s entries of outcome "quarantined", folded from the quarantining
+    screenings and the reviews alone. A sample's accepted screenings change nothing of its
+    status once one quarantined it (`seq` and `detail` are the latest quarantine's, the binding
+    and the override come from quarantines and overrides), so the many accepted ones are not
+    parsed; a replay among them is left to `verify`."""
+    entries = scan_records(
+        ledger, (Event.SCREENED, Event.REVIEWED), holding={Event.SCREENED: b'"quarantined"'}
+    )
     return {
         sample_id: status
-        for sample_id, status in screening_status(ledger).items()
+        for sample_id, status in fold_screening(entries).items()
         if status.outcome == "quarantined"
+    }
+
+
+def held_samples(ledger: Ledger) -> dict[str, ScreeningStatus]:
+    """The samples the ledger holds (a quarantine no signed override answered), by id."""
+    return {
+        sample_id: status for sample_id, status in quarantine_state(ledger).items() if status.held
     }
 
 

@@ -245,6 +245,9 @@ class BackdoorGuard:
             )
             for cluster in statistics.payload_clusters()
         ]
+        # The judgement's tables are as large as the statistics; what follows the screen's
+        # last block (settling, the outputs, the index's save) need not hold them too.
+        statistics.forget_judgement()
         return (
             self._cluster_verdicts(TRIGGER_RULE, significance, triggers[TRIGGER_RULE])
             + self._cluster_verdicts(ECHO_RULE, significance, triggers[ECHO_RULE])

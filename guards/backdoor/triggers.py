@@ -338,6 +338,10 @@ class TriggerStatistics:
         found.sort(key=lambda cluster: (-cluster.count, cluster.payload))
         return found
 
+    def forget_judgement(self) -> None:
+        """Drop the tables the clusters were judged from (made again when next asked for)."""
+        self._judged = None
+
     def _judge(self) -> _Judge:
         if self._judged is None or self._judged.rows != len(self._ids):
             self._judged = _Judge(self)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -142,20 +142,34 @@ def records_by_event(
 
 
 def scan_records(
-    ledger: Ledger, events: Iterable[Event], stop: int | None = None
+    ledger: Ledger,
+    events: Iterable[Event],
+    stop: int | None = None,
+    *,
+    holding: Mapping[Event, bytes] | None = None,
 ) -> Iterator[LineageEntry]:
     """Yield every lineage record of the given events among the first `stop` entries (all
     when None), in ledger order, found by reading every entry's signed payload rather than
-    through the index columns: what a decision that must not miss a record reads."""
+    through the index columns: what a decision that must not miss a record reads.
+
+    `holding` narrows an event to the records whose payload holds some bytes: the caller's
+    necessary condition for a record that can matter to it (a quarantining screening holds
+    `"quarantined"`), checked before the record is parsed.
+    """
     names = {Event(event).value for event in events}
-    markers = [b'"event":"%s"' % name.encode() for name in names]
+    markers = [
+        (b'"event":"%s"' % name.encode(), (holding or {}).get(Event(name))) for name in names
+    ]
     for entry in ledger.entries(0, stop):
         payload = record_payload(entry.seq, entry.envelope)
         if payload is None:
             continue
         # Most entries are ruled out by a byte search; a hit inside a nested detail is
         # settled by the parsed record.
-        if not any(marker in payload for marker in markers):
+        if not any(
+            marker in payload and (needed is None or needed in payload)
+            for marker, needed in markers
+        ):
             continue
         record = _record(entry.seq, payload)
         if record.event.value in names:

@@ -276,6 +276,12 @@ def test_a_home_signs_into_no_ledger_founded_by_another_key(
         f"founded by key {founder}, not by {pinned}, the genesis key this home pins"
     )
     assert _entries(other) == before
+    # A key made for that ledger is not left behind in the home.
+    keys_before = sorted((home / "keys").iterdir())
+    generated = run("--db", f"sqlite:///{other / 'ledger.db'}", "keys", "generate", home=home)
+    assert generated.exit_code == 2
+    assert "refusing to sign" in generated.stderr
+    assert sorted((home / "keys").iterdir()) == keys_before
     # The home's own ledger still takes its records.
     assert run("record", rows, "--generator", "g", "--model", "m", home=home).exit_code == 0
 
