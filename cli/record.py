@@ -38,7 +38,7 @@ def _parse_params(_ctx: click.Context, _param: click.Parameter, pairs: tuple[str
         except ValueError:
             parsed[key] = text
         try:
-            check_depth(parsed, "--param")
+            check_depth(parsed)
         except NestingError:
             raise click.BadParameter(f"{key!r}: {_TOO_DEEP}") from None
     return parsed

@@ -136,9 +136,8 @@ class NestingError(InputError):
     """A row nested more than `MAX_DEPTH` levels deep."""
 
 
-def check_depth(row: Mapping[str, Any], what: str = "row") -> None:
-    """NestingError for a row (or another JSON object: `what` names it) whose values nest
-    more than `MAX_DEPTH` levels."""
+def check_depth(row: Mapping[str, Any]) -> None:
+    """NestingError for a row whose values nest more than `MAX_DEPTH` levels."""
     if all(type(value) is str for value in row.values()):
         return  # most rows: one level of strings
     level: list[Any] = [row]
@@ -151,7 +150,7 @@ def check_depth(row: Mapping[str, Any], what: str = "row") -> None:
         ]
         if not level:
             return
-    raise NestingError(f"{what} is nested too deeply: more than {MAX_DEPTH} levels")
+    raise NestingError(f"row is nested too deeply: more than {MAX_DEPTH} levels")
 
 
 def output_row(row: Mapping[str, Any], sample_id: str | None) -> dict[str, Any]:
