@@ -9,6 +9,7 @@ need ECMAScript formatting (floats) to `rfc8785`. A hypothesis test pins the two
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -127,7 +128,9 @@ def _encode(value: Any, out: list[str]) -> None:
         out.append("false")
     elif kind is int:
         if not -_INT_MAX <= value <= _INT_MAX:
-            raise InputError(f"integer {value} is outside the range JSON numbers hold exactly")
+            raise InputError(
+                f"integer {_shown(value)} is outside the range JSON numbers hold exactly"
+            )
         out.append(str(value))
     elif kind is Fragment:
         out.append(value)
@@ -154,6 +157,14 @@ def _encode(value: Any, out: list[str]) -> None:
         _encode_array(value, out)
     else:
         raise InputError(f"value of type {kind.__name__} is not JSON")
+
+
+def _shown(value: int) -> str:
+    """An integer as a message shows it: written out when short, else by its size (Python
+    refuses to write out one of more than 4,300 digits)."""
+    if value.bit_length() <= 64:
+        return str(value)
+    return f"of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
 
 
 def _encode_object(value: Mapping[Any, Any], out: list[str]) -> None:

@@ -268,6 +268,22 @@ def test_integers_at_the_edge_of_the_exact_range_are_written() -> None:
     assert canonical_json([SAFE_INT, -SAFE_INT]) == b"[9007199254740991,-9007199254740991]"
 
 
+@pytest.mark.parametrize(
+    ("sign", "power", "shown"),
+    [
+        (1, 53, "9007199254740992"),
+        (1, 100, "of about 31 digits"),
+        (-1, 16610, "of about 5,001 digits"),
+    ],
+)
+def test_an_integer_out_of_range_is_named_by_its_size_when_long(
+    sign: int, power: int, shown: str
+) -> None:
+    # Python refuses to write out an integer of more than 4,300 digits (a ValueError).
+    with pytest.raises(InputError, match=f"^integer {shown} is outside the range"):
+        canonical_json({"n": sign * 2**power})
+
+
 def test_tuples_and_mappings_encode_like_lists_and_dicts() -> None:
     assert canonical_json(MappingProxyType({"b": (1, 2), "a": None})) == b'{"a":null,"b":[1,2]}'
 
