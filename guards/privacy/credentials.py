@@ -231,10 +231,36 @@ FILTERS: Final[tuple[tuple[str, Callable[[str, str, BasePlugin], bool]], ...]] =
     ("uuid", lambda secret, _line, _plugin: heuristic.is_potential_uuid(secret)),
     ("templated", lambda secret, _line, _plugin: heuristic.is_templated_secret(secret)),
     ("dollar-reference", lambda s, _line, _plugin: heuristic.is_prefixed_with_dollar_sign(s)),
-    ("indirect-reference", lambda _secret, line, _plugin: heuristic.is_indirect_reference(line)),
+    ("indirect-reference", lambda _secret, line, _plugin: is_indirect_reference(line)),
     ("no-letter", lambda secret, _line, _plugin: heuristic.is_not_alphanumeric_string(secret)),
     ("id-string", heuristic.is_likely_id_string),
 )
+
+# detect-secrets' indirect-reference expression opens with `([^\v=!:]*)\s*`, which a search
+# retries from every position of the line: quadratic in it (0.8 ms for a clause of 270
+# characters, paid for every secret-shaped value a row holds). That group may match nothing, so
+# it decides nothing: the line holds a match exactly when an assignment or comparison character
+# is followed by a word and an opening bracket, and a closing bracket follows on the same
+# stretch of the line (its `[^\v]*` stops at a vertical tab). A test pins the two to agree.
+_REFERENCE_OPENS = re.compile(r"[:=!]\s*[\w.-]+[\[(]")
+_REFERENCE_LINE_MAX = 1000  # detect-secrets' own bound: longer lines are no function calls
+
+
+def is_indirect_reference(line: str) -> bool:
+    """`heuristic.is_indirect_reference(line)`, in time linear in the line."""
+    if len(line) > _REFERENCE_LINE_MAX:
+        return False
+    searched = 0
+    for opened in _REFERENCE_OPENS.finditer(line):
+        if opened.end() < searched:
+            continue  # in a stretch already found to hold no closing bracket
+        stretch = line.find("\v", opened.end())
+        stretch = len(line) if stretch < 0 else stretch
+        if any(line.find(bracket, opened.end(), stretch) >= 0 for bracket in "])"):
+            return True
+        searched = stretch
+    return False
+
 
 _ASSIGNED = re.compile(r"(?:[=:(,]|=>)\s*[\[{]?\s*[bru]?$")
 _ASSIGNER_WINDOW = 32
@@ -411,18 +437,25 @@ def _clause_start(line: str, start: int) -> int:
 
 
 def _key_block(text: str, begin: int, end: int) -> tuple[int, int]:
-    """The whole PEM block around a private key header: BEGIN line to END line (or to the end
-    of the text, or of the paragraph, when the END line is missing)."""
-    line_start = text.rfind("\n", 0, begin) + 1
-    header = _PEM_BEGIN.search(text, line_start)
+    """The whole PEM block around a private key header: BEGIN line to END line, or, when the
+    END line is missing, to the end of the paragraph or of the text. A block holds no second
+    BEGIN line: one ends where the next begins (so that each header is judged on its own
+    block, and a text of many headers costs each only its own block)."""
+    header = _PEM_BEGIN.match(text, max(0, begin - len("-----")))
     if header is None or header.start() > begin:
         return begin, end
+    following = _PEM_BEGIN.search(text, header.end())
+    limit = len(text) if following is None else following.start()
     footer = f"-----END {header.group(1)}-----"
-    stop = text.find(footer, header.end())
+    stop = text.find(footer, header.end(), limit)
     if stop >= 0:
         return header.start(), stop + len(footer)
-    blank = text.find("\n\n", header.end())
-    return header.start(), len(text) if blank < 0 else blank
+    blank = text.find("\n\n", header.end(), limit)
+    if blank >= 0:
+        return header.start(), blank
+    while limit > header.end() and text[limit - 1].isspace():
+        limit -= 1
+    return header.start(), limit
 
 
 def _preview(plugin: BasePlugin, value: str) -> str:

@@ -9,10 +9,12 @@ import random
 
 import privacy_planting as planting
 import pytest
+from detect_secrets.filters import heuristic
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synthguard.guards.privacy import KINDS, Detector, Finding, find_private
+from synthguard.guards.privacy.credentials import is_indirect_reference
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.sample import sample_from_row
 
@@ -195,6 +197,33 @@ def test_a_private_key_block_is_one_finding_from_begin_to_end() -> None:
     (finding,) = find_private(sample_from_row({"text": text}))
     assert text[finding.start : finding.end] == key
     assert finding.preview.startswith("-----BEGIN RSA PRIVATE KEY-----")
+
+
+def test_a_second_header_inside_a_key_block_is_judged_on_its_own_block() -> None:
+    # A placeholder block whose END line is missing must not cover a real key after it.
+    rng = random.Random(6)
+    key = planting.secret(rng)
+    while not key.startswith("-----BEGIN RSA"):
+        key = planting.secret(rng)
+    decoy = "-----BEGIN RSA PRIVATE KEY-----\nYOUR_KEY_HERE\n"
+    text = f"Examples:\n{decoy}{key}\ndone."
+    findings = find_private(sample_from_row({"text": text}))
+    assert [text[f.start : f.end] for f in findings] == [key]
+
+
+def test_many_key_headers_in_one_row_cost_each_only_its_own_block() -> None:
+    # Each header's block ends at the next header: 2,000 of them are one finding each, found
+    # in one pass (a block that ran to the end of the text made this quadratic).
+    text = "-----BEGIN PRIVATE KEY-----" * 2000
+    hits = DETECTOR.hits(text)
+    assert len(hits) == 2000
+    assert [(h.start, h.end) for h in hits[:2]] == [(0, 27), (27, 54)]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=":=!()[] \x0b\tab._-\n9\u00e9", max_size=40))
+def test_the_indirect_reference_check_agrees_with_detect_secrets(line: str) -> None:
+    assert is_indirect_reference(line) == heuristic.is_indirect_reference(line)
 
 
 def test_an_unknown_region_is_an_input_error() -> None:
