@@ -107,10 +107,15 @@ def normalise_words(text: str) -> list[str]:
         # ASCII's only invisible characters are controls, word breaks here as any blank is.
         return text.encode().lower().translate(_ASCII_BREAKS).decode().split()
     folded = unicodedata.normalize("NFKC", text).casefold().translate(_VISIBLE)
-    # A Latin word spelled with a Cyrillic or Greek look-alike reads as the word it imitates.
-    for mixed in reversed(find_mixed_script(folded)):
-        end = mixed.start + len(mixed.word)
-        folded = folded[: mixed.start] + mixed.skeleton + folded[end:]
+    # A Latin word spelled with a Cyrillic or Greek look-alike reads as the word it imitates
+    # (the words come in order of start; joined once, not respliced per word: quadratic).
+    pieces: list[str] = []
+    done = 0
+    for mixed in find_mixed_script(folded):
+        pieces += (folded[done : mixed.start], mixed.skeleton)
+        done = mixed.start + len(mixed.word)
+    if pieces:
+        folded = "".join(pieces) + folded[done:]
     return _WORD.findall(unicodedata.normalize("NFKC", folded))
 
 

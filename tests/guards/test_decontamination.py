@@ -314,6 +314,9 @@ def test_invisible_characters_and_look_alike_letters_inside_words_hide_nothing()
     # whole Russian and Greek words stay as they are.
     assert normalise_words("Nаtаliа sold сlips") == ["natalia", "sold", "clips"]
     assert normalise_words("Наталья продала") == ["наталья", "продала"]
+    # Every one of many such words, in place (they are joined in once, in order).
+    many = " ".join(f"w{i} рaypal sоld" for i in range(2000))
+    assert normalise_words(many) == [w for i in range(2000) for w in (f"w{i}", "paypal", "sold")]
     assert normalise_words("ρgh and 2πr") == ["ρgh", "and", "2πr"]
     # Still word breaks: blanks of every kind and the controls among them.
     assert normalise_words("a\u00a0b\tc\nd\u3000e") == ["a", "b", "c", "d", "e"]
