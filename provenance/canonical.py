@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, NoReturn
 
@@ -78,9 +78,8 @@ class EncodedDict(dict[str, Any]):
 
     def __init__(self, items: Mapping[str, Any]) -> None:
         super().__init__(items)
-        parts: list[str] = []
-        _encode_object(self, parts)
-        self.canonical = "".join(parts)
+        # As a plain object: `_encode` would splice the text this is about to make.
+        self.canonical = "".join(_encoded(self, _encode_object))
         if not self.canonical.isascii():
             try:
                 self.canonical.encode("utf-8")
@@ -100,12 +99,22 @@ class EncodedDict(dict[str, Any]):
 
 def canonical_json(value: Any) -> bytes:
     """Return the RFC 8785 canonical form of a JSON value as UTF-8 bytes."""
-    parts: list[str] = []
-    _encode(value, parts)
+    parts = _encoded(value)
     try:
         return "".join(parts).encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InputError("text is not valid Unicode (lone surrogate)") from exc
+
+
+def _encoded(value: Any, encode: Callable[[Any, list[str]], None] | None = None) -> list[str]:
+    """The pieces of a value's canonical form; InputError for one nested deeper than Python's
+    recursion limit lets the walk go (a caller's argument, a generator's parameters)."""
+    parts: list[str] = []
+    try:
+        (encode or _encode)(value, parts)
+    except RecursionError:
+        raise InputError("a value nested too deeply for canonical JSON") from None
+    return parts
 
 
 def _encode(value: Any, out: list[str]) -> None:
@@ -162,7 +171,7 @@ def _encode(value: Any, out: list[str]) -> None:
 def _shown(value: int) -> str:
     """An integer as a message shows it: written out when short, else by its size (Python
     refuses to write out one of more than 4,300 digits)."""
-    if value.bit_length() <= 64:
+    if value.bit_length() <= 128:
         return str(value)
     return f"of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
 
@@ -224,8 +233,7 @@ def digest_json(value: Any) -> str:
     A large value is hashed piece by piece, never joined into one string and encoded whole:
     a 50 MB row costs one extra copy of its largest string, not three of the row.
     """
-    parts: list[str] = []
-    _encode(value, parts)
+    parts = _encoded(value)
     if sum(map(len, parts)) < _STREAM_CHARS:
         try:
             return digest("".join(parts).encode("utf-8"))

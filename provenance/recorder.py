@@ -897,8 +897,6 @@ def _merge(facts: dict[str, Any], detail: Mapping[str, Any] | None) -> dict[str,
         return EncodedDict(facts)
     except InputError as exc:
         raise InputError(f"detail is not JSON: {exc}") from None
-    except RecursionError:
-        raise InputError("detail is not JSON: nested too deeply") from None
 
 
 def as_sources(values: Iterable[SourceLike] | SourceLike | None) -> list[Source]:

@@ -272,7 +272,8 @@ def test_integers_at_the_edge_of_the_exact_range_are_written() -> None:
     ("sign", "power", "shown"),
     [
         (1, 53, "9007199254740992"),
-        (1, 100, "of about 31 digits"),
+        (1, 100, str(2**100)),
+        (1, 200, "of about 61 digits"),
         (-1, 16610, "of about 5,001 digits"),
     ],
 )
@@ -282,6 +283,15 @@ def test_an_integer_out_of_range_is_named_by_its_size_when_long(
     # Python refuses to write out an integer of more than 4,300 digits (a ValueError).
     with pytest.raises(InputError, match=f"^integer {shown} is outside the range"):
         canonical_json({"n": sign * 2**power})
+
+
+def test_a_value_nested_past_the_recursion_limit_is_an_input_error() -> None:
+    deep: object = 1
+    for _ in range(5000):
+        deep = [deep]
+    for encode in (canonical_json, digest_json, EncodedDict):
+        with pytest.raises(InputError, match="nested too deeply for canonical JSON"):
+            encode({"d": deep})
 
 
 def test_tuples_and_mappings_encode_like_lists_and_dicts() -> None:

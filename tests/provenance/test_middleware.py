@@ -308,6 +308,27 @@ def test_a_parameter_that_is_not_json_is_named(ledger: Ledger) -> None:
         generate(temperature=object())
     with pytest.raises(InputError, match=r"argument 'temperature'.*JSON"):
         generate(temperature=float("nan"))
+    # Nested past Python's recursion limit: named too, not a RecursionError.
+    deep: object = "x"
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(InputError, match=r"argument 'temperature'.*nested too deeply"):
+        generate(temperature=deep)
+    assert payloads(ledger, "generated") == []
+
+
+def test_a_prompt_nested_too_deeply_is_named(ledger: Ledger) -> None:
+    recorder = Recorder(ledger)
+
+    @track(recorder, model="m")
+    def generate(prompt: object) -> str:
+        return "x"
+
+    deep: object = "x"
+    for _ in range(5000):
+        deep = {"d": deep}
+    with pytest.raises(InputError, match=r"argument 'prompt' of .*generate: .*nested too deeply"):
+        generate(prompt=deep)
     assert payloads(ledger, "generated") == []
 
 
