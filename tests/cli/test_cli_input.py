@@ -260,8 +260,10 @@ def test_an_empty_sqlite_file_is_no_ledger(run: Run, tmp_path: Path) -> None:
     result = run("--db", f"sqlite:///{path}", "verify", home=tmp_path / "no-home")
 
     assert stderr_lines(result) == [
-        f"synthguard: error: no synthguard ledger at {path} (run `synthguard init`)"
+        f"synthguard: error: no synthguard ledger at {path}: the file is empty "
+        "(run `synthguard init`)"
     ]
+    assert path.stat().st_size == 0
 
 
 def test_a_database_url_password_is_not_shown(run: Run, tmp_path: Path) -> None:
