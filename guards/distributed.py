@@ -27,7 +27,8 @@ What runs where (`synthguard.provenance.engine`: the engine maps pure functions 
 
 A worker builds each guard once (`once_per_worker`) from a picklable recipe and checks that it
 is the guard described here (the same name, version and configuration digest); one built from
-other library versions is refused, as its verdicts could differ.
+other library versions is refused, as its verdicts could differ. A recipe travels whole in a
+screen's first parts and as a reference after (`_Shipping`).
 
 What stays here bounds the speed-up: per row about 25 us of dedup decisions (the LSH look-up
 and exact-Jaccard confirmation against every earlier row), 55 us of numbering the trigger
@@ -60,7 +61,13 @@ from synthguard.guards.screen import (
 )
 from synthguard.guards.self_instruct import SelfInstructFilter
 from synthguard.guards.verdict import Guard, GuardInfo, Verdict
-from synthguard.provenance.engine import Engine, once_per_worker
+from synthguard.provenance.engine import (
+    IN_FLIGHT_PER_WORKER,
+    Engine,
+    built_here,
+    once_per_worker,
+)
+from synthguard.provenance.gc_pause import collection_paused
 from synthguard.provenance.reader import Row
 from synthguard.provenance.sample import Sample
 
@@ -90,16 +97,34 @@ class Prepares(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Recipe:
-    """How a worker builds a guard: `build()` makes one whose `info` must equal `info`."""
+    """How a worker builds a guard: `build()` makes one whose `info` must equal `info`. A
+    recipe without `build` is a reference to the guard a worker built from an earlier part
+    (`_Shipping`): a recipe can be large (the decontamination guard's protected index is
+    megabytes) and it need not travel with every part."""
 
     info: GuardInfo
-    build: Callable[[], Any]
+    build: Callable[[], Any] | None
 
-    def guard(self) -> Any:
-        """This process's guard of the recipe, built on first use; GuardError if it is not
-        the guard the recipe describes."""
-        key = f"guard:{self.info.family}:{self.info.name}:{self.info.config_digest}"
-        guard = once_per_worker(key, self.build)
+    @property
+    def key(self) -> str:
+        """The guard's name in a worker's `once_per_worker` (its configuration digest names
+        everything a recipe carries, the protected index included)."""
+        return f"guard:{self.info.family}:{self.info.name}:{self.info.config_digest}"
+
+    def reference(self) -> Recipe:
+        """This recipe without what builds the guard."""
+        return Recipe(self.info, None)
+
+    def guard(self) -> Any | None:
+        """This process's guard of the recipe, built on first use; None for a reference to a
+        guard this process has not built; GuardError if it is not the guard the recipe
+        describes."""
+        if self.build is None:
+            guard = built_here(self.key)
+            if guard is None:
+                return None
+        else:
+            guard = once_per_worker(self.key, self.build)
         if guard.info != self.info:
             raise GuardError(
                 f"guard {self.info.name} is configured differently on a worker "
@@ -136,10 +161,11 @@ def screen_rows_on(
 ) -> ScreenResult:
     """`screen.screen_rows` with the guards' costly work on `engine`: the same result."""
     prepared = [g for g in guards if isinstance(g, Prepares) and callable(g.finish)]
+    shipping = _Shipping(engine)
     blocks = blocks_of(rows)
-    staged = _prepare_all(engine, blocks, prepared) if prepared else ((b, {}) for b in blocks)
+    staged = _prepare_all(shipping, blocks, prepared) if prepared else ((b, {}) for b in blocks)
     return screen_blocks(
-        ((block, partial(_checks, engine, done)) for block, done in staged),
+        ((block, partial(_checks, shipping, done)) for block, done in staged),
         guards,
         progress=progress,
         spill_dir=spill_dir,
@@ -151,7 +177,7 @@ Done = dict[int, list[tuple[list[Sample], list[Verdict]]]]
 
 
 def _checks(
-    engine: Engine, done: Done, guard: Guard, batches: list[list[Sample]]
+    shipping: _Shipping, done: Done, guard: Guard, batches: list[list[Sample]]
 ) -> Iterable[list[Verdict]]:
     """A block's `Checks`: a prepared guard's verdicts, decided already; a per-row guard's
     `check` on the workers when it is a pure function of a batch, else here."""
@@ -163,11 +189,11 @@ def _checks(
     recipe = row_recipe(guard)
     if recipe is None:
         return check_here(guard, batches)
-    return _check_on(engine, recipe, batches)
+    return _check_on(shipping, recipe, batches)
 
 
 def _prepare_all(
-    engine: Engine, blocks: Iterable[list[Row]], guards: Sequence[Prepares]
+    shipping: _Shipping, blocks: Iterable[list[Row]], guards: Sequence[Prepares]
 ) -> Iterator[tuple[list[Row], Done]]:
     """Stream each block's samples to the workers' `prepare` (a few blocks ahead of the
     funnel), and take each guard's decisions here, block after block in input order."""
@@ -181,7 +207,7 @@ def _prepare_all(
             sent.append((block, batches))
             yield _Part(recipes, batches)
 
-    for packed in engine.map(_prepare, map(_packed, parts())):
+    for packed in shipping.map(_prepare, parts()):
         works: list[list[Any]] = pickle.loads(packed)
         block, batches = sent.popleft()
         done: Done = {}
@@ -201,6 +227,52 @@ class _Part:
     batches: list[list[Sample]]
 
 
+_UNBUILT = b""
+"""A worker's answer to a part that refers to a guard it has not built (pickle never writes
+empty bytes)."""
+
+
+class _Shipping:
+    """Maps parts on the engine, each recipe sent whole only until the workers are likely to
+    have built its guard: in the first `IN_FLIGHT_PER_WORKER` x workers parts that use it,
+    then as a reference. A worker that has not built a referenced guard (the scheduler sent it
+    none of those parts, or it joined the cluster later) answers `_UNBUILT`: the part runs
+    again with its recipes whole, and the next parts carry them whole again for a while. So a
+    recipe of megabytes crosses the wire a few times a screen, not once a batch, and any
+    worker still gets what it needs."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._whole_left: dict[str, int] = {}
+
+    def map(self, function: Callable[[bytes], bytes], parts: Iterable[_Part]) -> Iterator[bytes]:
+        """`function` of each part (packed), the answers in order, none of them `_UNBUILT`."""
+        sent: deque[_Part] = deque()
+
+        def packed() -> Iterator[bytes]:
+            for part in parts:
+                sent.append(part)
+                yield _packed(self._shipped(part))
+
+        for answer in self.engine.map(function, packed()):
+            part = sent.popleft()
+            if answer == _UNBUILT:
+                for recipe in part.recipes:
+                    self._whole_left.pop(recipe.key, None)
+                (answer,) = self.engine.map(function, [_packed(part)])
+            yield answer
+
+    def _shipped(self, part: _Part) -> _Part:
+        recipes = []
+        for recipe in part.recipes:
+            left = self._whole_left.get(recipe.key)
+            if left is None:
+                left = IN_FLIGHT_PER_WORKER * self.engine.workers
+            self._whole_left[recipe.key] = left - 1
+            recipes.append(recipe if left > 0 else recipe.reference())
+        return _Part(tuple(recipes), part.batches)
+
+
 def _packed(part: _Part) -> bytes:
     """A part as the bytes that travel. Dask's scheduler unpickles a task's arguments and
     pickles them again to pass them on, and its client walks nested results: bytes cross both
@@ -208,27 +280,43 @@ def _packed(part: _Part) -> bytes:
     return pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _prepare(packed: bytes) -> bytes:
-    """On a worker: each guard's `prepare` of each batch (the part and the result pickled)."""
-    part: _Part = pickle.loads(packed)
+def _guards_of(part: _Part) -> list[Any] | None:
+    """The part's guards as this process built them; None if one is a reference to a guard
+    this process has not built."""
     guards = [recipe.guard() for recipe in part.recipes]
-    works = [[guard.prepare(batch) for batch in part.batches] for guard in guards]
-    return pickle.dumps(works, protocol=pickle.HIGHEST_PROTOCOL)
+    return None if any(guard is None for guard in guards) else guards
+
+
+def _prepare(packed: bytes) -> bytes:
+    """On a worker: each guard's `prepare` of each batch (the part and the result pickled;
+    the collector paused, as for a block in one process)."""
+    with collection_paused():
+        part: _Part = pickle.loads(packed)
+        guards = _guards_of(part)
+        if guards is None:
+            return _UNBUILT
+        works = [[guard.prepare(batch) for batch in part.batches] for guard in guards]
+        return pickle.dumps(works, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _check_on(
-    engine: Engine, recipe: Recipe, batches: list[list[Sample]]
+    shipping: _Shipping, recipe: Recipe, batches: list[list[Sample]]
 ) -> Iterator[list[Verdict]]:
     """`check` of each batch on the engine, a part each, in order."""
     parts = (_Part((recipe,), [batch]) for batch in batches)
-    for packed in engine.map(_check, map(_packed, parts)):
+    for packed in shipping.map(_check, parts):
         found: list[list[Verdict]] = pickle.loads(packed)
         yield from found
 
 
 def _check(packed: bytes) -> bytes:
-    """On a worker: the guard's `check` of each batch (the part and the result pickled)."""
-    part: _Part = pickle.loads(packed)
-    (recipe,) = part.recipes
-    guard = recipe.guard()
-    return pickle.dumps([guard.check(batch) for batch in part.batches], pickle.HIGHEST_PROTOCOL)
+    """On a worker: the guard's `check` of each batch (the part and the result pickled; the
+    collector paused)."""
+    with collection_paused():
+        part: _Part = pickle.loads(packed)
+        guards = _guards_of(part)
+        if guards is None:
+            return _UNBUILT
+        (guard,) = guards
+        verdicts = [guard.check(batch) for batch in part.batches]
+        return pickle.dumps(verdicts, pickle.HIGHEST_PROTOCOL)

@@ -242,9 +242,10 @@ class SelfInstructFilter:
         self.info = GuardInfo.of("self-instruct", FILTER_NAME, VERSION, config)
 
     def check(self, samples: Sequence[Sample]) -> list[Verdict]:
-        """One failed verdict per filter an instruction fails."""
+        """One failed verdict per filter an instruction fails; the same content (the same id)
+        is judged once, its verdicts apply to every copy."""
         verdicts = []
-        for sample in samples:
+        for sample in {sample.id: sample for sample in samples}.values():
             instruction = instruction_of(sample)
             if instruction is None:
                 continue

@@ -18,7 +18,8 @@ another backend (Ray) needs only `map` and `close`.
   has written nothing of that map yet.
 
 What a part needs that is costly to build (a model, a guard's tables) goes in a picklable
-recipe, built once per worker process with `once_per_worker(key, build)`.
+recipe, built once per worker process with `once_per_worker(key, build)`; a caller whose
+recipe is large sends it whole only until the workers hold what it built (`built_here`).
 """
 
 from __future__ import annotations
@@ -175,6 +176,12 @@ def once_per_worker(key: str, build: Callable[[], T]) -> T:
             _built[key] = build()
         value: T = _built[key]
         return value
+
+
+def built_here(key: str) -> Any | None:
+    """What `once_per_worker` built for `key` in this process, or None (building nothing)."""
+    with _building:
+        return _built.get(key)
 
 
 def _result(future: Future[R]) -> R:

@@ -45,9 +45,10 @@ class PrivacyGuard:
         self.info = GuardInfo.of("privacy", NAME, VERSION, config)
 
     def check(self, samples: Sequence[Sample]) -> list[Verdict]:
-        """One failing verdict per sample and kind found, in sample order, then `KINDS` order."""
+        """One failing verdict per sample and kind found, in sample order, then `KINDS` order;
+        the same content (the same id) is scanned once, its verdicts apply to every copy."""
         verdicts: list[Verdict] = []
-        for sample in samples:
+        for sample in {sample.id: sample for sample in samples}.values():
             findings, lookalikes = self.detector.scan(sample)
             if not findings:
                 continue

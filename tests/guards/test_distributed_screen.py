@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,14 @@ from synthguard.guards.distributed import Recipe, screen_rows_on
 from synthguard.guards.errors import GuardError
 from synthguard.guards.privacy import PrivacyGuard
 from synthguard.guards.screen import BATCH, ScreenResult, screen_rows, write_outputs
-from synthguard.provenance.engine import DaskEngine, Engine, EngineError, InProcess
+from synthguard.provenance import engine as engine_module
+from synthguard.provenance.engine import (
+    IN_FLIGHT_PER_WORKER,
+    DaskEngine,
+    Engine,
+    EngineError,
+    InProcess,
+)
 from synthguard.provenance.reader import read_samples
 from synthguard.provenance.sample import Sample
 
@@ -137,6 +145,63 @@ def test_a_dask_cluster_gives_the_same_outputs(
     source, protected = corpus
     result = screen_rows_on(dask_engine, read_samples(source), poisoning.funnel(protected))
     assert outputs(result, tmp_path) == single
+
+
+class ForgetfulWorkers:
+    """An engine whose every part runs in a worker that may have forgotten what it built: each
+    part counts the recipes that travel whole, then runs here after the guards built so far
+    are dropped when `forget` says so (a restarted worker, or one that joined late)."""
+
+    def __init__(self, forget: bool) -> None:
+        self.forget = forget
+        self.whole: dict[str, int] = {}
+        self.parts: dict[str, int] = {}
+        self.misses = 0
+
+    workers = 1
+    description = "test workers"
+
+    def map(self, function: Callable[[bytes], bytes], parts: Iterable[bytes]) -> Iterator[bytes]:
+        for packed in parts:
+            for recipe in pickle.loads(packed).recipes:
+                name = recipe.info.name
+                self.parts[name] = self.parts.get(name, 0) + 1
+                self.whole[name] = self.whole.get(name, 0) + (recipe.build is not None)
+            if self.forget:
+                engine_module._built.clear()
+            answer = function(packed)
+            self.misses += answer == b""
+            yield answer
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+@pytest.mark.parametrize("forget", [False, True])
+def test_a_large_recipe_travels_whole_only_until_the_workers_hold_it(
+    corpus: tuple[Path, Path],
+    single: tuple[bytes, bytes, list[Any]],
+    forget: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The protected index (the decontamination guard's recipe) goes whole in the first parts
+    only; a worker that has not built a guard a part refers to answers so and gets the part
+    whole: the outputs are the single process's either way."""
+    monkeypatch.setattr(screen, "BLOCK", BATCH)
+    monkeypatch.setattr(engine_module, "_built", {})
+    source, protected = corpus
+    engine = ForgetfulWorkers(forget)
+    result = screen_rows_on(engine, read_samples(source), poisoning.funnel(protected))
+    assert outputs(result, tmp_path) == single
+    parts, whole = engine.parts["ngram-containment"], engine.whole["ngram-containment"]
+    if forget:
+        # Every reference misses, and each miss sends the next parts whole again.
+        assert engine.misses > 0
+        assert whole > IN_FLIGHT_PER_WORKER
+    else:
+        assert engine.misses == 0
+        assert whole == IN_FLIGHT_PER_WORKER * engine.workers < parts
 
 
 def test_dedup_prepared_elsewhere_decides_as_check_against_an_earlier_run(

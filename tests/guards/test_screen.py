@@ -14,8 +14,12 @@ from hypothesis import strategies as st
 from synthguard.cli.demo.models import BuiltinGenerator
 from synthguard.cli.main import cli
 from synthguard.guards.backdoor.guard import BackdoorConfig, BackdoorGuard
+from synthguard.guards.decontamination import DecontaminationGuard
 from synthguard.guards.dedup import DedupGuard
+from synthguard.guards.privacy import PrivacyGuard
 from synthguard.guards.screen import screen_rows, write_outputs
+from synthguard.guards.self_instruct import SelfInstructFilter
+from synthguard.guards.verdict import Guard
 from synthguard.ledger.home import Home
 from synthguard.ledger.log.lineage import records_by_event
 from synthguard.ledger.log.verify import verify_ledger
@@ -337,3 +341,30 @@ def test_an_unknown_guard_name_lists_the_choices(tmp_path: Path) -> None:
     result = _run(home, "screen", str(source), "--out", str(tmp_path / "o"), "--guards", "magic")
     assert result.exit_code == 2
     assert "unknown guard(s) magic; choose from unicode, self-instruct, dedup" in result.output
+
+
+def test_a_repeated_row_gets_each_per_row_guards_reasons_once(tmp_path: Path) -> None:
+    """Copies of one content in one batch are judged once: every copy carries the same reasons,
+    none twice (privacy and Self-Instruct's filters gave each copy every copy's verdicts), and
+    a per-row guard's verdicts for a batch are those of each distinct sample on its own."""
+    leaky = {"instruction": "Plot it", "output": "Mail jane.doe@gmail.com or call 415-555-0134."}
+    rows = [leaky, {"text": "plain words only"}, leaky, leaky]
+    samples = [sample_from_row(row) for row in rows]
+    protected = _write_jsonl(tmp_path / "protected.jsonl", [json.dumps({"q": leaky["output"]})])
+    guards: list[Guard] = [
+        PrivacyGuard(),
+        SelfInstructFilter(),
+        DecontaminationGuard.from_files([protected]),
+    ]
+    for guard in guards:
+        alone = [v for sample in {s.id: s for s in samples}.values() for v in guard.check([sample])]
+        assert guard.check(samples) == alone
+        assert alone
+    source = _write_jsonl(tmp_path / "in.jsonl", [json.dumps(row) for row in rows])
+    held = [s.verdicts for s in screen_rows(read_samples(source), guards) if s.verdicts]
+    assert len(held) == 3
+    for verdicts in held:
+        keys = [(v.guard.name, v.rule) for v in verdicts]
+        assert keys
+        assert len(keys) == len(set(keys))
+        assert verdicts == held[0]
