@@ -588,9 +588,11 @@ class _Judge:
         )
         self._enrichments: dict[bytes, _Enrichment] = {}
         self._displays: dict[int, str] = {}
+        self._target_word_texts: dict[int, str] = {}
         self._held: dict[bytes, tuple[IntArray, IntArray]] = {}
         self._spoken: dict[tuple[str, bytes], bool] = {}
         self._blocks: dict[int, list[int]] = {}
+        self._shared: dict[tuple[int, bytes], bool] = {}
         self._postings: dict[str, tuple[IntArray, IntArray]] = {}
         self._feature_words: dict[int, tuple[int, ...]] = {}
         self._word_names: list[str] | None = None
@@ -748,8 +750,8 @@ class _Judge:
         their own, and those of every sentence, line or URL of these answers that carries one
         of them (a payload's wording may vary from row to row around a fixed link, and its
         varying words are as planted as the link: "see ..." or "open a ticket at ...")."""
-        vocabulary, display = self.stats._vocabulary, self.display
-        carried = [" ".join(WORDS.findall(display(target).casefold())) for target in block]
+        vocabulary, words_of = self.stats._vocabulary, self._target_words
+        carried = [words_of(target) for target in block]
         texts = list(carried)
         if carried := [f" {words} " for words in carried if words]:
             held = np.unique(
@@ -758,7 +760,7 @@ class _Judge:
             kinds = self.stats._target_kinds
             for target in held.tolist():
                 if kinds[target] in "su":
-                    words = " ".join(WORDS.findall(display(target).casefold()))
+                    words = words_of(target)
                     if any(inner in f" {words} " for inner in carried):
                         texts.append(words)
         return {
@@ -767,6 +769,15 @@ class _Judge:
             for token in text.split()
             if (word := vocabulary.get(token)) is not None
         }
+
+    def _target_words(self, target: int) -> str:
+        """A target's display as its casefolded words, space-separated (kept: the same
+        targets come back for every cluster their rows are in)."""
+        words = self._target_word_texts.get(target)
+        if words is None:
+            words = " ".join(WORDS.findall(self.display(target).casefold()))
+            self._target_word_texts[target] = words
+        return words
 
     def _best_context(self, rows: IntArray, block_words: set[int]) -> Context | None:
         """The feature that explains `rows` best: among prompt n-grams, prompt words and answer
@@ -910,10 +921,16 @@ class _Judge:
             return True
         # Answers on one topic beyond the target and what travels with it (sibling functions
         # documented alike) are a family, not unrelated requests answered with one thing.
-        block = self._blocks.get(target_id)
-        if block is None:
-            block = self._blocks[target_id] = self._block(self._rows_with("t", target_id))
-        return self._answers_share(rows, self._block_words(block, rows))
+        shared_key = (target_id, key[1])
+        shared = self._shared.get(shared_key)
+        if shared is None:
+            block = self._blocks.get(target_id)
+            if block is None:
+                block = self._blocks[target_id] = self._block(self._rows_with("t", target_id))
+            shared = self._shared[shared_key] = self._answers_share(
+                rows, self._block_words(block, rows)
+            )
+        return shared
 
     def _answers_share(self, rows: IntArray, exclude: set[int]) -> bool:
         """Whether an answer word outside `exclude` and not confined to `rows` covers
