@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import errno
 import importlib
+import os
+import signal
+import sys
 from pathlib import Path
 from typing import IO, Any
 
@@ -104,7 +107,7 @@ class SynthguardGroup(click.Group):
             raise
         except OSError as exc:
             if exc.errno == errno.EPIPE:
-                raise  # click quiets a closed pipe (`synthguard ledger export | head`)
+                ctx.exit(_reader_gone())
             ctx.exit(report(exc, debug=bool(ctx.params.get("debug"))))
         except (Exception, KeyboardInterrupt) as exc:
             ctx.exit(report(exc, debug=bool(ctx.params.get("debug"))))
@@ -131,10 +134,23 @@ class SynthguardGroup(click.Group):
 def cli(ctx: click.Context, home: Path | None, db: str | None, debug: bool) -> None:
     """Signed lineage for synthetic training data, in an append-only, verifiable ledger.
 
-    Exit codes: 0 ok, 1 verification failed, 2 usage or input error.
+    Exit codes: 0 ok, 1 verification failed, 2 usage or input error (141: stdout's reader
+    went away).
     The signing key's passphrase comes from $SYNTHGUARD_PASSPHRASE, else a prompt.
     """
     ctx.obj = App(Home.locate(home), db=db or None)
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away (`synthguard ledger export | head`): stop quietly with
+    the status of a command a SIGPIPE ended (141 in a shell), not 1, which means "verification
+    failed"; stdout goes to /dev/null, so that flushing it at exit cannot fail again."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, sys.stdout.fileno())
+    finally:
+        os.close(null)
+    return 128 + signal.SIGPIPE
 
 
 def main() -> None:

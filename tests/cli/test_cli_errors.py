@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cli_support import Run, stderr_lines
+from cli_support import Run, alpaca, stderr_lines, write_jsonl
 
 
 def _key_path(home: Path) -> Path:
@@ -168,3 +169,25 @@ def test_the_bare_command_shows_its_help() -> None:
     assert said.startswith("Usage: synthguard [OPTIONS] COMMAND [ARGS]...")
     assert "Commands:" in said
     assert "synthguard: error" not in said
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(
+    run: Run, home: Path, tmp_path: Path, passphrase: str
+) -> None:
+    """`ledger export | head`: the command stops with the status a SIGPIPE gives (141), not 1
+    (which says verification failed), and writes nothing on stderr."""
+    rows = write_jsonl(tmp_path / "rows.jsonl", (alpaca(i) for i in range(600)))
+    assert run("record", rows, "--generator", "g", "--model", "m", home=home).exit_code == 0
+    synthguard = str(Path(sys.executable).with_name("synthguard"))
+    export = subprocess.Popen(
+        [synthguard, "--home", str(home), "ledger", "export"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "SYNTHGUARD_PASSPHRASE": passphrase},
+    )
+    assert export.stdout is not None
+    assert export.stdout.read(100)
+    export.stdout.close()  # far less than the export: it is still writing
+    _, stderr = export.communicate(timeout=120)
+    assert export.returncode == 141
+    assert stderr == b""
