@@ -14,7 +14,8 @@ What runs where (`synthguard.provenance.engine`: the engine maps pure functions 
   `index.add` and `index.matches` (a row is a near copy when it is confirmed similar to an
   earlier row, so the earlier rows must all be indexed first); the statistics' numbering and,
   at `finish`, their reduce and the clusters. These run while the workers prepare the next
-  blocks.
+  blocks, on a thread of their own a block ahead of the funnel (`_ahead`): they need nothing
+  of the funnel, and take the time it spends waiting for the per-row guards' checks.
 - Per-row guards that are pure functions of a batch (privacy, n-gram decontamination,
   Self-Instruct's filters) get the rows of a block that every earlier guard let through, cut
   into the same batches as in one process, and `check` runs on the workers, a batch a part;
@@ -41,12 +42,14 @@ the decisions are a quarter of the driver's time.
 from __future__ import annotations
 
 import pickle
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from queue import Full, Queue
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from synthguard.guards.decontamination import DecontaminationGuard
 from synthguard.guards.errors import GuardError
@@ -70,6 +73,8 @@ from synthguard.provenance.engine import (
 from synthguard.provenance.gc_pause import collection_paused
 from synthguard.provenance.reader import Row
 from synthguard.provenance.sample import Sample
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -163,7 +168,9 @@ def screen_rows_on(
     prepared = [g for g in guards if isinstance(g, Prepares) and callable(g.finish)]
     shipping = _Shipping(engine)
     blocks = blocks_of(rows)
-    staged = _prepare_all(shipping, blocks, prepared) if prepared else ((b, {}) for b in blocks)
+    staged = (
+        _ahead(_prepare_all(shipping, blocks, prepared)) if prepared else ((b, {}) for b in blocks)
+    )
     return screen_blocks(
         ((block, partial(_checks, shipping, done)) for block, done in staged),
         guards,
@@ -217,6 +224,56 @@ def _prepare_all(
                 for batch, work in zip(batches, per_batch, strict=True)
             ]
         yield block, done
+
+
+def _ahead(items: Iterator[T]) -> Iterator[T]:
+    """`items`, each made on a thread of its own while the caller uses the one before.
+
+    A block's decisions (dedup's look-ups, the statistics' numbering) are Python work that
+    needs no result of the funnel, which meanwhile waits for the workers' per-row checks of the
+    block before; waiting frees the interpreter's lock, so the decisions take that time instead
+    of following it. One thread makes every item, in order, so they are what the caller would
+    have made. Its error is raised here; when the caller stops early, the thread stops after
+    the item it is making, and closes `items`.
+    """
+    handoff: Queue[tuple[bool, Any]] = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def give(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(entry, timeout=0.05)
+                return True
+            except Full:
+                continue
+        return False
+
+    def make() -> None:
+        try:
+            for item in items:
+                if not give((True, item)):
+                    return
+            give((False, None))
+        except BaseException as exc:  # the caller's to raise, whatever it is
+            give((False, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=make, name="synthguard-decide", daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, value = handoff.get()
+            if not more:
+                if value is not None:
+                    raise value
+                return
+            yield value
+    finally:
+        stop.set()
+        thread.join()
 
 
 @dataclass(frozen=True, slots=True)

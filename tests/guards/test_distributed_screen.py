@@ -11,6 +11,7 @@ import json
 import os
 import pickle
 import random
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import poisoning
 import pytest
 
-from synthguard.guards import screen
+from synthguard.guards import distributed, screen
 from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
 from synthguard.guards.backdoor.guard import SampleWork
 from synthguard.guards.dedup import DedupGuard
@@ -202,6 +203,31 @@ def test_a_large_recipe_travels_whole_only_until_the_workers_hold_it(
     else:
         assert engine.misses == 0
         assert whole == IN_FLIGHT_PER_WORKER * engine.workers < parts
+
+
+def test_decisions_made_ahead_come_in_order_and_raise_where_they_failed() -> None:
+    """The decide-ahead thread gives its items in order, raises its error after the items
+    before it, and is closed (its generator's cleanup run) when the caller stops early."""
+    closed: list[str] = []
+
+    def made(fail_at: int | None) -> Iterator[int]:
+        try:
+            for n in range(50):
+                if n == fail_at:
+                    raise GuardError(f"failed at {n}")
+                yield n
+        finally:
+            closed.append(threading.current_thread().name)
+
+    assert list(distributed._ahead(made(None))) == list(range(50))
+    got: list[int] = []
+    with pytest.raises(GuardError, match="failed at 7"):
+        got.extend(distributed._ahead(made(7)))
+    assert got == list(range(7))
+    early = distributed._ahead(made(None))
+    assert [next(early), next(early)] == [0, 1]
+    early.close()
+    assert closed == ["synthguard-decide"] * 3
 
 
 def test_dedup_prepared_elsewhere_decides_as_check_against_an_earlier_run(
