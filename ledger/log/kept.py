@@ -73,7 +73,15 @@ class KeptCheckpoint:
     def load(self, keys: list[VerifyingKey] | None) -> KeptTree | None:
         """Read the kept tree, the larger of the two slots that read whole (None when there
         is none); with `keys`, check its note's signature by one of them. InputError when
-        slots exist but none reads whole."""
+        slots exist but none reads whole, or when the note's path is a folder, which a save
+        could not replace (checked here, before a writer signs: the save comes after its
+        appends)."""
+        note = self.note_path
+        if note.is_dir() and not note.is_symlink():
+            raise InputError(
+                f"{note} is a folder, not the file where this home keeps the last checkpoint "
+                "it signed: move it aside"
+            )
         found: list[tuple[int, KeptTree]] = []
         problems: list[str] = []
         for slot, name in enumerate(SLOT_FILES):

@@ -298,3 +298,25 @@ def test_an_edited_root_key_pin_stops_signing_before_verify_would_fail(
     assert "refusing to sign" in result.stderr
     assert "(config.json's root_key)" in result.stderr
     assert _entries(home) == before
+
+
+def test_a_folder_in_place_of_the_kept_note_stops_a_writer_before_it_signs(
+    run: Run, home: Path, samples: Path
+) -> None:
+    """The note is written after a batch's appends: a folder there once made the command fail
+    after signing. Now it is one line before anything is signed, and for `verify` too."""
+    note = home / "checkpoint.note"
+    note.unlink()
+    note.mkdir()
+    before = _entries(home)
+    for args in (("record", samples, "--generator", "g", "--model", "m"), ("verify",)):
+        result = run(*args, home=home)
+        assert result.exit_code == 2
+        assert stderr_lines(result) == [
+            f"synthguard: error: {note} is a folder, not the file where this home keeps the "
+            "last checkpoint it signed: move it aside"
+        ]
+    assert _entries(home) == before
+    note.rmdir()
+    assert run("record", samples, "--generator", "g", "--model", "m", home=home).exit_code == 0
+    assert run("verify", home=home).exit_code == 0
