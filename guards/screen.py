@@ -245,7 +245,7 @@ def screen_blocks(
     try:
         while True:
             # The collector runs between blocks, not inside one: a block's work makes tens of
-            # thousands of objects that reference counting frees (a third of a driver's time
+            # thousands of objects that reference counting frees (a fifth of a driver's CPU
             # went to collections over the guards' large state); a cycle lives one block.
             with collection_paused():
                 block = next(source, None)
