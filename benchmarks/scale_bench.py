@@ -201,6 +201,7 @@ def partition_costs(rows: list[Row], protected: Path) -> dict[str, float]:
                 f"{1e3 * work_s / len(full):.0f}",
                 f"{1e3 * (decide_s + finish_s) / len(full):.0f}",
                 f"{back / rows_seen:,.0f}",
+                _recipe_kb(Recipe(guard.info, guard.recipe())),
             )
         )
     for guard in per_row:
@@ -211,22 +212,30 @@ def partition_costs(rows: list[Row], protected: Path) -> dict[str, float]:
         )
         rows_seen = sum(len(p) for p in full)
         costs["worker"] += took / rows_seen
-        lines.append((guard.info.name, f"{1e3 * took / len(full):.0f}", "0", "(verdicts)"))
+        recipe = distributed.row_recipe(guard)
+        kb = _recipe_kb(recipe) if recipe is not None else "-"
+        lines.append((guard.info.name, f"{1e3 * took / len(full):.0f}", "0", "(verdicts)", kb))
     out = len(pickle.dumps(distributed._Part(recipes, [full[0]]), protocol=5)) / len(full[0])
     costs["bytes_out"] = out
     # Reading the rows (JSON, canonical content, sample ids) and the funnel are the driver's.
     took, _ = timed(lambda: [sample_from_row(dict(r.raw)) for r in rows[:BLOCK]])
     costs["driver"] += took / min(len(rows), BLOCK)
     lines.append(
-        ("read rows (driver)", "0", f"{1e3 * took * BLOCK / min(len(rows), BLOCK):.0f}", "")
+        ("read rows (driver)", "0", f"{1e3 * took * BLOCK / min(len(rows), BLOCK):.0f}", "", "")
     )
     table(
         f"per partition of {BLOCK:,} samples, measured in one process (ms); bytes per row "
         f"sent back (samples out: {out:,.0f} B/row)",
-        ("guard", "worker ms", "driver ms", "back B/row"),
+        ("guard", "worker ms", "driver ms", "back B/row", "recipe KB"),
         lines,
     )
     return costs
+
+
+def _recipe_kb(recipe: Recipe) -> str:
+    """The pickled size of what a worker builds a guard from: sent whole in a screen's first
+    parts only, then as a reference (`distributed._Shipping`)."""
+    return f"{len(pickle.dumps(recipe, protocol=pickle.HIGHEST_PROTOCOL)) / 1024:,.1f}"
 
 
 def extrapolate(costs: dict[str, float]) -> None:

@@ -38,7 +38,7 @@ def _parse_params(_ctx: click.Context, _param: click.Parameter, pairs: tuple[str
         except ValueError:
             parsed[key] = text
         try:
-            check_depth(parsed)
+            check_depth({key: parsed[key]})  # this value only: the earlier ones passed
         except NestingError:
             raise click.BadParameter(f"{key!r}: {_TOO_DEEP}") from None
     return parsed

@@ -245,8 +245,8 @@ def screen_blocks(
     try:
         while True:
             # The collector runs between blocks, not inside one: a block's work makes tens of
-            # thousands of objects that reference counting frees (a fifth of a driver's CPU
-            # went to collections over the guards' large state); a cycle lives one block.
+            # thousands of objects that reference counting frees, and each collection walks
+            # the guards' large state again; a cycle lives one block.
             with collection_paused():
                 block = next(source, None)
                 if block is None:
@@ -313,16 +313,19 @@ def _check_block(
     progress: Progress | None,
 ) -> None:
     """Give `targets` (the guard was given `given` samples before them) to the guard, in
-    batches, and put each verdict on its rows: the one at its position, else every target with
-    its sample id."""
-    by_id: dict[str, list[_Pending]] = {}
-    for item in targets:
-        by_id.setdefault(_sample_of(item.row).id, []).append(item)
+    batches, and put each verdict on its rows: the one at its position, else every target of
+    its batch with its sample id (a copy in another batch gets that batch's verdicts; given
+    every batch's, it carried each of them once per batch)."""
     batches = [
         [_sample_of(item.row) for item in targets[start : start + BATCH]]
         for start in range(0, len(targets), BATCH)
     ]
-    for batch, found in zip(batches, checks(guard, batches), strict=True):
+    for start, batch, found in zip(
+        range(0, len(targets), BATCH), batches, checks(guard, batches), strict=True
+    ):
+        by_id: dict[str, list[_Pending]] = {}
+        for item in targets[start : start + BATCH]:
+            by_id.setdefault(_sample_of(item.row).id, []).append(item)
         for verdict in found:
             if verdict.position is not None:
                 at = verdict.position - given
@@ -333,6 +336,11 @@ def _check_block(
                 hits = [targets[at]]
             else:
                 hits = by_id.get(verdict.sample_id, [])
+                if not hits:
+                    raise GuardError(
+                        f"guard {guard.info.name} gave a verdict for {verdict.sample_id}, "
+                        "which is not in the batch it was given"
+                    )
             for item in hits:
                 item.add(number, verdict)
         if progress:

@@ -17,7 +17,7 @@ from synthguard.guards.backdoor.guard import BackdoorConfig, BackdoorGuard
 from synthguard.guards.decontamination import DecontaminationGuard
 from synthguard.guards.dedup import DedupGuard
 from synthguard.guards.privacy import PrivacyGuard
-from synthguard.guards.screen import screen_rows, write_outputs
+from synthguard.guards.screen import BATCH, screen_rows, write_outputs
 from synthguard.guards.self_instruct import SelfInstructFilter
 from synthguard.guards.verdict import Guard
 from synthguard.ledger.home import Home
@@ -368,3 +368,17 @@ def test_a_repeated_row_gets_each_per_row_guards_reasons_once(tmp_path: Path) ->
         assert keys
         assert len(keys) == len(set(keys))
         assert verdicts == held[0]
+
+
+def test_copies_in_two_batches_of_a_block_each_get_their_batchs_verdicts_once(
+    tmp_path: Path,
+) -> None:
+    """A verdict goes to the copies in its own batch: a copy in each of two batches of one
+    block carried both batches' verdicts (each reason twice)."""
+    leaky = {"instruction": "Plot it", "output": "Mail jane.doe@gmail.com or call 415-555-0134."}
+    rows = [leaky, *({"text": f"plain words, row {i}"} for i in range(BATCH + 10)), leaky]
+    source = _write_jsonl(tmp_path / "in.jsonl", [json.dumps(row) for row in rows])
+    held = [s for s in screen_rows(read_samples(source), [PrivacyGuard()]) if s.verdicts]
+    assert [s.row.number for s in held] == [1, len(rows)]
+    for screened in held:
+        assert [(v.guard.name, v.rule) for v in screened.verdicts] == [("privacy", "email")]
