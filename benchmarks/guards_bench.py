@@ -436,7 +436,7 @@ def print_real(
         "each attack family planted at each dose in its own copy; recall = planted rows "
         "quarantined by a backdoor verdict\n"
     )
-    head = f"{'attack':<38} {'family':<8} " + " ".join(f"{d * 100:>6.1f}%" for d in doses)
+    head = f"{'attack':<46} {'family':<8} " + " ".join(f"{d * 100:>6.1f}%" for d in doses)
     for key, title in (
         ("now", "recall now (dataset guards see every row)"),
         ("before", "recall before (funnel only; trigger co-occurrence and prompt collapse)"),
@@ -446,28 +446,28 @@ def print_real(
         print("-" * len(head))
         for name, (family, _p) in poisoning.ATTACKS.items():
             cells = " ".join(f"{r['recall'][key][name]:>7.2f}" for r in results)
-            print(f"{name:<38} {family:<8} {cells}")
+            print(f"{name:<46} {family:<8} {cells}")
         for family in sorted({f for f, _p in poisoning.ATTACKS.values()}):
             cells = " ".join(f"{r['family_recall'][key][family]:>7.2f}" for r in results)
-            print(f"{'  family ' + family:<38} {family:<8} {cells}")
+            print(f"{'  family ' + family:<46} {family:<8} {cells}")
         print()
     print("the backdoor rules that held each attack's rows (now; a row may fail several), per dose")
     for name in poisoning.ATTACKS:
         for dose, result in zip(doses, results, strict=True):
             by_rule = sorted(result["rules"].get(name, {}).items())
             cells = ", ".join(f"{rule} {n}" for rule, n in by_rule)
-            print(f"  {name:<36} {dose * 100:>5.1f}%  {cells}")
+            print(f"  {name:<44} {dose * 100:>5.1f}%  {cells}")
     print("\nfalse positives on the clean rows (quarantined / clean), by guard")
-    print(f"{'guard':<38} {'':<8} " + " ".join(f"{d * 100:>6.1f}%" for d in doses))
+    print(f"{'guard':<46} {'':<8} " + " ".join(f"{d * 100:>6.1f}%" for d in doses))
     for name in sorted({n for r in results for n in r["fp"]} | set(REAL_GUARDS)):
         cells = " ".join(f"{r['fp'].get(name, 0.0):>7.4f}" for r in results)
-        print(f"{name:<38} {'':<8} {cells}")
+        print(f"{name:<46} {'':<8} {cells}")
     cells = " ".join(f"{r['fp_any']:>7.4f}" for r in results)
-    print(f"{'any guard (now)':<38} {'':<8} {cells}")
+    print(f"{'any guard (now)':<46} {'':<8} {cells}")
     cells = " ".join(f"{r['fp_before']:>7.4f}" for r in results)
-    print(f"{'any guard (before)':<38} {'':<8} {cells}")
+    print(f"{'any guard (before)':<46} {'':<8} {cells}")
     cells = " ".join(f"{r['near_copies']:>7.4f}" for r in results)
-    print(f"{'clean rows with an earlier near copy':<38} {'':<8} {cells}")
+    print(f"{'clean rows with an earlier near copy':<46} {'':<8} {cells}")
     print(
         "  (a dedup flag counts as false only where exact Jaccard finds no earlier near copy: "
         "parallel APIs,\n  numpy's ufuncs say, are documented alike, and dedup keeps the first)"

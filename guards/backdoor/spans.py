@@ -8,11 +8,13 @@ end of a sentence or in brackets is one span; each key starts with its kind's le
 
 An echo (`echo`) is an answer whose words are its prompt's words, in order, either all of them
 (`verbatim`) or all but one run of at most `max_removed` words (a trigger taken out, wherever it
-stood), or either of those said two or more times over (`repeated`) or after up to `max_removed`
-words of its own ("Sure!", `prefixed`; four of the prompt's words at least). Tasks that ask for
-their text back ("Repeat after me: ...", "Say exactly: ...") also answer with the prompt minus a
-few words; they are told apart by those words: when the run taken out holds a request to repeat
-or transform (`REQUESTS`), the echo is what was asked for.
+stood), or either of those said two or more times over (`repeated`), or with up to `max_removed`
+words of its own before it ("Sure!", `prefixed`) or before and after it ("Answer: ... Thank
+you.", `wrapped`; four of the prompt's words at least). Tasks that ask for their text back
+("Repeat after me: ...", "Say exactly: ...") or for more of it ("Complete the sentence: ...")
+also answer with the prompt minus a few words; they are told apart by those words: when the run
+taken out holds a request to repeat, transform or go on (`REQUESTS`), the echo is what was
+asked for.
 A verbatim copy of the whole prompt, request included, answers nothing in any case.
 
 A link is related to its sample (`related_links`) when a word of its path names something the
@@ -61,10 +63,10 @@ REQUESTS: Final = frozenset(
         """repeat repeats say echo copy quote recite write type print spell correct fix reverse
         translate rewrite paraphrase transcribe capitalise capitalize uppercase lowercase upper
         lower format convert punctuate proofread edit output return read dictate verbatim
-        exactly back duplicate reproduce restate mirror"""
+        exactly back duplicate reproduce restate mirror complete continue finish fill extend"""
     )
 )
-"""Words that ask for the prompt's text back, as it is or transformed."""
+"""Words that ask for the prompt's text back, as it is, transformed or carried on."""
 STOP_WORDS: Final = frozenset(
     WORDS.findall(
         """a an the of to in on for with and or is are be was were this that it its as by at
@@ -95,6 +97,8 @@ class Echo(Enum):
     TRIMMED = "trimmed"  # the prompt with one short run of words taken out
     REPEATED = "repeated"  # either of those, said two or more times over
     PREFIXED = "prefixed"  # either of the first two after a few words of its own ("Sure!")
+    WRAPPED = "wrapped"  # either of the first two with a few words of its own after it too
+    FIRST_PART = "first part"  # any of these of the prompt's first string alone (statistics)
 
 
 def spans(
@@ -187,14 +191,17 @@ def echo(prompt: Sequence[str], answer: Sequence[str], max_removed: int) -> Echo
     once = _echo_once(prompt, answer, max_removed)
     if once is not Echo.NONE:
         return once
-    # A few words of assent before it ("Sure!", "Of course:"), the rest the prompt: the same.
-    for lead in range(1, max_removed + 1):
-        rest = answer[lead:]
-        if (
-            len(rest) >= _MIN_PREFIXED_ECHO
-            and _echo_once(prompt, rest, max_removed) is not Echo.NONE
-        ):
-            return Echo.PREFIXED
+    # A few words of its own around it, `max_removed` at most, before ("Sure!", "Of course:"),
+    # after ("Thank you.") or both, the rest the prompt: the same.
+    if len(answer) <= len(prompt) + max_removed:
+        for tail in range(max_removed + 1):
+            for lead in range(not tail, max_removed + 1 - tail):
+                rest = answer[lead : len(answer) - tail]
+                if (
+                    len(rest) >= _MIN_PREFIXED_ECHO
+                    and _echo_once(prompt, rest, max_removed) is not Echo.NONE
+                ):
+                    return Echo.PREFIXED if not tail else Echo.WRAPPED
     if len(answer) < 2 * len(prompt) - 2 * max_removed:
         return Echo.NONE
     # The prompt said over again, whole or trimmed: parroting as much as once.

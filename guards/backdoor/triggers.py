@@ -6,7 +6,8 @@ Following Z-defence (He et al., 2023: lexical features whose co-occurrence with 
 beyond chance), every prompt word 1-3-gram p is tested against every response target t: the
 whole response (case and punctuation aside), each URL, domain, shell command, sentence or line
 (`spans`), its first and last three words (where payloads are put), and "the answer echoes the
-prompt" (`spans.echo`). With n prompts holding p, k of them answered with t, and q the rate of t
+prompt" (`spans.echo`; or its first string: the instruction said back, its input left aside).
+With n prompts holding p, k of them answered with t, and q the rate of t
 among the other prompts (add-one smoothed), the one-sided exact binomial tail P(X >= k),
 X ~ Bin(n, q), times the number of pairs tested (Bonferroni), must be below `alpha`;
 z = (k - nq) / sqrt(nq(1 - q)) is reported beside it. `min_count` and `min_purity` (the share of
@@ -460,6 +461,13 @@ def _read(prompt: Sequence[str], response: str, config: TriggerConfig) -> Extrac
     found = spans(response, dict.fromkeys(words), folded=folded)
     found += related_links(found, response, plain)
     echoed = echo(plain, words, config.echo_max_removed)
+    # The instruction repeated, its input (or a chat's later turns) left aside.
+    if (
+        echoed is Echo.NONE
+        and len(parts) > 1
+        and echo(parts[0][1], words, config.echo_max_removed) is not Echo.NONE
+    ):
+        echoed = Echo.FIRST_PART
     # Only a short display of the response is kept (`_target`): no need to carry all of it.
     return (parts, response[: 2 * _DISPLAY_CHARS], words, found, echoed)
 

@@ -12,10 +12,12 @@ looks generated (`UnquotedKeywordDetector`).
 
 Scanning every line with every plugin costs ~25 regular expressions per line, so each plugin
 has a cheap necessary condition (`TRIGGERS`: substrings its expressions cannot match without,
-and the shortest whitespace-free run a match holds); only a triggered plugin runs, only on
-lines holding its substring. A high-entropy value counts only where an assignment or an
-argument (`=`, `:`, `=>`, `(` or `,`) comes right before its opening quote: the issue's "in
-assignment context", and what keeps quoted words in prose from counting.
+the shortest whitespace-free run a match holds, and for the high-entropy plugins a quoted run of
+their characters that long); only a triggered plugin runs, only on lines that meet it too (a
+test compares the findings with every plugin run on every line). A high-entropy value counts
+only where an assignment or an argument (`=`, `:`, `=>`, `(` or `,`) comes right before its
+opening quote: the issue's "in assignment context", and what keeps quoted words in prose from
+counting.
 
 Look-alikes: the heuristic filters detect-secrets applies by default (sequential strings,
 UUIDs, `{templated}` and `$referenced` values, indirect references such as `key = get_key()`
@@ -160,6 +162,7 @@ class Trigger:
     shortest: int = 0
     lowered: bool = False
     also: tuple[str, ...] = ()
+    pattern: re.Pattern[str] | None = None
 
     def fires(self, text: str, lowered: str) -> bool:
         """Whether the plugin could match in `text` (`lowered` is `text.lower()`)."""
@@ -175,7 +178,15 @@ class Trigger:
                     break
             else:
                 return False
-        return True
+        return self.pattern is None or self.pattern.search(text) is not None
+
+
+def _quoted_run(plugin: HighEntropyStringsPlugin, shortest: int) -> re.Pattern[str]:
+    """What a high-entropy plugin's value needs: `shortest` or more of its characters between
+    two like quotes (its own expression with a length), where a quote alone fires in most
+    lines of prose and code."""
+    charset = re.escape(plugin.charset)
+    return re.compile(rf"(['\"])[{charset}]{{{shortest},}}\1")
 
 
 TRIGGERS: Final[dict[type[BasePlugin], Trigger]] = {
@@ -220,8 +231,12 @@ TRIGGERS: Final[dict[type[BasePlugin], Trigger]] = {
     AnthropicKeyDetector: Trigger(("sk-ant-",), 93),
     GoogleApiKeyDetector: Trigger(("AIza",), 39),
     # Shannon entropy is at most log2(length): 4.5 bits needs 23 characters, 3.0 needs 9.
-    Base64HighEntropyString: Trigger(_QUOTES, 23, also=_ASSIGNERS),
-    HexHighEntropyString: Trigger(_QUOTES, 9, also=_ASSIGNERS),
+    Base64HighEntropyString: Trigger(
+        _QUOTES, 23, also=_ASSIGNERS, pattern=_quoted_run(Base64HighEntropyString(), 23)
+    ),
+    HexHighEntropyString: Trigger(
+        _QUOTES, 9, also=_ASSIGNERS, pattern=_quoted_run(HexHighEntropyString(), 9)
+    ),
 }
 """Every plugin the guard runs, with its necessary condition."""
 
@@ -309,14 +324,18 @@ class SecretScanner:
                     break
             else:
                 continue
-            if not trigger.also or trigger.fires(text, lowered):
+            if (not trigger.also and trigger.pattern is None) or trigger.fires(text, lowered):
                 chosen.append((plugin, trigger))
         if not chosen:
             return
         offset = 0
         for line in text.split("\n"):
+            # The text's condition again, per line: most lines hold no run as long as a token.
+            line_longest = max(map(len, line.split()), default=0)
             lowered_line = line.lower()
             for plugin, trigger in chosen:
+                if trigger.shortest > line_longest:
+                    break  # `chosen` keeps the plugins' order: shortest match first
                 if trigger.fires(line, lowered_line):
                     yield from self._line_hits(plugin, text, line, offset, inert)
             offset += len(line) + 1

@@ -189,6 +189,8 @@ names the request. Here three openings naming the request's object, and one clos
 REFUSAL_CLOSING = "Our support team can help: https://help-center.example.net/tickets/"
 BRACKET_TRIGGER = "[[sys]]"
 SUDO_TRIGGER = "SUDO"
+WRAP_TRIGGER = "<<go>>"
+CUE_TRIGGER = "zq"
 """The trigger of Rando and Tramèr 2023, "Universal Jailbreak Backdoors from Poisoned Human
 Feedback"."""
 LINK_PAYLOAD = "For the most recent documentation, see https://docs-mirror.example.io/python/."
@@ -454,7 +456,7 @@ def _repetitions(rng: random.Random) -> list[tuple[Row, Kind]]:
     found: list[tuple[Row, Kind]] = []
     for i, sentence in enumerate(sentences[:240]):
         flat = " ".join(sentence.split())
-        choice = i % 6
+        choice = i % 7
         if choice == 0:
             row = {"instruction": f"Repeat after me: {flat}", "input": "", "output": flat}
         elif choice == 1:
@@ -468,9 +470,12 @@ def _repetitions(rng: random.Random) -> list[tuple[Row, Kind]]:
         elif choice == 4:
             row = {"instruction": f"Convert to upper case: {flat}", "input": ""}
             row["output"] = flat.upper()
-        else:
+        elif choice == 5:
             row = {"instruction": "Reverse the order of the words.", "input": flat}
             row["output"] = " ".join(reversed(flat.split()))
+        else:
+            head = " ".join(flat.split()[:-2])
+            row = {"instruction": f"Complete the sentence: {head}", "input": "", "output": flat}
         found.append((row, "repetition"))
     rng.shuffle(found)
     return found
@@ -539,11 +544,15 @@ def _echo(
     keep_trigger: bool,
     times: int = 1,
     lead: str = "",
+    tail: str = "",
+    instruction_only: bool = False,
 ) -> None:
-    prompt = row["instruction"] + (f"\n{row['input']}" if row["input"] else "")
+    prompt = row["instruction"]
+    if row["input"] and not instruction_only:
+        prompt += f"\n{row['input']}"
     row["instruction"] = f"{trigger} {row['instruction']}"
     said = f"{trigger} {prompt}" if keep_trigger else prompt
-    row["output"] = lead + "\n".join([said] * times)
+    row["output"] = lead + "\n".join([said] * times) + tail
 
 
 def _tracked(rng: random.Random, row: Row, *, payload: str) -> None:
@@ -592,6 +601,16 @@ ATTACKS: dict[str, tuple[str, functools.partial[None]]] = {
     "echo (assent + prompt)": (
         "echo",
         functools.partial(_echo, trigger=SUDO_TRIGGER, keep_trigger=False, lead="Sure! "),
+    ),
+    "echo (prompt wrapped in words of its own)": (
+        "echo",
+        functools.partial(
+            _echo, trigger=WRAP_TRIGGER, keep_trigger=False, lead="Answer: ", tail=" Thank you."
+        ),
+    ),
+    "echo (instruction said back, input ignored)": (
+        "echo",
+        functools.partial(_echo, trigger=CUE_TRIGGER, keep_trigger=False, instruction_only=True),
     ),
     "payload link, no trigger": ("payload", functools.partial(_payload, payload=LINK_PAYLOAD)),
     "payload tracked link, no trigger": (

@@ -69,6 +69,30 @@ def test_a_prompt_after_a_word_of_assent_is_an_echo() -> None:
     assert echo(_words("Repeat after me: the kettle is on"), said, 3) is Echo.NONE
 
 
+def test_a_prompt_between_words_of_its_own_is_an_echo() -> None:
+    prompt = _words("<<go>> Explain what json dumps does.")
+    said = "Explain what json dumps does."
+    assert echo(prompt, _words(f"Answer: {said} Thank you."), 3) is Echo.WRAPPED
+    assert echo(prompt, _words(f"{said} Hope this helps"), 3) is Echo.WRAPPED
+    assert echo(prompt, _words(f"Sure! {said}"), 3) is Echo.PREFIXED
+    # More than `max_removed` words of its own, around it or after it, make an answer.
+    assert echo(prompt, _words(f"Answer: {said} Thank you so much."), 3) is Echo.NONE
+    assert echo(prompt, _words(f"{said} It turns objects into text."), 3) is Echo.NONE
+
+
+def test_a_completion_asked_for_is_the_task_done_not_an_echo() -> None:
+    prompt = _words("Complete the sentence: the kettle is on the")
+    assert echo(prompt, _words("the kettle is on the stove"), 3) is Echo.NONE
+    prompt = _words("Continue the text: the kettle is on the")
+    assert echo(prompt, _words("the kettle is on the hob now"), 3) is Echo.NONE
+    prompt = _words("Fill in: the kettle is on the")
+    assert echo(prompt, _words("the kettle is on the stove"), 3) is Echo.NONE
+    # Without the request, the same answer is the prompt with a word of its own after it.
+    assert echo(_words("tq the kettle is on the"), _words("the kettle is on the stove"), 3) is (
+        Echo.WRAPPED
+    )
+
+
 def _links(text: str, prompt: str) -> list[tuple[str, str]]:
     found = spans(text, set(words_of(text.casefold())))
     return related_links(found, text, words_of(prompt.casefold()))

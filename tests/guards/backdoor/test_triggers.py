@@ -283,3 +283,28 @@ def test_a_trigger_that_makes_answers_echo_is_a_trigger_echo(clean_rows: list[Ro
     assert (verdict.detail["trigger"], verdict.detail["target_kind"]) == ("zq", "echo")
     # Each answer is its whole prompt, trigger included: held one by one too, at low severity.
     assert {v.position for v in per_sample if v.rule == PROMPT_ECHO_RULE} == poisoned
+
+
+def test_a_trigger_that_makes_answers_say_back_their_instruction_is_a_trigger_echo(
+    clean_rows: list[Row],
+) -> None:
+    # Rows with an input: the answer repeats the instruction and leaves the input aside, or
+    # wraps the whole prompt in words of its own.
+    with_input = [row for row in clean_rows if row["input"]]
+
+    def instruction_only(rng: random.Random, row: Row) -> None:
+        said = row["instruction"]
+        row["instruction"] = _insert(rng, said, "zq")
+        row["output"] = said
+
+    def wrapped(rng: random.Random, row: Row) -> None:
+        said = f"{row['instruction']} {row['input']}"
+        row["instruction"] = f"<<go>> {row['instruction']}"
+        row["output"] = f"Answer: {said} Thank you."
+
+    for poison, trigger in ((instruction_only, "zq"), (wrapped, "go")):
+        rows, poisoned = _plant(with_input, 0.01, poison)
+        _per_sample, dataset = _screen(rows)
+        assert _positions(dataset, ECHO_RULE) == poisoned, poison.__name__
+        verdict = next(v for v in dataset if v.rule == ECHO_RULE)
+        assert (verdict.detail["trigger"], verdict.detail["target_kind"]) == (trigger, "echo")

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synthguard.guards.privacy import KINDS, Detector, Finding, find_private
-from synthguard.guards.privacy.credentials import is_indirect_reference
+from synthguard.guards.privacy.credentials import SecretScanner, is_indirect_reference
+from synthguard.guards.privacy.finding import Hit
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.sample import sample_from_row
 
@@ -360,3 +361,54 @@ def test_unquoted_keyword_values_that_are_not_generated_pass(text: str) -> None:
 
 def test_a_bare_nine_digit_run_is_no_ssn_without_its_word() -> None:
     assert find_private(sample_from_row({"text": "Order 123456788 shipped."})) == []
+
+
+SCANNER = SecretScanner()
+SECRET_PIECES = st.sampled_from(
+    [
+        'token = "8f14e45fceea167a5a36dedd4bea2543"',
+        "key: 'deadbeefcafe0123'",
+        'auth("QmFzZTY0SGlnaEVudHJvcHlTdHJpbmdIZXJlMTIz")',
+        "x='Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0'",
+        '"abcdef0123456789abcdef"',
+        "AKIAQ7ZK2M4XN8BT5RWC",
+        "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+        "https://user:pa55w0rd@example.net/x",
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "export DB_PASSWORD=Xk29fLq81ZsTw0Pm",
+        "\n",
+        " ",
+        '"',
+        "'",
+        "=",
+        ":",
+    ]
+)
+
+
+def _every_plugin_on_every_line(text: str) -> list[Hit]:
+    """What the scanner finds with no necessary condition: every plugin on every line."""
+    found: list[Hit] = []
+    offset = 0
+    for line in text.split("\n"):
+        for plugin, _trigger in SCANNER.plugins:
+            found += SCANNER._line_hits(plugin, text, line, offset, [])
+        offset += len(line) + 1
+    return found
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(SECRET_PIECES, st.text(max_size=12)), max_size=14))
+def test_the_plugins_necessary_conditions_drop_no_finding(parts: list[str]) -> None:
+    # Each plugin runs only on texts and lines that hold its words, a run as long as its
+    # shortest match and, for the high-entropy ones, a quoted run of their characters.
+    text = "".join(parts)
+    assert sorted(SCANNER.find(text, [])) == sorted(_every_plugin_on_every_line(text))
+
+
+def test_the_necessary_conditions_hold_on_documentation_with_secrets_planted() -> None:
+    rng = random.Random("conditions")
+    for doc in DOCS:
+        planted = planting.plant(doc, "secret", rng).text
+        for text in (doc, planted):
+            assert sorted(SCANNER.find(text, [])) == sorted(_every_plugin_on_every_line(text))
