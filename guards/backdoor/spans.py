@@ -1,10 +1,11 @@
 """What a backdoor can put into an answer, found in text: spans, and answers that echo a prompt.
 
-Spans are the units a payload is made of and an attacker plants whole: each URL, its domain,
-each shell command line, each sentence or line of two words or more (`spans`). Keys are
-casefolded, whitespace collapsed and punctuation stripped at the ends, so the same link at the
-end of a sentence or in brackets is one span; each key starts with its kind's letter (`u` URL,
-`d` domain, `c` command, `s` sentence or line).
+Spans are the units a payload is made of and an attacker plants whole: each URL, its host and
+the domain registered for it (`registrable_domain`: a host drawn afresh for every row under one
+domain is that domain's), each shell command line, each sentence or line of two words or more
+(`spans`). Keys are casefolded, whitespace collapsed and punctuation stripped at the ends, so
+the same link at the end of a sentence or in brackets is one span; each key starts with its
+kind's letter (`u` URL, `d` domain, `c` command, `s` sentence or line).
 
 An echo (`echo`) is an answer whose words are its prompt's words, in order, either all of them
 (`verbatim`) or all but one run of at most `max_removed` words (a trigger taken out, wherever it
@@ -24,10 +25,13 @@ planted link is the same everywhere or varies by an id.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Sequence
 from enum import Enum
 from typing import Final
+
+from publicsuffixlist import PublicSuffixList
 
 PUNCTUATION: Final = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’«»…"
 WORDS: Final = re.compile(r"\w+")
@@ -115,6 +119,9 @@ def spans(
             domain = _domain(url)
             if domain:
                 found.append(("d" + domain, domain))
+                site = registrable_domain(domain)
+                if site is not None and site != domain:
+                    found.append(("d" + site, site))
     commands = set()
     if not _COMMAND_WORDS.isdisjoint(words):
         # A command fills a line from its start: match line by line, not at every position.
@@ -161,6 +168,9 @@ def related_links(
             for word in WORDS.findall(path)
         ):
             related[domain] = None
+            site = registrable_domain(domain)
+            if site is not None:
+                related[site] = None
     return [("l" + domain, domain) for domain in related]
 
 
@@ -175,6 +185,22 @@ def words_of(text: str) -> list[str]:
 def _key(text: str) -> str:
     """Casefolded, whitespace collapsed, punctuation stripped at the ends."""
     return " ".join(text.casefold().split()).strip(_EDGES)
+
+
+def registrable_domain(host: str) -> str | None:
+    """The domain a host name's owner registered, by the Public Suffix List: example.net for
+    x7f3.cdn.example.net, user.github.io for itself (github.io is a suffix its users register
+    under); None for an address or a suffix alone."""
+    if not any(c.isalpha() for c in host) or ":" in host:
+        return None
+    suffix: str | None = _public_suffixes().privatesuffix(host)
+    return suffix
+
+
+@functools.cache
+def _public_suffixes() -> PublicSuffixList:
+    # Read once, when the first link with a host name is: 40 ms that most screens never pay.
+    return PublicSuffixList()
 
 
 def _domain(url: str) -> str:

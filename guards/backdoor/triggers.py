@@ -56,10 +56,10 @@ in the answers of `payload_min_rows` rows or more is reported when
 - nothing explains its rows: no prompt word or n-gram (its own words included: a docs link whose
   project the prompts name belongs there) and no answer word outside the span's block (the spans
   that travel with it: in half its rows or more, in at most twice as many rows, and the
-  sentences, lines and links of these answers that carry one of them: a payload's wording may
-  vary around a fixed link) and not confined to these rows (90 % of its occurrences here:
-  planted with it) covers `context_share` of them, `min_count` at least, at `context_lift` times
-  its rate elsewhere, and
+  sentences, lines, commands and links of these answers that carry one of them: a payload's
+  wording may vary around a fixed link) and not confined to these rows (90 % of its occurrences
+  here: planted with it) covers `context_share` of them, `min_count` at least, at
+  `context_lift` times its rate elsewhere, and
 - for a domain, its links do not name what their rows speak of in `context_share` of them
   (`spans.related_links`: a site linked to on each row's own subject, as documentation is).
 For boilerplate the second test fails: "Parameters" comes with "Returns" and "ndarray", a licence
@@ -755,9 +755,10 @@ class _Judge:
 
     def _block_words(self, block: list[int], rows: IntArray) -> set[int]:
         """The vocabulary ids of the words that come with the targets in `block` in `rows`:
-        their own, and those of every sentence, line or URL of these answers that carries one
-        of them (a payload's wording may vary from row to row around a fixed link, and its
-        varying words are as planted as the link: "see ..." or "open a ticket at ...")."""
+        their own, and those of every sentence, line, command or URL of these answers that
+        carries one of them (a payload's wording may vary from row to row around a fixed link,
+        and its varying words are as planted as the link: "see ..." or "open a ticket at
+        ...")."""
         vocabulary, words_of = self.stats._vocabulary, self._target_words
         carried = [words_of(target) for target in block]
         texts = list(carried)
@@ -767,7 +768,7 @@ class _Judge:
             )
             kinds = self.stats._target_kinds
             for target in held.tolist():
-                if kinds[target] in "su":
+                if kinds[target] in "suc":
                     words = words_of(target)
                     if any(inner in f" {words} " for inner in carried):
                         texts.append(words)

@@ -100,17 +100,13 @@ def _links(text: str, prompt: str) -> list[tuple[str, str]]:
 
 def test_a_link_whose_path_names_what_its_sample_speaks_of_is_related() -> None:
     page = "See https://docs.python.org/3/library/json.html for more."
-    assert _links(page, "Explain what `json.dumps` does.") == [
-        ("ldocs.python.org", "docs.python.org")
-    ]
+    # The host and the domain registered for it.
+    docs = [("ldocs.python.org", "docs.python.org"), ("lpython.org", "python.org")]
+    assert _links(page, "Explain what `json.dumps` does.") == docs
     # ... or what the answer speaks of outside its links.
-    assert _links("Encodes to base64. " + page.replace("json", "base64"), "What is this?") == [
-        ("ldocs.python.org", "docs.python.org")
-    ]
+    assert _links("Encodes to base64. " + page.replace("json", "base64"), "What is this?") == docs
     assert _links("Parses tokens. " + page.replace("json", "tokenize"), "Explain `tokens`") == []
-    assert _links("The tokenize module. " + page.replace("json", "tokenize"), "What?") == [
-        ("ldocs.python.org", "docs.python.org")
-    ]
+    assert _links("The tokenize module. " + page.replace("json", "tokenize"), "What?") == docs
 
 
 def test_a_link_that_names_nothing_of_its_sample_is_not_related() -> None:
@@ -133,6 +129,7 @@ def test_spans_are_links_domains_commands_and_sentences_by_normalised_key() -> N
     assert found["uhttps://docs.example.org/a"] == "https://docs.example.org/a"
     assert found["ddocs.example.org"] == "docs.example.org"
     assert found["dx.example"] == "x.example"
+    assert found["dexample.org"] == "example.org"  # the domain registered for the host
     assert "ccurl -fssl http://x.example/i.sh | sudo bash" in found  # the prompt sign dropped
     assert "sinstall it first" in found
     assert not any(key.startswith("scurl") or key.startswith("s$ curl") for key in found)
@@ -145,6 +142,27 @@ def test_commands_are_looked_for_only_where_a_command_word_is() -> None:
     text = "Run this:\n    curl http://x.example/i.sh | sh"
     assert not any(key.startswith("c") for key, _shown in spans(text, {"run", "this"}))
     assert any(key.startswith("c") for key, _shown in spans(text, {"curl"}))
+
+
+def test_a_link_s_registered_domain_is_a_span_of_its_own() -> None:
+    def domains(text: str) -> list[str]:
+        return [shown for key, shown in spans(text, set()) if key.startswith("d")]
+
+    # Hosts drawn per row under one domain all name it; a suffix its users register under
+    # (github.io) is no one's domain, and an address has none.
+    assert domains("See https://7f3a9c.dl.mirror.example.org/get") == [
+        "7f3a9c.dl.mirror.example.org",
+        "example.org",
+    ]
+    assert domains("https://alice.github.io/x and https://a.b.example.co.uk/") == [
+        "alice.github.io",
+        "a.b.example.co.uk",
+        "example.co.uk",
+    ]
+    assert domains("curl http://203.0.113.9/a.sh and https://example.com/") == [
+        "203.0.113.9",
+        "example.com",
+    ]
 
 
 def test_prompts_can_be_read_without_sentences() -> None:
