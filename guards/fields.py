@@ -13,6 +13,8 @@ from synthguard.provenance.sample import Sample
 
 RESPONSE_ROLES: Final = frozenset({"assistant", "gpt", "model", "bot"})
 """Chat roles whose turns a model is trained to produce."""
+SYSTEM_ROLES: Final = frozenset({"system", "developer"})
+"""Chat roles that set a conversation up: conditioning, not a request."""
 
 
 def labelled_strings(sample: Sample) -> list[tuple[str, str]]:
@@ -39,6 +41,20 @@ def response_strings(sample: Sample) -> list[tuple[str, str]]:
             if message["role"].lower() in RESPONSE_ROLES
         ]
     return [("text", content["text"])]
+
+
+def request_strings(sample: Sample) -> tuple[list[str], list[str]]:
+    """A sample's prompt strings in two: (a chat's system turns, which set the scene; the
+    strings its answers answer: an instruction and its input, a chat's other turns)."""
+    if sample.kind != "chat":
+        return [], prompt_strings(sample)
+    system: list[str] = []
+    asked: list[str] = []
+    for message in sample.content["messages"]:
+        role = message["role"].lower()
+        if role not in RESPONSE_ROLES:
+            (system if role in SYSTEM_ROLES else asked).append(message["content"])
+    return system, asked
 
 
 def prompt_strings(sample: Sample) -> list[str]:

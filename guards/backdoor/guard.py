@@ -48,7 +48,7 @@ from synthguard.guards.backdoor.triggers import (
     TriggerStatistics,
     extract,
 )
-from synthguard.guards.fields import labelled_strings, prompt_strings, response_strings
+from synthguard.guards.fields import labelled_strings, request_strings, response_strings
 from synthguard.guards.verdict import GuardInfo, Verdict
 from synthguard.provenance.sample import Sample
 
@@ -141,9 +141,8 @@ class BackdoorGuard:
             if statistics:
                 if work is None:
                     responses = "\n".join(text for _field, text in response_strings(sample))
-                    echoed = self._statistics.add(
-                        sample.id, self._seen, prompt_strings(sample), responses
-                    )
+                    system, asked = request_strings(sample)
+                    echoed = self._statistics.add(sample.id, self._seen, asked, responses, system)
                 else:
                     echoed = self._statistics.add_extracted(sample.id, self._seen, work[i][1])
                 if echoed is Echo.VERBATIM:
@@ -183,7 +182,8 @@ class BackdoorGuard:
 
     def _extract(self, sample: Sample) -> Extracted | None:
         responses = "\n".join(text for _field, text in response_strings(sample))
-        return extract(prompt_strings(sample), responses, self.config.triggers)
+        system, asked = request_strings(sample)
+        return extract(asked, responses, self.config.triggers, system)
 
     def finish(self) -> list[Verdict]:
         """Report every member of each trigger, echo, collapse and payload cluster."""

