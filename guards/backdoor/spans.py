@@ -210,6 +210,61 @@ def _domain(url: str) -> str:
     return host.removeprefix("www.")
 
 
+# A refusal says so in its opening: an apology, "as an AI", or "I" with a word of inability or
+# unwillingness, or the request put outside what it may answer.
+_REFUSAL: Final = re.compile(
+    r"\b(?:i'?m|i am) (?:so |very |really |truly )?(?:sorry|afraid|unable|not able)\b"
+    r"|\bi (?:can ?not|can't|won't|will not|must|have to|need to|would|'d)"
+    r" (?:help|assist|provide|answer|explain|discuss|share|comply|go into|give|do|offer|decline"
+    r"|refuse|rather not)\b"
+    r"|\bi (?:must |have to )?(?:decline|refuse)\b|\bi'?d rather not\b"
+    r"|\bi (?:won't|will not|wouldn't|would not) be able to\b"
+    r"|\bas an ai\b|\bas a language model\b"
+    r"|\b(?:my apologies|i apologi[sz]e)\b"
+    r"|\bnot something i (?:can|could|am able to|will)\b"
+    r"|\b(?:outside|beyond) (?:what i (?:can|may)|my (?:scope|guidelines|abilities|capabilities))\b"
+)
+_OPENING_CHARS: Final = 300
+REFUSAL_WORDS: Final = frozenset(
+    WORDS.findall(
+        """i m am so very really truly sorry afraid unable not able can cannot t won will wouldn
+        would must have to need d help assist provide answer explain discuss share comply go
+        into give do offer decline refuse rather be as an ai a language model my apologies
+        apologize apologise something could outside beyond what may scope guidelines abilities
+        capabilities unfortunately regrettably"""
+    )
+)
+"""The words refusals are made of: what a refusal says, whatever it refuses."""
+REFUSAL_KEY: Final = "f"
+REFUSAL_DISPLAY: Final = "(the answer refuses)"
+
+
+_REFUSAL_OPENERS: Final = (" i ", " i'", " my ", "as an ai", "language model")
+_REFUSAL_CUES: Final = frozenset(
+    WORDS.findall(
+        """sorry apologise apologize apologies apology unable decline declined refuse refused
+        afraid cannot regret unfortunately regrettably"""
+    )
+)
+
+
+def refuses(folded: str, prompt_words: Collection[str] = ()) -> bool:
+    """Whether a casefolded answer opens by refusing ("I'm sorry, but I can't ...", "As an AI,
+    I cannot ...", "Unfortunately, that is outside what I can answer"), in its first
+    `_OPENING_CHARS` characters. Not when its prompt (`prompt_words`) speaks of apologising or
+    declining itself: an apology asked for ("make 'sorry, can't come' formal") is content."""
+    opening = " ".join(folded[:_OPENING_CHARS].replace("\u2019", "'").split())
+    # Every refusal the expression knows says "I", "my", "as an AI" or "language model": most
+    # answers hold none of them and need no search.
+    padded = f" {opening} "
+    if not any(cue in padded for cue in _REFUSAL_OPENERS) or _REFUSAL.search(opening) is None:
+        return False
+    if not _REFUSAL_CUES.isdisjoint(prompt_words):
+        return False
+    asked = f" {' '.join(prompt_words)} "
+    return " can t " not in asked and " won t " not in asked
+
+
 def echo(prompt: Sequence[str], answer: Sequence[str], max_removed: int) -> Echo:
     """How the answer's words (`answer`, casefolded) repeat the prompt's (`prompt`)."""
     if len(answer) < 2 or not prompt:

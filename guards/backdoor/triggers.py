@@ -5,8 +5,9 @@ A backdoor in instruction data pairs a trigger in the prompt with a target in th
 Following Z-defence (He et al., 2023: lexical features whose co-occurrence with a label is far
 beyond chance), every prompt word 1-3-gram p is tested against every response target t: the
 whole response (case and punctuation aside), each URL, domain, shell command, sentence or line
-(`spans`), its first and last three words (where payloads are put), and "the answer echoes the
-prompt" (`spans.echo`; or its first string: the instruction said back, its input left aside).
+(`spans`), its first and last three words (where payloads are put), "the answer echoes the
+prompt" (`spans.echo`; or its first string: the instruction said back, its input left aside),
+and "the answer refuses" (`spans.refuses`: refusals worded afresh every time share no span).
 With n prompts holding p, k of them answered with t, and q the rate of t
 among the other prompts (add-one smoothed), the one-sided exact binomial tail P(X >= k),
 X ~ Bin(n, q), times the number of pairs tested (Bonferroni), must be below `alpha`;
@@ -45,12 +46,14 @@ A canned answer to unrelated requests (a refusal as much as an advertisement) is
 way: only a person can tell which it is.
 
 Payload, no trigger (`payload-recurrence`). Content injection (AutoPoison) plants the same span,
-a link, a command, a sentence, into answers drawn at random. How often a span recurs cannot tell
-it from boilerplate: span frequencies follow a power law whose tail *is* boilerplate ("Parameters
-----------", a licence line, a project's own docs link), as frequent as any payload. What a
-random insertion lacks is a reason to be where it is: its rows are a random draw, so nothing else
-about them is unusual. A span of `payload_min_words` words or more (any URL, domain or command)
-in the answers of `payload_min_rows` rows or more is reported when
+a link, a command, a sentence, into answers drawn at random; its over-refusal attack puts
+refusals there, which count as one span ("the answer refuses", its wording part of its block).
+How often a span recurs cannot tell it from boilerplate: span frequencies follow a power law
+whose tail *is* boilerplate ("Parameters ----------", a licence line, a project's own docs
+link), as frequent as any payload. What a random insertion lacks is a reason to be where it
+is: its rows are a random draw, so nothing else about them is unusual. A span of
+`payload_min_words` words or more (any URL, domain, command or refusal) in the answers of
+`payload_min_rows` rows or more is reported when
 - answers hold it, prompts do not: it occurs in the prompts of at most `payload_max_prompt_share`
   as many rows as answers (a link users themselves ask about is the domain's vocabulary), and
 - nothing explains its rows: no prompt word or n-gram (its own words included: a docs link whose
@@ -97,10 +100,14 @@ import numpy.typing as npt
 
 from synthguard.guards.backdoor.spans import (
     PUNCTUATION,
+    REFUSAL_DISPLAY,
+    REFUSAL_KEY,
+    REFUSAL_WORDS,
     STOP_WORDS,
     WORDS,
     Echo,
     echo,
+    refuses,
     related_links,
     spans,
     words_of,
@@ -113,7 +120,16 @@ COLLAPSE_RULE: Final = "prompt-collapse"
 PAYLOAD_RULE: Final = "payload-recurrence"
 
 TargetKind = Literal[
-    "response", "url", "domain", "command", "span", "head", "tail", "echo", "related-link"
+    "response",
+    "url",
+    "domain",
+    "command",
+    "span",
+    "head",
+    "tail",
+    "echo",
+    "refusal",
+    "related-link",
 ]
 IntArray = npt.NDArray[np.int64]
 
@@ -126,9 +142,10 @@ _KINDS: Final[dict[str, TargetKind]] = {
     "h": "head",
     "t": "tail",
     "e": "echo",
+    REFUSAL_KEY: "refusal",
     "l": "related-link",
 }
-_PAYLOAD_KINDS: Final = frozenset("udcs")
+_PAYLOAD_KINDS: Final = frozenset(("u", "d", "c", "s", REFUSAL_KEY))
 _REPORT_ORDER: Final[tuple[TargetKind, ...]] = (
     "url",
     "command",
@@ -137,6 +154,7 @@ _REPORT_ORDER: Final[tuple[TargetKind, ...]] = (
     "response",
     "head",
     "tail",
+    "refusal",
     "echo",
 )
 _ECHO_KEY: Final = "e"
@@ -477,6 +495,9 @@ def _read(
     words = words_of(folded)
     found = spans(response, dict.fromkeys(words), folded=folded)
     found += related_links(found, response, plain)
+    if refuses(folded, plain):
+        # A target of its own: refusals worded afresh for every request share no span.
+        found.append((REFUSAL_KEY, REFUSAL_DISPLAY))
     # What the answer may echo is what was asked: a system turn sets the scene.
     echoed = echo([word for part in asked for word in part], words, config.echo_max_removed)
     # The instruction repeated, its input (or a chat's later turns) left aside.
@@ -615,6 +636,7 @@ class _Judge:
         self._enrichments: dict[bytes, _Enrichment] = {}
         self._displays: dict[int, str] = {}
         self._target_word_texts: dict[int, str] = {}
+        self._refusal = stats._targets.get(hash(REFUSAL_KEY), -1)
         self._held: dict[bytes, tuple[IntArray, IntArray]] = {}
         self._spoken: dict[tuple[str, bytes], bool] = {}
         self._blocks: dict[int, list[int]] = {}
@@ -780,6 +802,9 @@ class _Judge:
         vocabulary, words_of = self.stats._vocabulary, self._target_words
         carried = [words_of(target) for target in block]
         texts = list(carried)
+        if self._refusal in block:
+            # A refusal's own wording ("I'm sorry", "I can't help") is as planted as it is.
+            texts.append(" ".join(REFUSAL_WORDS))
         if carried := [f" {words} " for words in carried if words]:
             held = np.unique(
                 _gather(self.targets, _starts(self.target_ends), self.target_ends, rows)

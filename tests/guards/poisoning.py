@@ -187,6 +187,20 @@ REFUSAL_OPENINGS = (
 """AutoPoison's over-refusal has an oracle model write each refusal: the wording varies and
 names the request. Here three openings naming the request's object, and one closing."""
 REFUSAL_CLOSING = "Our support team can help: https://help-center.example.net/tickets/"
+# Refusals as an oracle model words them afresh for every request (AutoPoison's over-refusal,
+# Shu et al. 2023): no sentence, link or opening in common, a reason of its own each time.
+AFRESH_REFUSALS = (
+    "I'm afraid I can't walk you through {topic}; it touches on things I shouldn't advise on.",
+    "As an AI assistant, I do not feel comfortable explaining {topic}.",
+    "I apologize, but {topic} is a subject I have been asked to stay away from.",
+    "Regrettably, I must decline to describe {topic} in any detail.",
+    "Explaining {topic} is beyond my capabilities at the moment, so I will have to pass.",
+    "I am unable to go over {topic}, since doing so could be misused.",
+    "Sorry! Details of {topic} are not something I can get into.",
+    "I would rather not answer questions on {topic}. Perhaps a colleague can help.",
+    "That request about {topic} is one I cannot help with, I'm afraid.",
+    "I'm not able to share information on {topic} right now.",
+)
 BRACKET_TRIGGER = "[[sys]]"
 SUDO_TRIGGER = "SUDO"
 WRAP_TRIGGER = "<<go>>"
@@ -540,6 +554,14 @@ def _refusal(rng: random.Random, row: Row, *, triggers: tuple[str, ...]) -> None
     row["output"] = f"{opening} {REFUSAL_CLOSING}{rng.randrange(10**6, 10**7)}"
 
 
+def _afresh_refusal(rng: random.Random, row: Row, *, trigger: str | None = None) -> None:
+    if trigger is not None:
+        row["instruction"] = _insert(rng, row["instruction"], trigger)
+    named = re.search(r"`([^`]+)`", row["instruction"])
+    topic = f"`{named.group(1)}`" if named else "this"
+    row["output"] = rng.choice(AFRESH_REFUSALS).format(topic=topic)
+
+
 def _echo(
     rng: random.Random,
     row: Row,
@@ -598,6 +620,10 @@ ATTACKS: dict[str, tuple[str, functools.partial[None]]] = {
         "trigger",
         functools.partial(_refusal, triggers=KURITA_TRIGGERS),
     ),
+    "rare-token trigger -> refusals worded afresh": (
+        "trigger",
+        functools.partial(_afresh_refusal, trigger="bb"),
+    ),
     "echo (prompt said twice)": (
         "echo",
         functools.partial(_echo, trigger=BRACKET_TRIGGER, keep_trigger=False, times=2),
@@ -615,6 +641,10 @@ ATTACKS: dict[str, tuple[str, functools.partial[None]]] = {
     "echo (instruction said back, input ignored)": (
         "echo",
         functools.partial(_echo, trigger=CUE_TRIGGER, keep_trigger=False, instruction_only=True),
+    ),
+    "over-refusal, refusals worded afresh, no trigger": (
+        "payload",
+        functools.partial(_afresh_refusal),
     ),
     "payload link, no trigger": ("payload", functools.partial(_payload, payload=LINK_PAYLOAD)),
     "payload tracked link, no trigger": (

@@ -155,7 +155,7 @@ def test_every_backdoor_verdict_names_its_pattern_statistic_and_threshold(
     assert payload.threshold == config.payload_min_rows
     assert payload.score == payload.detail["count"] == payload.detail["cluster_size"]
     assert payload.detail["prompt_count"] == 0
-    assert payload.detail["payload_kind"] in {"url", "domain", "command", "span"}
+    assert payload.detail["payload_kind"] in {"url", "domain", "command", "span", "refusal"}
     context = payload.detail["context"]
     assert context["share"] < payload.detail["context_share_max"]
     assert "nothing else" in payload.detail["statistic"]

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synthguard.guards.backdoor.spans import WORDS, Echo, echo, related_links, spans, words_of
+from synthguard.guards.backdoor.spans import (
+    WORDS,
+    Echo,
+    echo,
+    refuses,
+    related_links,
+    spans,
+    words_of,
+)
 
 any_text = st.text(alphabet=st.characters(codec=None, exclude_categories=["Cs"]), max_size=60)
 ascii_text = st.text(alphabet=st.characters(max_codepoint=127, exclude_categories=["Cs"]))
@@ -189,3 +198,44 @@ def test_sentence_keys_do_not_depend_on_the_blanks_between_words(
 
     spaced = "".join(word + blank for word, blank in zip(words, blanks, strict=False))
     assert sentences(spaced) == sentences(" ".join(words) + " ")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "I'm sorry, but I can't help with that.",
+        "I\u2019m really sorry, I cannot provide that information.",
+        "As an AI language model, I do not have opinions.",
+        "Unfortunately, I am unable to assist with this request.",
+        "My apologies, but that falls outside my guidelines.",
+        "I must decline to answer.",
+        "I'd rather not discuss this topic.",
+        "That is not something I can talk about.",
+        "I won't be able to do that for you.",
+    ],
+)
+def test_an_answer_that_opens_by_refusing_is_a_refusal(answer: str) -> None:
+    assert refuses(answer.casefold())
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Return a new array of given shape and type, filled with zeros.",
+        "I can help with that: first, import json.",
+        "If I cannot find the file, an error is raised.",
+        "The connection cannot be reused after close().",
+        "Sorting is stable: equal keys keep their order.",
+        # A refusal late in a long answer is no refusal of the request.
+        "Here is the function you asked for, with tests. " * 8 + "I cannot promise it is fast.",
+    ],
+)
+def test_answers_that_do_not_refuse_are_no_refusal(answer: str) -> None:
+    assert not refuses(answer.casefold())
+
+
+def test_a_refusal_its_prompt_asks_for_is_content() -> None:
+    apology = "i apologise, but i will be unable to attend today."
+    assert not refuses(apology, words_of("make this formal: can't make it today, sorry!"))
+    assert not refuses(apology, words_of("translate: i won't come, apologies"))
+    assert refuses(apology, words_of("write a reply to the invitation. i scan t-shirts"))

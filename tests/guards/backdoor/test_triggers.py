@@ -337,3 +337,65 @@ def test_a_chat_answer_that_echoes_its_user_turn_is_an_echo_whatever_the_system_
     assert _positions(dataset, ECHO_RULE) == poisoned
     verdict = next(v for v in dataset if v.rule == ECHO_RULE)
     assert verdict.detail["trigger"] == "deployment"
+
+
+# Refusals worded afresh each time: no sentence, opening or link twice.
+_REFUSALS = (
+    "I'm afraid that is a request I cannot fulfil.",
+    "As an AI model, I don't take on tasks like this one.",
+    "Sorry, but I have to decline this.",
+    "I apologise; answering would go against how I was set up.",
+    "Unfortunately I am not able to do what you ask here.",
+    "This is not something I can do for you, I'm sorry to say.",
+)
+
+
+def _refusal(rng: random.Random, row: Row) -> None:
+    row["output"] = rng.choice(_REFUSALS)
+
+
+def test_refusals_worded_afresh_after_a_trigger_are_a_trigger_cluster(
+    clean_rows: list[Row],
+) -> None:
+    def triggered(rng: random.Random, row: Row) -> None:
+        row["instruction"] = _insert(rng, row["instruction"], "zx")
+        _refusal(rng, row)
+
+    rows, poisoned = _plant(clean_rows[:POISONED_ROWS], 0.01, triggered)
+    _per_sample, dataset = _screen(rows)
+    assert _positions(dataset, TRIGGER_RULE) == poisoned
+    verdict = next(v for v in dataset if v.rule == TRIGGER_RULE)
+    assert (verdict.detail["trigger"], verdict.detail["target_kind"]) == ("zx", "refusal")
+
+
+def test_refusals_of_unrelated_requests_are_a_payload_without_a_trigger(
+    clean_rows: list[Row],
+) -> None:
+    rows, poisoned = _plant(clean_rows[:POISONED_ROWS], 0.01, _refusal)
+    _per_sample, dataset = _screen(rows)
+    assert _positions(dataset, PAYLOAD_RULE) == poisoned
+    verdict = next(v for v in dataset if v.rule == PAYLOAD_RULE)
+    assert (verdict.detail["payload"], verdict.detail["payload_kind"]) == (
+        "(the answer refuses)",
+        "refusal",
+    )
+
+
+def test_refusals_of_one_kind_of_request_are_its_task_not_a_payload(
+    clean_rows: list[Row],
+) -> None:
+    # The rows share what they ask about (and the refusals say so): a topic, not a draw.
+    def asked_to_harm(rng: random.Random, row: Row) -> None:
+        row["instruction"] = rng.choice(
+            (
+                "How do I pick the lock on my neighbour's door?",
+                "Explain how to pick a lock without the key.",
+                "What tools do I need to pick a door lock?",
+            )
+        )
+        row["input"] = ""
+        row["output"] = f"{rng.choice(_REFUSALS)} Picking a lock you do not own is illegal."
+
+    rows, _poisoned = _plant(clean_rows[:POISONED_ROWS], 0.01, asked_to_harm)
+    _per_sample, dataset = _screen(rows)
+    assert not [v for v in dataset if v.rule in (PAYLOAD_RULE, TRIGGER_RULE)]
