@@ -5,13 +5,14 @@
 
 Two sections. `builtin`: the attacks below on the built-in generator's rows. `real`: real text,
 library docstrings as Alpaca rows (tests/guards/poisoning.py: sources, versions, look-alikes),
-poisoned as public tools do it (rare-token and phrase triggers with a fixed target, echo
-backdoors, trigger-free payload insertion); each attack family is planted at each dose in its
-own copy of the corpus. For it the script prints recall per attack and per family (a planted row
-counts only when a `backdoor` verdict quarantines it), false positives on the clean rows overall
-and per guard, and, as the baseline measured in the same run, the funnel-only screen as it was
-before (every guard, dataset-level ones too, sees only the rows earlier guards let through) with
-the dataset rules that existed then (trigger co-occurrence and prompt collapse). `--one-core`
+poisoned as public tools do it (rare-token and phrase triggers with a fixed target or refusals
+worded afresh, echo backdoors, trigger-free payload insertion and over-refusal); each attack
+family is planted at each dose in its own copy of the corpus. For it the script prints recall
+per attack and per family (a planted row counts only when a `backdoor` verdict quarantines it),
+false positives on the clean rows overall and per guard, and, as the baseline measured in the
+same run, the funnel-only screen as it was before (every guard, dataset-level ones too, sees
+only the rows earlier guards let through) with the dataset rules that existed then (trigger
+co-occurrence and prompt collapse). `--one-core`
 pins the process to one core for the throughput figures; `--toxicity` adds the model guard to
 the real-text funnel (slow on a CPU).
 
@@ -436,7 +437,7 @@ def print_real(
         "each attack family planted at each dose in its own copy; recall = planted rows "
         "quarantined by a backdoor verdict\n"
     )
-    head = f"{'attack':<46} {'family':<8} " + " ".join(f"{d * 100:>6.1f}%" for d in doses)
+    head = f"{'attack':<50} {'family':<8} " + " ".join(f"{d * 100:>6.1f}%" for d in doses)
     for key, title in (
         ("now", "recall now (dataset guards see every row)"),
         ("before", "recall before (funnel only; trigger co-occurrence and prompt collapse)"),
@@ -446,28 +447,28 @@ def print_real(
         print("-" * len(head))
         for name, (family, _p) in poisoning.ATTACKS.items():
             cells = " ".join(f"{r['recall'][key][name]:>7.2f}" for r in results)
-            print(f"{name:<46} {family:<8} {cells}")
+            print(f"{name:<50} {family:<8} {cells}")
         for family in sorted({f for f, _p in poisoning.ATTACKS.values()}):
             cells = " ".join(f"{r['family_recall'][key][family]:>7.2f}" for r in results)
-            print(f"{'  family ' + family:<46} {family:<8} {cells}")
+            print(f"{'  family ' + family:<50} {family:<8} {cells}")
         print()
     print("the backdoor rules that held each attack's rows (now; a row may fail several), per dose")
     for name in poisoning.ATTACKS:
         for dose, result in zip(doses, results, strict=True):
             by_rule = sorted(result["rules"].get(name, {}).items())
             cells = ", ".join(f"{rule} {n}" for rule, n in by_rule)
-            print(f"  {name:<44} {dose * 100:>5.1f}%  {cells}")
+            print(f"  {name:<48} {dose * 100:>5.1f}%  {cells}")
     print("\nfalse positives on the clean rows (quarantined / clean), by guard")
-    print(f"{'guard':<46} {'':<8} " + " ".join(f"{d * 100:>6.1f}%" for d in doses))
+    print(f"{'guard':<50} {'':<8} " + " ".join(f"{d * 100:>6.1f}%" for d in doses))
     for name in sorted({n for r in results for n in r["fp"]} | set(REAL_GUARDS)):
         cells = " ".join(f"{r['fp'].get(name, 0.0):>7.4f}" for r in results)
-        print(f"{name:<46} {'':<8} {cells}")
+        print(f"{name:<50} {'':<8} {cells}")
     cells = " ".join(f"{r['fp_any']:>7.4f}" for r in results)
-    print(f"{'any guard (now)':<46} {'':<8} {cells}")
+    print(f"{'any guard (now)':<50} {'':<8} {cells}")
     cells = " ".join(f"{r['fp_before']:>7.4f}" for r in results)
-    print(f"{'any guard (before)':<46} {'':<8} {cells}")
+    print(f"{'any guard (before)':<50} {'':<8} {cells}")
     cells = " ".join(f"{r['near_copies']:>7.4f}" for r in results)
-    print(f"{'clean rows with an earlier near copy':<46} {'':<8} {cells}")
+    print(f"{'clean rows with an earlier near copy':<50} {'':<8} {cells}")
     print(
         "  (a dedup flag counts as false only where exact Jaccard finds no earlier near copy: "
         "parallel APIs,\n  numpy's ufuncs say, are documented alike, and dedup keeps the first)"
