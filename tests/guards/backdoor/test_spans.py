@@ -239,3 +239,15 @@ def test_a_refusal_its_prompt_asks_for_is_content() -> None:
     assert not refuses(apology, words_of("make this formal: can't make it today, sorry!"))
     assert not refuses(apology, words_of("translate: i won't come, apologies"))
     assert refuses(apology, words_of("write a reply to the invitation. i scan t-shirts"))
+
+
+def test_an_id_in_a_command_or_sentence_is_one_word_of_its_key() -> None:
+    def keys(text: str) -> set[str]:
+        return {key for key, _shown in spans(text, set(words_of(text.casefold())))}
+
+    first = keys("Fix it first:\n    pip install helper-20417 && helper-20417 --repair\nDone now.")
+    again = keys("Fix it first:\n    pip install helper-88310 && helper-88310 --repair\nDone now.")
+    assert "cpip install helper-# && helper-# --repair" in first & again
+    assert "sticket # is closed for good" in keys("Ticket 48213 is closed for good. Thanks.")
+    # Small numbers and versions are what a sentence says, not an id.
+    assert "sset it to 3 or 42 in 1.2.3" in keys("Set it to 3 or 42 in 1.2.3. Then go on.")
