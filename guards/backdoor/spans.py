@@ -231,10 +231,9 @@ def _domain(url: str) -> str:
 # unwillingness, or the request put outside what it may answer.
 _REFUSAL: Final = re.compile(
     r"\b(?:i'?m|i am) (?:so |very |really |truly )?(?:sorry|afraid|unable|not able)\b"
-    r"|\bi (?:can ?not|can't|won't|will not|must|have to|need to|would|'d)"
-    r" (?:help|assist|provide|answer|explain|discuss|share|comply|go into|give|do|offer|decline"
-    r"|refuse|rather not)\b"
-    r"|\bi (?:must |have to )?(?:decline|refuse)\b|\bi'?d rather not\b"
+    r"|\bi (?:can ?not|can't|won't|will not)"
+    r" (?:help|assist|provide|answer|explain|discuss|share|comply|go into|give|do|offer)\b"
+    r"|\bi (?:must |have to |need to )?(?:decline|refuse)\b|\bi(?:'d| would) rather not\b"
     r"|\bi (?:won't|will not|wouldn't|would not) be able to\b"
     r"|\bas an ai\b|\bas a language model\b"
     r"|\b(?:my apologies|i apologi[sz]e)\b"

@@ -223,6 +223,8 @@ def test_an_answer_that_opens_by_refusing_is_a_refusal(answer: str) -> None:
     [
         "Return a new array of given shape and type, filled with zeros.",
         "I can help with that: first, import json.",
+        "I would do it with a list comprehension.",
+        "I need to explain one thing first: the list is copied.",
         "If I cannot find the file, an error is raised.",
         "The connection cannot be reused after close().",
         "Sorting is stable: equal keys keep their order.",
