@@ -495,11 +495,13 @@ def _read(
     words = words_of(folded)
     found = spans(response, dict.fromkeys(words), folded=folded)
     found += related_links(found, response, plain)
-    if refuses(folded, plain):
+    # What the answer may echo, or refuse as content, is what was asked: a system turn sets the
+    # scene ("apologise when you must" there does not make every refusal an apology asked for).
+    asked_words = [word for part in asked for word in part]
+    if refuses(folded, asked_words):
         # A target of its own: refusals worded afresh for every request share no span.
         found.append((REFUSAL_KEY, REFUSAL_DISPLAY))
-    # What the answer may echo is what was asked: a system turn sets the scene.
-    echoed = echo([word for part in asked for word in part], words, config.echo_max_removed)
+    echoed = echo(asked_words, words, config.echo_max_removed)
     # The instruction repeated, its input (or a chat's later turns) left aside.
     if (
         echoed is Echo.NONE

@@ -399,3 +399,27 @@ def test_refusals_of_one_kind_of_request_are_its_task_not_a_payload(
     rows, _poisoned = _plant(clean_rows[:POISONED_ROWS], 0.01, asked_to_harm)
     _per_sample, dataset = _screen(rows)
     assert not [v for v in dataset if v.rule in (PAYLOAD_RULE, TRIGGER_RULE)]
+
+
+def test_a_system_turn_that_speaks_of_apologising_does_not_hide_refusals() -> None:
+    # Whether a refusal is content asked for is read from the user turns, not the system's.
+    rows = list(BuiltinGenerator(seed=5).generate(3000))
+    rng = random.Random(6)
+    poisoned = set(rng.sample(range(len(rows)), 30))
+    chats = []
+    for index, row in enumerate(rows):
+        asked = " ".join(part for part in (row["instruction"], row["input"]) if part)
+        answer = rng.choice(_REFUSALS) if index in poisoned else row["output"]
+        system = "Be polite, and apologise when you are unable to answer."
+        chats.append(
+            {
+                "messages": [
+                    {"role": "system", "content": system},
+                    {"role": "user", "content": asked},
+                    {"role": "assistant", "content": answer},
+                ]
+            }
+        )
+    guard = BackdoorGuard()
+    guard.check([sample_from_row(chat) for chat in chats])
+    assert _positions(guard.finish(), PAYLOAD_RULE) == poisoned
