@@ -80,11 +80,16 @@ _PHONE_SHAPED = re.compile(r"\d(?:[\s().\-/]{0,2}\d){6,}")
 _MARGIN = 8
 _DECIMAL = re.compile(r"\d+[.,]\d+")
 _DECIMAL_AFTER = re.compile(r"[.,]\d")
+# A word that asks for a number to dial, right before a bare run of digits or a few small words
+# before it ("call me at", "reach her on", "her number is").
 _PHONE_WORDS = re.compile(
-    r"(?:phone|tel|telephone|call|mobile|cell|fax|whatsapp|sms|text|dial|ring|contact|"
-    r"reach|number|no|nr)\W{0,4}$",
+    r"(?:\b(?:phone|tel|telephone|call|mobile|cell|fax|whatsapp|sms|text|dial|ring|contact|"
+    r"reach|number)(?:\W{1,4}(?:me|him|her|us|them|at|on|via|is|was|back|now|anytime))"
+    r"{0,3}|no|nr)\W{0,4}$",
     re.IGNORECASE,
 )
+_PHONE_WORDS_BEFORE = 40
+"""How far before a bare run of digits `_PHONE_WORDS` is looked for."""
 
 
 def find_emails(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
@@ -167,7 +172,11 @@ def _judged(
     why = covering(inert, start, end) or _numeric(text, start, end, raw)
     if why is None and _fictional(number.country_code or 0, national):
         why = "fictional"
-    if why is None and raw.isdigit() and not _PHONE_WORDS.search(text, max(0, start - 24), start):
+    if (
+        why is None
+        and raw.isdigit()
+        and not _PHONE_WORDS.search(text, max(0, start - _PHONE_WORDS_BEFORE), start)
+    ):
         why = "bare-digits"
     if why is not None:
         return Hit(start, end, "phone", f"phone/{why}", preview, True)

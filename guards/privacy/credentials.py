@@ -68,7 +68,7 @@ from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
 
 from synthguard.guards.privacy.finding import Hit, mask
-from synthguard.guards.privacy.lookalikes import Inert, covering, is_placeholder
+from synthguard.guards.privacy.lookalikes import Inert, covering, inside, is_placeholder
 
 ENTROPY_RULES: Final = {
     "Base64HighEntropyString": "secret/high-entropy",
@@ -118,6 +118,14 @@ class GoogleApiKeyDetector(RegexBasedDetector):
 
     secret_type = "Google API Key"
     denylist = (re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])"),)
+
+
+class NpmAccessTokenDetector(RegexBasedDetector):
+    """npm access tokens (`npm_` and 36 letters and digits) wherever they stand:
+    detect-secrets 1.5 reads them only in an `.npmrc` line's `_authToken=`."""
+
+    secret_type = "npm Access Token"
+    denylist = (re.compile(r"(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9_])"),)
 
 
 class UnquotedKeywordDetector(KeywordDetector):
@@ -230,6 +238,7 @@ TRIGGERS: Final[dict[type[BasePlugin], Trigger]] = {
     OpenAIProjectKeyDetector: Trigger(("sk-proj-", "sk-svcacct-", "sk-admin-"), 48),
     AnthropicKeyDetector: Trigger(("sk-ant-",), 93),
     GoogleApiKeyDetector: Trigger(("AIza",), 39),
+    NpmAccessTokenDetector: Trigger(("npm_",), 40),
     # Shannon entropy is at most log2(length): 4.5 bits needs 23 characters, 3.0 needs 9.
     Base64HighEntropyString: Trigger(
         _QUOTES, 23, also=_ASSIGNERS, pattern=_quoted_run(Base64HighEntropyString(), 23)
@@ -443,9 +452,14 @@ def _lookalike(
             continue
         if applies(value, clause, plugin):
             return name
-    if not isinstance(plugin, KeywordDetector):
-        return covering(inert, begin, end)
-    return None
+    if isinstance(plugin, KeywordDetector | BasicAuthDetector):
+        # A value assigned to a secret's name, or the password of a URL: a credential by where
+        # it stands, whatever it looks like.
+        return None
+    if isinstance(plugin, RegexBasedDetector):
+        # A vendor's format matched: an identifier only when one holds the whole match.
+        return inside(inert, begin, end)
+    return covering(inert, begin, end)
 
 
 def _clause_start(line: str, start: int) -> int:

@@ -247,6 +247,18 @@ def covering(spans: Sequence[Inert], start: int, end: int) -> str | None:
     return None
 
 
+def inside(spans: Sequence[Inert], start: int, end: int) -> str | None:
+    """The rule of the inert span that holds all of [start, end), if one does: a vendor's token
+    may end in a run that reads as a digest on its own (a Slack token's 32 hex digits), and is
+    no identifier for that."""
+    i = bisect.bisect_right(spans, start, key=lambda span: span.start)
+    while i > 0 and spans[i - 1].start > start - _LONGEST_INERT:
+        i -= 1
+        if end <= spans[i].end:
+            return spans[i].rule
+    return None
+
+
 def is_example_domain(domain: str) -> bool:
     """Whether a mail domain is reserved for documentation (RFC 2606, RFC 6761)."""
     domain = domain.lower().rstrip(".")

@@ -286,6 +286,26 @@ def test_hits_are_disjoint_sorted_and_inside_their_string(parts: list[str]) -> N
         ("SSN 123456788 on file", "123456788", "ssn/area-group+keyword"),
         ("Social Security Number: 123456788.", "123456788", "ssn/area-group+keyword"),
         ("phone 4156234567", "4156234567", "phone/libphonenumber"),
+        # A few small words between the word that asks to dial and the bare digits.
+        ("call me at 6502530000 tonight", "6502530000", "phone/libphonenumber"),
+        ("Her number is 4156234567.", "4156234567", "phone/libphonenumber"),
+        # A vendor's token whose tail reads as a hex digest on its own is still a token.
+        (
+            "xoxp-2384729384-2384729384-2384729384-a8f7d6e5c4b3a2f1e0d9c8b7a6f5e4d3 in the bot",
+            "xoxp-2384729384-2384729384-2384729384-a8f7d6e5c4b3a2f1e0d9c8b7a6f5e4d3",
+            "secret/SlackDetector",
+        ),
+        # The password of a URL, whatever it looks like.
+        (
+            "DATABASE_URL=postgres://app:9f86d081884c7d659a2feaa0c55ad015@db.internal:5432/x",
+            "9f86d081884c7d659a2feaa0c55ad015",
+            "secret/BasicAuthDetector",
+        ),
+        (
+            "npm token npm_Xq9wT2mB7vLk3NpR8sYc4Hd6Fj1Gz0Ae5UiO for CI",
+            "npm_Xq9wT2mB7vLk3NpR8sYc4Hd6Fj1Gz0Ae5UiO",
+            "secret/NpmAccessTokenDetector",
+        ),
         # Addresses written to dodge harvesters.
         (
             "Mail jane.doe [at] gmail [dot] com.",
@@ -361,6 +381,18 @@ def test_unquoted_keyword_values_that_are_not_generated_pass(text: str) -> None:
 
 def test_a_bare_nine_digit_run_is_no_ssn_without_its_word() -> None:
     assert find_private(sample_from_row({"text": "Order 123456788 shipped."})) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The number of rows was 2147483647 at most.",
+        "Call it with 4156234567 as the seed.",
+        "Reach the limit of 4156234567 bytes.",
+    ],
+)
+def test_a_bare_digit_run_is_no_phone_unless_a_dialling_word_asks_for_it(text: str) -> None:
+    assert find_private(sample_from_row({"text": text})) == []
 
 
 SCANNER = SecretScanner()
