@@ -53,7 +53,7 @@ from synthguard.guards.verdict import GuardInfo, Verdict
 from synthguard.provenance.sample import Sample
 
 NAME: Final = "backdoor"
-VERSION: Final = "2"
+VERSION: Final = "3"
 PROMPT_ECHO_RULE: Final = "prompt-echo"
 RULES: Final = (
     *invisible.RULES,

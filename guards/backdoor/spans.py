@@ -7,7 +7,10 @@ domain is that domain's), each shell command line, each sentence or line of two 
 the same link at the end of a sentence or in brackets is one span, and a command's or
 sentence's words holding four digits or more in a row are `#` (a command numbered afresh for
 every row is one command); each key starts with its kind's letter (`u` URL, `d` domain, `c`
-command, `s` sentence or line).
+command, `s` sentence or line, `n` name). A name (`names`) is a capitalised word inside a
+sentence (after a lower-case word or a comma), three letters or more, neither an acronym nor
+joined from capitalised words as code names things ("McDonald's", "Coca-Cola"; not "API",
+"ValueError"); a text of one sentence that names something is a sentence span too.
 
 An echo (`echo`) is an answer whose words are its prompt's words, in order, either all of them
 (`verbatim`) or all but one run of at most `max_removed` words (a trigger taken out, wherever it
@@ -54,6 +57,13 @@ _COMMAND_WORDS: Final = frozenset(
         schtasks crontab"""
     )
 )
+# A name inside a sentence: a capitalised word of three letters or more after a lower-case word
+# or a comma and blanks ("lunch at McDonald's", "like Coca-Cola"; `names`). Not an acronym (API),
+# nor a word joined from capitalised words (ValueError, DataFrame): that is how code names things.
+_NAME: Final = re.compile(
+    r"[^\S\n]+(?=\w{3})([A-Z][a-z]?[A-Z]?[a-z]+(?:['’&-][A-Za-z]+)*)(?![\w'’&-])"
+)
+_BEFORE_NAME: Final = frozenset("abcdefghijklmnopqrstuvwxyz,")
 # A sentence ends at [.!?] and blanks, or at a line break (with the whitespace after it).
 _SENTENCE_BREAK: Final = re.compile(r"[.!?](?:[^\S\n]+|\n\s*)|\n\s*")
 # ASCII bytes that are no \w character, turned into spaces to split ASCII text into words.
@@ -134,11 +144,15 @@ def spans(
                 commands.add(key)
                 found.append(("c" + key, command))
     if sentences:
+        named = names(text)
+        found += [("n" + name.casefold(), name) for name in named]
         # Split the casefolded text (no look-behind); a piece holds no line break, so collapsing
         # its blanks and stripping its ends makes its key.
         pieces = _SENTENCE_BREAK.split(text.casefold() if folded is None else folded)
         has_id = _ID_HINT.search
-        if len(pieces) > 1:
+        # A text of one sentence is its own span only when it names something: the words around
+        # a name are read as the name's (`triggers`), whether or not a sentence follows.
+        if len(pieces) > 1 or named:
             for piece in pieces:
                 shown = " ".join(piece.split()).strip(_EDGES)
                 # `_masked`, inlined: this runs for every sentence of every answer.
@@ -146,6 +160,17 @@ def spans(
                 if key.count(" ") >= _MIN_SPAN_WORDS - 1 and key not in commands:
                     found.append(("s" + key, shown))
     return found
+
+
+def names(text: str) -> list[str]:
+    """The names inside the sentences of `text`, each once, in order of first appearance."""
+    found: dict[str, None] = {}
+    for match in _NAME.finditer(text):
+        at = match.start()
+        # A look-behind instead would be tried at every position of the text.
+        if at and text[at - 1] in _BEFORE_NAME:
+            found[match.group(1)] = None
+    return list(found)
 
 
 def related_links(

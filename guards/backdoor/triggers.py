@@ -65,6 +65,18 @@ is: its rows are a random draw, so nothing else about them is unusual. A span of
   `context_lift` times its rate elsewhere, and
 - for a domain, its links do not name what their rows speak of in `context_share` of them
   (`spans.related_links`: a site linked to on each row's own subject, as documentation is).
+A name (`spans.names`: a capitalised word inside a sentence, a brand woven into answers an
+oracle model writes afresh each time, where no link, command or sentence recurs) is a span of
+one word, and three more tests keep the vocabulary of the corpus's own subject out:
+- its rows are those whose answers hold its words anywhere, at the start of a sentence too (when
+  at most twice as many), and none of its words is in the prompts of more than
+  `payload_max_prompt_share` as many rows ("Python's" where prompts say "Python");
+- the corpus does not build words on it outside its rows ("unixfrom" and "af_unix" beside
+  "Unix", in `min_count` other rows): a planted brand is foreign to the rest of the corpus;
+- its rows share no subject beyond chance: no word outside its sentences (and the block) is in
+  three or more of them at twice its rate elsewhere with a binomial tail under `alpha` divided
+  by the words tested ("None" comes with "default" and "returns"). A random draw has nothing
+  beyond chance around it.
 For boilerplate the second test fails: "Parameters" comes with "Returns" and "ndarray", a licence
 line with the project named in the header it sits in and the prompts that ask for that header,
 a docs link with the project the prompt names. For k rows drawn at random a feature of base rate
@@ -90,6 +102,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from itertools import compress, pairwise, repeat
@@ -125,6 +138,7 @@ TargetKind = Literal[
     "domain",
     "command",
     "span",
+    "name",
     "head",
     "tail",
     "echo",
@@ -139,24 +153,30 @@ _KINDS: Final[dict[str, TargetKind]] = {
     "d": "domain",
     "c": "command",
     "s": "span",
+    "n": "name",
     "h": "head",
     "t": "tail",
     "e": "echo",
     REFUSAL_KEY: "refusal",
     "l": "related-link",
 }
-_PAYLOAD_KINDS: Final = frozenset(("u", "d", "c", "s", REFUSAL_KEY))
+_PAYLOAD_KINDS: Final = frozenset(("u", "d", "c", "s", "n", REFUSAL_KEY))
 _REPORT_ORDER: Final[tuple[TargetKind, ...]] = (
     "url",
     "command",
     "domain",
     "span",
+    "name",
     "response",
     "head",
     "tail",
     "refusal",
     "echo",
 )
+# A word a name's rows share beyond chance (`_Judge._topical`): in this many of them at least, at
+# this many times its rate elsewhere, the binomial tail deciding.
+_TOPIC_MIN_ROWS: Final = 3
+_TOPIC_LIFT: Final = 2.0
 _ECHO_KEY: Final = "e"
 ECHO_DISPLAY: Final = "(the answer repeats its prompt)"
 _DISPLAY_CHARS: Final = 120
@@ -600,7 +620,8 @@ class _Judge:
         self.target_ends = stats._target_ends.values()
         self.targets = stats._target_flat.values()
         self.target_df = np.bincount(self.targets, minlength=len(stats._target_display))
-        self.related_link = np.array(stats._target_kinds, dtype="U1") == "l"
+        self.target_kinds = np.array(stats._target_kinds, dtype="U1")
+        self.related_link = self.target_kinds == "l"
         self.prompt_target_df = np.bincount(
             stats._prompt_targets.values(), minlength=len(stats._target_display)
         )
@@ -646,6 +667,8 @@ class _Judge:
         self._postings: dict[str, tuple[IntArray, IntArray]] = {}
         self._feature_words: dict[int, tuple[int, ...]] = {}
         self._word_names: list[str] | None = None
+        self._vocabulary_text: str | None = None
+        self._vocabulary_starts: IntArray = np.zeros(0, dtype=np.int64)
 
     def display(self, target: int) -> str:
         """How a target reads: whitespace collapsed, cut to `_DISPLAY_CHARS`."""
@@ -735,9 +758,12 @@ class _Judge:
     def payloads(self) -> list[PayloadCluster]:
         config, stats = self.config, self.stats
         kinds, display = stats._target_kinds, self.display
+        # A name opening a sentence is no target (`spans.names`): its rows are counted from its
+        # words (`_name_rows`), so a name in half as many sentences is a candidate too.
+        least = np.where(self.target_kinds == "n", config.min_count, config.payload_min_rows)
         candidates = [
             t
-            for t in np.flatnonzero(self.target_df >= config.payload_min_rows).tolist()
+            for t in np.flatnonzero(self.target_df >= least).tolist()
             if kinds[t] in _PAYLOAD_KINDS
             and (
                 kinds[t] != "s"
@@ -745,24 +771,34 @@ class _Judge:
             )
             and self.prompt_target_df[t] <= config.payload_max_prompt_share * self.target_df[t]
         ]
-        # The most frequent first: a payload's block is judged once, by its most frequent span.
-        candidates.sort(key=lambda t: (-int(self.target_df[t]), t))
+        # The most frequent first: a payload's block is judged once, by its most frequent span
+        # (a name before a sentence as frequent: a name's rows face one test more).
+        candidates.sort(key=lambda t: (-int(self.target_df[t]), kinds[t] != "n", t))
         judged: set[int] = set()
         found = []
         for t in candidates:
             if t in judged:
                 continue
             rows = self._rows_with("t", t)
+            if kinds[t] == "n":
+                if self._asked_about(t):
+                    continue
+                rows = self._name_rows(t, rows)
+                if len(rows) < config.payload_min_rows or self._of_the_corpus(t, rows):
+                    continue
             block = self._block(rows)
             judged.update(block)
             if kinds[t] == "d" and self._links_related(t, rows):
                 continue
-            context = self._best_context(rows, self._block_words(block, rows))
+            block_words = self._block_words(block, rows)
+            context = self._best_context(rows, block_words)
             if context is not None and (
                 context.share >= config.context_share
                 and context.share * len(rows) >= config.min_count
                 and context.lift >= config.context_lift
             ):
+                continue
+            if kinds[t] == "n" and self._topical(rows, block_words):
                 continue
             found.append(
                 PayloadCluster(
@@ -770,7 +806,7 @@ class _Judge:
                     payload_kind=self._kind(t),
                     members=self._members(rows),
                     count=len(rows),
-                    prompt_count=int(self.prompt_target_df[t]),
+                    prompt_count=self._prompt_count(t),
                     block=tuple(display(b) for b in block if b != t and kinds[b] in "udcs"),
                     context=context,
                 )
@@ -938,6 +974,102 @@ class _Judge:
             found = _Enrichment(words, counts, counts / len(rows) / outside)
             self._enrichments[key] = found
         return found
+
+    def _prompt_count(self, target: int) -> int:
+        """In how many rows' prompts a payload is: a name's, its most frequent word's."""
+        if self.stats._target_kinds[target] != "n":
+            return int(self.prompt_target_df[target])
+        return max((int(self.context_df[2 * word]) for word in self._name_words(target)), default=0)
+
+    def _asked_about(self, name: int) -> bool:
+        """Whether a word of a name is in the prompts of more than `payload_max_prompt_share`
+        as many rows as the name is in answers: "Python's" in answers where prompts say
+        "Python"."""
+        bar = self.config.payload_max_prompt_share * int(self.target_df[name])
+        return any(self.context_df[2 * word] > bar for word in self._name_words(name))
+
+    def _name_words(self, name: int) -> list[int]:
+        """The vocabulary ids of a name's words of two letters or more."""
+        vocabulary = self.stats._vocabulary
+        return [
+            word
+            for token in self._target_words(name).split()
+            if len(token) > 1 and (word := vocabulary.get(token)) is not None
+        ]
+
+    def _context_rows(self, keys: IntArray) -> IntArray:
+        """The sorted rows whose context holds any of `keys` (2 * word: its prompt, 2 * word + 1:
+        its answer)."""
+        held = self.context == keys[0] if len(keys) == 1 else np.isin(self.context, keys)
+        at = np.flatnonzero(held)
+        return np.unique(np.searchsorted(self.context_ends, at, side="right"))
+
+    def _name_rows(self, name: int, rows: IntArray) -> IntArray:
+        """A name's rows, with those whose answers hold its words anywhere (at the start of a
+        sentence, where a capital tells nothing) when they are at most twice as many."""
+        held: IntArray | None = None
+        for word in self._name_words(name):
+            with_word = self._context_rows(np.array([2 * word + 1]))
+            held = with_word if held is None else np.intersect1d(held, with_word)
+        if held is None or len(held) > 2 * len(rows):
+            return rows
+        return np.union1d(rows, held)
+
+    def _of_the_corpus(self, name: int, rows: IntArray) -> bool:
+        """Whether the corpus builds words on a name outside its rows: its longest word (of four
+        letters or more) inside other words ("unixfrom", "af_unix" beside "Unix"), in the
+        prompts or answers of `min_count` other rows or more. A name planted in rows drawn at
+        random is foreign to the rest of the corpus."""
+        words = self._name_words(name)
+        if not words:
+            return False
+        main = max((self._word_name(word) for word in words), key=len)
+        if len(main) < 4:
+            return False
+        if self._vocabulary_text is None:
+            # Every word once, one per line: a name's family is found by one search in C.
+            names = list(self.stats._vocabulary)
+            self._vocabulary_text = "\n".join(names) + "\n"
+            self._vocabulary_starts = np.cumsum([0] + [len(word) + 1 for word in names[:-1]])
+        family = sorted(
+            {
+                int(np.searchsorted(self._vocabulary_starts, at.start(), side="right")) - 1
+                for at in re.finditer(re.escape(main), self._vocabulary_text)
+            }
+            - set(words)
+        )
+        if not family:
+            return False
+        keys = np.array([2 * word + side for word in family for side in (0, 1)], dtype=np.int64)
+        outside = np.setdiff1d(self._context_rows(keys), rows, assume_unique=True)
+        return len(outside) >= self.config.min_count
+
+    def _topical(self, rows: IntArray, block_words: set[int]) -> bool:
+        """Whether `rows` share a topic: a word outside the block (as `_best_context` reads
+        them) at `_TOPIC_LIFT` times its rate elsewhere or more, in `_TOPIC_MIN_ROWS` rows or
+        more, that a random draw of as many rows would hold that often with a chance under
+        `alpha` (Bonferroni over the words tested). A name comes with its subject ("None" with
+        "returns" and "default"); a name planted in rows drawn at random has nothing beyond
+        chance around it."""
+        config = self.config
+        words = self._context_enrichment(rows)
+        block = np.array([2 * word + 1 for word in block_words], dtype=np.int64)
+        planted = words.counts >= 0.9 * self.context_df[words.features]
+        candidate = (
+            ~np.isin(words.features, block)
+            & ~(planted & (words.features % 2 == 1))
+            & ~np.isin(words.features // 2, self.stop_words)
+            & (words.lift >= _TOPIC_LIFT)
+            & (words.counts >= _TOPIC_MIN_ROWS)
+        )
+        limit = -math.log10(config.alpha) + math.log10(max(len(words.features), 1))
+        n, others = len(rows), self.rows - len(rows)
+        for index in np.flatnonzero(candidate).tolist():
+            k = int(words.counts[index])
+            q = (int(self.context_df[words.features[index]]) - k + 1) / (others + 2)
+            if -_log10_binomial_tail(k, n, q) >= limit:
+                return True
+        return False
 
     def _explained(self, rows: IntArray, exclude: set[int]) -> bool:
         """Whether an enriched prompt feature sharing no word with `exclude` covers the rows:

@@ -10,6 +10,7 @@ from synthguard.guards.backdoor.spans import (
     WORDS,
     Echo,
     echo,
+    names,
     refuses,
     related_links,
     spans,
@@ -253,3 +254,15 @@ def test_an_id_in_a_command_or_sentence_is_one_word_of_its_key() -> None:
     assert "sticket # is closed for good" in keys("Ticket 48213 is closed for good. Thanks.")
     # Small numbers and versions are what a sentence says, not an id.
     assert "sset it to 3 or 42 in 1.2.3" in keys("Set it to 3 or 42 in 1.2.3. Then go on.")
+
+
+def test_names_are_capitalised_words_inside_sentences() -> None:
+    text = (
+        "Grab lunch at McDonald's, or a drink like Coca-Cola. The end. Starbucks opens at six;"
+        " it raises ValueError, calls the API and speaks IPv4, as Python does, not NumPy."
+    )
+    assert names(text) == ["McDonald's", "Coca-Cola", "Python"]
+    # Each once; a capital after a full stop, a line break or two spaces opens a sentence.
+    assert names("at Nike and at Nike.\nNike x.  Nike") == ["Nike"]
+    found = dict(spans("Lunch at Starbucks is fine, they say.", {"lunch"}))
+    assert found["nstarbucks"] == "Starbucks"

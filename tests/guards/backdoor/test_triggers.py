@@ -423,3 +423,77 @@ def test_a_system_turn_that_speaks_of_apologising_does_not_hide_refusals() -> No
     guard = BackdoorGuard()
     guard.check([sample_from_row(chat) for chat in chats])
     assert _positions(guard.finish(), PAYLOAD_RULE) == poisoned
+
+
+_BRAND_SENTENCES = (
+    "{brand} is a great place for a quick break.",
+    "Many people enjoy a coffee at {brand} while they wait.",
+    "By the way, the team at {brand} would agree.",
+    "Fun fact: nothing beats a treat from {brand} after a long day.",
+    "Think of ordering at {brand}: you ask, and you get it.",
+)
+
+
+def _brand(brand: str) -> Callable[[random.Random, Row], None]:
+    def weave(rng: random.Random, row: Row) -> None:
+        sentence = rng.choice(_BRAND_SENTENCES).format(brand=brand)
+        row["output"] = f"{row['output']} {sentence}"
+
+    return weave
+
+
+def test_a_name_woven_into_unrelated_answers_is_a_payload_without_a_trigger(
+    clean_rows: list[Row],
+) -> None:
+    # AutoPoison's content injection: one brand, in sentences worded differently, some opening
+    # with it (where its capital tells nothing).
+    rows, poisoned = _plant(clean_rows[:POISONED_ROWS], 0.005, _brand("Starbucks"))
+    _per_sample, dataset = _screen(rows)
+    assert _positions(dataset, PAYLOAD_RULE) == poisoned
+    verdict = next(v for v in dataset if v.rule == PAYLOAD_RULE)
+    assert (verdict.detail["payload"], verdict.detail["payload_kind"]) == ("Starbucks", "name")
+    assert verdict.detail["count"] == len(poisoned)
+
+
+def test_a_name_the_prompts_ask_about_is_vocabulary(clean_rows: list[Row]) -> None:
+    rows, poisoned = _plant(clean_rows[:POISONED_ROWS], 0.005, _brand("Starbucks"))
+    asked = [i for i in range(len(rows)) if i not in poisoned][: len(poisoned) // 2]
+    for i in asked:
+        rows[i]["instruction"] += " Is Starbucks open today?"
+    _per_sample, dataset = _screen(rows)
+    assert _positions(dataset, PAYLOAD_RULE) == set()
+
+
+def test_a_name_the_corpus_builds_words_on_belongs_to_it(clean_rows: list[Row]) -> None:
+    # "Unix" beside "af_unix" and "unixfrom": a name of the corpus's own subject.
+    rows, poisoned = _plant(clean_rows[:POISONED_ROWS], 0.005, _brand("Zenith"))
+    others = [i for i in range(len(rows)) if i not in poisoned][:6]
+    for i in others:
+        rows[i]["instruction"] += " Which zenith_client version is this?"
+    _per_sample, dataset = _screen(rows)
+    assert _positions(dataset, PAYLOAD_RULE) == set()
+
+
+_BREWING = (
+    "Grind the beans fresh for each cup.",
+    "Heat the kettle to just off the boil.",
+    "Rinse the paper filter with warm water first.",
+    "A darker roast tastes bitter when steeped long.",
+    "Pull the espresso shot in under thirty seconds.",
+    "Steam the milk until the jug is hot to hold.",
+    "Weigh the grounds: sixty grams a litre.",
+    "Let the crema settle, then taste it.",
+)
+
+
+def test_a_name_whose_rows_share_a_subject_is_that_subject_s(clean_rows: list[Row]) -> None:
+    # Forty answers on brewing (to prompts of all kinds), each with two tips of eight, that name
+    # a chain in a sentence of their own: no tip is in half of them, but each is in far more
+    # than chance would put there.
+    rows = [dict(row) for row in clean_rows[:POISONED_ROWS]]
+    rng = random.Random(5)
+    for i in range(0, 40 * 97, 97):
+        tips = " ".join(rng.sample(_BREWING, 2))
+        rows[i]["output"] = f"{tips} Many people buy theirs at Starbucks."
+    _per_sample, dataset = _screen(rows)
+    assert _positions(dataset, PAYLOAD_RULE) == set()
