@@ -62,21 +62,24 @@ is: its rows are a random draw, so nothing else about them is unusual. A span of
   sentences, lines, commands and links of these answers that carry one of them: a payload's
   wording may vary around a fixed link) and not confined to these rows (90 % of its occurrences
   here: planted with it) covers `context_share` of them, `min_count` at least, at
-  `context_lift` times its rate elsewhere, and
+  `context_lift` times its rate elsewhere,
 - for a domain, its links do not name what their rows speak of in `context_share` of them
-  (`spans.related_links`: a site linked to on each row's own subject, as documentation is).
+  (`spans.related_links`: a site linked to on each row's own subject, as documentation is),
+  and
+- its rows share no subject beyond chance either (refusals aside, whose own wording the block
+  knows only as a list): no word outside the block is in `_TOPIC_MIN_ROWS` or more of them at
+  `_TOPIC_LIFT` times its rate elsewhere with a binomial tail under `alpha` divided by the words
+  tested. Boilerplate pasted into a few functions of one family ("out : ndarray or scalar" in
+  numpy's ufuncs, with "distribution" in 48 % of them at 29 times its rate) has a subject; a
+  random draw has nothing beyond chance around it.
 A name (`spans.names`: a capitalised word inside a sentence, a brand woven into answers an
 oracle model writes afresh each time, where no link, command or sentence recurs) is a span of
-one word, and three more tests keep the vocabulary of the corpus's own subject out:
+one word, and two more tests keep the vocabulary of the corpus's own subject out:
 - its rows are those whose answers hold its words anywhere, at the start of a sentence too (when
   at most twice as many), and none of its words is in the prompts of more than
   `payload_max_prompt_share` as many rows ("Python's" where prompts say "Python");
 - the corpus does not build words on it outside its rows ("unixfrom" and "af_unix" beside
-  "Unix", in `min_count` other rows): a planted brand is foreign to the rest of the corpus;
-- its rows share no subject beyond chance: no word outside its sentences (and the block) is in
-  three or more of them at twice its rate elsewhere with a binomial tail under `alpha` divided
-  by the words tested ("None" comes with "default" and "returns"). A random draw has nothing
-  beyond chance around it.
+  "Unix", in `min_count` other rows): a planted brand is foreign to the rest of the corpus.
 For boilerplate the second test fails: "Parameters" comes with "Returns" and "ndarray", a licence
 line with the project named in the header it sits in and the prompts that ask for that header,
 a docs link with the project the prompt names. For k rows drawn at random a feature of base rate
@@ -798,7 +801,7 @@ class _Judge:
                 and context.lift >= config.context_lift
             ):
                 continue
-            if kinds[t] == "n" and self._topical(rows, block_words):
+            if kinds[t] != REFUSAL_KEY and self._topical(rows, block_words):
                 continue
             found.append(
                 PayloadCluster(
@@ -1049,7 +1052,7 @@ class _Judge:
         them) at `_TOPIC_LIFT` times its rate elsewhere or more, in `_TOPIC_MIN_ROWS` rows or
         more, that a random draw of as many rows would hold that often with a chance under
         `alpha` (Bonferroni over the words tested). A name comes with its subject ("None" with
-        "returns" and "default"); a name planted in rows drawn at random has nothing beyond
+        "returns" and "default"); a span planted in rows drawn at random has nothing beyond
         chance around it."""
         config = self.config
         words = self._context_enrichment(rows)

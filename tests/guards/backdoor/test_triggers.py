@@ -497,3 +497,21 @@ def test_a_name_whose_rows_share_a_subject_is_that_subject_s(clean_rows: list[Ro
         rows[i]["output"] = f"{tips} Many people buy theirs at Starbucks."
     _per_sample, dataset = _screen(rows)
     assert _positions(dataset, PAYLOAD_RULE) == set()
+
+
+def test_a_sentence_whose_rows_share_a_subject_is_boilerplate(clean_rows: list[Row]) -> None:
+    # A footer pasted into forty answers on brewing (to prompts of all kinds): no tip is in half
+    # of them, so only the rows' subject, far beyond chance, tells it from a planted sentence.
+    rows = [dict(row) for row in clean_rows[:POISONED_ROWS]]
+    rng = random.Random(7)
+    for i in range(0, 40 * 97, 97):
+        tips = " ".join(rng.sample(_BREWING, 2))
+        rows[i]["output"] = f"{tips} Brewing guide, second edition, chapter two."
+    _per_sample, dataset = _screen(rows)
+    assert _positions(dataset, PAYLOAD_RULE) == set()
+    # The same footer in forty answers drawn at random is a payload.
+    rows = [dict(row) for row in clean_rows[:POISONED_ROWS]]
+    for i in range(0, 40 * 97, 97):
+        rows[i]["output"] += " Brewing guide, second edition, chapter two."
+    _per_sample, dataset = _screen(rows)
+    assert _positions(dataset, PAYLOAD_RULE) == set(range(0, 40 * 97, 97))
