@@ -884,15 +884,7 @@ class _Judge:
             name = " ".join(self._word_name(w) for w in self._words_of(int(prompt.features[pick])))
             found.append(_context("prompt", name, prompt, pick, len(rows)))
         words = self._context_enrichment(rows)
-        block = np.array([2 * word + 1 for word in block_words], dtype=np.int64)
-        # An answer word found (almost) only in these rows is part of what was planted, like
-        # the block's own words: context is what these rows share with the rest of the corpus.
-        planted = words.counts >= 0.9 * self.context_df[words.features]
-        outside = (
-            ~np.isin(words.features, block)
-            & ~(planted & (words.features % 2 == 1))
-            & ~np.isin(words.features // 2, self.stop_words)
-        )
+        outside = self._outside(words, block_words)
         if outside.any():
             pick = _strongest(words, outside, bar)
             feature = int(words.features[pick])
@@ -1047,6 +1039,20 @@ class _Judge:
         outside = np.setdiff1d(self._context_rows(keys), rows, assume_unique=True)
         return len(outside) >= self.config.min_count
 
+    def _outside(self, words: _Enrichment, block_words: set[int]) -> npt.NDArray[np.bool_]:
+        """Which context words of a cluster (`_context_enrichment`) are evidence of what its
+        rows share: no function word, no answer word of the block, and no answer word found
+        (almost) only in these rows, which is part of what was planted like the block's own
+        words: context is what these rows share with the rest of the corpus."""
+        block = np.array([2 * word + 1 for word in block_words], dtype=np.int64)
+        planted = words.counts >= 0.9 * self.context_df[words.features]
+        outside: npt.NDArray[np.bool_] = (
+            ~np.isin(words.features, block)
+            & ~(planted & (words.features % 2 == 1))
+            & ~np.isin(words.features // 2, self.stop_words)
+        )
+        return outside
+
     def _topical(self, rows: IntArray, block_words: set[int]) -> bool:
         """Whether `rows` share a topic: a word outside the block (as `_best_context` reads
         them) at `_TOPIC_LIFT` times its rate elsewhere or more, in `_TOPIC_MIN_ROWS` rows or
@@ -1056,12 +1062,8 @@ class _Judge:
         chance around it."""
         config = self.config
         words = self._context_enrichment(rows)
-        block = np.array([2 * word + 1 for word in block_words], dtype=np.int64)
-        planted = words.counts >= 0.9 * self.context_df[words.features]
         candidate = (
-            ~np.isin(words.features, block)
-            & ~(planted & (words.features % 2 == 1))
-            & ~np.isin(words.features // 2, self.stop_words)
+            self._outside(words, block_words)
             & (words.lift >= _TOPIC_LIFT)
             & (words.counts >= _TOPIC_MIN_ROWS)
         )

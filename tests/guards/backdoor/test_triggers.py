@@ -486,32 +486,35 @@ _BREWING = (
 )
 
 
-def test_a_name_whose_rows_share_a_subject_is_that_subject_s(clean_rows: list[Row]) -> None:
-    # Forty answers on brewing (to prompts of all kinds), each with two tips of eight, that name
-    # a chain in a sentence of their own: no tip is in half of them, but each is in far more
-    # than chance would put there.
-    rows = [dict(row) for row in clean_rows[:POISONED_ROWS]]
+_FORTY = range(0, 40 * 97, 97)
+
+
+def _on_brewing(rows: list[Row], ending: str) -> list[Row]:
+    """Forty of `rows` (their prompts of all kinds kept) answered with two brewing tips of
+    eight and `ending`: no tip is in half of them, but each is in far more than chance would
+    put there."""
+    rows = [dict(row) for row in rows]
     rng = random.Random(5)
-    for i in range(0, 40 * 97, 97):
-        tips = " ".join(rng.sample(_BREWING, 2))
-        rows[i]["output"] = f"{tips} Many people buy theirs at Starbucks."
+    for i in _FORTY:
+        rows[i]["output"] = " ".join(rng.sample(_BREWING, 2)) + " " + ending
+    return rows
+
+
+def test_a_name_whose_rows_share_a_subject_is_that_subject_s(clean_rows: list[Row]) -> None:
+    # A chain named in a sentence of its own.
+    rows = _on_brewing(clean_rows[:POISONED_ROWS], "Many people buy theirs at Starbucks.")
     _per_sample, dataset = _screen(rows)
     assert _positions(dataset, PAYLOAD_RULE) == set()
 
 
 def test_a_sentence_whose_rows_share_a_subject_is_boilerplate(clean_rows: list[Row]) -> None:
-    # A footer pasted into forty answers on brewing (to prompts of all kinds): no tip is in half
-    # of them, so only the rows' subject, far beyond chance, tells it from a planted sentence.
-    rows = [dict(row) for row in clean_rows[:POISONED_ROWS]]
-    rng = random.Random(7)
-    for i in range(0, 40 * 97, 97):
-        tips = " ".join(rng.sample(_BREWING, 2))
-        rows[i]["output"] = f"{tips} Brewing guide, second edition, chapter two."
-    _per_sample, dataset = _screen(rows)
+    # A footer: only the rows' subject, far beyond chance, tells it from a planted sentence.
+    footer = "Brewing guide, second edition, chapter two."
+    _per_sample, dataset = _screen(_on_brewing(clean_rows[:POISONED_ROWS], footer))
     assert _positions(dataset, PAYLOAD_RULE) == set()
     # The same footer in forty answers drawn at random is a payload.
     rows = [dict(row) for row in clean_rows[:POISONED_ROWS]]
-    for i in range(0, 40 * 97, 97):
-        rows[i]["output"] += " Brewing guide, second edition, chapter two."
+    for i in _FORTY:
+        rows[i]["output"] += " " + footer
     _per_sample, dataset = _screen(rows)
-    assert _positions(dataset, PAYLOAD_RULE) == set(range(0, 40 * 97, 97))
+    assert _positions(dataset, PAYLOAD_RULE) == set(_FORTY)
