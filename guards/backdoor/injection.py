@@ -19,6 +19,13 @@ Rules:
   "[ADMIN OVERRIDE]", "SYSTEM OVERRIDE") and persona switches ("You are now DAN", "developer mode
   enabled"). "System: Ubuntu 22.04" is not addressed to anyone and passes.
 
+A payload may be disguised so that no pattern sees it: letters in their full-width or other
+compatibility forms ("Ｉｇｎｏｒｅ"), a soft hyphen or zero-width character inside a word
+("Ign\u00adore"), or letters spelled apart ("i g n o r e"). A response in which nothing is found
+is read once more with these undone (`undisguised`: NFKC, format characters dropped, four or more
+single letters parted by single spaces joined); what is found there is reported as `disguised`,
+its position in that reading.
+
 A text that discusses prompt injection may quote a payload: a `prompt-injection` or
 `role-marker` match passes when it is quoted or introduced as an example ("such as", "like",
 "e.g.") and the text names its subject (prompt injection, jailbreak, attack, adversarial,
@@ -27,7 +34,9 @@ security, ...). The same words unquoted, or quoted in a text about nothing of th
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
@@ -113,7 +122,8 @@ _DETECTORS: Final = (
     _Detector(
         TEMPLATE,
         re.compile(
-            r"[ \t]*#{2,4}[ \t]*(?:Instruction|Response|Input|System|Human|Assistant|User)[ \t]*:"
+            r"[ \t]*#{2,4}[ \t]*(?i:instruction|response|input|system|human|assistant|user)"
+            r"[ \t]*:"
         ),
         ("##",),
         line=True,
@@ -201,10 +211,59 @@ class Match:
     rule: str
     start: int
     text: str
+    disguised: bool = False
 
 
 def find_injections(text: str) -> list[Match]:
-    """Return the injection payloads, template tokens and fake role markers in a response."""
+    """Return the injection payloads, template tokens and fake role markers in a response;
+    when there are none, those it holds disguised (`undisguised`)."""
+    found = _find(text)
+    if found:
+        return found
+    plain = undisguised(text)
+    if plain == text:
+        return []
+    return [Match(m.rule, m.start, m.text, disguised=True) for m in _find(plain)]
+
+
+def undisguised(text: str) -> str:
+    """`text` as it reads with compatibility forms folded (NFKC), format characters (soft
+    hyphens, zero-width characters) dropped and letters spelled apart joined."""
+    # Cheap necessary conditions first: this runs on every response in which nothing was found.
+    spaced = _SPACED_HINT.search(text) is not None
+    if text.isascii():
+        return _SPELLED_APART.sub(_joined, text) if spaced else text
+    format_chars = _format_characters()
+    if unicodedata.is_normalized("NFKC", text) and not format_chars.search(text) and not spaced:
+        return text
+    visible = format_chars.sub("", unicodedata.normalize("NFKC", text))
+    return _SPELLED_APART.sub(_joined, visible)
+
+
+# Four or more single letters, each parted from the next by one space ("i g n o r e"); any such
+# run holds two letters with a space on either side, which a pattern opening with a space finds
+# several times faster.
+_SPELLED_APART: Final = re.compile(r"(?<!\S)[A-Za-z](?: [A-Za-z]){3,}(?!\S)")
+_SPACED_HINT: Final = re.compile(r" [A-Za-z] [A-Za-z] ")
+
+
+@functools.cache
+def _format_characters() -> re.Pattern[str]:
+    """Every format character (category Cf) of this Python's Unicode database: they lie in
+    planes 0, 1 and 14."""
+    found = (
+        chr(code)
+        for code in (*range(0x20000), *range(0xE0000, 0xE1000))
+        if unicodedata.category(chr(code)) == "Cf"
+    )
+    return re.compile("[" + "".join(map(re.escape, found)) + "]")
+
+
+def _joined(match: re.Match[str]) -> str:
+    return match.group().replace(" ", "")
+
+
+def _find(text: str) -> list[Match]:
     lowered = text.lower()
     present: set[str] | frozenset[str]
     if lowered.isascii():
@@ -254,7 +313,11 @@ def _starts(text: str, lowered: str, words: list[str], line: bool) -> list[int]:
 def describe(matches: list[Match]) -> dict[str, object]:
     """Summarise matches of one rule for a verdict's detail."""
     return {
-        "matches": [{"position": m.start, "text": m.text[:120]} for m in matches[:16]],
+        "matches": [
+            {"position": m.start, "text": m.text[:120]}
+            | ({"disguised": True} if m.disguised else {})
+            for m in matches[:16]
+        ],
     }
 
 
