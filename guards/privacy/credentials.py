@@ -128,6 +128,31 @@ class NpmAccessTokenDetector(RegexBasedDetector):
     denylist = (re.compile(r"(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9_])"),)
 
 
+class GitHubFineGrainedTokenDetector(RegexBasedDetector):
+    """GitHub's fine-grained personal access tokens (`github_pat_...`), which detect-secrets
+    1.5 lacks."""
+
+    secret_type = "GitHub Fine-Grained Token"
+    denylist = (re.compile(r"(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{60,}(?![A-Za-z0-9_])"),)
+
+
+class BearerTokenDetector(RegexBasedDetector):
+    """The token of an HTTP `Authorization: Bearer ...` header (or "bearer token ..."), when it
+    looks generated (as `UnquotedKeywordDetector` judges): a credential by where it stands,
+    whatever its format."""
+
+    secret_type = "Bearer Token"
+    denylist = (
+        re.compile(r"\b(?i:bearer)\s+(?:(?i:token)\s*[:=]?\s*)?['\"]?([A-Za-z0-9._~+/-]{16,}=*)"),
+    )
+
+    def analyze_string(self, string: str) -> Generator[str, None, None]:
+        """The tokens after "Bearer" that look generated."""
+        for value in super().analyze_string(string):
+            if _looks_generated(value):
+                yield value
+
+
 class UnquotedKeywordDetector(KeywordDetector):
     """detect-secrets' keyword plugin read as it reads config files (`api_key: value`,
     `DB_PASSWORD=value`, unquoted), keeping only values that look generated: one token of
@@ -239,6 +264,8 @@ TRIGGERS: Final[dict[type[BasePlugin], Trigger]] = {
     AnthropicKeyDetector: Trigger(("sk-ant-",), 93),
     GoogleApiKeyDetector: Trigger(("AIza",), 39),
     NpmAccessTokenDetector: Trigger(("npm_",), 40),
+    GitHubFineGrainedTokenDetector: Trigger(("github_pat_",), 71),
+    BearerTokenDetector: Trigger(("bearer",), 16, True),
     # Shannon entropy is at most log2(length): 4.5 bits needs 23 characters, 3.0 needs 9.
     Base64HighEntropyString: Trigger(
         _QUOTES, 23, also=_ASSIGNERS, pattern=_quoted_run(Base64HighEntropyString(), 23)
@@ -452,9 +479,9 @@ def _lookalike(
             continue
         if applies(value, clause, plugin):
             return name
-    if isinstance(plugin, KeywordDetector | BasicAuthDetector):
-        # A value assigned to a secret's name, or the password of a URL: a credential by where
-        # it stands, whatever it looks like.
+    if isinstance(plugin, KeywordDetector | BasicAuthDetector | BearerTokenDetector):
+        # A value assigned to a secret's name, the password of a URL or a bearer token: a
+        # credential by where it stands, whatever it looks like.
         return None
     if isinstance(plugin, RegexBasedDetector):
         # A vendor's format matched: an identifier only when one holds the whole match.

@@ -92,6 +92,8 @@ def test_a_secret_split_across_input_and_output_is_not_reassembled() -> None:
     assert {f.kind for f in find_private(whole)} == {"secret", "payment_card"}
 
 
+FINE_GRAINED = "github_pat_11AQ3LX7Y0k9Rz2Wq4Ht6Jm_" + "Zp8Lq2Vx5Nc7Bm3Kd9Fs1Gh4Jt6Ry0Uw" * 2
+
 LOOKALIKES = [
     ("Mail ops@example.com or admin@mail.example.org.", "email", "email/example-domain"),
     ("Mail ops [at] example [dot] com.", "email", "email/example-domain"),
@@ -302,6 +304,18 @@ def test_hits_are_disjoint_sorted_and_inside_their_string(parts: list[str]) -> N
             "secret/BasicAuthDetector",
         ),
         (
+            "curl -H 'Authorization: Bearer 7f3kQ9zL2mX8vB4nR6tY1wE5' https://api.acme.io/v1",
+            "7f3kQ9zL2mX8vB4nR6tY1wE5",
+            "secret/BearerTokenDetector",
+        ),
+        # A bearer token is one by where it stands, a digest's length notwithstanding.
+        (
+            "Use Bearer token 'a8f7d6e5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9' in the header",
+            "a8f7d6e5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9",
+            "secret/BearerTokenDetector",
+        ),
+        ("GH_TOKEN: " + FINE_GRAINED, FINE_GRAINED, "secret/GitHubFineGrainedTokenDetector"),
+        (
             "npm token npm_Xq9wT2mB7vLk3NpR8sYc4Hd6Fj1Gz0Ae5UiO for CI",
             "npm_Xq9wT2mB7vLk3NpR8sYc4Hd6Fj1Gz0Ae5UiO",
             "secret/NpmAccessTokenDetector",
@@ -373,6 +387,9 @@ def test_other_written_forms_are_found(text: str, value: str, rule: str) -> None
         'api_key = os.environ["OPENAI_API_KEY"]',
         "SECRET_KEY=your-secret-key-here-1234",
         "Call hf_hub_download(repo_id) to fetch the weights.",
+        "Send Authorization: Bearer YOUR_ACCESS_TOKEN_HERE with each call.",
+        "Set the header to Bearer $GITHUB_TOKEN in CI.",
+        "Bearer tokens are defined in RFC 6750; Bearer authentication_scheme_name is fixed.",
     ],
 )
 def test_unquoted_keyword_values_that_are_not_generated_pass(text: str) -> None:
