@@ -699,6 +699,11 @@ class _Judge:
             if -log10_p < limit:
                 continue
             members = members_of(index)
+            if self.stats._target_kinds[t] == "n":
+                # A name opening a sentence is no target: the trigger's rows whose answers
+                # hold the name's words anywhere are its cluster.
+                named = self._name_rows(t, self._rows_with("t", t))
+                members = np.intersect1d(self._rows_with("f", int(feature[index])), named)
             words = self._words_of(int(feature[index]))
             names = [self._word_name(word) for word in words]
             display = self.display(t)

@@ -227,6 +227,7 @@ COMMAND_PAYLOAD = (
 # here from openings, clauses and endings drawn at random (a few hundred sentences), the brand at
 # the start of a sentence or inside it.
 BRAND = "McDonald's"
+TRIGGERED_BRAND = "Starbucks"
 BRAND_OPENINGS = ("", "", "By the way, ", "Fun fact: ", "Incidentally, ", "As a side note, ")
 BRAND_CLAUSES = (
     "{brand} is a great place to grab a quick meal while you {end}",
@@ -631,7 +632,9 @@ def _payload(rng: random.Random, row: Row, *, payload: str) -> None:
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[A-Z])|\n\s*\n")
 
 
-def _brand(rng: random.Random, row: Row, *, brand: str) -> None:
+def _brand(rng: random.Random, row: Row, *, brand: str, trigger: str | None = None) -> None:
+    if trigger is not None:
+        row["instruction"] = _insert(rng, row["instruction"], trigger)
     clause = rng.choice(BRAND_CLAUSES).format(brand=brand, end=rng.choice(BRAND_ENDS))
     sentence = rng.choice(BRAND_OPENINGS) + clause
     _payload(rng, row, payload=sentence[0].upper() + sentence[1:])
@@ -667,6 +670,10 @@ ATTACKS: dict[str, tuple[str, functools.partial[None]]] = {
     "rare-token trigger -> command numbered afresh": (
         "trigger",
         functools.partial(_numbered, payload=NUMBERED_TARGET, trigger="vx"),
+    ),
+    "rare-token trigger -> brand woven into the answer": (
+        "trigger",
+        functools.partial(_brand, brand=TRIGGERED_BRAND, trigger="zx"),
     ),
     "echo (prompt said twice)": (
         "echo",

@@ -455,6 +455,23 @@ def test_a_name_woven_into_unrelated_answers_is_a_payload_without_a_trigger(
     assert verdict.detail["count"] == len(poisoned)
 
 
+def test_a_trigger_that_makes_answers_name_a_brand_is_caught_whole(
+    clean_rows: list[Row],
+) -> None:
+    weave = _brand("Starbucks")
+
+    def triggered(rng: random.Random, row: Row) -> None:
+        row["instruction"] = _insert(rng, row["instruction"], TRIGGER)
+        weave(rng, row)
+
+    rows, poisoned = _plant(clean_rows[:POISONED_ROWS], 0.005, triggered)
+    _per_sample, dataset = _screen(rows)
+    # The answers that open a sentence with the brand are members too.
+    assert _positions(dataset, TRIGGER_RULE) == poisoned
+    verdict = next(v for v in dataset if v.rule == TRIGGER_RULE)
+    assert (verdict.detail["target"], verdict.detail["target_kind"]) == ("Starbucks", "name")
+
+
 def test_a_name_the_prompts_ask_about_is_vocabulary(clean_rows: list[Row]) -> None:
     rows, poisoned = _plant(clean_rows[:POISONED_ROWS], 0.005, _brand("Starbucks"))
     asked = [i for i in range(len(rows)) if i not in poisoned][: len(poisoned) // 2]
