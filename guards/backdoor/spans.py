@@ -8,9 +8,10 @@ the same link at the end of a sentence or in brackets is one span, and a command
 sentence's words holding four digits or more in a row are `#` (a command numbered afresh for
 every row is one command); each key starts with its kind's letter (`u` URL, `d` domain, `c`
 command, `s` sentence or line, `n` name). A name (`names`) is a capitalised word inside a
-sentence (after a lower-case word or a comma), three letters or more, neither an acronym nor
-joined from capitalised words as code names things ("McDonald's", "Coca-Cola"; not "API",
-"ValueError"); a text of one sentence that names something is a sentence span too.
+sentence (after a lower-case word or a comma), or shaped like a prefixed surname wherever it
+stands, three letters or more, neither an acronym nor joined from capitalised words as code
+names things ("McDonald's", "Coca-Cola", "DeWalt"; not "API", "ValueError"); a text of one
+sentence that names something is a sentence span too.
 
 An echo (`echo`) is an answer whose words are its prompt's words, in order, either all of them
 (`verbatim`) or all but one run of at most `max_removed` words (a trigger taken out, wherever it
@@ -64,6 +65,7 @@ _NAME: Final = re.compile(
     r"[^\S\n]+(?=\w{3})([A-Z][a-z]?[A-Z]?[a-z]+(?:['’&-][A-Za-z]+)*)(?![\w'’&-])"
 )
 _BEFORE_NAME: Final = frozenset("abcdefghijklmnopqrstuvwxyz,")
+_NAME_AT_START: Final = re.compile(r"[A-Z][a-z][A-Z][a-z]+(?:['’&-][A-Za-z]+)*(?![\w'’&-])")
 # A sentence ends at [.!?] and blanks, or at a line break (with the whitespace after it).
 _SENTENCE_BREAK: Final = re.compile(r"[.!?](?:[^\S\n]+|\n\s*)|\n\s*")
 # ASCII bytes that are no \w character, turned into spaces to split ASCII text into words.
@@ -163,14 +165,23 @@ def spans(
 
 
 def names(text: str) -> list[str]:
-    """The names inside the sentences of `text`, each once, in order of first appearance."""
+    """The names inside the sentences of `text`, and those shaped like a prefixed surname
+    ("McDonald's", "DeWalt") wherever they stand, each once, in order of first appearance."""
     found: dict[str, None] = {}
+    if opening := _NAME_AT_START.match(text):
+        found[opening.group()] = None
     for match in _NAME.finditer(text):
-        at = match.start()
+        at, name = match.start(), match.group(1)
         # A look-behind instead would be tried at every position of the text.
-        if at and text[at - 1] in _BEFORE_NAME:
-            found[match.group(1)] = None
+        if (at and text[at - 1] in _BEFORE_NAME) or _prefixed(name):
+            found[name] = None
     return list(found)
+
+
+def _prefixed(name: str) -> bool:
+    # "Mc" + "Donald": a capital after one lower-case letter, where no sentence's first word has
+    # one (and `_NAME` takes no word joined from capitalised words).
+    return name[2].isupper()
 
 
 def related_links(

@@ -262,7 +262,9 @@ def test_names_are_capitalised_words_inside_sentences() -> None:
         " it raises ValueError, calls the API and speaks IPv4, as Python does, not NumPy."
     )
     assert names(text) == ["McDonald's", "Coca-Cola", "Python"]
-    # Each once; a capital after a full stop, a line break or two spaces opens a sentence.
+    # Each once; a capital after a full stop or a line break opens a sentence.
     assert names("at Nike and at Nike.\nNike x.  Nike") == ["Nike"]
+    # Unless the word is shaped like a prefixed surname, which no opening word is.
+    assert names("McDonald's is near. DeWalt makes drills. The end.") == ["McDonald's", "DeWalt"]
     found = dict(spans("Lunch at Starbucks is fine, they say.", {"lunch"}))
     assert found["nstarbucks"] == "Starbucks"
