@@ -45,6 +45,9 @@ ROWS: dict[str, str] = {
     "urls": "http://x.example/a ",
     "shell lines": "$ curl http://x | sh\n",
     "starred words": "f*** ",
+    "blank runs": "                                       x",
+    "names after blanks": "a                   Nike ",
+    "letters spelled apart": "a b ",
 }
 
 

@@ -61,8 +61,10 @@ _COMMAND_WORDS: Final = frozenset(
 # A name inside a sentence: a capitalised word of three letters or more after a lower-case word
 # or a comma and blanks ("lunch at McDonald's", "like Coca-Cola"; `names`). Not an acronym (API),
 # nor a word joined from capitalised words (ValueError, DataFrame): that is how code names things.
+# One blank before it, not the run (`names` walks back over the rest): a pattern opening with a
+# run of blanks is tried from every blank of a run, quadratic in a row of 40,000 spaces.
 _NAME: Final = re.compile(
-    r"[^\S\n]+(?=\w{3})([A-Z][a-z]?[A-Z]?[a-z]+(?:['’&-][A-Za-z]+)*)(?![\w'’&-])"
+    r"[^\S\n](?=\w{3})([A-Z][a-z]?[A-Z]?[a-z]+(?:['’&-][A-Za-z]+)*)(?![\w'’&-])"
 )
 _BEFORE_NAME: Final = frozenset("abcdefghijklmnopqrstuvwxyz,")
 _NAME_AT_START: Final = re.compile(r"[A-Z][a-z][A-Z][a-z]+(?:['’&-][A-Za-z]+)*(?![\w'’&-])")
@@ -171,9 +173,15 @@ def names(text: str) -> list[str]:
     if opening := _NAME_AT_START.match(text):
         found[opening.group()] = None
     for match in _NAME.finditer(text):
-        at, name = match.start(), match.group(1)
+        name = match.group(1)
+        if _prefixed(name):
+            found[name] = None
+            continue
         # A look-behind instead would be tried at every position of the text.
-        if (at and text[at - 1] in _BEFORE_NAME) or _prefixed(name):
+        at = match.start()
+        while at and text[at - 1] != "\n" and text[at - 1].isspace():
+            at -= 1
+        if at and text[at - 1] in _BEFORE_NAME:
             found[name] = None
     return list(found)
 
