@@ -670,6 +670,7 @@ class _Judge:
         self._postings: dict[str, tuple[IntArray, IntArray]] = {}
         self._feature_words: dict[int, tuple[int, ...]] = {}
         self._word_names: list[str] | None = None
+        self._named: dict[int, IntArray] = {}
         self._vocabulary_text: str | None = None
         self._vocabulary_starts: IntArray = np.zeros(0, dtype=np.int64)
 
@@ -702,7 +703,7 @@ class _Judge:
             if self.stats._target_kinds[t] == "n":
                 # A name opening a sentence is no target: the trigger's rows whose answers
                 # hold the name's words anywhere are its cluster.
-                named = self._name_rows(t, self._rows_with("t", t))
+                named = self._name_rows(t)
                 members = np.intersect1d(self._rows_with("f", int(feature[index])), named)
             words = self._words_of(int(feature[index]))
             names = [self._word_name(word) for word in words]
@@ -791,7 +792,7 @@ class _Judge:
             if kinds[t] == "n":
                 if self._asked_about(t):
                     continue
-                rows = self._name_rows(t, rows)
+                rows = self._name_rows(t)
                 if len(rows) < config.payload_min_rows or self._of_the_corpus(t, rows):
                     continue
             block = self._block(rows)
@@ -1004,16 +1005,21 @@ class _Judge:
         at = np.flatnonzero(held)
         return np.unique(np.searchsorted(self.context_ends, at, side="right"))
 
-    def _name_rows(self, name: int, rows: IntArray) -> IntArray:
+    def _name_rows(self, name: int) -> IntArray:
         """A name's rows, with those whose answers hold its words anywhere (at the start of a
-        sentence, where a capital tells nothing) when they are at most twice as many."""
+        sentence, where a capital tells nothing) when they are at most twice as many (kept: a
+        name is judged as a payload and as the target of each trigger)."""
+        found = self._named.get(name)
+        if found is not None:
+            return found
+        rows = self._rows_with("t", name)
         held: IntArray | None = None
         for word in self._name_words(name):
             with_word = self._context_rows(np.array([2 * word + 1]))
             held = with_word if held is None else np.intersect1d(held, with_word)
-        if held is None or len(held) > 2 * len(rows):
-            return rows
-        return np.union1d(rows, held)
+        found = rows if held is None or len(held) > 2 * len(rows) else np.union1d(rows, held)
+        self._named[name] = found
+        return found
 
     def _of_the_corpus(self, name: int, rows: IntArray) -> bool:
         """Whether the corpus builds words on a name outside its rows: its longest word (of four
@@ -1028,7 +1034,7 @@ class _Judge:
             return False
         if self._vocabulary_text is None:
             # Every word once, one per line: a name's family is found by one search in C.
-            names = list(self.stats._vocabulary)
+            names = self._vocabulary_list()
             self._vocabulary_text = "\n".join(names) + "\n"
             self._vocabulary_starts = np.cumsum([0] + [len(word) + 1 for word in names[:-1]])
         family = sorted(
@@ -1243,9 +1249,13 @@ class _Judge:
         raise AssertionError(f"n-gram key {key} not found in its prompt")
 
     def _word_name(self, word: int) -> str:
+        return self._vocabulary_list()[word]
+
+    def _vocabulary_list(self) -> list[str]:
+        """Every word, by its id."""
         if self._word_names is None or len(self._word_names) != len(self.stats._vocabulary):
             self._word_names = list(self.stats._vocabulary)
-        return self._word_names[word]
+        return self._word_names
 
     def _kind(self, target: int) -> TargetKind:
         return _KINDS[self.stats._target_kinds[target]]
