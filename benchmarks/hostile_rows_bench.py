@@ -48,6 +48,8 @@ ROWS: dict[str, str] = {
     "blank runs": "                                       x",
     "names after blanks": "a                   Nike ",
     "letters spelled apart": "a b ",
+    "identity words": "passport no NHS number is date of birth: 12/",
+    "insurance-number shapes": "AB 12 34 56 ",
 }
 
 

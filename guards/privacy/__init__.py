@@ -2,7 +2,9 @@
 
 Kinds (`KINDS`): e-mail addresses, phone numbers (libphonenumber, region configurable), global
 IPv4/IPv6 addresses, IBANs (mod 97), payment card numbers (IIN scheme and Luhn), US SSNs (issued
-area/group/serial), and secrets (Yelp's detect-secrets plugins). Look-alikes pass and are named
+area/group/serial), identity numbers (ITINs, UK National Insurance and NHS numbers; passport,
+driving licence and medical record numbers after their words), dates of birth after their
+words, and secrets (Yelp's detect-secrets plugins). Look-alikes pass and are named
 with the rule that let them pass: reserved example domains, documentation IP ranges, published
 test cards, vendors' example keys, version strings, UUIDs, ISBNs and hex digests.
 
@@ -16,7 +18,8 @@ test cards, vendors' example keys, version strings, UUIDs, ISBNs and hex digests
     clean.content["text"]                   # "Mail [EMAIL], not ops@example.com."
 
 Inside: `finding` (kinds, placeholders, findings), `detect` (every detector over a sample),
-`contact` (e-mail, phone), `network` (IP), `financial` (IBAN, card), `ssn`, `credentials`
+`contact` (e-mail, phone), `network` (IP), `financial` (IBAN, card), `ssn` (and ITIN),
+`identity` (identity numbers, dates of birth), `credentials`
 (detect-secrets), `lookalikes` (what passes and why), `redaction`, `guard`.
 """
 

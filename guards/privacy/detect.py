@@ -24,6 +24,7 @@ from synthguard.guards.privacy.contact import (
 from synthguard.guards.privacy.credentials import GENERIC_RULES, SecretScanner
 from synthguard.guards.privacy.financial import find_cards, find_ibans
 from synthguard.guards.privacy.finding import Finding, Hit
+from synthguard.guards.privacy.identity import ID_DIGITS, find_identities
 from synthguard.guards.privacy.lookalikes import inert_spans
 from synthguard.guards.privacy.network import find_ips
 from synthguard.guards.privacy.ssn import find_ssns
@@ -42,7 +43,17 @@ IBAN_DIGITS: Final = 6
 # digits occurs with probability below 1e-4; an ISBN has 10 or 13.
 INERT_DIGITS: Final = 8
 
-PRIORITY: Final = ("secret", "iban", "payment_card", "ssn", "email", "ip_address", "phone")
+PRIORITY: Final = (
+    "secret",
+    "iban",
+    "payment_card",
+    "ssn",
+    "id_number",
+    "date_of_birth",
+    "email",
+    "ip_address",
+    "phone",
+)
 _RANK: Final = {kind: rank for rank, kind in enumerate(PRIORITY)}
 
 
@@ -82,6 +93,8 @@ class Detector:
             candidates += find_cards(text, inert)
         if digits >= SSN_DIGITS and ("-" in text or " " in text):
             candidates += find_ssns(text, inert)
+        if digits >= ID_DIGITS:
+            candidates += find_identities(text, inert)
         if "@" in text or may_hide_email(text):
             candidates += find_emails(text, inert)
         if (digits >= IPV4_DIGITS and text.count(".") >= 3) or "::" in text or text.count(":") >= 7:

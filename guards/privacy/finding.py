@@ -21,6 +21,8 @@ KINDS: Final[tuple[str, ...]] = (
     "iban",
     "payment_card",
     "ssn",
+    "id_number",
+    "date_of_birth",
     "secret",
 )
 """Every kind of private value the guard finds."""
@@ -33,6 +35,8 @@ PLACEHOLDERS: Final[Mapping[str, str]] = MappingProxyType(
         "iban": "[IBAN]",
         "payment_card": "[CARD]",
         "ssn": "[SSN]",
+        "id_number": "[ID_NUMBER]",
+        "date_of_birth": "[DATE_OF_BIRTH]",
         "secret": "[SECRET]",
     }
 )

@@ -68,6 +68,10 @@ EXAMPLE_IBANS: Final = frozenset(
 # 219-09-9999 (a Social Security Board pamphlet, 1940); 123-45-6789 was never issued.
 EXAMPLE_SSNS: Final = frozenset({"078051120", "219099999", "123456789"})
 
+# Identity numbers printed as examples: the National Insurance number on forms and guidance
+# that fill one in, and the NHS number of NHS Digital's documentation (it passes the check).
+EXAMPLE_ID_NUMBERS: Final = frozenset({"AB123456C", "9434765919"})
+
 # Keys that vendors publish in their documentation as examples.
 EXAMPLE_SECRETS: Final = frozenset(
     {
@@ -184,6 +188,7 @@ def as_config() -> dict[str, list[str]]:
         "test_cards": sorted(TEST_CARDS),
         "example_ibans": sorted(EXAMPLE_IBANS),
         "example_ssns": sorted(EXAMPLE_SSNS),
+        "example_id_numbers": sorted(EXAMPLE_ID_NUMBERS),
         "example_secrets": sorted(EXAMPLE_SECRETS),
         "placeholder_words": sorted(PLACEHOLDER_WORDS),
         "demo_passwords": sorted(DEMO_PASSWORDS),

@@ -16,9 +16,11 @@ text with the value's exact span. The benchmark reaches this module the way it r
 from __future__ import annotations
 
 import base64
+import datetime
 import ipaddress
 import json
 import random
+import re
 import string
 import sys
 from collections.abc import Callable
@@ -151,6 +153,77 @@ def ssn(rng: random.Random) -> str:
     return f"{area:03d}-{rng.randrange(1, 100):02d}-{rng.randrange(1, 10000):04d}"
 
 
+_NINO_FIRST = "ABCEGHJKLMNOPRSTWXYZ"
+_NINO_SECOND = "ABCEGHJKLMNPRSTWXYZ"
+
+
+def id_number(rng: random.Random) -> str:
+    """A National Insurance, NHS, passport, ITIN, driving licence or medical record number, in
+    a shape `id_carrier` tells apart."""
+    style = rng.randrange(6)
+    if style == 0:
+        while (prefix := rng.choice(_NINO_FIRST) + rng.choice(_NINO_SECOND)) in {
+            "BG",
+            "GB",
+            "KN",
+            "NK",
+            "NT",
+            "TN",
+            "ZZ",
+        }:
+            pass
+        pairs = [_digits(rng, 2) for _ in range(3)]
+        suffix = rng.choice("ABCD")
+        return (
+            " ".join([prefix, *pairs, suffix])
+            if rng.random() < 0.5
+            else prefix + "".join(pairs) + suffix
+        )
+    if style == 1:
+        while True:
+            body = str(rng.randrange(1, 9)) + _digits(rng, 8)
+            check = 11 - sum(int(d) * w for d, w in zip(body, range(10, 1, -1), strict=True)) % 11
+            if check != 10:
+                digits = body + str(0 if check == 11 else check)
+                break
+        return f"{digits[:3]} {digits[3:6]} {digits[6:]}" if rng.random() < 0.5 else digits
+    if style == 2:
+        return rng.choice(string.ascii_uppercase) + _digits(rng, 8)
+    if style == 3:
+        group = rng.choice([*range(50, 66), *range(70, 89), 90, 91, 92, *range(94, 100)])
+        return f"9{_digits(rng, 2)}-{group:02d}-{rng.randrange(1, 10000):04d}"
+    if style == 4:
+        return rng.choice(string.ascii_uppercase) + _digits(rng, 7)
+    return _digits(rng, 8)
+
+
+_ID_CARRIERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"[A-Z]{2} ?\d\d ?\d\d ?\d\d ?[A-D]", ("Her National Insurance number is {v}.", "NI: {v}")),
+    (r"\d{3} ?\d{3} ?\d{4}", ("His NHS number is {v}, per the referral.", "NHS No. {v}")),
+    (r"[A-Z]\d{8}", ("Passport No.: {v}, issued 2019.", "Her passport number is {v}.")),
+    (r"9\d\d-\d\d-\d{4}", ("The ITIN on the return is {v}.", "ITIN: {v}")),
+    (r"[A-Z]\d{7}", ("Driver's license number {v} expires soon.", "DL: {v}")),
+    (r"\d{8}", ("MRN: {v}", "Patient ID {v} was admitted on Monday.")),
+)
+
+
+def id_carrier(value: str) -> tuple[str, ...]:
+    """The carrier sentences for an identity number of `id_number`'s shape."""
+    return next(found for shape, found in _ID_CARRIERS if re.fullmatch(shape, value))
+
+
+def date_of_birth(rng: random.Random) -> str:
+    day = datetime.date(1940, 1, 1) + datetime.timedelta(days=rng.randrange(65 * 365))
+    return rng.choice(
+        [
+            day.isoformat(),
+            f"{day.month:02d}/{day.day:02d}/{day.year}",
+            f"{day.day} {day:%B} {day.year}",
+            f"{day:%B} {day.day}, {day.year}",
+        ]
+    )
+
+
 def secret(rng: random.Random) -> str:
     """A secret as it appears in text: a bare token, an assignment, a URL or a PEM block."""
     style = rng.randrange(8)
@@ -185,6 +258,8 @@ GENERATORS: dict[str, Callable[[random.Random], str]] = {
     "iban": iban,
     "payment_card": payment_card,
     "ssn": ssn,
+    "id_number": id_number,
+    "date_of_birth": date_of_birth,
     "secret": secret,
 }
 assert tuple(GENERATORS) == KINDS
@@ -196,6 +271,7 @@ CARRIERS: dict[str, tuple[str, ...]] = {
     "iban": ("Payments go to IBAN {v} each month.", "Account: {v}"),
     "payment_card": ("It was charged to card {v} yesterday.", "Card number: {v}"),
     "ssn": ("Her SSN is {v}, as the form shows.", "SSN: {v}"),
+    "date_of_birth": ("Date of birth: {v}", "The patient's DOB is {v}."),
     "secret": ("Use the key {v} to authenticate.", "token = '{v}'"),
 }
 
@@ -208,6 +284,8 @@ def carrier(kind: str, value: str, rng: random.Random) -> tuple[str, int]:
         sentence = f"DATABASE_URL=postgres://admin:{value}@db.internal:5432/prod"
     elif kind == "secret" and value.startswith("-----BEGIN"):
         sentence = f"The deploy key:\n{value}\nKeep it safe."
+    elif kind == "id_number":
+        sentence = rng.choice(id_carrier(value)).format(v=value)
     else:
         sentence = rng.choice(CARRIERS[kind]).format(v=value)
     return sentence, sentence.index(value)

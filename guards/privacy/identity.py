@@ -1,0 +1,235 @@
+"""Identity numbers and dates of birth: what names one person to a state, a hospital or a form.
+
+Read anywhere, by shape and allocation rules:
+- UK National Insurance numbers (HMRC, National Insurance Manual NIM39110): two prefix letters,
+  six digits and a suffix A-D, in pairs or unspaced; the first letter is none of D F I Q U V,
+  the second none of D F I O Q U V, and the prefixes BG GB KN NK NT TN ZZ are never allocated
+  (`id_number/uk-nino`). Capitals only: in lower case such runs are identifiers in code.
+
+Read only right after the words that name them, because a bare run of digits is far more often
+a count, an order number or a phone number (the way `ssn` reads a bare nine-digit run):
+- NHS numbers: ten digits, printed 3-3-4 or unspaced, the last the modulus 11 check of the
+  first nine (weights 10 down to 2), after "NHS" (`id_number/uk-nhs+keyword`);
+- passport numbers: six to nine digits, up to two letters before them
+  (`id_number/passport+keyword`);
+- driving licence numbers, which every issuer shapes its own way: five to twenty letters,
+  digits and hyphens, four or more of them digits (`id_number/driving-licence+keyword`);
+- medical record numbers: up to three letters and five to twelve digits, after "MRN",
+  "medical record number" or "patient ID" (`id_number/medical-record+keyword`);
+- dates of birth: a calendar date (1984-03-12, 12/03/1984, 12.03.84, 12 March 1984,
+  March 12, 1984) after "date of birth", "DOB", "birth date", "birthdate" or "birthday"
+  (`date_of_birth+keyword`), or a date in figures after "born" ("born 12/03/1984"). A date
+  alone is nobody's birthday, and "born on 10 December 1815" is how biographies of public
+  figures put it.
+Between the words and the value, up to three of "number", "no", "nr", "num", "id", "is", "was"
+and a few marks ("Passport No.: X1234567", "NHS number is 943 476 5919"). US ITINs share the
+SSN's printed shape and are read with it (`ssn`).
+
+Look-alikes: the NHS's test range (999 ...) and the example numbers printed on forms and in
+guidance (`lookalikes.EXAMPLE_ID_NUMBERS`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterator, Sequence
+from typing import Final
+
+from synthguard.guards.privacy.finding import Hit, mask
+from synthguard.guards.privacy.lookalikes import EXAMPLE_ID_NUMBERS, Inert, covering
+
+NINO_RULE: Final = "id_number/uk-nino"
+NHS_RULE: Final = "id_number/uk-nhs+keyword"
+PASSPORT_RULE: Final = "id_number/passport+keyword"
+LICENCE_RULE: Final = "id_number/driving-licence+keyword"
+MEDICAL_RULE: Final = "id_number/medical-record+keyword"
+BIRTH_RULE: Final = "date_of_birth+keyword"
+
+# From the digits: text holds far fewer digits than capitals, so the expression is tried at
+# fewer places; the prefix before them is checked on each match.
+_NINO_DIGITS = re.compile(r"\d\d( ?)\d\d\1\d\d\1[A-D](?![A-Za-z0-9])")
+# Every digit read as 0: a National Insurance number's digits then read 000000 or 00 00 00,
+# which `in` finds far faster than the expression scans for them.
+_ZEROS: Final = bytes.maketrans(b"0123456789", b"0000000000")
+_NINO_FIRST: Final = frozenset("ABCEGHJKLMNOPRSTWXYZ")
+_NINO_SECOND: Final = frozenset("ABCEGHJKLMNPRSTWXYZ")
+_UNALLOCATED_PREFIXES: Final = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
+
+# What may stand between the words and the value.
+_BETWEEN = r"(?:\W{1,4}(?i:number|no|nr|num|id|is|was)\b){0,3}[^\w\n]{0,4}"
+_END = r"(?![\w-])"
+_MONTHS: Final = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sept", "sep"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_MONTH = r"(?i:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_NUMERIC_DATE = (
+    r"(?P<iso>(?P<iy>\d{4})-(?P<im>\d\d)-(?P<id>\d\d))"
+    r"|(?P<num>(?P<na>\d{1,2})(?P<sep>[/.-])(?P<nb>\d{1,2})(?P=sep)(?P<ny>\d{4}|\d\d))"
+)
+_DATE = (
+    _NUMERIC_DATE
+    + r"|(?P<dmy>(?P<dd>\d{1,2})(?i:st|nd|rd|th)?\s(?P<dm>"
+    + _MONTH
+    + r"),?\s(?P<dy>\d{4}))"
+    r"|(?P<mdy>(?P<mm>" + _MONTH + r")\s(?P<md>\d{1,2})(?i:st|nd|rd|th)?,?\s(?P<my>\d{4}))"
+)
+
+
+def _after(words: str, value: str) -> re.Pattern[str]:
+    return re.compile(rf"(?:{words}){_BETWEEN}(?P<value>{value}){_END}")
+
+
+_KEYWORDED: Final = (
+    # (rule, what the text holds as written or in lower case for the expression to be tried,
+    # the expression)
+    (NHS_RULE, ("NHS",), (), _after(r"\bNHS\b", r"\d{3}(?P<s>[- ]?)\d{3}(?P=s)\d{4}")),
+    (PASSPORT_RULE, (), ("passport",), _after(r"(?i:\bpassport\b)", r"[A-Za-z]{0,2}\d{6,9}")),
+    (
+        LICENCE_RULE,
+        ("DL",),
+        ("licen",),
+        _after(
+            r"(?i:\bdriv(?:er['’]?s?|ing)[ -]licen[cs]e)|\bDL\b",
+            r"[A-Za-z0-9][A-Za-z0-9-]{4,19}",
+        ),
+    ),
+    (
+        MEDICAL_RULE,
+        ("MRN",),
+        ("medical record", "patient"),
+        _after(
+            r"\bMRN\b|(?i:\bmedical record\b|\bpatient(?:['’]s)?\W{1,4}(?:id|number|no)\b)",
+            r"[A-Za-z]{0,3}[- ]?\d{5,12}",
+        ),
+    ),
+    (
+        BIRTH_RULE,
+        (),
+        ("birth", "dob", "d.o.b"),
+        _after(r"(?i:\bdate of birth|\bbirth ?(?:date|day)\b|\bd\.?o\.?b\b\.?)", _DATE),
+    ),
+    # "Born" before a date in figures, the way forms write it; before a month's name it is
+    # how biographies of public figures are written.
+    (BIRTH_RULE, (), ("born",), _after(r"(?i:\bborn(?: on)?)", _NUMERIC_DATE)),
+)
+_CASED_HINTS: Final = tuple(sorted({hint for _, cased, _, _ in _KEYWORDED for hint in cased}))
+_LOWER_HINTS: Final = tuple(sorted({hint for _, _, hints, _ in _KEYWORDED for hint in hints}))
+ID_DIGITS: Final = 5
+"""The fewest digits a string holds when it holds an identity number or a date of birth."""
+
+
+def find_identities(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
+    """Every identity number and date of birth in `text`; examples and test ranges as
+    look-alikes."""
+    zeros = text.encode("utf-8", "surrogatepass").translate(_ZEROS)
+    ninos = _NINO_DIGITS.finditer(text) if b"000000" in zeros or b"00 00 00" in zeros else ()
+    for match in ninos:
+        start = match.start() - 2 - len(match.group(1))
+        if start < 0 or (start and text[start - 1].isalnum()):
+            continue
+        prefix = text[start : start + 2]
+        if (
+            prefix[0] in _NINO_FIRST
+            and prefix[1] in _NINO_SECOND
+            and prefix not in _UNALLOCATED_PREFIXES
+            and text[start + 2 : match.start()] == match.group(1)
+        ):
+            value = _compact(text[start : match.end()])
+            yield _hit(start, match.end(), "id_number", NINO_RULE, value, inert)
+    lowered = text.lower()
+    if not any(map(lowered.__contains__, _LOWER_HINTS)) and not any(
+        map(text.__contains__, _CASED_HINTS)
+    ):
+        return
+    for rule, cased, hints, expression in _KEYWORDED:
+        if not any(map(lowered.__contains__, hints)) and not any(map(text.__contains__, cased)):
+            continue
+        for match in expression.finditer(text):
+            value = match.group("value")
+            start, end = match.span("value")
+            if rule == BIRTH_RULE:
+                if _date(match):
+                    yield _hit(start, end, "date_of_birth", rule, value, inert)
+                continue
+            compact = _compact(value)
+            digits = sum(c.isdigit() for c in compact)
+            if rule == LICENCE_RULE and digits < 4:
+                continue
+            if rule == NHS_RULE and not _nhs_check(compact):
+                continue
+            yield _hit(start, end, "id_number", rule, compact, inert)
+
+
+def _hit(start: int, end: int, kind: str, rule: str, value: str, inert: Sequence[Inert]) -> Hit:
+    preview = mask(value, 0, 0) if kind == "date_of_birth" else mask(value, 0, 2)
+    why = covering(inert, start, end)
+    if why is None and value in EXAMPLE_ID_NUMBERS:
+        why = "example"
+    if why is None and rule == NHS_RULE and value.startswith("999"):
+        why = "test-range"
+    if why is not None:
+        return Hit(start, end, kind, f"{kind}/{why}", preview, True)
+    return Hit(start, end, kind, rule, preview)
+
+
+def _compact(value: str) -> str:
+    return value.replace(" ", "").replace("-", "").upper()
+
+
+def _nhs_check(digits: str) -> bool:
+    """The NHS number's modulus 11 check: weights 10..2 over the first nine digits, the check
+    digit 11 minus the remainder (11 reads 0; 10 is never issued)."""
+    total = sum(int(d) * weight for d, weight in zip(digits[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    return check != 10 and (0 if check == 11 else check) == int(digits[9])
+
+
+def _date(match: re.Match[str]) -> bool:
+    """Whether the date matched is a day of the calendar (day-first or month-first, for
+    numbers that could be either)."""
+    found = {name: value for name, value in match.groupdict().items() if value}
+    if "iso" in found:
+        return _valid(int(found["iy"]), int(found["im"]), int(found["id"]))
+    if "num" in found:
+        a, b, year = int(found["na"]), int(found["nb"]), _year(found["ny"])
+        return _valid(year, b, a) or _valid(year, a, b)
+    if "dmy" in found:
+        return _valid(int(found["dy"]), _month(found["dm"]), int(found["dd"]))
+    return _valid(int(found["my"]), _month(found["mm"]), int(found["md"]))
+
+
+def _month(name: str) -> int:
+    return _MONTHS[name.rstrip(".").lower()]
+
+
+def _year(text: str) -> int:
+    return int(text) if len(text) == 4 else 1900 + int(text)
+
+
+def _valid(year: int, month: int, day: int) -> bool:
+    if not 1870 <= year <= 2100:
+        return False
+    try:
+        datetime.date(year, month, day)
+    except ValueError:
+        return False
+    return True
