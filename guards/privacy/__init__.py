@@ -4,9 +4,10 @@ Kinds (`KINDS`): e-mail addresses, phone numbers (libphonenumber, region configu
 IPv4/IPv6 addresses, IBANs (mod 97), payment card numbers (IIN scheme and Luhn), US SSNs (issued
 area/group/serial), identity numbers (ITINs, UK National Insurance and NHS numbers; passport,
 driving licence and medical record numbers after their words), dates of birth after their
-words, and secrets (Yelp's detect-secrets plugins). Look-alikes pass and are named
-with the rule that let them pass: reserved example domains, documentation IP ranges, published
-test cards, vendors' example keys, version strings, UUIDs, ISBNs and hex digests.
+words, street addresses and post office boxes, and secrets (Yelp's detect-secrets plugins).
+Look-alikes pass and are named with the rule that let them pass: reserved example domains,
+documentation IP ranges, published test cards, vendors' example keys, version strings, UUIDs,
+ISBNs and hex digests, public and fictional addresses.
 
     from synthguard.guards.privacy import PrivacyGuard, redact
     from synthguard.provenance.sample import sample_from_row
@@ -19,7 +20,7 @@ test cards, vendors' example keys, version strings, UUIDs, ISBNs and hex digests
 
 Inside: `finding` (kinds, placeholders, findings), `detect` (every detector over a sample),
 `contact` (e-mail, phone), `network` (IP), `financial` (IBAN, card), `ssn` (and ITIN),
-`identity` (identity numbers, dates of birth), `credentials`
+`identity` (identity numbers, dates of birth), `address` (street addresses), `credentials`
 (detect-secrets), `lookalikes` (what passes and why), `redaction`, `guard`.
 """
 

@@ -345,10 +345,21 @@ class SecretScanner:
         """The plugins' class names, as the guard's configuration records them."""
         return [type(plugin).__name__ for plugin, _trigger in self.plugins]
 
-    def find(self, text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
-        """Every secret value in `text`; filtered and example values as look-alikes."""
-        lowered = text.lower()
-        longest = max(map(len, text.split()), default=0)
+    def find(
+        self,
+        text: str,
+        inert: Sequence[Inert],
+        *,
+        lowered: str | None = None,
+        longest: int | None = None,
+    ) -> Iterator[Hit]:
+        """Every secret value in `text`; filtered and example values as look-alikes.
+        `lowered` (the text in lower case) and `longest` (its longest run without whitespace)
+        are computed here unless the caller has them."""
+        if lowered is None:
+            lowered = text.lower()
+        if longest is None:
+            longest = max(map(len, text.split()), default=0)
         chosen: list[tuple[BasePlugin, Trigger]] = []
         for plugin, trigger in self.plugins:
             if trigger.shortest > longest:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Final
 
 from synthguard.guards.fields import labelled_strings
+from synthguard.guards.privacy.address import ADDRESS_DIGITS, find_addresses
 from synthguard.guards.privacy.contact import (
     find_emails,
     find_phones,
@@ -23,7 +24,7 @@ from synthguard.guards.privacy.contact import (
 )
 from synthguard.guards.privacy.credentials import GENERIC_RULES, SecretScanner
 from synthguard.guards.privacy.financial import find_cards, find_ibans
-from synthguard.guards.privacy.finding import Finding, Hit
+from synthguard.guards.privacy.finding import Finding, Hit, shape_of
 from synthguard.guards.privacy.identity import ID_DIGITS, find_identities
 from synthguard.guards.privacy.lookalikes import inert_spans
 from synthguard.guards.privacy.network import find_ips
@@ -50,6 +51,7 @@ PRIORITY: Final = (
     "ssn",
     "id_number",
     "date_of_birth",
+    "street_address",
     "email",
     "ip_address",
     "phone",
@@ -83,10 +85,14 @@ class Detector:
         if not text:
             return []
         # Every detector's expressions cost a pass over the string; each runs only where its
-        # necessary condition holds (the digit counts above, a character), counted in C.
-        digits = digit_count(text)
-        inert = inert_spans(text) if digits >= INERT_DIGITS else []
-        candidates = list(self.secrets.find(text, inert))
+        # necessary condition holds (the digit counts above, a character, a run of the
+        # string's shape), counted or found in C.
+        shape = shape_of(text)
+        digits = shape.count(b"0")
+        lowered = text.lower()
+        longest = max(map(len, text.split()), default=0)
+        inert = inert_spans(text, longest) if digits >= INERT_DIGITS else []
+        candidates = list(self.secrets.find(text, inert, lowered=lowered, longest=longest))
         if digits >= IBAN_DIGITS:
             candidates += find_ibans(text, inert)
         if digits >= CARD_DIGITS:
@@ -94,7 +100,9 @@ class Detector:
         if digits >= SSN_DIGITS and ("-" in text or " " in text):
             candidates += find_ssns(text, inert)
         if digits >= ID_DIGITS:
-            candidates += find_identities(text, inert)
+            candidates += find_identities(text, inert, shape, lowered)
+        if digits >= ADDRESS_DIGITS:
+            candidates += find_addresses(text, inert, shape)
         if "@" in text or may_hide_email(text):
             candidates += find_emails(text, inert)
         if (digits >= IPV4_DIGITS and text.count(".") >= 3) or "::" in text or text.count(":") >= 7:
@@ -104,12 +112,6 @@ class Detector:
         if not candidates:
             return []
         return sorted(_resolved(candidates), key=lambda hit: (hit.start, hit.end))
-
-
-def digit_count(text: str) -> int:
-    """How many ASCII digits `text` holds (bytes.translate: C speed, no Python loop)."""
-    raw = text.encode("utf-8", "surrogatepass")
-    return len(raw) - len(raw.translate(None, b"0123456789"))
 
 
 def _resolved(candidates: Iterable[Hit]) -> Iterator[Hit]:

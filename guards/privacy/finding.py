@@ -23,6 +23,7 @@ KINDS: Final[tuple[str, ...]] = (
     "ssn",
     "id_number",
     "date_of_birth",
+    "street_address",
     "secret",
 )
 """Every kind of private value the guard finds."""
@@ -37,6 +38,7 @@ PLACEHOLDERS: Final[Mapping[str, str]] = MappingProxyType(
         "ssn": "[SSN]",
         "id_number": "[ID_NUMBER]",
         "date_of_birth": "[DATE_OF_BIRTH]",
+        "street_address": "[ADDRESS]",
         "secret": "[SECRET]",
     }
 )
@@ -89,6 +91,20 @@ class Hit(NamedTuple):
     rule: str
     preview: str
     lookalike: bool = False
+
+
+_SHAPES: Final = bytes.maketrans(
+    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz\t",
+    b"0" * 10 + b"A" * 26 + b"a" * 26 + b" ",
+)
+
+
+def shape_of(text: str) -> bytes:
+    """`text` as UTF-8 with every ASCII digit read as 0, capital as A, small letter as a and
+    tab as a space: what a detector's necessary condition looks for with `in` ("0 A": a number,
+    then a capitalised word), far faster than an expression scanning the text. No other byte
+    becomes 0, A or a (UTF-8 encodes every other character in bytes of 0x80 or more)."""
+    return text.encode("utf-8", "surrogatepass").translate(_SHAPES)
 
 
 def mask(value: str, keep_start: int, keep_end: int) -> str:

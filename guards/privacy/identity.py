@@ -49,9 +49,6 @@ BIRTH_RULE: Final = "date_of_birth+keyword"
 # From the digits: text holds far fewer digits than capitals, so the expression is tried at
 # fewer places; the prefix before them is checked on each match.
 _NINO_DIGITS = re.compile(r"\d\d( ?)\d\d\1\d\d\1[A-D](?![A-Za-z0-9])")
-# Every digit read as 0: a National Insurance number's digits then read 000000 or 00 00 00,
-# which `in` finds far faster than the expression scans for them.
-_ZEROS: Final = bytes.maketrans(b"0123456789", b"0000000000")
 _NINO_FIRST: Final = frozenset("ABCEGHJKLMNOPRSTWXYZ")
 _NINO_SECOND: Final = frozenset("ABCEGHJKLMNPRSTWXYZ")
 _UNALLOCATED_PREFIXES: Final = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
@@ -106,7 +103,8 @@ _KEYWORDED: Final = (
     (
         LICENCE_RULE,
         ("DL",),
-        ("licen",),
+        # driver's, drivers, driver, driving (and driving-) licence or license
+        ("r's licen", "r’s licen", "rs licen", "r licen", "g licen", "g-licen"),
         _after(
             r"(?i:\bdriv(?:er['’]?s?|ing)[ -]licen[cs]e)|\bDL\b",
             r"[A-Za-z0-9][A-Za-z0-9-]{4,19}",
@@ -137,11 +135,11 @@ ID_DIGITS: Final = 5
 """The fewest digits a string holds when it holds an identity number or a date of birth."""
 
 
-def find_identities(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
-    """Every identity number and date of birth in `text`; examples and test ranges as
-    look-alikes."""
-    zeros = text.encode("utf-8", "surrogatepass").translate(_ZEROS)
-    ninos = _NINO_DIGITS.finditer(text) if b"000000" in zeros or b"00 00 00" in zeros else ()
+def find_identities(text: str, inert: Sequence[Inert], shape: bytes, lowered: str) -> Iterator[Hit]:
+    """Every identity number and date of birth in `text` (`shape` is its `shape_of`,
+    `lowered` the text in lower case); examples and test ranges as look-alikes."""
+    # A National Insurance number's digits read 000000 or 00 00 00 in the shape.
+    ninos = _NINO_DIGITS.finditer(text) if b"000000" in shape or b"00 00 00" in shape else ()
     for match in ninos:
         start = match.start() - 2 - len(match.group(1))
         if start < 0 or (start and text[start - 1].isalnum()):
@@ -155,7 +153,6 @@ def find_identities(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
         ):
             value = _compact(text[start : match.end()])
             yield _hit(start, match.end(), "id_number", NINO_RULE, value, inert)
-    lowered = text.lower()
     if not any(map(lowered.__contains__, _LOWER_HINTS)) and not any(
         map(text.__contains__, _CASED_HINTS)
     ):

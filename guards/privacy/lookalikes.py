@@ -72,6 +72,27 @@ EXAMPLE_SSNS: Final = frozenset({"078051120", "219099999", "123456789"})
 # that fill one in, and the NHS number of NHS Digital's documentation (it passes the check).
 EXAMPLE_ID_NUMBERS: Final = frozenset({"AB123456C", "9434765919"})
 
+# Addresses of public offices and landmarks, and of fiction, quoted in examples and trivia: no
+# private household lives there. House number, street and type as `address` compares them.
+PUBLIC_ADDRESSES: Final = frozenset(
+    {
+        "1600 pennsylvania avenue",  # the White House
+        "1600 pennsylvania ave",
+        "10 downing street",  # the UK Prime Minister's office
+        "11 downing street",
+        "221b baker street",  # Sherlock Holmes
+        "742 evergreen terrace",  # The Simpsons
+        "1600 amphitheatre parkway",  # Google
+        "1 microsoft way",
+        "350 fifth avenue",  # the Empire State Building
+        "4 privet drive",  # Harry Potter
+        "12 grimmauld place",
+        "124 conch street",  # SpongeBob
+        "123 main street",  # the placeholder address of forms and examples
+        "123 main st",
+    }
+)
+
 # Keys that vendors publish in their documentation as examples.
 EXAMPLE_SECRETS: Final = frozenset(
     {
@@ -82,8 +103,9 @@ EXAMPLE_SECRETS: Final = frozenset(
         "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
     }
 )
-# A value containing one of these (any case) is an illustration, not a credential: vendors
-# mark examples with EXAMPLE, and templates leave a hole to fill.
+# A value containing one of these (in lower case, capitals or capitalised) is an illustration,
+# not a credential: vendors mark examples with EXAMPLE, and templates leave a hole to fill.
+# Mixed case is no marker: a random key body holds "XxxX" or "yOUr" now and then.
 PLACEHOLDER_WORDS: Final = (
     "example",
     "your",
@@ -189,6 +211,7 @@ def as_config() -> dict[str, list[str]]:
         "example_ibans": sorted(EXAMPLE_IBANS),
         "example_ssns": sorted(EXAMPLE_SSNS),
         "example_id_numbers": sorted(EXAMPLE_ID_NUMBERS),
+        "public_addresses": sorted(PUBLIC_ADDRESSES),
         "example_secrets": sorted(EXAMPLE_SECRETS),
         "placeholder_words": sorted(PLACEHOLDER_WORDS),
         "demo_passwords": sorted(DEMO_PASSWORDS),
@@ -200,10 +223,13 @@ def as_config() -> dict[str, list[str]]:
     }
 
 
-def inert_spans(text: str) -> list[Inert]:
-    """The UUIDs, hex digests and ISBNs in `text`, in order of start."""
+def inert_spans(text: str, longest: int | None = None) -> list[Inert]:
+    """The UUIDs, hex digests and ISBNs in `text`, in order of start (`longest`: the length
+    of its longest run without whitespace, when the caller has it)."""
     found: list[Inert] = []
-    if max(map(len, text.split()), default=0) >= 32:  # a digest or a UUID is one long run
+    if longest is None:
+        longest = max(map(len, text.split()), default=0)
+    if longest >= 32:  # a digest or a UUID is one long run
         if text.count("-") >= 4:
             found += [
                 Inert(m.start(), m.end(), "uuid")
@@ -277,8 +303,11 @@ def is_placeholder(value: str) -> bool:
     """Whether a secret-shaped value is a documented example or a template's hole."""
     if value in EXAMPLE_SECRETS or value.lower() in DEMO_PASSWORDS:
         return True
-    lowered = value.lower()
-    return any(word in lowered for word in PLACEHOLDER_WORDS)
+    return any(
+        form in value
+        for word in PLACEHOLDER_WORDS
+        for form in (word, word.upper(), word.capitalize())
+    )
 
 
 def follows_version_word(text: str, start: int) -> bool:

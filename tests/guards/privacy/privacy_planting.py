@@ -224,6 +224,23 @@ def date_of_birth(rng: random.Random) -> str:
     )
 
 
+_STREETS = ("Maple", "Oak Hill", "Cedar", "Washington", "Lincoln", "Elm", "Park", "Sunset")
+_TYPES = ("Street", "St.", "Avenue", "Ave", "Road", "Rd", "Boulevard", "Lane", "Dr")
+_CITIES = (("Springfield", "IL"), ("Austin", "TX"), ("Denver", "CO"), ("Portland", "OR"))
+
+
+def street_address(rng: random.Random) -> str:
+    """A US street address: number, street and type, sometimes a unit, city, state and ZIP."""
+    number = rng.randrange(1, 20000)
+    street = f"{number} {rng.choice(_STREETS)} {rng.choice(_TYPES)}"
+    if rng.random() < 0.3:
+        street += f", Apt {rng.randrange(1, 40)}{rng.choice('ABC')}"
+    if rng.random() < 0.6:
+        city, state = rng.choice(_CITIES)
+        street += f", {city}, {state} {rng.randrange(10000, 99999)}"
+    return street
+
+
 def secret(rng: random.Random) -> str:
     """A secret as it appears in text: a bare token, an assignment, a URL or a PEM block."""
     style = rng.randrange(8)
@@ -260,6 +277,7 @@ GENERATORS: dict[str, Callable[[random.Random], str]] = {
     "ssn": ssn,
     "id_number": id_number,
     "date_of_birth": date_of_birth,
+    "street_address": street_address,
     "secret": secret,
 }
 assert tuple(GENERATORS) == KINDS
@@ -272,6 +290,7 @@ CARRIERS: dict[str, tuple[str, ...]] = {
     "payment_card": ("It was charged to card {v} yesterday.", "Card number: {v}"),
     "ssn": ("Her SSN is {v}, as the form shows.", "SSN: {v}"),
     "date_of_birth": ("Date of birth: {v}", "The patient's DOB is {v}."),
+    "street_address": ("Ship the order to {v} by Friday.", "Home address: {v}"),
     "secret": ("Use the key {v} to authenticate.", "token = '{v}'"),
 }
 

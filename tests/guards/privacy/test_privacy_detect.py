@@ -461,3 +461,16 @@ def test_the_necessary_conditions_hold_on_documentation_with_secrets_planted() -
         planted = planting.plant(doc, "secret", rng).text
         for text in (doc, planted):
             assert sorted(SCANNER.find(text, [])) == sorted(_every_plugin_on_every_line(text))
+
+
+def test_a_placeholder_word_in_mixed_case_inside_a_random_value_marks_no_example() -> None:
+    body = "e5IxBdQ8B/TlsMY2JsMGcvObKnugUJq5zkqkJyI92WPBZ7Rd0tngw0INBE/7rbtI\nOnXxxXbN0ZwQs/Wu"
+    key = f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----"
+    token = 'password = "k9yOuRq2Lm7vX4pW1zT8"'
+    for text in (key, token):
+        (finding,) = find_private(sample_from_row({"text": text}))
+        assert finding.kind == "secret"
+    for text in ('password = "YOUR_PASSWORD_1234"', 'password = "Your-Password-1234"'):
+        findings, lookalikes = DETECTOR.scan(sample_from_row({"text": text}))
+        assert findings == []
+        assert [f.rule for f in lookalikes] == ["secret/example-key"]

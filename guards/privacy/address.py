@@ -1,0 +1,110 @@
+"""Street addresses: a house number, a street's name and its type, and what follows them.
+
+An address (`street_address/street`) is a house number (up to five digits, perhaps a letter,
+221B, or a range, 12-14), a street's name of one to four capitalised words (an ordinal counts,
+5th; a direction may lead, N. or West), and a street type from the common USPS Publication 28
+suffixes and their British counterparts. What follows is taken into the span: a unit (Apt 4B,
+Suite 200, Flat 3, #12), then a city and a US state with its ZIP code (Springfield, IL 62704)
+or a UK postcode (London SW1A 2AA). Post office boxes are addresses too
+(`street_address/po-box`).
+
+Title case makes a number, capitalised words and a word such as Place, Drive or Court common
+outside addresses ("round to 1 Decimal Place", "a 2 Hard Drive"), so those types count only
+with a unit, a ZIP code or a postcode after them; Street, Avenue, Road, Boulevard, Lane and the
+like, and every abbreviation with its number, stand alone. A postal code on its own is left
+out: thousands of households share one. Public and fictional addresses pass as look-alikes
+(`lookalikes.PUBLIC_ADDRESSES`: 1600 Pennsylvania Avenue, 10 Downing Street, 221B Baker
+Street, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Final
+
+from synthguard.guards.privacy.finding import Hit, mask
+from synthguard.guards.privacy.lookalikes import PUBLIC_ADDRESSES, Inert, covering
+
+STREET_RULE: Final = "street_address/street"
+PO_BOX_RULE: Final = "street_address/po-box"
+
+# Split from text for reading: the lists are long and their order means nothing.
+_STRONG_TYPES: Final = (  # noqa: SIM905
+    "Street St Avenue Ave Road Rd Boulevard Blvd Lane Ln Terrace Parkway Pkwy Highway Hwy Dr Ct "
+    "Pl Cres Sq Trl Cir Expressway Expy Freeway Fwy Turnpike Tpke"
+).split()
+_WEAK_TYPES: Final = (  # noqa: SIM905
+    "Drive Court Place Way Circle Square Close Crescent Grove Gardens Mews Trail Plaza Row Walk "
+    "Hill Park"
+).split()
+_NAME_WORD = r"(?:[A-Z][a-z'’]+|[A-Z]{2,}|\d{1,3}(?:st|nd|rd|th))"
+_STREET = re.compile(
+    r"(?<![\w.,/#-])(?P<number>\d{1,5}[A-Z]?(?:-\d{1,5})?)[ \t]"
+    r"(?:(?:[NSEW]|North|South|East|West)\.?[^\S\n])?"
+    rf"{_NAME_WORD}(?:[^\S\n]{_NAME_WORD}){{0,3}}[^\S\n]"
+    rf"(?P<type>{'|'.join(_STRONG_TYPES + _WEAK_TYPES)})\b\.?"
+    r"(?P<unit>,?[^\S\n](?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm)\.?[^\S\n]?#?"
+    r"[A-Za-z0-9-]{1,6}\b|,?[^\S\n]#[A-Za-z0-9-]{1,6}\b)?"
+    r"(?P<place>,?[^\S\n][A-Z][a-z]+(?:[^\S\n][A-Z][a-z]+){0,2},?[^\S\n]"
+    r"(?:[A-Z]{2}[^\S\n]\d{5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?[^\S\n]?\d[ABD-HJLNP-UW-Z]{2})\b)?"
+)
+_PO_BOX = re.compile(r"\bP\.?[^\S\n]?O\.?[^\S\n]?Box[^\S\n]#?\d{1,6}\b", re.IGNORECASE)
+_STRONG: Final = frozenset(_STRONG_TYPES)
+_ABBREVIATIONS: Final = frozenset(
+    "St Ave Rd Blvd Ln Pkwy Hwy Dr Ct Pl Cres Sq Trl Cir Expy Fwy Tpke".split()  # noqa: SIM905
+)
+"""Types whose stop is their own; after any other, a stop ends the sentence."""
+_NUMBERED: Final = (b"0 A", b"0A A", b"0aa A")
+"""What `_STREET` needs, in `shape_of` terms: a house number, a blank and a capitalised word
+(221B Baker: "000A Aaaaa"), or an ordinal and one (350 5th Avenue: "0aa Aaaaaa")."""
+_TIME_WORD = re.compile(
+    r"\b(?:in|since|by|until|till|from|after|before|during|of|around|circa|early|late)\W{1,3}$",
+    re.IGNORECASE,
+)
+ADDRESS_DIGITS: Final = 1
+"""The fewest digits a string holds when it holds a street address or a box number."""
+
+
+def find_addresses(text: str, inert: Sequence[Inert], shape: bytes) -> Iterator[Hit]:
+    """Every street address and post office box in `text` (`shape` is its `shape_of`);
+    public and fictional addresses as look-alikes."""
+    numbered = any(map(shape.__contains__, _NUMBERED))
+    for match in _STREET.finditer(text) if numbered else ():
+        if match.group("type") not in _STRONG and not (match.group("unit") or match.group("place")):
+            continue
+        if _a_year(text, match):
+            continue
+        end = match.end()
+        if match.end("type") + 1 == end and match.group("type") not in _ABBREVIATIONS:
+            end -= 1  # the stop ends the sentence, not an abbreviation
+        yield _hit(match.start(), end, STREET_RULE, text[match.start() : end], inert)
+    if "box" in text or "Box" in text or "BOX" in text:
+        for match in _PO_BOX.finditer(text):
+            yield _hit(match.start(), match.end(), PO_BOX_RULE, match[0], inert)
+
+
+def _a_year(text: str, match: re.Match[str]) -> bool:
+    """Whether the house number is a year after a word of time ("in 2008 Wall Street fell")."""
+    number = match.group("number")
+    if not (len(number) == 4 and number.isdigit() and 1600 <= int(number) <= 2099):
+        return False
+    return bool(_TIME_WORD.search(text, max(0, match.start() - 12), match.start()))
+
+
+def _hit(start: int, end: int, rule: str, value: str, inert: Sequence[Inert]) -> Hit:
+    preview = mask(value, 0, 0)
+    why = covering(inert, start, end)
+    if why is None and _street_of(value) in PUBLIC_ADDRESSES:
+        why = "public-or-fictional"
+    if why is not None:
+        return Hit(start, end, "street_address", f"street_address/{why}", preview, True)
+    return Hit(start, end, "street_address", rule, preview)
+
+
+def _street_of(value: str) -> str:
+    """The house number, name and type of an address, in lower case, single-spaced, without
+    a trailing stop: what `PUBLIC_ADDRESSES` lists."""
+    match = _STREET.match(value)
+    street = value[: match.end("type")] if match else value
+    return " ".join(street.lower().replace(",", " ").split())
