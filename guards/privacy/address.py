@@ -34,19 +34,34 @@ _STRONG_TYPES: Final = (  # noqa: SIM905
     "Street St Avenue Ave Road Rd Boulevard Blvd Lane Ln Terrace Parkway Pkwy Highway Hwy Dr Ct "
     "Pl Cres Sq Trl Cir Expressway Expy Freeway Fwy Turnpike Tpke"
 ).split()
+# The other street suffixes of USPS Publication 28 (Appendix C1) and British ones: most are
+# also common words, so they count only with what follows them.
 _WEAK_TYPES: Final = (  # noqa: SIM905
-    "Drive Court Place Way Circle Square Close Crescent Grove Gardens Mews Trail Plaza Row Walk "
-    "Hill Park"
+    "Alley Arcade Bend Bluff Bluffs Bottom Branch Bridge Brook Brooks Burg Burgs Bypass Camp "
+    "Canyon Cape Causeway Center Centers Circle Circles Cliff Cliffs Close Club Common Commons "
+    "Corner Corners Course Court Courts Cove Coves Creek Crescent Crest Crossing Crossroad Curve "
+    "Dale Dam Divide Drive Drives Estate Estates Extension Extensions Fall Falls Ferry Field "
+    "Fields Flat Flats Ford Fords Forest Forge Forges Fork Forks Fort Garden Gardens Gateway Glen "
+    "Glens Green Greens Grove Groves Harbor Harbors Haven Heights Hill Hills Hollow Inlet Island "
+    "Islands Isle Junction Junctions Key Keys Knoll Knolls Lake Lakes Land Landing Light Lights "
+    "Loaf Lock Locks Lodge Loop Mall Manor Manors Meadow Meadows Mews Mill Mills Mission Motorway "
+    "Mount Mountain Mountains Neck Orchard Oval Overpass Park Parks Parkways Pass Passage Path "
+    "Pike Pine Pines Place Plain Plains Plaza Point Points Port Ports Prairie Radial Ramp Ranch "
+    "Rapid Rapids Rest Ridge Ridges River Roads Route Row Rue Run Shoal Shoals Shore Shores "
+    "Skyway Spring Springs Spur Spurs Square Squares Station Stravenue Stream Streets Summit "
+    "Throughway Trace Track Trafficway Trail Tunnel Underpass Union Unions Valley Valleys Via "
+    "Viaduct View Views Village Villages Ville Vista Walk Walks Wall Way Ways Well Wells"
 ).split()
 _NAME_WORD = r"(?:[A-Z][a-z'’]+|[A-Z]{2,}|\d{1,3}(?:st|nd|rd|th))"
 _STREET = re.compile(
     r"(?<![\w.,/#-])(?P<number>\d{1,5}[A-Z]?(?:-\d{1,5})?)[ \t]"
     r"(?:(?:[NSEW]|North|South|East|West)\.?[^\S\n])?"
     rf"{_NAME_WORD}(?:[^\S\n]{_NAME_WORD}){{0,3}}[^\S\n]"
-    rf"(?P<type>{'|'.join(_STRONG_TYPES + _WEAK_TYPES)})\b\.?"
+    rf"(?P<type>{'|'.join(sorted(_STRONG_TYPES + _WEAK_TYPES, key=len, reverse=True))})\b\.?"
     r"(?P<unit>,?[^\S\n](?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm)\.?[^\S\n]?#?"
     r"[A-Za-z0-9-]{1,6}\b|,?[^\S\n]#[A-Za-z0-9-]{1,6}\b)?"
-    r"(?P<place>,?[^\S\n][A-Z][a-z]+(?:[^\S\n][A-Z][a-z]+){0,2},?[^\S\n]"
+    # The city may stand on the next line, as on an envelope.
+    r"(?P<place>(?:,?[^\S\n]|,?[^\S\n]*\n[^\S\n]*)[A-Z][a-z]+(?:[^\S\n][A-Z][a-z]+){0,2},?[^\S\n]"
     r"(?:[A-Z]{2}[^\S\n]\d{5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?[^\S\n]?\d[ABD-HJLNP-UW-Z]{2})\b)?"
 )
 _PO_BOX = re.compile(r"\bP\.?[^\S\n]?O\.?[^\S\n]?Box[^\S\n]#?\d{1,6}\b", re.IGNORECASE)

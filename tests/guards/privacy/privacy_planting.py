@@ -229,9 +229,20 @@ _TYPES = ("Street", "St.", "Avenue", "Ave", "Road", "Rd", "Boulevard", "Lane", "
 _CITIES = (("Springfield", "IL"), ("Austin", "TX"), ("Denver", "CO"), ("Portland", "OR"))
 
 
+_ENVELOPE_TYPES = ("Mission", "Crossroad", "Fords", "Meadows", "Court", "Place", "Way")
+
+
 def street_address(rng: random.Random) -> str:
-    """A US street address: number, street and type, sometimes a unit, city, state and ZIP."""
+    """A US street address: number, street and type, sometimes a unit, city, state and ZIP;
+    or as an envelope writes it, the city on the next line."""
     number = rng.randrange(1, 20000)
+    if rng.random() < 0.3:
+        city, state = rng.choice(_CITIES)
+        unit = rng.choice(["Suite", "Apt.", "Unit"])
+        return (
+            f"{number} {rng.choice(_STREETS)} {rng.choice(_ENVELOPE_TYPES)} {unit} "
+            f"{rng.randrange(1, 999)}\n{city}, {state} {rng.randrange(10000, 99999)}"
+        )
     street = f"{number} {rng.choice(_STREETS)} {rng.choice(_TYPES)}"
     if rng.random() < 0.3:
         street += f", Apt {rng.randrange(1, 40)}{rng.choice('ABC')}"

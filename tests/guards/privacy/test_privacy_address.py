@@ -45,6 +45,16 @@ DETECTOR = Detector()
             "street_address/street",
         ),
         ("Deliver to 350 5th Avenue.", "350 5th Avenue", "street_address/street"),
+        (
+            "Ship to:\n48 Karen Mission Apt. 019\nEast Christopher, MN 29470\nThanks.",
+            "48 Karen Mission Apt. 019\nEast Christopher, MN 29470",
+            "street_address/street",
+        ),
+        (
+            "7706 Kelly Crossroad\nPort Sarahport, OR 78654",
+            "7706 Kelly Crossroad\nPort Sarahport, OR 78654",
+            "street_address/street",
+        ),
         ("see 12 Abbey Road", "12 Abbey Road", "street_address/street"),
         ("Write to P.O. Box 4410, Tulsa.", "P.O. Box 4410", "street_address/po-box"),
         ("mail po box 12", "po box 12", "street_address/po-box"),
@@ -79,6 +89,7 @@ def test_public_and_fictional_addresses_pass_and_say_why(text: str) -> None:
         "a 2 Hard Drive failure",
         "the 9 Supreme Court justices",
         "value 2 Root Mean Square",
+        "Pass 2 Mountain Views to it, then 3 Green Points.",
         "has 3 Data Frame Row",
         # No street type, or no capitalised name.
         "3 Main Points",
