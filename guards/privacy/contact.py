@@ -90,6 +90,20 @@ _PHONE_WORDS = re.compile(
 )
 _PHONE_WORDS_BEFORE = 40
 """How far before a bare run of digits `_PHONE_WORDS` is looked for."""
+# For a number of another region's plan, only a word that asks to dial ("order no. 0123 4567
+# 890" is an order's number), right before it or a few small words before it.
+_DIAL_WORD = r"\b(?:phone|tel|telephone|call|mobile|cell|fax|whatsapp|sms|dial|ring|reach)"
+_DIAL_WORDS = re.compile(
+    _DIAL_WORD + r"(?:\W{1,4}(?:me|him|her|us|them|at|on|via|is|was|no|nr|number|back|now|anytime))"
+    r"{0,3}\W{0,4}$",
+    re.IGNORECASE,
+)
+_ANY_DIAL_WORD = re.compile(_DIAL_WORD + r"\b", re.IGNORECASE)
+"""A dialling word anywhere: whether a stretch is worth reading in other regions at all."""
+OTHER_REGIONS: Final = ("GB", "DE", "FR", "IT", "ES", "NL", "IE", "AU", "NZ", "IN", "ZA", "JP")
+"""Where a number with a trunk 0 and a phone word before it is also read, in this order, when
+the configured region reads none (libphonenumber's region codes)."""
+OTHER_REGION_RULE: Final = "phone/libphonenumber+other-region"
 
 
 def find_emails(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
@@ -137,10 +151,35 @@ def _email(start: int, end: int, local: str, domain: str, rule: str = EMAIL_RULE
 
 def find_phones(text: str, inert: Sequence[Inert], region: str) -> Iterator[Hit]:
     """Every phone number valid in its plan in `text`; fictional and bare-digit ones as
-    look-alikes."""
+    look-alikes. A stretch with none for `region` is read in `OTHER_REGIONS` too when a phone
+    word may stand before a number in it (`_other_regions`)."""
     for low, high in _windows(text):
+        found = False
         for match in PhoneNumberMatcher(text[low:high], region, leniency=Leniency.VALID):
+            found = True
             yield _judged(text, low + match.start, low + match.end, match, inert)
+        if not found and _ANY_DIAL_WORD.search(text, max(0, low - _PHONE_WORDS_BEFORE), high):
+            yield from _other_regions(text, low, high, region, inert)
+
+
+def _other_regions(
+    text: str, low: int, high: int, region: str, inert: Sequence[Inert]
+) -> Iterator[Hit]:
+    """The numbers of [low, high) written as another region writes them at home (a trunk 0,
+    no country code) right after a phone word ("call 020 7123 4567", "Tel: 030 901820"), in
+    the first of `OTHER_REGIONS` whose plan holds them."""
+    for other in OTHER_REGIONS:
+        if other == region:
+            continue
+        hits = [
+            _judged(text, low + m.start, low + m.end, m, inert, OTHER_REGION_RULE)
+            for m in PhoneNumberMatcher(text[low:high], other, leniency=Leniency.VALID)
+            if m.raw_string.lstrip("(").startswith("0")
+            and _DIAL_WORDS.search(text, max(0, low + m.start - _PHONE_WORDS_BEFORE), low + m.start)
+        ]
+        if hits:
+            yield from hits
+            return
 
 
 def _windows(text: str) -> list[tuple[int, int]]:
@@ -162,7 +201,12 @@ def _windows(text: str) -> list[tuple[int, int]]:
 
 
 def _judged(
-    text: str, start: int, end: int, match: PhoneNumberMatch, inert: Sequence[Inert]
+    text: str,
+    start: int,
+    end: int,
+    match: PhoneNumberMatch,
+    inert: Sequence[Inert],
+    rule: str = PHONE_RULE,
 ) -> Hit:
     """A matched number as a finding, or as a look-alike with the reason it passes."""
     number = match.number
@@ -172,6 +216,8 @@ def _judged(
     why = covering(inert, start, end) or _numeric(text, start, end, raw)
     if why is None and _fictional(number.country_code or 0, national):
         why = "fictional"
+    if why is None and rule == OTHER_REGION_RULE and _fictional(44, _digits(raw)[1:]):
+        why = "fictional"  # Ofcom's drama ranges as the UK writes them, whichever plan holds them
     if (
         why is None
         and raw.isdigit()
@@ -180,7 +226,7 @@ def _judged(
         why = "bare-digits"
     if why is not None:
         return Hit(start, end, "phone", f"phone/{why}", preview, True)
-    return Hit(start, end, "phone", PHONE_RULE, preview)
+    return Hit(start, end, "phone", rule, preview)
 
 
 def _numeric(text: str, start: int, end: int, raw: str) -> str | None:
@@ -201,6 +247,10 @@ def _numeric(text: str, start: int, end: int, raw: str) -> str | None:
     if not raw.startswith("+") and sum(char.isdigit() for char in raw) < 8:
         return "too-short"
     return None
+
+
+def _digits(raw: str) -> str:
+    return "".join(char for char in raw if char.isdigit())
 
 
 def _fictional(country_code: int, national: str) -> bool:

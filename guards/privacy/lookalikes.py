@@ -135,8 +135,10 @@ FICTIONAL_UK_PREFIXES: Final = (
     "1414960",
     "1514960",
     "1614960",
+    "1632960",  # 01632 960xxx, the drama range of no area
     "2896496",
     "2920180",
+    "3069990",  # 03069 990xxx, non-geographic
     "7700900",
     "8081570",
     "9098790",

@@ -176,11 +176,47 @@ def test_invalid_checksums_and_ranges_are_not_found() -> None:
 
 
 def test_the_region_decides_how_national_numbers_read() -> None:
-    text = "Ring 030 901820 for the office."
+    text = "The office is 030 901820, the shop next door."
     us = find_private(sample_from_row({"text": text}), region="US")
     de = find_private(sample_from_row({"text": text}), region="DE")
     assert us == []
     assert [(f.kind, text[f.start : f.end]) for f in de] == [("phone", "030 901820")]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Ring 030 901820 for the office.", "030 901820"),
+        ("Call me on 020 7123 4567 after six.", "020 7123 4567"),
+        ("Her mobile is 0412 345 678.", "0412 345 678"),
+        ("phone: 03-1234-5678", "03-1234-5678"),
+    ],
+)
+def test_another_regions_national_number_counts_after_a_dialling_word(
+    text: str, value: str
+) -> None:
+    (finding,) = find_private(sample_from_row({"text": text}), region="US")
+    assert (text[finding.start : finding.end], finding.rule) == (
+        value,
+        "phone/libphonenumber+other-region",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "lookalike"),
+    [
+        ("See order no. 0123 4567 890 in the table.", None),
+        ("Its number is 030 901820.", None),
+        ("Call 020 7946 0123, the number from the film.", "phone/fictional"),
+        ("Tel: 01632 960123", "phone/fictional"),
+    ],
+)
+def test_other_regions_need_a_dialling_word_and_know_the_drama_ranges(
+    text: str, lookalike: str | None
+) -> None:
+    findings, lookalikes = DETECTOR.scan(sample_from_row({"text": text}))
+    assert findings == []
+    assert [f.rule for f in lookalikes] == ([lookalike] if lookalike else [])
 
 
 def test_entropy_plugins_are_switchable() -> None:
