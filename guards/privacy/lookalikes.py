@@ -88,8 +88,6 @@ PUBLIC_ADDRESSES: Final = frozenset(
         "4 privet drive",  # Harry Potter
         "12 grimmauld place",
         "124 conch street",  # SpongeBob
-        "123 main street",  # the placeholder address of forms and examples
-        "123 main st",
     }
 )
 
