@@ -223,12 +223,10 @@ def as_config() -> dict[str, list[str]]:
     }
 
 
-def inert_spans(text: str, longest: int | None = None) -> list[Inert]:
+def inert_spans(text: str, longest: int) -> list[Inert]:
     """The UUIDs, hex digests and ISBNs in `text`, in order of start (`longest`: the length
-    of its longest run without whitespace, when the caller has it)."""
+    of its longest run without whitespace)."""
     found: list[Inert] = []
-    if longest is None:
-        longest = max(map(len, text.split()), default=0)
     if longest >= 32:  # a digest or a UUID is one long run
         if text.count("-") >= 4:
             found += [
