@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Final
 
-from synthguard.guards.privacy.finding import Hit, mask
+from synthguard.guards.privacy.finding import Hit, judged, mask
 from synthguard.guards.privacy.lookalikes import PUBLIC_ADDRESSES, Inert, covering
 
 STREET_RULE: Final = "street_address/street"
@@ -93,10 +93,11 @@ def find_addresses(text: str, inert: Sequence[Inert], shape: bytes) -> Iterator[
         end = match.end()
         if match.end("type") + 1 == end and match.group("type") not in _ABBREVIATIONS:
             end -= 1  # the stop ends the sentence, not an abbreviation
-        yield _hit(match.start(), end, STREET_RULE, text[match.start() : end], inert)
+        street = _street_key(text[match.start() : match.end("type")])
+        yield _hit(match.start(), end, STREET_RULE, text[match.start() : end], street, inert)
     if "box" in text or "Box" in text or "BOX" in text:
         for match in _PO_BOX.finditer(text):
-            yield _hit(match.start(), match.end(), PO_BOX_RULE, match[0], inert)
+            yield _hit(match.start(), match.end(), PO_BOX_RULE, match[0], None, inert)
 
 
 def _a_year(text: str, match: re.Match[str]) -> bool:
@@ -107,19 +108,17 @@ def _a_year(text: str, match: re.Match[str]) -> bool:
     return bool(_TIME_WORD.search(text, max(0, match.start() - 12), match.start()))
 
 
-def _hit(start: int, end: int, rule: str, value: str, inert: Sequence[Inert]) -> Hit:
+def _hit(
+    start: int, end: int, rule: str, value: str, street: str | None, inert: Sequence[Inert]
+) -> Hit:
     preview = mask(value, 0, 0)
     why = covering(inert, start, end)
-    if why is None and _street_of(value) in PUBLIC_ADDRESSES:
+    if why is None and street in PUBLIC_ADDRESSES:
         why = "public-or-fictional"
-    if why is not None:
-        return Hit(start, end, "street_address", f"street_address/{why}", preview, True)
-    return Hit(start, end, "street_address", rule, preview)
+    return judged(start, end, "street_address", rule, preview, why)
 
 
-def _street_of(value: str) -> str:
-    """The house number, name and type of an address, in lower case, single-spaced, without
-    a trailing stop: what `PUBLIC_ADDRESSES` lists."""
-    match = _STREET.match(value)
-    street = value[: match.end("type")] if match else value
-    return " ".join(street.lower().replace(",", " ").split())
+def _street_key(street: str) -> str:
+    """An address's house number, name and type in lower case, single-spaced: what
+    `PUBLIC_ADDRESSES` lists."""
+    return " ".join(street.lower().split())

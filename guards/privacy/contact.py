@@ -31,7 +31,7 @@ from typing import Final
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatch, PhoneNumberMatcher
 
-from synthguard.guards.privacy.finding import Hit, mask
+from synthguard.guards.privacy.finding import Hit, judged, mask
 from synthguard.guards.privacy.lookalikes import (
     FICTIONAL_UK_PREFIXES,
     FICTIONAL_US_LINES,
@@ -82,10 +82,10 @@ _DECIMAL = re.compile(r"\d+[.,]\d+")
 _DECIMAL_AFTER = re.compile(r"[.,]\d")
 # A word that asks for a number to dial, right before a bare run of digits or a few small words
 # before it ("call me at", "reach her on", "her number is").
+_SMALL_WORDS = r"me|him|her|us|them|at|on|via|is|was|back|now|anytime"
 _PHONE_WORDS = re.compile(
     r"(?:\b(?:phone|tel|telephone|call|mobile|cell|fax|whatsapp|sms|text|dial|ring|contact|"
-    r"reach|number)(?:\W{1,4}(?:me|him|her|us|them|at|on|via|is|was|back|now|anytime))"
-    r"{0,3}|no|nr)\W{0,4}$",
+    rf"reach|number)(?:\W{{1,4}}(?:{_SMALL_WORDS})){{0,3}}|no|nr)\W{{0,4}}$",
     re.IGNORECASE,
 )
 _PHONE_WORDS_BEFORE = 40
@@ -94,9 +94,7 @@ _PHONE_WORDS_BEFORE = 40
 # 890" is an order's number), right before it or a few small words before it.
 _DIAL_WORD = r"\b(?:phone|tel|telephone|call|mobile|cell|fax|whatsapp|sms|dial|ring|reach)"
 _DIAL_WORDS = re.compile(
-    _DIAL_WORD + r"(?:\W{1,4}(?:me|him|her|us|them|at|on|via|is|was|no|nr|number|back|now|anytime))"
-    r"{0,3}\W{0,4}$",
-    re.IGNORECASE,
+    rf"{_DIAL_WORD}(?:\W{{1,4}}(?:{_SMALL_WORDS}|no|nr|number)){{0,3}}\W{{0,4}}$", re.IGNORECASE
 )
 _ANY_DIAL_WORD = re.compile(_DIAL_WORD + r"\b", re.IGNORECASE)
 """A dialling word anywhere: whether a stretch is worth reading in other regions at all."""
@@ -144,9 +142,7 @@ def _obfuscated_emails(text: str) -> Iterator[Hit]:
 def _email(start: int, end: int, local: str, domain: str, rule: str = EMAIL_RULE) -> Hit:
     tld = domain.rsplit(".", 1)[-1]
     preview = f"{local[:1]}***@{domain[:1]}***.{tld}"
-    if is_example_domain(domain):
-        return Hit(start, end, "email", "email/example-domain", preview, True)
-    return Hit(start, end, "email", rule, preview)
+    return judged(start, end, "email", rule, preview, _example_domain(domain))
 
 
 def find_phones(text: str, inert: Sequence[Inert], region: str) -> Iterator[Hit]:
@@ -224,9 +220,7 @@ def _judged(
         and not _PHONE_WORDS.search(text, max(0, start - _PHONE_WORDS_BEFORE), start)
     ):
         why = "bare-digits"
-    if why is not None:
-        return Hit(start, end, "phone", f"phone/{why}", preview, True)
-    return Hit(start, end, "phone", rule, preview)
+    return judged(start, end, "phone", rule, preview, why)
 
 
 def _numeric(text: str, start: int, end: int, raw: str) -> str | None:
@@ -247,6 +241,10 @@ def _numeric(text: str, start: int, end: int, raw: str) -> str | None:
     if not raw.startswith("+") and sum(char.isdigit() for char in raw) < 8:
         return "too-short"
     return None
+
+
+def _example_domain(domain: str) -> str | None:
+    return "example-domain" if is_example_domain(domain) else None
 
 
 def _digits(raw: str) -> str:

@@ -67,7 +67,7 @@ from detect_secrets.plugins.stripe import StripeDetector
 from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
 
-from synthguard.guards.privacy.finding import Hit, mask
+from synthguard.guards.privacy.finding import Hit, judged, mask
 from synthguard.guards.privacy.lookalikes import Inert, covering, inside, is_placeholder
 
 ENTROPY_RULES: Final = {
@@ -402,10 +402,7 @@ class SecretScanner:
             clause = line[_clause_start(line, start) : end]
             why = _lookalike(plugin, value, clause, begin, stop, inert, quoted=quoted)
             preview = _preview(plugin, text[begin:stop])
-            if why is not None:
-                yield Hit(begin, stop, "secret", f"secret/{why}", preview, True)
-            else:
-                yield Hit(begin, stop, "secret", rule, preview)
+            yield judged(begin, stop, "secret", rule, preview, why)
 
 
 def _spans(plugin: BasePlugin, line: str) -> Iterator[tuple[int, int]]:

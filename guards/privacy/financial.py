@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Final
 
-from synthguard.guards.privacy.finding import Hit, mask
+from synthguard.guards.privacy.finding import Hit, judged, mask
 from synthguard.guards.privacy.lookalikes import EXAMPLE_IBANS, TEST_CARDS, Inert, covering
 
 IBAN_RULE: Final = "iban/mod97"
@@ -91,7 +91,7 @@ def find_ibans(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
         start, stop = match.start(), match.start() + end
         preview = compact[:2] + mask(compact[2:], 0, 4)
         why = covering(inert, start, stop) or ("example" if compact in EXAMPLE_IBANS else None)
-        yield _hit(start, stop, "iban", IBAN_RULE, preview, why)
+        yield judged(start, stop, "iban", IBAN_RULE, preview, why)
 
 
 def find_cards(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
@@ -108,14 +108,7 @@ def find_cards(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
             continue
         start, end = match.start(), match.end()
         why = covering(inert, start, end) or ("test-number" if digits in TEST_CARDS else None)
-        yield _hit(start, end, "payment_card", CARD_RULE, mask(digits, 0, 4), why)
-
-
-def _hit(start: int, end: int, kind: str, rule: str, preview: str, why: str | None) -> Hit:
-    """A finding under `rule`, or, when `why` names a reason, a look-alike that passes."""
-    if why is None:
-        return Hit(start, end, kind, rule, preview)
-    return Hit(start, end, kind, f"{kind}/{why}", preview, True)
+        yield judged(start, end, "payment_card", CARD_RULE, mask(digits, 0, 4), why)
 
 
 def _first_alnums(candidate: str, count: int) -> tuple[str, int]:

@@ -93,6 +93,14 @@ class Hit(NamedTuple):
     lookalike: bool = False
 
 
+def judged(start: int, end: int, kind: str, rule: str, preview: str, why: str | None) -> Hit:
+    """A finding under `rule`, or, when `why` names a reason, a look-alike that passes under
+    `kind/why`: how every detector reports what it read."""
+    if why is None:
+        return Hit(start, end, kind, rule, preview)
+    return Hit(start, end, kind, f"{kind}/{why}", preview, True)
+
+
 _SHAPES: Final = bytes.maketrans(
     b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz\t",
     b"0" * 10 + b"A" * 26 + b"a" * 26 + b" ",

@@ -36,7 +36,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Final
 
-from synthguard.guards.privacy.finding import Hit, mask
+from synthguard.guards.privacy.finding import Hit, judged, mask
 from synthguard.guards.privacy.lookalikes import EXAMPLE_ID_NUMBERS, Inert, covering
 
 NINO_RULE: Final = "id_number/uk-nino"
@@ -168,8 +168,7 @@ def find_identities(text: str, inert: Sequence[Inert], shape: bytes, lowered: st
                     yield _hit(start, end, "date_of_birth", rule, value, inert)
                 continue
             compact = _compact(value)
-            digits = sum(c.isdigit() for c in compact)
-            if rule == LICENCE_RULE and digits < 4:
+            if rule == LICENCE_RULE and sum(c.isdigit() for c in compact) < 4:
                 continue
             if rule == NHS_RULE and not _nhs_check(compact):
                 continue
@@ -183,9 +182,7 @@ def _hit(start: int, end: int, kind: str, rule: str, value: str, inert: Sequence
         why = "example"
     if why is None and rule == NHS_RULE and value.startswith("999"):
         why = "test-range"
-    if why is not None:
-        return Hit(start, end, kind, f"{kind}/{why}", preview, True)
-    return Hit(start, end, kind, rule, preview)
+    return judged(start, end, kind, rule, preview, why)
 
 
 def _compact(value: str) -> str:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Final
 
-from synthguard.guards.privacy.finding import Hit
+from synthguard.guards.privacy.finding import Hit, judged
 from synthguard.guards.privacy.lookalikes import (
     PLACEHOLDER_ADDRESSES,
     PUBLIC_SERVICE_ADDRESSES,
@@ -57,7 +57,10 @@ def find_ips(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
             if start and (text[start - 1].isalnum() or text[start - 1] in "._"):
                 continue
             if follows_version_word(text, start):
-                yield _hit(match.group(), start, match.end(), "version-string")
+                version = match.group()
+                yield judged(
+                    start, match.end(), "ip_address", RULE, _preview(version), "version-string"
+                )
             else:
                 yield from _judged(match.group(), start, match.end(), inert)
     if "::" in text or text.count(":") >= 3:
@@ -79,10 +82,7 @@ def _judged(value: str, start: int, end: int, inert: Sequence[Inert]) -> Iterato
         why = "placeholder"
     if why is None and _non_global(address):
         why = "non-global"
-    if why is not None:
-        yield _hit(value, start, end, why)
-    else:
-        yield Hit(start, end, "ip_address", RULE, _preview(value))
+    yield judged(start, end, "ip_address", RULE, _preview(value), why)
 
 
 def _non_global(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -95,10 +95,6 @@ def _non_global(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         or address.is_loopback
         or address.is_link_local
     )
-
-
-def _hit(value: str, start: int, end: int, why: str) -> Hit:
-    return Hit(start, end, "ip_address", f"ip_address/{why}", _preview(value), True)
 
 
 def _preview(value: str) -> str:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Final
 
-from synthguard.guards.privacy.finding import Hit
+from synthguard.guards.privacy.finding import Hit, judged
 from synthguard.guards.privacy.lookalikes import EXAMPLE_SSNS, Inert, covering
 
 RULE: Final = "ssn/area-group"
@@ -62,7 +62,7 @@ def find_ssns(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
                 separator or _ITIN_WORDS.search(text, max(0, start - 40), start)
             ):
                 rule = ITIN_RULE if separator else ITIN_RULE + "+keyword"
-                yield _itin(start, end, rule, preview, inert)
+                yield judged(start, end, "id_number", rule, preview, covering(inert, start, end))
             continue
         if area in ("000", "666") or group == "00" or serial == "0000":
             continue
@@ -74,14 +74,4 @@ def find_ssns(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
         why = covering(inert, start, end)
         if why is None and area + group + serial in EXAMPLE_SSNS:
             why = "advertising"
-        if why is not None:
-            yield Hit(start, end, "ssn", f"ssn/{why}", preview, True)
-        else:
-            yield Hit(start, end, "ssn", rule, preview)
-
-
-def _itin(start: int, end: int, rule: str, preview: str, inert: Sequence[Inert]) -> Hit:
-    why = covering(inert, start, end)
-    if why is not None:
-        return Hit(start, end, "id_number", f"id_number/{why}", preview, True)
-    return Hit(start, end, "id_number", rule, preview)
+        yield judged(start, end, "ssn", rule, preview, why)
