@@ -51,6 +51,7 @@ ROWS: dict[str, str] = {
     "identity words": "passport no NHS number is date of birth: 12/",
     "insurance-number shapes": "AB 12 34 56 ",
     "street-like runs": "12 Maple Oak Street Apt 4B, Austin, TX 78701 ",
+    "dialled numbers": "tel 0999 9999 ",
 }
 
 

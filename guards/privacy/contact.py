@@ -102,6 +102,9 @@ OTHER_REGIONS: Final = ("GB", "DE", "FR", "IT", "ES", "NL", "IE", "AU", "NZ", "I
 """Where a number with a trunk 0 and a phone word before it is also read, in this order, when
 the configured region reads none (libphonenumber's region codes)."""
 OTHER_REGION_RULE: Final = "phone/libphonenumber+other-region"
+OTHER_REGION_NUMBERS: Final = 16
+"""At most this many numbers of a string are read in other regions: each costs a matcher pass
+per region, and a row of 80 KB of "tel 0999 9999" would take seconds."""
 
 
 def find_emails(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
@@ -147,23 +150,41 @@ def _email(start: int, end: int, local: str, domain: str, rule: str = EMAIL_RULE
 
 def find_phones(text: str, inert: Sequence[Inert], region: str) -> Iterator[Hit]:
     """Every phone number valid in its plan in `text`; fictional and bare-digit ones as
-    look-alikes. A stretch with none for `region` is read in `OTHER_REGIONS` too when a phone
-    word may stand before a number in it (`_other_regions`)."""
+    look-alikes. A stretch with none for `region` is read in `OTHER_REGIONS` too, number by
+    number, where a dialling word stands before a number with a trunk 0 (`_other_regions`)."""
+    foreign = 0
     for low, high in _windows(text):
         found = False
         for match in PhoneNumberMatcher(text[low:high], region, leniency=Leniency.VALID):
             found = True
             yield _judged(text, low + match.start, low + match.end, match, inert)
-        if not found and _ANY_DIAL_WORD.search(text, max(0, low - _PHONE_WORDS_BEFORE), high):
-            yield from _other_regions(text, low, high, region, inert)
+        if found or not _ANY_DIAL_WORD.search(text, max(0, low - _PHONE_WORDS_BEFORE), high):
+            continue
+        for run_low, run_high in _dialled_runs(text, low, high):
+            if foreign == OTHER_REGION_NUMBERS:
+                return
+            foreign += 1
+            yield from _other_regions(text, run_low, run_high, region, inert)
+
+
+def _dialled_runs(text: str, low: int, high: int) -> Iterator[tuple[int, int]]:
+    """The phone-shaped runs of [low, high) that open with a trunk 0 (after a bracket, perhaps)
+    right after a dialling word or a few small words after one."""
+    for shaped in _PHONE_SHAPED.finditer(text, low, high):
+        start = shaped.start()
+        if text[start] != "0":
+            continue
+        if start and text[start - 1] == "(":
+            start -= 1
+        if _DIAL_WORDS.search(text, max(0, start - _PHONE_WORDS_BEFORE), start):
+            yield start, shaped.end()
 
 
 def _other_regions(
     text: str, low: int, high: int, region: str, inert: Sequence[Inert]
 ) -> Iterator[Hit]:
-    """The numbers of [low, high) written as another region writes them at home (a trunk 0,
-    no country code) right after a phone word ("call 020 7123 4567", "Tel: 030 901820"), in
-    the first of `OTHER_REGIONS` whose plan holds them."""
+    """The number of [low, high) as another region writes it at home ("call 020 7123 4567",
+    "Tel: 030 901820"), in the first of `OTHER_REGIONS` whose plan holds it."""
     for other in OTHER_REGIONS:
         if other == region:
             continue
@@ -171,7 +192,6 @@ def _other_regions(
             _judged(text, low + m.start, low + m.end, m, inert, OTHER_REGION_RULE)
             for m in PhoneNumberMatcher(text[low:high], other, leniency=Leniency.VALID)
             if m.raw_string.lstrip("(").startswith("0")
-            and _DIAL_WORDS.search(text, max(0, low + m.start - _PHONE_WORDS_BEFORE), low + m.start)
         ]
         if hits:
             yield from hits

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 
 import privacy_planting as planting
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synthguard.guards.privacy import KINDS, Detector, Finding, find_private
+from synthguard.guards.privacy.contact import OTHER_REGION_NUMBERS
 from synthguard.guards.privacy.credentials import SecretScanner, is_indirect_reference
 from synthguard.guards.privacy.finding import Hit
 from synthguard.provenance.errors import InputError
@@ -200,6 +202,14 @@ def test_another_regions_national_number_counts_after_a_dialling_word(
         value,
         "phone/libphonenumber+other-region",
     )
+
+
+def test_a_row_of_dialled_numbers_reads_a_bounded_few_in_other_regions() -> None:
+    row = "call me on 020 7123 4567, " * 4000
+    start = time.process_time()
+    findings = find_private(sample_from_row({"text": row}), region="US")
+    assert len(findings) == OTHER_REGION_NUMBERS
+    assert time.process_time() - start < 10.0
 
 
 @pytest.mark.parametrize(
