@@ -20,6 +20,8 @@ guards' own state and the per-sample facts noted below, never the input.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -30,11 +32,18 @@ from typing import TYPE_CHECKING, Any
 from synthguard.guards.errors import GuardError
 from synthguard.guards.spill import Spill
 from synthguard.guards.verdict import Guard, GuardInfo, Verdict
-from synthguard.ledger.log import making_record_ids
+from synthguard.ledger.log import (
+    Ledger,
+    SignedBatch,
+    content_row,
+    making_record_ids,
+    unsigned_entry,
+)
 from synthguard.provenance.canonical import EncodedList, digest
+from synthguard.provenance.engine import Forked, cores
 from synthguard.provenance.gc_pause import collection_paused
 from synthguard.provenance.reader import Row
-from synthguard.provenance.recorder import Recorder
+from synthguard.provenance.recorder import Item, Recorder
 from synthguard.provenance.sample import Sample, output_row
 
 if TYPE_CHECKING:
@@ -561,7 +570,12 @@ class Tally:
 
 
 def record_verdicts(
-    result: ScreenResult, recorder: Recorder, guards: Sequence[Guard], tally: Tally | None = None
+    result: ScreenResult,
+    recorder: Recorder,
+    guards: Sequence[Guard],
+    tally: Tally | None = None,
+    *,
+    workers: int | None = None,
 ) -> int:
     """Sign one `screened` record per distinct sample: its outcome, verdicts and the guards.
 
@@ -571,38 +585,86 @@ def record_verdicts(
     order of the samples' first rows, known from `tally` (made from its own pass over the
     result when not given): memory holds each sample's first row number and the copies'
     summaries, a block of rows at a time.
+
+    Into a ledger, with more than a block of samples, the records are built and signed a block
+    at a time on `workers` processes forked from this one (default: one per core; they inherit
+    the key) while this one reads the rows and appends the signed blocks in order, one
+    transaction each; `workers=1` builds and signs here. Either way the records say the same.
     """
     if tally is None:
         tally = Tally.of(result)
     first, copies = tally.first, tally.copies
-    # The same in every record: encoded once.
+    # The same in every record: encoded once (and inherited by forked workers, not sent).
     ran = EncodedList(asdict(guard.info) for guard in guards)
 
-    def sign(block: list[Screened]) -> None:
-        # One look-up of the block's depths, not one query per sample.
-        recorder.prefetch_depths(_sample_of(item.row).id for item in block)
-        for item in block:
-            sample = _sample_of(item.row)
-            detail: dict[str, Any] = {
-                "outcome": _outcome(item),
-                "verdicts": [_verdict(v) for v in item.verdicts],
-                "guards": ran,
-                "line": item.row.number,
-            }
-            if sample.id in copies:
-                detail["copies"] = copies.pop(sample.id)
-            recorder.screened(sample, detail=detail)
-
-    with recorder.batch():
+    def blocks() -> Iterator[list[tuple[Sample, int, dict[str, Any]]]]:
+        """The samples to record, in blocks, each with its depth and its detail (less the
+        guards that ran)."""
         block: list[Screened] = []
         for ordinal, item in enumerate(result):
             if item.row.sample is not None and first[item.row.sample.id] == ordinal:
                 block.append(item)
                 if len(block) == BLOCK:
-                    sign(block)
+                    yield described(block)
                     block = []
-        sign(block)
+        if block:
+            yield described(block)
+
+    def described(block: list[Screened]) -> list[tuple[Sample, int, dict[str, Any]]]:
+        # One look-up of the block's depths, not one query per sample.
+        recorder.prefetch_depths(_sample_of(item.row).id for item in block)
+        out = []
+        for item in block:
+            sample = _sample_of(item.row)
+            detail: dict[str, Any] = {
+                "outcome": _outcome(item),
+                "verdicts": [_verdict(v) for v in item.verdicts],
+                "line": item.row.number,
+            }
+            if sample.id in copies:
+                detail["copies"] = copies.pop(sample.id)
+            out.append((sample, recorder.depth_of(sample.id) or 0, detail))
+        return out
+
+    def prepared(block: list[tuple[Sample, int, dict[str, Any]]]) -> list[Item]:
+        return [
+            recorder.prepare_screened(sample, detail={**detail, "guards": ran}, depth=depth)
+            for sample, depth, detail in block
+        ]
+
+    workers = workers or cores()
+    parts = blocks()
+    head = list(itertools.islice(parts, 2))
+    ledger = recorder.ledger
+    if (
+        workers == 1
+        or len(head) < 2
+        or not isinstance(ledger, Ledger)
+        or recorder.mode != "durable"
+    ):
+        # One block costs less than forking; another appender gets the records one by one.
+        with recorder.batch():
+            for block in itertools.chain(head, parts):
+                recorder.commit(prepared(block))
+        return len(first)
+    recorder.flush()
+    with Forked(functools.partial(_signed, ledger, prepared), workers) as pool:
+        for batch, contents in pool.map(itertools.chain(head, parts)):
+            ledger.append_signed(batch, contents, durable=recorder.fsync)
+            recorder.note_appended(len(batch.rows))
     return len(first)
+
+
+def _signed(
+    ledger: Ledger,
+    prepared: Callable[[list[tuple[Sample, int, dict[str, Any]]]], list[Item]],
+    block: list[tuple[Sample, int, dict[str, Any]]],
+) -> tuple[SignedBatch, list[dict[str, str]]]:
+    """A block's records, built and signed (in a forked worker), and its samples' rows as the
+    ledger stores them."""
+    entries = [unsigned_entry(r, ledger.origin, ledger.key_id) for r, _ in prepared(block)]
+    contents = [content_row(sample.id, sample.row, sample.digest) for sample, _, _ in block]
+    return ledger.sign(entries), contents
 
 
 def _outcome(item: Screened) -> str:

@@ -17,16 +17,14 @@ of rows recorded already costs their signatures, and appends nothing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import threading
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,9 +36,8 @@ from synthguard.ledger.log import (
     content_row,
     making_record_ids,
 )
-from synthguard.provenance.engine import Engine
+from synthguard.provenance.engine import Engine, Forked, cores
 from synthguard.provenance.errors import InputError
-from synthguard.provenance.gc_pause import collection_paused
 from synthguard.provenance.reader import RowChunk, detect_format, read_chunks
 from synthguard.provenance.record import (
     RECORD_TYPE,
@@ -63,8 +60,6 @@ transaction writes out; over a run, fewer and larger batches write each page few
 rows: 16 s in batches of 512, 9-11 s in batches of 4096)."""
 CHUNK_BYTES = 16 << 20
 """A part also ends once its lines hold this many bytes, so long rows do not pile up."""
-_AHEAD_PER_WORKER = 2
-"""Parts being parsed, built and signed while this thread appends one, per worker."""
 Progress = Callable[[int], None]
 
 
@@ -266,50 +261,34 @@ def _signed_batches(
     stack: contextlib.ExitStack,
 ) -> Iterator[tuple[SignedBatch, list[dict[str, str]]]]:
     """Each part's records to append, signed, with their rows' stored form, in order."""
-    cores = _cores()
+    workers = cores()
     if engine is not None:
         # The engine's workers have no key: this process signs, on every core.
         for prepared in engine.map(prepare_records, parts):
             kept = keep([entry.sample_id or "" for entry in prepared.entries], prepared.bad)
             entries = _take(prepared.entries, kept)
-            yield ledger.sign(entries, threads=cores), _take(prepared.contents, kept)
+            yield ledger.sign(entries, threads=workers), _take(prepared.contents, kept)
         return
     first = next(parts, None)
     if first is None:
         return
     second = next(parts, None)
-    if second is None or cores == 1:
+    if second is None or workers == 1:
         # One part costs less than forking.
         for part in chain((first,) if second is None else (first, second), parts):
             prepared = prepare_records(part)
             kept = keep([entry.sample_id or "" for entry in prepared.entries], prepared.bad)
             yield ledger.sign(_take(prepared.entries, kept)), _take(prepared.contents, kept)
         return
-    # fork: the workers inherit the ledger handle and its key; nothing is pickled but the
+    # Forked: the workers inherit the ledger handle and its key; nothing is pickled but the
     # parts' lines and the signed rows. They parse, build and sign, and never touch the
-    # database.
-    pool = stack.enter_context(
-        ProcessPoolExecutor(
-            cores, mp_context=get_context("fork"), initializer=_adopt, initargs=(ledger,)
-        )
-    )
-    # On an error or Ctrl-C, parts not started are dropped at once.
-    stack.callback(pool.shutdown, wait=True, cancel_futures=True)
-    pending: deque[Future[_Signed]] = deque()
-
-    def next_batch() -> tuple[SignedBatch, list[dict[str, str]]]:
-        signed = pending.popleft().result()
+    # database. On an error or Ctrl-C, parts not started are dropped at once.
+    pool = stack.enter_context(Forked(functools.partial(_sign_part, ledger), workers))
+    for signed in pool.map(chain((first, second), parts)):
         rows = signed.batch.rows
         kept = keep([row["sample_id"] for row in rows], signed.bad)
         batch = SignedBatch(_take(rows, kept), signed.batch.ledger, signed.batch.key_id)
-        return batch, _take(signed.contents, kept)
-
-    for part in chain((first, second), parts):
-        pending.append(pool.submit(_sign_in_worker, part))
-        if len(pending) >= _AHEAD_PER_WORKER * cores:
-            yield next_batch()
-    while pending:
-        yield next_batch()
+        yield batch, _take(signed.contents, kept)
 
 
 def _take(items: list[_T], kept: list[int]) -> list[_T]:
@@ -323,29 +302,9 @@ class _Signed:
     bad: list[tuple[int, str]]
 
 
-_worker_ledger: Ledger | None = None
-
-
-def _adopt(ledger: Ledger) -> None:
-    global _worker_ledger
-    _worker_ledger = ledger
-    # Ctrl-C reaches the whole process group: the parent stops the run and says what it
-    # committed; a worker has nothing to say.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # The appending thread is the one the run waits on at the end of every part: the workers
-    # yield the core to it.
-    os.nice(5)
-
-
-def _sign_in_worker(part: RecordPart) -> _Signed:
-    assert _worker_ledger is not None  # set by the pool's initializer
-    with collection_paused():
-        prepared = prepare_records(part)
-        return _Signed(_worker_ledger.sign(prepared.entries), prepared.contents, prepared.bad)
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def _sign_part(ledger: Ledger, part: RecordPart) -> _Signed:
+    prepared = prepare_records(part)
+    return _Signed(ledger.sign(prepared.entries), prepared.contents, prepared.bad)
 
 
 def _unrecorded(ledger: Ledger, sample_ids: Sequence[str], counts: _Counts) -> list[int]:

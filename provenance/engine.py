@@ -9,6 +9,9 @@ functions of a part. So any engine gives the same answer as one process, bit for
 another backend (Ray) needs only `map` and `close`.
 
 - `InProcess`: runs the function here, part after part (the default, no extra needed).
+- `Forked`: processes forked from this one, one per core, for work that must stay on this
+  machine (signing with the ledger's key): they inherit what this process holds, the key and
+  the function included, so only parts and results are pickled.
 - `DaskEngine`: Dask distributed (the `dask` extra). `DaskEngine.start(n)` starts a local
   cluster of n worker processes, one thread each; `DaskEngine.connect(address)` uses a running
   scheduler (`dask scheduler` on one machine, `dask worker ADDRESS` on each of the others).
@@ -24,13 +27,19 @@ recipe is large sends it whole only until the workers hold what it built (`built
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future
-from typing import Any, Protocol, TypeVar
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from types import TracebackType
+from typing import Any, Generic, Protocol, TypeVar
 
 from synthguard.provenance.errors import InputError, SynthguardError
+from synthguard.provenance.gc_pause import collection_paused
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -74,6 +83,82 @@ class InProcess:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+class Forked(Generic[T, R]):
+    """`function` on `workers` processes forked from this one (default: one per core).
+
+    The function is inherited at the fork, never pickled, so it may be a closure over what
+    must not travel (a ledger handle and its key). The workers ignore Ctrl-C (the caller
+    stops the run and says what it committed) and run at a lower priority: the caller's
+    thread, which consumes the results in order, is the one the run waits on. Leaving the
+    `with` block drops the parts not started and waits for the rest.
+    """
+
+    def __init__(self, function: Callable[[T], R], workers: int | None = None) -> None:
+        self.workers = workers or cores()
+        self._pool = ProcessPoolExecutor(
+            self.workers,
+            mp_context=get_context("fork"),
+            initializer=_inherit,
+            initargs=(function,),
+        )
+
+    def __enter__(self) -> Forked[T, R]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def map(self, parts: Iterable[T]) -> Iterator[R]:
+        """Submit parts a few per worker ahead; yield the results in order (a worker's error
+        is raised as the function raised it; a worker that died ends the map with
+        EngineError)."""
+        window = IN_FLIGHT_PER_WORKER * self.workers
+        pending: deque[Future[R]] = deque()
+        for part in parts:
+            pending.append(self._pool.submit(_call_inherited, part))
+            if len(pending) >= window:
+                yield _forked_result(pending.popleft())
+        while pending:
+            yield _forked_result(pending.popleft())
+
+
+def _forked_result(future: Future[R]) -> R:
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        raise EngineError(
+            "a worker process forked from this one died (killed, or out of memory); the "
+            "parts it and the others had in hand were not used"
+        ) from exc
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+_inherited: Callable[[Any], Any] | None = None
+
+
+def _inherit(function: Callable[[Any], Any]) -> None:
+    global _inherited
+    _inherited = function
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(5)
+
+
+def _call_inherited(part: Any) -> Any:
+    assert _inherited is not None  # set by the pool's initializer
+    # A part makes many objects and no cycles: the collector would only walk them.
+    with collection_paused():
+        return _inherited(part)
 
 
 class DaskEngine:

@@ -209,6 +209,12 @@ class Recorder:
         """Records committed so far."""
         return self._appended
 
+    def note_appended(self, count: int) -> None:
+        """Count `count` records that a caller built here (`prepare_*`), had signed elsewhere
+        and appended to this recorder's ledger itself, as a screen's forked workers do."""
+        with self._lock:
+            self._appended += count
+
     @property
     def error(self) -> BaseException | None:
         """The error that stopped the background writer (buffered mode), if any."""
@@ -402,18 +408,27 @@ class Recorder:
         The depth repeats the sample's known depth, or 0 for a sample with no lineage here
         (then `detail` should say so): screening is not a generation.
         """
+        item = self.prepare_screened(sample, detail=detail)
+        self.commit([item])
+        return item[0]
+
+    def prepare_screened(
+        self, sample: SampleLike, *, detail: Mapping[str, Any], depth: int | None = None
+    ) -> Item:
+        """Build the `screened` record of `sample` without committing it; `depth` as the
+        caller looked it up (`prefetch_depths`, then `depth_of`), else looked up here."""
         subject = as_sample(sample, self.mapping)
-        item = self._item(
+        if depth is None:
+            depth = self.depth_of(subject.id) or 0
+        return self._item(
             subject,
             event=Event.SCREENED,
             origin=Origin.SYNTHETIC,
             generator=None,
             parents=[],
-            depth=self.depth_of(subject.id) or 0,
+            depth=depth,
             detail=_merge({}, detail),
         )
-        self.commit([item])
-        return item[0]
 
     def released(
         self,
