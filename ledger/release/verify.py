@@ -38,16 +38,14 @@ recorded the release.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
 from copy import copy as copy_of
 from dataclasses import dataclass, field
 from itertools import zip_longest
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +85,7 @@ from synthguard.ledger.release.manifest import (
 from synthguard.ledger.screening import ScreeningStatus, fold_screening
 from synthguard.provenance.canonical import canonical_json
 from synthguard.provenance.dsse import open_envelope
-from synthguard.provenance.engine import Engine
+from synthguard.provenance.engine import Engine, Forked
 from synthguard.provenance.errors import InputError, KeyringError, VerificationError
 from synthguard.provenance.keys import VerifyingKey
 from synthguard.provenance.reader import Row, read_samples
@@ -578,16 +576,9 @@ def _check_lines(
         elif len(rows) < _PARALLEL_FROM or workers == 1:
             results = (checker.check_run(first, lines) for first, lines in runs)
         else:
-            # fork: the workers inherit the checker (keys, the data rows' ids) unpickled.
-            pool = stack.enter_context(
-                ProcessPoolExecutor(
-                    workers,
-                    mp_context=get_context("fork"),
-                    initializer=_adopt,
-                    initargs=(checker,),
-                )
-            )
-            results = _in_order(pool, runs, 2 * workers)
+            # Forked: the workers inherit the checker (keys, the data rows' ids) unpickled.
+            pool = stack.enter_context(Forked(functools.partial(_check_run, checker), workers))
+            results = pool.map(runs)
         for proven in results:
             for number, sample_id in proven.samples:
                 first = seen.setdefault(sample_id, number)
@@ -672,35 +663,9 @@ def check_line_run(part: LineRun) -> _Proven:
     return part.checker.check_run(part.first, part.lines)
 
 
-_worker_checker: _LineChecker | None = None
-
-
-def _adopt(checker: _LineChecker) -> None:
-    global _worker_checker
-    _worker_checker = checker
-
-
-def _check_in_worker(first: int, lines: list[bytes]) -> _Proven:
-    assert _worker_checker is not None  # set by the pool's initializer
-    return _worker_checker.check_run(first, lines)
-
-
-def _in_order(
-    pool: ProcessPoolExecutor, runs: Iterator[tuple[int, list[bytes]]], window: int
-) -> Iterator[_Proven]:
-    """The runs' results in order, with at most `window` runs read ahead (a bundle can be
-    larger than memory would like)."""
-    pending: deque[Future[_Proven]] = deque()
-    try:
-        for first, lines in runs:
-            pending.append(pool.submit(_check_in_worker, first, lines))
-            if len(pending) >= window:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        for future in pending:
-            future.cancel()
+def _check_run(checker: _LineChecker, run: tuple[int, list[bytes]]) -> _Proven:
+    first, lines = run
+    return checker.check_run(first, lines)
 
 
 def _finish(predicate: ReleasePredicate, rows: Mapping[str, int], proven: _Proven) -> None:
