@@ -75,7 +75,12 @@ ENTROPY_RULES: Final = {
     "HexHighEntropyString": "secret/high-entropy-hex",
 }
 GENERIC_RULES: Final = frozenset(
-    {*ENTROPY_RULES.values(), "secret/KeywordDetector", "secret/UnquotedKeywordDetector"}
+    {
+        *ENTROPY_RULES.values(),
+        "secret/KeywordDetector",
+        "secret/UnquotedKeywordDetector",
+        "secret/PasswordInProseDetector",
+    }
 )
 """Rules that say only "something secret-shaped": where a vendor's detector finds the same
 span, its rule names the finding."""
@@ -151,6 +156,68 @@ class BearerTokenDetector(RegexBasedDetector):
         for value in super().analyze_string(string):
             if _looks_generated(value):
                 yield value
+
+
+class UrlPasswordDetector(RegexBasedDetector):
+    """The password of a URL's user information when it holds one of RFC 3986's
+    sub-delimiters (`!$&'()*+,;=`), which the RFC allows there and detect-secrets' expression
+    refuses (`mysql://root:pr0dP4ss!@db/app`); the rest are BasicAuthDetector's."""
+
+    secret_type = "URL Password"
+    denylist = (re.compile(r"://[^\s:/?#\[\]@{}]+:([^\s:/?#\[\]@{}]+)@"),)
+
+    def analyze_string(self, string: str) -> Generator[str, None, None]:
+        """The passwords that hold a sub-delimiter."""
+        for value in super().analyze_string(string):
+            if any(c in value for c in _SUB_DELIMITERS):
+                yield value
+
+
+_SUB_DELIMITERS: Final = "!$&'()*+,;="
+
+
+class PasswordInProseDetector(RegexBasedDetector):
+    """A password given in words rather than assigned in code: "my password is Gq7!rTz2#Wn",
+    "password: Xk9#mQ2v!Lp7", "login with password Vb3$kLq9Zx" (and `passwd`, `passphrase`,
+    `passcode`, `pwd`, German, French, Spanish and Portuguese words). The value is the one token
+    right after the word (and up to four words such as "is", "was set to", or a colon or an
+    equals sign); it counts
+    when it holds a letter and a digit or a symbol and nothing code is made of: no brackets,
+    quotes or angle brackets, no path (`pwd: /home/ann`), no dotted or snake_case identifier
+    (`password=settings.db_pass`), 6 to 64 characters. So "the password is case-sensitive",
+    "password: str" and "password (str): ..." stay unflagged."""
+
+    secret_type = "Password In Prose"
+    denylist = (
+        re.compile(
+            r"(?<![\w-])(?i:password|passwd|passphrase|passcode|pwd|passwort|kennwort"
+            r"|mot de passe|contrase(?:ñ|n)a|senha)(?![\w-])"
+            r"(?:\s*[:=]\s*|\s+(?:(?i:is|was|will|would|should|be|has|been|now|still|set"
+            r"|changed|reset|updated|to|ist|est|es|é)\s+){0,4}:?\s*)"
+            r"([^\s\"'`<>()\[\]{}]{5,63}[^\s\"'`<>()\[\]{}.,;:?])"
+        ),
+    )
+
+    def analyze_string(self, string: str) -> Generator[str, None, None]:
+        """The values that look like passwords (see the class)."""
+        for value in super().analyze_string(string):
+            if _looks_like_password(value):
+                yield value
+
+
+_CODE_NAME = re.compile(
+    r"[A-Za-z_]\w*(?:\.\w+)+|[a-z][a-z0-9]*(?:_[a-z0-9]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+"
+)
+
+
+def _looks_like_password(value: str) -> bool:
+    if not any(c.isalpha() for c in value):
+        return False
+    if not any(c.isdigit() or (not c.isalnum() and c not in "-_.") for c in value):
+        return False
+    if value[0] in "/~\\$%" or value.startswith(("./", "../")) or "://" in value:
+        return False
+    return _CODE_NAME.fullmatch(value) is None
 
 
 class UnquotedKeywordDetector(KeywordDetector):
@@ -266,6 +333,8 @@ TRIGGERS: Final[dict[type[BasePlugin], Trigger]] = {
     NpmAccessTokenDetector: Trigger(("npm_",), 40),
     GitHubFineGrainedTokenDetector: Trigger(("github_pat_",), 71),
     BearerTokenDetector: Trigger(("bearer",), 16, True),
+    UrlPasswordDetector: Trigger(("://",), 7, also=("@",)),
+    PasswordInProseDetector: Trigger(("pass", "pwd", "kennwort", "contrase", "senha"), 6, True),
     # Shannon entropy is at most log2(length): 4.5 bits needs 23 characters, 3.0 needs 9.
     Base64HighEntropyString: Trigger(
         _QUOTES, 23, also=_ASSIGNERS, pattern=_quoted_run(Base64HighEntropyString(), 23)
@@ -487,9 +556,16 @@ def _lookalike(
             continue
         if applies(value, clause, plugin):
             return name
-    if isinstance(plugin, KeywordDetector | BasicAuthDetector | BearerTokenDetector):
-        # A value assigned to a secret's name, the password of a URL or a bearer token: a
-        # credential by where it stands, whatever it looks like.
+    if isinstance(
+        plugin,
+        KeywordDetector
+        | BasicAuthDetector
+        | UrlPasswordDetector
+        | BearerTokenDetector
+        | PasswordInProseDetector,
+    ):
+        # A value assigned to a secret's name, the password of a URL or given in words, or a
+        # bearer token: a credential by where it stands, whatever it looks like.
         return None
     if isinstance(plugin, RegexBasedDetector):
         # A vendor's format matched: an identifier only when one holds the whole match.

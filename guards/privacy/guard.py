@@ -23,7 +23,7 @@ from synthguard.guards.verdict import GuardInfo, Verdict
 from synthguard.provenance.sample import Sample
 
 NAME: Final = "privacy"
-VERSION: Final = "5"
+VERSION: Final = "6"
 THRESHOLD: Final = 1.0
 LIBRARIES: Final = ("phonenumbers", "detect-secrets")
 

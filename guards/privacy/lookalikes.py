@@ -151,8 +151,10 @@ PUBLIC_SERVICE_ADDRESSES: Final = frozenset(
 PLACEHOLDER_ADDRESSES: Final = frozenset({"1.2.3.4", "12.34.56.78", "123.45.67.89", "4.3.2.1"})
 
 # Passwords that manuals print in connection strings and config examples: SQLAlchemy's and
-# Oracle's scott/tiger demo account, the PostgreSQL image's "mysecretpassword", and the words
-# that stand for "a password goes here".
+# Oracle's scott/tiger demo account, the PostgreSQL image's "mysecretpassword", the words
+# that stand for "a password goes here", and the passwords prose quotes as examples of bad or
+# famous ones (bash.org's "hunter2", xkcd 936's "Tr0ub4dor&3", the weak passwords that
+# security advice names).
 DEMO_PASSWORDS: Final = frozenset(
     {
         "tiger",
@@ -172,6 +174,23 @@ DEMO_PASSWORDS: Final = frozenset(
         "foo",
         "bar",
         "changeit",
+        "hunter2",
+        "tr0ub4dor&3",
+        "p@ssw0rd",
+        "p@ssword",
+        "passw0rd",
+        "password1",
+        "password123",
+        "password123!",
+        "admin123",
+        "letmein",
+        "letmein123",
+        "qwerty123",
+        "abc123",
+        "pass123",
+        "test123",
+        "secret123",
+        "s3cr3t",
     }
 )
 

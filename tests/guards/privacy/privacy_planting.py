@@ -5,7 +5,8 @@ addresses at real mail providers, phone numbers libphonenumber calls valid (US, 
 French ones, in the formats people write), global IPv4 and IPv6 addresses, IBANs with correct
 mod-97 check digits for eight countries, card numbers of five schemes with their Luhn digit,
 SSNs in issued ranges, and secrets: AWS, GitHub, Stripe and Slack tokens, a JWT, a PEM private
-key block, a password assignment and a credential URL.
+key block, a password assignment, credential URLs (one with a sub-delimiter in its password)
+and a password given in a sentence.
 
 `plant` puts a value into a carrier sentence ("Write to ... for details.") at a paragraph break
 of a real docstring (`poisoning.docstrings()`, the guards' real-text corpus), and returns the
@@ -253,8 +254,9 @@ def street_address(rng: random.Random) -> str:
 
 
 def secret(rng: random.Random) -> str:
-    """A secret as it appears in text: a bare token, an assignment, a URL or a PEM block."""
-    style = rng.randrange(8)
+    """A secret as it appears in text: a bare token, an assignment, a URL, a PEM block or a
+    password given in words."""
+    style = rng.randrange(10)
     if style == 0:
         return "AKIA" + "".join(
             rng.choice(string.ascii_uppercase + string.digits) for _ in range(16)
@@ -276,7 +278,22 @@ def secret(rng: random.Random) -> str:
         return f"-----BEGIN RSA PRIVATE KEY-----\n{lines}\n-----END RSA PRIVATE KEY-----"
     if style == 6:
         return _alnum(rng, 14)  # planted as `password = "..."`
-    return _alnum(rng, 16)  # planted as the password of a credential URL
+    if style == 7:
+        return _alnum(rng, 16)  # planted as the password of a credential URL
+    if style == 8:
+        # A chosen password, given in a sentence.
+        return _alnum(rng, 8) + rng.choice(PROSE_PASSWORD_SYMBOLS) + _digits(rng, 2)
+    # A URL's password holding a sub-delimiter, which detect-secrets' expression refuses.
+    return _alnum(rng, 9) + rng.choice(URL_SUB_DELIMITERS) + _alnum(rng, 3)
+
+
+PROSE_PASSWORD_SYMBOLS = "#$%&*@?+"
+URL_SUB_DELIMITERS = "!$&*+;="
+PROSE_PASSWORDS = (
+    "My password is {v} if you need to log in.",
+    "password: {v}",
+    "Log in as ann with password {v} and change it.",
+)
 
 
 GENERATORS: dict[str, Callable[[random.Random], str]] = {
@@ -312,6 +329,10 @@ def carrier(kind: str, value: str, rng: random.Random) -> tuple[str, int]:
         sentence = f'db_password = "{value}"'
     elif kind == "secret" and value.isalnum() and len(value) == 16:
         sentence = f"DATABASE_URL=postgres://admin:{value}@db.internal:5432/prod"
+    elif kind == "secret" and len(value) == 11 and value[8] in PROSE_PASSWORD_SYMBOLS:
+        sentence = rng.choice(PROSE_PASSWORDS).format(v=value)
+    elif kind == "secret" and len(value) == 13 and value[9] in URL_SUB_DELIMITERS:
+        sentence = f"Connect with mysql://app:{value}@db.internal/prod for the nightly job."
     elif kind == "secret" and value.startswith("-----BEGIN"):
         sentence = f"The deploy key:\n{value}\nKeep it safe."
     elif kind == "id_number":

@@ -24,6 +24,8 @@ from synthguard.provenance.sample import sample_from_row
 DETECTOR = Detector()
 DOCS = planting.docstrings(60, seed=7)
 
+PROSE = "secret/PasswordInProseDetector"
+
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_kind_planted_in_docstrings_is_found_with_its_span(kind: str) -> None:
@@ -417,6 +419,24 @@ def test_hits_are_disjoint_sorted_and_inside_their_string(parts: list[str]) -> N
             "sk-ant-api03-" + "a1B2c3D4e5" * 9 + "AA",
             "secret/AnthropicKeyDetector",
         ),
+        # A password given in words, not assigned in code.
+        ("My password is Gq7!rTz2#Wn, don't share it.", "Gq7!rTz2#Wn", PROSE),
+        ("password: Xk9#mQ2v!Lp7", "Xk9#mQ2v!Lp7", PROSE),
+        ("Log in as admin with password Vb3$kLq9Zx.", "Vb3$kLq9Zx", PROSE),
+        ("The wifi passcode was set to Summer2024!", "Summer2024!", PROSE),
+        ("Mein Passwort ist Kx8Lm2Qr9 .", "Kx8Lm2Qr9", PROSE),
+        ("password=Qp4vN7xR", "Qp4vN7xR", PROSE),
+        # RFC 3986 allows sub-delimiters in a URL's password; detect-secrets' expression not.
+        (
+            "DATABASE_URL=mysql://root:pr0dP4ssw0rd!@10.0.3.7/app",
+            "pr0dP4ssw0rd!",
+            "secret/UrlPasswordDetector",
+        ),
+        (
+            "amqp://svc:Kq7;xR2&mW@broker.internal:5672/",
+            "Kq7;xR2&mW",
+            "secret/UrlPasswordDetector",
+        ),
     ],
 )
 def test_other_written_forms_are_found(text: str, value: str, rule: str) -> None:
@@ -436,6 +456,27 @@ def test_other_written_forms_are_found(text: str, value: str, rule: str) -> None
         "Send Authorization: Bearer YOUR_ACCESS_TOKEN_HERE with each call.",
         "Set the header to Bearer $GITHUB_TOKEN in CI.",
         "Bearer tokens are defined in RFC 6750; Bearer authentication_scheme_name is fixed.",
+        # Password words in documentation and code: no value that looks chosen follows.
+        "The password is case-sensitive.",
+        "password (str): The user's password.",
+        "password=None",
+        "Enter your password: ********",
+        "pwd: /home/user2/projects",
+        "Run pwd to print the working directory.",
+        "password = settings.db_pass2",
+        "password = db_password_2",
+        "password=$DB_PASSWORD2",
+        "password: ${DB_PASS}",
+        "password: <your-password>",
+        "Set the password to something strong, like 12 characters or more.",
+        "password is required (min 8 chars, 1 digit)",
+        "Your password was changed on 2024-03-12.",
+        "The passcode is 4821.",
+        # Passwords prose names as examples of bad or famous ones.
+        "password: hunter2",
+        "Don't use password123 or P@ssw0rd as your password.",
+        "The password is Tr0ub4dor&3, as in the comic.",
+        "mysql://root:changeme!@localhost/app",
     ],
 )
 def test_unquoted_keyword_values_that_are_not_generated_pass(text: str) -> None:
