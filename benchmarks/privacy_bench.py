@@ -62,6 +62,7 @@ NAIVE = {
     "ip_address": re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"),
     "iban": re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"),
     "payment_card": re.compile(r"\b(?:\d[ -]?){12,18}\d\b"),
+    "bank_account": re.compile(r"(?i:account|acct)\D{0,20}(\d[\d -]{6,20}\d)"),
     "ssn": re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),
     "id_number": re.compile(r"\b[A-Z]{2}\d{6}[A-D]\b|\b\d{3} \d{3} \d{4}\b|\b[A-Z]?\d{7,9}\b"),
     "date_of_birth": re.compile(r"\b\d{4}-\d\d-\d\d\b|\b\d{1,2}/\d{1,2}/\d{4}\b"),

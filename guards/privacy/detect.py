@@ -48,6 +48,7 @@ PRIORITY: Final = (
     "secret",
     "iban",
     "payment_card",
+    "bank_account",
     "ssn",
     "id_number",
     "date_of_birth",

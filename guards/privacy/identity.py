@@ -1,4 +1,5 @@
-"""Identity numbers and dates of birth: what names one person to a state, a hospital or a form.
+"""Identity numbers, bank accounts and dates of birth: what names one person to a state, a bank,
+a hospital or a form.
 
 Read anywhere, by shape and allocation rules:
 - UK National Insurance numbers (HMRC, National Insurance Manual NIM39110): two prefix letters,
@@ -16,6 +17,12 @@ a count, an order number or a phone number (the way `ssn` reads a bare nine-digi
   digits and hyphens, four or more of them digits (`id_number/driving-licence+keyword`);
 - medical record numbers: up to three letters and five to twelve digits, after "MRN",
   "medical record number" or "patient ID" (`id_number/medical-record+keyword`);
+- bank account numbers: 8 to 17 digits (the range US banks issue; a UK account has 8),
+  single spaces or hyphens between groups, after "account number", "account no", "acct",
+  "a/c", "bank", "checking", "savings", "current" or "deposit account", or "account" after a
+  routing number, sort code, SWIFT code or "wire" in the same sentence
+  (`bank_account+keyword`); the routing number or sort code beside one names the bank, which
+  is public, and is left alone;
 - dates of birth: a calendar date (1984-03-12, 12/03/1984, 12.03.84, 12 March 1984,
   March 12, 1984) after "date of birth", "DOB", "birth date", "birthdate" or "birthday"
   (`date_of_birth+keyword`), or a date in figures after "born" ("born 12/03/1984"). A date
@@ -25,13 +32,15 @@ Between the words and the value, up to three of "number", "no", "nr", "num", "id
 and a few marks ("Passport No.: X1234567", "NHS number is 943 476 5919"). US ITINs share the
 SSN's printed shape and are read with it (`ssn`).
 
-Look-alikes: the NHS's test range (999 ...) and the example numbers printed on forms and in
-guidance (`lookalikes.EXAMPLE_ID_NUMBERS`).
+Look-alikes: the NHS's test range (999 ...), the example numbers printed on forms and in
+guidance (`lookalikes.EXAMPLE_ID_NUMBERS`), and account numbers of one repeated digit or a run
+of consecutive ones (00000000, 123456789012), which stand for "an account number here".
 """
 
 from __future__ import annotations
 
 import datetime
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from typing import Final
@@ -44,6 +53,7 @@ NHS_RULE: Final = "id_number/uk-nhs+keyword"
 PASSPORT_RULE: Final = "id_number/passport+keyword"
 LICENCE_RULE: Final = "id_number/driving-licence+keyword"
 MEDICAL_RULE: Final = "id_number/medical-record+keyword"
+BANK_RULE: Final = "bank_account+keyword"
 BIRTH_RULE: Final = "date_of_birth+keyword"
 
 # From the digits: text holds far fewer digits than capitals, so the expression is tried at
@@ -120,6 +130,17 @@ _KEYWORDED: Final = (
         ),
     ),
     (
+        BANK_RULE,
+        (),
+        ("account", "acct", "a/c"),
+        _after(
+            r"(?i:\b(?:bank|checking|chequing|savings|current|deposit)\s+account\b"
+            r"|\baccount\s+(?:number|no\b|nr\b|num\b|#)|\bacct\b|\ba/c\b"
+            r"|\b(?:routing|aba|sort\s+code|swift|bic|wire)\b[^.\n]{0,60}?\baccount\b)",
+            r"\d(?:[ -]?\d){7,16}",
+        ),
+    ),
+    (
         BIRTH_RULE,
         (),
         ("birth", "dob", "d.o.b"),
@@ -172,7 +193,8 @@ def find_identities(text: str, inert: Sequence[Inert], shape: bytes, lowered: st
                 continue
             if rule == NHS_RULE and not _nhs_check(compact):
                 continue
-            yield _hit(start, end, "id_number", rule, compact, inert)
+            kind = "bank_account" if rule == BANK_RULE else "id_number"
+            yield _hit(start, end, kind, rule, compact, inert)
 
 
 def _hit(start: int, end: int, kind: str, rule: str, value: str, inert: Sequence[Inert]) -> Hit:
@@ -182,7 +204,15 @@ def _hit(start: int, end: int, kind: str, rule: str, value: str, inert: Sequence
         why = "example"
     if why is None and rule == NHS_RULE and value.startswith("999"):
         why = "test-range"
+    if why is None and rule == BANK_RULE and _placeholder_digits(value):
+        why = "placeholder-digits"
     return judged(start, end, kind, rule, preview, why)
+
+
+def _placeholder_digits(digits: str) -> bool:
+    """One digit repeated, or each digit one more (or one less) than the one before, mod 10."""
+    steps = {(int(b) - int(a)) % 10 for a, b in itertools.pairwise(digits)}
+    return steps in ({0}, {1}, {9})
 
 
 def _compact(value: str) -> str:

@@ -4,6 +4,7 @@ Each generator makes a value its kind's checks accept and no look-alike list nam
 addresses at real mail providers, phone numbers libphonenumber calls valid (US, UK, German and
 French ones, in the formats people write), global IPv4 and IPv6 addresses, IBANs with correct
 mod-97 check digits for eight countries, card numbers of five schemes with their Luhn digit,
+bank account numbers of 8 to 12 digits,
 SSNs in issued ranges, and secrets: AWS, GitHub, Stripe and Slack tokens, a JWT, a PEM private
 key block, a password assignment, credential URLs (one with a sub-delimiter in its password)
 and a password given in a sentence.
@@ -144,6 +145,16 @@ def payment_card(rng: random.Random) -> str:
         parts.append(digits[at : at + size])
         at += size
     return separator.join(parts)
+
+
+def bank_account(rng: random.Random) -> str:
+    """An account number of 8, 10 or 12 random digits (a run of one repeated or consecutive
+    digits, which reads as a placeholder, comes up about once in 10 million), plain or in
+    groups of four."""
+    digits = _digits(rng, rng.choice((8, 10, 12)))
+    if rng.random() < 0.3:
+        return "-".join(digits[i : i + 4] for i in range(0, len(digits), 4))
+    return digits
 
 
 def ssn(rng: random.Random) -> str:
@@ -302,6 +313,7 @@ GENERATORS: dict[str, Callable[[random.Random], str]] = {
     "ip_address": ip_address,
     "iban": iban,
     "payment_card": payment_card,
+    "bank_account": bank_account,
     "ssn": ssn,
     "id_number": id_number,
     "date_of_birth": date_of_birth,
@@ -316,6 +328,11 @@ CARRIERS: dict[str, tuple[str, ...]] = {
     "ip_address": ("The request came from {v} during the test.", "Allowed host: {v}"),
     "iban": ("Payments go to IBAN {v} each month.", "Account: {v}"),
     "payment_card": ("It was charged to card {v} yesterday.", "Card number: {v}"),
+    "bank_account": (
+        "Please wire the deposit to account number {v} by Friday.",
+        "Bank account: {v}",
+        "Routing 021000021, account {v}.",
+    ),
     "ssn": ("Her SSN is {v}, as the form shows.", "SSN: {v}"),
     "date_of_birth": ("Date of birth: {v}", "The patient's DOB is {v}."),
     "street_address": ("Ship the order to {v} by Friday.", "Home address: {v}"),

@@ -1,6 +1,7 @@
-"""Identity numbers and dates of birth: each form is found with the rule that read it; the
-allocation rules, check digits and calendars keep what fails them out; documented examples and
-test ranges pass as look-alikes; numbers without the words that name them stay numbers."""
+"""Identity numbers, bank accounts and dates of birth: each form is found with the rule that
+read it; the allocation rules, check digits and calendars keep what fails them out; documented
+examples, test ranges and placeholder runs pass as look-alikes; numbers without the words that
+name them stay numbers."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from synthguard.guards.privacy.identity import find_identities
 from synthguard.provenance.sample import sample_from_row
 
 DETECTOR = Detector()
+BANK = "bank_account+keyword"
 
 
 @pytest.mark.parametrize(
@@ -49,6 +51,13 @@ DETECTOR = Detector()
         ("Her birthday is 3 March 1990.", "3 March 1990", "date_of_birth+keyword"),
         ("born 12/03/1984 in Leeds", "12/03/1984", "date_of_birth+keyword"),
         ("date of birth 31.12.84", "31.12.84", "date_of_birth+keyword"),
+        ("My account number is 4839201746.", "4839201746", BANK),
+        ("acct # 00482913377", "00482913377", BANK),
+        ("Bank account: 4839-2017-4612", "4839-2017-4612", BANK),
+        ("Sort code 20-00-00, account number 73619284.", "73619284", BANK),
+        ("Please deposit to checking account 391827465501.", "391827465501", BANK),
+        ("a/c no. 48392017", "48392017", BANK),
+        ("Wire it to routing number 026009593, account 4839201746.", "4839201746", BANK),
     ],
 )
 def test_each_form_is_found_with_its_rule(text: str, value: str, rule: str) -> None:
@@ -63,6 +72,8 @@ def test_each_form_is_found_with_its_rule(text: str, value: str, rule: str) -> N
         ("Fill in your NI number, e.g. AB 12 34 56 C.", "id_number/example"),
         ("The guidance shows NHS number 943 476 5919.", "id_number/example"),
         ("A test patient has NHS number 999 000 0018.", "id_number/test-range"),
+        ("account number: 12345678", "bank_account/placeholder-digits"),
+        ("acct 0000000000", "bank_account/placeholder-digits"),
     ],
 )
 def test_examples_and_test_ranges_pass_and_say_why(text: str, rule: str) -> None:
@@ -95,6 +106,16 @@ def test_examples_and_test_ranges_pass_and_say_why(text: str, rule: str) -> None
         "adobe 12/03/1984",
         # The SSN shape in the IRS's area, outside the ITIN groups.
         "Form 912-34-5678 and 999-89-1234",
+        # Accounts that are no bank's, counts, and numbers too short to be an account.
+        "The account number must be 8 to 17 digits.",
+        "Account 42 was closed.",
+        "Your account has 12345678 bytes of storage.",
+        "user account 48392017 logged in",
+        "She opened a savings account in 1998 and 2004.",
+        "account for 12345678 rows",
+        "The AWS account 483920174612 owns the bucket.",
+        "acct_id = 48392017",
+        "account number 4839201",
     ],
 )
 def test_what_fails_the_rules_is_not_found(text: str) -> None:
@@ -108,10 +129,12 @@ def test_an_nhs_number_is_an_identity_number_not_a_phone_number() -> None:
 
 
 def test_redaction_names_the_new_kinds() -> None:
-    sample = sample_from_row({"text": "DOB 1984-03-12, passport X12345678."})
+    sample = sample_from_row({"text": "DOB 1984-03-12, passport X12345678, acct 4839201746."})
     guard = PrivacyGuard()
     clean = redact(sample, guard.findings_of(guard.check([sample])))
-    assert clean.content["text"] == "DOB [DATE_OF_BIRTH], passport [ID_NUMBER]."
+    assert clean.content["text"] == (
+        "DOB [DATE_OF_BIRTH], passport [ID_NUMBER], acct [BANK_ACCOUNT]."
+    )
 
 
 @pytest.mark.parametrize(
@@ -121,6 +144,8 @@ def test_redaction_names_the_new_kinds() -> None:
         "date of birth: 12/" * 20_000,
         "NHS number is " * 20_000 + "401 023 2137",
         "AB 12 34 56 " * 20_000,
+        "routing number 1 " * 20_000 + "account 4839201746",
+        "bank account " * 20_000,
     ],
 )
 def test_a_hostile_row_costs_a_linear_scan(row: str) -> None:
