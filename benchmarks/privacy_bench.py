@@ -66,6 +66,7 @@ NAIVE = {
     "ssn": re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),
     "id_number": re.compile(r"\b[A-Z]{2}\d{6}[A-D]\b|\b\d{3} \d{3} \d{4}\b|\b[A-Z]?\d{7,9}\b"),
     "date_of_birth": re.compile(r"\b\d{4}-\d\d-\d\d\b|\b\d{1,2}/\d{1,2}/\d{4}\b"),
+    "crypto_wallet": re.compile(r"\b[13][1-9A-HJ-NP-Za-km-z]{25,34}\b|\b0x[0-9a-fA-F]{40}\b"),
     "secret": re.compile(
         r"AKIA[0-9A-Z]{16}|gh[pousr]_\w{36}|sk_live_\w{24}|xox[abpors]-[\w-]+|eyJ[\w-]+\.[\w-]+"
         r"|-----BEGIN [A-Z ]*PRIVATE KEY-----|(?i:password|passwd|secret|api_?key)\s*[:=]\s*\S+"

@@ -29,6 +29,7 @@ from synthguard.guards.privacy.identity import ID_DIGITS, find_identities
 from synthguard.guards.privacy.lookalikes import inert_spans
 from synthguard.guards.privacy.network import find_ips
 from synthguard.guards.privacy.ssn import find_ssns
+from synthguard.guards.privacy.wallet import WALLET_LONGEST, find_wallets
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.sample import Sample
 
@@ -53,6 +54,7 @@ PRIORITY: Final = (
     "id_number",
     "date_of_birth",
     "street_address",
+    "crypto_wallet",
     "email",
     "ip_address",
     "phone",
@@ -104,6 +106,8 @@ class Detector:
             candidates += find_identities(text, inert, shape, lowered)
         if digits >= ADDRESS_DIGITS:
             candidates += find_addresses(text, inert, shape)
+        if longest >= WALLET_LONGEST:
+            candidates += find_wallets(text, inert)
         if "@" in text or may_hide_email(text):
             candidates += find_emails(text, inert)
         if (digits >= IPV4_DIGITS and text.count(".") >= 3) or "::" in text or text.count(":") >= 7:

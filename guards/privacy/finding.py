@@ -25,6 +25,7 @@ KINDS: Final[tuple[str, ...]] = (
     "id_number",
     "date_of_birth",
     "street_address",
+    "crypto_wallet",
     "secret",
 )
 """Every kind of private value the guard finds."""
@@ -41,6 +42,7 @@ PLACEHOLDERS: Final[Mapping[str, str]] = MappingProxyType(
         "id_number": "[ID_NUMBER]",
         "date_of_birth": "[DATE_OF_BIRTH]",
         "street_address": "[ADDRESS]",
+        "crypto_wallet": "[WALLET]",
         "secret": "[SECRET]",
     }
 )

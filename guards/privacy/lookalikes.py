@@ -150,6 +150,26 @@ PUBLIC_SERVICE_ADDRESSES: Final = frozenset(
 # Sequential digits that documentation writes where any address would do.
 PLACEHOLDER_ADDRESSES: Final = frozenset({"1.2.3.4", "12.34.56.78", "123.45.67.89", "4.3.2.1"})
 
+# Cryptocurrency addresses every explainer quotes (compared in lower case): the genesis block's
+# coinbase address, the Bitcoin wiki's examples, the best-known burn addresses, BIP 173's and
+# BIP 350's examples, and Ethereum's zero and dead addresses.
+PUBLIC_WALLETS: Final = frozenset(
+    address.lower()
+    for address in (
+        "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa",
+        "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
+        "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy",
+        "1BitcoinEaterAddressDontSendf59kuE",
+        "1CounterpartyXXXXXXXXXXXXXXXUWLpVr",
+        "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+        "bc1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3qccfmv3",
+        "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0",
+        "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+        "0x0000000000000000000000000000000000000000",
+        "0x000000000000000000000000000000000000dEaD",
+    )
+)
+
 # Passwords that manuals print in connection strings and config examples: SQLAlchemy's and
 # Oracle's scott/tiger demo account, the PostgreSQL image's "mysecretpassword", the words
 # that stand for "a password goes here", and the passwords prose quotes as examples of bad or
@@ -231,6 +251,7 @@ def as_config() -> dict[str, list[str]]:
         "example_ssns": sorted(EXAMPLE_SSNS),
         "example_id_numbers": sorted(EXAMPLE_ID_NUMBERS),
         "public_addresses": sorted(PUBLIC_ADDRESSES),
+        "public_wallets": sorted(PUBLIC_WALLETS),
         "example_secrets": sorted(EXAMPLE_SECRETS),
         "placeholder_words": sorted(PLACEHOLDER_WORDS),
         "demo_passwords": sorted(DEMO_PASSWORDS),

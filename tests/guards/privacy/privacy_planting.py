@@ -4,7 +4,8 @@ Each generator makes a value its kind's checks accept and no look-alike list nam
 addresses at real mail providers, phone numbers libphonenumber calls valid (US, UK, German and
 French ones, in the formats people write), global IPv4 and IPv6 addresses, IBANs with correct
 mod-97 check digits for eight countries, card numbers of five schemes with their Luhn digit,
-bank account numbers of 8 to 12 digits,
+bank account numbers of 8 to 12 digits, Bitcoin addresses with their Base58Check checksum and
+Ethereum addresses,
 SSNs in issued ranges, and secrets: AWS, GitHub, Stripe and Slack tokens, a JWT, a PEM private
 key block, a password assignment, credential URLs (one with a sub-delimiter in its password)
 and a password given in a sentence.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import ipaddress
 import json
 import random
@@ -155,6 +157,23 @@ def bank_account(rng: random.Random) -> str:
     if rng.random() < 0.3:
         return "-".join(digits[i : i + 4] for i in range(0, len(digits), 4))
     return digits
+
+
+def crypto_wallet(rng: random.Random) -> str:
+    """A Bitcoin address (pay-to-public-key-hash or pay-to-script-hash, Base58Check over a random
+    hash) or an Ethereum address (random, EIP-55 mixed case left out: all lower case)."""
+    if rng.random() < 0.3:
+        return "0x" + "".join(rng.choice("0123456789abcdef") for _ in range(40))
+    body = rng.choice((b"\x00", b"\x05")) + rng.randbytes(20)
+    raw = body + hashlib.sha256(hashlib.sha256(body).digest()).digest()[:4]
+    number, out = int.from_bytes(raw, "big"), ""
+    while number:
+        number, digit = divmod(number, 58)
+        out = _BASE58[digit] + out
+    return "1" * (len(raw) - len(raw.lstrip(b"\0"))) + out
+
+
+_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 
 def ssn(rng: random.Random) -> str:
@@ -318,6 +337,7 @@ GENERATORS: dict[str, Callable[[random.Random], str]] = {
     "id_number": id_number,
     "date_of_birth": date_of_birth,
     "street_address": street_address,
+    "crypto_wallet": crypto_wallet,
     "secret": secret,
 }
 assert tuple(GENERATORS) == KINDS
@@ -336,6 +356,11 @@ CARRIERS: dict[str, tuple[str, ...]] = {
     "ssn": ("Her SSN is {v}, as the form shows.", "SSN: {v}"),
     "date_of_birth": ("Date of birth: {v}", "The patient's DOB is {v}."),
     "street_address": ("Ship the order to {v} by Friday.", "Home address: {v}"),
+    "crypto_wallet": (
+        "Send the payment to my wallet {v} before Friday.",
+        "Donations: {v}",
+        "Deposit address: {v}",
+    ),
     "secret": ("Use the key {v} to authenticate.", "token = '{v}'"),
 }
 
