@@ -18,7 +18,8 @@ import click
 
 from synthguard.cli.context import App
 from synthguard.cli.errors import PROG, report, single_line
-from synthguard.ledger.home import DB_ENV, HOME_ENV, Home
+from synthguard.ledger.home import DB_ENV, Home
+from synthguard.ledger.home_paths import HOME_ENV
 
 COMMANDS = {
     "init": "init:init",

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from synthguard.ledger.home_paths import HOME_DIR, home_folder, key_file
 from synthguard.ledger.log import (
     DEFAULT_CHECKPOINT_INTERVAL,
     FILE_MODE,
@@ -35,9 +36,7 @@ from synthguard.provenance.errors import InputError, KeyringError
 from synthguard.provenance.keys import SigningKey, VerifyingKey
 from synthguard.provenance.record import KeyAction
 
-HOME_DIR = ".synthguard"
 DB_ENV = "SYNTHGUARD_DB"
-HOME_ENV = "SYNTHGUARD_HOME"
 
 Passphrase = Callable[[], str]
 
@@ -62,10 +61,7 @@ class Home:
     @classmethod
     def locate(cls, path: Path | None = None) -> Home:
         """The home at `path`, else `$SYNTHGUARD_HOME`, else `./.synthguard`."""
-        if path is None:
-            env = os.environ.get(HOME_ENV)
-            path = Path(env) if env else Path.cwd() / HOME_DIR
-        return cls(path)
+        return cls(home_folder(path))
 
     @property
     def config_path(self) -> Path:
@@ -99,7 +95,7 @@ class Home:
 
     def key_path(self, key_id: str) -> Path:
         """The encrypted key file of `key_id`."""
-        return self.path / "keys" / f"{key_id.removeprefix('sha256:')[:16]}.key"
+        return key_file(self.path, key_id)
 
     def public_key_path(self, key_id: str) -> Path:
         """Where `join` leaves the public half of its key, for a key holder to add."""

@@ -19,6 +19,8 @@ import hashlib
 import json
 import os
 import secrets
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -183,7 +185,18 @@ class SigningKey:
 
     @classmethod
     def load(cls, path: Path, passphrase: str) -> SigningKey:
-        """Read and decrypt a key file; a wrong passphrase or a damaged file is a KeyringError."""
+        """Read and decrypt a key file; a wrong passphrase or a damaged file is a KeyringError.
+
+        When `unlock_ahead` started on the same file and passphrase, its result (or its error)
+        is taken instead of unlocking again."""
+        with _AHEAD_LOCK:
+            ahead = _AHEAD.pop((str(path.absolute()), passphrase), None)
+        if ahead is not None:
+            return ahead.result()
+        return cls._read(path, passphrase)
+
+    @classmethod
+    def _read(cls, path: Path, passphrase: str) -> SigningKey:
         try:
             document: Any = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
@@ -211,6 +224,30 @@ class SigningKey:
         if key.key_id != document["key_id"]:
             raise KeyringError(f"{path} is damaged: its key id does not match its key")
         return key
+
+
+_AHEAD: dict[tuple[str, str], Future[SigningKey]] = {}
+_AHEAD_LOCK = threading.Lock()
+
+
+def unlock_ahead(path: Path, passphrase: str) -> None:
+    """Start unlocking the key file at `path` on a background thread, for a later
+    `SigningKey.load` of the same file with the same passphrase to take. scrypt releases the
+    interpreter's lock, so the unlock (a few tenths of a second) runs beside whatever this
+    thread does meanwhile, such as a command's imports. Nothing is checked sooner or later
+    than by `load`: its errors are raised by that `load`."""
+    future: Future[SigningKey] = Future()
+
+    def unlock() -> None:
+        try:
+            future.set_result(SigningKey._read(path, passphrase))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    with _AHEAD_LOCK:
+        _AHEAD[(str(path.absolute()), passphrase)] = future
+    # A daemon: a command that ends before it needs the key does not wait for the unlock.
+    threading.Thread(target=unlock, name="synthguard-unlock", daemon=True).start()
 
 
 def _cost(path: Path, kdf: Any, name: str) -> int:

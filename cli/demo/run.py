@@ -31,7 +31,8 @@ from typing import Any
 from synthguard.cli.demo.models import BuiltinCritic, BuiltinGenerator, BuiltinReviser
 from synthguard.cli.passphrase import PASSPHRASE_ENV
 from synthguard.guards.pipeline import Screening, default_guards, screen_file
-from synthguard.ledger.home import DB_ENV, HOME_DIR, Home
+from synthguard.ledger.home import DB_ENV, Home
+from synthguard.ledger.home_paths import HOME_DIR
 from synthguard.ledger.log import Ledger, VerifyReport, verify_ledger
 from synthguard.ledger.release import ReleaseReport, ReleaseResult, create_release, verify_release
 from synthguard.ledger.report import (

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from key_files import seal_by_hand
 
 from synthguard.provenance.errors import KeyringError
-from synthguard.provenance.keys import SCRYPT_N, SigningKey, VerifyingKey, key_id_of
+from synthguard.provenance.keys import SCRYPT_N, SigningKey, VerifyingKey, key_id_of, unlock_ahead
 
 PASSPHRASE = "correct horse battery staple \u00e9"
 MESSAGE = b"a message to sign"
@@ -297,3 +297,26 @@ def test_tampered_vkey_is_rejected(seed: bytes, part: str) -> None:
 def test_malformed_vkey_is_rejected(line: str) -> None:
     with pytest.raises(KeyringError, match="not a signed-note verifier key"):
         VerifyingKey.from_vkey(line)
+
+
+def test_a_key_unlocked_ahead_is_the_key_load_gives(saved: SavedKey) -> None:
+    unlock_ahead(saved.path, PASSPHRASE)
+    assert SigningKey.load(saved.path, PASSPHRASE).key_id == saved.key.key_id
+    # Taken once: the next load unlocks the file itself.
+    assert SigningKey.load(saved.path, PASSPHRASE).key_id == saved.key.key_id
+
+
+def test_an_unlock_ahead_with_a_wrong_passphrase_fails_the_load_as_load_would(
+    saved: SavedKey,
+) -> None:
+    unlock_ahead(saved.path, "not the passphrase")
+    with pytest.raises(KeyringError, match="wrong passphrase"):
+        SigningKey.load(saved.path, "not the passphrase")
+
+
+def test_an_unlock_ahead_serves_only_the_same_file_and_passphrase(saved: SavedKey) -> None:
+    # Another passphrase: the load decides for itself, and the unlock ahead stays unused.
+    unlock_ahead(saved.path, "not the passphrase")
+    assert SigningKey.load(saved.path, PASSPHRASE).key_id == saved.key.key_id
+    with pytest.raises(KeyringError, match="wrong passphrase"):
+        SigningKey.load(saved.path, "not the passphrase")

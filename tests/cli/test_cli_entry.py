@@ -1,0 +1,79 @@
+"""The console script: it starts unlocking the key of a signing command before the command's
+imports, and the command takes that key; a wrong passphrase is the same one line as before;
+arguments it does not understand start nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cli_support import write_jsonl
+
+from synthguard.cli import entry
+from synthguard.ledger.home import Home
+
+SYNTHGUARD = Path(sys.executable).with_name("synthguard")
+
+
+def run(home: Path, passphrase: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNTHGUARD_")}
+    env["SYNTHGUARD_PASSPHRASE"] = passphrase
+    return subprocess.run(
+        [str(SYNTHGUARD), "--home", str(home), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_console_script_records_with_the_key_it_unlocked_ahead(
+    home: Path, passphrase: str, tmp_path: Path
+) -> None:
+    rows = write_jsonl(tmp_path / "rows.jsonl", [{"text": f"row {n}"} for n in range(5)])
+    done = run(home, passphrase, "record", str(rows), "--generator", "g", "--model", "m")
+    assert done.returncode == 0, done.stderr
+    verified = run(home, passphrase, "verify")
+    assert verified.returncode == 0, verified.stderr
+
+
+def test_a_wrong_passphrase_is_one_line_as_before(home: Path, tmp_path: Path) -> None:
+    rows = write_jsonl(tmp_path / "rows.jsonl", [{"text": "a row"}])
+    done = run(home, "not the passphrase", "record", str(rows), "--generator", "g", "--model", "m")
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("synthguard: error: wrong passphrase for ")
+
+
+@pytest.mark.parametrize(
+    ("args", "started"),
+    [
+        (["record", "rows.jsonl"], True),
+        (["--debug", "--db", "sqlite:///x.db", "screen", "rows.jsonl"], True),
+        (["verify"], False),  # signs nothing
+        (["--help"], False),
+        (["--unknown", "record", "rows.jsonl"], False),
+        ([], False),
+    ],
+)
+def test_only_a_signing_command_starts_an_unlock(
+    home: Path,
+    passphrase: str,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    started: bool,
+) -> None:
+    monkeypatch.setenv("SYNTHGUARD_PASSPHRASE", passphrase)
+    assert entry.start_unlocking(["--home", str(home), *args]) is started
+    # Whatever was started, the key loads as the home names it.
+    assert Home(home).signer(lambda: passphrase).key_id == Home(home).config()["active_key"]
+
+
+def test_no_passphrase_in_the_environment_starts_nothing(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SYNTHGUARD_PASSPHRASE", raising=False)
+    assert entry.start_unlocking(["--home", str(home), "record", "rows.jsonl"]) is False
