@@ -119,14 +119,34 @@ class Forked(Generic[T, R]):
         """Submit parts a few per worker ahead; yield the results in order (a worker's error
         is raised as the function raised it; a worker that died ends the map with
         EngineError)."""
-        window = IN_FLIGHT_PER_WORKER * self.workers
-        pending: deque[Future[R]] = deque()
+        return _in_order(
+            lambda part: self._pool.submit(_call_inherited, part),
+            parts,
+            IN_FLIGHT_PER_WORKER * self.workers,
+            _forked_result,
+        )
+
+
+def _in_order(
+    submit: Callable[[T], Future[R]],
+    parts: Iterable[T],
+    window: int,
+    result: Callable[[Future[R]], R],
+) -> Iterator[R]:
+    """Each part submitted while at most `window` wait ahead of the one whose `result` is
+    yielded, in the parts' order; parts are read only as they are submitted, and the ones
+    waiting are cancelled when the caller stops early."""
+    pending: deque[Future[R]] = deque()
+    try:
         for part in parts:
-            pending.append(self._pool.submit(_call_inherited, part))
+            pending.append(submit(part))
             if len(pending) >= window:
-                yield _forked_result(pending.popleft())
+                yield result(pending.popleft())
         while pending:
-            yield _forked_result(pending.popleft())
+            yield result(pending.popleft())
+    finally:
+        for future in pending:
+            future.cancel()
 
 
 def _forked_result(future: Future[R]) -> R:
@@ -214,19 +234,12 @@ class DaskEngine:
 
     def map(self, function: Callable[[T], R], parts: Iterable[T]) -> Iterator[R]:
         """Submit parts a few per worker ahead; yield the results in order."""
-        window = IN_FLIGHT_PER_WORKER * self.workers
-        pending: deque[Future[R]] = deque()
-        source = iter(parts)
-        try:
-            for part in source:
-                pending.append(self._executor.submit(function, part))
-                if len(pending) >= window:
-                    yield _result(pending.popleft())
-            while pending:
-                yield _result(pending.popleft())
-        finally:
-            for future in pending:
-                future.cancel()
+        return _in_order(
+            lambda part: self._executor.submit(function, part),
+            parts,
+            IN_FLIGHT_PER_WORKER * self.workers,
+            _result,
+        )
 
     def close(self) -> None:
         """Close the client, then the cluster this engine started."""
