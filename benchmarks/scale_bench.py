@@ -8,12 +8,14 @@ of earlier rows (one in ten). The guards: every non-model guard of the default s
 dedup, decontamination against `guards_bench`'s 2,000 protected items, backdoor, privacy).
 
 - `library`: `screen_rows` in this process against `screen_rows_on` a local cluster of 1 and 2
-  worker processes (cluster started and warmed before the clock), rows/s and the ratio. Then
+  worker processes (cluster started and warmed before the clock) and a `ForkedEngine` of one
+  worker per core (the command's default), rows/s and the ratio. Then
   the per-partition costs (each guard's worker work, the driver's decisions, measured here
   in this process one partition at a time) and the bytes a partition sends each way, and from
   them a paper extrapolation to 100 M rows on 32 machines.
 - `cli`: `synthguard screen --guards unicode,dedup,decontamination,backdoor,privacy` as a whole
-  command (start-up, cluster start, signing included), no option against `--workers 1` and 2.
+  command (start-up, cluster start, signing included): pinned to one core (one process, records
+  signed there too) against no option on every core (forked workers) and `--workers 1` and 2.
 - `dedup`: `synthguard screen --guards dedup` as a whole command against the naive datasketch
   loop on the same rows: per row a MinHash with one `update` per 5-word shingle, then
   `MinHashLSH.query` and `insert`.
@@ -29,6 +31,7 @@ import json
 import os
 import pickle
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -43,7 +46,7 @@ from synthguard.guards import distributed
 from synthguard.guards.dedup.normalise import normalised_words
 from synthguard.guards.distributed import Recipe, screen_rows_on
 from synthguard.guards.screen import BATCH, BLOCK, screen_rows
-from synthguard.provenance.engine import DaskEngine, Engine
+from synthguard.provenance.engine import DaskEngine, Engine, ForkedEngine
 from synthguard.provenance.reader import Row
 from synthguard.provenance.sample import Sample, sample_from_row, sample_text
 
@@ -137,6 +140,7 @@ def library(rows: list[Row], protected: Path) -> dict[str, float]:
             )
         )
         print(f"  (cluster of {workers} started in {started:.1f} s, warmed, before the clock)")
+    lines.append(forked(rows, protected, single, single_cpu))
     table(
         f"screen_rows, non-model guards, {n:,} rows (target: 2 workers >= 1.7x one process)",
         (
@@ -151,6 +155,34 @@ def library(rows: list[Row], protected: Path) -> dict[str, float]:
         lines,
     )
     return partition_costs(rows, protected)
+
+
+def forked(rows: list[Row], protected: Path, single: float, single_cpu: float) -> tuple[str, ...]:
+    """The line of the command's default on this machine: a `ForkedEngine` of one worker per
+    core, forked before the clock and not warmed (its workers build their guards on the clock,
+    as in the command); its workers' CPU read once they have ended."""
+    started, engine = timed(ForkedEngine)
+    try:
+        cpu = time.process_time()
+        took, _ = timed(lambda: screen_rows_on(engine, rows, poisoning.funnel(protected)))
+        driver_cpu = time.process_time() - cpu
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        before = children.ru_utime + children.ru_stime
+    finally:
+        engine.close()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    spent = children.ru_utime + children.ru_stime - before
+    print(f"  (forked engine of {engine.workers} started in {started:.2f} s)")
+    ideal = max(driver_cpu, (driver_cpu + spent) / CORES_PER_MACHINE)
+    return (
+        f"{engine.workers} forked workers",
+        f"{took:.2f}",
+        f"{len(rows) / took:,.0f}",
+        f"{single / took:.2f}",
+        f"{driver_cpu:.2f}",
+        f"{spent:.2f}",
+        f"{ideal:.2f} (x{single_cpu / ideal:.2f})",
+    )
 
 
 def worker_cpu(engine: Engine) -> float:
@@ -260,8 +292,17 @@ def extrapolate(costs: dict[str, float]) -> None:
     )
 
 
-def cli(source: Path, protected: Path, folder: Path, names: str, options: list[str]) -> float:
-    """Seconds for one whole `synthguard screen` into a fresh home (its `init` untimed)."""
+def cli(
+    source: Path,
+    protected: Path,
+    folder: Path,
+    names: str,
+    options: list[str],
+    *,
+    one_core: bool = False,
+) -> float:
+    """Seconds for one whole `synthguard screen` into a fresh home (its `init` untimed), with
+    `one_core` pinned to this process's first core (the command then forks nothing)."""
     home = folder / f"home-{len(list(folder.iterdir()))}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNTHGUARD_")}
     env["SYNTHGUARD_PASSPHRASE"] = "bench"
@@ -282,25 +323,31 @@ def cli(source: Path, protected: Path, folder: Path, names: str, options: list[s
     ]
     if "decontamination" in names:
         args += ["--protected", str(protected)]
-    took, done = timed(lambda: subprocess.run(args, env=env, capture_output=True, text=True))
+    core = min(os.sched_getaffinity(0))
+    pin = (lambda: os.sched_setaffinity(0, {core})) if one_core else None
+    took, done = timed(
+        lambda: subprocess.run(args, env=env, capture_output=True, text=True, preexec_fn=pin)
+    )
     if done.returncode != 0:
         raise SystemExit(done.stderr)
     return float(took)
 
 
 def cli_section(source: Path, protected: Path, folder: Path, rows: int) -> None:
-    lines = []
-    single = cli(source, protected, folder, NON_MODEL, [])
-    lines.append(("no option", f"{single:.2f}", f"{rows / single:,.0f}", "1.00"))
-    for workers in (1, 2):
-        took = cli(source, protected, folder, NON_MODEL, ["--workers", str(workers)])
-        lines.append(
-            (f"--workers {workers}", f"{took:.2f}", f"{rows / took:,.0f}", f"{single / took:.2f}")
-        )
+    single = cli(source, protected, folder, NON_MODEL, [], one_core=True)
+    lines = [("one core (one process)", f"{single:.2f}", f"{rows / single:,.0f}", "1.00")]
+    runs = {
+        f"{len(os.sched_getaffinity(0))} cores (forked workers)": [],
+        "--workers 1 (Dask)": ["--workers", "1"],
+        "--workers 2 (Dask)": ["--workers", "2"],
+    }
+    for label, options in runs.items():
+        took = cli(source, protected, folder, NON_MODEL, options)
+        lines.append((label, f"{took:.2f}", f"{rows / took:,.0f}", f"{single / took:.2f}"))
     table(
         f"synthguard screen --guards {NON_MODEL}, {rows:,} rows, whole command (start-up, "
         "cluster start, signing included)",
-        ("options", "s", "rows/s", "x no option"),
+        ("options", "s", "rows/s", "x one core"),
         lines,
     )
 

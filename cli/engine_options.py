@@ -37,12 +37,18 @@ def engine_options(work: str, default: str, scheduler_note: str = "") -> Callabl
 
 
 @contextmanager
-def engine_for(workers: int | None, scheduler: str | None) -> Iterator[Engine | None]:
-    """The engine the options ask for (None: neither was given), closed when the block ends."""
-    if workers is None and scheduler is None:
+def engine_for(
+    workers: int | None,
+    scheduler: str | None,
+    default: Callable[[], Engine | None] = lambda: None,
+) -> Iterator[Engine | None]:
+    """The engine the options ask for (neither given: `default()`, None for this process),
+    closed when the block ends."""
+    asked = workers is not None or scheduler is not None
+    engine = open_engine(workers, scheduler) if asked else default()
+    if engine is None:
         yield None
         return
-    engine = open_engine(workers, scheduler)
     try:
         yield engine
     finally:

@@ -20,9 +20,10 @@ from synthguard.guards.pipeline import (
 )
 from synthguard.guards.protected_sets import resolve_protected
 from synthguard.guards.redaction import RedactionResult
-from synthguard.guards.screen import ScreenResult
+from synthguard.guards.screen import BLOCK, ScreenResult
 from synthguard.ledger.log import resolve_sample_id
 from synthguard.ledger.screening import quarantine_state, sign_override
+from synthguard.provenance.engine import Engine, ForkedEngine, cores
 from synthguard.provenance.reader import FORMATS, check_input, count_rows
 from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import FieldMapping
@@ -145,8 +146,15 @@ def screen(
         def work() -> int:
             return (count_rows(source, fmt) or 0) * max(len(guards), 1)
 
-        with engine_for(workers, scheduler) as engine:
-            if engine is not None:
+        def here() -> Engine | None:
+            # Without the options, the guards' work runs on this machine's cores once there is
+            # more than a block of it: the same outputs and verdicts (`guards.distributed`).
+            if cores() > 1 and (count_rows(source, fmt) or 0) > BLOCK:
+                return ForkedEngine()
+            return None
+
+        with engine_for(workers, scheduler, here) as engine:
+            if engine is not None and (workers is not None or scheduler is not None):
                 click.echo(f"engine: {engine.description}")
             with Recorder(ledger) as recorder, progress_bar(work, "screening") as tick:
                 done = screen_file(

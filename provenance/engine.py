@@ -9,9 +9,10 @@ functions of a part. So any engine gives the same answer as one process, bit for
 another backend (Ray) needs only `map` and `close`.
 
 - `InProcess`: runs the function here, part after part (the default, no extra needed).
-- `Forked`: processes forked from this one, one per core, for work that must stay on this
-  machine (signing with the ledger's key): they inherit what this process holds, the key and
-  the function included, so only parts and results are pickled.
+- `ForkedEngine`: processes forked from this one, one per core (a screen's default on a
+  machine of several cores): they start with what this process holds, so only parts and
+  results are pickled. `Forked` runs one function on them that was inherited at the fork, not
+  pickled, for work that must stay on this machine (signing with the ledger's key).
 - `DaskEngine`: Dask distributed (the `dask` extra). `DaskEngine.start(n)` starts a local
   cluster of n worker processes, one thread each; `DaskEngine.connect(address)` uses a running
   scheduler (`dask scheduler` on one machine, `dask worker ADDRESS` on each of the others).
@@ -85,24 +86,68 @@ class InProcess:
         """Nothing to release."""
 
 
-class Forked(Generic[T, R]):
-    """`function` on `workers` processes forked from this one (default: one per core).
+class ForkedEngine:
+    """The engine of this machine's cores: `workers` processes forked from this one (default:
+    one per core), all forked when the engine is made, from the thread that makes it.
 
-    The function is inherited at the fork, never pickled, so it may be a closure over what
-    must not travel (a ledger handle and its key). The workers ignore Ctrl-C (the caller
-    stops the run and says what it committed) and run at a lower priority: the caller's
-    thread, which consumes the results in order, is the one the run waits on. Leaving the
-    `with` block drops the parts not started and waits for the rest.
+    A forked worker starts with what this process has imported, in milliseconds. The workers
+    ignore Ctrl-C (the caller stops the run and says what it committed) and run at a lower
+    priority: the caller's thread, which takes every order-dependent decision and consumes
+    the results in order, is the one the run waits on. A worker that dies ends the map with
+    `EngineError`. `inherit` is a function the workers keep for `Forked`.
     """
 
-    def __init__(self, function: Callable[[T], R], workers: int | None = None) -> None:
+    def __init__(
+        self, workers: int | None = None, *, inherit: Callable[[Any], Any] | None = None
+    ) -> None:
         self.workers = workers or cores()
         self._pool = ProcessPoolExecutor(
             self.workers,
             mp_context=get_context("fork"),
             initializer=_inherit,
-            initargs=(function,),
+            initargs=(inherit,),
         )
+        # A fork pool forks every worker at its first task: let that be now, on this thread,
+        # not on whichever thread submits the first part.
+        _forked_result(self._submit(int, 0))
+
+    @property
+    def description(self) -> str:
+        """How many processes, and where they come from."""
+        return f"{self.workers} worker processes forked from this one"
+
+    def map(self, function: Callable[[T], R], parts: Iterable[T]) -> Iterator[R]:
+        """Submit parts a few per worker ahead; yield the results in order (a function's
+        error is raised as it raised it; a worker that died ends the map with EngineError)."""
+        return _in_order(
+            lambda part: self._submit(function, part),
+            parts,
+            IN_FLIGHT_PER_WORKER * self.workers,
+            _forked_result,
+        )
+
+    def close(self) -> None:
+        """Drop the parts not started, wait for the rest, end the workers."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _submit(self, function: Callable[[T], R], part: T) -> Future[R]:
+        try:
+            return self._pool.submit(function, part)
+        except BrokenProcessPool as exc:  # a worker died before this part was handed over
+            raise _died() from exc
+
+
+class Forked(Generic[T, R]):
+    """`function` on `workers` processes forked from this one (a `ForkedEngine`).
+
+    The function is inherited at the fork, never pickled, so it may be a closure over what
+    must not travel (a ledger handle and its key). Leaving the `with` block drops the parts
+    not started and waits for the rest.
+    """
+
+    def __init__(self, function: Callable[[T], R], workers: int | None = None) -> None:
+        self._engine = ForkedEngine(workers, inherit=function)
+        self.workers = self._engine.workers
 
     def __enter__(self) -> Forked[T, R]:
         return self
@@ -113,18 +158,11 @@ class Forked(Generic[T, R]):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._engine.close()
 
     def map(self, parts: Iterable[T]) -> Iterator[R]:
-        """Submit parts a few per worker ahead; yield the results in order (a worker's error
-        is raised as the function raised it; a worker that died ends the map with
-        EngineError)."""
-        return _in_order(
-            lambda part: self._pool.submit(_call_inherited, part),
-            parts,
-            IN_FLIGHT_PER_WORKER * self.workers,
-            _forked_result,
-        )
+        """The inherited function of each part, in order (as `ForkedEngine.map`)."""
+        return self._engine.map(_call_inherited, parts)
 
 
 def _in_order(
@@ -153,10 +191,14 @@ def _forked_result(future: Future[R]) -> R:
     try:
         return future.result()
     except BrokenProcessPool as exc:
-        raise EngineError(
-            "a worker process forked from this one died (killed, or out of memory); the "
-            "parts it and the others had in hand were not used"
-        ) from exc
+        raise _died() from exc
+
+
+def _died() -> EngineError:
+    return EngineError(
+        "a worker process forked from this one died (killed, or out of memory); the parts it "
+        "and the others had in hand were not used"
+    )
 
 
 def cores() -> int:
@@ -167,7 +209,7 @@ def cores() -> int:
 _inherited: Callable[[Any], Any] | None = None
 
 
-def _inherit(function: Callable[[Any], Any]) -> None:
+def _inherit(function: Callable[[Any], Any] | None) -> None:
     global _inherited
     _inherited = function
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -1,10 +1,12 @@
-"""`synthguard screen --workers N` / `--scheduler ADDRESS`: the single-process outputs and
-signed verdicts, byte for byte, on real local Dask clusters; a worker killed mid-screen leaves a
+"""`synthguard screen --workers N` / `--scheduler ADDRESS`, and without them on several cores: the
+single-process outputs and signed verdicts, byte for byte, on real local Dask clusters and on
+processes forked from the command's; a worker killed mid-screen leaves a
 ledger that verifies, with the whole screen recorded or none of it."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -16,12 +18,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from cli_support import Run, invoke, stderr_lines
 
+from synthguard.cli import screen as cli_screen
 from synthguard.guards import screen
 from synthguard.guards.screen import BATCH
 from synthguard.ledger.home import Home
+from synthguard.provenance.engine import ForkedEngine
 from synthguard.provenance.record import RECORD_TYPE
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "guards"))
@@ -30,6 +35,7 @@ from test_distributed_screen import mixed_corpus  # the guards tests' corpus
 SYNTHGUARD = Path(sys.executable).with_name("synthguard")
 OPTIONS: dict[str, list[str]] = {
     "one process": [],
+    "forked (no option, several cores)": [],
     "--workers 1": ["--workers", "1"],
     "--workers 2": ["--workers", "2"],
     "--workers 4": ["--workers", "4"],
@@ -94,14 +100,33 @@ def screens(
 ) -> dict[str, tuple[Screen, Screen]]:
     """Each option's two screens (the corpus, then the second file), each in its own home."""
     done = {}
-    with pytest.MonkeyPatch.context() as patch:
-        # Parts of one screen batch (the driver cuts them): copies cross part boundaries.
-        patch.setattr(screen, "BLOCK", BATCH)
-        for label, options in OPTIONS.items():
+    for label, options in OPTIONS.items():
+        with pytest.MonkeyPatch.context() as patch:
+            # Parts of one screen batch (the driver cuts them): copies cross part boundaries.
+            patch.setattr(screen, "BLOCK", BATCH)
+            forked = Forks()
+            patch.setattr(cli_screen, "ForkedEngine", forked)
+            # Without an option: this process on one core, forked workers on several once the
+            # input holds more than a block (here one batch: the corpus holds two).
+            cores = 2 if label.startswith("forked") else 1
+            patch.setattr(cli_screen, "cores", lambda n=cores: n)
+            patch.setattr(cli_screen, "BLOCK", BATCH)
             done[label] = screen_twice(
                 home_template, tmp_path_factory.mktemp("screen"), options, corpus, passphrase
             )
+            assert forked.made == (2 if cores > 1 else 0)
     return done
+
+
+class Forks:
+    """`ForkedEngine`, counting the engines made."""
+
+    def __init__(self) -> None:
+        self.made = 0
+
+    def __call__(self) -> ForkedEngine:
+        self.made += 1
+        return ForkedEngine()
 
 
 def screen_twice(
@@ -232,6 +257,59 @@ def test_a_worker_killed_mid_screen(
     else:
         assert len([line for line in stderr.splitlines() if line.strip()]) == 1, stderr
         assert records == []
+    verify = subprocess.run(
+        [str(SYNTHGUARD), "--home", str(home), "verify"], capture_output=True, text=True, env=env
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_a_forked_worker_killed_mid_screen(
+    corpus: tuple[Path, Path, Path],
+    home_template: Path,
+    passphrase: str,
+    tmp_path: Path,
+) -> None:
+    """The command's own forked workers (no option, more than a block of rows): one killed
+    ends the screen with one line and a non-zero exit, before anything is signed or written
+    out; the ledger verifies."""
+    source, protected, _ = corpus
+    bigger = tmp_path / "bigger.jsonl"
+    bigger.write_bytes(source.read_bytes() * 6)  # more than a block: the default forks
+    home, out = tmp_path / "home", tmp_path / "out"
+    shutil.copytree(home_template, home)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNTHGUARD_")}
+    env["SYNTHGUARD_PASSPHRASE"] = passphrase
+    args = ["--home", home, "screen", bigger, "--out", out, "--protected", protected]
+    process = subprocess.Popen(
+        [str(SYNTHGUARD), *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    screening = psutil.Process(process.pid)
+    killed = False
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline and not killed:
+        # The engine's workers, forked before the screen starts: one killed once it has
+        # prepared some of the rows.
+        for child in screening.children():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if child.cpu_times().user > 0.2:
+                    child.kill()
+                    killed = True
+                    break
+        time.sleep(0.005)
+    _, stderr = process.communicate(timeout=300)
+    assert killed, "the screen ended before its workers had worked"
+    assert process.returncode != 0
+    assert "Traceback" not in stderr, stderr
+    assert [line for line in stderr.splitlines() if line.strip()] == [
+        "synthguard: error: a worker process forked from this one died (killed, or out of "
+        "memory); the parts it and the others had in hand were not used"
+    ]
+    assert screened_records(home) == []
+    assert not (out / "accepted.jsonl").exists()
     verify = subprocess.run(
         [str(SYNTHGUARD), "--home", str(home), "verify"], capture_output=True, text=True, env=env
     )

@@ -34,10 +34,11 @@ from synthguard.provenance.engine import (
     DaskEngine,
     Engine,
     EngineError,
+    ForkedEngine,
     InProcess,
 )
-from synthguard.provenance.reader import read_samples
-from synthguard.provenance.sample import Sample
+from synthguard.provenance.reader import Row, read_samples
+from synthguard.provenance.sample import Sample, sample_from_row
 
 ROWS = 3000
 
@@ -146,6 +147,24 @@ def test_a_dask_cluster_gives_the_same_outputs(
     source, protected = corpus
     result = screen_rows_on(dask_engine, read_samples(source), poisoning.funnel(protected))
     assert outputs(result, tmp_path) == single
+
+
+def test_forked_workers_give_the_same_outputs(
+    corpus: tuple[Path, Path],
+    single: tuple[bytes, bytes, list[Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The command's default on several cores: workers forked from this process, which build
+    their guards from the recipes as Dask's do."""
+    monkeypatch.setattr(screen, "BLOCK", BATCH)
+    source, protected = corpus
+    engine = ForkedEngine(2)
+    try:
+        result = screen_rows_on(engine, read_samples(source), poisoning.funnel(protected))
+        assert outputs(result, tmp_path) == single
+    finally:
+        engine.close()
 
 
 class ForgetfulWorkers:
@@ -271,3 +290,16 @@ def test_a_part_that_keeps_killing_workers_ends_the_screen(
     killer = WorkerKiller(BackdoorConfig(injection=False, statistics=False), name="killer")
     with pytest.raises(EngineError, match="kept killing its Dask workers"):
         screen_rows_on(dask_engine, read_samples(source), [DedupGuard(), killer])
+
+
+def test_a_forked_worker_that_dies_ends_the_screen() -> None:
+    """No retry on this machine: the first dead worker is one EngineError, no result."""
+    rows = [{"instruction": f"Task {n}: add {n} and 2.", "output": f"{n + 2}"} for n in range(60)]
+    samples = [Row(n + 1, row, sample_from_row(row), None) for n, row in enumerate(rows)]
+    killer = WorkerKiller(BackdoorConfig(injection=False, statistics=False), name="killer")
+    engine = ForkedEngine(2)
+    try:
+        with pytest.raises(EngineError, match="worker process forked from this one died"):
+            screen_rows_on(engine, samples, [DedupGuard(), killer])
+    finally:
+        engine.close()

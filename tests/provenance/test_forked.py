@@ -1,5 +1,6 @@
-"""`Forked`: a function inherited by processes forked from this one (a closure over what must not
-travel), its results in order, its errors as raised, a dead worker one clean error."""
+"""`ForkedEngine` and `Forked`: processes forked from this one when the engine is made; a function
+inherited at the fork (a closure over what must not travel) or pickled by name, its results in
+order, its errors as raised, a dead worker one clean error."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import signal
 import threading
 from collections.abc import Iterator
 
+import psutil
 import pytest
 
-from synthguard.provenance.engine import IN_FLIGHT_PER_WORKER, EngineError, Forked
+from synthguard.provenance.engine import IN_FLIGHT_PER_WORKER, EngineError, Forked, ForkedEngine
 from synthguard.provenance.errors import InputError
 
 
@@ -65,3 +67,28 @@ def test_a_worker_that_dies_ends_the_map_with_one_clear_error() -> None:
 
     with Forked(work, 2) as pool, pytest.raises(EngineError, match=r"worker process .* died"):
         list(pool.map(range(20)))
+
+
+def test_the_engine_forks_its_workers_when_it_is_made() -> None:
+    here = psutil.Process()
+    before = {child.pid for child in here.children()}
+    engine = ForkedEngine(2)
+    try:
+        forked = {child.pid for child in here.children()} - before
+        assert len(forked) == 2
+        assert engine.description == "2 worker processes forked from this one"
+        # Parts submitted from another thread run on the workers forked before: no fork there.
+        pids: list[int] = []
+        thread = threading.Thread(target=lambda: pids.extend(engine.map(_pid, range(20))))
+        thread.start()
+        thread.join()
+        assert len(pids) == 20
+        assert set(pids) <= forked
+        assert {child.pid for child in here.children()} - before == forked
+    finally:
+        engine.close()
+    assert not {child.pid for child in here.children()} & forked
+
+
+def _pid(_part: int) -> int:
+    return os.getpid()
