@@ -212,6 +212,22 @@ def cluster() -> Iterator[Any]:
         yield client
 
 
+def screen_in_background(
+    home: Path, passphrase: str, *args: str | Path
+) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """`synthguard screen ARGS` started in a process of its own, and the environment it has."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNTHGUARD_")}
+    env["SYNTHGUARD_PASSPHRASE"] = passphrase
+    process = subprocess.Popen(
+        [str(SYNTHGUARD), "--home", str(home), "screen", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    return process, env
+
+
 def test_a_worker_killed_mid_screen(
     cluster: Any,
     corpus: tuple[Path, Path, Path],
@@ -227,16 +243,8 @@ def test_a_worker_killed_mid_screen(
     home, out = tmp_path / "home", tmp_path / "out"
     shutil.copytree(home_template, home)
     address = cluster.scheduler.address
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNTHGUARD_")}
-    env["SYNTHGUARD_PASSPHRASE"] = passphrase
-    args = ["--home", home, "screen", source, "--out", out, "--protected", protected]
-    process = subprocess.Popen(
-        [str(SYNTHGUARD), *map(str, args), "--scheduler", address],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    args = [source, "--out", out, "--protected", protected, "--scheduler", address]
+    process, env = screen_in_background(home, passphrase, *args)
     pids = cluster.run(os.getpid)
     killed = False
     deadline = time.monotonic() + 120
@@ -277,15 +285,8 @@ def test_a_forked_worker_killed_mid_screen(
     bigger.write_bytes(source.read_bytes() * 6)  # more than a block: the default forks
     home, out = tmp_path / "home", tmp_path / "out"
     shutil.copytree(home_template, home)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNTHGUARD_")}
-    env["SYNTHGUARD_PASSPHRASE"] = passphrase
-    args = ["--home", home, "screen", bigger, "--out", out, "--protected", protected]
-    process = subprocess.Popen(
-        [str(SYNTHGUARD), *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+    process, env = screen_in_background(
+        home, passphrase, bigger, "--out", out, "--protected", protected
     )
     screening = psutil.Process(process.pid)
     killed = False
