@@ -88,7 +88,8 @@ from synthguard.provenance.sample import FieldMapping
 )
 @engine_options(
     "Run the guards' work",
-    "this process; the outputs and signed verdicts are the same either way",
+    f"on more than {BLOCK:,} rows, processes forked from this one, one per core, else this "
+    "process; the outputs and signed verdicts are the same either way",
     "; its workers need synthguard and the same library versions",
 )
 @click.option("--field", "fields", multiple=True, metavar="TARGET=SOURCE")
