@@ -10,9 +10,10 @@ another backend (Ray) needs only `map` and `close`.
 
 - `InProcess`: runs the function here, part after part (the default, no extra needed).
 - `ForkedEngine`: processes forked from this one, one per core (a screen's default on a
-  machine of several cores): they start with what this process holds, so only parts and
-  results are pickled. `Forked` runs one function on them that was inherited at the fork, not
-  pickled, for work that must stay on this machine (signing with the ledger's key).
+  machine of several cores): they start with what this process has imported, and parts and
+  results travel between them as pickles. `Forked` runs one function on them that was
+  inherited at the fork, not pickled, for work that must stay on this machine (signing with
+  the ledger's key): only its parts and results travel.
 - `DaskEngine`: Dask distributed (the `dask` extra). `DaskEngine.start(n)` starts a local
   cluster of n worker processes, one thread each; `DaskEngine.connect(address)` uses a running
   scheduler (`dask scheduler` on one machine, `dask worker ADDRESS` on each of the others).
@@ -109,7 +110,11 @@ class ForkedEngine:
         )
         # A fork pool forks every worker at its first task: let that be now, on this thread,
         # not on whichever thread submits the first part.
-        _forked_result(self._submit(int, 0))
+        try:
+            _forked_result(self._submit(int, 0))
+        except EngineError:
+            self.close()
+            raise
 
     @property
     def description(self) -> str:
