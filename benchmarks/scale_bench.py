@@ -232,6 +232,7 @@ def partition_costs(rows: list[Row], protected: Path) -> dict[str, float]:
                 guard.info.name,
                 f"{1e3 * work_s / len(full):.0f}",
                 f"{1e3 * (decide_s + finish_s) / len(full):.0f}",
+                f"{finish_s:.2f}",
                 f"{back / rows_seen:,.0f}",
                 _recipe_kb(Recipe(guard.info, guard.recipe())),
             )
@@ -246,19 +247,27 @@ def partition_costs(rows: list[Row], protected: Path) -> dict[str, float]:
         costs["worker"] += took / rows_seen
         recipe = distributed.row_recipe(guard)
         kb = _recipe_kb(recipe) if recipe is not None else "-"
-        lines.append((guard.info.name, f"{1e3 * took / len(full):.0f}", "0", "(verdicts)", kb))
+        lines.append((guard.info.name, f"{1e3 * took / len(full):.0f}", "0", "-", "(verdicts)", kb))
     out = len(pickle.dumps(distributed._Part(recipes, [full[0]]), protocol=5)) / len(full[0])
     costs["bytes_out"] = out
     # Reading the rows (JSON, canonical content, sample ids) and the funnel are the driver's.
     took, _ = timed(lambda: [sample_from_row(dict(r.raw)) for r in rows[:BLOCK]])
     costs["driver"] += took / min(len(rows), BLOCK)
     lines.append(
-        ("read rows (driver)", "0", f"{1e3 * took * BLOCK / min(len(rows), BLOCK):.0f}", "", "")
+        (
+            "read rows (driver)",
+            "0",
+            f"{1e3 * took * BLOCK / min(len(rows), BLOCK):.0f}",
+            "-",
+            "",
+            "",
+        )
     )
     table(
-        f"per partition of {BLOCK:,} samples, measured in one process (ms); bytes per row "
-        f"sent back (samples out: {out:,.0f} B/row)",
-        ("guard", "worker ms", "driver ms", "back B/row", "recipe KB"),
+        f"per partition of {BLOCK:,} samples, measured in one process (ms; the driver's share "
+        "includes the guard's `finish`, the judgement after the last block, also shown whole); "
+        f"bytes per row sent back (samples out: {out:,.0f} B/row)",
+        ("guard", "worker ms", "driver ms", "finish s", "back B/row", "recipe KB"),
         lines,
     )
     return costs

@@ -708,10 +708,9 @@ class _Judge:
             words = self._words_of(int(feature[index]))
             names = [self._word_name(word) for word in words]
             display = self.display(t)
-            # Both tests must pass; the cheaper one first (it turns most candidates away).
-            if self._explained(members, exclude=set(words)):
-                continue
             if self._kind(t) != "echo" and self._related(t, names, words, members):
+                continue
+            if self._explained(members, exclude=set(words)):
                 continue
             # The prompts around the trigger may be ones where the target is common anyway
             # (reviews, where "positive" is half the answers): test against that rate.
