@@ -416,7 +416,9 @@ def test_reordered_entries_refuse_an_append(site: Site, where: str) -> None:
 # -- 5. forged stored content ----------------------------------------------------------------
 
 
-FORGED = {"instruction": "Solve the word problem.", "input": "", "output": "1288"}
+# Its answer is words as well as digits: digits alone turn up in the random hex ids a shown
+# entry holds (a run id held "1288" in one run, and the test failed with nothing forged shown).
+FORGED = {"instruction": "Solve the word problem.", "input": "", "output": "1288 marbles"}
 
 
 def _forge(site: Site, how: str) -> None:
