@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,7 +20,6 @@ from synthguard.guards.pipeline import (
     screen_file,
 )
 from synthguard.guards.protected_sets import resolve_protected
-from synthguard.guards.redaction import RedactionResult
 from synthguard.guards.screen import BLOCK, ScreenResult
 from synthguard.ledger.log import resolve_sample_id
 from synthguard.ledger.screening import quarantine_state, sign_override
@@ -27,6 +27,9 @@ from synthguard.provenance.engine import Engine, ForkedEngine, cores
 from synthguard.provenance.reader import FORMATS, check_input, count_rows
 from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import FieldMapping
+
+if TYPE_CHECKING:
+    from synthguard.guards.redaction import RedactionResult
 
 
 @click.command(short_help="Screen samples into accepted.jsonl and quarantined.jsonl.")

@@ -41,8 +41,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
@@ -449,6 +450,12 @@ class DecontaminationGuard:
                 "index_digest": index.digest,
             },
         )
+
+    def batch_recipe(self) -> Callable[[], DecontaminationGuard]:
+        """A picklable call that builds this guard on a worker (`check` is a pure function of
+        its batch). The protected index travels with it: it is data, not files a worker may
+        lack."""
+        return partial(DecontaminationGuard, self.index, self.threshold, self.aligned_threshold)
 
     @classmethod
     def from_files(

@@ -51,9 +51,7 @@ from pathlib import Path
 from queue import Full, Queue
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from synthguard.guards.decontamination import DecontaminationGuard
 from synthguard.guards.errors import GuardError
-from synthguard.guards.privacy import PrivacyGuard
 from synthguard.guards.screen import (
     BATCH,
     Progress,
@@ -62,7 +60,6 @@ from synthguard.guards.screen import (
     check_here,
     screen_blocks,
 )
-from synthguard.guards.self_instruct import SelfInstructFilter
 from synthguard.guards.verdict import Guard, GuardInfo, Verdict
 from synthguard.provenance.engine import (
     IN_FLIGHT_PER_WORKER,
@@ -97,6 +94,18 @@ class Prepares(Protocol):
 
     def finish(self) -> list[Verdict]:
         """The verdicts that needed every batch."""
+        ...
+
+
+@runtime_checkable
+class ChecksAnywhere(Protocol):
+    """A per-row guard whose `check` is a pure function of its batch (privacy, n-gram
+    decontamination, Self-Instruct's filters), so a worker may run it."""
+
+    info: GuardInfo
+
+    def batch_recipe(self) -> Callable[[], Guard]:
+        """A picklable call that builds a guard checking as this one does."""
         ...
 
 
@@ -142,18 +151,9 @@ class Recipe:
 def row_recipe(guard: Guard) -> Recipe | None:
     """A recipe for a per-row guard that is a pure function of its batch, or None when the
     guard must run here (see the module docstring)."""
-    build: Callable[[], Any]
-    if isinstance(guard, PrivacyGuard):
-        detector = guard.detector
-        build = partial(PrivacyGuard, region=detector.region, entropy=detector.entropy)
-    elif isinstance(guard, DecontaminationGuard):
-        # The protected index travels with the recipe (it is data, not files a worker may lack).
-        build = partial(DecontaminationGuard, guard.index, guard.threshold, guard.aligned_threshold)
-    elif isinstance(guard, SelfInstructFilter):
-        build = SelfInstructFilter
-    else:
+    if not isinstance(guard, ChecksAnywhere):
         return None
-    return Recipe(guard.info, build)
+    return Recipe(guard.info, guard.batch_recipe())
 
 
 def screen_rows_on(

@@ -12,25 +12,12 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
-from synthguard.guards.decontamination import (
-    DecontaminationGuard,
-    ProtectedIndex,
-    protected_items,
-)
 from synthguard.guards.dedup import DedupGuard, DedupIndex
 from synthguard.guards.distributed import screen_rows_on
-from synthguard.guards.embedding import SentenceEncoder
-from synthguard.guards.privacy import PrivacyGuard
 from synthguard.guards.protected_sets import ProtectedSet, resolve_protected
 from synthguard.guards.quarantine import HeldGuard
-from synthguard.guards.redaction import (
-    Redaction,
-    RedactionResult,
-    record_revisions,
-    redact_quarantined,
-)
 from synthguard.guards.screen import (
     Screened,
     ScreenResult,
@@ -46,12 +33,6 @@ from synthguard.guards.self_instruct import (
     SelfInstructSimilarity,
     instruction_of,
 )
-from synthguard.guards.semantic import (
-    SemanticDecontaminationGuard,
-    SemanticDedupGuard,
-    SemanticIndex,
-)
-from synthguard.guards.toxicity import ToxicityGuard
 from synthguard.guards.verdict import Guard, GuardInfo
 from synthguard.ledger.home import Home
 from synthguard.ledger.log import Ledger
@@ -60,6 +41,14 @@ from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import read_samples
 from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import FieldMapping
+
+if TYPE_CHECKING:
+    from synthguard.guards.redaction import Redaction, RedactionResult
+
+# The other guards' modules are imported where the guard is built (`default_guards`), and
+# redaction's where it runs: a screen loads only what it runs (the privacy guard's
+# detect-secrets and phonenumbers, the backdoor and n-gram guards' modules; what that saves a
+# `--guards dedup` screen's start, `benchmarks/import_bench.py` measures).
 
 GUARD_NAMES = ("unicode", "dedup", "decontamination", "backdoor", "privacy", "toxicity")
 """The default screen, in funnel order."""
@@ -159,6 +148,8 @@ def default_guards(
     sets = [p if isinstance(p, ProtectedSet) else resolve_protected(p) for p in protected]
     guards: list[Guard] = []
     notes: list[str] = []
+    if "unicode" in wanted or "backdoor" in wanted:
+        from synthguard.guards.backdoor import BackdoorConfig, BackdoorGuard
     if "unicode" in wanted:
         guards.append(
             BackdoorGuard(
@@ -179,11 +170,24 @@ def default_guards(
                 "key is refused"
             )
     encoder = None
+    if wanted & {"semantic-dedup", "semantic-decontamination"}:
+        from synthguard.guards.embedding import SentenceEncoder
+        from synthguard.guards.semantic import (
+            SemanticDecontaminationGuard,
+            SemanticDedupGuard,
+            SemanticIndex,
+        )
     if "semantic-dedup" in wanted:
         encoder = SentenceEncoder.load()
         guards.append(SemanticDedupGuard(encoder))
         notes.append(f"semantic-dedup: {encoder.card.summary()}")
     reading = wanted & {"decontamination", "semantic-decontamination"}
+    if reading:
+        from synthguard.guards.decontamination import (
+            DecontaminationGuard,
+            ProtectedIndex,
+            protected_items,
+        )
     entries = [e for s in sets for e in protected_items(s.path, s.id_field)] if reading else []
     sources = ", ".join(str(s.path) for s in sets)
     if "decontamination" in wanted and sets:
@@ -206,8 +210,12 @@ def default_guards(
             BackdoorGuard(BackdoorConfig(characters=False, scripts=False), name=BACKDOOR_GUARD_NAME)
         )
     if "privacy" in wanted:
+        from synthguard.guards.privacy import PrivacyGuard
+
         guards.append(PrivacyGuard(region=region))
     if "toxicity" in wanted:
+        from synthguard.guards.toxicity import ToxicityGuard
+
         toxicity = ToxicityGuard.auto(toxicity_checkpoint, ensemble=toxicity_ensemble)
         guards.append(toxicity)
         notes.append(toxicity.backend_description)
@@ -265,6 +273,8 @@ def screen_file(
         failing = closing.enter_context(ExitStack())
         failing.callback(made.close)
         if redact:
+            from synthguard.guards.redaction import record_revisions, redact_quarantined
+
             made.redaction = redact_quarantined(
                 result, guards, recorder, mapping, progress=progress, spill_dir=out_dir
             )

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -240,6 +240,11 @@ class SelfInstructFilter:
             "rules": [LENGTH_RULE, KEYWORD_RULE, PROGRAM_RULE, PUNCTUATION_RULE, NON_ENGLISH_RULE],
         }
         self.info = GuardInfo.of("self-instruct", FILTER_NAME, VERSION, config)
+
+    def batch_recipe(self) -> Callable[[], SelfInstructFilter]:
+        """A picklable call that builds this guard on a worker (`check` is a pure function of
+        its batch)."""
+        return SelfInstructFilter
 
     def check(self, samples: Sequence[Sample]) -> list[Verdict]:
         """One failed verdict per filter an instruction fails; the same content (the same id)

@@ -266,6 +266,19 @@ def loaded_by(statement: str) -> set[str]:
             ("synthguard.ledger.report", "synthguard.ledger.release"),
         ),
         ("import synthguard.provenance", ("synthguard.ledger", "synthguard.guards")),
+        (
+            # A screen loads the guards it runs, where it builds them (`default_guards`).
+            "import synthguard.cli.screen",
+            (
+                "synthguard.guards.backdoor",
+                "synthguard.guards.privacy",
+                "synthguard.guards.redaction",
+                "synthguard.guards.decontamination",
+                "synthguard.guards.semantic",
+                "synthguard.guards.toxicity",
+                "synthguard.guards.embedding",
+            ),
+        ),
     ],
 )
 def test_no_hidden_pulls(statement: str, must_not_load: tuple[str, ...]) -> None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, Final
 
 from synthguard.guards.privacy import lookalikes
@@ -43,6 +44,11 @@ class PrivacyGuard:
             "lookalikes": lookalikes.as_config(),
         }
         self.info = GuardInfo.of("privacy", NAME, VERSION, config)
+
+    def batch_recipe(self) -> Callable[[], PrivacyGuard]:
+        """A picklable call that builds this guard on a worker (`check` is a pure function of
+        its batch)."""
+        return partial(PrivacyGuard, region=self.detector.region, entropy=self.detector.entropy)
 
     def check(self, samples: Sequence[Sample]) -> list[Verdict]:
         """One failing verdict per sample and kind found, in sample order, then `KINDS` order;
