@@ -374,9 +374,12 @@ class DedupIndex:
             raise VerificationError(str(exc)) from exc
         finally:
             store.close()
-        if params is None:
-            return None
         seal = _seal(ledger, home, root_key)
+        if params is None:
+            # No index, which is fine only if this home never accepted one: removing it must
+            # not pass where a screen refuses it.
+            seal.open(None, head_state(None, []), store.where)
+            return None
         head = seal.open(envelope, head_state(params, entries), store.where)
         return IndexCheck(
             where=store.where,

@@ -325,6 +325,24 @@ def test_verify_checks_the_index_against_its_head(
     refused(run("verify", home=home), "is damaged", "does not match its SHA-256")
 
 
+@pytest.mark.parametrize("removed", ["the folder", "its manifest"])
+def test_verify_and_audit_refuse_a_removed_index_as_a_screen_does(
+    run: Run, home: Path, tmp_path: Path, screened: list[dict[str, str]], removed: str
+) -> None:
+    if removed == "the folder":
+        shutil.rmtree(home / "dedup")
+    else:
+        (home / "dedup" / MANIFEST).unlink()
+
+    refused(run("verify", home=home), "no signed head", "version 2", "heads.json")
+    audited = run("audit", home=home)
+    assert audited.exit_code == 1, audited.output
+    line = next(line for line in audited.stdout.splitlines() if "dedup index" in line)
+    assert line.startswith("FAIL")
+    assert "no signed head, but this home accepted its version 2" in line
+    refused(screen(run, home, tmp_path, "again", screened), "no signed head")
+
+
 def test_verify_says_nothing_of_an_index_no_screen_made(run: Run, home: Path) -> None:
     verified = run("verify", home=home)
     assert verified.exit_code == 0, verified.output
