@@ -157,6 +157,8 @@ def audit(app: App, report_path: Path | None, release_dir: Path | None, key: Pat
         mark = "ok  " if check.passed else "FAIL"
         # The detail may quote a release's own text, lone surrogates and all.
         click.echo(printable(f"{mark}  {check.name.ljust(width)}  {check.detail}"))
+    for note in result.notes:
+        click.echo(printable(f"note: {note}"))
     failed = sum(not check.passed for check in result.checks)
     if failed:
         click.echo(f"audit failed: {failed} of {len(result.checks)} checks", err=True)

@@ -52,6 +52,9 @@ class Audit:
     """Every check the audit ran, in order."""
 
     checks: list[Check] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """The ledger's verification notes (`VerifyReport.notes`): what verifies but an auditor
+    should know, such as a cache table edited in the database."""
 
     @property
     def passed(self) -> bool:
@@ -95,6 +98,8 @@ def run_audit(
         if isinstance(verified, VerifyReport)
         else verified,
     )
+    if isinstance(verified, VerifyReport):
+        audit.notes = list(verified.notes)
     if report is not None:
         audit_report(ledger, report, audit, progress, release_dir=release)
     if release is not None and offline is not None:

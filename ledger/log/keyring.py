@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from synthguard.provenance.dsse import Envelope, open_envelope
@@ -28,6 +28,8 @@ class KeySpan:
     added_seq: int
     ended_seq: int | None = None
     status: str = "active"
+    ends: list[int] = field(default_factory=list)
+    """The seqs of every key event that ended this key (a rotation, then a revocation)."""
 
     def may_sign(self, seq: int) -> bool:
         """Whether this key may sign the entry at `seq`."""
@@ -86,6 +88,7 @@ class KeyTimeline:
             raise VerificationError(f"entry {seq}: no key {key_id} to end", seq=seq)
         if span.ended_seq is None or span.ended_seq > seq:
             span.ended_seq = seq
+        span.ends.append(seq)
         span.status = status
 
     def valid_at(self, key_id: str, seq: int) -> bool:

@@ -220,8 +220,6 @@ class _Snapshot:
 def _cache_disagreements(rows: list[KeyRow], timeline: KeyTimeline) -> list[str]:
     """How the `keys` table differs from the signed key events, one line a key (none when it
     agrees): nothing trusts the table, but an edit there is an edit without a key."""
-    # Not the entry a key's signing ended at: writers before this one cached the revocation's
-    # for a key revoked after it was rotated out.
     signed = {
         key_id: (span.key.raw, span.status, span.added_seq)
         for key_id, span in timeline.spans.items()
@@ -238,6 +236,13 @@ def _cache_disagreements(rows: list[KeyRow], timeline: KeyTimeline) -> list[str]
         )
         for row in rows
     }
+    # The entry a key's signing ended at may be any event that ended it: writers before this
+    # one cached the revocation's for a key revoked after it was rotated out.
+    ended = {row.key_id: row.ended_seq for row in rows}
+    for key_id, span in timeline.spans.items():
+        if key_id in cached and not _ended_as_signed(ended[key_id], span.ends):
+            cached[key_id] = (*cached[key_id], ended[key_id])
+            signed[key_id] = (*signed[key_id], span.ended_seq)
     found = []
     for key_id in sorted(signed.keys() | cached.keys()):
         mine, theirs = signed.get(key_id), cached.get(key_id)
@@ -248,10 +253,12 @@ def _cache_disagreements(rows: list[KeyRow], timeline: KeyTimeline) -> list[str]
         elif mine is None:
             what = "is in it, but no signed key event adds it"
         else:
-            fields = ("public key", "status", "added at")
+            fields = ("public key", "status", "added at", "end")
             what = (
                 "has another "
-                + ", ".join(name for name, a, b in zip(fields, mine, theirs, strict=True) if a != b)
+                + ", ".join(
+                    name for name, a, b in zip(fields, mine, theirs, strict=False) if a != b
+                )
                 + " there than the signed key events give"
             )
         found.append(
@@ -259,6 +266,10 @@ def _cache_disagreements(rows: list[KeyRow], timeline: KeyTimeline) -> list[str]
             "which no command trusts) was edited in the database"
         )
     return found
+
+
+def _ended_as_signed(cached: int | None, ends: list[int]) -> bool:
+    return cached in ends if ends else cached is None
 
 
 def _check_numbering(ledger: Ledger, count: int, low: int | None, top: int | None) -> int:

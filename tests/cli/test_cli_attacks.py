@@ -574,8 +574,9 @@ def test_home_copy_helpers_round_trip(site: Site) -> None:
         "UPDATE keys SET status = 'revoked', ended_seq = 1",
         f"UPDATE keys SET key_id = 'sha256:{'0' * 64}'",
         "DELETE FROM keys",
+        "UPDATE keys SET ended_seq = 1",
     ],
-    ids=["revoked", "renamed", "deleted"],
+    ids=["revoked", "renamed", "deleted", "ended"],
 )
 def test_an_edited_keys_table_changes_nothing_a_command_trusts(site: Site, edit: str) -> None:
     # The keys table caches the signed key events; a command that read it would stop signing
@@ -592,6 +593,12 @@ def test_an_edited_keys_table_changes_nothing_a_command_trusts(site: Site, edit:
     assert verified.exit_code == 0, verified.output
     assert "the keys table (the writers' cache of the key events" in verified.output
     assert "was edited in the database" in verified.output
+    audited = site("audit")
+    assert audited.exit_code == 0, audited.output
+    assert any(
+        line.startswith("note: key ") and line.endswith("was edited in the database")
+        for line in audited.stdout.splitlines()
+    ), audited.stdout
 
 
 @pytest.mark.parametrize("column", ["root", "key_id"])
