@@ -220,13 +220,13 @@ class _Snapshot:
 def _cache_disagreements(rows: list[KeyRow], timeline: KeyTimeline) -> list[str]:
     """How the `keys` table differs from the signed key events, one line a key (none when it
     agrees): nothing trusts the table, but an edit there is an edit without a key."""
-    signed = {
+    signed: dict[str, tuple[Any, ...]] = {
         key_id: (span.key.raw, span.status, span.added_seq)
         for key_id, span in timeline.spans.items()
     }
     # A key stored as anything but bytes (a hand edit) stays as it is: it differs from the
     # signed key, and is reported as such.
-    cached = {
+    cached: dict[str, tuple[Any, ...]] = {
         row.key_id: (
             bytes(row.public_key)
             if isinstance(row.public_key, bytes | bytearray | memoryview)
