@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import traceback
 
-import click
-
+from synthguard.cli.terminal import echo, printable
 from synthguard.ledger.log import database_failure
 from synthguard.provenance.errors import EmptyInputError, SynthguardError, VerificationError
 
@@ -59,19 +58,12 @@ def exit_code(exc: BaseException) -> int:
 def report(exc: BaseException, *, debug: bool) -> int:
     """Write the error to stderr (with its traceback under --debug); return the exit code."""
     if debug:
-        click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
-    click.echo(error_line(exc), err=True)
+        echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
+    echo(error_line(exc), err=True)
     return exit_code(exc)
 
 
 def single_line(text: str) -> str:
-    """The text with its whitespace runs (newlines too) made single spaces, and lone surrogates
-    (from input that was no UTF-8, quoted in a message) escaped: a terminal takes UTF-8 only."""
+    """The text with its whitespace runs (newlines too) made single spaces, and what a terminal
+    would act on escaped (`synthguard.cli.terminal.printable`)."""
     return printable(" ".join(text.split()))
-
-
-def printable(text: str) -> str:
-    """The text with lone surrogates written as escapes (`\\ud800`), which UTF-8 can hold."""
-    if text.isascii():
-        return text
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -9,6 +9,7 @@ import click
 
 from synthguard.cli import render
 from synthguard.cli.context import App, pass_app
+from synthguard.cli.terminal import echo
 from synthguard.ledger.home import DB_ENV
 from synthguard.ledger.log import DEFAULT_CHECKPOINT_INTERVAL, check_origin
 from synthguard.ledger.release import read_public_keys
@@ -38,7 +39,7 @@ def init(app: App, checkpoint_interval: int, origin: str | None) -> None:
     with app.home.init(
         app.new_passphrase(), db=app.db, origin=origin, checkpoint_interval=checkpoint_interval
     ) as ledger:
-        click.echo(render.init_summary(app.home, ledger))
+        echo(render.init_summary(app.home, ledger))
 
 
 @click.command(short_help="Make this home a writer of an existing ledger, with its own key.")
@@ -67,4 +68,4 @@ def join(app: App, root_key_file: Path | None) -> None:
             raise InputError(f"{root_key_file} holds {len(keys)} keys; --root-key takes one")
         root_key = keys[0].key_id
     joined = app.home.join(app.new_passphrase(), app.db, root_key=root_key)
-    click.echo(render.join_summary(app.home, app.db, joined))
+    echo(render.join_summary(app.home, app.db, joined))

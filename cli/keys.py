@@ -9,6 +9,7 @@ import click
 from synthguard.cli import render
 from synthguard.cli.context import App, pass_app
 from synthguard.cli.errors import PROG
+from synthguard.cli.terminal import echo
 from synthguard.ledger.home import Home
 from synthguard.ledger.log import KeyRow, Ledger
 from synthguard.ledger.release import read_public_keys
@@ -32,7 +33,7 @@ def generate(app: App, reason: str | None) -> None:
     """
     with app.open_ledger(signing=True, new_key=True) as ledger:
         key_id = app.home.add_key(ledger, app.passphrase(), rotate=False, reason=reason)
-    click.echo(f"added key {key_id} ({app.home.key_path(key_id)})")
+    echo(f"added key {key_id} ({app.home.key_path(key_id)})")
 
 
 @keys.command(short_help="Let another home's key sign: add its public key.")
@@ -51,7 +52,7 @@ def add(app: App, public_key_file: Path, reason: str | None) -> None:
         raise InputError(f"{public_key_file} holds {len(found)} keys; `keys add` takes one")
     with app.open_ledger(signing=True) as ledger:
         app.home.admit_key(ledger, found[0], reason)
-    click.echo(f"added key {found[0].key_id}: it may sign this ledger from now on")
+    echo(f"added key {found[0].key_id}: it may sign this ledger from now on")
 
 
 @keys.command("list")
@@ -66,7 +67,7 @@ def list_keys(app: App) -> None:
         rows = ledger.keys()
         active = active_key_id(app.home, ledger)
     held = {row.key_id for row in rows if app.home.holds_key(row.key_id)}
-    click.echo(render.key_table(rows, active, held))
+    echo(render.key_table(rows, active, held))
 
 
 @keys.command(short_help="Replace the active key with a new one.")
@@ -77,7 +78,7 @@ def rotate(app: App, reason: str | None) -> None:
     with app.open_ledger(signing=True, new_key=True) as ledger:
         old = ledger.key_id
         key_id = app.home.add_key(ledger, app.passphrase(), rotate=True, reason=reason)
-    click.echo(f"rotated: {key_id} now signs ({app.home.key_path(key_id)}); {old} is retired")
+    echo(f"rotated: {key_id} now signs ({app.home.key_path(key_id)}); {old} is retired")
 
 
 @keys.command(short_help="Revoke a key: it signs nothing after this.")
@@ -94,12 +95,12 @@ def revoke(app: App, key_id: str, reason: str) -> None:
         row = find_key(ledger, key_id)
         revoked_at = app.home.revoke_key(ledger, row.key_id, reason)
     if revoked_at is not None:
-        click.echo(
+        echo(
             f"{PROG}: note: {row.key_id} was revoked at entry {revoked_at} already; nothing signed",
             err=True,
         )
         return
-    click.echo(f"revoked {row.key_id}")
+    echo(f"revoked {row.key_id}")
 
 
 @keys.command(short_help="Print a public key (PEM, vkey): the active one, or KEYID.")
@@ -125,12 +126,12 @@ def export(app: App, key_id: str | None, fmt: str) -> None:
         key = public_key(row)
         origin = ledger.origin
     if fmt in ("pem", "both"):
-        click.echo(key.pem(), nl=False)
+        echo(key.pem(), nl=False)
     if fmt in ("vkey", "both"):
-        click.echo(key.vkey(origin))
+        echo(key.vkey(origin))
     note = key_status_note(row)
     if note is not None:
-        click.echo(f"synthguard: note: {note}", err=True)
+        echo(f"synthguard: note: {note}", err=True)
 
 
 # -- which keys a ledger has, and which one signs --------------------------------------------

@@ -17,6 +17,7 @@ import click
 from synthguard.cli import render
 from synthguard.cli.context import App, pass_app
 from synthguard.cli.errors import PROG
+from synthguard.cli.terminal import echo
 from synthguard.ledger.log import Checkpoint, EntryView, Ledger, Tree, records_for
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.errors import InputError, VerificationError
@@ -41,12 +42,12 @@ def show(app: App, seq: int | None) -> None:
     with app.open_ledger() as handle:
         if seq is not None:
             described = describe_entry(handle, seq)
-            click.echo(json.dumps(described, indent=2, ensure_ascii=False))
+            echo(json.dumps(described, indent=2, ensure_ascii=False))
             if "content_problem" in described:
-                click.echo(f"{PROG}: warning: {described['content_problem']}", err=True)
+                echo(f"{PROG}: warning: {described['content_problem']}", err=True)
             return
         size, entries = recent_entries(handle, RECENT)
-        click.echo(render.entry_table(size, handle.origin, entries))
+        echo(render.entry_table(size, handle.origin, entries))
 
 
 @ledger.command()
@@ -59,7 +60,7 @@ def export(app: App) -> None:
     """
     with app.open_ledger() as handle:
         for line in export_lines(handle):
-            click.echo(line)
+            echo(line)
 
 
 @ledger.command()
@@ -72,7 +73,7 @@ def prove(app: App, seq: int) -> None:
     9162), checkpoint (the signed note).
     """
     with app.open_ledger() as handle:
-        click.echo(json.dumps(inclusion_proof(handle, seq), indent=2))
+        echo(json.dumps(inclusion_proof(handle, seq), indent=2))
 
 
 @ledger.command()
@@ -80,7 +81,7 @@ def prove(app: App, seq: int) -> None:
 def checkpoint(app: App) -> None:
     """Print the latest signed checkpoint verbatim (keep it to use with `verify --checkpoint`)."""
     with app.open_ledger() as handle:
-        click.echo(latest_checkpoint(handle).note, nl=False)
+        echo(latest_checkpoint(handle).note, nl=False)
 
 
 # -- read-only views: entries, the export stream, proofs -------------------------------------

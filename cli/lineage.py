@@ -8,6 +8,7 @@ import click
 
 from synthguard.cli import render
 from synthguard.cli.context import App, pass_app
+from synthguard.cli.terminal import echo
 from synthguard.ledger.log import ancestry, ancestry_json, resolve_sample_id
 
 
@@ -27,6 +28,6 @@ def lineage(app: App, sample_id: str, as_json: bool) -> None:
     with app.open_ledger() as handle:
         tree = ancestry(handle, resolve_sample_id(handle, sample_id))
     if as_json:
-        click.echo(json.dumps(ancestry_json(tree), indent=2, ensure_ascii=False))
+        echo(json.dumps(ancestry_json(tree), indent=2, ensure_ascii=False))
     else:
-        click.echo(render.lineage_tree(tree))
+        echo(render.lineage_tree(tree))

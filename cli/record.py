@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from synthguard.cli.engine_options import engine_for, engine_options
 from synthguard.cli.errors import INTERRUPTED, PROG
 from synthguard.cli.progress import progress_bar
 from synthguard.cli.render import plural
+from synthguard.cli.terminal import echo
 from synthguard.ledger.recording import RecordInterrupted, RecordResult, record_file
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import FORMATS, check_input, count_rows
@@ -32,7 +34,7 @@ def _parse_params(_ctx: click.Context, _param: click.Parameter, pairs: tuple[str
             # Which one a record should carry is the user's call, not ours.
             raise click.BadParameter(f"{key!r} is given twice")
         try:
-            parsed[key] = json.loads(text)
+            parsed[key] = json.loads(text, parse_constant=_not_json, parse_float=_finite)
         except RecursionError:
             raise click.BadParameter(f"{key!r}: {_TOO_DEEP}") from None
         except ValueError:
@@ -42,6 +44,19 @@ def _parse_params(_ctx: click.Context, _param: click.Parameter, pairs: tuple[str
         except NestingError:
             raise click.BadParameter(f"{key!r}: {_TOO_DEEP}") from None
     return parsed
+
+
+def _not_json(name: str) -> Any:
+    # Python's json takes NaN and Infinity; JSON does not, so such a value is a string.
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    # 1e999 is JSON, but no double: a string, as canonical JSON could not carry it.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
 
 
 _TOO_DEEP = f"its JSON is nested too deeply (more than {MAX_DEPTH - 1} levels)"
@@ -152,27 +167,25 @@ def record(
                 engine=engine,
             )
     except RecordInterrupted as exc:
-        click.echo(
+        echo(
             f"{PROG}: interrupted: {exc.committed:,} of the rows were committed; run the same "
             "command again to resume (rows already recorded are skipped)",
             err=True,
         )
         raise click.exceptions.Exit(INTERRUPTED) from None
     for line in bad_rows(result):
-        click.echo(line, err=True)
+        echo(line, err=True)
     if result.skipped:
         rows = "row" if result.skipped == 1 else "rows"
-        click.echo(
-            f"skipped {result.skipped:,} {rows} already recorded (--again records them anyway)"
-        )
-    click.echo(record_summary(result))
+        echo(f"skipped {result.skipped:,} {rows} already recorded (--again records them anyway)")
+    echo(record_summary(result))
     if result.bad:
         listed = len(result.summary.bad)
         shown = "listed above" if listed == result.bad else f"the first {listed} listed above"
         good = "; the good rows were recorded" if result.summary.recorded else ""
         raise InputError(
-            f"{result.bad:,} of {result.total:,} rows were bad and were not recorded "
-            f"({shown}){good}"
+            f"{result.bad:,} of {result.total + result.skipped:,} rows were bad and were not "
+            f"recorded ({shown}){good}"
         )
 
 
@@ -194,6 +207,9 @@ def generator_from_options(
         return None
     if name is None or model is None:
         raise InputError("--generator and --model go together")
+    for option, value in (("--generator", name), ("--model", model)):
+        if not value.strip():
+            raise InputError(f"{option} is empty: name what made the samples")
     return Generator(
         name=name, provider=provider, model=model, version=version, parameters=dict(parameters)
     )

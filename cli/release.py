@@ -12,6 +12,7 @@ import click
 from synthguard.cli.context import App, pass_app
 from synthguard.cli.engine_options import engine_for, engine_options
 from synthguard.cli.progress import progress_bar
+from synthguard.cli.terminal import echo
 from synthguard.ledger.release import (
     MANIFEST_FILE,
     SCREEN_QUARANTINED,
@@ -97,7 +98,7 @@ def create(
             fmt=fmt,
             progress=tick,
         )
-    click.echo(_created(result))
+    echo(_created(result))
 
 
 def _policy(app: App) -> dict[str, Any]:
@@ -136,12 +137,12 @@ def verify(out: Path, key_file: Path | None, workers: int | None, scheduler: str
         tick = stack.enter_context(progress_bar(lambda: count_bundle_lines(out), "verifying"))
         report = verify_release(out, trusted=trusted, progress=tick, engine=engine)
     if not report.pinned:
-        click.echo(
+        echo(
             f"synthguard: warning: signed by {report.signer}, trusted on first use: "
             "pass --key to pin",
             err=True,
         )
-    click.echo(_verified(report))
+    echo(_verified(report))
 
 
 def _created(result: ReleaseResult) -> str:

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from synthguard.cli.context import App, pass_app
-from synthguard.cli.errors import printable
 from synthguard.cli.progress import progress_bar
+from synthguard.cli.terminal import echo
 from synthguard.cli.verify import checked_index, index_state
 from synthguard.ledger.audit import run_audit
 from synthguard.ledger.release import read_public_keys
@@ -106,7 +106,7 @@ def report(
         raise InputError(f"cannot write the report to {out}: {exc.strerror or exc}") from exc
     general = result.general
     scope = f"release {general.release}" if general.release else "the whole ledger"
-    click.echo(
+    echo(
         f"wrote {out} ({fmt}): {general.samples} samples of {scope}, "
         f"checkpoint {general.checkpoint.size} entries"
     )
@@ -155,12 +155,12 @@ def audit(app: App, report_path: Path | None, release_dir: Path | None, key: Pat
     width = max(len(check.name) for check in result.checks)
     for check in result.checks:
         mark = "ok  " if check.passed else "FAIL"
-        # The detail may quote a release's own text, lone surrogates and all.
-        click.echo(printable(f"{mark}  {check.name.ljust(width)}  {check.detail}"))
+        # The detail may quote a release's own text, lone surrogates and all (`echo` escapes).
+        echo(f"{mark}  {check.name.ljust(width)}  {check.detail}")
     for note in result.notes:
-        click.echo(printable(f"note: {note}"))
+        echo(f"note: {note}")
     failed = sum(not check.passed for check in result.checks)
     if failed:
-        click.echo(f"audit failed: {failed} of {len(result.checks)} checks", err=True)
+        echo(f"audit failed: {failed} of {len(result.checks)} checks", err=True)
         raise click.exceptions.Exit(1)
-    click.echo(f"audit passed: {len(result.checks)} checks", err=True)
+    echo(f"audit passed: {len(result.checks)} checks", err=True)

@@ -7,6 +7,7 @@ from typing import TextIO
 import click
 
 from synthguard.cli.context import App, pass_app
+from synthguard.cli.terminal import echo
 from synthguard.ledger.log import resolve_sample_id
 from synthguard.ledger.review import Draw, draw_review_sample, record_review
 from synthguard.provenance.errors import InputError
@@ -59,8 +60,8 @@ def sample_command(app: App, rate: float, seed: int, ids_file: TextIO | None) ->
         if draw.recorded:
             ledger.checkpoint()
     for sample_id in draw.selected:
-        click.echo(sample_id)
-    click.echo(_summary(draw), err=True)
+        echo(sample_id)
+    echo(_summary(draw), err=True)
 
 
 @review.command("record")
@@ -76,7 +77,7 @@ def record_command(app: App, sample_id: str, verdict: str, reviewer: str, note: 
         with Recorder(ledger) as recorder:
             record = record_review(ledger, recorder, full_id, verdict, reviewer, note)
         ledger.checkpoint()
-    click.echo(f"{verdict}: {record.sample_id} by {reviewer} (signed by {record.signer})")
+    echo(f"{verdict}: {record.sample_id} by {reviewer} (signed by {record.signer})")
 
 
 def _summary(draw: Draw) -> str:

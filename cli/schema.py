@@ -6,6 +6,7 @@ import json
 
 import click
 
+from synthguard.cli.terminal import echo
 from synthguard.ledger.report import report_json_schema
 from synthguard.provenance.record import record_json_schema
 
@@ -22,4 +23,4 @@ def schema_document(which: str = "lineage") -> str:
 def schema(which: str) -> None:
     """Print a JSON Schema: of lineage records and key events (lineage), or of the JSON
     transparency report (report)."""
-    click.echo(schema_document(which), nl=False)
+    echo(schema_document(which), nl=False)

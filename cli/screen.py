@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from synthguard.cli.context import App, pass_app
 from synthguard.cli.engine_options import engine_for, engine_options
 from synthguard.cli.errors import PROG
 from synthguard.cli.progress import progress_bar
+from synthguard.cli.terminal import echo
 from synthguard.guards.pipeline import (
     ALL_GUARDS,
     GUARD_NAMES,
@@ -24,6 +26,7 @@ from synthguard.guards.screen import BLOCK, ScreenResult
 from synthguard.ledger.log import resolve_sample_id
 from synthguard.ledger.screening import quarantine_state, sign_override
 from synthguard.provenance.engine import Engine, ForkedEngine, cores
+from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import FORMATS, check_input, count_rows
 from synthguard.provenance.recorder import Recorder
 from synthguard.provenance.sample import FieldMapping
@@ -141,11 +144,12 @@ def screen(
             seed_tasks=seed_tasks,
             region=region,
             db=app.db,
-            on_wait=lambda line: click.echo(f"{PROG}: {line}", err=True),
+            on_wait=lambda line: echo(f"{PROG}: {line}", err=True),
             ledger=ledger,
         )
         for note in notes:
-            click.echo(note)
+            echo(note)
+        _make_folder(out_dir)
 
         def work() -> int:
             return (count_rows(source, fmt) or 0) * max(len(guards), 1)
@@ -159,7 +163,7 @@ def screen(
 
         with engine_for(workers, scheduler, here) as engine:
             if engine is not None and (workers is not None or scheduler is not None):
-                click.echo(f"engine: {engine.description}")
+                echo(f"engine: {engine.description}")
             with Recorder(ledger) as recorder, progress_bar(work, "screening") as tick:
                 done = screen_file(
                     source,
@@ -175,22 +179,22 @@ def screen(
         done.close()
         ledger.checkpoint()
         unmade = done.unmade
-    click.echo(_summary(done.result))
+    echo(_summary(done.result))
     if done.redaction is not None:
-        click.echo(_redacted(done.redaction))
+        echo(_redacted(done.redaction))
         if done.redaction.unrevisable:
-            click.echo(
+            echo(
                 f"synthguard: warning: {done.redaction.unrevisable:,} held for personal data "
                 "could not be redacted: no making record in the ledger; record them first with "
                 "`synthguard record`",
                 err=True,
             )
-    click.echo(f"accepted:    {done.accepted_path}")
-    click.echo(f"quarantined: {done.quarantined_path}")
-    click.echo(f"{done.recorded} signed screened records")
+    echo(f"accepted:    {done.accepted_path}")
+    echo(f"quarantined: {done.quarantined_path}")
+    echo(f"{done.recorded} signed screened records")
     if unmade:
         rows = "row has" if unmade == 1 else "rows have"
-        click.echo(
+        echo(
             f"synthguard: warning: {unmade:,} {rows} no making record (generated, revised or "
             "imported) in the ledger; record them first with `synthguard record`",
             err=True,
@@ -234,6 +238,17 @@ def _summary(result: ScreenResult) -> str:
     return "\n".join(lines)
 
 
+def _make_folder(out_dir: Path) -> None:
+    """The output folder, made if need be: one that cannot be made or written is one line
+    before anything is screened or signed."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot make the output folder {out_dir}: {exc.strerror or exc}") from exc
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write to the output folder {out_dir}: permission denied")
+
+
 def _redacted(redaction: RedactionResult) -> str:
     """What `--redact` did, in a line."""
     copies = redaction.screened
@@ -265,9 +280,9 @@ def list_quarantine(app: App, show_all: bool) -> None:
             continue
         rules = ", ".join(f"{r.get('guard')}/{r.get('rule')}" for r in held.reasons)
         status = "held" if held.held else f"released at {held.override_seq}"
-        click.echo(f"{held.sample_id}  entry {held.seq}  {status}  {rules}")
+        echo(f"{held.sample_id}  entry {held.seq}  {status}  {rules}")
         shown += 1
-    click.echo(f"{shown} {'sample' if shown == 1 else 'samples'}", err=True)
+    echo(f"{shown} {'sample' if shown == 1 else 'samples'}", err=True)
 
 
 @quarantine.command("release")
@@ -284,4 +299,4 @@ def override_quarantine(app: App, sample_id: str, reason: str, reviewer: str | N
                 ledger, recorder, full_id, reason=reason, reviewer=reviewer or getpass.getuser()
             )
         ledger.checkpoint()
-    click.echo(f"released {record.sample_id} (signed by {record.signer})")
+    echo(f"released {record.sample_id} (signed by {record.signer})")

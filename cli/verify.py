@@ -12,6 +12,7 @@ from synthguard.cli.context import App, pass_app
 from synthguard.cli.engine_options import engine_for, engine_options
 from synthguard.cli.errors import PROG
 from synthguard.cli.progress import progress_bar
+from synthguard.cli.terminal import echo
 from synthguard.guards.dedup import DedupIndex, IndexCheck
 from synthguard.ledger.log import Ledger, verify_ledger
 from synthguard.ledger.release import read_public_keys
@@ -69,15 +70,15 @@ def verify(
         )
         index = checked_index(app, ledger, root_key or report.root_key)
     if root_key is None:
-        click.echo(
+        echo(
             f"{PROG}: warning: trusting genesis key {report.root_key}, which the database itself "
             "carries: nothing pins it, so a ledger swapped wholesale would verify too; pass "
             "--root-key PUBKEY (`synthguard keys export` in the ledger's home) to pin it",
             err=True,
         )
-    click.echo(render.verify_summary(report))
+    echo(render.verify_summary(report))
     if index is not None:
-        click.echo(f"dedup index{index.where}: {index_state(index)}")
+        echo(f"dedup index{index.where}: {index_state(index)}")
 
 
 def checked_index(app: App, ledger: Ledger, root_key: str | None) -> IndexCheck | None:

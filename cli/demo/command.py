@@ -18,6 +18,7 @@ from synthguard.cli.demo.run import (
     run_demo,
 )
 from synthguard.cli.passphrase import PASSPHRASE_ENV
+from synthguard.cli.terminal import echo
 from synthguard.guards.pipeline import Screening
 from synthguard.ledger.log import shown_url
 
@@ -45,7 +46,7 @@ def demo(directory: Path, samples: int) -> None:
     The key is encrypted under $SYNTHGUARD_PASSPHRASE, else a fixed demo passphrase (printed;
     not a secret). The demo always uses its own SQLite ledger, whatever --db says.
     """
-    click.echo(demo_summary(run_demo(directory, samples)))
+    echo(demo_summary(run_demo(directory, samples)))
 
 
 def program() -> str:

@@ -111,3 +111,34 @@ def test_lineage_shows_each_screenings_outcome_and_rules(
     assert shown.stdout.count("screened   accepted  copy at line 3: quarantined (dedup/exact)") == 2
     tree = json.loads(run("lineage", "--json", laced_id, home=home).stdout)
     assert [note["detail"]["outcome"] for note in tree["notes"]] == ["quarantined"] * 2
+
+
+def test_text_from_the_ledger_reaches_the_terminal_as_escapes_not_as_controls(
+    tmp_path: Path,
+) -> None:
+    # A record's text is a key holder's, or a ledger's someone else wrote: an ESC sequence
+    # in it could repaint the screen (here: erase the line, write a fake "ok"), and a
+    # right-to-left override could reorder what an auditor reads.
+    hostile = "gen\x1b[2K\r\x1b[32mok\x1b[0m\u202egnp.exe\x9b31m\x07"
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    with Ledger.create(url, SigningKey.generate()) as ledger, Recorder(ledger) as recorder:
+        recorder.generated("quiz", Generator(name=hostile, model="m"))
+        recorder.reviewed("quiz", reviewer=hostile, verdict="bad", note=hostile)
+    quiz = text_id("quiz")
+
+    outputs = [
+        invoke("--db", url, "lineage", quiz),
+        invoke("--db", url, "ledger", "show"),
+        invoke("--db", url, "ledger", "show", "1"),
+        invoke("--db", url, "lineage", "--json", quiz),
+    ]
+    for result in outputs:
+        assert result.exit_code == 0, result.output
+        shown = result.stdout
+        assert not any(c in shown for c in "\x1b\r\x07\x9b\u202e"), repr(shown)
+    tree = outputs[0].stdout
+    assert "by gen\\u001b[2K\\u000d\\u001b[32mok\\u001b[0m\\u202egnp.exe\\u009b31m\\u0007" in tree
+    # In JSON the escape is JSON's own: the same text comes back.
+    records = json.loads(outputs[3].stdout)["records"]
+    assert records[0]["generator"]["name"] == hostile
+    assert json.loads(outputs[2].stdout)["payload"]["generator"]["name"] == hostile

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from cli_support import Run, alpaca, stderr_lines, write_jsonl
 from click.testing import Result
 
@@ -124,6 +125,38 @@ def test_a_bad_param_is_a_usage_error(run: Run, home: Path, samples: Path) -> No
     result = _record(run, home, samples, "--param", "no-equals-sign")
     assert result.exit_code == 2
     assert "KEY=VALUE" in result.stderr
+
+
+def test_param_values_are_json_when_they_are_json_else_strings(
+    run: Run, home: Path, samples: Path
+) -> None:
+    params = ["t=0.7", "n=3", 'stop=["###"]', "x=NaN", "y=-Infinity", "z=1e999", "w=hot"]
+    result = _record(run, home, samples, *[a for p in params for a in ("--param", p)])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(run("ledger", "show", "1", home=home).stdout)
+    assert shown["payload"]["generator"]["parameters"] == {
+        "t": 0.7,
+        "n": 3,
+        "stop": ["###"],
+        # Python's json reads these as floats; JSON has no such numbers, so they are strings.
+        "x": "NaN",
+        "y": "-Infinity",
+        "z": "1e999",
+        "w": "hot",
+    }
+
+
+@pytest.mark.parametrize("option", ["--generator", "--model"])
+def test_an_empty_generator_or_model_is_one_error_line(
+    run: Run, home: Path, samples: Path, option: str
+) -> None:
+    names = {"--generator": "g", "--model": "m", option: " "}
+    result = run("record", samples, *[a for kv in names.items() for a in kv], home=home)
+    assert result.exit_code == 2
+    assert stderr_lines(result) == [
+        f"synthguard: error: {option} is empty: name what made the samples"
+    ]
+    assert run("ledger", "show", home=home).stdout.count("generated") == 0
 
 
 def test_run_id_is_recorded(run: Run, home: Path, samples: Path) -> None:

@@ -82,6 +82,15 @@ def test_each_hostile_row_is_one_bad_line_and_every_other_row_is_recorded(
     verify = run("verify", home=home)
     assert verify.exit_code == 0, verify.output
 
+    # Again: the good rows are skipped, and the count is still of every row read.
+    again = _record(run, home, path)
+    assert again.exit_code == 2
+    assert stderr_lines(again)[-1] == (
+        "synthguard: error: 3 of 7 rows were bad and were not recorded (listed above)"
+    )
+    assert "skipped 4 rows already recorded" in again.stdout
+    assert "recorded 0 of 7 samples" in again.stdout
+
 
 def test_rows_recorded_before_are_skipped_and_counted_and_again_records_them(
     run: Run, home: Path, samples: Path

@@ -100,3 +100,20 @@ def test_a_50_mb_row_is_screened_in_a_few_hundred_mb(
     assert len(_rows(out / "accepted.jsonl")) + len(_rows(out / "quarantined.jsonl")) == 3
     # Measured about 280 MB, 210 of them the process and the scrypt key derivation.
     assert peak < 800, f"peak RSS {peak:.0f} MB"
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line_before_anything_is_signed(
+    run: Run, home: Path, tmp_path: Path
+) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", [alpaca(1)])
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    size = run("verify", home=home).stdout
+
+    result = run("screen", source, "--out", blocker / "out", "--guards", "dedup", home=home)
+
+    assert result.exit_code == 2
+    (line,) = stderr_lines(result)
+    assert line.startswith(f"synthguard: error: cannot make the output folder {blocker / 'out'}: ")
+    assert "unexpected" not in line
+    assert run("verify", home=home).stdout == size
