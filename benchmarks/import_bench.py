@@ -37,6 +37,8 @@ ENTRY_POINTS = (
     "from synthguard.guards.dedup.guard import DedupGuard; DedupGuard()",
     "import datasketch",
     "import synthguard.guards.backdoor",
+    # The privacy guard (detect-secrets, phonenumbers): a screen loads it only when it runs it.
+    "import synthguard.guards.privacy",
     "from synthguard.guards import screen_file",
     "from synthguard.ledger.report import compute_report",
     "from synthguard.ledger.release import verify_release",
