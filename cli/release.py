@@ -142,6 +142,13 @@ def verify(out: Path, key_file: Path | None, workers: int | None, scheduler: str
             "pass --key to pin",
             err=True,
         )
+    if report.unsigned:
+        echo(
+            f"synthguard: warning: {out} also holds {', '.join(report.unsigned)}, which the "
+            f"signed manifest does not list: do not take {_them(report.unsigned)} for part of "
+            "the release",
+            err=True,
+        )
     echo(_verified(report))
 
 
@@ -197,7 +204,16 @@ def _verified(report: ReleaseReport) -> str:
         f"  policy      {_describe(breach)}; justified: {report.justification}"
         for breach in report.breaches
     )
+    if report.unsigned:
+        lines.append(
+            f"  unsigned    {', '.join(report.unsigned)}: in the folder, but not in the signed "
+            f"manifest; nothing vouches for {_them(report.unsigned)}"
+        )
     return "\n".join(lines)
+
+
+def _them(names: list[str]) -> str:
+    return "it" if len(names) == 1 else "them"
 
 
 def _describe(breach: BreachRef) -> str:

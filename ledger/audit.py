@@ -100,6 +100,11 @@ def run_audit(
     )
     if isinstance(verified, VerifyReport):
         audit.notes = list(verified.notes)
+    if isinstance(offline, ReleaseReport) and offline.unsigned:
+        audit.notes.append(
+            f"the release folder also holds {', '.join(offline.unsigned)}, which its signed "
+            "manifest does not list: no part of the release"
+        )
     if report is not None:
         audit_report(ledger, report, audit, progress, release_dir=release)
     if release is not None and offline is not None:

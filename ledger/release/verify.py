@@ -129,6 +129,9 @@ class ReleaseReport:
     """Of those, the redacted copies (`screen --redact`)."""
     redacted: dict[str, int] = field(default_factory=dict)
     """Redacted copies per kind of personal data removed (a copy counts under each kind)."""
+    unsigned: list[str] = field(default_factory=list)
+    """What else the folder holds (a report written into it, or a file slipped in beside the
+    data): nothing the manifest signs vouches for it."""
 
 
 def read_public_keys(path: Path) -> list[VerifyingKey]:
@@ -206,7 +209,17 @@ def verify_release(
         revisions=proven.tally.revisions,
         redactions=proven.tally.redactions,
         redacted=dict(sorted(proven.tally.redacted.items())),
+        unsigned=_unsigned(out, statement),
     )
+
+
+def _unsigned(out: Path, statement: Statement) -> list[str]:
+    """The names in the release folder that are neither its signed files nor the manifest."""
+    signed = {MANIFEST_FILE, BUNDLE_FILE, *(subject.name for subject in statement.subject)}
+    try:
+        return sorted(name for name in os.listdir(out) if name not in signed)
+    except OSError as exc:
+        raise InputError(f"cannot list the release folder {out}: {exc.strerror or exc}") from exc
 
 
 def is_work_folder(path: Path) -> bool:

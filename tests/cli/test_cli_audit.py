@@ -109,6 +109,16 @@ def test_a_changed_release_row_fails_the_audit(demo: Path) -> None:
     assert any("release verifies offline" in line for line in failed_checks(stdout)), stdout
 
 
+def test_a_file_slipped_into_the_release_folder_is_noted(demo: Path) -> None:
+    write_jsonl(demo / "release" / "extra.jsonl", [alpaca(1)])
+    code, stdout = audit(demo, "--release", demo / "release")
+    assert code == 0, stdout
+    assert stdout.splitlines()[-1] == (
+        "note: the release folder also holds extra.jsonl, which its signed manifest does not "
+        "list: no part of the release"
+    )
+
+
 def test_a_report_of_another_ledger_is_refused(demo: Path, tmp_path: Path) -> None:
     other = tmp_path / "other"
     run_demo(other, 5)

@@ -86,6 +86,33 @@ def test_verify_without_a_key_warns_trust_on_first_use(
     assert "not pinned" in verified.stdout
 
 
+def test_verify_names_what_the_folder_holds_beside_the_signed_files(
+    run: Run, home: Path, tmp_path: Path, screened: tuple[Path, Path]
+) -> None:
+    # A file slipped in beside the data (a pipeline that globs *.jsonl would train on it) is
+    # no part of what the manifest signs: verify says so, on stdout and as a warning.
+    _, folder = screened
+    out = tmp_path / "release"
+    assert run("release", "create", "v1", "--from", folder, "--out", out, home=home).exit_code == 0
+    key = export_key(run, home, tmp_path, "pem")
+    verified = run("release", "verify", out, "--key", key)
+    assert "unsigned" not in verified.output
+
+    write_jsonl(out / "extra.jsonl", [{"instruction": "i", "input": "", "output": "poison"}])
+    (out / "croissant.json").write_text("{}\n")
+    verified = run("release", "verify", out, "--key", key)
+
+    assert verified.exit_code == 0, verified.output
+    assert stderr_lines(verified) == [
+        f"synthguard: warning: {out} also holds croissant.json, extra.jsonl, which the signed "
+        "manifest does not list: do not take them for part of the release"
+    ]
+    assert (
+        "  unsigned    croissant.json, extra.jsonl: in the folder, but not in the signed "
+        "manifest; nothing vouches for them"
+    ) in verified.stdout.splitlines()
+
+
 def test_a_tampered_release_exits_1_with_one_line(
     run: Run, home: Path, tmp_path: Path, screened: tuple[Path, Path]
 ) -> None:
