@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -486,7 +487,7 @@ def _row_id(row: Row) -> str:
 
 # One encoder for every output row: `json.dumps` with options builds one per call (half its
 # time on a row of instruction-tuning length).
-_OUTPUT_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
+_OUTPUT_JSON = json.JSONEncoder(ensure_ascii=False, default=str, allow_nan=False)
 
 
 def write_outputs(items: Iterable[Screened], out_dir: Path) -> tuple[Path, Path]:
@@ -506,8 +507,23 @@ def write_outputs(items: Iterable[Screened], out_dir: Path) -> tuple[Path, Path]
             except UnicodeEncodeError:
                 # A lone surrogate has no UTF-8: the row goes out escaped (\ud800), as it came
                 # in, rather than being lost. A failed write writes nothing.
-                out.write(json.dumps(body, default=str) + "\n")
+                out.write(json.dumps(_finite(body), default=str) + "\n")
+            except ValueError:
+                # NaN or an infinity (a Parquet cell; the row is quarantined for it): JSON has
+                # no such number, so it goes out as the string Python spells it with.
+                out.write(json.dumps(_finite(body), ensure_ascii=False, default=str) + "\n")
     return accepted_path, quarantined_path
+
+
+def _finite(value: Any) -> Any:
+    """`value` with each float JSON cannot hold (NaN, infinities) as its string."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 class Tally:

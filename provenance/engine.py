@@ -29,6 +29,7 @@ recipe is large sends it whole only until the workers hold what it built (`built
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import threading
@@ -95,7 +96,9 @@ class ForkedEngine:
     ignore Ctrl-C (the caller stops the run and says what it committed) and run at a lower
     priority: the caller's thread, which takes every order-dependent decision and consumes
     the results in order, is the one the run waits on. A worker that dies ends the map with
-    `EngineError`. `inherit` is a function the workers keep for `Forked`.
+    `EngineError`; a command that dies (even by SIGKILL) takes its workers with it, so the
+    thread that makes the engine must outlive it. `inherit` is a function the workers keep for
+    `Forked`.
     """
 
     def __init__(
@@ -106,7 +109,7 @@ class ForkedEngine:
             self.workers,
             mp_context=get_context("fork"),
             initializer=_inherit,
-            initargs=(inherit,),
+            initargs=(inherit, os.getpid()),
         )
         # A fork pool forks every worker at its first task: let that be now, on this thread,
         # not on whichever thread submits the first part.
@@ -214,11 +217,31 @@ def cores() -> int:
 _inherited: Callable[[Any], Any] | None = None
 
 
-def _inherit(function: Callable[[Any], Any] | None) -> None:
+def _inherit(function: Callable[[Any], Any] | None, parent: int) -> None:
     global _inherited
     _inherited = function
+    _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(5)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this worker when the command that forked it dies (Linux's
+    PR_SET_PDEATHSIG). Without it, a worker of a command killed by SIGKILL waits on its pipe
+    forever, holding the ledger and the input open and, for signing, the unlocked key. The
+    signal is tied to the thread that forked the worker: the one that made the engine, which
+    must outlive it. Elsewhere than Linux there is no such call, and nothing is done."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        # It died before the call: no signal will come.
+        os._exit(1)
 
 
 def _call_inherited(part: Any) -> Any:

@@ -493,13 +493,23 @@ def _open_parquet(path: Path) -> Any:
     pq = _optional("pyarrow.parquet", "parquet", "reading Parquet")
     pa = _optional("pyarrow", "parquet", "reading Parquet")
     try:
-        return pq.ParquetFile(path)
+        parquet = pq.ParquetFile(path)
     except IsADirectoryError as exc:
         raise InputError(f"{path} is a directory, not a Parquet file") from exc
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except pa.ArrowException as exc:
         raise InputError(f"{path} is not a readable Parquet file: {exc}") from exc
+    names = parquet.schema_arrow.names
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        # A row is a mapping: it would keep one of the values and drop the others unsaid.
+        parquet.close()
+        raise InputError(
+            f"{path} has more than one column named {', '.join(map(repr, repeated))}: a row "
+            "cannot hold both values; rename them"
+        )
+    return parquet
 
 
 def _parquet_rows(parquet: Any, path: Path, mapping: FieldMapping) -> Iterator[Row]:

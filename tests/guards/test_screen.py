@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -382,3 +383,24 @@ def test_copies_in_two_batches_of_a_block_each_get_their_batchs_verdicts_once(
     assert [s.row.number for s in held] == [1, len(rows)]
     for screened in held:
         assert [(v.guard.name, v.rule) for v in screened.verdicts] == [("privacy", "email")]
+
+
+def test_a_row_held_for_a_number_json_cannot_hold_goes_out_as_strict_json(tmp_path: Path) -> None:
+    # Parquet cells can be NaN or infinite; the row is quarantined for it, and its line must
+    # still be JSON (a bare NaN token is not: jq reads it as null).
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    source = tmp_path / "in.parquet"
+    table = {"text": ["a sample", "another one", "a third"], "score": [float("nan"), 1.5, -1e999]}
+    pq.write_table(pa.table(table), source)
+
+    result = screen_rows(read_samples(source), [DedupGuard()])
+    accepted, quarantined = write_outputs(result, tmp_path / "out")
+
+    def strict(line: str) -> Any:
+        return json.loads(line, parse_constant=lambda name: pytest.fail(f"bare {name}"))
+
+    held = [strict(line) for line in quarantined.read_text().splitlines()]
+    assert [row["score"] for row in held] == ["nan", "-inf"]
+    assert all(row["reasons"][0]["rule"] == "malformed" for row in held)
+    assert [strict(line)["score"] for line in accepted.read_text().splitlines()] == [1.5]

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import psutil
@@ -92,3 +95,35 @@ def test_the_engine_forks_its_workers_when_it_is_made() -> None:
 
 def _pid(_part: int) -> int:
     return os.getpid()
+
+
+def test_the_workers_die_with_a_command_killed_by_sigkill() -> None:
+    # A worker left behind would wait on its pipe forever, holding the ledger, the input and,
+    # for signing, the unlocked key.
+    command = (
+        "import psutil, time\n"
+        "from synthguard.provenance.engine import ForkedEngine\n"
+        "engine = ForkedEngine(2)\n"
+        "print(' '.join(str(c.pid) for c in psutil.Process().children()), flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", command], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    workers = [psutil.Process(int(pid)) for pid in process.stdout.readline().split()]
+    assert len(workers) == 2
+    assert all(worker.is_running() for worker in workers)
+
+    process.kill()
+    process.wait()
+
+    def gone(worker: psutil.Process) -> bool:
+        # Reaped, or a zombie where the container's init does not reap.
+        try:
+            return worker.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    deadline = time.monotonic() + 30
+    while not all(gone(worker) for worker in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(gone(worker) for worker in workers)

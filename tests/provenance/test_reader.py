@@ -12,6 +12,7 @@ import pytest
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.reader import (
     Row,
+    check_input,
     count_rows,
     detect_format,
     read_chunks,
@@ -248,6 +249,19 @@ def test_corrupt_parquet_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a readable Parquet file"):
         read_samples(path)
     assert count_rows(path) is None
+
+
+def test_parquet_with_a_repeated_column_name_is_refused_whole(tmp_path: Path) -> None:
+    # As rows, the two `output` cells would become one key: one value dropped unsaid.
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "dup.parquet"
+    columns = [pa.array(["a"]), pa.array(["b"]), pa.array(["c"])]
+    pq.write_table(pa.Table.from_arrays(columns, names=["instruction", "output", "output"]), path)
+
+    for read in (lambda: list(read_samples(path)), lambda: check_input(path)):
+        with pytest.raises(InputError, match="more than one column named 'output'"):
+            read()
 
 
 def test_parquet_without_pyarrow_names_the_extra(
