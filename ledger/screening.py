@@ -186,6 +186,13 @@ def sign_override(
     entries = records_for(ledger, sample_id)
     held = fold_screening(entries).get(sample_id)
     if held is None or held.outcome != "quarantined":
+        if sample_id in quarantine_state(ledger):
+            # Found by the signed payloads, not by the index columns: those were edited.
+            raise VerificationError(
+                f"sample {sample_id}: a signed screening quarantines it, but its entry's index "
+                "columns were changed in the database (run `synthguard verify`): nothing was "
+                "signed"
+            )
         raise InputError(f"sample {sample_id} is not in quarantine")
     if not held.held:
         raise InputError(f"sample {sample_id} was released already (entry {held.override_seq})")

@@ -460,6 +460,29 @@ def test_forged_content_fails_verify_and_audit(site: Site, how: str) -> None:
     site.verifies()
 
 
+def test_a_quarantine_hidden_by_its_index_columns_is_tampering_not_no_quarantine(
+    site: Site,
+) -> None:
+    # `quarantine list` reads the signed payloads and shows X held; an override found X's
+    # screenings by the sample_id column, so with the quarantining entry's columns pointed
+    # elsewhere it said "not in quarantine", contradicting the list.
+    site.stock()
+    held = site.seq_of(X, "screened", "quarantined")
+    site.sql(
+        "UPDATE entries SET sample_id = :s, event = 'generated' WHERE seq = :q",
+        s="sha256:" + "0" * 64,
+        q=held,
+    )
+    assert X in site("quarantine", "list").stdout
+    size = site.size()
+
+    line = one_error(
+        site("quarantine", "release", X, "--reason", "fine"), "synthguard: verification failed: "
+    )
+    assert "index columns were changed in the database" in line
+    assert site.size() == size
+
+
 def test_ledger_show_does_not_pass_off_forged_content(site: Site) -> None:
     # `ledger show` prints an entry with the sample's stored content: edited content must not
     # be shown as the sample's without a word.
