@@ -84,6 +84,8 @@ def register(fmt: ReportFormat) -> ReportFormat:
 
 def detect(path: Path, text: str) -> ReportFormat:
     """The format of a report file, from its text (and its name, where the text is unclear)."""
+    if not text.strip():
+        raise InputError(f"{path} is empty: not a report")
     for fmt in sorted(FORMATS.values(), key=lambda f: -f.precedence):
         if fmt.recognises(path, text):
             return fmt
@@ -91,7 +93,9 @@ def detect(path: Path, text: str) -> ReportFormat:
 
 
 def _start(text: str) -> str:
-    return text.lstrip()[:1]
+    # A byte order mark is no part of the text: a JSON report saved with one is still JSON
+    # (and then refused as JSON, saying why), not taken for Markdown.
+    return text.lstrip("\ufeff").lstrip()[:1]
 
 
 def _croissant(report: TransparencyReport, context: RenderContext) -> str:

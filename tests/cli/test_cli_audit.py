@@ -119,6 +119,26 @@ def test_a_file_slipped_into_the_release_folder_is_noted(demo: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("", "is empty: not a report"),
+        ("\ufeff{}", "not a synthguard JSON report: Unexpected UTF-8 BOM"),
+    ],
+    ids=["empty", "bom"],
+)
+def test_an_empty_or_bom_prefixed_report_is_named_for_what_it_is(
+    demo: Path, text: str, says: str
+) -> None:
+    # Both were read as Markdown and refused for lacking a Markdown report's comment.
+    path = demo / "report.json"
+    path.write_text(text, encoding="utf-8")
+    result = invoke("audit", "--report", path, home=demo / ".synthguard")
+    assert result.exit_code == 2
+    assert says in result.stderr
+    assert "Markdown" not in result.stderr
+
+
 def test_a_report_of_another_ledger_is_refused(demo: Path, tmp_path: Path) -> None:
     other = tmp_path / "other"
     run_demo(other, 5)
