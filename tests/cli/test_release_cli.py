@@ -69,12 +69,18 @@ def test_create_then_verify_with_the_exported_key(
         assert verified.stdout.startswith("ok: release 'v1' verified: 6 samples, 12 signed records")
 
 
-def test_verify_without_a_key_warns_trust_on_first_use(
-    run: Run, home: Path, tmp_path: Path, screened: tuple[Path, Path]
-) -> None:
+def release_v1(run: Run, home: Path, tmp_path: Path, screened: tuple[Path, Path]) -> Path:
+    """`release create v1` of the screened folder; the release folder."""
     _, folder = screened
     out = tmp_path / "release"
     assert run("release", "create", "v1", "--from", folder, "--out", out, home=home).exit_code == 0
+    return out
+
+
+def test_verify_without_a_key_warns_trust_on_first_use(
+    run: Run, home: Path, tmp_path: Path, screened: tuple[Path, Path]
+) -> None:
+    out = release_v1(run, home, tmp_path, screened)
     key_id = json.loads((home / "config.json").read_text())["active_key"]
 
     verified = run("release", "verify", out)
@@ -91,9 +97,7 @@ def test_verify_names_what_the_folder_holds_beside_the_signed_files(
 ) -> None:
     # A file slipped in beside the data (a pipeline that globs *.jsonl would train on it) is
     # no part of what the manifest signs: verify says so, on stdout and as a warning.
-    _, folder = screened
-    out = tmp_path / "release"
-    assert run("release", "create", "v1", "--from", folder, "--out", out, home=home).exit_code == 0
+    out = release_v1(run, home, tmp_path, screened)
     key = export_key(run, home, tmp_path, "pem")
     verified = run("release", "verify", out, "--key", key)
     assert "unsigned" not in verified.output
