@@ -100,11 +100,16 @@ def run_audit(
     )
     if isinstance(verified, VerifyReport):
         audit.notes = list(verified.notes)
-    if isinstance(offline, ReleaseReport) and offline.unsigned:
-        audit.notes.append(
-            f"the release folder also holds {', '.join(offline.unsigned)}, which its signed "
-            "manifest does not list: no part of the release"
-        )
+    if isinstance(offline, ReleaseReport) and release is not None:
+        # The report this audit checks may sit in the release folder (a Croissant description
+        # must): it is checked here, so it is not noted as unchecked.
+        audited = report.resolve() if report is not None else None
+        unsigned = [n for n in offline.unsigned if (release / n).resolve() != audited]
+        if unsigned:
+            audit.notes.append(
+                f"the release folder also holds {', '.join(unsigned)}, which its signed "
+                "manifest does not list: no part of the release"
+            )
     if report is not None:
         audit_report(ledger, report, audit, progress, release_dir=release)
     if release is not None and offline is not None:
