@@ -256,7 +256,11 @@ def _cache_disagreements(rows: list[KeyRow], timeline: KeyTimeline) -> list[str]
             fields = ("public key", "status", "added at", "end")
             what = (
                 "has another "
-                + ", ".join(name for name, a, b in zip(fields, mine, theirs, strict=True) if a != b)
+                + ", ".join(
+                    name
+                    for name, a, b in zip(fields[: len(mine)], mine, theirs, strict=True)
+                    if a != b
+                )
                 + " there than the signed key events give"
             )
         found.append(
