@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -33,9 +34,10 @@ from synthguard.provenance.errors import InputError, SynthguardError
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
     required=True,
-    help="The file to write.",
+    help="The file to write; `-` writes the report to standard output (not croissant, whose "
+    "file names are relative to where it lies).",
 )
 @click.option(
     "--release",
@@ -83,8 +85,23 @@ def report(
     name, the provider and the model are stated, not computed: from the options, else the
     home's config.json (`provider`, `model`).
     """
+    _check_stated(
+        {
+            "--name": name,
+            "--provider-name": provider_name,
+            "--provider-contact": provider_contact,
+            "--model-name": model_name,
+            "--model-version": model_version,
+        },
+        model_dependencies,
+    )
+    to_stdout = str(out) == "-"
     release_dir = None
     if FORMATS[fmt].describes_release:
+        if to_stdout:
+            raise InputError(
+                f"--format {fmt} needs a file for --out: its file names are relative to it"
+            )
         release_dir, release = release_of_folder(release)
     stated = stated_by(
         app.home,
@@ -100,16 +117,40 @@ def report(
         with progress_bar(ledger.size, "computing") as tick:
             result = compute_report(ledger, release=release, stated=stated, progress=tick)
         text = FORMATS[fmt].render(result, RenderContext(ledger, out, release_dir))
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write the report to {out}: {exc.strerror or exc}") from exc
+    if to_stdout:
+        _write_stdout(text)
+    else:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write the report to {out}: {exc.strerror or exc}") from exc
     general = result.general
     scope = f"release {general.release}" if general.release else "the whole ledger"
     echo(
-        f"wrote {out} ({fmt}): {general.samples} samples of {scope}, "
-        f"checkpoint {general.checkpoint.size} entries"
+        f"wrote {'standard output' if to_stdout else out} ({fmt}): {general.samples} samples "
+        f"of {scope}, checkpoint {general.checkpoint.size} entries",
+        err=to_stdout,
     )
+
+
+def _check_stated(options: dict[str, str | None], dependencies: tuple[str, ...]) -> None:
+    """A stated field given as an option says something: an empty or blank value (a shell
+    variable that was never set) is an error, not a report with a blank provider."""
+    named = [*options.items(), *(("--model-dependency", d) for d in dependencies)]
+    for option, value in named:
+        if value is not None and not value.strip():
+            raise InputError(f"{option} is empty: leave it out, or say what it states")
+
+
+def _write_stdout(text: str) -> None:
+    """The report's text on standard output as written to a file, byte for byte, so that it
+    can be redirected and audited; to a terminal, escaped as every line the CLI writes."""
+    if sys.stdout.isatty():
+        echo(text, nl=False)
+        return
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
 
 
 @click.command(short_help="Verify the ledger and check a report and a release against it.")

@@ -156,6 +156,53 @@ def test_a_report_that_cannot_be_written_is_one_error_line(demo: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("fmt", ["json", "html"])
+def test_a_report_written_to_standard_output_is_the_file_and_audits(demo: Path, fmt: str) -> None:
+    made = invoke("report", "--format", fmt, "--out", "-", home=demo / ".synthguard")
+    assert made.exit_code == 0, made.output
+    assert not Path("-").exists()
+    assert made.stderr.startswith(f"wrote standard output ({fmt}): ")
+    out = demo / f"piped.{fmt}"
+    out.write_bytes(made.stdout_bytes)
+    code, stdout = audit(demo, "--report", out)
+    assert code == 0, stdout
+    filed = demo / f"filed.{fmt}"
+    invoke("report", "--format", fmt, "--out", filed, home=demo / ".synthguard")
+    assert filed.read_bytes() == made.stdout_bytes
+
+
+def test_croissant_to_standard_output_is_refused(demo: Path) -> None:
+    result = invoke(
+        "report",
+        "--format",
+        "croissant",
+        "--release",
+        demo / "release",
+        "--out",
+        "-",
+        home=demo / ".synthguard",
+    )
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "synthguard: error: --format croissant needs a file for --out: its file names are "
+        "relative to it"
+    ]
+
+
+@pytest.mark.parametrize("option", ["--provider-name", "--model-version", "--model-dependency"])
+def test_an_empty_stated_field_is_one_error_line(demo: Path, option: str) -> None:
+    out = demo / "blank.json"
+    result = invoke(
+        "report", "--format", "json", "--out", out, option, "  ", home=demo / ".synthguard"
+    )
+    assert result.exit_code == 2
+    assert not out.exists()
+    assert result.stderr.strip().splitlines() == [
+        f"synthguard: error: {option} is empty: leave it out, or say what it states"
+    ]
+
+
 def test_verifying_a_folder_that_is_no_release_is_a_usage_error(demo: Path) -> None:
     result = invoke("release", "verify", demo / "screened")
     assert result.exit_code == 2
