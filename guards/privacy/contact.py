@@ -133,6 +133,10 @@ def _obfuscated_emails(text: str) -> Iterator[Hit]:
         if spoken is not None:
             if match.group("tld").casefold() not in _SPOKEN_TLDS:
                 continue
+            if match.group("local").casefold() in _PROSE_WORDS:
+                continue  # "stared at the dot com bubble", "meet me at shop dot com"
+            if spoken.split(None, 1)[0].casefold() in _PROSE_WORDS:
+                continue
             labels = _SPOKEN_DOT.split(spoken)
         else:
             labels = _DOT.split(match.group("domain"))
@@ -145,7 +149,25 @@ def _obfuscated_emails(text: str) -> Iterator[Hit]:
 def _email(start: int, end: int, local: str, domain: str, rule: str = EMAIL_RULE) -> Hit:
     tld = domain.rsplit(".", 1)[-1]
     preview = f"{local[:1]}***@{domain[:1]}***.{tld}"
-    return judged(start, end, "email", rule, preview, _example_domain(domain))
+    why = _example_domain(domain)
+    if why is None and local.casefold() in SERVICE_MAILBOXES:
+        why = "service-account"
+    return judged(start, end, "email", rule, preview, why)
+
+
+SERVICE_MAILBOXES: Final = frozenset({"git", "hg", "svn"})
+"""Local parts that name a hosting service's account, not a person: `git@github.com:org/repo`
+(an SSH remote) is how every clone instruction starts."""
+# Words that speak, not spell an address: "stared at the dot com bubble" has no mailbox "stared"
+# at a domain "the.com", nor has "meet me at ...".
+_PROSE_WORDS: Final = frozenset(
+    re.findall(
+        r"\w+",
+        """a an the this that these those it its me you him her us them my your his our their
+        look looked looking stare stared staring arrive arrived arriving meet met stay stayed
+        work worked working live lived living be been is are was were""",
+    )
+)
 
 
 def find_phones(text: str, inert: Sequence[Inert], region: str) -> Iterator[Hit]:

@@ -29,6 +29,8 @@ and a look-alike when its body is elided ("...") or a placeholder.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -80,10 +82,17 @@ GENERIC_RULES: Final = frozenset(
         "secret/KeywordDetector",
         "secret/UnquotedKeywordDetector",
         "secret/PasswordInProseDetector",
+        "secret/AssignedCredentialDetector",
+        "secret/AuthorizationHeaderDetector",
     }
 )
 """Rules that say only "something secret-shaped": where a vendor's detector finds the same
 span, its rule names the finding."""
+BY_PLACE_RULES: Final = frozenset(
+    {"secret/AssignedCredentialDetector", "secret/AuthorizationHeaderDetector"}
+)
+"""Generic rules that say only "a credential stands here": where another generic rule finds
+the same span, the other names the finding."""
 
 _ASSIGNMENTS = ("key", "pwd", "pass", "token")
 _QUOTES = ('"', "'", "`")
@@ -205,9 +214,94 @@ class PasswordInProseDetector(RegexBasedDetector):
                 yield value
 
 
+class AssignedCredentialDetector(RegexBasedDetector):
+    """An unquoted value assigned to a name that says it is a credential, as environment
+    files, YAML, HTTP headers and query strings write them: `DB_PASSWORD=...`,
+    `MYSQL_ROOT_PASSWORD: ...`, `export GITHUB_TOKEN=...`, `X-Api-Key: ...`,
+    `?access_token=...` (a colon right after the name, as YAML and headers write it: prose's
+    "pass :ref:`...`" is no assignment). The name is a word of letters and digits joined by `_`
+    or `-` whose last part is a credential word (`token`, `secret`, `password`, `passwd`,
+    `pass`, `pwd`, `passphrase`, `apikey`, or `api`/`access`/`auth`/`secret`/`private`/`client`
+    + `key`), a number after it at most: so `tokenizer=`, `sort_key=`, `secret_name:` and
+    `password_hash=` do not count, nor `max_tokens=1024` (no letter in its value). A value
+    after a password word counts as `PasswordInProseDetector` judges one (6 characters or more,
+    a letter and a digit or symbol, no path, no code name); after the others as
+    `UnquotedKeywordDetector` does (`_looks_generated`: 16 characters or more, letters and
+    digits, high entropy), so `token: str` and `api_key: ${API_KEY}` stay unflagged."""
+
+    secret_type = "Assigned Credential"
+    denylist = (
+        re.compile(
+            r"(?<![\w.-])(?:[A-Za-z0-9]+[_-])*?"
+            r"(?i:(?:api|access|auth|secret|private|client)[_-]?key|apikey|token|secret"
+            r"|pass(?:word|wd|phrase)?|pwd)(?:[_-]?[0-9]+)?(?::|[ \t]*=)[ \t]*"
+            r"(?!['\"`])([^\s\"'`<>()\[\]{},;&#]{5,}[^\s\"'`<>()\[\]{},;&#.:])"
+        ),
+    )
+
+    def analyze_string(self, string: str) -> Generator[str, None, None]:
+        """The values that look like credentials for their name (see the class)."""
+        for match in self.denylist[0].finditer(string):
+            value = match.group(1)
+            if _PASSWORD_NAME.search(match.group(), 0, match.start(1) - match.start()):
+                if len(value) <= 64 and _looks_like_password(value):
+                    yield value
+            elif _looks_generated(value):
+                yield value
+
+
+_PASSWORD_NAME = re.compile(r"(?i:pass(?:word|wd|phrase)?|pwd)(?:[_-]?[0-9]+)?(?::|[ \t]*=)[ \t]*$")
+
+
+class AuthorizationHeaderDetector(RegexBasedDetector):
+    """The credentials of an HTTP `Authorization` header of any scheme but Bearer (which
+    `BearerTokenDetector` reads): `Authorization: Basic <base64 of user:password>` counts when
+    it decodes to a user and a password, `Authorization: Token ...` (and any other scheme, or
+    none) when its value looks generated; and a password given to curl or wget on the command
+    line (`curl -u admin:...`, `--user`, `--password=`), judged as a password in prose is."""
+
+    secret_type = "Authorization Header"
+    denylist = (
+        re.compile(
+            r"\b(?i:authorization)['\"]?\s*[:=]\s*['\"]?(?!(?i:bearer)\b)"
+            r"(?:((?i:basic))\s+([A-Za-z0-9+/]{4,}={0,2})|(?:[A-Za-z-]+\s+)?([A-Za-z0-9._~+/-]{16,}=*))"
+        ),
+        re.compile(
+            r"(?:^|\s)(?:-u|--user|--http-user|--proxy-user)(?:\s+|=)['\"]?[^\s:'\"]+:"
+            r"([^\s'\"]+)|(?:^|\s)--(?:http-|ftp-)?password(?:\s+|=)['\"]?([^\s'\"]+)"
+        ),
+    )
+
+    def analyze_string(self, string: str) -> Generator[str, None, None]:
+        """The header's credential or the command line's password (see the class)."""
+        for match in self.denylist[0].finditer(string):
+            basic, encoded, token = match.group(1, 2, 3)
+            if basic and _basic_credentials(encoded):
+                yield encoded
+            elif token and _looks_generated(token):
+                yield token
+        for match in self.denylist[1].finditer(string):
+            password = match.group(1) or match.group(2)
+            if _looks_like_password(password) and len(password) <= 64:
+                yield password
+
+
+def _basic_credentials(encoded: str) -> bool:
+    """Whether a Basic header's value decodes to `user:password` with a password."""
+    try:
+        decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    _user, colon, password = decoded.partition(":")
+    return bool(colon and password and password.isprintable())
+
+
 _CODE_NAME = re.compile(
     r"[A-Za-z_]\w*(?:\.\w+)+|[a-z][a-z0-9]*(?:_[a-z0-9]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+"
 )
+
+
+_WORDS_OR_WORDS = re.compile(r"[^\W\d_]+(?:/[^\W\d_]+)+")
 
 
 def _looks_like_password(value: str) -> bool:
@@ -217,6 +311,8 @@ def _looks_like_password(value: str) -> bool:
         return False
     if value[0] in "/~\\$%" or value.startswith(("./", "../")) or "://" in value:
         return False
+    if _WORDS_OR_WORDS.fullmatch(value):
+        return False  # "password and/or PIN", "read/write"
     return _CODE_NAME.fullmatch(value) is None
 
 
@@ -333,6 +429,12 @@ TRIGGERS: Final[dict[type[BasePlugin], Trigger]] = {
     NpmAccessTokenDetector: Trigger(("npm_",), 40),
     GitHubFineGrainedTokenDetector: Trigger(("github_pat_",), 71),
     BearerTokenDetector: Trigger(("bearer",), 16, True),
+    AssignedCredentialDetector: Trigger(
+        ("key", "token", "secret", "pass", "pwd"), 7, True, ("=", ":")
+    ),
+    AuthorizationHeaderDetector: Trigger(
+        ("authorization", "-u", "--user", "password", "-user"), 6, True
+    ),
     UrlPasswordDetector: Trigger(("://",), 7, also=("@",)),
     PasswordInProseDetector: Trigger(("pass", "pwd", "kennwort", "contrase", "senha"), 6, True),
     # Shannon entropy is at most log2(length): 4.5 bits needs 23 characters, 3.0 needs 9.
@@ -550,6 +652,8 @@ def _lookalike(
 ) -> str | None:
     if is_placeholder(value):
         return "example-key"
+    if _SRI_DIGEST.fullmatch(value):
+        return "integrity-digest"
     for name, applies in FILTERS:
         # A quoted value is a literal: `Client(api_key="...")` is no indirect reference.
         if quoted and name == "indirect-reference":
@@ -562,7 +666,9 @@ def _lookalike(
         | BasicAuthDetector
         | UrlPasswordDetector
         | BearerTokenDetector
-        | PasswordInProseDetector,
+        | PasswordInProseDetector
+        | AssignedCredentialDetector
+        | AuthorizationHeaderDetector,
     ):
         # A value assigned to a secret's name, the password of a URL or given in words, or a
         # bearer token: a credential by where it stands, whatever it looks like.
@@ -571,6 +677,11 @@ def _lookalike(
         # A vendor's format matched: an identifier only when one holds the whole match.
         return inside(inert, begin, end)
     return covering(inert, begin, end)
+
+
+# A subresource integrity value (W3C SRI; npm's lockfiles write the same): a digest of a public
+# file, named by its hash function, in every CDN snippet.
+_SRI_DIGEST = re.compile(r"sha(?:256|384|512)-[A-Za-z0-9+/]{43,86}={0,2}")
 
 
 def _clause_start(line: str, start: int) -> int:

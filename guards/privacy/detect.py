@@ -22,7 +22,7 @@ from synthguard.guards.privacy.contact import (
     may_hide_email,
     phone_regions,
 )
-from synthguard.guards.privacy.credentials import GENERIC_RULES, SecretScanner
+from synthguard.guards.privacy.credentials import BY_PLACE_RULES, GENERIC_RULES, SecretScanner
 from synthguard.guards.privacy.financial import find_cards, find_ibans
 from synthguard.guards.privacy.finding import Finding, Hit, shape_of
 from synthguard.guards.privacy.identity import ID_DIGITS, find_identities
@@ -60,6 +60,11 @@ PRIORITY: Final = (
     "phone",
 )
 _RANK: Final = {kind: rank for rank, kind in enumerate(PRIORITY)}
+
+
+SSN_HINTS: Final = ("ssn", "ssan", "social", "soc.", "itin", "taxpayer")
+"""Words one of which a text without a blank or a hyphen (compact JSON: `"ssn":"..."`) holds
+when a bare run of nine digits in it can be an SSN or an ITIN (`ssn`)."""
 
 
 class Detector:
@@ -100,7 +105,9 @@ class Detector:
             candidates += find_ibans(text, inert)
         if digits >= CARD_DIGITS:
             candidates += find_cards(text, inert)
-        if digits >= SSN_DIGITS and ("-" in text or " " in text):
+        if digits >= SSN_DIGITS and (
+            "-" in text or " " in text or any(word in lowered for word in SSN_HINTS)
+        ):
             candidates += find_ssns(text, inert)
         if digits >= ID_DIGITS:
             candidates += find_identities(text, inert, shape, lowered)
@@ -122,7 +129,8 @@ class Detector:
 def _resolved(candidates: Iterable[Hit]) -> Iterator[Hit]:
     """Keep each candidate that overlaps no candidate kept before it, in order of priority,
     findings before look-alikes, then the longer first, a vendor's detector before the generic
-    ones (`credentials.GENERIC_RULES`)."""
+    ones (`credentials.GENERIC_RULES`) and those before the ones that judge by place alone
+    (`credentials.BY_PLACE_RULES`)."""
     kept: list[Hit] = []
     ordered = sorted(
         candidates,
@@ -131,6 +139,7 @@ def _resolved(candidates: Iterable[Hit]) -> Iterator[Hit]:
             hit.lookalike,
             hit.start - hit.end,
             hit.rule in GENERIC_RULES,
+            hit.rule in BY_PLACE_RULES,
             hit.start,
         ),
     )

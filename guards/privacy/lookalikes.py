@@ -221,6 +221,14 @@ VERSION_WORDS: Final = re.compile(
     re.IGNORECASE,
 )
 
+# Words that, just before a dotted quad, make it the number of a part of a document or an
+# ASN.1 object identifier ("section 3.2.1.4", "clause 4.1.2.3", "§ 6.5.1.2", "OID 2.5.4.3").
+NUMBERING_WORDS: Final = re.compile(
+    r"(?:\b(?:section|sections|sec|clause|chapter|ch|paragraph|para|article|art|appendix|annex"
+    r"|step|figure|fig|table|item|requirement|req|rule|oid|arc)\.?|§{1,2})\s*[:=]?\s*$",
+    re.IGNORECASE,
+)
+
 # The expressions open with a character class or a literal, not a look-behind, so that the
 # regex engine skips ahead to candidates; what comes before a match is checked on the match.
 _UUID = re.compile(r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}(?![\w-])")
@@ -257,9 +265,11 @@ def as_config() -> dict[str, list[str]]:
         "demo_passwords": sorted(DEMO_PASSWORDS),
         "public_service_addresses": sorted(PUBLIC_SERVICE_ADDRESSES),
         "placeholder_addresses": sorted(PLACEHOLDER_ADDRESSES),
+        "placeholder_domain_labels": sorted(PLACEHOLDER_DOMAIN_LABELS),
         "fictional_uk_prefixes": sorted(FICTIONAL_UK_PREFIXES),
         "fictional_us_lines": [str(FICTIONAL_US_LINES.start), str(FICTIONAL_US_LINES.stop - 1)],
         "version_words": [VERSION_WORDS.pattern],
+        "numbering_words": [NUMBERING_WORDS.pattern],
     }
 
 
@@ -328,11 +338,21 @@ def inside(spans: Sequence[Inert], start: int, end: int) -> str | None:
     return None
 
 
+PLACEHOLDER_DOMAIN_LABELS: Final = frozenset(
+    {"domain", "yourdomain", "yourcompany", "mydomain", "mycompany", "yoursite", "mysite"}
+)
+"""Domains templates write where the reader's own goes (`user@domain.com`,
+`name@yourcompany.com`, `local-part@domain.tld`): an address there names nobody."""
+
+
 def is_example_domain(domain: str) -> bool:
-    """Whether a mail domain is reserved for documentation (RFC 2606, RFC 6761)."""
+    """Whether a mail domain is reserved for documentation (RFC 2606, RFC 6761), or one a
+    template writes for the reader's own (`PLACEHOLDER_DOMAIN_LABELS`, the `.tld` ending)."""
     domain = domain.lower().rstrip(".")
     labels = domain.rsplit(".", 2)
-    if labels[-1] in EXAMPLE_TLDS:
+    if labels[-1] in EXAMPLE_TLDS or labels[-1] == "tld":
+        return True
+    if len(labels) > 1 and labels[-2] in PLACEHOLDER_DOMAIN_LABELS:
         return True
     return ".".join(labels[-2:]) in EXAMPLE_DOMAINS
 
@@ -341,6 +361,8 @@ def is_placeholder(value: str) -> bool:
     """Whether a secret-shaped value is a documented example or a template's hole."""
     if value in EXAMPLE_SECRETS or value.lower() in DEMO_PASSWORDS:
         return True
+    if value.count(".") == 2 and value.rsplit(".", 1)[1] in EXAMPLE_SECRETS:
+        return True  # a JWT signed as jwt.io's example is
     return any(
         form in value
         for word in PLACEHOLDER_WORDS
@@ -351,6 +373,11 @@ def is_placeholder(value: str) -> bool:
 def follows_version_word(text: str, start: int) -> bool:
     """Whether the dotted number at `start` is introduced as a version."""
     return VERSION_WORDS.search(text, max(0, start - 24), start) is not None
+
+
+def follows_numbering_word(text: str, start: int) -> bool:
+    """Whether the dotted number at `start` is introduced as a section or an object id."""
+    return NUMBERING_WORDS.search(text, max(0, start - 24), start) is not None
 
 
 def _isbn_valid(value: str) -> bool:

@@ -26,6 +26,7 @@ from synthguard.guards.privacy.lookalikes import (
     PUBLIC_SERVICE_ADDRESSES,
     Inert,
     covering,
+    follows_numbering_word,
     follows_version_word,
 )
 
@@ -60,6 +61,11 @@ def find_ips(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
                 version = match.group()
                 yield judged(
                     start, match.end(), "ip_address", RULE, _preview(version), "version-string"
+                )
+            elif follows_numbering_word(text, start):
+                number = match.group()
+                yield judged(
+                    start, match.end(), "ip_address", RULE, _preview(number), "section-number"
                 )
             else:
                 yield from _judged(match.group(), start, match.end(), inert)

@@ -124,6 +124,24 @@ LOOKALIKES = [
     ("Call (415) 555-0123 in the film.", "phone", "phone/fictional"),
     ("INT_MAX is 2147483647 on this platform.", "phone", "phone/bare-digits"),
     ("The ratio -2096165693 overflowed.", "phone", "phone/numeric"),
+    # Templates' and hosting services' addresses, numbered sections, public digests.
+    ("Write to user@domain.com or name@yourcompany.com.", "email", "email/example-domain"),
+    ("Any local-part@domain.tld is valid.", "email", "email/example-domain"),
+    ("git clone git@github.com:pallets/flask.git", "email", "email/service-account"),
+    ("See section 3.2.1.4 of the standard.", "ip_address", "ip_address/section-number"),
+    ("The OID 2.5.4.3 names commonName.", "ip_address", "ip_address/section-number"),
+    (
+        '<script src="a.js" integrity="sha384-T3c6CoIi6uLrA9TneNEoa7RxnatzjcDSCmG1MXxSR1GAsXEV'
+        '/Dwwykc2MPK8M2HN" crossorigin="anonymous"></script>',
+        "secret",
+        "secret/integrity-digest",
+    ),
+    (
+        "Decode eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4g"
+        "RG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c on jwt.io.",
+        "secret",
+        "secret/example-key",
+    ),
 ]
 
 
@@ -144,6 +162,8 @@ IDENTIFIERS = [
     # Spelled-out "at" and "dot" are prose unless they end in a common top-level domain.
     "Look at the dot product of a and b.",
     "Stop at x dot y, then look at github.com.",
+    "The robot stared at the dot com bubble.",
+    "Meet me at starbucks dot com, she joked.",
 ]
 
 
@@ -442,6 +462,70 @@ def test_hits_are_disjoint_sorted_and_inside_their_string(parts: list[str]) -> N
 def test_other_written_forms_are_found(text: str, value: str, rule: str) -> None:
     (finding,) = find_private(sample_from_row({"text": text}))
     assert (text[finding.start : finding.end], finding.rule) == (value, rule)
+
+
+TOKEN = "9XChaf688ZLcQSfgXwpbbYbwPNENDjflTh2aGF49"
+ASSIGNED = "secret/AssignedCredentialDetector"
+HEADER = "secret/AuthorizationHeaderDetector"
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "rule"),
+    [
+        # Environment files, YAML and shell: a credential's name, an unquoted value.
+        (f"ACCESS_TOKEN={TOKEN}.", TOKEN, ASSIGNED),
+        (f"export GITHUB_TOKEN={TOKEN}", TOKEN, ASSIGNED),
+        (f"auth_token: {TOKEN}", TOKEN, ASSIGNED),
+        (
+            "TWILIO_AUTH_TOKEN=3f9a1c7e5b2d4f6a8c0e1b3d5f7a9c2e",
+            "3f9a1c7e5b2d4f6a8c0e1b3d5f7a9c2e",
+            ASSIGNED,
+        ),
+        ("DB_PASSWORD=j1IfWqrAz2", "j1IfWqrAz2", ASSIGNED),
+        ("MYSQL_ROOT_PASSWORD: Xk9mQ2vLp7", "Xk9mQ2vLp7", ASSIGNED),
+        ("DB_PASS=Xk9mQ2vLp7", "Xk9mQ2vLp7", ASSIGNED),
+        # HTTP: headers named for a key or a token, query strings, other schemes than Bearer.
+        (f"curl -H 'x-api-key: {TOKEN}' https://api.test", TOKEN, ASSIGNED),
+        (f"X-Auth-Token: {TOKEN}", TOKEN, ASSIGNED),
+        (f"GET /v1/me?access_token={TOKEN}&page=2", TOKEN, ASSIGNED),
+        (f"Authorization: Token {TOKEN}", TOKEN, HEADER),
+        ("Authorization: Basic YWRtaW46R3E3clR6MlduNCE=", "YWRtaW46R3E3clR6MlduNCE", HEADER),
+        ("curl -u admin:Gq7rTz2Wn4x https://api.test/v1", "Gq7rTz2Wn4x", HEADER),
+        ("wget --password=Gq7rTz2Wn4x https://files.test/a.zip", "Gq7rTz2Wn4x", HEADER),
+        # Compact JSON: no blank or hyphen anywhere, the key names the number.
+        ('{"name":"Ana","ssn":"412683307"}', "412683307", "ssn/area-group+keyword"),
+    ],
+)
+def test_credentials_by_their_place_are_found(text: str, value: str, rule: str) -> None:
+    (finding,) = find_private(sample_from_row({"text": text}))
+    assert (text[finding.start : finding.end], finding.rule) == (value, rule)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "token: str",
+        "max_tokens=1024",
+        "tokenizer=AutoTokenizer.from_pretrained('gpt2')",
+        "api_key: ${API_KEY}",
+        "secret: ${{ secrets.GITHUB_TOKEN }}",
+        "sort_key=lambda row: row[0]",
+        "token_type: bearer_access_token",
+        "password_hash=sha256(salt + password)",
+        "PASSWORD_MIN_LENGTH=12",
+        "pass_rate: 0.95",
+        "compass_direction: north-east",
+        "API_KEY=your-api-key-here",
+        "Authorization: Basic <base64 of user:password>",
+        "The header is Authorization: Basic dXNlcg==",  # "user": no password
+        "Authorization: Bearer $TOKEN",
+        "curl -u $USER:$PASS https://api.test",
+        "Enter your password and/or PIN.",
+        '{"id":"412683307","n":3}',
+    ],
+)
+def test_names_and_values_that_are_no_credentials_pass(text: str) -> None:
+    assert find_private(sample_from_row({"text": text})) == []
 
 
 @pytest.mark.parametrize(
