@@ -1,8 +1,10 @@
-"""`synthguard ledger`: read the ledger. All output goes to stdout, so it can be piped.
+"""`synthguard ledger`: read the ledger, and keep its tree again in a home that lost its kept
+checkpoint (`rekeep`). All output goes to stdout, so it can be piped.
 
-Nothing here checks signatures: these are what the ledger claims, in forms a third party can
+The readers check no signatures: they show what the ledger claims, in forms a third party can
 check offline (`synthguard verify`, or any RFC 6962 and DSSE verifier). What an entry says is
 read from its signed payload, and stored content is shown only when its records sign it.
+`rekeep` verifies the whole ledger before it keeps anything.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,8 +20,9 @@ import click
 from synthguard.cli import render
 from synthguard.cli.context import App, pass_app
 from synthguard.cli.errors import PROG
+from synthguard.cli.progress import progress_bar
 from synthguard.cli.terminal import echo
-from synthguard.ledger.log import Checkpoint, EntryView, Ledger, Tree, records_for
+from synthguard.ledger.log import Checkpoint, EntryView, Ledger, Tree, records_for, verify_ledger
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.errors import InputError, VerificationError
 
@@ -31,7 +35,7 @@ _MAX_SEQ = 2**63 - 1
 
 @click.group(short_help="Show, export and prove entries; checkpoints.")
 def ledger() -> None:
-    """Show, export and prove ledger entries; print the latest checkpoint."""
+    """Show, export and prove ledger entries; print the latest checkpoint; keep it again."""
 
 
 @ledger.command()
@@ -82,6 +86,43 @@ def checkpoint(app: App) -> None:
     """Print the latest signed checkpoint verbatim (keep it to use with `verify --checkpoint`)."""
     with app.open_ledger() as handle:
         echo(latest_checkpoint(handle).note, nl=False)
+
+
+@ledger.command()
+@click.option(
+    "--checkpoint",
+    "kept_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A checkpoint this home signed, kept elsewhere (`synthguard ledger checkpoint > FILE`): "
+    "the ledger must extend it.",
+)
+@click.option(
+    "--trust-database",
+    is_flag=True,
+    help="No such checkpoint: take the database's tree as it is (a rollback made before now "
+    "goes unseen).",
+)
+@pass_app
+def rekeep(app: App, kept_file: Path | None, trust_database: bool) -> None:
+    """Keep the ledger's tree again as the checkpoint this home last signed.
+
+    For a home whose kept checkpoint files (checkpoint.a.json, checkpoint.b.json,
+    checkpoint.note) were lost: without them it refuses to sign and `verify` fails, since
+    removing them is how a rolled-back database would otherwise pass. The whole ledger is
+    verified first, against --checkpoint FILE, or with --trust-database as it is.
+    """
+    if (kept_file is None) == (not trust_database):
+        raise click.UsageError("give --checkpoint FILE or --trust-database (one of them)")
+    note = kept_file.read_text(encoding="utf-8", errors="replace") if kept_file else None
+    with app.open_ledger() as handle:
+        kept, handle.kept = handle.kept, None  # what this replaces is not checked against
+        with progress_bar(handle.size, "verifying") as tick:
+            verify_ledger(handle, kept_checkpoint=note, root_key_id=app.root_key(), progress=tick)
+        handle.kept = kept
+        signed = handle.rekeep()
+    if signed is None:
+        raise InputError("the ledger is empty: there is no tree to keep")
+    echo(f"kept the ledger's checkpoint of {signed.size} entries as this home's")
 
 
 # -- read-only views: entries, the export stream, proofs -------------------------------------

@@ -13,6 +13,12 @@ batch itself): each holds the note, the tree's frontier and its last leaf hash, 
 so that a write torn by a crash leaves the other slot to read; the larger valid tree wins.
 `checkpoint.note` is the latest note verbatim (`verify --checkpoint` takes it), written when a
 handle checkpoints or closes.
+
+Removing these files must not let a rollback through: a home whose note is there but whose
+slots are not, or whose key signed a bound entry of the ledger (payload version 2: written by
+code that keeps these files) while none of them is there, refuses to sign and fails `verify`
+(`GONE_ADVICE`). Only a home from before kept checkpoints, or one that never signed, starts
+from the database's tree (trust on first use of its signed checkpoint).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from synthguard.ledger.home_paths import key_file
 from synthguard.ledger.log.checkpoint import Checkpoint, parse_checkpoint, verify_checkpoint
 from synthguard.ledger.log.merkle import CompactRange
 from synthguard.ledger.log.private_file import FILE_MODE, write_private
@@ -32,6 +39,12 @@ from synthguard.provenance.keys import VerifyingKey
 
 NOTE_FILE = "checkpoint.note"
 SLOT_FILES = ("checkpoint.a.json", "checkpoint.b.json")
+KEPT_FILES = (*SLOT_FILES, NOTE_FILE)
+GONE_ADVICE = (
+    "the database may have been rolled back and the files removed to hide it; restore them "
+    "from a backup, or check the ledger against a checkpoint kept elsewhere and keep its tree "
+    "again (`synthguard ledger rekeep --checkpoint FILE`)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +115,20 @@ class KeptCheckpoint:
                     f"the kept checkpoint of {self.folder} is damaged ({'; '.join(problems)}); "
                     "it holds the last checkpoint this home signed: restore it from a backup"
                 )
+            if note.is_file():
+                # Both are written by every save that writes the note: removed, not unwritten.
+                raise VerificationError(
+                    f"{self.folder}: the kept checkpoint ({' and '.join(SLOT_FILES)}) is gone "
+                    f"while {NOTE_FILE} says this home signed a checkpoint: {GONE_ADVICE}"
+                )
             return None
         slot, kept = max(found, key=lambda item: item[1].size)
         self._next = 1 - slot
         return kept
+
+    def holds(self, key_id: str) -> bool:
+        """Whether this home keeps the private key of `key_id` (one it signs with)."""
+        return key_file(self.folder, key_id).is_file()
 
     def save(self, kept: KeptTree, *, note: bool = False) -> None:
         """Write the kept tree into the slot not holding the latest one (and the note file,

@@ -48,7 +48,7 @@ from synthguard.ledger.log.checkpoint import (
     sign_checkpoint,
     verify_checkpoint,
 )
-from synthguard.ledger.log.kept import KeptCheckpoint, KeptTree
+from synthguard.ledger.log.kept import GONE_ADVICE, KEPT_FILES, KeptCheckpoint, KeptTree
 from synthguard.ledger.log.keyring import KeyTimeline, build_timeline
 from synthguard.ledger.log.lineage import MAKING_EVENTS
 from synthguard.ledger.log.merkle import CompactRange
@@ -753,13 +753,16 @@ class Ledger:
             "home signed: history was rewritten (run `synthguard verify`)"
         )
 
-    def _bootstrap(self, cur: Cursor) -> KeptTree | None:
+    def _bootstrap(self, cur: Cursor, *, rekeep: bool = False) -> KeptTree | None:
         """The database's tree when this writer has none of its own (a new home, a home from
         before kept checkpoints, a bare URL): every entry read and hashed, and the whole tree
         covered by the database's latest checkpoint, signed by a ledger key (trust on first
-        use of that key set, from the signed key events)."""
+        use of that key set, from the signed key events). A home whose key signed a bound
+        entry kept a checkpoint when it did: with none kept now (and not `rekeep`), its files
+        were removed, and it refuses to sign (`kept.GONE_ADVICE`)."""
         compact = CompactRange()
         last = b""
+        own = self.kept is not None and not rekeep
         while True:
             rows = cur.all(
                 f"SELECT seq, envelope FROM entries WHERE seq >= {cur.mark} ORDER BY seq "
@@ -771,7 +774,15 @@ class Ledger:
                     raise VerificationError(
                         f"refusing to sign: entry {compact.size} is missing", seq=compact.size
                     )
-                last = entry_leaf_hash(seq, stored_bytes(envelope, seq, "envelope"))
+                stored = stored_bytes(envelope, seq, "envelope")
+                if own and self._signed_here(stored):
+                    raise VerificationError(
+                        f"refusing to sign: this home's key signed entry {seq} of the ledger, but "
+                        f"the home keeps no checkpoint of it ({', '.join(KEPT_FILES)}): "
+                        f"{GONE_ADVICE}",
+                        seq=seq,
+                    )
+                last = entry_leaf_hash(seq, stored)
                 compact.append(last)
             if len(rows) < _READ_CHUNK:
                 break
@@ -779,6 +790,33 @@ class Ledger:
         if compact.size == 0:
             return None
         return KeptTree(self._covering(cur, compact, 0), compact, last)
+
+    def _signed_here(self, envelope: bytes) -> bool:
+        """Whether a key this home holds signed the envelope's bound (version 2) record."""
+        assert self.kept is not None
+        try:
+            data = json.loads(envelope)
+            signers = [s["keyid"] for s in data["signatures"] if isinstance(s, dict)]
+            if not any(isinstance(k, str) and self.kept.holds(k) for k in signers):
+                return False
+            payload = json.loads(base64.b64decode(data["payload"]))
+        except (ValueError, TypeError, KeyError):
+            return False  # not an envelope: the history checks name it
+        return isinstance(payload, dict) and payload.get("schema_version") != 1
+
+    def rekeep(self) -> Checkpoint | None:
+        """Keep the database's tree as this home's (its latest checkpoint, checked as a new
+        home checks it), whatever the home kept before: after `verify` against a checkpoint
+        kept elsewhere, when the kept files were lost. None: the ledger is empty."""
+        if self.kept is None:
+            raise LedgerError("no home to keep a checkpoint in")
+        with _Transaction(self.engine, durable=False) as cur:
+            tree = self._bootstrap(cur, rekeep=True)
+        if tree is None:
+            return None
+        self._tree = tree
+        self.kept.save(tree, note=True)
+        return tree.checkpoint
 
     def _covering(self, cur: Cursor, compact: CompactRange, trusted: int) -> Checkpoint:
         """The database's latest checkpoint, checked: signed by a key the signed key events

@@ -42,6 +42,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from synthguard.ledger.log.checkpoint import Checkpoint, parse_checkpoint, verify_checkpoint
+from synthguard.ledger.log.kept import GONE_ADVICE, KEPT_FILES, KeptCheckpoint
 from synthguard.ledger.log.keyring import KeyTimeline
 from synthguard.ledger.log.merkle import Tree, verify_consistency
 from synthguard.ledger.log.store import EntryView, Ledger, engine_for, entry_leaf_hash, read_entries
@@ -133,9 +134,23 @@ def verify_ledger(
     home_note = ledger.kept.note() if ledger.kept is not None else None
     if home_note is not None:
         report.home = _verify_kept(ledger, tree, timeline, home_note, "the home's checkpoint")
+    elif ledger.kept is not None:
+        _check_nothing_kept(ledger.kept, facts)
     if kept_checkpoint is not None:
         report.kept = _verify_kept(ledger, tree, timeline, kept_checkpoint, "the kept checkpoint")
     return report
+
+
+def _check_nothing_kept(kept: KeptCheckpoint, facts: _Facts) -> None:
+    """A home that keeps no checkpoint has signed no bound record: the code that writes them
+    keeps one with each, so its files were removed (with a rollback behind, perhaps)."""
+    for key_id, seq in sorted(facts.bound_signers.items(), key=lambda item: item[1]):
+        if kept.holds(key_id):
+            raise VerificationError(
+                f"this home's key {key_id} signed entry {seq}, but the home keeps no "
+                f"checkpoint of the ledger ({', '.join(KEPT_FILES)}): {GONE_ADVICE}",
+                seq=seq,
+            )
 
 
 class _Snapshot:
@@ -334,9 +349,9 @@ def _verify_entries(
 
 
 # What each entry tells the whole-ledger checks: seq, record id (for a version 1 payload, the
-# envelope's digest), payload version, and for lineage records the sample id, the signed
-# content digest and the event.
-_Fact = tuple[int, str, int, str | None, str | None, str | None]
+# envelope's digest), payload version, for lineage records the sample id, the signed content
+# digest and the event, and the key that signed it.
+_Fact = tuple[int, str, int, str | None, str | None, str | None, str]
 _RangeResult = tuple[list[bytes], list[_Fact], tuple[int, str] | None]
 
 
@@ -354,11 +369,13 @@ class _Facts:
         self.digests: dict[str, str | set[str]] = {}
         self.made: set[str] = set()
         self.erased: set[str] = set()
+        # The keys that signed a bound record, each with the first entry it signed.
+        self.bound_signers: dict[str, int] = {}
 
     def add(self, facts: list[_Fact]) -> None:
         """Take a range's facts, in seq order; VerificationError at the first replay."""
         seen, digests = self.seen, self.digests
-        for seq, record_id, version, sample_id, signed_digest, event in facts:
+        for seq, record_id, version, sample_id, signed_digest, event, signer in facts:
             first = seen.setdefault(record_id, seq)
             if first != seq:
                 raise VerificationError(
@@ -376,6 +393,7 @@ class _Facts:
                 self.unbound = seq + 1
             else:
                 self.bound = True
+                self.bound_signers.setdefault(signer, seq)
             if sample_id is None or signed_digest is None:
                 continue
             known = digests.setdefault(sample_id, signed_digest)
@@ -485,10 +503,10 @@ def _check_range(rows: list[EntryView], timeline: KeyTimeline, origin: str) -> _
         )
         if kind == RECORD_TYPE:
             facts.append(
-                (seq, record_id, version, body["sample_id"], body["digest"], body["event"])
+                (seq, record_id, version, body["sample_id"], body["digest"], body["event"], signer)
             )
         else:
-            facts.append((seq, record_id, version, None, None, None))
+            facts.append((seq, record_id, version, None, None, None, signer))
         leaves.append(leaf)
     return leaves, facts, None
 

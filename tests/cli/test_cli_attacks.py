@@ -577,6 +577,58 @@ def test_a_rolled_back_database_is_refused(site: Site, command: str) -> None:
     site.verifies()
 
 
+@pytest.mark.parametrize(
+    "removed",
+    [
+        ("checkpoint.a.json", "checkpoint.b.json"),
+        ("checkpoint.a.json", "checkpoint.b.json", "checkpoint.note"),
+    ],
+    ids=["slots", "slots-and-note"],
+)
+def test_a_rollback_hidden_by_removing_the_kept_checkpoint_is_refused(
+    site: Site, removed: tuple[str, ...]
+) -> None:
+    """Without its kept files a home once started from the database's tree (trust on first
+    use), and signed over a rolled-back database; now a home whose key signed a bound entry
+    refuses, until `ledger rekeep` keeps a tree again after a whole verification."""
+    first = write_jsonl(site.tmp / "first.jsonl", CLEAN[:2])
+    assert site("record", first, "--generator", "g", "--model", "m").exit_code == 0
+    old = site.copy_db()
+    old_size = site.size()
+    later = write_jsonl(site.tmp / "samples.jsonl", CLEAN)
+    assert site("record", later, "--generator", "g", "--model", "m").exit_code == 0
+    kept = site.tmp / "kept.note"
+    kept.write_text((site.home / "checkpoint.note").read_text())
+
+    site.put_db(old)
+    for name in removed:
+        (site.home / name).unlink()
+    more = write_jsonl(site.tmp / "more.jsonl", [alpaca(10)])
+    for command in (("record", more, "--generator", "g", "--model", "m"), ("verify",)):
+        line = one_error(site(*command), "synthguard: verification failed: ")
+        assert "rolled back and the files removed to hide it" in line, line
+        assert "ledger rekeep --checkpoint FILE" in line
+    assert site.size() == old_size, "the refused command appended"
+
+    # The checkpoint kept elsewhere shows the rollback; trusting the database is a choice.
+    line = one_error(site("ledger", "rekeep", "--checkpoint", kept), "synthguard: verification")
+    assert "cut off or rolled back" in line
+    assert site("verify").exit_code == 1
+    rekept = site("ledger", "rekeep", "--trust-database")
+    assert rekept.exit_code == 0, rekept.output
+    assert rekept.stdout == f"kept the ledger's checkpoint of {old_size} entries as this home's\n"
+    site.verifies()
+    assert site("record", more, "--generator", "g", "--model", "m").exit_code == 0
+    site.verifies()
+
+
+def test_rekeep_takes_one_source_of_trust(site: Site) -> None:
+    for args in ((), ("--trust-database", "--checkpoint", site.home / "checkpoint.note")):
+        result = site("ledger", "rekeep", *args)
+        assert result.exit_code == 2
+        assert "give --checkpoint FILE or --trust-database (one of them)" in result.stderr
+
+
 def test_home_copy_helpers_round_trip(site: Site) -> None:
     # The copies the attacks rely on are whole: a copy put back verifies as it was.
     source = write_jsonl(site.tmp / "samples.jsonl", CLEAN)

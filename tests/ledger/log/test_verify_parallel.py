@@ -55,11 +55,11 @@ def test_the_digests_records_sign_are_kept_per_sample() -> None:
     one, two = "sha256:" + "1" * 64, "sha256:" + "2" * 64
     facts.add(
         [
-            (1, "a" * 32, 2, "s1", one, "generated"),
-            (2, "b" * 32, 2, "s2", one, "generated"),
-            (3, "c" * 32, 2, "s2", one, "screened"),
-            (4, "d" * 32, 2, "s2", two, "screened"),
-            (5, "e" * 32, 2, "s2", two, "screened"),
+            (1, "a" * 32, 2, "s1", one, "generated", "k"),
+            (2, "b" * 32, 2, "s2", one, "generated", "k"),
+            (3, "c" * 32, 2, "s2", one, "screened", "k"),
+            (4, "d" * 32, 2, "s2", two, "screened", "k"),
+            (5, "e" * 32, 2, "s2", two, "screened", "k"),
         ]
     )
     assert facts.digests == {"s1": one, "s2": {one, two}}
