@@ -827,6 +827,8 @@ class Ledger:
         try:
             if row is None:
                 raise VerificationError("no checkpoint")
+            if not isinstance(row[0], str):
+                raise VerificationError(f"a checkpoint note stored as {type(row[0]).__name__}")
             checkpoint, _ = verify_checkpoint(row[0], timeline.checkpoint_keys(compact.size))
             if checkpoint.origin != self.origin:
                 raise VerificationError(f"a checkpoint of origin {checkpoint.origin!r}")

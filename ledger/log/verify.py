@@ -585,6 +585,12 @@ def _verify_checkpoints(
 ) -> tuple[int, Checkpoint | None]:
     previous: Checkpoint | None = None
     for row in rows:
+        if not isinstance(row.note, str) or not isinstance(row.root, bytes | memoryview):
+            raise VerificationError(
+                f"checkpoint row {row.size}: its note or root is stored as another type "
+                f"({type(row.note).__name__}, {type(row.root).__name__}): edited in the database",
+                seq=max(row.size - 1, 0),
+            )
         checkpoint, signer = _check_note(ledger, tree, timeline, row.note, "checkpoint")
         if checkpoint.size != row.size:
             raise VerificationError(

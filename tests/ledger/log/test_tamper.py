@@ -9,11 +9,13 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import sqlite3
 
 import pytest
 
 from synthguard.ledger.log.checkpoint import sign_checkpoint
 from synthguard.ledger.log.merkle import root
+from synthguard.ledger.log.store import Ledger
 from synthguard.ledger.log.verify import verify_ledger
 from synthguard.provenance.canonical import canonical_json, digest
 from synthguard.provenance.dsse import sign_envelope
@@ -244,6 +246,28 @@ def test_a_checkpoint_note_with_a_changed_root(ledger_filled):
     attacker.execute("UPDATE checkpoints SET note = :n WHERE size = 20", n="\n".join(lines))
     with pytest.raises(VerificationError, match="no valid signature"):
         verify_ledger(ledger)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "UPDATE checkpoints SET note = CAST(note AS BLOB) WHERE size = 20",
+        "UPDATE checkpoints SET root = hex(root) WHERE size = 20",
+    ],
+)
+def test_a_checkpoint_column_stored_as_another_type(tmp_path, ledger_key, ledger_records, edit):
+    """SQLite stores any type in any column: the row is named, not an unexpected TypeError."""
+    ledger = Ledger.create(f"sqlite:///{tmp_path / 'l.db'}", ledger_key, checkpoint_interval=10)
+    try:
+        for i in range(3):
+            ledger.append(*ledger_records(ledger.key_id, 10, tag=f"batch{i}"))
+        connection = sqlite3.connect(tmp_path / "l.db")
+        with connection:
+            connection.execute(edit)
+        connection.close()
+        _fails_at(ledger, 19, "checkpoint row 20: its note or root is stored as another type")
+    finally:
+        ledger.close()
 
 
 def test_a_checkpoint_signed_by_an_unknown_key(ledger_filled):
