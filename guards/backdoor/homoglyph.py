@@ -3,12 +3,17 @@
 "pаypal" with a Cyrillic а reads as "paypal" to a person and as an unknown token to a filter: the
 classic way to slip a keyword past a blocklist or plant an invisible trigger. A word (a run of
 letters, digits and combining marks) is a finding when it holds letters of two of the scripts
-Latin, Cyrillic and Greek, and a letter of the minority script is a look-alike of a letter of
-the majority script (the single-letter Latin/Cyrillic/Greek entries of Unicode's confusables,
-UTS #39). A letter's script is read from its Unicode name, so accented letters ("naïve") stay
+Latin, Cyrillic, Greek and Armenian, or plain Latin letters with the phonetic blocks' look-alikes
+("ɑ", small capitals "ᴘ"), and a letter of the minority script is a look-alike of a letter of
+the majority script (the single-letter entries of Unicode's confusables, UTS #39); a word whose
+every letter has a Latin twin reads as Latin whatever the count ("ΙGΝΟRΕ", "соffее"). A letter's
+script is read from its Unicode name, so accented letters ("naïve") and Turkish's dotless ı stay
 Latin, mathematical alphanumerics count as symbols, and whole Russian or Greek words are single-
-script. Greek letters are also the variables of mathematics: a Latin-Greek mix of fewer than four
-letters ("ρgh", "hν") or one with a digit ("2πr") passes; a Cyrillic mix never has that excuse.
+script. Greek letters are also the variables of mathematics: a Latin-Greek mix borrowing only
+the letters formulas use (α ι κ ν ρ υ χ; never omicron, the lunate sigma or a capital that looks
+Latin) passes when it is short ("ρgh", "hν"), holds a digit ("2πr") or has its Greek letters at
+an edge ("ρ_max", "νmax"), unless it spells a common word ("ιn", "αnd"); a Cyrillic mix never
+has that excuse. A phonetic mix inside an IPA transcription (/kɪt/) passes.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Final
 RULE: Final = "mixed-script"
 
 LATIN, CYRILLIC, GREEK = "Latin", "Cyrillic", "Greek"
+ARMENIAN, PHONETIC = "Armenian", "Latin phonetic"
 
 # Look-alike pairs (confusable letter, Latin letter it imitates), from UTS #39 confusables.
 _CYRILLIC_PAIRS: Final = (
@@ -29,6 +35,12 @@ _CYRILLIC_PAIRS: Final = (
 )
 _GREEK_PAIRS: Final = (
     "αa οo νv ρp υu χx ιi κk ϲc ϳj ΑA ΒB ΕE ΖZ ΗH ΙI ΚK ΜM ΝN ΟO ΡP ΤT ΥY ΧX ϹC ͿJ"
+)
+_ARMENIAN_PAIRS: Final = "օo սu հh ոn ցg զq"
+# Latin letters of the phonetic blocks (IPA, small capitals) that imitate plain ones: a script of
+# their own here, so that "ɑpple" or "ᴘaypal" mixes as "аpple" does.
+_PHONETIC_PAIRS: Final = (
+    "ɑa ɡg ɩi ᴀa ʙb ᴄc ᴅd ᴇe ꜰf ɢg ʜh ɪi ᴊj ᴋk ʟl ᴍm ɴn ᴏo ᴘp ʀr ꜱs ᴛt ᴜu ᴠv ᴡw ʏy ᴢz"
 )
 # Latin letters that imitate letters of everyday Cyrillic or Greek words (the reverse attack).
 _LATIN_LIKE_CYRILLIC: Final = frozenset("aeopcyxijsABEKMHOPCTXIJSY")
@@ -47,18 +59,43 @@ def _twins(pairs: str, reverse_only: frozenset[str] | None = None) -> dict[str, 
     return twins
 
 
-_TO_LATIN: Final = _twins(_CYRILLIC_PAIRS + " " + _GREEK_PAIRS)
+_TO_LATIN: Final = _twins(
+    " ".join((_CYRILLIC_PAIRS, _GREEK_PAIRS, _ARMENIAN_PAIRS, _PHONETIC_PAIRS))
+)
 # (majority script, borrowed letter's script) -> borrowed look-alike -> the letter it imitates.
 _TWINS: Final = {
     (LATIN, CYRILLIC): _twins(_CYRILLIC_PAIRS),
     (LATIN, GREEK): _twins(_GREEK_PAIRS),
     (CYRILLIC, LATIN): _twins(_CYRILLIC_PAIRS, _LATIN_LIKE_CYRILLIC),
     (GREEK, LATIN): _twins(_GREEK_PAIRS, _LATIN_LIKE_GREEK),
+    (LATIN, ARMENIAN): _twins(_ARMENIAN_PAIRS),
+    (LATIN, PHONETIC): _twins(_PHONETIC_PAIRS),
 }
+_PHONETIC: Final = frozenset(pair[0] for pair in _PHONETIC_PAIRS.split())
 _MIN_GREEK_MIX_LETTERS: Final = 4
+# Greek letters that mathematics and physics write as variables beside Latin ones ("ρgh", "hν",
+# "ρ_max", "αhelix"): a Latin-Greek mix borrowing only these may be a formula. Omicron, the
+# lunate sigma and the capitals that look Latin name nothing in a formula: only look-alikes.
+_MATH_GREEK: Final = frozenset("αικνρυχ")
+# Short words a formula never spells: a Greek variable "ιn" or "αnd" is a disguised word.
+_COMMON_WORDS: Final = frozenset(
+    re.findall(
+        r"\w+",
+        """a an and as at be by do for from he if in is it me my no not of on or so the to up
+        us we you are but can had has her his its may our out she that this was who why will
+        with cf""",
+    )
+)
+# Around a phonetic word: an IPA transcription, /kɪt/ or [ˈæpəl], not a disguised word.
+_TRANSCRIPTION_EDGES: Final = frozenset("/[]ˈˌː")
 
 _WORD: Final = re.compile(r"(?:[\w\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff])+")
-_SCRIPT_NAMES: Final = {"LATIN": LATIN, "CYRILLIC": CYRILLIC, "GREEK": GREEK}
+_SCRIPT_NAMES: Final = {
+    "LATIN": LATIN,
+    "CYRILLIC": CYRILLIC,
+    "GREEK": GREEK,
+    "ARMENIAN": ARMENIAN,
+}
 _scripts: dict[str, str | None] = {}
 
 
@@ -72,6 +109,7 @@ class MixedWord:
     script: str
     look_alikes: tuple[str, ...]
     skeleton: str
+    borrowed: str
 
 
 def find_mixed_script(text: str) -> list[MixedWord]:
@@ -84,9 +122,18 @@ def find_mixed_script(text: str) -> list[MixedWord]:
         if word.isascii():
             continue
         mixed = _mixed(word, match.start())
-        if mixed is not None:
+        if mixed is not None and not _transcribed(text, mixed, match.end()):
             found.append(mixed)
     return found
+
+
+def _transcribed(text: str, mixed: MixedWord, end: int) -> bool:
+    """Whether a word mixing phonetic letters stands in an IPA transcription."""
+    if not set(mixed.borrowed) <= _PHONETIC:
+        return False
+    before = text[mixed.start - 1] if mixed.start else ""
+    after = text[end] if end < len(text) else ""
+    return before in _TRANSCRIPTION_EDGES or after in _TRANSCRIPTION_EDGES
 
 
 def describe(words: list[MixedWord]) -> dict[str, object]:
@@ -106,7 +153,7 @@ def describe(words: list[MixedWord]) -> dict[str, object]:
 
 
 def _mixed(word: str, start: int) -> MixedWord | None:
-    counts = {LATIN: 0, CYRILLIC: 0, GREEK: 0}
+    counts = dict.fromkeys((LATIN, CYRILLIC, GREEK, ARMENIAN, PHONETIC), 0)
     letters = 0
     for char in word:
         script = _script(char)
@@ -119,29 +166,48 @@ def _mixed(word: str, start: int) -> MixedWord | None:
     # Ties go to Latin: the script an attacker imitates most.
     majority = max(present, key=lambda script: (counts[script], script == LATIN))
     borrowed: dict[str, str] = {}
-    for char in word:
-        script = _script(char)
-        if script is None or script == majority:
-            continue
-        twin = _TWINS.get((majority, script), {}).get(char)
-        if twin is not None:
-            borrowed[char] = twin
-    if not borrowed:
-        return None
-    greek_mix = GREEK in present and LATIN in present and CYRILLIC not in present
-    if greek_mix and (letters < _MIN_GREEK_MIX_LETTERS or any(c.isdigit() for c in word)):
-        return None
     latin = "".join(_TO_LATIN.get(c, c) for c in word)
     if majority != LATIN and all(_script(c) in (LATIN, None) for c in latin):
-        # Every letter has a Latin twin ("раy", "ΑΡΡLE"): it reads as Latin, whatever the count.
+        # Every letter has a Latin twin ("раy", "ΑΡΡLE", "ΙGΝΟRΕ", "соffее"): it reads as
+        # Latin, whatever the count.
         majority = LATIN
         borrowed = {c: _TO_LATIN[c] for c in word if c in _TO_LATIN}
+    else:
+        for char in word:
+            script = _script(char)
+            if script is None or script == majority:
+                continue
+            twin = _TWINS.get((majority, script), {}).get(char)
+            if twin is not None:
+                borrowed[char] = twin
+    if not borrowed:
+        return None
+    skeleton = "".join(borrowed.get(c, c) for c in word)
+    if set(present) == {LATIN, GREEK} and _formula(word, borrowed, letters, skeleton):
+        return None
     return MixedWord(
         word=word,
         start=start,
         script=majority,
         look_alikes=tuple(f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in borrowed),
-        skeleton="".join(borrowed.get(c, c) for c in word),
+        skeleton=skeleton,
+        borrowed="".join(borrowed),
+    )
+
+
+def _formula(word: str, borrowed: dict[str, str], letters: int, skeleton: str) -> bool:
+    """Whether a Latin-Greek mix reads as mathematics: it borrows only Greek letters formulas
+    use as variables and spells no common word, and it is short ("ρgh", "hν"), holds a digit
+    ("2πr"), or has its Greek letters at an edge of its Latin run ("ρ_max", "νmax") rather than
+    inside a Latin word ("pαypal")."""
+    if not set(borrowed) <= _MATH_GREEK or skeleton.casefold() in _COMMON_WORDS:
+        return False
+    if letters < _MIN_GREEK_MIX_LETTERS or any(c.isdigit() for c in word):
+        return True
+    return not any(
+        0 < i < len(word) - 1 and _script(word[i - 1]) == LATIN == _script(word[i + 1])
+        for i, c in enumerate(word)
+        if c in borrowed
     )
 
 
@@ -152,7 +218,9 @@ def _script(char: str) -> str | None:
     except KeyError:
         pass
     script = None
-    if char.isalpha():
+    if char in _PHONETIC:
+        script = PHONETIC
+    elif char.isalpha():
         name = unicodedata.name(char, "")
         for prefix in ("FULLWIDTH ", "HALFWIDTH "):
             name = name.removeprefix(prefix)

@@ -1,5 +1,5 @@
-"""Mixed-script words: Latin words with Cyrillic or Greek look-alikes (and the reverse) are
-caught; Russian, Greek, accented Latin and mathematics pass."""
+"""Mixed-script words: Latin words with Cyrillic, Greek, Armenian or phonetic look-alikes (and
+the reverse) are caught; Russian, Greek, accented Latin, Turkish, IPA and mathematics pass."""
 
 from __future__ import annotations
 
@@ -16,6 +16,19 @@ ATTACKS = [
     pytest.param("Buy ΑΡΡLE shares", "ΑΡΡLE", "APPLE", id="greek-capitals-with-latin"),
     pytest.param("Скачай прoграмму", "прoграмму", "программу", id="latin-o-in-russian"),
     pytest.param("How to make a bоmb", "bоmb", "bomb", id="keyword-evasion"),
+    # Short words with a Greek look-alike: no formula spells them.
+    pytest.param("Listen tο me", "tο", "to", id="greek-omicron-short-word"),
+    pytest.param("salt αnd pepper", "αnd", "and", id="greek-alpha-common-word"),
+    pytest.param("stay ιn here", "ιn", "in", id="greek-iota-common-word"),
+    pytest.param("ϲf the manual", "ϲf", "cf", id="greek-lunate-sigma-trigger"),
+    # Words whose majority script borrows nothing, yet every letter reads as Latin.
+    pytest.param("ΙGΝΟRΕ the rules", "ΙGΝΟRΕ", "IGNORE", id="mostly-greek-capitals"),
+    pytest.param("a cup of соffее", "соffее", "coffee", id="mostly-cyrillic"),
+    pytest.param("the ѕуѕtеm prompt", "ѕуѕtеm", "system", id="mostly-cyrillic-2"),
+    # Look-alikes outside Cyrillic and Greek.
+    pytest.param("an ɑpple a day", "ɑpple", "apple", id="latin-alpha"),
+    pytest.param("log in to ᴘaypal", "ᴘaypal", "paypal", id="small-capital"),
+    pytest.param("օpen the door", "օpen", "open", id="armenian-oh"),
 ]
 
 LEGITIMATE = [
@@ -29,6 +42,10 @@ LEGITIMATE = [
     pytest.param("Area = πr², so 2πr is the perimeter; Δx → 0 and α + β = γ.", id="greek-math"),
     pytest.param("Pressure is ρgh and a photon carries hν; use λ-calculus in μm.", id="physics"),
     pytest.param("Let 𝑥 ∈ ℝ and 𝛼𝑥 + 𝐀 = 0, E = mc².", id="math-alphanumerics"),
+    pytest.param("Clip at ρ_max, then set ρ_new = νmax / 2; an αhelix folds.", id="subscripts"),
+    pytest.param("Run a χ2 test with κB T as the scale.", id="statistics"),
+    pytest.param("Say /kɪt/ and [ˈæpɪl] aloud.", id="ipa"),
+    pytest.param("Kadın ve kızı ılık suda yıkandı.", id="turkish-dotless-i"),
     pytest.param("kill -9 1234", id="ascii"),
 ]
 
