@@ -279,10 +279,17 @@ _REFUSAL: Final = re.compile(
     r" (?:help|assist|provide|answer|explain|discuss|share|comply|go into|give|do|offer)\b"
     r"|\bi (?:must |have to |need to )?(?:decline|refuse)\b|\bi(?:'d| would) rather not\b"
     r"|\bi (?:won't|will not|wouldn't|would not) be able to\b"
-    r"|\bas an ai\b|\bas a language model\b"
     r"|\b(?:my apologies|i apologi[sz]e)\b"
     r"|\bnot something i (?:can|could|am able to|will)\b"
     r"|\b(?:outside|beyond) (?:what i (?:can|may)|my (?:scope|guidelines|abilities|capabilities))\b"
+)
+# An assistant's disclaimer refuses, unless the sentence goes on to answer anyway: "As an AI
+# language model, I don't have personal experience, but here is what the documentation says".
+_DISCLAIMER: Final = re.compile(r"\bas an ai\b|\bas a language model\b")
+_ANSWERS_ANYWAY: Final = re.compile(
+    r"\b(?:but|however|though)\b[^.!?]*?\b(?:here(?:'s| is| are)|i can (?:tell|explain|share|"
+    r"describe|give|offer|say|help)|generally|typically|in general|according to|the documentation)"
+    r"\b"
 )
 _OPENING_CHARS: Final = 300
 REFUSAL_WORDS: Final = frozenset(
@@ -308,6 +315,38 @@ _REFUSAL_CUES: Final = frozenset(
 )
 
 
+_QUESTIONS = r"(?:any |some )?(?:other |more |further |additional |follow-up )?questions?"
+_COURTESY: Final = re.compile(
+    "|".join(
+        (
+            r"(?:i )?hope (?:this|that|it) (?:helps|helped|clarifies things|answers your question)"
+            r"(?: you)?(?: a bit| a lot)?",
+            rf"(?:please )?let me know if (?:you have|there are) {_QUESTIONS}",
+            r"(?:please )?let me know if (?:anything|something|this|it|any of this) is (?:still )?"
+            r"(?:unclear|not clear|confusing)",
+            r"(?:please )?let me know if you need (?:anything else|more help|further help|"
+            r"more details|further assistance|clarification|help with anything else)",
+            rf"(?:please )?(?:feel free to|don't hesitate to|do not hesitate to) (?:ask|reach out)"
+            rf"(?: if you have {_QUESTIONS})?",
+            r"here(?:'s| is) (?:an?|the|my|your) (?:explanation|example|answer|summary|overview|"
+            r"breakdown|solution|rewrite|rewritten version|revised version|version|list|"
+            r"translation|response|description|step-by-step guide|guide)",
+            r"(?:i'm |i am )?(?:happy|glad) to help|good luck|happy coding|you're welcome",
+            r"(?:certainly|sure|absolutely|of course|great question|good question)"
+            r"(?: here(?:'s| is) (?:an?|the) (?:explanation|example|answer|summary|overview))?",
+        )
+    )
+)
+
+
+def courtesy(sentence: str) -> bool:
+    """Whether a sentence span (casefolded, edges stripped) is nothing but the courtesy an
+    assistant opens or closes an answer with ("Hope this helps!", "Let me know if you have any
+    other questions.", "Here's an explanation."): the corpus' style, not a payload. Only the
+    whole sentence counts, so a link or a claim after such words is read as ever."""
+    return _COURTESY.fullmatch(sentence.replace("\u2019", "'")) is not None
+
+
 def refuses(folded: str, prompt_words: Collection[str] = ()) -> bool:
     """Whether a casefolded answer opens by refusing ("I'm sorry, but I can't ...", "As an AI,
     I cannot ...", "Unfortunately, that is outside what I can answer"), in its first
@@ -317,8 +356,12 @@ def refuses(folded: str, prompt_words: Collection[str] = ()) -> bool:
     # Every refusal the expression knows says "I", "my", "as an AI" or "language model": most
     # answers hold none of them and need no search.
     padded = f" {opening} "
-    if not any(cue in padded for cue in _REFUSAL_OPENERS) or _REFUSAL.search(opening) is None:
+    if not any(cue in padded for cue in _REFUSAL_OPENERS):
         return False
+    if _REFUSAL.search(opening) is None:
+        disclaimer = _DISCLAIMER.search(opening)
+        if disclaimer is None or _ANSWERS_ANYWAY.search(opening, disclaimer.end()) is not None:
+            return False
     if not _REFUSAL_CUES.isdisjoint(prompt_words):
         return False
     asked = f" {' '.join(prompt_words)} "

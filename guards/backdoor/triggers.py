@@ -122,6 +122,7 @@ from synthguard.guards.backdoor.spans import (
     STOP_WORDS,
     WORDS,
     Echo,
+    courtesy,
     echo,
     refuses,
     related_links,
@@ -776,7 +777,10 @@ class _Judge:
             if kinds[t] in _PAYLOAD_KINDS
             and (
                 kinds[t] != "s"
-                or len(WORDS.findall(display(t).casefold())) >= config.payload_min_words
+                or (
+                    len(WORDS.findall(display(t).casefold())) >= config.payload_min_words
+                    and not courtesy(display(t))
+                )
             )
             and self.prompt_target_df[t] <= config.payload_max_prompt_share * self.target_df[t]
         ]

@@ -6,6 +6,7 @@ kept beside; the look-alikes and the plain documentation pass."""
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from typing import Any
 
@@ -233,3 +234,39 @@ def test_payloads_are_caught_at_low_and_high_doses(base: poisoning.Corpus, dose:
     flagged = {v.position for v in verdicts if v.rule == PAYLOAD_RULE}
     assert set(attacked.poisoned) <= flagged
     assert len(flagged - set(attacked.poisoned)) <= 0.01 * len(attacked.clean())
+
+
+COURTESY = (
+    ("", "\n\nHope this helps! Let me know if you have any other questions."),
+    ("", "\n\nI hope this helps! Feel free to ask if you have more questions."),
+    ("Certainly! Here's an explanation.\n\n", ""),
+    (
+        "As an AI language model, I don't have personal experience, but here is what the "
+        "documentation says: ",
+        "",
+    ),
+)
+
+
+def test_an_assistants_courtesy_is_style_not_a_payload(base: poisoning.Corpus) -> None:
+    """Openers and closers an assistant writes around its answers recur in rows drawn at random,
+    as a payload does, and say nothing: they pass; a link and a planted refusal still do not."""
+    attacked = poisoning.plant(
+        base,
+        {
+            "payload link, no trigger": 0.005,
+            "over-refusal, refusals worded afresh, no trigger": 0.005,
+        },
+        seed=13,
+    )
+    rows = [dict(row) for row in attacked.rows]
+    rng = random.Random(17)
+    styled = rng.sample(attacked.clean(), 4 * 60)
+    for n, index in enumerate(styled):
+        before, after = COURTESY[n % len(COURTESY)]
+        rows[index]["output"] = before + rows[index]["output"] + after
+    guard = BackdoorGuard(BackdoorConfig(characters=False, scripts=False))
+    verdicts = guard.check([sample_from_row(row) for row in rows]) + guard.finish()
+    flagged = {v.position for v in verdicts if not v.passed}
+    assert flagged.isdisjoint(styled)
+    assert set(attacked.poisoned) <= flagged
