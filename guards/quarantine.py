@@ -37,7 +37,10 @@ class HeldGuard:
         """One failing verdict per held sample, naming the quarantine that holds it."""
         if self._held is None:
             # Once per screen, from every entry's signed payload: a quarantine record whose
-            # index columns were edited is still found.
+            # index columns were edited is still found. First the checks the screen's signing
+            # will make: a quarantine deleted from the database (or an entry added without a
+            # key) stops the screen here, before it writes its outputs, not after.
+            self.ledger.check_history()
             self._held = held_samples(self.ledger)
         verdicts = []
         for sample_id in dict.fromkeys(sample.id for sample in samples):

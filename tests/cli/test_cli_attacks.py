@@ -391,6 +391,54 @@ def test_an_edited_index_column_does_not_lift_the_quarantine(site: Site) -> None
     site.verifies()
 
 
+@pytest.mark.parametrize("how", ["forged override", "deleted quarantine"])
+def test_a_lifted_quarantine_stops_the_screen_before_it_writes(site: Site, how: str) -> None:
+    """An override written into the database without a key, or the quarantine deleted: the
+    payloads would say X is free, and the screen once wrote X into accepted.jsonl before its
+    signing refused. Now it stops first, and `quarantine list` names a forged override."""
+    site.stock()
+    before = site.copy_db()
+    quarantine = site.seq_of(X, "screened", "quarantined")
+    if how == "forged override":
+        row = site.entry(quarantine)
+        envelope = json.loads(row["envelope"])
+        payload = json.loads(base64.b64decode(envelope["payload"]))
+        override = {
+            **payload,
+            "event": "reviewed",
+            "record_id": "f" * 32,
+            "detail": {"outcome": "accepted", "overrides": [payload["record_id"]]},
+        }
+        envelope["payload"] = base64.b64encode(canonical_json(override)).decode()
+        forged = json.dumps(envelope, separators=(",", ":")).encode()
+        seq = site.size()
+        site.sql(
+            "INSERT INTO entries (seq, leaf_hash, envelope, key_id, payload_type, event, "
+            "sample_id, time) VALUES (:seq, :leaf, :env, :key, :type, 'reviewed', :sid, :time)",
+            seq=seq,
+            leaf=entry_leaf_hash(seq, forged),
+            env=forged,
+            key=row["key_id"],
+            type=row["payload_type"],
+            sid=X,
+            time=row["time"],
+        )
+        site.forge_checkpoint()
+        listed = site("quarantine", "list")
+        line = one_error(listed, "synthguard: verification failed: ")
+        assert f"entry {seq}: a review (an override) without a valid signature" in line
+    else:
+        site.sql("DELETE FROM entries WHERE seq = :q", q=quarantine)
+
+    third = site.screen("third")
+    one_error(third, "synthguard: verification failed: ")
+    written = list((site.tmp / "third").glob("*")) if (site.tmp / "third").exists() else []
+    assert written == [], "the refused screen wrote its outputs"
+
+    site.put_db(before)
+    site.verifies()
+
+
 # -- 4. reordered entries, then an append through the home -----------------------------------
 
 
