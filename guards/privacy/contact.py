@@ -82,7 +82,7 @@ _DECIMAL = re.compile(r"\d+[.,]\d+")
 _DECIMAL_AFTER = re.compile(r"[.,]\d")
 # A word that asks for a number to dial, right before a bare run of digits or a few small words
 # before it ("call me at", "reach her on", "her number is").
-_SMALL_WORDS = r"me|him|her|us|them|at|on|via|is|was|back|now|anytime"
+_SMALL_WORDS = r"me|him|her|us|them|at|on|via|is|was|back|now|anytime|moi|au|al|am|unter|sur|en"
 _PHONE_WORDS = re.compile(
     r"(?:\b(?:phone|tel|telephone|call|mobile|cell|fax|whatsapp|sms|text|dial|ring|contact|"
     rf"reach|number)(?:\W{{1,4}}(?:{_SMALL_WORDS})){{0,3}}|no|nr)\W{{0,4}}$",
@@ -92,13 +92,21 @@ _PHONE_WORDS_BEFORE = 40
 """How far before a bare run of digits `_PHONE_WORDS` is looked for."""
 # For a number of another region's plan, only a word that asks to dial ("order no. 0123 4567
 # 890" is an order's number), right before it or a few small words before it.
-_DIAL_WORD = r"\b(?:phone|tel|telephone|call|mobile|cell|fax|whatsapp|sms|dial|ring|reach)"
+_DIAL_WORD = (
+    r"\b(?:phone|tel|telephone|call|mobile|cell|fax|whatsapp|sms|dial|ring|reach|mob|hotline"
+    # German, French, Spanish, Portuguese, Italian, Dutch; Japanese and Chinese 電話 (telephone).
+    r"|telefon|handy|mobil|anrufen|rufen|téléphone|tél|portable|appelez|appeler|appelle"
+    r"|teléfono|telefono|móvil|celular|llame|llamar|telefone|ligue|ligar|chiama|chiamare|bel|電話"
+    r"|contact|kontakt|(?:my|her|his|their|our|your) (?:phone |mobile |cell )?number)"
+)
 _DIAL_WORDS = re.compile(
     rf"{_DIAL_WORD}(?:\W{{1,4}}(?:{_SMALL_WORDS}|no|nr|number)){{0,3}}\W{{0,4}}$", re.IGNORECASE
 )
 _ANY_DIAL_WORD = re.compile(_DIAL_WORD + r"\b", re.IGNORECASE)
 """A dialling word anywhere: whether a stretch is worth reading in other regions at all."""
-OTHER_REGIONS: Final = ("GB", "DE", "FR", "IT", "ES", "NL", "IE", "AU", "NZ", "IN", "ZA", "JP")
+OTHER_REGIONS: Final = (
+    "GB", "DE", "FR", "IT", "ES", "NL", "IE", "AU", "NZ", "IN", "ZA", "JP", "BR", "MX", "CN",
+)
 """Where a number with a trunk 0 and a phone word before it is also read, in this order, when
 the configured region reads none (libphonenumber's region codes)."""
 OTHER_REGION_RULE: Final = "phone/libphonenumber+other-region"
@@ -190,11 +198,13 @@ def find_phones(text: str, inert: Sequence[Inert], region: str) -> Iterator[Hit]
 
 
 def _dialled_runs(text: str, low: int, high: int) -> Iterator[tuple[int, int]]:
-    """The phone-shaped runs of [low, high) that open with a trunk 0 (after a bracket, perhaps)
-    right after a dialling word or a few small words after one."""
+    """The phone-shaped runs of [low, high) right after a dialling word or a few small words
+    after one that open with a trunk 0 or an international 00 (after a bracket, perhaps), or
+    that hold `NATIONAL_DIGITS` digits or more: many plans write mobiles without a trunk
+    ("Phone: 98765 43210" in India, "(11) 91234-5678" in Brazil)."""
     for shaped in _PHONE_SHAPED.finditer(text, low, high):
         start = shaped.start()
-        if text[start] != "0":
+        if text[start] != "0" and len(_digits(shaped.group())) < NATIONAL_DIGITS:
             continue
         if start and text[start - 1] == "(":
             start -= 1
@@ -202,18 +212,26 @@ def _dialled_runs(text: str, low: int, high: int) -> Iterator[tuple[int, int]]:
             yield start, shaped.end()
 
 
+NATIONAL_DIGITS: Final = 10
+"""The digits a number without a trunk 0 needs, after a dialling word, to be read in other
+regions: fewer are more often a count or a code."""
+
+
 def _other_regions(
     text: str, low: int, high: int, region: str, inert: Sequence[Inert]
 ) -> Iterator[Hit]:
     """The number of [low, high) as another region writes it at home ("call 020 7123 4567",
-    "Tel: 030 901820"), in the first of `OTHER_REGIONS` whose plan holds it."""
+    "Tel: 030 901820", "Telefon: 0049 151 23456789"), in the first of `OTHER_REGIONS` whose
+    plan holds it."""
     for other in OTHER_REGIONS:
         if other == region:
             continue
+        # The number starts where the run does (its bracket aside): a tail of it read as a
+        # shorter number of another plan is not what was dialled.
         hits = [
             _judged(text, low + m.start, low + m.end, m, inert, OTHER_REGION_RULE)
             for m in PhoneNumberMatcher(text[low:high], other, leniency=Leniency.VALID)
-            if m.raw_string.lstrip("(").startswith("0")
+            if m.start <= 1
         ]
         if hits:
             yield from hits

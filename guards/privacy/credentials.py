@@ -150,6 +150,39 @@ class GitHubFineGrainedTokenDetector(RegexBasedDetector):
     denylist = (re.compile(r"(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{60,}(?![A-Za-z0-9_])"),)
 
 
+class ProviderTokenDetector(RegexBasedDetector):
+    """Token formats of services detect-secrets 1.5 does not know, each by its documented
+    prefix and length: DigitalOcean (`dop_v1_`, `doo_v1_`, `dor_v1_`), Shopify (`shpat_`,
+    `shpss_`, `shpca_`, `shppa_`), Stripe test, restricted and webhook keys (`sk_test_`,
+    `rk_live_`, `rk_test_`, `whsec_`), Slack app-level tokens (`xapp-`), Google OAuth access
+    tokens and client secrets (`ya29.`, `GOCSPX-`), Square access tokens (`sq0atp-`, `EAAA`),
+    Replicate (`r8_`), Groq (`gsk_`), and keys of the `sk-` form that OpenAI-compatible APIs
+    issue (`sk-` and 32 letters and digits or more: DeepSeek, older OpenAI keys), which count
+    when they look generated."""
+
+    secret_type = "Provider Token"
+    denylist = (
+        re.compile(r"(?<![A-Za-z0-9_])do[opr]_v1_[a-f0-9]{64}(?![A-Za-z0-9_])"),
+        re.compile(r"(?<![A-Za-z0-9_])shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}(?![A-Za-z0-9_])"),
+        re.compile(r"(?<![A-Za-z0-9_])(?:sk_test|rk_live|rk_test)_[0-9A-Za-z]{24,}"),
+        re.compile(r"(?<![A-Za-z0-9_])whsec_[0-9A-Za-z+/=]{32,}"),
+        re.compile(r"(?<![A-Za-z0-9_-])xapp-\d-[A-Z0-9]+-\d+-[a-f0-9]{32,}"),
+        re.compile(r"(?<![A-Za-z0-9_.])ya29\.[0-9A-Za-z_-]{30,}"),
+        re.compile(r"(?<![A-Za-z0-9_-])GOCSPX-[0-9A-Za-z_-]{28}(?![A-Za-z0-9_-])"),
+        re.compile(r"(?<![A-Za-z0-9_-])sq0atp-[0-9A-Za-z_-]{22}(?![A-Za-z0-9_-])"),
+        re.compile(r"(?<![A-Za-z0-9_-])EAAA[0-9A-Za-z_-]{60}(?![A-Za-z0-9_-])"),
+        re.compile(r"(?<![A-Za-z0-9_])r8_[0-9A-Za-z]{37}(?![A-Za-z0-9_])"),
+        re.compile(r"(?<![A-Za-z0-9_])gsk_[0-9A-Za-z]{52}(?![A-Za-z0-9_])"),
+        re.compile(r"(?<![A-Za-z0-9_-])sk-[0-9A-Za-z]{32,}(?![A-Za-z0-9_-])"),
+    )
+
+    def analyze_string(self, string: str) -> Generator[str, None, None]:
+        """The tokens; an `sk-` key only when its body looks generated."""
+        for value in super().analyze_string(string):
+            if not value.startswith("sk-") or _looks_generated(value[3:]):
+                yield value
+
+
 class BearerTokenDetector(RegexBasedDetector):
     """The token of an HTTP `Authorization: Bearer ...` header (or "bearer token ..."), when it
     looks generated (as `UnquotedKeywordDetector` judges): a credential by where it stands,
@@ -428,6 +461,14 @@ TRIGGERS: Final[dict[type[BasePlugin], Trigger]] = {
     GoogleApiKeyDetector: Trigger(("AIza",), 39),
     NpmAccessTokenDetector: Trigger(("npm_",), 40),
     GitHubFineGrainedTokenDetector: Trigger(("github_pat_",), 71),
+    ProviderTokenDetector: Trigger(
+        (
+            *("dop_v1_", "doo_v1_", "dor_v1_", "shpat_", "shpss_", "shpca_", "shppa_"),
+            *("sk_test_", "rk_live_", "rk_test_", "whsec_", "xapp-", "ya29.", "GOCSPX-"),
+            *("sq0atp-", "EAAA", "r8_", "gsk_", "sk-"),
+        ),
+        28,
+    ),
     BearerTokenDetector: Trigger(("bearer",), 16, True),
     AssignedCredentialDetector: Trigger(
         ("key", "token", "secret", "pass", "pwd"), 7, True, ("=", ":")

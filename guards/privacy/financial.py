@@ -72,8 +72,13 @@ CARD_SCHEMES: Final = (
 
 # Both open with a character class, not a look-behind, so that the regex engine skips ahead to
 # candidate characters; the look-behind is checked on each match.
-_IBAN = re.compile(r"[A-Za-z][A-Za-z]\d\d(?:[ -]?[A-Za-z0-9]){11,30}")
-_CARD = re.compile(r"\d(?:[ -]?\d){11,18}(?![\d-]|[.,]\d)")
+# Groups are written apart by a space or a hyphen, or by the spaces typesetting puts there (no-
+# break, narrow no-break, thin and figure spaces: French prints an IBAN so) or an en dash.
+SEPARATORS: Final = " -\u00a0\u202f\u2009\u2007\u2013"
+_SEPARATOR = "[" + "".join(map(re.escape, SEPARATORS)) + "]"
+_IBAN = re.compile(rf"[A-Za-z][A-Za-z]\d\d(?:{_SEPARATOR}?[A-Za-z0-9]){{11,30}}")
+_CARD = re.compile(rf"\d(?:{_SEPARATOR}?\d){{11,18}}(?![\d-]|[.,]\d)")
+_NOT_DIGIT = re.compile(r"\D")
 
 
 def find_ibans(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
@@ -101,9 +106,9 @@ def find_cards(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
         raw = match.group()
         if match.start() and text[match.start() - 1] in "0123456789.,-":
             continue
-        if "-" in raw and " " in raw:
+        digits = _NOT_DIGIT.sub("", raw)
+        if len({char for char in raw if not char.isdigit()}) > 1:
             continue  # mixed separators: a table or a date run, not a printed card
-        digits = raw.replace(" ", "").replace("-", "")
         if _scheme(digits) is None or not _luhn(digits):
             continue
         start, end = match.start(), match.end()
@@ -115,7 +120,7 @@ def _first_alnums(candidate: str, count: int) -> tuple[str, int]:
     """The first `count` alphanumerics of `candidate` and the offset just after the last."""
     kept: list[str] = []
     for i, char in enumerate(candidate):
-        if char not in " -":
+        if char not in SEPARATORS:
             kept.append(char)
             if len(kept) == count:
                 return "".join(kept), i + 1

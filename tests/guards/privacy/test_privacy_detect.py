@@ -528,6 +528,77 @@ def test_names_and_values_that_are_no_credentials_pass(text: str) -> None:
     assert find_private(sample_from_row({"text": text})) == []
 
 
+PROVIDER = "secret/ProviderTokenDetector"
+OTHER_REGION = "phone/libphonenumber+other-region"
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "rule"),
+    [
+        # Services' token formats detect-secrets 1.5 does not know.
+        ("DO_TOKEN=dop_v1_" + "3b9f5f7a" * 8, "dop_v1_" + "3b9f5f7a" * 8, PROVIDER),
+        ("shpat_" + "a1b2c3d4" * 4 + " is the token", "shpat_" + "a1b2c3d4" * 4, PROVIDER),
+        ("key sk_test_5nsJ9rfjgIcEazQHqfbdZujr", "sk_test_5nsJ9rfjgIcEazQHqfbdZujr", PROVIDER),
+        (
+            "ya29.jBgOm1jSpyEQo0OJVNdMynYVxFM6uoWwVqai",
+            "ya29.jBgOm1jSpyEQo0OJVNdMynYVxFM6uoWwVqai",
+            PROVIDER,
+        ),
+        (
+            "secret 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",
+            "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",
+            PROVIDER,
+        ),
+        (
+            "r8_KF1IHfeI9wu0xMDq9nCo5QVbyMXich6rFVPiR",
+            "r8_KF1IHfeI9wu0xMDq9nCo5QVbyMXich6rFVPiR",
+            PROVIDER,
+        ),
+        (
+            "Here is my key: sk-sa4l5rul4GDJ4X6rJUsD8VBfXMNJ7dlQ2wP9",
+            "sk-sa4l5rul4GDJ4X6rJUsD8VBfXMNJ7dlQ2wP9",
+            PROVIDER,
+        ),
+        # Typeset separators inside a card or an IBAN.
+        (
+            "Card: 4710\u00a01901\u00a01530\u00a00057",
+            "4710\u00a01901\u00a01530\u00a00057",
+            "payment_card/luhn",
+        ),
+        (
+            "IBAN FR76\u202f3000\u202f6000\u202f0112\u202f3456\u202f7890\u202f189",
+            "FR76\u202f3000\u202f6000\u202f0112\u202f3456\u202f7890\u202f189",
+            "iban/mod97",
+        ),
+        # Numbers after dialling words of other languages, an international 00, no trunk 0.
+        ("Telefon: 0049 151 23456789", "0049 151 23456789", OTHER_REGION),
+        ("Appelez-moi au 06 12 34 56 78", "06 12 34 56 78", OTHER_REGION),
+        ("電話: 03-1234-5678", "03-1234-5678", OTHER_REGION),
+        ("Phone: 98765 43210", "98765 43210", OTHER_REGION),
+        ("Phone: (11) 91234-5678", "(11) 91234-5678", OTHER_REGION),
+        ("Her number is 0151 23456789", "0151 23456789", OTHER_REGION),
+    ],
+)
+def test_more_services_separators_and_dialling_words(text: str, value: str, rule: str) -> None:
+    (finding,) = find_private(sample_from_row({"text": text}))
+    assert (text[finding.start : finding.end], finding.rule) == (value, rule)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "use the sk-learn-compatible-estimator-interface-here",
+        "order no. 0123 4567 890",
+        "The office has 0123456789 chairs",
+        "Contact form id 1234567890",
+        "my number is 42",
+        "Dates 2024-01 1901 1530 0057 in a table",
+    ],
+)
+def test_look_alikes_of_the_new_forms_pass(text: str) -> None:
+    assert find_private(sample_from_row({"text": text})) == []
+
+
 @pytest.mark.parametrize(
     "text",
     [
