@@ -104,9 +104,12 @@ _DIAL_WORDS = re.compile(
 )
 _ANY_DIAL_WORD = re.compile(_DIAL_WORD + r"\b", re.IGNORECASE)
 """A dialling word anywhere: whether a stretch is worth reading in other regions at all."""
-OTHER_REGIONS: Final = tuple("GB DE FR IT ES NL IE AU NZ IN ZA JP BR MX CN".split())
-"""Where a number with a trunk 0 and a phone word before it is also read, in this order, when
-the configured region reads none (libphonenumber's region codes)."""
+OTHER_REGIONS: Final = (
+    *("GB", "DE", "FR", "IT", "ES", "NL", "IE", "AU"),
+    *("NZ", "IN", "ZA", "JP", "BR", "MX", "CN"),
+)
+"""Where a number after a dialling word (`_dialled_runs`) is also read, in this order, when the
+configured region reads none (libphonenumber's region codes)."""
 OTHER_REGION_RULE: Final = "phone/libphonenumber+other-region"
 OTHER_REGION_NUMBERS: Final = 16
 """At most this many numbers of a string are read in other regions: each costs a matcher pass
