@@ -8,8 +8,10 @@ genuine `system` turn is a role, not a payload.
 
 Rules:
 - `prompt-injection`: an imperative to drop earlier instructions (ignore, disregard, forget,
-  override, bypass, ... + previous/prior/above/system ... + instructions/rules/prompt/...),
-  in the base form only, so narration ("Bond ignores M's orders") passes.
+  override, bypass, ... + previous/prior/above/system ... + instructions/rules/prompt/..., or
+  the scope after the orders: "ignore all instructions you received previously"), in the base
+  form only, so narration ("Bond ignores M's orders") passes; the same in French, German,
+  Spanish, Portuguese, Italian and Chinese.
 - `chat-template-token`: ChatML / Llama / Gemma / DeepSeek special tokens (`<|im_start|>`,
   `<|endoftext|>`, `[INST]`, `<<SYS>>`, `<start_of_turn>`, ...) and Alpaca section headers
   (`### Instruction:`) inside a response. These fail even in a text about chat templates: a
@@ -23,8 +25,9 @@ A payload may be disguised so that no pattern sees it: letters in their full-wid
 compatibility forms ("Ｉｇｎｏｒｅ"), a soft hyphen or zero-width character inside a word
 ("Ign\u00adore"), or letters spelled apart ("i g n o r e"). A response in which nothing is found
 is read once more with these undone (`undisguised`: NFKC, format characters dropped, four or more
-single letters parted by single spaces joined); what is found there is reported as `disguised`,
-its position in that reading.
+single letters parted by single spaces or full stops joined, three words or more run together by
+hyphens, underscores or capitals parted, digits written for letters read as letters: "1gn0r3");
+what is found there is reported as `disguised`, its position in that reading.
 
 A text that discusses prompt injection may quote a payload: a `prompt-injection` or
 `role-marker` match passes when it is quoted or introduced as an example ("such as", "like",
@@ -60,6 +63,11 @@ _OBJECTS: Final = (
     r"context|messages?|guardrails?|programming|polic(?:y|ies)|restrictions?|filters?|"
     r"training|settings|conversation|text|inputs?"
 )
+# The objects that are orders to a model: "ignore the messages above" may be said to a reader.
+_ORDERS: Final = (
+    r"instructions?|rules?|directives?|directions?|prompts?|guidelines?|commands?|constraints?|"
+    r"guardrails?|programming|polic(?:y|ies)|restrictions?|filters?|training"
+)
 _ADDRESSED: Final = (
     r"you\b|your\b|ignore|disregard|forget|from\s+now\s+on|new\s+(?:instructions|rules)|"
     r"the\s+(?:assistant|ai|model)\b|respond|reply|answer\s+only|always|never|do\s+not|don't|must"
@@ -89,7 +97,11 @@ _DETECTORS: Final = (
             r"\s*(?:and|,|\.|;)"
             r"|\bforget\s+(?:about\s+)?everything\s+(?:above|before|prior"
             r"|you\s+(?:were|have\s+been)\s+told|(?:i|we)\s+(?:said|told\s+you))"
-            r"|\byour\s+new\s+instructions\s+(?:are|follow)\b",
+            r"|\byour\s+new\s+instructions\s+(?:are|follow)\b"
+            # The scope after the object: "ignore all instructions you received previously".
+            rf"|\b(?:ignore|disregard|forget|override|bypass)\s+(?:(?:{_DETERMINERS})\s+){{0,3}}"
+            rf"(?:{_ORDERS})\s+(?:[\w'-]+\s+){{0,4}}?"
+            r"(?:previously|above|before|earlier|beforehand|so\s+far|until\s+now)\b",
             re.IGNORECASE,
         ),
         (
@@ -111,6 +123,30 @@ _DETECTORS: Final = (
             "stop",
             "pay",
             "your",
+        ),
+    ),
+    # The same imperative in French, German, Spanish, Portuguese, Italian and Chinese.
+    _Detector(
+        INJECTION,
+        re.compile(
+            r"\b(?:ignorez|ignore|oubliez|oublie)\s+(?:toutes\s+|tous\s+)?(?:les\s+|vos\s+)?"
+            r"(?:instructions|consignes|règles|directives)\s+(?:précédentes|antérieures|ci-dessus)"
+            r"|\b(?:ignoriere|ignorieren\s+sie|vergiss|vergessen\s+sie)\s+(?:alle\s+)?"
+            r"(?:vorherigen|bisherigen|obigen|vorigen|früheren)\s+"
+            r"(?:anweisungen|instruktionen|regeln|befehle|vorgaben)"
+            r"|\b(?:ignora|ignore|olvida|olvide)\s+(?:todas\s+)?(?:las\s+)?"
+            r"(?:instrucciones|reglas|indicaciones)\s+(?:anteriores|previas)"
+            r"|\b(?:ignore|ignora|esqueça|esqueca)\s+(?:todas\s+)?(?:as\s+)?"
+            r"(?:instruções|instrucoes|regras)\s+(?:anteriores|prévias|previas)"
+            r"|\b(?:ignora|dimentica)\s+(?:tutte\s+)?(?:le\s+)?(?:istruzioni|regole)\s+"
+            r"(?:precedenti|sopra)"
+            r"|忽略(?:之前|以上|前面|上述|先前|所有)(?:的)?(?:所有)?(?:的)?(?:指令|指示|说明|规则|提示)",
+            re.IGNORECASE,
+        ),
+        (
+            *("ignorez", "ignore", "oubliez", "oublie", "ignoriere", "ignorieren", "vergiss"),
+            *("vergessen", "ignora", "olvida", "olvide", "esqueça", "esqueca", "dimentica"),
+            "忽略",
         ),
     ),
     # ChatML, Llama 3, Phi and GPT special tokens; DeepSeek's full-width bars; Llama 2; Gemma.
@@ -199,7 +235,12 @@ _DETECTORS_OF: Final[dict[str, list[_Detector]]] = {}
 for _detector in _DETECTORS:
     for _word in _detector.words:
         _DETECTORS_OF.setdefault(_word, []).append(_detector)
-_PLAIN_WORDS: Final = frozenset(word for word in _DETECTORS_OF if word.replace("'", "").isalpha())
+# A word of a script written without spaces (忽略) is no word a split finds: looked for as text.
+_PLAIN_WORDS: Final = frozenset(
+    word
+    for word in _DETECTORS_OF
+    if word.replace("'", "").isalpha() and all(ord(char) < 0x2E80 for char in word)
+)
 _PLAIN_BYTES: Final = frozenset(word.encode() for word in _PLAIN_WORDS)
 _SYMBOL_WORDS: Final = tuple(word for word in _DETECTORS_OF if word not in _PLAIN_WORDS)
 
@@ -232,12 +273,88 @@ def undisguised(text: str) -> str:
     # Cheap necessary conditions first: this runs on every response in which nothing was found.
     spaced = _SPACED_HINT.search(text) is not None
     if text.isascii():
-        return _SPELLED_APART.sub(_joined, text) if spaced else text
+        return _unjoined(_SPELLED_APART.sub(_joined, text) if spaced else text)
     format_chars = _format_characters()
     if unicodedata.is_normalized("NFKC", text) and not format_chars.search(text) and not spaced:
-        return text
+        return _unjoined(text)
     visible = format_chars.sub("", unicodedata.normalize("NFKC", text))
-    return _SPELLED_APART.sub(_joined, visible)
+    return _unjoined(_SPELLED_APART.sub(_joined, visible))
+
+
+def _unjoined(text: str) -> str:
+    """`text` with words run together parted again ("ignore-all-previous-instructions",
+    "ignore_all_previous", "IgnoreAllPreviousInstructions", "I.g.n.o.r.e") and digits written
+    for letters read as letters ("1gn0r3 4ll pr3v10us 1nstruct10ns")."""
+    # Each only where it can find a payload (this runs on every response where none was
+    # found): a verb of one in sight, or in sight once digits are read as letters, or a run of
+    # dotted letters.
+    lowered = text.lower()
+    if _joined_verb(text, lowered):
+        text = _CAMEL_WORDS.sub(_camel_parted, _JOINED_WORDS.sub(_parted, text))
+    if _DOTTED_HINT.search(text):
+        text = _DOTTED_LETTERS.sub(_undotted, text)
+    if _leet_verb(lowered):
+        text = _LEET_WORD.sub(_unleet, text)
+    return text
+
+
+def _joined_verb(text: str, lowered: str) -> bool:
+    """Whether a verb of `_VERB_STEMS` runs on into another word: its word ends at a hyphen or
+    an underscore, or at a capital ("IgnoreAll")."""
+    for verb in _VERB_STEMS:
+        at = lowered.find(verb)
+        while at != -1:
+            end = at + len(verb)
+            while end < len(text) and text[end].islower():
+                end += 1
+            if end < len(text) and (text[end] in "-_" or text[end].isupper()):
+                return True
+            at = lowered.find(verb, end)
+    return False
+
+
+def _leet_verb(lowered: str) -> bool:
+    """Whether reading digits as letters brings a verb of `_VERB_STEMS` into sight (in bytes
+    for ASCII text, several times faster than `str.translate`)."""
+    if lowered.isascii():
+        raw = lowered.encode()
+        read = raw.translate(_LEET_BYTES)
+        return read != raw and any(v in read and v not in raw for v in _VERB_BYTES)
+    text = lowered.translate(_LEET)
+    return text != lowered and any(v in text and v not in lowered for v in _VERB_STEMS)
+
+
+_VERB_STEMS: Final = ("ignor", "disregard", "forget", "overrid", "bypass", "ignoriere", "olvid")
+_VERB_BYTES: Final = tuple(verb.encode() for verb in _VERB_STEMS)
+
+
+# Three words or more joined by hyphens or underscores, or capitalised and run together.
+_JOINED_WORDS: Final = re.compile(r"\b[A-Za-z]+(?:[-_][A-Za-z]+){2,}\b")
+_CAMEL_WORDS: Final = re.compile(r"\b(?:[A-Z][a-z]+){3,}\b")
+_CAMEL_PART: Final = re.compile(r"[A-Z][a-z]+")
+# Four letters or more, each followed by a full stop.
+_DOTTED_LETTERS: Final = re.compile(r"(?<![\w.])[A-Za-z](?:\.[A-Za-z]){3,}\.?(?![\w.])")
+_DOTTED_HINT: Final = re.compile(r"\.[A-Za-z]\.[A-Za-z]\.[A-Za-z]")
+# A word of letters with digits that stand for letters (0 o, 1 i, 3 e, 4 a, 5 s, 7 t).
+_LEET_WORD: Final = re.compile(r"\b(?=\w*[A-Za-z])\w*[013457]\w*\b")
+_LEET: Final = str.maketrans("013457", "oieast")
+_LEET_BYTES: Final = bytes.maketrans(b"013457", b"oieast")
+
+
+def _parted(match: re.Match[str]) -> str:
+    return match.group().replace("-", " ").replace("_", " ")
+
+
+def _camel_parted(match: re.Match[str]) -> str:
+    return " ".join(_CAMEL_PART.findall(match.group()))
+
+
+def _undotted(match: re.Match[str]) -> str:
+    return match.group().replace(".", "")
+
+
+def _unleet(match: re.Match[str]) -> str:
+    return match.group().translate(_LEET)
 
 
 # Four or more single letters, each parted from the next by one space ("i g n o r e"); any such
@@ -271,7 +388,7 @@ def _find(text: str) -> list[Match]:
         present = {word.decode() for word in _PLAIN_BYTES.intersection(split)}
     else:
         present = _PLAIN_WORDS.intersection(lowered.translate(_WORD_BREAKS).split())
-    if "<" in lowered or "[" in lowered or "#" in lowered:
+    if "<" in lowered or "[" in lowered or "#" in lowered or not lowered.isascii():
         present = present.union(word for word in _SYMBOL_WORDS if word in lowered)
     if not present:
         return []
