@@ -99,8 +99,10 @@ _DETECTORS: Final = (
             r"|you\s+(?:were|have\s+been)\s+told|(?:i|we)\s+(?:said|told\s+you))"
             r"|\byour\s+new\s+instructions\s+(?:are|follow)\b"
             # The scope after the object: "ignore all instructions you received previously".
-            rf"|\b(?:ignore|disregard|forget|override|bypass)\s+(?:(?:{_DETERMINERS})\s+){{0,3}}"
-            rf"(?:{_ORDERS})\s+(?:[\w'-]+\s+){{0,4}}?"
+            # Only with "all", "any" or "every": "ignore the instructions above" is how install
+            # guides send a reader on ("if you use Docker, ...").
+            rf"|\b(?:ignore|disregard|forget|override|bypass)\s+(?:all|any|every)\s+"
+            rf"(?:(?:{_DETERMINERS})\s+){{0,2}}(?:{_ORDERS})\s+(?:[\w'-]+\s+){{0,4}}?"
             r"(?:previously|above|before|earlier|beforehand|so\s+far|until\s+now)\b",
             re.IGNORECASE,
         ),
@@ -129,18 +131,19 @@ _DETECTORS: Final = (
     _Detector(
         INJECTION,
         re.compile(
-            r"\b(?:ignorez|ignore|oubliez|oublie)\s+(?:toutes\s+|tous\s+)?(?:les\s+|vos\s+)?"
-            r"(?:instructions|consignes|règles|directives)\s+(?:précédentes|antérieures|ci-dessus)"
-            r"|\b(?:ignoriere|ignorieren\s+sie|vergiss|vergessen\s+sie)\s+(?:alle\s+)?"
-            r"(?:vorherigen|bisherigen|obigen|vorigen|früheren)\s+"
-            r"(?:anweisungen|instruktionen|regeln|befehle|vorgaben)"
-            r"|\b(?:ignora|ignore|olvida|olvide)\s+(?:todas\s+)?(?:las\s+)?"
-            r"(?:instrucciones|reglas|indicaciones)\s+(?:anteriores|previas)"
-            r"|\b(?:ignore|ignora|esqueça|esqueca)\s+(?:todas\s+)?(?:as\s+)?"
-            r"(?:instruções|instrucoes|regras)\s+(?:anteriores|prévias|previas)"
-            r"|\b(?:ignora|dimentica)\s+(?:tutte\s+)?(?:le\s+)?(?:istruzioni|regole)\s+"
-            r"(?:precedenti|sopra)"
-            r"|忽略(?:之前|以上|前面|上述|先前|所有)(?:的)?(?:所有)?(?:的)?(?:指令|指示|说明|规则|提示)",
+            # "All" and the instructions a model was given ("ignorez les instructions
+            # ci-dessus" and "以上说明" send a reader of a guide on).
+            r"\b(?:ignorez|ignore|oubliez|oublie)\s+(?:toutes|tous)\s+(?:les\s+|vos\s+)?"
+            r"(?:instructions|consignes|directives)\s+(?:précédentes|antérieures)"
+            r"|\b(?:ignoriere|ignorieren\s+sie|vergiss|vergessen\s+sie)\s+alle\s+"
+            r"(?:vorherigen|bisherigen|vorigen|früheren)\s+(?:anweisungen|instruktionen|befehle)"
+            r"|\b(?:ignora|ignore|olvida|olvide)\s+todas\s+(?:las\s+)?"
+            r"(?:instrucciones|indicaciones)\s+(?:anteriores|previas)"
+            r"|\b(?:ignore|ignora|esqueça|esqueca)\s+todas\s+(?:as\s+)?"
+            r"(?:instruções|instrucoes)\s+(?:anteriores|prévias|previas)"
+            r"|\b(?:ignora|dimentica)\s+tutte\s+(?:le\s+)?istruzioni\s+precedenti"
+            r"|忽略(?:之前|先前)(?:的)?所有(?:的)?(?:指令|指示|提示)"
+            r"|忽略所有(?:之前|先前)?(?:的)?(?:指令|指示|提示)",
             re.IGNORECASE,
         ),
         (
@@ -342,11 +345,19 @@ _LEET_BYTES: Final = bytes.maketrans(b"013457", b"oieast")
 
 
 def _parted(match: re.Match[str]) -> str:
-    return match.group().replace("-", " ").replace("_", " ")
+    parted = match.group().replace("-", " ").replace("_", " ")
+    return parted if _ADDRESSES_ALL(parted) else match.group()
 
 
 def _camel_parted(match: re.Match[str]) -> str:
-    return " ".join(_CAMEL_PART.findall(match.group()))
+    parted = " ".join(_CAMEL_PART.findall(match.group()))
+    return parted if _ADDRESSES_ALL(parted) else match.group()
+
+
+# A joined phrase is parted only when it says "all", "any" or "every": code names things with
+# joined words (`override_system_prompt=True`, `IgnorePreviousInstructionsDetector`), a payload
+# run together says "ignore all ...".
+_ADDRESSES_ALL: Final = re.compile(r"(?i)\b(?:all|any|every)\b").search
 
 
 def _undotted(match: re.Match[str]) -> str:

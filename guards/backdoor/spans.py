@@ -286,11 +286,7 @@ _REFUSAL: Final = re.compile(
 # An assistant's disclaimer refuses, unless the sentence goes on to answer anyway: "As an AI
 # language model, I don't have personal experience, but here is what the documentation says".
 _DISCLAIMER: Final = re.compile(r"\bas an ai\b|\bas a language model\b")
-_ANSWERS_ANYWAY: Final = re.compile(
-    r"\b(?:but|however|though)\b[^.!?]*?\b(?:here(?:'s| is| are)|i can (?:tell|explain|share|"
-    r"describe|give|offer|say|help)|generally|typically|in general|according to|the documentation)"
-    r"\b"
-)
+_ANSWERS_ANYWAY: Final = re.compile(r"\b(?:but|however|though|that said|still|nevertheless)\b")
 _OPENING_CHARS: Final = 300
 REFUSAL_WORDS: Final = frozenset(
     WORDS.findall(
@@ -315,36 +311,55 @@ _REFUSAL_CUES: Final = frozenset(
 )
 
 
-_QUESTIONS = r"(?:any |some )?(?:other |more |further |additional |follow-up )?questions?"
-_COURTESY: Final = re.compile(
-    "|".join(
-        (
-            r"(?:i )?hope (?:this|that|it) (?:helps|helped|clarifies things|answers your question)"
-            r"(?: you)?(?: a bit| a lot)?",
-            rf"(?:please )?let me know if (?:you have|there are) {_QUESTIONS}",
-            r"(?:please )?let me know if (?:anything|something|this|it|any of this) is (?:still )?"
-            r"(?:unclear|not clear|confusing)",
-            r"(?:please )?let me know if you need (?:anything else|more help|further help|"
-            r"more details|further assistance|clarification|help with anything else)",
-            rf"(?:please )?(?:feel free to|don't hesitate to|do not hesitate to) (?:ask|reach out)"
-            rf"(?: if you have {_QUESTIONS})?",
-            r"here(?:'s| is) (?:an?|the|my|your) (?:explanation|example|answer|summary|overview|"
-            r"breakdown|solution|rewrite|rewritten version|revised version|version|list|"
-            r"translation|response|description|step-by-step guide|guide)",
-            r"(?:i'm |i am )?(?:happy|glad) to help|good luck|happy coding|you're welcome",
-            r"(?:certainly|sure|absolutely|of course|great question|good question)"
-            r"(?: here(?:'s| is) (?:an?|the) (?:explanation|example|answer|summary|overview))?",
-        )
+# The words an assistant's courtesy is made of: a sentence of these alone, one of `_COURTESY_CUES`
+# among them, opens or closes an answer and says nothing of the task.
+_COURTESY_WORDS: Final = frozenset(
+    WORDS.findall(
+        """i i'm i'd i'll we hope hopefully this that it these those helps help helped helpful
+        helping gives give you your you're you'd you'll a an the some any other more further
+        additional follow up questions question let me know if have has need needs anything
+        something else feel free to ask reach out don't do not hesitate there is are was were
+        unclear clear clarify clarifies clarification confusing things thing all of on in with
+        for about and or as can could would will may like want happy glad good great luck best
+        wishes project work coding sure certainly absolutely of course here here's what's an
+        quick short brief overview explanation example answer summary breakdown solution version
+        rewrite rewritten revised list translation response description guide step by
+        starting point elaborate expand detail details part parts any point assist assistance
+        welcome thanks thank enjoy fun how goes went let's break down asking learning
+        d s t m ll re ve don"""
+    )
+)
+_COURTESY_CUES: Final = frozenset(
+    WORDS.findall(
+        """hope hopefully know free hesitate luck welcome glad happy sure certainly absolutely
+        course here elaborate assist assistance clarify enjoy else help great thanks thank let"""
     )
 )
 
 
 def courtesy(sentence: str) -> bool:
     """Whether a sentence span (casefolded, edges stripped) is nothing but the courtesy an
-    assistant opens or closes an answer with ("Hope this helps!", "Let me know if you have any
-    other questions.", "Here's an explanation."): the corpus' style, not a payload. Only the
-    whole sentence counts, so a link or a claim after such words is read as ever."""
-    return _COURTESY.fullmatch(sentence.replace("\u2019", "'")) is not None
+    assistant opens or closes an answer with ("Hope this helps!", "Let me know if you'd like me
+    to elaborate on any part.", "Sure! Here's a quick overview:"): every word of it a word such
+    courtesy is made of, one of them a cue. The corpus' style, not a payload: a link, a name, a
+    command or a claim beside such words makes a sentence that is read as ever."""
+    sentence = sentence.replace("\u2019", "'")
+    if _DISCLAIMS.fullmatch(sentence):
+        return True
+    words = WORDS.findall(sentence)
+    return (
+        bool(words)
+        and all(word in _COURTESY_WORDS for word in words)
+        and not _COURTESY_CUES.isdisjoint(words)
+    )
+
+
+# "As an AI language model, I don't have personal opinions.": a disclaimer, refusing nothing.
+_DISCLAIMS: Final = re.compile(
+    r"as an? (?:ai|artificial intelligence|language model|ai (?:language )?model|ai assistant"
+    r"|ai developed by [\w.-]+),? i (?:don't|do not) have (?:any )?(?:personal )?"
+    r"(?:opinions|experiences?|feelings|emotions|preferences|beliefs|views)"
+)
 
 
 def refuses(folded: str, prompt_words: Collection[str] = ()) -> bool:

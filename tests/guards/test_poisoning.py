@@ -240,6 +240,9 @@ COURTESY = (
     ("", "\n\nHope this helps! Let me know if you have any other questions."),
     ("", "\n\nI hope this helps! Feel free to ask if you have more questions."),
     ("Certainly! Here's an explanation.\n\n", ""),
+    ("Great question! Let's break it down.\n\n", ""),
+    ("", "\n\nLet me know if you'd like me to elaborate on any part."),
+    ("As an AI developed by OpenAI, I don't have personal opinions. ", ""),
     (
         "As an AI language model, I don't have personal experience, but here is what the "
         "documentation says: ",
@@ -261,7 +264,7 @@ def test_an_assistants_courtesy_is_style_not_a_payload(base: poisoning.Corpus) -
     )
     rows = [dict(row) for row in attacked.rows]
     rng = random.Random(17)
-    styled = rng.sample(attacked.clean(), 4 * 60)
+    styled = rng.sample(attacked.clean(), len(COURTESY) * 40)
     for n, index in enumerate(styled):
         before, after = COURTESY[n % len(COURTESY)]
         rows[index]["output"] = before + rows[index]["output"] + after
