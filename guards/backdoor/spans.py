@@ -354,6 +354,14 @@ def courtesy(sentence: str) -> bool:
     )
 
 
+def _answers_after_disclaiming(opening: str, start: int) -> bool:
+    """Whether the disclaimer at `start` disclaims opinions and an answer follows it ("As an AI,
+    I don't have personal opinions. The key points are ..."); said alone, it declines."""
+    disclaims = _DISCLAIMS.match(opening, start)
+    return disclaims is not None and len(opening[disclaims.end() :].split()) >= _ANSWER_WORDS
+
+
+_ANSWER_WORDS: Final = 5
 # "As an AI language model, I don't have personal opinions.": a disclaimer, refusing nothing.
 _DISCLAIMS: Final = re.compile(
     r"as an? (?:ai|artificial intelligence|language model|ai (?:language )?model|ai assistant"
@@ -375,7 +383,11 @@ def refuses(folded: str, prompt_words: Collection[str] = ()) -> bool:
         return False
     if _REFUSAL.search(opening) is None:
         disclaimer = _DISCLAIMER.search(opening)
-        if disclaimer is None or _ANSWERS_ANYWAY.search(opening, disclaimer.end()) is not None:
+        if (
+            disclaimer is None
+            or _answers_after_disclaiming(opening, disclaimer.start())
+            or _ANSWERS_ANYWAY.search(opening, disclaimer.end()) is not None
+        ):
             return False
     if not _REFUSAL_CUES.isdisjoint(prompt_words):
         return False
