@@ -22,7 +22,15 @@ from synthguard.cli.context import App, pass_app
 from synthguard.cli.errors import PROG
 from synthguard.cli.progress import progress_bar
 from synthguard.cli.terminal import echo
-from synthguard.ledger.log import Checkpoint, EntryView, Ledger, Tree, records_for, verify_ledger
+from synthguard.ledger.log import (
+    Checkpoint,
+    EntryView,
+    KeptCheckpoint,
+    Ledger,
+    Tree,
+    records_for,
+    verify_ledger,
+)
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.errors import InputError, VerificationError
 
@@ -116,13 +124,24 @@ def rekeep(app: App, kept_file: Path | None, trust_database: bool) -> None:
     note = kept_file.read_text(encoding="utf-8", errors="replace") if kept_file else None
     with app.open_ledger() as handle:
         kept, handle.kept = handle.kept, None  # what this replaces is not checked against
+        replaced = _kept_size(kept)
         with progress_bar(handle.size, "verifying") as tick:
             verify_ledger(handle, kept_checkpoint=note, root_key_id=app.root_key(), progress=tick)
         handle.kept = kept
         signed = handle.rekeep()
     if signed is None:
         raise InputError("the ledger is empty: there is no tree to keep")
-    echo(f"kept the ledger's checkpoint of {signed.size} entries as this home's")
+    was = f" (it kept one of {replaced} entries before)" if replaced is not None else ""
+    echo(f"kept the ledger's checkpoint of {signed.size} entries as this home's{was}")
+
+
+def _kept_size(kept: KeptCheckpoint | None) -> int | None:
+    """The size of the tree a home keeps now, if its files read whole."""
+    try:
+        tree = kept.load(None) if kept is not None else None
+    except (InputError, VerificationError):
+        return None
+    return tree.size if tree is not None else None
 
 
 # -- read-only views: entries, the export stream, proofs -------------------------------------

@@ -205,14 +205,26 @@ def _dialled_runs(text: str, low: int, high: int) -> Iterator[tuple[int, int]]:
     ("Phone: 98765 43210" in India, "(11) 91234-5678" in Brazil)."""
     for shaped in _PHONE_SHAPED.finditer(text, low, high):
         start = shaped.start()
-        if text[start] != "0" and len(_digits(shaped.group())) < NATIONAL_DIGITS:
-            continue
+        run = shaped.group()
+        if _DATE_OR_AMOUNT.search(run):
+            continue  # "contact us on 02 03 2024", "reach 1 000 000 000 users"
+        if text[start] != "0" and (
+            len(_digits(run)) < NATIONAL_DIGITS or run.isdigit() or len(set(_digits(run))) < 4
+        ):
+            continue  # a trunk-less number is written in groups, of digits not all alike
         if start and text[start - 1] == "(":
             start -= 1
         if _DIAL_WORDS.search(text, max(0, start - _PHONE_WORDS_BEFORE), start):
             yield start, shaped.end()
 
 
+# A date inside a run (2024-03-15, 02 03 2024, 15.03.2024), or digits grouped in threes as
+# amounts are (1 000 000, 1.000.000, 1,000,000).
+_DATE_OR_AMOUNT: Final = re.compile(
+    r"(?:19|20)\d\d[-./ ](?:0?[1-9]|1[0-2])[-./ ]\d\d?"
+    r"|\b\d\d?[-./ ]\d\d?[-./ ](?:19|20)\d\d\b"
+    r"|^\d{1,3}(?:([ .,\u00a0\u202f])\d{3})(?:\1\d{3})+$"
+)
 NATIONAL_DIGITS: Final = 10
 """The digits a number without a trunk 0 needs, after a dialling word, to be read in other
 regions: fewer are more often a count or a code."""

@@ -179,8 +179,14 @@ class ProviderTokenDetector(RegexBasedDetector):
     def analyze_string(self, string: str) -> Generator[str, None, None]:
         """The tokens; an `sk-` key only when its body looks generated."""
         for value in super().analyze_string(string):
+            body = value.rsplit("_", 1)[-1].rsplit("-", 1)[-1].rsplit(".", 1)[-1]
+            if len(set(body)) < _MIN_DISTINCT:
+                continue  # a run of one character or two: a placeholder ("dop_v1_000...")
             if not value.startswith("sk-") or _looks_generated(value[3:]):
                 yield value
+
+
+_MIN_DISTINCT = 6
 
 
 class BearerTokenDetector(RegexBasedDetector):
@@ -243,7 +249,7 @@ class PasswordInProseDetector(RegexBasedDetector):
     def analyze_string(self, string: str) -> Generator[str, None, None]:
         """The values that look like passwords (see the class)."""
         for value in super().analyze_string(string):
-            if _looks_like_password(value):
+            if _looks_like_password(value) and not _refers(value):
                 yield value
 
 
@@ -276,6 +282,13 @@ class AssignedCredentialDetector(RegexBasedDetector):
         """The values that look like credentials for their name (see the class)."""
         for match in self.denylist[0].finditer(string):
             value = match.group(1)
+            if _refers(value):
+                continue  # where the secret is kept (a vault, a file, a variable), not it
+            if _CALLED.match(string, match.end()):
+                continue  # a call or an attribute: `private_key = Key.generate()`
+            name = string[match.start() : match.start(1)]
+            if _BARE_PASS.search(name) and not name.isupper():
+                continue  # "render_pass=", "First pass:": `pass` names a password in capitals
             if _PASSWORD_NAME.search(match.group(), 0, match.start(1) - match.start()):
                 if len(value) <= 64 and _looks_like_password(value):
                     yield value
@@ -283,6 +296,26 @@ class AssignedCredentialDetector(RegexBasedDetector):
                 yield value
 
 
+# A value that says where a secret is kept: `arn:aws:secretsmanager:...`, `env:DB_PASS`,
+# `file:/run/secrets/pw`, `vault:...`, `!vault`, `${...}`.
+_SECRET_REFERENCE = re.compile(
+    r"(?:arn|env|file|vault|secret|secrets|ref|op|gcp|azure|aws|ssm|k8s|sops|awskms|pass)[:+]"
+    r"|!\w|\$",
+    re.IGNORECASE,
+)
+
+
+_CALLED = re.compile(r"\(|\.\w")
+
+
+def _refers(value: str) -> bool:
+    """Whether a value says where a secret is kept rather than being it: a reference with a
+    scheme (`_SECRET_REFERENCE`), or a path of two separators or more
+    (`projects/1/secrets/db/versions/latest`)."""
+    return _SECRET_REFERENCE.match(value) is not None or value.count("/") >= 2
+
+
+_BARE_PASS = re.compile(r"(?i:(?<![a-z])pass)(?:[_-]?[0-9]+)?(?::|[ \t]*=)")
 _PASSWORD_NAME = re.compile(r"(?i:pass(?:word|wd|phrase)?|pwd)(?:[_-]?[0-9]+)?(?::|[ \t]*=)[ \t]*$")
 
 
@@ -300,8 +333,8 @@ class AuthorizationHeaderDetector(RegexBasedDetector):
             r"(?:((?i:basic))\s+([A-Za-z0-9+/]{4,}={0,2})|(?:[A-Za-z-]+\s+)?([A-Za-z0-9._~+/-]{16,}=*))"
         ),
         re.compile(
-            r"(?:^|\s)(?:-u|--user|--http-user|--proxy-user)(?:\s+|=)['\"]?[^\s:'\"]+:"
-            r"([^\s'\"]+)|(?:^|\s)--(?:http-|ftp-)?password(?:\s+|=)['\"]?([^\s'\"]+)"
+            r"(?:^|\s)(?:-u|--user|--http-user|--proxy-user)(?:\s+|=)['\"]?(?:[^\s:'\"]+):"
+            r"([^\s'\"]+)|(?:^|\s)--(?:http-|ftp-)?password(?:\s+|=)['\"]?(?!-)([^\s'\"]+)"
         ),
     )
 
@@ -315,7 +348,15 @@ class AuthorizationHeaderDetector(RegexBasedDetector):
                 yield token
         for match in self.denylist[1].finditer(string):
             password = match.group(1) or match.group(2)
-            if _looks_like_password(password) and len(password) <= 64:
+            user = (
+                match.group().split(":", 1)[0].split()[-1].lstrip("'\"=") if match.group(1) else ""
+            )
+            if (
+                _looks_like_password(password)
+                and 6 <= len(password) <= 64
+                and password != user  # a product's documented default login: neo4j:neo4j
+                and not _refers(password)
+            ):
                 yield password
 
 
@@ -326,6 +367,9 @@ def _basic_credentials(encoded: str) -> bool:
     except (binascii.Error, UnicodeDecodeError):
         return False
     _user, colon, password = decoded.partition(":")
+    # RFC 7617's own example ("Aladdin:open sesame") and "user:password" are illustrations.
+    if password.casefold() in ("open sesame", "password") or is_placeholder(password):
+        return False
     return bool(colon and password and password.isprintable())
 
 
@@ -363,7 +407,7 @@ class UnquotedKeywordDetector(KeywordDetector):
         """The unquoted values assigned to a secret's keyword that look generated (always by
         the config-file expressions: `denylist_regex_to_group` is there for the signature)."""
         for value in super().analyze_string(string, CONFIG_DENYLIST_REGEX_TO_GROUP):
-            if _looks_generated(value):
+            if _looks_generated(value) and not _refers(value):
                 yield value
 
 

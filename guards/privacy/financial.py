@@ -79,6 +79,9 @@ _SEPARATOR = "[" + "".join(map(re.escape, SEPARATORS)) + "]"
 _IBAN = re.compile(rf"[A-Za-z][A-Za-z]\d\d(?:{_SEPARATOR}?[A-Za-z0-9]){{11,30}}")
 _CARD = re.compile(rf"\d(?:{_SEPARATOR}?\d){{11,18}}(?![\d-]|[.,]\d)")
 _NOT_DIGIT = re.compile(r"\D")
+# How cards are printed: in fours (the last group shorter), or 4-6-5 and 4-6-4 (American
+# Express, Diners).
+_CARD_GROUPS = re.compile(r"\d{4}(?:\D\d{4}){2,3}(?:\D\d{1,4})?|\d{4}\D\d{6}\D\d{4,5}")
 
 
 def find_ibans(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
@@ -109,6 +112,8 @@ def find_cards(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
         digits = _NOT_DIGIT.sub("", raw)
         if len({char for char in raw if not char.isdigit()}) > 1:
             continue  # mixed separators: a table or a date run, not a printed card
+        if not raw.isdigit() and not _CARD_GROUPS.fullmatch(raw):
+            continue  # grouped otherwise than cards are printed: an amount in threes
         if _scheme(digits) is None or not _luhn(digits):
             continue
         start, end = match.start(), match.end()

@@ -672,7 +672,13 @@ class Ledger:
         if tree is None and self.kept is not None:
             tree = self._tree = self.kept.load(None)
         if tree is None:
-            return self._bootstrap(cur)
+            tree = self._bootstrap(cur)
+            if tree is not None and self.kept is not None:
+                # Kept before this writer's first commit: a crash right after it leaves a kept
+                # tree that the entries this key then signed extend, not a home whose key
+                # signed with no kept files, which reads as files removed.
+                self.kept.save(tree)
+            return tree
         if not self._history_checked:
             self._check_history(cur, tree)
         start = tree.size - 1
@@ -827,6 +833,9 @@ class Ledger:
         if tree is None:
             return None
         self._tree = tree
+        # Both slots: the larger tree of the two is the one read, and what this replaces may
+        # be larger (a database restored from a backup).
+        self.kept.save(tree)
         self.kept.save(tree, note=True)
         return tree.checkpoint
 

@@ -677,6 +677,29 @@ def test_rekeep_takes_one_source_of_trust(site: Site) -> None:
         assert "give --checkpoint FILE or --trust-database (one of them)" in result.stderr
 
 
+def test_rekeep_after_a_restore_from_a_backup_keeps_the_restored_tree(site: Site) -> None:
+    """Both slots are replaced: the larger tree of the two is the one read, and the one a
+    restore leaves behind is larger than the database's."""
+    first = write_jsonl(site.tmp / "first.jsonl", CLEAN[:2])
+    assert site("record", first, "--generator", "g", "--model", "m").exit_code == 0
+    backup = site.copy_db()
+    restored = site.size()
+    later = write_jsonl(site.tmp / "samples.jsonl", CLEAN)
+    assert site("record", later, "--generator", "g", "--model", "m").exit_code == 0
+    lost = site.size()
+    site.put_db(backup)
+    assert site("verify").exit_code == 1
+    rekept = site("ledger", "rekeep", "--trust-database")
+    assert rekept.exit_code == 0, rekept.output
+    assert rekept.stdout == (
+        f"kept the ledger's checkpoint of {restored} entries as this home's (it kept one of "
+        f"{lost} entries before)\n"
+    )
+    site.verifies()
+    assert site("record", later, "--generator", "g", "--model", "m").exit_code == 0
+    site.verifies()
+
+
 def test_home_copy_helpers_round_trip(site: Site) -> None:
     # The copies the attacks rely on are whole: a copy put back verifies as it was.
     source = write_jsonl(site.tmp / "samples.jsonl", CLEAN)

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from synthguard.ledger.home_paths import key_file
 from synthguard.ledger.log.kept import SLOT_FILES, KeptCheckpoint
 from synthguard.ledger.log.store import Ledger
-from synthguard.provenance.errors import InputError
+from synthguard.ledger.log.verify import verify_ledger
+from synthguard.provenance.errors import InputError, VerificationError
 from synthguard.provenance.keys import SigningKey
+from synthguard.provenance.record import KeyAction
 
 
 def _ledger(tmp_path: Path, key: SigningKey, ledger_records, batches: int) -> KeptCheckpoint:
@@ -56,3 +59,54 @@ def test_a_torn_slot_leaves_the_other(tmp_path, ledger_key, ledger_records):
         (kept.folder / name).write_bytes(b"{}")
     with pytest.raises(InputError, match="is damaged"):
         KeptCheckpoint(kept.folder).load(None)
+
+
+def _home_holding(tmp_path: Path, key: SigningKey) -> KeptCheckpoint:
+    """A home folder that holds `key` (its key file is all `holds` looks for) and no kept
+    checkpoint yet."""
+    kept = KeptCheckpoint(tmp_path / "home")
+    key_file(kept.folder, key.key_id).parent.mkdir(parents=True)
+    key_file(kept.folder, key.key_id).write_bytes(b"encrypted key")
+    return kept
+
+
+def test_a_home_whose_key_signed_refuses_without_its_kept_files(
+    tmp_path, ledger_key, ledger_records
+):
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    with Ledger.create(url, ledger_key, kept=None) as ledger:  # written keeping nothing
+        ledger.append(*ledger_records(ledger_key.key_id, 3, tag="b"))
+    kept = _home_holding(tmp_path, ledger_key)
+    with (
+        Ledger.open(url, ledger_key, kept) as ledger,
+        pytest.raises(VerificationError, match="this home's key signed entry 0"),
+    ):
+        ledger.append(*ledger_records(ledger_key.key_id, 1, tag="c"))
+    assert not any(path.exists() for path in kept.files)
+
+
+def test_a_crash_after_a_first_commit_leaves_a_tree_the_ledger_extends(
+    tmp_path, ledger_key, ledger_records, monkeypatch
+):
+    """A home with no kept files yet (one that joined a ledger) keeps the database's tree
+    before its first commit: a kill right after that commit, before the new tree is kept,
+    leaves the home able to go on, not read as one whose files were removed."""
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    other = SigningKey.generate()
+    with Ledger.create(url, other, kept=None) as ledger:
+        ledger.append([ledger.key_event(KeyAction.ADDED, ledger_key)])
+    kept = _home_holding(tmp_path, ledger_key)
+    ledger = Ledger.open(url, ledger_key, kept)
+
+    def killed(_self: Ledger, _tree: object, *, note: bool = False) -> None:
+        raise KeyboardInterrupt  # the process dies between the commit and the keeping
+
+    monkeypatch.setattr(Ledger, "_keep", killed)
+    with pytest.raises(KeyboardInterrupt):
+        ledger.append(*ledger_records(ledger_key.key_id, 2, tag="first"))
+    ledger.engine.dispose()
+    monkeypatch.undo()
+    assert ledger.size() == 4  # committed: the key event, the genesis, two records
+    with Ledger.open(url, ledger_key, KeptCheckpoint(kept.folder)) as again:
+        assert again.append(*ledger_records(ledger_key.key_id, 1, tag="after")) == [4]
+    verify_ledger(Ledger.open(url, None, KeptCheckpoint(kept.folder)))
