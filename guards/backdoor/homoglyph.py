@@ -9,11 +9,13 @@ the majority script (the single-letter entries of Unicode's confusables, UTS #39
 every letter has a Latin twin reads as Latin whatever the count ("ΙGΝΟRΕ", "соffее"). A letter's
 script is read from its Unicode name, so accented letters ("naïve") and Turkish's dotless ı stay
 Latin, mathematical alphanumerics count as symbols, and whole Russian or Greek words are single-
-script. Greek letters are also the variables of mathematics: a Latin-Greek mix borrowing only
-the letters formulas use (α ι κ ν ρ υ χ; never omicron, the lunate sigma or a capital that looks
-Latin) passes when it is short ("ρgh", "hν"), holds a digit ("2πr") or has its Greek letters at
-an edge ("ρ_max", "νmax"), unless it spells a common word ("ιn", "αnd"); a Cyrillic mix never
-has that excuse. A phonetic mix inside an IPA transcription (/kɪt/) passes.
+script. Greek letters are also the variables of mathematics: a Latin-Greek mix whose Greek letters
+are all letters formulas use (never omicron, the lunate sigma or a capital that looks Latin)
+passes when it is short ("ρgh", "hν", "Tμν"), holds a digit ("2πr") or writes a Greek letter
+beside an underscore ("ρ_max"), unless it spells a common word ("ιn", "αnd"); a Cyrillic mix
+never has that excuse. A phonetic mix passes in a transcription's brackets (/kɪt/), with accents
+on its letters, or in a text that writes letters only phonetics and orthographies built on it
+use ("ə", "ɛ", "ŋ", "ː"); an Armenian or phonetic suffix on a Latin name ("Windowsում") passes.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ _MIN_GREEK_MIX_LETTERS: Final = 4
 # Greek letters that mathematics and physics write as variables beside Latin ones ("ρgh", "hν",
 # "ρ_max", "αhelix"): a Latin-Greek mix borrowing only these may be a formula. Omicron, the
 # lunate sigma and the capitals that look Latin name nothing in a formula: only look-alikes.
-_MATH_GREEK: Final = frozenset("αικνρυχ")
+_MATH_GREEK: Final = frozenset("αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩ")
 # Short words a formula never spells: a Greek variable "ιn" or "αnd" is a disguised word.
 _COMMON_WORDS: Final = frozenset(
     re.findall(
@@ -88,6 +90,7 @@ _COMMON_WORDS: Final = frozenset(
 )
 # Around a phonetic word: an IPA transcription, /kɪt/ or [ˈæpəl], not a disguised word.
 _TRANSCRIPTION_EDGES: Final = frozenset("/[]ˈˌː")
+_IPA_ONLY: Final = frozenset("əɛɔʃʒθðŋæʊʌɒɜɐɾʔɲɣχʁɥœøɯɨʉːˈˌ")
 
 _WORD: Final = re.compile(r"(?:[\w\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff])+")
 _SCRIPT_NAMES: Final = {
@@ -128,12 +131,18 @@ def find_mixed_script(text: str) -> list[MixedWord]:
 
 
 def _transcribed(text: str, mixed: MixedWord, end: int) -> bool:
-    """Whether a word mixing phonetic letters stands in an IPA transcription."""
+    """Whether a word mixing phonetic letters is phonetics or an orthography: it stands in a
+    transcription's brackets, or the text writes letters only phonetics and the orthographies
+    built on it use ("ə", "ɛ", "ŋ", "ː", "ˈ"), or marks its letters with accents ("mɑ̀")."""
     if not set(mixed.borrowed) <= _PHONETIC:
         return False
     before = text[mixed.start - 1] if mixed.start else ""
     after = text[end] if end < len(text) else ""
-    return before in _TRANSCRIPTION_EDGES or after in _TRANSCRIPTION_EDGES
+    if before in _TRANSCRIPTION_EDGES or after in _TRANSCRIPTION_EDGES:
+        return True
+    if any(unicodedata.combining(c) for c in mixed.word):
+        return True
+    return not _IPA_ONLY.isdisjoint(text)
 
 
 def describe(words: list[MixedWord]) -> dict[str, object]:
@@ -183,8 +192,12 @@ def _mixed(word: str, start: int) -> MixedWord | None:
     if not borrowed:
         return None
     skeleton = "".join(borrowed.get(c, c) for c in word)
-    if set(present) == {LATIN, GREEK} and _formula(word, borrowed, letters, skeleton):
+    if set(present) == {LATIN, GREEK} and _formula(word, letters, skeleton):
         return None
+    if (ARMENIAN in present or PHONETIC in present) and not all(
+        _script(c) in (LATIN, None) for c in latin
+    ):
+        return None  # a suffix of its own script on a Latin name ("Windowsում"): no disguise
     return MixedWord(
         word=word,
         start=start,
@@ -195,20 +208,17 @@ def _mixed(word: str, start: int) -> MixedWord | None:
     )
 
 
-def _formula(word: str, borrowed: dict[str, str], letters: int, skeleton: str) -> bool:
-    """Whether a Latin-Greek mix reads as mathematics: it borrows only Greek letters formulas
-    use as variables and spells no common word, and it is short ("ρgh", "hν"), holds a digit
-    ("2πr"), or has its Greek letters at an edge of its Latin run ("ρ_max", "νmax") rather than
-    inside a Latin word ("pαypal")."""
-    if not set(borrowed) <= _MATH_GREEK or skeleton.casefold() in _COMMON_WORDS:
+def _formula(word: str, letters: int, skeleton: str) -> bool:
+    """Whether a Latin-Greek mix reads as mathematics: its Greek letters are all letters
+    formulas use as variables, it spells no common word, and it is short ("ρgh", "hν",
+    "Tμν"), holds a digit ("2πr"), or writes a Greek letter beside an underscore ("ρ_max").
+    A longer word with a Greek letter in it ("pαypal", "αpple") is a disguise."""
+    greek = [c for c in word if _script(c) == GREEK]
+    if not set(greek) <= _MATH_GREEK or skeleton.casefold() in _COMMON_WORDS:
         return False
     if letters < _MIN_GREEK_MIX_LETTERS or any(c.isdigit() for c in word):
         return True
-    return not any(
-        0 < i < len(word) - 1 and _script(word[i - 1]) == LATIN == _script(word[i + 1])
-        for i, c in enumerate(word)
-        if c in borrowed
-    )
+    return any(c in greek and "_" in word[max(0, i - 1) : i + 2] for i, c in enumerate(word))
 
 
 def _script(char: str) -> str | None:

@@ -29,6 +29,8 @@ ATTACKS = [
     pytest.param("an ɑpple a day", "ɑpple", "apple", id="latin-alpha"),
     pytest.param("log in to ᴘaypal", "ᴘaypal", "paypal", id="small-capital"),
     pytest.param("օpen the door", "օpen", "open", id="armenian-oh"),
+    pytest.param("Enter your ρassword", "ρassword", "password", id="greek-rho-first-letter"),
+    pytest.param("an αpple a day", "αpple", "apple", id="greek-alpha-first-letter"),
 ]
 
 LEGITIMATE = [
@@ -42,9 +44,13 @@ LEGITIMATE = [
     pytest.param("Area = πr², so 2πr is the perimeter; Δx → 0 and α + β = γ.", id="greek-math"),
     pytest.param("Pressure is ρgh and a photon carries hν; use λ-calculus in μm.", id="physics"),
     pytest.param("Let 𝑥 ∈ ℝ and 𝛼𝑥 + 𝐀 = 0, E = mc².", id="math-alphanumerics"),
-    pytest.param("Clip at ρ_max, then set ρ_new = νmax / 2; an αhelix folds.", id="subscripts"),
+    pytest.param("Clip at ρ_max, then set ρ_new = ρ_max / 2.", id="subscripts"),
     pytest.param("Run a χ2 test with κB T as the scale.", id="statistics"),
+    pytest.param("The stress tensor Tμν and the field Hμν, summed over Tαβ.", id="tensors"),
     pytest.param("Say /kɪt/ and [ˈæpɪl] aloud.", id="ipa"),
+    pytest.param("Bath is pronounced bɑːθ, and kɑt rhymes with kɔt.", id="ipa-in-prose"),
+    pytest.param("Kabɩyɛ is written with ɩ and ɛ: wɩlɩ.", id="kabiye-orthography"),
+    pytest.param("Windowsում և Linuxով", id="armenian-case-endings"),
     pytest.param("Kadın ve kızı ılık suda yıkandı.", id="turkish-dotless-i"),
     pytest.param("kill -9 1234", id="ascii"),
 ]
