@@ -44,10 +44,15 @@ EMAIL_RULE: Final = "email"
 PHONE_RULE: Final = "phone/libphonenumber"
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# A label of an internationalised domain, written in its letters (münchen-immobilien.de).
+_IDN_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+# The at sign as written, full-width, as an HTML entity or percent-encoded (a mailto link).
+_AT_SIGNS: Final = ("@", "\uff20", "&#64;", "%40")
 _EMAIL = re.compile(
     r"(?<![\w.+%-])"
-    r"(?P<local>[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*)"
-    rf"@(?P<domain>(?:{_LABEL}\.)+[A-Za-z]{{2,24}})"
+    # Letters of any script (maría@...), and an apostrophe inside (patrick.o'brien@...).
+    r"(?P<local>[\w%+-]+(?:['.][\w%+-]+)*)"
+    rf"(?:@|\uff20|&#64;|%40)(?P<domain>(?:{_IDN_LABEL}\.)+[A-Za-z]{{2,24}})"
     r"(?![\w-]|\.[A-Za-z0-9])"
 )
 _BRACKETED_AT = r"\s*[\[({<]\s*at\s*[\])}>]\s*"
@@ -56,13 +61,14 @@ _OBFUSCATED_EMAIL = re.compile(
     r"(?<![\w.+%-])"
     r"(?P<local>[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*)"
     # Brackets around "at", or around a "dot" of the domain, or both words spelled out.
-    rf"(?:(?P<at>{_BRACKETED_AT}|@)"
-    rf"(?P<domain>(?:{_LABEL}(?:{_BRACKETED_DOT}|\.))+[A-Za-z]{{2,24}})"
+    # Marked as an obfuscation: in brackets, between dashes ("-at-"), or with blanks around it.
+    rf"(?:(?P<at>{_BRACKETED_AT}|\s*-at-\s*|\s+@\s+|@)"
+    rf"(?P<domain>(?:{_LABEL}(?:{_BRACKETED_DOT}|\s*-dot-\s*|\s+dot\s+|\.))+[A-Za-z]{{2,24}})"
     rf"|(?P<spoken_at>\s+at\s+)(?P<spoken>(?:{_LABEL}\s+dot\s+)+(?P<tld>[A-Za-z]{{2,6}})))"
     r"(?![\w-]|\.[A-Za-z0-9])",
     re.IGNORECASE,
 )
-_DOT = re.compile(rf"{_BRACKETED_DOT}|\.", re.IGNORECASE)
+_DOT = re.compile(rf"{_BRACKETED_DOT}|\s*-dot-\s*|\s+dot\s+|\.", re.IGNORECASE)
 _SPOKEN_DOT = re.compile(r"\s+dot\s+", re.IGNORECASE)
 # What an obfuscated address cannot lack, looked for before the longer expression runs.
 # Brackets around "at" or "dot". Without IGNORECASE, the engine skips to the brackets.
@@ -119,7 +125,7 @@ per region, and a row of 80 KB of "tel 0999 9999" would take seconds."""
 def find_emails(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
     """Every e-mail address in `text`, obfuscated ones too; those at reserved example domains
     as look-alikes."""
-    if "@" in text:
+    if any(sign in text for sign in _AT_SIGNS):
         for match in _EMAIL.finditer(text):
             yield _email(match.start(), match.end(), match.group("local"), match.group("domain"))
     if may_hide_email(text):
@@ -132,8 +138,16 @@ def may_hide_email(text: str) -> bool:
         " dot " in text
         or " DOT " in text
         or " Dot " in text
+        or " @ " in text
+        or "-at-" in text
+        or "-AT-" in text
         or _BRACKETED_MARK.search(text) is not None
     )
+
+
+def may_hold_email(text: str) -> bool:
+    """Whether `text` may hold an address, plain or obfuscated (`find_emails`' condition)."""
+    return any(sign in text for sign in _AT_SIGNS) or may_hide_email(text)
 
 
 def _obfuscated_emails(text: str) -> Iterator[Hit]:
@@ -151,6 +165,11 @@ def _obfuscated_emails(text: str) -> Iterator[Hit]:
             labels = _DOT.split(match.group("domain"))
             if match.group("at") == "@" and len(labels) == match.group("domain").count(".") + 1:
                 continue  # no bracket anywhere: a plain address, which `_EMAIL` reads
+            if not _BRACKETED_MARK.search(match.group()) and (
+                labels[-1].casefold() not in _SPOKEN_TLDS
+                or match.group("local").casefold() in _PROSE_WORDS
+            ):
+                continue  # "a @ np.linalg" multiplies matrices: blanks and dashes need a common TLD
         domain = ".".join(labels)
         yield _email(match.start(), match.end(), match.group("local"), domain, "email/obfuscated")
 

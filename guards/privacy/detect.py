@@ -19,7 +19,7 @@ from synthguard.guards.privacy.address import ADDRESS_DIGITS, find_addresses
 from synthguard.guards.privacy.contact import (
     find_emails,
     find_phones,
-    may_hide_email,
+    may_hold_email,
     phone_regions,
 )
 from synthguard.guards.privacy.credentials import BY_PLACE_RULES, GENERIC_RULES, SecretScanner
@@ -115,7 +115,7 @@ class Detector:
             candidates += find_addresses(text, inert, shape)
         if longest >= WALLET_LONGEST:
             candidates += find_wallets(text, inert)
-        if "@" in text or may_hide_email(text):
+        if may_hold_email(text):
             candidates += find_emails(text, inert)
         if (digits >= IPV4_DIGITS and text.count(".") >= 3) or "::" in text or text.count(":") >= 7:
             candidates += find_ips(text, inert)

@@ -559,6 +559,16 @@ OTHER_REGION = "phone/libphonenumber+other-region"
             "sk-sa4l5rul4GDJ4X6rJUsD8VBfXMNJ7dlQ2wP9",
             PROVIDER,
         ),
+        # Addresses written to dodge harvesters, in other scripts, with an apostrophe.
+        ("Mail jane.doe @ gmail.com today", "jane.doe @ gmail.com", "email/obfuscated"),
+        ("Mail jane@gmail dot com today", "jane@gmail dot com", "email/obfuscated"),
+        ("Mail jane -at- gmail -dot- com", "jane -at- gmail -dot- com", "email/obfuscated"),
+        ("Mail jane.doe&#64;gmail.com", "jane.doe&#64;gmail.com", "email"),
+        ("<a href='mailto:jane%40gmail.com'>", "jane%40gmail.com", "email"),
+        ("Mail jane\uff20gmail.com", "jane\uff20gmail.com", "email"),
+        ("Escríbeme a maría@dominio.com.mx", "maría@dominio.com.mx", "email"),
+        ("info@münchen-immobilien.de", "info@münchen-immobilien.de", "email"),
+        ("Write to patrick.o'brien@gmail.com", "patrick.o'brien@gmail.com", "email"),
         # Typeset separators inside a card or an IBAN.
         (
             "Card: 4710\u00a01901\u00a01530\u00a00057",
@@ -615,6 +625,9 @@ def test_more_services_separators_and_dialling_words(text: str, value: str, rule
         "Contact us on 02 03 2024 for the kickoff.",
         "Le total est de 4\u00a0895\u00a0631\u00a0324\u00a0463\u00a0027 habitants",
         "Population : 4 532 015 112 830 366",
+        "C = A @ B.transpose()",
+        "y = x @ np.linalg.inv(w)",
+        "the-at-home guide to dot com history",
     ],
 )
 def test_look_alikes_of_the_new_forms_pass(text: str) -> None:
