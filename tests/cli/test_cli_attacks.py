@@ -134,6 +134,17 @@ class Site:
         assert found is not None, f"no {event} {outcome or ''} entry about {sample}"
         return int(found)
 
+    def record_twice(self) -> tuple[Path | Tables, int]:
+        """Record two samples, keep a copy of the database, record the rest of CLEAN: the
+        copy (an older database to roll back to) and its size."""
+        first = write_jsonl(self.tmp / "first.jsonl", CLEAN[:2])
+        assert self("record", first, "--generator", "g", "--model", "m").exit_code == 0
+        older, size = self.copy_db(), self.size()
+        later = write_jsonl(self.tmp / "samples.jsonl", CLEAN)
+        assert self("record", later, "--generator", "g", "--model", "m").exit_code == 0
+        assert self.size() > size
+        return older, size
+
     def copy_db(self) -> Path | Tables:
         """A copy of the whole database: the SQLite file, or the PostgreSQL tables."""
         if self.url.startswith("sqlite"):
@@ -597,14 +608,8 @@ def test_a_ledger_swapped_wholesale(site: Site, run: Run) -> None:
 
 @pytest.mark.parametrize("command", ["record", "screen"])
 def test_a_rolled_back_database_is_refused(site: Site, command: str) -> None:
-    first = write_jsonl(site.tmp / "first.jsonl", CLEAN[:2])
-    assert site("record", first, "--generator", "g", "--model", "m").exit_code == 0
-    old = site.copy_db()
-    old_size = site.size()
-    later = write_jsonl(site.tmp / "samples.jsonl", CLEAN)
-    assert site("record", later, "--generator", "g", "--model", "m").exit_code == 0
+    old, old_size = site.record_twice()
     current = site.copy_db()
-    assert site.size() > old_size
 
     site.put_db(old)
     if command == "record":
@@ -639,12 +644,7 @@ def test_a_rollback_hidden_by_removing_the_kept_checkpoint_is_refused(
     """Without its kept files a home once started from the database's tree (trust on first
     use), and signed over a rolled-back database; now a home whose key signed a bound entry
     refuses, until `ledger rekeep` keeps a tree again after a whole verification."""
-    first = write_jsonl(site.tmp / "first.jsonl", CLEAN[:2])
-    assert site("record", first, "--generator", "g", "--model", "m").exit_code == 0
-    old = site.copy_db()
-    old_size = site.size()
-    later = write_jsonl(site.tmp / "samples.jsonl", CLEAN)
-    assert site("record", later, "--generator", "g", "--model", "m").exit_code == 0
+    old, old_size = site.record_twice()
     kept = site.tmp / "kept.note"
     kept.write_text((site.home / "checkpoint.note").read_text())
 
@@ -680,12 +680,7 @@ def test_rekeep_takes_one_source_of_trust(site: Site) -> None:
 def test_rekeep_after_a_restore_from_a_backup_keeps_the_restored_tree(site: Site) -> None:
     """Both slots are replaced: the larger tree of the two is the one read, and the one a
     restore leaves behind is larger than the database's."""
-    first = write_jsonl(site.tmp / "first.jsonl", CLEAN[:2])
-    assert site("record", first, "--generator", "g", "--model", "m").exit_code == 0
-    backup = site.copy_db()
-    restored = site.size()
-    later = write_jsonl(site.tmp / "samples.jsonl", CLEAN)
-    assert site("record", later, "--generator", "g", "--model", "m").exit_code == 0
+    backup, restored = site.record_twice()
     lost = site.size()
     site.put_db(backup)
     assert site("verify").exit_code == 1
@@ -696,7 +691,8 @@ def test_rekeep_after_a_restore_from_a_backup_keeps_the_restored_tree(site: Site
         f"{lost} entries before)\n"
     )
     site.verifies()
-    assert site("record", later, "--generator", "g", "--model", "m").exit_code == 0
+    again = site("record", site.tmp / "samples.jsonl", "--generator", "g", "--model", "m")
+    assert again.exit_code == 0, again.output
     site.verifies()
 
 
