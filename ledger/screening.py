@@ -19,12 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from synthguard.ledger.log import MAKING_EVENTS, LineageEntry, records_for, scan_records
 from synthguard.provenance.canonical import digest_json
-from synthguard.provenance.dsse import open_envelope
 from synthguard.provenance.errors import InputError, VerificationError
 from synthguard.provenance.record import Event
 
@@ -161,41 +159,17 @@ def quarantine_state(ledger: Ledger) -> dict[str, ScreeningStatus]:
     status once one quarantined it (`seq` and `detail` are the latest quarantine's, the binding
     and the override come from quarantines and overrides), so the many accepted ones are not
     parsed; a replay among them is left to `verify`."""
-    entries = list(
-        scan_records(
-            ledger, (Event.SCREENED, Event.REVIEWED), holding={Event.SCREENED: b'"quarantined"'}
-        )
+    entries = scan_records(
+        ledger,
+        (Event.SCREENED, Event.REVIEWED),
+        holding={Event.SCREENED: b'"quarantined"'},
+        signed=(Event.REVIEWED,),
     )
-    _check_reviews_signed(ledger, entries)
     return {
         sample_id: status
         for sample_id, status in fold_screening(entries).items()
         if status.outcome == "quarantined"
     }
-
-
-def _check_reviews_signed(ledger: Ledger, entries: list[LineageEntry]) -> None:
-    """Every review among `entries` (an override lifts a quarantine) carries a valid signature
-    by a key the ledger's signed key events allow at its place: the payloads are read without
-    their signatures, and an override written into the database by someone without a key would
-    otherwise lift what it names. Reviews are few: each is read and checked on its own."""
-    reviews = [entry.seq for entry in entries if entry.record.event == Event.REVIEWED]
-    if not reviews:
-        return
-    timeline, _problem = ledger.key_timeline(ledger.root_key, max(reviews) + 1)
-    for seq in reviews:
-        stored = ledger.entry(seq)
-        try:
-            if stored is None:
-                raise VerificationError("gone")
-            open_envelope(stored.envelope, partial(timeline.key_at, seq=seq))
-        except VerificationError as exc:
-            raise VerificationError(
-                f"entry {seq}: a review (an override) without a valid signature by a ledger key "
-                f"({exc}): it was written into the database without a key (run `synthguard "
-                "verify`)",
-                seq=seq,
-            ) from None
 
 
 def held_samples(ledger: Ledger) -> dict[str, ScreeningStatus]:

@@ -249,7 +249,7 @@ class PasswordInProseDetector(RegexBasedDetector):
     def analyze_string(self, string: str) -> Generator[str, None, None]:
         """The values that look like passwords (see the class)."""
         for value in super().analyze_string(string):
-            if _looks_like_password(value) and not _refers(value):
+            if _looks_like_password(value):
                 yield value
 
 
@@ -282,8 +282,6 @@ class AssignedCredentialDetector(RegexBasedDetector):
         """The values that look like credentials for their name (see the class)."""
         for match in self.denylist[0].finditer(string):
             value = match.group(1)
-            if _refers(value):
-                continue  # where the secret is kept (a vault, a file, a variable), not it
             if _CALLED.match(string, match.end()):
                 continue  # a call or an attribute: `private_key = Key.generate()`
             name = string[match.start() : match.start(1)]
@@ -306,13 +304,6 @@ _SECRET_REFERENCE = re.compile(
 
 
 _CALLED = re.compile(r"\(|\.\w")
-
-
-def _refers(value: str) -> bool:
-    """Whether a value says where a secret is kept rather than being it: a reference with a
-    scheme (`_SECRET_REFERENCE`), or a path of two separators or more
-    (`projects/1/secrets/db/versions/latest`)."""
-    return _SECRET_REFERENCE.match(value) is not None or value.count("/") >= 2
 
 
 _BARE_PASS = re.compile(r"(?i:(?<![a-z])pass)(?:[_-]?[0-9]+)?(?::|[ \t]*=)")
@@ -355,7 +346,6 @@ class AuthorizationHeaderDetector(RegexBasedDetector):
                 _looks_like_password(password)
                 and 6 <= len(password) <= 64
                 and password != user  # a product's documented default login: neo4j:neo4j
-                and not _refers(password)
             ):
                 yield password
 
@@ -407,7 +397,7 @@ class UnquotedKeywordDetector(KeywordDetector):
         """The unquoted values assigned to a secret's keyword that look generated (always by
         the config-file expressions: `denylist_regex_to_group` is there for the signature)."""
         for value in super().analyze_string(string, CONFIG_DENYLIST_REGEX_TO_GROUP):
-            if _looks_generated(value) and not _refers(value):
+            if _looks_generated(value):
                 yield value
 
 
@@ -541,7 +531,26 @@ FILTERS: Final[tuple[tuple[str, Callable[[str, str, BasePlugin], bool]], ...]] =
     ("indirect-reference", lambda _secret, line, _plugin: is_indirect_reference(line)),
     ("no-letter", lambda secret, _line, _plugin: heuristic.is_not_alphanumeric_string(secret)),
     ("id-string", heuristic.is_likely_id_string),
+    ("secret-reference", lambda secret, _line, plugin: refers_to_store(secret, plugin)),
 )
+
+
+def refers_to_store(value: str, plugin: BasePlugin) -> bool:
+    """Whether a value says where a secret is kept rather than being it: a reference with a
+    scheme (`_SECRET_REFERENCE`: `arn:...`, `env:DB_PASS`, `file:/run/secrets/pw`), or, where
+    a plugin reads any value beside a secret's name, a path of two separators or more
+    (`projects/1/secrets/db/versions/latest`) two of whose parts are lower-case words: a key's
+    own base64 holds slashes too (`wJalrXUtnFEMI/K7MDENG/bPxRfiCY...`)."""
+    if _SECRET_REFERENCE.match(value):
+        return True
+    by_name = KeywordDetector | PasswordInProseDetector | AssignedCredentialDetector
+    if not isinstance(plugin, by_name) or value.count("/") < 2:
+        return False
+    return sum(_PATH_WORD.fullmatch(part) is not None for part in value.split("/")) >= 2
+
+
+_PATH_WORD = re.compile(r"[a-z][a-z_-]{2,}")
+
 
 # detect-secrets' indirect-reference expression opens with `([^\v=!:]*)\s*`, which a search
 # retries from every position of the line: quadratic in it (0.8 ms for a clause of 270

@@ -67,6 +67,7 @@ class KeptCheckpoint:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._next = 0  # the slot the next save writes
+        self._stems: frozenset[str] | None = None
 
     @property
     def note_path(self) -> Path:
@@ -128,7 +129,16 @@ class KeptCheckpoint:
 
     def holds(self, key_id: str) -> bool:
         """Whether this home keeps the private key of `key_id` (one it signs with)."""
-        return key_file(self.folder, key_id).is_file()
+        return key_file(self.folder, key_id).stem in self.key_stems()
+
+    def key_stems(self) -> frozenset[str]:
+        """The names (key id prefixes) of the private key files this home keeps, listed once
+        per handle."""
+        if self._stems is None:
+            folder = key_file(self.folder, "").parent
+            found = folder.glob("*.key") if folder.is_dir() else ()
+            self._stems = frozenset(path.stem for path in found)
+        return self._stems
 
     def save(self, kept: KeptTree, *, note: bool = False) -> None:
         """Write the kept tree into the slot not holding the latest one (and the note file,

@@ -17,17 +17,20 @@ import base64
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
 from synthguard.ledger.log.tables import Entry, stored_bytes
+from synthguard.provenance.dsse import open_envelope
 from synthguard.provenance.errors import InputError, VerificationError
 from synthguard.provenance.record import RECORD_TYPE, Event, LineageRecord
 
 if TYPE_CHECKING:
-    from synthguard.ledger.log.store import Ledger
+    from synthguard.ledger.log.keyring import KeyTimeline
+    from synthguard.ledger.log.store import EntryView, Ledger
 
 MAKING_EVENTS = frozenset({Event.GENERATED, Event.REVISED, Event.IMPORTED})
 """Events whose record says how a sample came to be (and so names its parents)."""
@@ -147,6 +150,7 @@ def scan_records(
     stop: int | None = None,
     *,
     holding: Mapping[Event, bytes] | None = None,
+    signed: Iterable[Event] = (),
 ) -> Iterator[LineageEntry]:
     """Yield every lineage record of the given events among the first `stop` entries (all
     when None), in ledger order, found by reading every entry's signed payload rather than
@@ -154,9 +158,15 @@ def scan_records(
 
     `holding` narrows an event to the records whose payload holds some bytes: the caller's
     necessary condition for a record that can matter to it (a quarantining screening holds
-    `"quarantined"`), checked before the record is parsed.
+    `"quarantined"`), checked before the record is parsed. A record of an event in `signed`
+    (one that lifts what others decided: an override) must carry a valid signature by a key
+    the ledger's signed key events allow at its place, checked on the envelope read here:
+    VerificationError names one written into the database without a key.
     """
     names = {Event(event).value for event in events}
+    checked = {Event(event).value for event in signed}
+    timeline: KeyTimeline | None = None
+    timeline_size = 0
     markers = [
         (b'"event":"%s"' % name.encode(), (holding or {}).get(Event(name))) for name in names
     ]
@@ -172,8 +182,27 @@ def scan_records(
         ):
             continue
         record = _record(entry.seq, payload)
-        if record.event.value in names:
-            yield LineageEntry(entry.seq, record)
+        if record.event.value not in names:
+            continue
+        if record.event.value in checked:
+            if timeline is None or entry.seq >= timeline_size:
+                # Once per scan (again only for an entry appended meanwhile).
+                timeline_size = max(entry.seq + 1, ledger.size())
+                timeline, _problem = ledger.key_timeline(ledger.root_key, timeline_size)
+            _check_signed(entry, timeline)
+        yield LineageEntry(entry.seq, record)
+
+
+def _check_signed(entry: EntryView, timeline: KeyTimeline) -> None:
+    try:
+        open_envelope(entry.envelope, partial(timeline.key_at, seq=entry.seq))
+    except VerificationError as exc:
+        raise VerificationError(
+            f"entry {entry.seq}: a review (an override) without a valid signature by a ledger "
+            f"key ({exc}): it was written into the database without a key (run `synthguard "
+            "verify`)",
+            seq=entry.seq,
+        ) from None
 
 
 def depth_of(ledger: Ledger, sample_id: str) -> int | None:

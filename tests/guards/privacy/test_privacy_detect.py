@@ -130,6 +130,8 @@ LOOKALIKES = [
     ("git clone git@github.com:pallets/flask.git", "email", "email/service-account"),
     ("See section 3.2.1.4 of the standard.", "ip_address", "ip_address/section-number"),
     ("The OID 2.5.4.3 names commonName.", "ip_address", "ip_address/section-number"),
+    ("password: env:DB_PASS", "secret", "secret/secret-reference"),
+    ("password: projects/1/secrets/db/versions/latest", "secret", "secret/secret-reference"),
     (
         '<script src="a.js" integrity="sha384-T3c6CoIi6uLrA9TneNEoa7RxnatzjcDSCmG1MXxSR1GAsXEV'
         '/Dwwykc2MPK8M2HN" crossorigin="anonymous"></script>',
@@ -492,6 +494,12 @@ HEADER = "secret/AuthorizationHeaderDetector"
         ("Authorization: Basic YWRtaW46R3E3clR6MlduNCE=", "YWRtaW46R3E3clR6MlduNCE", HEADER),
         ("curl -u admin:Gq7rTz2Wn4x https://api.test/v1", "Gq7rTz2Wn4x", HEADER),
         ("wget --password=Gq7rTz2Wn4x https://files.test/a.zip", "Gq7rTz2Wn4x", HEADER),
+        # A key's own base64 holds slashes: no path to where a secret is kept.
+        (
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9KEY",
+            "secret/UnquotedKeywordDetector",
+        ),
         # Compact JSON: no blank or hyphen anywhere, the key names the number.
         ('{"name":"Ana","ssn":"412683307"}', "412683307", "ssn/area-group+keyword"),
     ],
