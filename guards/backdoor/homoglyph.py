@@ -115,6 +115,15 @@ class MixedWord:
     borrowed: str
 
 
+_LATIN_READING: Final = str.maketrans(_TO_LATIN)
+
+
+def read_as_latin(text: str) -> str:
+    """`text` with every Cyrillic, Greek, Armenian or phonetic look-alike of a Latin letter read
+    as that letter ("ɪɢɴᴏʀᴇ" as "ignore"): what a reader sees, for rules that read words."""
+    return text.translate(_LATIN_READING)
+
+
 def find_mixed_script(text: str) -> list[MixedWord]:
     """Return the words of `text` that mix Latin with Cyrillic or Greek look-alikes."""
     if text.isascii():

@@ -43,30 +43,57 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
+from synthguard.guards.backdoor.homoglyph import read_as_latin
+
 INJECTION: Final = "prompt-injection"
 TEMPLATE: Final = "chat-template-token"
 ROLE: Final = "role-marker"
 RULES: Final = (INJECTION, TEMPLATE, ROLE)
 
 _VERBS: Final = (
-    r"ignore|disregard|forget|override|bypass|skip|discard|drop|abandon|neglect|"
-    r"set\s+aside|put\s+aside|throw\s+out|(?:do\s+not|don't|stop)\s+(?:follow|obey)(?:ing)?|"
+    r"ignore|disregard|forget|(?:do\s+not|don't|stop)\s+(?:follow|obey)(?:ing)?|"
     r"pay\s+no\s+attention\s+to"
+)
+# Verbs that are everyday words for rules, settings and steps ("drop all existing rules",
+# "bypass the current filters", "skip the preceding instructions if your device is paired"):
+# an order to a model only with an object that is one, a scope that is not merely the present
+# state, and no condition after it.
+_WEAK_VERBS: Final = (
+    r"override|bypass|skip|discard|drop|abandon|neglect|set\s+aside|put\s+aside|throw\s+out"
 )
 _DETERMINERS: Final = r"all|any|every|each|of|the|your|my|our|these|those|its|their|previously"
 _SCOPES: Final = (
     r"previous|prior|preceding|above|earlier|former|original|initial|old|foregoing|"
     r"aforementioned|existing|current|system|developer|safety|given|provided|other"
 )
+_WEAK_SCOPES: Final = (
+    r"previous|prior|preceding|above|earlier|former|original|initial|foregoing|"
+    r"aforementioned|system|developer|safety|given|provided"
+)
 _OBJECTS: Final = (
     r"instructions?|rules?|directives?|directions?|prompts?|guidelines?|commands?|constraints?|"
     r"context|messages?|guardrails?|programming|polic(?:y|ies)|restrictions?|filters?|"
-    r"training|settings|conversation|text|inputs?"
+    r"training|settings|conversation|text|inputs?|guidance"
 )
 # The objects that are orders to a model: "ignore the messages above" may be said to a reader.
 _ORDERS: Final = (
     r"instructions?|rules?|directives?|directions?|prompts?|guidelines?|commands?|constraints?|"
-    r"guardrails?|programming|polic(?:y|ies)|restrictions?|filters?|training"
+    r"guardrails?|programming|polic(?:y|ies)|restrictions?|filters?|training|guidance"
+)
+_MODEL_ORDERS: Final = (
+    r"instructions?|directives?|prompts?|guidelines?|guardrails?|programming|restrictions?|"
+    r"filters?|training|guidance"
+)
+_CONDITION: Final = r"\s+(?:if|when|whenever|unless|once|in\s+case)\b"
+# Asking for what a model was told: its system prompt, its hidden or initial instructions.
+_LEAK_VERBS: Final = (
+    r"print|reveal|repeat|output|show|display|disclose|leak|recite|dump|divulge|"
+    r"write\s+out|tell\s+me|share|give\s+me"
+)
+_LEAK_ADJECTIVES: Final = r"full|entire|exact|complete|hidden|secret|initial|original"
+_AI: Final = (
+    r"AI(?:\s+(?:assistants?|models?|agents?))?|assistants?|LLMs?|language\s+models?|models?|"
+    r"chatbots?|agents?|bots?|ChatGPT|GPT|Claude|Gemini|Copilot"
 )
 _ADDRESSED: Final = (
     r"you\b|your\b|ignore|disregard|forget|from\s+now\s+on|new\s+(?:instructions|rules)|"
@@ -93,6 +120,16 @@ _DETECTORS: Final = (
         re.compile(
             rf"\b(?:{_VERBS})\s+(?:(?:{_DETERMINERS})\s+){{0,3}}(?:{_SCOPES})\s+"
             rf"(?:[\w'-]+\s+){{0,2}}?(?:{_OBJECTS})\b"
+            rf"|\b(?:{_WEAK_VERBS})\s+(?:(?:{_DETERMINERS})\s+){{0,3}}(?:{_WEAK_SCOPES})\s+"
+            rf"(?:[\w'-]+\s+){{0,2}}?(?:{_MODEL_ORDERS})\b(?!{_CONDITION})"
+            # "Set your earlier guidance to one side".
+            rf"|\b(?:set|put|lay|cast|push)\s+(?:(?:{_DETERMINERS})\s+){{0,3}}(?:{_SCOPES})\s+"
+            rf"(?:[\w'-]+\s+){{0,2}}?(?:{_ORDERS})\s+(?:aside|to\s+(?:one|the)\s+side)\b"
+            # "Print your system prompt", "reveal the hidden instructions".
+            rf"|\b(?:{_LEAK_VERBS})\s+(?:me\s+|back\s+)?(?:your\s+(?:(?:{_LEAK_ADJECTIVES})\s+)?"
+            r"(?:system\s+(?:prompt|message|instructions)|prompt|instructions)"
+            r"|the\s+(?:(?:full|entire|exact|complete)\s+)?system\s+prompt(?=\s+(?:verbatim|word))"
+            r"|the\s+(?:hidden|secret|initial|original)\s+(?:system\s+)?(?:prompt|instructions))\b"
             r"|\b(?:ignore|disregard|forget)\s+(?:all\s+|the\s+)?(?:above|previous|prior)"
             r"\s*(?:and|,|\.|;)"
             r"|\bforget\s+(?:about\s+)?everything\s+(?:above|before|prior"
@@ -125,6 +162,11 @@ _DETECTORS: Final = (
             "stop",
             "pay",
             "your",
+            "lay",
+            "cast",
+            "push",
+            *("print", "reveal", "repeat", "output", "show", "display", "disclose", "leak"),
+            *("recite", "dump", "divulge", "write", "tell", "share", "give"),
         ),
     ),
     # The same imperative in French, German, Spanish, Portuguese, Italian and Chinese.
@@ -135,8 +177,11 @@ _DETECTORS: Final = (
             # ci-dessus" and "以上说明" send a reader of a guide on).
             r"\b(?:ignorez|ignore|oubliez|oublie)\s+(?:toutes|tous)\s+(?:les\s+|vos\s+)?"
             r"(?:instructions|consignes|directives)\s+(?:précédentes|antérieures)"
-            r"|\b(?:ignoriere|ignorieren\s+sie|vergiss|vergessen\s+sie)\s+alle\s+"
-            r"(?:vorherigen|bisherigen|vorigen|früheren)\s+(?:anweisungen|instruktionen|befehle)"
+            r"|\b(?:ignoriere|ignorieren\s+sie|vergiss|vergessen\s+sie)\s+(?:bitte\s+)?"
+            r"(?:alle|sämtliche)\s+(?:vorherigen|bisherigen|vorigen|früheren|vorangegangenen|"
+            r"vorausgegangenen|obigen)\s+(?:anweisungen|instruktionen|befehle|vorgaben|regeln)"
+            r"|(?<!\w)(?:проигнорируй|игнорируй|забудь)(?:те)?\s+(?:все\s+)?(?:предыдущие|"
+            r"прежние|прошлые|вышеуказанные)\s+(?:инструкции|указания|команды|правила)"
             r"|\b(?:ignora|ignore|olvida|olvide)\s+todas\s+(?:las\s+)?"
             r"(?:instrucciones|indicaciones)\s+(?:anteriores|previas)"
             r"|\b(?:ignore|ignora|esqueça|esqueca)\s+todas\s+(?:as\s+)?"
@@ -150,12 +195,14 @@ _DETECTORS: Final = (
             *("ignorez", "ignore", "oubliez", "oublie", "ignoriere", "ignorieren", "vergiss"),
             *("vergessen", "ignora", "olvida", "olvide", "esqueça", "esqueca", "dimentica"),
             "忽略",
+            *("проигнорируй", "игнорируй", "забудь", "проигнорируйте", "игнорируйте"),
+            "забудьте",
         ),
     ),
     # ChatML, Llama 3, Phi and GPT special tokens; DeepSeek's full-width bars; Llama 2; Gemma.
     _Detector(TEMPLATE, re.compile(r"<\|[A-Za-z_][\w.\-]{0,40}\|>"), ("<|",)),
     _Detector(TEMPLATE, re.compile(r"<｜[^｜>\n]{1,40}｜>"), ("<｜",)),
-    _Detector(TEMPLATE, re.compile(r"\[/?INST\]|<</?SYS>>"), ("[inst]", "[/inst]", "<<sys>>")),
+    _Detector(TEMPLATE, re.compile(r"(?i:\[/?INST\]|<</?SYS>>)"), ("[inst]", "[/inst]", "<<sys>>")),
     _Detector(TEMPLATE, re.compile(r"<</SYS>>"), ("<</sys>>",)),
     _Detector(TEMPLATE, re.compile(r"<(?:start|end)_of_turn>"), ("<start_of", "<end_of")),
     _Detector(
@@ -179,6 +226,17 @@ _DETECTORS: Final = (
         _ADMINS,
         line=True,
     ),
+    # Orders to a model hidden in a comment, which a reader of the rendered page never sees.
+    _Detector(
+        ROLE,
+        re.compile(
+            r"<!--[ \t\n]*(?i:(?:(?:note|message|instructions?)\s+(?:to|for)\s+)?"
+            rf"(?:(?:the|any|all)\s+)?(?:{_AI})[ \t]*[:,\-][ \t\n]*"
+            rf"(?:{_ADDRESSED}|reply|respond|say|output|print|set|put|include|insert|add|append"
+            r"|tell|recommend|mention|visit|link))"
+        ),
+        ("<!--",),
+    ),
     # Bracketed or shouted override banners.
     _Detector(
         ROLE,
@@ -196,19 +254,30 @@ _DETECTORS: Final = (
     _Detector(
         ROLE,
         re.compile(
-            r"\b(?i:you\s+are\s+now|from\s+now\s+on,?\s+you\s+are|act\s+as|pretend\s+to\s+be)\s+"
+            r"\b(?i:you(?:\s+are|'re|’re)\s+now|from\s+now\s+on,?\s+you\s+are|act\s+as"
+            r"|pretend\s+to\s+be)\s+"
             r"(?:(?i:a|an|the)\s+)?(?:DAN\b|(?i:jailbroken|unrestricted|unfiltered|uncensored"
             r"|evil\s+ai|no\s+longer\s+bound|free\s+from\s+(?:all\s+)?(?:rules|restrictions"
             r"|guidelines)|in\s+(?:developer|god|jailbreak|dan)\s+mode))"
         ),
-        ("you", "from", "act", "pretend"),
+        ("you", "you're", "you’re", "from", "act", "pretend"),
+    ),
+    _Detector(
+        ROLE,
+        re.compile(r"\b(?i:you(?:\s+are|'re|’re))\s+(?:(?i:now)\s+)?DAN\b"),
+        ("you", "you're", "you’re"),
     ),
     _Detector(ROLE, re.compile(r"\bDo\s+Anything\s+Now\b"), ("do",)),
     _Detector(
         ROLE,
         re.compile(
-            r"\b(?i:developer|god|jailbreak|DAN|unrestricted|unfiltered)\s+mode\s+"
+            r"\b(?i:developer|god|jailbreak|DAN|unrestricted|unfiltered)\s+(?i:mode)\s*[:=]?\s*"
             r"(?i:enabled|activated|engaged|on)\b"
+            # A banner on its own, or one that speaks of a model's answers: "Developer mode
+            # enabled means you can turn on USB debugging" is a phone's setting, "god mode
+            # activated" a game's.
+            r"(?=[ \t]*(?:[.!\n]|$)|[\s\S]{0,300}?\b(?i:chatgpt|gpt|ai|assistant|language\s+model"
+            r"|llm|chatbot|openai|responses?|replies|censor\w*|polic(?:y|ies)|guidelines)\b)"
         ),
         ("developer", "god", "jailbreak", "dan", "unrestricted", "unfiltered"),
     ),
@@ -223,7 +292,9 @@ _QUOTED: Final = re.compile(
     r"|(?<!\w)'[^'\n]{1,400}'(?!\w)|‘[^’\n]{1,400}’"
 )
 _INTRODUCED: Final = re.compile(
-    r"(?:such\s+as|like|e\.g\.,?|for\s+(?:example|instance),?|saying|says|called|phrases?)"
+    r"(?:such\s+as|like|e\.g\.,?|for\s+(?:example|instance),?|saying|says|called|phrases?"
+    # Narration of what an attacker does: "asking a model to ignore ...", "a user writing: ..."
+    r"|\bto|\bwrit(?:ing|es|ten)|\bwrote|\btyp(?:es|ed|ing)|\benter(?:s|ed|ing))"
     r"[\s:]*[\"“«`'‘]?\s*$",
     re.IGNORECASE,
 )
@@ -272,26 +343,34 @@ def find_injections(text: str) -> list[Match]:
 
 def undisguised(text: str) -> str:
     """`text` as it reads with compatibility forms folded (NFKC), format characters (soft
-    hyphens, zero-width characters) dropped and letters spelled apart joined."""
+    hyphens, zero-width characters) dropped, look-alikes of Latin letters read as the letters
+    they imitate (small capitals: "ɪɢɴᴏʀᴇ") and letters spelled apart joined."""
     # Cheap necessary conditions first: this runs on every response in which nothing was found.
     spaced = _SPACED_HINT.search(text) is not None
     if text.isascii():
         return _unjoined(_SPELLED_APART.sub(_joined, text) if spaced else text)
     format_chars = _format_characters()
-    if unicodedata.is_normalized("NFKC", text) and not format_chars.search(text) and not spaced:
-        return _unjoined(text)
-    visible = format_chars.sub("", unicodedata.normalize("NFKC", text))
-    return _unjoined(_SPELLED_APART.sub(_joined, visible))
+    if not unicodedata.is_normalized("NFKC", text) or format_chars.search(text):
+        text = format_chars.sub("", unicodedata.normalize("NFKC", text))
+    text = read_as_latin(text)
+    if spaced or _SPACED_HINT.search(text):
+        text = _SPELLED_APART.sub(_joined, text)
+    return _unjoined(text)
 
 
 def _unjoined(text: str) -> str:
     """`text` with words run together parted again ("ignore-all-previous-instructions",
-    "ignore_all_previous", "IgnoreAllPreviousInstructions", "I.g.n.o.r.e") and digits written
+    "ignore_all_previous", "IgnoreAllPreviousInstructions", "I.g.n.o.r.e", "I-g-n-o-r-e") and
+    digits written
     for letters read as letters ("1gn0r3 4ll pr3v10us 1nstruct10ns")."""
     # Each only where it can find a payload (this runs on every response where none was
     # found): a verb of one in sight, or in sight once digits are read as letters, or a run of
     # dotted letters.
     lowered = text.lower()
+    if _HYPHENED_HINT.search(text):
+        # "I-g-n-o-r-e a-l-l": letters, not words, joined by hyphens (before words are parted).
+        text = _HYPHENED_LETTERS.sub(_unhyphened, text)
+        lowered = text.lower()
     if _joined_verb(text, lowered):
         text = _CAMEL_WORDS.sub(_camel_parted, _JOINED_WORDS.sub(_parted, text))
     if _DOTTED_HINT.search(text):
@@ -338,6 +417,9 @@ _CAMEL_PART: Final = re.compile(r"[A-Z][a-z]+")
 # Four letters or more, each followed by a full stop.
 _DOTTED_LETTERS: Final = re.compile(r"(?<![\w.])[A-Za-z](?:\.[A-Za-z]){3,}\.?(?![\w.])")
 _DOTTED_HINT: Final = re.compile(r"\.[A-Za-z]\.[A-Za-z]\.[A-Za-z]")
+# Three letters or more, each parted from the next by a hyphen ("a-l-l").
+_HYPHENED_LETTERS: Final = re.compile(r"(?<![\w-])[A-Za-z](?:-[A-Za-z]){2,}(?![\w-])")
+_HYPHENED_HINT: Final = re.compile(r"-[A-Za-z]-[A-Za-z]")
 # A word of letters with digits that stand for letters (0 o, 1 i, 3 e, 4 a, 5 s, 7 t).
 _LEET_WORD: Final = re.compile(r"\b(?=\w*[A-Za-z])\w*[013457]\w*\b")
 _LEET: Final = str.maketrans("013457", "oieast")
@@ -362,6 +444,10 @@ _ADDRESSES_ALL: Final = re.compile(r"(?i)\b(?:all|any|every)\b").search
 
 def _undotted(match: re.Match[str]) -> str:
     return match.group().replace(".", "")
+
+
+def _unhyphened(match: re.Match[str]) -> str:
+    return match.group().replace("-", "")
 
 
 def _unleet(match: re.Match[str]) -> str:

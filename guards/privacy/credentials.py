@@ -35,6 +35,7 @@ import math
 import re
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, Final
 
 from detect_secrets.filters import heuristic
@@ -524,7 +525,7 @@ TRIGGERS: Final[dict[type[BasePlugin], Trigger]] = {
 
 # detect-secrets' default heuristic filters, by the name a look-alike's rule carries.
 FILTERS: Final[tuple[tuple[str, Callable[[str, str, BasePlugin], bool]], ...]] = (
-    ("sequential", lambda secret, _line, _plugin: heuristic.is_sequential_string(secret)),
+    ("sequential", lambda secret, _line, _plugin: is_sequential(secret)),
     ("uuid", lambda secret, _line, _plugin: heuristic.is_potential_uuid(secret)),
     ("templated", lambda secret, _line, _plugin: heuristic.is_templated_secret(secret)),
     ("dollar-reference", lambda s, _line, _plugin: heuristic.is_prefixed_with_dollar_sign(s)),
@@ -533,6 +534,29 @@ FILTERS: Final[tuple[tuple[str, Callable[[str, str, BasePlugin], bool]], ...]] =
     ("id-string", heuristic.is_likely_id_string),
     ("secret-reference", lambda secret, _line, plugin: refers_to_store(secret, plugin)),
 )
+
+
+def is_sequential(value: str) -> bool:
+    """detect-secrets' sequential strings, and any string made almost wholly of runs of
+    consecutive characters: an alphabet written out ("ABC...XYZabc...xyz0123456789_" in a
+    docstring about case conversion), which its fixed list of alphabets misses by one character."""
+    if heuristic.is_sequential_string(value):
+        return True
+    in_runs, run = 0, 1
+    for before, char in pairwise(value):
+        if ord(char) == ord(before) + 1:
+            run += 1
+            continue
+        in_runs += run if run >= _SEQUENTIAL_RUN else 0
+        run = 1
+    in_runs += run if run >= _SEQUENTIAL_RUN else 0
+    return in_runs >= _SEQUENTIAL_SHARE * len(value)
+
+
+_SEQUENTIAL_RUN = 6
+_SEQUENTIAL_SHARE = 0.85
+"""A string is an alphabet written out when runs of 6 consecutive characters or more make 85 %
+of it; in a random one (62 characters) a given place starts such a run once in 62^5, 10^9."""
 
 
 def refers_to_store(value: str, plugin: BasePlugin) -> bool:

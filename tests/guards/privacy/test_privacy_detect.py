@@ -115,6 +115,11 @@ LOOKALIKES = [
     ('password = "changeme"', "secret", "secret/example-key"),
     ("postgresql://scott:tiger@localhost/test", "secret", "secret/example-key"),
     ('token_secret = "abcdefghijklmnop"', "secret", "secret/sequential"),
+    (
+        ">>> english_lower('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_')",
+        "secret",
+        "secret/sequential",
+    ),
     ('rev: "9fceb02d0ae598e95dc970b74767f19372d61af8"', "secret", "secret/hex-digest"),
     (
         "-----BEGIN RSA PRIVATE KEY-----\nMIIEow...\n-----END RSA PRIVATE KEY-----",
