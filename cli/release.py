@@ -179,8 +179,11 @@ def _created(result: ReleaseResult) -> str:
 def _verified(report: ReleaseReport) -> str:
     checkpoint = report.checkpoint
     trust = "pinned key" if report.pinned else "key carried by the release, not pinned"
+    # Without --key anyone could have made the folder: the first line, which a reader or a
+    # script's log keeps, says so before it says anything checked out.
+    verdict = "verified" if report.pinned else "consistent, but with a key nothing pins"
     lines = [
-        f"ok: release {report.name!r} verified: {report.samples} samples, {report.records} "
+        f"ok: release {report.name!r} {verdict}: {report.samples} samples, {report.records} "
         f"signed records proven into checkpoint {checkpoint.origin} at size {checkpoint.size}",
         f"  manifest    signed by {report.signer} ({trust})",
         f"  files       {', '.join(report.files)}: digests match",

@@ -32,6 +32,7 @@ from synthguard.ledger.report import RenderContext, TransparencyReport, compute_
 from synthguard.provenance.canonical import digest
 from synthguard.provenance.errors import InputError, SynthguardError
 from synthguard.provenance.keys import VerifyingKey
+from synthguard.provenance.named_file import read_named_text
 from synthguard.provenance.record import Event
 
 MAX_LISTED = 5
@@ -147,10 +148,7 @@ def audit_report(
 ) -> None:
     """Recompute the figures of the report at `path` and compare them, then its rendering
     (`release_dir`: the release folder the audit names, for a format that describes one)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the report {path}: {exc}") from exc
+    text = read_named_text(path, "report")
     fmt = detect(path, text)
     try:
         claimed = fmt.read(text)

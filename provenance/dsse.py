@@ -123,6 +123,30 @@ def open_envelope(
     raise VerificationError("signature does not verify")
 
 
+def repeated_key(data: bytes) -> str | None:
+    """The first key repeated within one object of the JSON `data` (None when none is, or
+    when `data` is no JSON: reading it says so). Python keeps the last of two equal keys and
+    another reader may keep the first: a file read by both must not mean two things."""
+    repeated: list[str] = []
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        value = dict(pairs)
+        if len(value) != len(pairs) and not repeated:
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    repeated.append(key)
+                    break
+                seen.add(key)
+        return value
+
+    try:
+        json.loads(data, object_pairs_hook=pairs_hook)
+    except (ValueError, RecursionError):
+        return None
+    return repeated[0] if repeated else None
+
+
 def json_value(data: bytes | str) -> Any:
     """`json.loads(data)`: the same value or the same error (a ValueError, also for JSON
     nested too deeply for Python's recursion limit). UTF-8 text that is one JSON value

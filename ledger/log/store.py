@@ -360,6 +360,12 @@ class Ledger:
         self._timeline_size = 0
         info = self._info()
         if "origin" not in info:
+            if info:
+                raise LedgerError(
+                    f"the ledger at {url} names no origin in its ledger_info table: the table "
+                    "was edited in the database; put back the origin its checkpoints are "
+                    "signed for (the first line of each checkpoint note)"
+                )
             raise LedgerError(f"no synthguard ledger at {url} (run `synthguard init`)")
         self.origin = info["origin"]
         interval = info.get("checkpoint_interval", "")
@@ -732,7 +738,16 @@ class Ledger:
     def _check_history(self, cur: Cursor, tree: KeptTree) -> None:
         """Once per handle: the database's first entries still form the tree this home signed
         (their stored leaf hashes, one query; whoever rewrites history must recompute them, and
-        whoever does not is caught by `verify`, which recomputes every leaf)."""
+        whoever does not is caught by `verify`, which recomputes every leaf), under the origin
+        this home signed it as: the `ledger_info` table's origin is what the writer binds every
+        new record and checkpoint to, and an edited one would have this key sign statements
+        for another ledger."""
+        if tree.checkpoint.origin != self.origin:
+            raise VerificationError(
+                f"refusing to sign: the ledger_info table names this ledger {self.origin!r}, "
+                f"but this home signed it as {tree.checkpoint.origin!r}: the table was edited "
+                f"in the database (put back {tree.checkpoint.origin!r}; run `synthguard verify`)"
+            )
         compact = CompactRange()
         while compact.size < tree.size:
             leaves = cur.all(

@@ -84,10 +84,11 @@ from synthguard.ledger.release.manifest import (
 )
 from synthguard.ledger.screening import ScreeningStatus, fold_screening
 from synthguard.provenance.canonical import canonical_json
-from synthguard.provenance.dsse import open_envelope
+from synthguard.provenance.dsse import open_envelope, repeated_key
 from synthguard.provenance.engine import Engine, Forked
 from synthguard.provenance.errors import InputError, KeyringError, VerificationError
 from synthguard.provenance.keys import VerifyingKey
+from synthguard.provenance.named_file import read_named_text
 from synthguard.provenance.reader import Row, read_samples
 from synthguard.provenance.record import RECORD_TYPE, LineageRecord
 from synthguard.provenance.sample import SAMPLE_ID_FIELD, FieldMapping
@@ -136,10 +137,7 @@ class ReleaseReport:
 
 def read_public_keys(path: Path) -> list[VerifyingKey]:
     """The public keys a `--key` file holds: PEM blocks and C2SP vkey lines (`keys export`)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the key file {path}: {exc}") from exc
+    text = read_named_text(path, "key file")
     keys: list[VerifyingKey] = []
     try:
         for block in _PEM.findall(text):
@@ -293,11 +291,20 @@ def manifest_statement(
     data: bytes, keys: Mapping[str, VerifyingKey], whose: str = "a key the release carries"
 ) -> tuple[Statement, str]:
     """The in-toto Statement of a manifest's DSSE envelope and the id of the key that signed
-    it, one of `keys`; VerificationError naming `whose` key was expected otherwise."""
+    it, one of `keys`; VerificationError naming `whose` key was expected otherwise, or when a
+    key is repeated in one object of the envelope or its payload (a second `payload` before
+    the signed one is what a reader keeping the first key would take for the statement)."""
     try:
         payload_type, payload, signer = open_envelope(data, keys)
     except VerificationError as exc:
         raise VerificationError(f"{MANIFEST_FILE}: {exc} (expected {whose})") from exc
+    for what, value in (("envelope", data), ("statement", payload)):
+        key = repeated_key(value)
+        if key is not None:
+            raise VerificationError(
+                f"{MANIFEST_FILE}: the key {key!r} is repeated in one object of its {what}: "
+                "readers would disagree on what it says"
+            )
     if payload_type != PAYLOAD_TYPE:
         raise VerificationError(
             f"{MANIFEST_FILE}: payload type {payload_type!r}, not an in-toto statement"

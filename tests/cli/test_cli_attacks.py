@@ -770,6 +770,32 @@ def test_an_edited_checkpoint_interval_is_one_clear_error(site: Site) -> None:
         assert "unexpected" not in line
 
 
+def test_an_edited_origin_is_never_signed_for(site: Site) -> None:
+    # The writer binds every record and checkpoint it signs to the table's origin: an edited
+    # one must not get the home's key to sign statements for another ledger.
+    site.stock()
+    site.sql("UPDATE ledger_info SET value = 'victim.example/ledger/OTHER' WHERE name = 'origin'")
+    size = site.size()
+    released = site.release("v1", *CLEAN[:2])
+    assert released.exit_code == 1, released.output
+    (line,) = stderr_lines(released)
+    assert "the ledger_info table names this ledger 'victim.example/ledger/OTHER'" in line
+    assert f"put back {ORIGIN!r}" in line
+    assert site.size() == size
+    assert not (site.tmp / "v1").exists()
+    site.sql("UPDATE ledger_info SET value = :o WHERE name = 'origin'", o=ORIGIN)
+    site.verifies()
+
+
+def test_a_deleted_origin_is_named(site: Site) -> None:
+    site.stock()
+    site.sql("DELETE FROM ledger_info WHERE name = 'origin'")
+    failed = site("verify")
+    assert failed.exit_code == 2, failed.output
+    (line,) = stderr_lines(failed)
+    assert "names no origin in its ledger_info table: the table was edited" in line
+
+
 def _altered(value: Any) -> Any:
     """Another value of the same kind: what a careless or malicious edit of one cell makes."""
     if isinstance(value, bool) or value is None:

@@ -4,6 +4,7 @@ the CLI, exit codes 0/1/2 and one-line errors."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from cli_support import Run, alpaca, stderr_lines, write_jsonl
 from synthguard.ledger.home import Home
 from synthguard.ledger.log.lineage import records_by_event
 from synthguard.ledger.release.manifest import JSONL_FILE, MANIFEST_FILE
+from synthguard.provenance import named_file
 from synthguard.provenance.canonical import digest
 from synthguard.provenance.record import Event
 from synthguard.provenance.sample import original_row, sample_from_row
@@ -90,6 +92,41 @@ def test_verify_without_a_key_warns_trust_on_first_use(
         f"synthguard: warning: signed by {key_id}, trusted on first use: pass --key to pin"
     ]
     assert "not pinned" in verified.stdout
+    # The headline does not say "verified" of a folder anyone could have signed.
+    assert verified.stdout.startswith("ok: release 'v1' consistent, but with a key nothing pins")
+
+
+@pytest.mark.parametrize("hostile", ["fifo", "dev-zero", "folder"])
+def test_a_named_key_or_note_that_is_no_regular_file_is_one_line(
+    run: Run,
+    home: Path,
+    tmp_path: Path,
+    screened: tuple[Path, Path],
+    hostile: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A key file shipped beside a hostile release (or a checkpoint note, a report) that is a
+    # FIFO would block the reader forever, a link to /dev/zero fill its memory.
+    monkeypatch.setattr(named_file, "PIPE_SECONDS", 1)
+    out = release_v1(run, home, tmp_path, screened)
+    path = tmp_path / "publisher.pem"
+    if hostile == "fifo":
+        os.mkfifo(path)
+    elif hostile == "dev-zero":
+        path.symlink_to("/dev/zero")
+    else:
+        path.mkdir()
+    for args in (
+        ("release", "verify", out, "--key", path),
+        ("verify", "--checkpoint", path),
+        ("audit", "--report", path),
+    ):
+        failed = run(*args, home=home)
+        assert failed.exit_code == 2, (args, failed.output)
+        (line,) = stderr_lines(failed)
+        assert line.startswith("synthguard: error: "), line
+        assert str(path) in line
+        assert "cannot read the " in line or "is a directory" in line, line
 
 
 def test_verify_names_what_the_folder_holds_beside_the_signed_files(

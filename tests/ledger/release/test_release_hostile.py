@@ -9,6 +9,7 @@ only then is the library asked the same question in-process.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import os
@@ -138,6 +139,16 @@ def only_zeros(path: Path) -> None:
     os.truncate(path, HUGE)
 
 
+def forged_payload_first(path: Path) -> None:
+    """A second, forged `payload` before the signed one: Python keeps the last of two equal
+    keys and verifies it, a reader keeping the first would take the forgery for the statement."""
+    signed = path.read_bytes()
+    forged = base64.b64encode(b'{"predicate": {"name": "FORGED"}}').decode()
+    path.write_bytes(
+        signed.replace(b'{"payload":', f'{{"payload": "{forged}", "payload":'.encode(), 1)
+    )
+
+
 Damage = Callable[[Path], None]
 
 CASES: list[tuple[str, str, Damage, str]] = [
@@ -184,6 +195,12 @@ CASES: list[tuple[str, str, Damage, str]] = [
         f"{JSONL_FILE}: a line longer than {MAX_ROW >> 20} MiB",
     ),
     ("huge-parquet", PARQUET_FILE, huge, f"{PARQUET_FILE}: its SHA-256 differs"),
+    (
+        "manifest-repeated-key",
+        MANIFEST_FILE,
+        forged_payload_first,
+        f"{MANIFEST_FILE}: the key 'payload' is repeated in one object of its envelope",
+    ),
 ]
 
 
