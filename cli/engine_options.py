@@ -13,6 +13,10 @@ from synthguard.provenance.engine import Engine, open_engine
 
 F = TypeVar("F", bound=Callable[..., object])
 
+MAX_WORKERS = 1024
+"""More local worker processes than any one machine runs well: a larger number is a typo (Dask
+would build its cluster's tables for every one asked for, out of memory)."""
+
 
 def engine_options(work: str, default: str, scheduler_note: str = "") -> Callable[[F], F]:
     """The two options, saying what `work` runs where ("Check the entries"), what runs without
@@ -27,7 +31,7 @@ def engine_options(work: str, default: str, scheduler_note: str = "") -> Callabl
         )(command)
         return click.option(
             "--workers",
-            type=click.IntRange(min=1),
+            type=click.IntRange(min=1, max=MAX_WORKERS),
             metavar="N",
             help=f"{work} on a local Dask cluster of N worker processes (the `dask` extra) "
             f"[default: {default}].",

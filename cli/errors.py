@@ -38,6 +38,13 @@ def error_line(exc: BaseException) -> str:
     failure = database_failure(exc)
     if failure is not None:
         return f"{PROG}: error: the ledger database failed: {single_line(failure)}"
+    if isinstance(exc, OSError) and exc.strerror:
+        # What the system refused (a full disk, a read-only file system, a file where a
+        # folder was to be made), in its own words, with the path it refused.
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        return f"{PROG}: error: {single_line(f'{where}{exc.strerror}')}"
+    if isinstance(exc, MemoryError):
+        return f"{PROG}: error: out of memory"
     detail = single_line(str(exc))
     detail = f": {detail}" if detail else ""
     return (

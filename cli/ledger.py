@@ -33,7 +33,7 @@ from synthguard.ledger.log import (
 )
 from synthguard.provenance.canonical import digest_json
 from synthguard.provenance.errors import InputError, VerificationError
-from synthguard.provenance.named_file import read_named_file
+from synthguard.provenance.named_file import read_named_text
 
 RECENT = 20
 
@@ -122,9 +122,7 @@ def rekeep(app: App, kept_file: Path | None, trust_database: bool) -> None:
     """
     if (kept_file is None) == (not trust_database):
         raise click.UsageError("give --checkpoint FILE or --trust-database (one of them)")
-    note = (
-        read_named_file(kept_file, "checkpoint").decode("utf-8", "replace") if kept_file else None
-    )
+    note = read_named_text(kept_file, "checkpoint", as_saved=True) if kept_file else None
     with app.open_ledger() as handle:
         kept, handle.kept = handle.kept, None  # what this replaces is not checked against
         replaced = _kept_size(kept)

@@ -17,7 +17,7 @@ from synthguard.guards.dedup import DedupIndex, IndexCheck
 from synthguard.ledger.log import Ledger, verify_ledger
 from synthguard.ledger.release import read_public_keys
 from synthguard.provenance.errors import InputError
-from synthguard.provenance.named_file import read_named_file
+from synthguard.provenance.named_file import read_named_text
 
 
 @click.command(short_help="Verify the whole ledger offline.")
@@ -55,7 +55,7 @@ def verify(
     the genesis key, and the dedup index (if screens made one) is checked against its signed
     head as a screen would. Exit 1 with the first bad entry's seq when anything does not check out.
     """
-    note = read_named_file(kept, "checkpoint").decode("utf-8", "replace") if kept else None
+    note = read_named_text(kept, "checkpoint", as_saved=True) if kept else None
     root_key = app.root_key()
     if root_key_file is not None:
         keys = read_public_keys(root_key_file)

@@ -75,9 +75,12 @@ def _read_pipe(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_named_text(path: Path, what: str) -> str:
-    """`read_named_file` decoded as UTF-8; InputError when it is not."""
+def read_named_text(path: Path, what: str, *, as_saved: bool = False) -> str:
+    """`read_named_file` decoded as UTF-8; InputError when it is not. With `as_saved`, for
+    text whose bytes nothing hashes (a key, a signed note: what counts is what they say), a
+    byte order mark is dropped and CRLF line ends read as LF, as a Windows editor saves them."""
     try:
-        return read_named_file(path, what).decode("utf-8")
+        text = read_named_file(path, what).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"cannot read the {what} {path}: not UTF-8 text ({exc.reason})") from exc
+    return text.removeprefix("\ufeff").replace("\r\n", "\n") if as_saved else text

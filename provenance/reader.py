@@ -17,6 +17,7 @@ import gzip
 import importlib
 import io
 import json
+import math
 import re
 import zlib
 from collections.abc import Iterator
@@ -454,12 +455,20 @@ def _int(digits: str) -> int:
         ) from None
 
 
+def _float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e400: json reads it as infinity, which no JSON number is
+        shown = text if len(text) <= 24 else f"{text[:12]}...{text[-8:]}"
+        raise _RowError(f"the number {shown} is outside the range of a JSON number (a double)")
+    return value
+
+
 def _constant(name: str) -> object:
     raise _RowError(f"{name} is not a JSON number")
 
 
 _DECODER = json.JSONDecoder(
-    object_pairs_hook=_unique_keys, parse_int=_int, parse_constant=_constant
+    object_pairs_hook=_unique_keys, parse_int=_int, parse_float=_float, parse_constant=_constant
 )
 # Only a line's shape: NaN, repeated keys and integers too long for int() are still objects.
 _SHAPE = json.JSONDecoder(parse_int=len)

@@ -647,5 +647,6 @@ def _verify_kept(
     try:
         parse_checkpoint(note)
     except VerificationError as exc:
-        raise InputError(f"{what} is not a checkpoint: {exc}") from exc
+        reason = str(exc).removeprefix("not a checkpoint: ")
+        raise InputError(f"{what} is not a checkpoint: {reason}") from exc
     return _check_note(ledger, tree, timeline, note, what)[0]

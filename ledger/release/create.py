@@ -74,7 +74,7 @@ from synthguard.ledger.release.manifest import (
     sample_root,
 )
 from synthguard.ledger.release.policy import FiguresOf, Policy, check_policy
-from synthguard.ledger.release.verify import file_digest, is_work_folder, read_manifest
+from synthguard.ledger.release.verify import MAX_ROW, file_digest, is_work_folder, read_manifest
 from synthguard.ledger.screening import ScreeningStatus, fold_screening
 from synthguard.provenance.canonical import canonical_json, digest
 from synthguard.provenance.dsse import open_envelope, sign_envelope
@@ -447,9 +447,17 @@ def _keys(
 
 
 def _write_jsonl(samples: Sequence[Sample], path: Path) -> None:
+    """The release's rows, one a line; InputError (before anything is signed) at a row longer
+    than `release verify` reads (MAX_ROW): a release it must refuse is not made."""
     with path.open("wb") as out:
         for sample in samples:
-            out.write(canonical_json(output_row(sample.row, sample.id)) + b"\n")
+            line = canonical_json(output_row(sample.row, sample.id)) + b"\n"
+            if len(line) > MAX_ROW:
+                raise InputError(
+                    f"sample {sample.id} is {len(line):,} bytes as a line of {JSONL_FILE}, more "
+                    f"than the {MAX_ROW >> 20} MiB `release verify` reads: nothing was released"
+                )
+            out.write(line)
 
 
 def _write_parquet(samples: Sequence[Sample], path: Path) -> None:

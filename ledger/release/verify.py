@@ -137,7 +137,7 @@ class ReleaseReport:
 
 def read_public_keys(path: Path) -> list[VerifyingKey]:
     """The public keys a `--key` file holds: PEM blocks and C2SP vkey lines (`keys export`)."""
-    text = read_named_text(path, "key file")
+    text = read_named_text(path, "key file", as_saved=True)
     keys: list[VerifyingKey] = []
     try:
         for block in _PEM.findall(text):

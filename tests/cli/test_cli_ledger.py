@@ -98,6 +98,19 @@ def test_verify_with_a_kept_checkpoint(run: Run, filled: Path, tmp_path: Path) -
     assert result.stdout.startswith("ok: 12 entries verified")
 
 
+def test_a_kept_checkpoint_saved_by_a_windows_editor_still_verifies(
+    run: Run, filled: Path, tmp_path: Path
+) -> None:
+    # A byte order mark and CRLF line ends are how the file was saved, not what was signed.
+    kept = tmp_path / "kept.txt"
+    note = run("ledger", "checkpoint", home=filled).stdout
+    kept.write_bytes(b"\xef\xbb\xbf" + note.replace("\n", "\r\n").encode())
+
+    result = run("verify", "--checkpoint", kept, home=filled)
+    assert result.exit_code == 0, result.output
+    assert "kept checkpoint: the ledger extends it (8 entries," in result.stdout
+
+
 def test_verify_catches_a_tail_cut_after_a_checkpoint_was_kept(
     run: Run, filled: Path, tmp_path: Path
 ) -> None:

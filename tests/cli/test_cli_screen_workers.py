@@ -188,7 +188,11 @@ def test_workers_must_be_positive_and_not_beside_a_scheduler(run: Run, home: Pat
     source.write_text(json.dumps({"instruction": "Say hi.", "output": "Hi."}) + "\n")
     zero = run("screen", source, "--out", home.parent / "out", "--workers", "0", home=home)
     assert zero.exit_code == 2  # click's usage error, as for every option out of its range
-    assert "Invalid value for '--workers': 0 is not in the range x>=1" in zero.stderr
+    assert "Invalid value for '--workers': 0 is not in the range 1<=x<=1024" in zero.stderr
+    # A typo's worth of workers is refused before Dask builds tables for each (out of memory).
+    many = run("screen", source, "--out", home.parent / "out", "--workers", "10" * 10, home=home)
+    assert many.exit_code == 2
+    assert "is not in the range 1<=x<=1024" in many.stderr
     both = ["--workers", "1", "--scheduler", "tcp://x:1"]
     result = run("screen", source, "--out", home.parent / "out", *both, home=home)
     assert result.exit_code == 2

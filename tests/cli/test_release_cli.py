@@ -332,3 +332,18 @@ def test_usage_errors_exit_2(
     assert stderr_lines(missing) == [
         f"synthguard: error: {tmp_path / 'nowhere'} is not a release folder"
     ]
+
+
+def test_an_out_folder_the_system_refuses_is_one_line(
+    run: Run, home: Path, tmp_path: Path, screened: tuple[Path, Path]
+) -> None:
+    # The system's own words, with the path it refused, not "unexpected FileExistsError".
+    _, folder = screened
+    blocker = tmp_path / "afile"
+    blocker.write_text("in the way\n")
+    created = run("release", "create", "v1", "--from", folder, "--out", blocker / "rel", home=home)
+    assert created.exit_code == 2, created.output
+    (line,) = stderr_lines(created)
+    assert line.startswith("synthguard: error: "), line
+    assert "unexpected" not in line
+    assert "afile" in line

@@ -58,6 +58,19 @@ HOSTILE = [
         "invalid JSON: -Infinity is not a JSON number",
         id="infinity",
     ),
+    # Numbers beyond a double, which json would read as infinity (and the row then kept as
+    # "inf", a value its author never wrote).
+    pytest.param(
+        b'{"text": "t", "n": 1e99999}',
+        "invalid JSON: the number 1e99999 is outside the range of a JSON number (a double)",
+        id="exponent-beyond-a-double",
+    ),
+    pytest.param(
+        b'{"text": "t", "n": -' + b"9" * 400 + b".5}",
+        "invalid JSON: the number -99999999999...999999.5 is outside the range of a JSON number "
+        "(a double)",
+        id="400-digit-decimal",
+    ),
 ]
 
 

@@ -42,7 +42,7 @@ from synthguard.ledger.release.manifest import (
 )
 from synthguard.ledger.release.verify import verify_release
 from synthguard.ledger.report import policy_figures
-from synthguard.provenance.canonical import digest
+from synthguard.provenance.canonical import canonical_json, digest
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.record import Event
@@ -258,6 +258,23 @@ def test_a_sample_listed_twice_is_refused(sqlite_ledger: Ledger, tmp_path: Path)
 
     with pytest.raises(InputError, match="line 3 holds the same sample as line 1"):
         create_release(sqlite_ledger, "v1", source, tmp_path / "release")
+
+
+def test_a_row_release_verify_would_refuse_is_not_released(
+    sqlite_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `release verify` reads rows of at most MAX_ROW bytes: a longer one would make a signed
+    # release that fails its own check. The limit is lowered so the row stays small.
+    made = stock(sqlite_ledger)
+    source = write_jsonl(tmp_path / "in.jsonl", made.accepted)
+    longest = max(len(canonical_json(output_row(row, sample_id(row)))) for row in made.accepted)
+    monkeypatch.setattr("synthguard.ledger.release.create.MAX_ROW", longest)
+    size = sqlite_ledger.size
+
+    with pytest.raises(InputError, match="MiB `release verify` reads: nothing was released"):
+        create_release(sqlite_ledger, "v1", source, tmp_path / "release")
+    assert sqlite_ledger.size == size
+    assert not [p.name for p in tmp_path.iterdir() if "release" in p.name]
 
 
 def test_an_existing_out_folder_is_refused(sqlite_ledger: Ledger, tmp_path: Path) -> None:
