@@ -84,13 +84,23 @@ _MODEL_ORDERS: Final = (
     r"instructions?|directives?|prompts?|guidelines?|guardrails?|programming|restrictions?|"
     r"filters?|training|guidance"
 )
+_VOID: Final = (
+    r"void|obsolete|cancell?ed|revoked|invalid|null(?:\s+and\s+void)?|suspended|lifted|"
+    r"no\s+longer\s+(?:valid|in\s+effect|applicable)"
+)
 _CONDITION: Final = r"\s+(?:if|when|whenever|unless|once|in\s+case)\b"
 # Asking for what a model was told: its system prompt, its hidden or initial instructions.
 _LEAK_VERBS: Final = (
-    r"print|reveal|repeat|output|show|display|disclose|leak|recite|dump|divulge|"
-    r"write\s+out|tell\s+me|share|give\s+me"
+    r"print|reveal|repeat|output|show|display|disclose|leak|recite|dump|divulge|write\s+out|"
+    r"tell\s+me|share|give\s+me"
 )
-_LEAK_ADJECTIVES: Final = r"full|entire|exact|complete|hidden|secret|initial|original"
+# Verbs that ask for them only of what is plainly a model's ("list your instructions for the
+# next shift" is a manager's): a system prompt, or instructions kept secret.
+_LEAK_WEAK_VERBS: Final = r"summari[sz]e|translate|list|paste|copy"
+_LEAK_SECRET: Final = r"hidden|secret|initial|original|confidential|private|internal"
+_LEAK_ADJECTIVES: Final = (
+    r"full|entire|exact|complete|hidden|secret|initial|original|confidential|private|internal"
+)
 _AI: Final = (
     r"AI(?:\s+(?:assistants?|models?|agents?))?|assistants?|LLMs?|language\s+models?|models?|"
     r"chatbots?|agents?|bots?|ChatGPT|GPT|Claude|Gemini|Copilot"
@@ -130,8 +140,14 @@ _DETECTORS: Final = (
             r"(?:system\s+(?:prompt|message|instructions)|prompt|instructions)"
             r"|the\s+(?:(?:full|entire|exact|complete)\s+)?system\s+prompt(?=\s+(?:verbatim|word))"
             r"|the\s+(?:hidden|secret|initial|original)\s+(?:system\s+)?(?:prompt|instructions))\b"
-            r"|\b(?:ignore|disregard|forget)\s+(?:all\s+|the\s+)?(?:above|previous|prior)"
-            r"\s*(?:and|,|\.|;)"
+            rf"|\b(?:{_LEAK_WEAK_VERBS})\s+(?:your|the)\s+(?:(?:{_LEAK_SECRET})\s+"
+            r"(?:system\s+)?(?:prompt|instructions|message)|system\s+(?:prompt|message|instructions))\b"
+            # "Repeat the words above starting with the phrase 'You are'".
+            r"|\brepeat\s+(?:all\s+)?(?:of\s+)?(?:the\s+)?(?:words|text|lines|everything)\s+"
+            r"(?:above|before\s+this)\b"
+            r"(?=[^.\n]{0,40}?(?:starting\s+with|verbatim|word\s+for\s+word))"
+            r"|\b(?:ignore|disregard|forget|never\s*mind)\s+(?:all\s+|the\s+)?"
+            r"(?:above|previous|prior)\s*(?:and|,|\.|;)"
             r"|\bforget\s+(?:about\s+)?everything\s+(?:above|before|prior"
             r"|you\s+(?:were|have\s+been)\s+told|(?:i|we)\s+(?:said|told\s+you))"
             r"|\byour\s+new\s+instructions\s+(?:are|follow)\b"
@@ -162,11 +178,14 @@ _DETECTORS: Final = (
             "stop",
             "pay",
             "your",
+            "never",
+            "nevermind",
             "lay",
             "cast",
             "push",
             *("print", "reveal", "repeat", "output", "show", "display", "disclose", "leak"),
-            *("recite", "dump", "divulge", "write", "tell", "share", "give"),
+            *("recite", "dump", "divulge", "write", "tell", "share", "give", "summarize"),
+            *("summarise", "translate", "list", "paste", "copy"),
         ),
     ),
     # The same imperative in French, German, Spanish, Portuguese, Italian and Chinese.
@@ -182,6 +201,12 @@ _DETECTORS: Final = (
             r"vorausgegangenen|obigen)\s+(?:anweisungen|instruktionen|befehle|vorgaben|regeln)"
             r"|(?<!\w)(?:проигнорируй|игнорируй|забудь)(?:те)?\s+(?:все\s+)?(?:предыдущие|"
             r"прежние|прошлые|вышеуказанные)\s+(?:инструкции|указания|команды|правила)"
+            r"|\b(?:zignoruj|zapomnij)\s+(?:o\s+)?(?:wszystkie|wszystkich)\s+(?:poprzednie|"
+            r"wcześniejsze|poprzednich|wcześniejszych)\s+(?:instrukcje|polecenia|instrukcjach|"
+            r"poleceniach)"
+            r"|\b(?:önceki|onceki)\s+(?:tüm|bütün)\s+(?:talimatları|talimatlari|komutları|"
+            r"yönergeleri)\s+(?:yok\s+say|görmezden\s+gel|unut)"
+            r"|(?:以前|これまで|上記|前)の(?:指示|命令|指令|プロンプト)(?:を|は)?(?:すべて|全て)?無視"
             r"|\b(?:ignora|ignore|olvida|olvide)\s+todas\s+(?:las\s+)?"
             r"(?:instrucciones|indicaciones)\s+(?:anteriores|previas)"
             r"|\b(?:ignore|ignora|esqueça|esqueca)\s+todas\s+(?:as\s+)?"
@@ -196,7 +221,8 @@ _DETECTORS: Final = (
             *("vergessen", "ignora", "olvida", "olvide", "esqueça", "esqueca", "dimentica"),
             "忽略",
             *("проигнорируй", "игнорируй", "забудь", "проигнорируйте", "игнорируйте"),
-            "забудьте",
+            *("забудьте", "zignoruj", "zapomnij", "önceki", "onceki", "以前の", "これまでの"),
+            *("上記の", "前の"),
         ),
     ),
     # ChatML, Llama 3, Phi and GPT special tokens; DeepSeek's full-width bars; Llama 2; Gemma.
@@ -271,15 +297,42 @@ _DETECTORS: Final = (
     _Detector(
         ROLE,
         re.compile(
-            r"\b(?i:developer|god|jailbreak|DAN|unrestricted|unfiltered)\s+(?i:mode)\s*[:=]?\s*"
-            r"(?i:enabled|activated|engaged|on)\b"
+            r"(?:\b(?i:enable|activate|enter|engage|turn\s+on|switch\s+on|switch\s+to)\s+"
+            r"(?:(?i:the)\s+)?(?i:developer|god|jailbreak|DAN|unrestricted|unfiltered)\s+(?i:mode)\b"
+            r"|\b(?i:developer|god|jailbreak|DAN|unrestricted|unfiltered)\s+(?i:mode)\s*[:=]?\s*"
+            r"(?i:(?:has\s+been|is\s+now|is)\s+)?(?i:enabled|activated|engaged|on|switched\s+on"
+            r"|turned\s+on)\b)"
             # A banner on its own, or one that speaks of a model's answers: "Developer mode
             # enabled means you can turn on USB debugging" is a phone's setting, "god mode
             # activated" a game's.
             r"(?=[ \t]*(?:[.!\n]|$)|[\s\S]{0,300}?\b(?i:chatgpt|gpt|ai|assistant|language\s+model"
-            r"|llm|chatbot|openai|responses?|replies|censor\w*|polic(?:y|ies)|guidelines)\b)"
+            r"|llm|chatbot|openai|respon\w*|repl(?:y|ies)|censor\w*|filter(?:s|ing|ed)?|restrict\w*"
+            r"|polic(?:y|ies)|guidelines)\b)"
         ),
-        ("developer", "god", "jailbreak", "dan", "unrestricted", "unfiltered"),
+        (
+            *("developer", "god", "jailbreak", "dan", "unrestricted", "unfiltered", "enable"),
+            *("activate", "enter", "engage", "turn", "switch"),
+        ),
+    ),
+    # Orders declared void rather than ignored: "your earlier orders are void", "the
+    # instructions you received earlier no longer apply", "everything above this line is void".
+    _Detector(
+        INJECTION,
+        re.compile(
+            rf"\byour\s+(?:(?:{_SCOPES})\s+)?(?:{_ORDERS}|orders)\s+(?:are|is)\s+(?:now\s+)?"
+            rf"(?:{_VOID})"
+            rf"|\b(?:{_ORDERS}|orders)\s+(?:that\s+)?you\s+(?:have\s+been\s+given|were\s+given|"
+            r"have\s+received|received|got)\s+(?:[\w-]+\s+){0,2}?"
+            rf"(?:no\s+longer\s+apply|(?:are|is)\s+(?:now\s+)?(?:{_VOID}))"
+            r"|\b(?:everything|anything)\s+(?:above|before|prior)(?:\s+this\s+(?:line|point|message))?"
+            rf"\s+is\s+(?:now\s+)?(?:{_VOID}|irrelevant)",
+            re.IGNORECASE,
+        ),
+        (
+            *("your", "instructions", "instruction", "rules", "rule", "guidelines", "guideline"),
+            *("directives", "orders", "commands", "guidance", "prompts", "everything"),
+            "anything",
+        ),
     ),
 )
 _TOPIC: Final = re.compile(
