@@ -48,12 +48,7 @@ def sample_command(app: App, rate: float, seed: int, ids_file: TextIO | None) ->
     draw can be repeated and checked. Drawing again with the same seed over an unchanged
     ledger gives the same draw and records nothing new.
     """
-    ids = None
-    if ids_file is not None:
-        try:
-            ids = [line.strip() for line in ids_file if line.strip()]
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{ids_file.name}: not UTF-8 text: {exc.reason}") from None
+    ids = _read_ids(ids_file) if ids_file is not None else None
     with app.open_ledger(signing=True) as ledger:
         with Recorder(ledger) as recorder:
             draw = draw_review_sample(ledger, recorder, rate=rate, seed=seed, sample_ids=ids)
@@ -103,3 +98,27 @@ def _summary(draw: Draw) -> str:
     else:
         lines.append("the ledger holds this draw already: nothing new recorded")
     return "\n".join(lines)
+
+
+_ID_LINE = 256
+"""Longer than any sample id (`sha256:` and 64 hex digits): a line this long is no id, and
+reading on would let a file with no newline (/dev/zero) fill the memory."""
+
+
+def _read_ids(ids_file: TextIO) -> list[str]:
+    """The non-blank lines of an ids file, stripped; InputError at one that cannot be an id."""
+    ids: list[str] = []
+    number = 0
+    try:
+        while line := ids_file.readline(_ID_LINE):
+            number += 1
+            if len(line) >= _ID_LINE and not line.endswith("\n"):
+                raise InputError(
+                    f"{ids_file.name}: line {number} is longer than {_ID_LINE} characters: "
+                    "not a sample id"
+                )
+            if line.strip():
+                ids.append(line.strip())
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{ids_file.name}: not UTF-8 text: {exc.reason}") from None
+    return ids

@@ -63,6 +63,21 @@ def test_sample_from_a_file_of_ids(run: Run, home: Path, tmp_path: Path) -> None
     assert "4 of 8 samples in 1 stratum" in result.stderr
 
 
+def test_an_ids_file_without_line_ends_is_refused_not_read_whole(
+    run: Run, home: Path, tmp_path: Path
+) -> None:
+    # /dev/zero given as --ids was read as one endless line until memory ran out.
+    ids = recorded_home(run, home, tmp_path)
+    for path in (Path("/dev/zero"), tmp_path / "glued.txt"):
+        if path.parent == tmp_path:
+            path.write_text(ids[0] + "x" * 300 + ids[1])
+        result = run("review", "sample", "--rate", "0.5", "--seed", "9", "--ids", path, home=home)
+        assert result.exit_code == 2, result.output
+        assert stderr_lines(result) == [
+            f"synthguard: error: {path}: line 1 is longer than 256 characters: not a sample id"
+        ]
+
+
 def test_sample_errors_are_one_line_with_exit_2(run: Run, home: Path, tmp_path: Path) -> None:
     empty = run("review", "sample", "--rate", "0.1", "--seed", "1", home=home)
     assert empty.exit_code == 2
