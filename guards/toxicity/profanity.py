@@ -7,7 +7,9 @@ also scored as it reads with the usual disguises undone (`unmasked`), and its sc
 higher of the two: digits and symbols standing for letters inside a word that has letters
 (1 i, 3 e, 4 a, 0 o, 5 s, 7 t, @ a, $ s, ! i; 11 is ll, as English has many a double l and
 next to no double i: "bu11sh1t"), single letters spelled apart ("f u c k",
-"F.U.C.K"), and a word with letters starred out when exactly one word of a short list of
+"F.U.C.K", "b*i*t*c*h"), a letter said three times or more said once ("fuuuuck"), letters in
+their mathematical or full-width forms (NFKC: "𝐟𝐮𝐜𝐤") or as small capitals and other look-alikes
+("ꜰᴜᴄᴋ"), and a word with letters starred out when exactly one word of a short list of
 profanities fits it ("f***", "c*nt"). Numbers, code (`**kwargs`, `a*b`) and words nothing fits
 read as written.
 """
@@ -16,10 +18,12 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from synthguard.guards.backdoor.homoglyph import read_as_latin
 from synthguard.guards.model_card import ModelCard, files_digest
 from synthguard.guards.toxicity.extra import import_extra
 
@@ -29,8 +33,11 @@ OFFLINE_THRESHOLDS: dict[str, float] = {"offensive": 0.5}
 _LEET: Final = str.maketrans("134570@$!", "ieastoasi")
 # A word with a letter and a stand-in for one (not a number: a letter must be there).
 _DISGUISED: Final = re.compile(r"(?<![\w@$!])(?=[\w@$!]*[a-zA-Z])(?=[\w@$!]*[013457@$!])[\w@$!]+")
-# Three or more single letters, each parted from the next by one space, dot, dash or underscore.
-_SPELLED_APART: Final = re.compile(r"\b[a-zA-Z](?:[ ._-][a-zA-Z]){2,}\b")
+# Three or more single letters, each parted from the next by the same space, dot, dash,
+# underscore or star ("a b*i*t*c*h" is "a bitch").
+_SPELLED_APART: Final = re.compile(r"\b[a-zA-Z]([ ._*-])[a-zA-Z](?:\1[a-zA-Z])+\b")
+# A letter three times or more in a row; not w ("www.").
+_REPEATED: Final = re.compile(r"([a-vx-zA-VX-Z])\1{2,}")
 # A word with some letters starred or hashed out.
 _STARRED: Final = re.compile(r"(?<![\w*#])[a-zA-Z][a-zA-Z*#]*[*#][a-zA-Z*#]*(?![\w*#])")
 PROFANITIES: Final = tuple(
@@ -95,7 +102,10 @@ class OfflineBackend:
 
 def unmasked(text: str) -> str:
     """`text` as it reads with its disguised words undone (the module's docstring says which)."""
-    text = _SPELLED_APART.sub(lambda m: re.sub(r"[ ._-]", "", m.group()), text)
+    if not text.isascii():
+        text = read_as_latin(unicodedata.normalize("NFKC", text))
+    text = _REPEATED.sub(r"\1", text)
+    text = _SPELLED_APART.sub(lambda m: re.sub(r"[ ._*-]", "", m.group()), text)
     text = _DISGUISED.sub(lambda m: m.group().replace("11", "ll").translate(_LEET), text)
     return _STARRED.sub(_fill, text)
 

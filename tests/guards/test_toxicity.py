@@ -187,6 +187,13 @@ def test_clean_look_alikes_pass_the_offline_backend(offline: ToxicityGuard) -> N
         ("go f*** yourself", "go fuck yourself"),
         ("you dumb c*nt", "you dumb cunt"),
         ("this is bu11sh1t", "this is bullshit"),
+        ("You're a b*i*t*c*h.", "You're a bitch."),
+        ("You biiiiitch, get out of my sight.", "You bitch, get out of my sight."),
+        ("\U0001d41f\U0001d42e\U0001d41c\U0001d424 you", "fuck you"),
+        (
+            "\ua730\u1d1c\u1d04\u1d0b you, \u0280\u1d07\u1d1b\u1d00\u0280\u1d05.",
+            "fuck you, retard.",
+        ),
     ],
 )
 def test_disguised_profanity_is_read_undone_and_caught(
