@@ -273,6 +273,9 @@ def quarantine() -> None:
 def list_quarantine(app: App, show_all: bool) -> None:
     """List quarantined samples: id, the entry that quarantined it, and the rules."""
     with app.open_ledger() as ledger:
+        # The checks a writer makes before it signs (the home's kept tree, entries added
+        # without a key): a quarantine deleted from the database must not read as none.
+        ledger.check_history(signing=False)
         state = quarantine_state(ledger)
     shown = 0
     for held in state.values():

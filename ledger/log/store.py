@@ -828,17 +828,23 @@ class Ledger:
             return False  # not an envelope: the history checks name it
         return isinstance(payload, dict) and payload.get("schema_version") != 1
 
-    def check_history(self) -> None:
+    def check_history(self, *, signing: bool = True) -> None:
         """The checks a writer makes before it signs, made now (VerificationError as a write
         would raise it): the database holds the tree this home signed, and every entry since
         is signed by a ledger key and covered by a checkpoint one signed. For a command that
         decides from the ledger before it signs (a screen reads which samples are held), so
-        that it stops before it writes anything, not after."""
+        that it stops before it writes anything, not after; `signing=False` for one that
+        signs nothing (its message does not say "refusing to sign")."""
         try:
             with _Transaction(self.engine, durable=False) as cur:
                 self._sync(cur)
         except self._write_errors as exc:
             raise LedgerError(f"cannot read the ledger: {getattr(exc, 'orig', exc)}") from exc
+        except VerificationError as exc:
+            if signing:
+                raise
+            reason = str(exc).removeprefix("refusing to sign: ")
+            raise VerificationError(reason, seq=exc.seq) from exc
 
     def rekeep(self) -> Checkpoint | None:
         """Keep the database's tree as this home's (its latest checkpoint, checked as a new

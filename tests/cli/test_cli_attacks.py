@@ -437,9 +437,13 @@ def test_a_lifted_quarantine_stops_the_screen_before_it_writes(site: Site, how: 
         site.forge_checkpoint()
         listed = site("quarantine", "list")
         line = one_error(listed, "synthguard: verification failed: ")
-        assert f"entry {seq}: a review (an override) without a valid signature" in line
+        # Caught by the writer's checks it now makes first, then by the override's signature.
+        assert f"entry {seq}, appended since this home's last checkpoint, does not verify" in line
+        assert "refusing to sign" not in line
     else:
         site.sql("DELETE FROM entries WHERE seq = :q", q=quarantine)
+        # The list signs nothing, but reads the quarantine only over the tree the home kept.
+        one_error(site("quarantine", "list"), "synthguard: verification failed: ")
 
     third = site.screen("third")
     one_error(third, "synthguard: verification failed: ")
