@@ -158,11 +158,17 @@ def scan_records(
 
     `holding` narrows an event to the records whose payload holds some bytes: the caller's
     necessary condition for a record that can matter to it (a quarantining screening holds
-    `"quarantined"`), checked before the record is parsed. A record of an event in `signed`
+    `"quarantined"`), checked before the record is parsed. Every record yielded is the one its
+    stored leaf hash commits to (the hashes a writer's history checks bind to the tree its home
+    signed), and so is every entry passed over: an envelope edited in the database, its leaf
+    hash left alone, is a VerificationError, not a decision. A record of an event in `signed`
     (one that lifts what others decided: an override) must carry a valid signature by a key
     the ledger's signed key events allow at its place, checked on the envelope read here:
     VerificationError names one written into the database without a key.
     """
+    # Here, not at the top: the store builds on this module.
+    from synthguard.ledger.log.store import entry_leaf_hash
+
     names = {Event(event).value for event in events}
     checked = {Event(event).value for event in signed}
     timeline: KeyTimeline | None = None
@@ -171,6 +177,14 @@ def scan_records(
         (b'"event":"%s"' % name.encode(), (holding or {}).get(Event(name))) for name in names
     ]
     for entry in ledger.entries(0, stop):
+        # Every entry, not only those that match: a quarantine edited into an acceptance would
+        # otherwise just not be found.
+        if entry_leaf_hash(entry.seq, entry.envelope) != entry.leaf_hash:
+            raise VerificationError(
+                f"entry {entry.seq}: its envelope is not the one its leaf hash commits to: it "
+                "was edited in the database (run `synthguard verify`)",
+                seq=entry.seq,
+            )
         payload = record_payload(entry.seq, entry.envelope)
         if payload is None:
             continue

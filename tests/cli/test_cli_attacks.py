@@ -523,6 +523,36 @@ def test_forged_content_fails_verify_and_audit(site: Site, how: str) -> None:
     site.verifies()
 
 
+def test_a_quarantine_edited_into_an_acceptance_under_its_old_leaf_hash_is_refused(
+    site: Site,
+) -> None:
+    # The envelope rewritten ("quarantined" -> "accepted"), its leaf hash column left alone:
+    # the history checks compare stored leaf hashes, so the readers of the quarantine must
+    # check that every envelope they pass over is the one its leaf hash commits to. A screen
+    # once accepted X and signed for it.
+    site.stock()
+    assert site.release("v0", *CLEAN).exit_code == 0
+    held = site.seq_of(X, "screened", "quarantined")
+    envelope = json.loads(site.entry(held)["envelope"])
+    payload = json.loads(base64.b64decode(envelope["payload"]))
+    payload["detail"]["outcome"] = "accepted"
+    envelope["payload"] = base64.b64encode(canonical_json(payload)).decode()
+    site.sql(
+        "UPDATE entries SET envelope = :e WHERE seq = :q",
+        e=json.dumps(envelope, separators=(",", ":")).encode(),
+        q=held,
+    )
+    size = site.size()
+    for command in (("quarantine", "list"), ("quarantine", "release", X, "--reason", "ok")):
+        line = one_error(site(*command), "synthguard: verification failed: ")
+        assert f"entry {held}" in line
+    third = site.screen("third")
+    line = one_error(third, "synthguard: verification failed: ")
+    assert f"entry {held}: its envelope is not the one its leaf hash commits to" in line
+    assert not (site.tmp / "third" / "accepted.jsonl").exists()
+    assert site.size() == size
+
+
 def test_a_quarantine_hidden_by_its_index_columns_is_tampering_not_no_quarantine(
     site: Site,
 ) -> None:
