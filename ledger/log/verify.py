@@ -229,6 +229,12 @@ class _Snapshot:
                     f"sample {sample_id}: the stored content does not hash to its digest: it "
                     "was changed in the database"
                 )
+            if sample_id in self.content and self.content_error is None:
+                # The table's key forbids it: rebuilt without one, a reader may take either.
+                self.content_error = VerificationError(
+                    f"sample {sample_id}: two content rows are stored for it: the samples "
+                    "table was changed in the database"
+                )
             self.content[sample_id] = actual
 
 
@@ -402,8 +408,11 @@ class _Facts:
                     digests[sample_id] = {known, signed_digest}
                 else:
                     known.add(signed_digest)
+            # Erased is the state after the last of these: a sample made again after its
+            # erasure has content again.
             if event in _MAKING:
                 self.made.add(sample_id)
+                self.erased.discard(sample_id)
             elif event == "erased":
                 self.erased.add(sample_id)
 
@@ -556,11 +565,17 @@ def _index_problem(kind: str, body: dict[str, Any], signer: str, entry: EntryVie
 
 def _verify_content(snapshot: _Snapshot, facts: _Facts) -> None:
     """Every stored content row hashes to its digest, which a record of its sample signs; no
-    made sample lacks content unless a signed `erased` record removed it."""
+    made sample lacks content unless a signed `erased` record removed it, and none a signed
+    `erased` record removed (and nothing made again since) has content."""
     if snapshot.content_error is not None:
         raise snapshot.content_error
     content = snapshot.content
     for sample_id, actual in content.items():
+        if sample_id in facts.erased:
+            raise VerificationError(
+                f"sample {sample_id}: content is stored although a signed `erased` record "
+                "removed it: it was put back in the database"
+            )
         signed = facts.signs(sample_id, "sha256:" + actual.hex())
         if signed is None:
             raise VerificationError(

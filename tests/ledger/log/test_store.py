@@ -150,6 +150,55 @@ def test_erase_deletes_content_and_the_ledger_still_verifies(ledger_db, ledger_r
     verify_ledger(ledger_db)
 
 
+def test_content_put_back_after_a_signed_erasure_fails_verify(
+    ledger_db, ledger_records, ledger_attacker
+):
+    # An erasure undone from a backup, without a key: the report would count the text again.
+    records, contents = ledger_records(ledger_db.key_id, 2)
+    ledger_db.append(records, contents)
+    target = records[0]
+    stored = ledger_attacker(ledger_db.url).execute(
+        "SELECT sample_id, digest, content FROM samples WHERE sample_id = :s", s=target.sample_id
+    )
+    ledger_db.erase(_erased(target, ledger_db.key_id))
+    ledger_db.checkpoint()
+    verify_ledger(ledger_db)
+
+    attacker = ledger_attacker(ledger_db.url)
+    attacker.execute(
+        "INSERT INTO samples (sample_id, digest, content) VALUES (:s, :d, :c)",
+        s=stored[0][0],
+        d=stored[0][1],
+        c=stored[0][2],
+    )
+    with pytest.raises(VerificationError, match="content is stored although a signed `erased`"):
+        verify_ledger(ledger_db)
+
+
+def test_a_second_content_row_for_a_sample_fails_verify(ledger_db, ledger_records, ledger_attacker):
+    # The samples table's key dropped, a forged row beside the genuine one (its digest
+    # recomputed): one reader takes the first row, another the last.
+    records, contents = ledger_records(ledger_db.key_id, 2)
+    ledger_db.append(records, contents)
+    ledger_db.checkpoint()
+    attacker = ledger_attacker(ledger_db.url)
+    if attacker.engine.dialect.name == "postgresql":
+        attacker.execute("ALTER TABLE samples DROP CONSTRAINT samples_pkey")
+    else:
+        attacker.execute("CREATE TABLE loose AS SELECT * FROM samples")
+        attacker.execute("DROP TABLE samples")
+        attacker.execute("ALTER TABLE loose RENAME TO samples")
+    forged = "forged text"
+    attacker.execute(
+        "INSERT INTO samples (sample_id, digest, content) VALUES (:s, :d, :c)",
+        s=records[0].sample_id,
+        d="sha256:" + hashlib.sha256(forged.encode()).hexdigest(),
+        c=forged,
+    )
+    with pytest.raises(VerificationError, match="two content rows are stored for it"):
+        verify_ledger(ledger_db)
+
+
 def test_a_key_event_is_appended_alone(ledger_db, ledger_records):
     records, _ = ledger_records(ledger_db.key_id, 2)
     event = ledger_db.key_event(KeyAction.ADDED, SigningKey.generate())

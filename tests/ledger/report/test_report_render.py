@@ -381,6 +381,11 @@ def test_embedded_report_absent_or_malformed() -> None:
     _one_line_input_error(broken, "not base64")
     truncated = re.sub(r"(<!-- synthguard-report\n)[A-Za-z0-9+/]{8}", r"\1", markdown)
     _one_line_input_error(truncated, "embedded synthguard report")
+    # Openings without a closing: each was once read to the end of the text (32,000 of them,
+    # 700 KB, took over 30 s); an opening before the real report is part of what it holds.
+    _one_line_input_error("<!-- synthguard-report" * 32_000, "no embedded synthguard report")
+    _one_line_input_error('<script type="application/json" id="synthguard-report">' * 12_000, "no")
+    _one_line_input_error("<!-- synthguard-report\n" + markdown, "not base64")
 
 
 # Charts
