@@ -186,6 +186,12 @@ def audit_report(
         f"{recomputed.general.checkpoint.root_hash}, not {general.checkpoint.root_hash}",
     )
     audit.add("report figures", not mismatches, _figures_detail(mismatches))
+    held = ledger.size()
+    if general.checkpoint.size < held:
+        audit.notes.append(
+            f"the report covers the ledger's first {general.checkpoint.size} entries; it holds "
+            f"{held} now: what was added since is in no figure of this report"
+        )
     try:
         rendered = fmt.render(recomputed, RenderContext(ledger, path, release_dir))
     except SynthguardError as exc:  # a release folder it describes that does not check out

@@ -52,7 +52,7 @@ def read_named_file(path: Path, what: str, limit: int = MAX_BYTES) -> bytes:
     return data
 
 
-PIPE_SECONDS = 30
+PIPE_SECONDS = 10
 
 
 def _read_pipe(fd: int, limit: int) -> bytes:

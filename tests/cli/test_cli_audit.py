@@ -95,6 +95,13 @@ def test_a_report_still_audits_after_the_ledger_grew(demo: Path) -> None:
     assert recorded.exit_code == 0, recorded.output
     code, stdout = audit(demo, "--report", demo / "report.html", "--release", demo / "release")
     assert code == 0, stdout
+    # Passing, but an auditor is told the report leaves out what came after it.
+    size = embedded_report((demo / "report.html").read_text()).general.checkpoint.size
+    with Home(home).open() as ledger:
+        held = ledger.size()
+    assert f"note: the report covers the ledger's first {size} entries; it holds {held} now" in (
+        stdout
+    )
 
 
 def test_a_changed_release_row_fails_the_audit(demo: Path) -> None:
