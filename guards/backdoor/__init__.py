@@ -13,10 +13,11 @@ payload is made of, and echoes), `invisible`, `homoglyph`, `injection`.
 """
 
 from synthguard.guards.backdoor.guard import BackdoorConfig, BackdoorGuard
-from synthguard.guards.backdoor.homoglyph import find_mixed_script
+from synthguard.guards.backdoor.homoglyph import find_mixed_script, read_as_latin
 
 __all__ = [
     "BackdoorConfig",
     "BackdoorGuard",
     "find_mixed_script",
+    "read_as_latin",
 ]

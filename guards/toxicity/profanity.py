@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from synthguard.guards.backdoor.homoglyph import read_as_latin
+from synthguard.guards.backdoor import read_as_latin
 from synthguard.guards.model_card import ModelCard, files_digest
 from synthguard.guards.toxicity.extra import import_extra
 
