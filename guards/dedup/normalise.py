@@ -5,14 +5,19 @@ folds case (`Straße` = `STRASSE`), punctuation (Unicode categories P*) is delet
 characters (format Cf, controls Cc, variation selectors, fillers) are dropped, and whitespace
 runs become one space. A copy with a zero-width space inside a word, curly instead of straight
 quotes or a trailing full stop normalises to the same text, so it is an exact duplicate.
-Symbols (S*: `$`, `+`, `=`) and digits stay: `$5` and `5` are different texts.
+What joins or wraps words is a word break, not deleted (version 2): dashes and connectors
+(`ORM-mapped`, `for_use` are `orm mapped`, `for use`), slashes, backticks and bars (Markdown's
+code spans and tables); and a word made only of `>` (a quote's mark) is dropped. A copy joined
+with hyphens or underscores, or wrapped in Markdown, shares the original's words (version 1
+deleted them, and such a copy shared none of its shingles). Other symbols (S*: `$`, `+`, `=`)
+and digits stay: `$5` and `5` are different texts.
 """
 
 from __future__ import annotations
 
 import unicodedata
 
-NORMALISATION_VERSION = 1
+NORMALISATION_VERSION = 2
 """Bumped whenever `normalised_words` changes what it returns: stored digests depend on it."""
 
 # Invisible characters outside Cf/Cc: variation selectors, the combining grapheme joiner,
@@ -37,7 +42,7 @@ class _Folding(dict[int, str | None]):
         char = chr(code)
         category = unicodedata.category(char)
         value: str | None
-        if char.isspace():
+        if char.isspace() or category in ("Pd", "Pc") or char in _BREAKS:
             value = " "
         elif category[0] == "P" or category in ("Cf", "Cc") or code in INVISIBLE:
             value = None
@@ -47,6 +52,9 @@ class _Folding(dict[int, str | None]):
         return value
 
 
+_BREAKS = frozenset("/\\`|")
+"""Symbols and punctuation that join or wrap words rather than belong to one."""
+
 _FOLDING = _Folding()
 for _code in range(128):
     _FOLDING.__missing__(_code)  # the ASCII entries, up front
@@ -54,16 +62,25 @@ for _code in range(128):
 # characters the table drops are deleted, and those it makes a space are whitespace already,
 # which `split` treats alike.
 _ASCII_DROPPED = bytes(code for code in range(128) if _FOLDING[code] is None)
+_ASCII_TABLE = bytes(32 if _FOLDING[code] == " " else code for code in range(256))
 
 
 def normalised_words(text: str) -> list[str]:
     """Return the words of `text` in the normal form in which copies compare equal."""
     if text.isascii():
         # NFKC leaves ASCII alone and casefold is lower() there: skip the Unicode machinery.
-        return text.encode().lower().translate(None, _ASCII_DROPPED).decode().split()
+        words = text.encode().lower().translate(_ASCII_TABLE, _ASCII_DROPPED).decode().split()
+        return _unquoted(words) if ">" in text else words
     folded = unicodedata.normalize("NFKC", text).casefold()
     folded = unicodedata.normalize("NFKC", folded).translate(_FOLDING)
     # Dropping a character can bring a base letter and a combining mark together: compose again.
     if not unicodedata.is_normalized("NFKC", folded):
         folded = unicodedata.normalize("NFKC", folded).translate(_FOLDING)
-    return folded.split()
+    words = folded.split()
+    return _unquoted(words) if ">" in folded else words
+
+
+def _unquoted(words: list[str]) -> list[str]:
+    """The words without those made only of `>`: a Markdown quote's marks (`> `, `>> `), and
+    the doctest prompt and arrows that mean as little to a copy."""
+    return [word for word in words if word.strip(">")]

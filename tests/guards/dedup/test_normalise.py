@@ -38,6 +38,14 @@ INVISIBLE = [
         ("¿Qué tal? ¡Bien!", "qué tal bien"),
         ("中文，测试。", "中文测试"),
         ("U.S.A.", "usa"),
+        # What joins or wraps words breaks them (version 2).
+        ("declare_a new ORM-mapped construct", "declare a new ORM mapped construct"),
+        ("and/or a\\b", "and or a b"),
+        ("use `Column` in | a | table", "use Column in a table"),
+        (
+            "> Attaches an option\n> to the command.\n>> nested",
+            "attaches an option to the command nested",
+        ),
         ("don't", "dont"),
     ],
 )
