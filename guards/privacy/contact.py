@@ -96,6 +96,16 @@ _PHONE_WORDS = re.compile(
 )
 _PHONE_WORDS_BEFORE = 40
 """How far before a bare run of digits `_PHONE_WORDS` is looked for."""
+# Right before a number, what makes it a part's, an order's or a ticket's ("part no.
+# 351-565-5109"), unless a word that asks to dial comes before too.
+_PART_WORDS = re.compile(
+    r"\b(?:part|item|model|serial|order|invoice|sku|catalog(?:ue)?|product|article|ref|"
+    r"reference|ticket|tracking|batch|lot)\s*(?:no\.?|nr\.?|number|num\.?|#|n°|id)?\s*[:#]?\s*$",
+    re.IGNORECASE,
+)
+_DIAL_NEARBY = re.compile(
+    r"\b(?:phone|tel|telephone|call|mobile|cell|fax|whatsapp|sms|dial|ring)\b", re.IGNORECASE
+)
 # For a number of another region's plan, only a word that asks to dial ("order no. 0123 4567
 # 890" is an order's number), right before it or a few small words before it.
 _DIAL_WORD = (
@@ -312,6 +322,12 @@ def _judged(
         and not _PHONE_WORDS.search(text, max(0, start - _PHONE_WORDS_BEFORE), start)
     ):
         why = "bare-digits"
+    if (
+        why is None
+        and _PART_WORDS.search(text, max(0, start - _PHONE_WORDS_BEFORE), start)
+        and not _DIAL_NEARBY.search(text, max(0, start - _PHONE_WORDS_BEFORE), start)
+    ):
+        why = "part-number"
     return judged(start, end, "phone", rule, preview, why)
 
 

@@ -129,6 +129,7 @@ LOOKALIKES = [
     ("Call (415) 555-0123 in the film.", "phone", "phone/fictional"),
     ("INT_MAX is 2147483647 on this platform.", "phone", "phone/bare-digits"),
     ("The ratio -2096165693 overflowed.", "phone", "phone/numeric"),
+    ("Order part no. 212-736-5000 from the catalogue.", "phone", "phone/part-number"),
     # Templates' and hosting services' addresses, numbered sections, public digests.
     ("Write to user@domain.com or name@yourcompany.com.", "email", "email/example-domain"),
     ("Any local-part@domain.tld is valid.", "email", "email/example-domain"),
@@ -157,6 +158,11 @@ def test_each_lookalike_passes_and_says_why(text: str, kind: str, rule: str) -> 
     findings, lookalikes = DETECTOR.scan(sample_from_row({"text": text}))
     assert findings == []
     assert rule in {f.rule for f in lookalikes if f.kind == kind}
+
+
+def test_a_part_number_shaped_as_a_phone_is_one_only_beside_a_word_that_asks_to_dial() -> None:
+    findings, _ = DETECTOR.scan(sample_from_row({"text": "Call me, order no. 212-736-5000."}))
+    assert [f.rule for f in findings] == ["phone/libphonenumber"]
 
 
 IDENTIFIERS = [
