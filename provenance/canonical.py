@@ -222,6 +222,17 @@ def _encode_array(value: Sequence[Any], out: list[str]) -> None:
     out.append("]")
 
 
+def json_copy(value: Any) -> Any:
+    """`value` with every dict and list copied (a tuple becomes a list, as JSON has it);
+    strings, numbers and other leaves are immutable and shared. For taking a snapshot of a
+    caller's JSON value, so a later change to the caller's object changes nothing signed."""
+    if isinstance(value, Mapping):
+        return {key: json_copy(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_copy(item) for item in value]
+    return value
+
+
 def digest(data: bytes) -> str:
     """Return `sha256:<hex>` of some bytes."""
     return DIGEST_PREFIX + hashlib.sha256(data).hexdigest()

@@ -24,7 +24,7 @@ from collections.abc import Generator as SyncGenerator
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from synthguard.provenance.canonical import canonical_json, digest_json
+from synthguard.provenance.canonical import canonical_json, digest_json, json_copy
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.record import Generator, Origin, Source
 from synthguard.provenance.recorder import Item, Recorder, as_sources, unknown_depth
@@ -380,7 +380,9 @@ class _Plan:
         identity = self._identities.get(key)
         if identity is None:
             if self.base is not None:
-                merged = {**self.base.parameters, **parameters}
+                # `model_copy` does not validate: the merged values are copied here, so the
+                # identity, which is cached, holds none of the caller's objects.
+                merged = json_copy({**self.base.parameters, **parameters})
                 identity = self.base.model_copy(update={"parameters": merged})
             else:
                 assert model is not None
@@ -474,14 +476,23 @@ def _sync_generator(plan: _Plan) -> Callable[..., Any]:
         plan.check_parents(call)
         inner = function(*args, **kwargs)
         try:
-            sent = None
+            sent: Any = None
+            thrown: BaseException | None = None
             while True:
                 try:
-                    value = inner.send(sent)
+                    value = inner.send(sent) if thrown is None else inner.throw(thrown)
                 except StopIteration as stop:
                     return stop.value
                 recorder.commit(plan.items(call, value, "yielded"))
-                sent = yield value
+                sent, thrown = None, None
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    raise
+                except BaseException as exc:
+                    # Thrown in by the caller (`throw`): the wrapped generator gets it, as
+                    # `yield from` would hand it over; what it yields next is recorded.
+                    thrown = exc
         except BaseException as exc:
             plan.settle(exc)
             raise
@@ -499,14 +510,24 @@ def _async_generator(plan: _Plan) -> Callable[..., Any]:
         await plan.resolve(call)
         inner = function(*args, **kwargs)
         try:
-            sent = None
+            sent: Any = None
+            thrown: BaseException | None = None
             while True:
                 try:
-                    value = await inner.asend(sent)
+                    if thrown is None:
+                        value = await inner.asend(sent)
+                    else:
+                        value = await inner.athrow(thrown)
                 except StopAsyncIteration:
                     return
                 await recorder.commit_async(plan.items(call, value, "yielded"))
-                sent = yield value
+                sent, thrown = None, None
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    raise
+                except BaseException as exc:
+                    thrown = exc  # thrown in by the caller (`athrow`): handed over, as above
         except BaseException as exc:
             await plan.asettle(exc)
             raise

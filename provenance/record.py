@@ -24,7 +24,7 @@ from pydantic import (
     field_validator,
 )
 
-from synthguard.provenance.canonical import EncodedDict, Fragment, canonical_json
+from synthguard.provenance.canonical import EncodedDict, Fragment, canonical_json, json_copy
 from synthguard.provenance.errors import InputError
 
 SCHEMA_VERSION: Literal[2] = 2
@@ -75,6 +75,14 @@ class Generator(BaseModel):
     version: str | None = Field(default=None, description="Model version or revision.")
     parameters: dict[str, Any] = Field(default_factory=dict, description="Sampling parameters.")
     seed: int | None = None
+
+    @field_validator("parameters")
+    @classmethod
+    def _own_parameters(cls, parameters: dict[str, Any]) -> dict[str, Any]:
+        # A copy of its own: the caller's dict (a sampling config reused across calls) may
+        # change after this generator is made, and records are signed from it later.
+        copied: dict[str, Any] = json_copy(parameters)
+        return copied
 
     def canonical(self) -> Fragment:
         """The canonical JSON of this generator, computed once per object (it repeats in

@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import threading
 import uuid
 import weakref
@@ -160,6 +161,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._appended = 0
         self._closed = False
+        self._process = os.getpid()
         self._executor: ThreadPoolExecutor | None = None
         self._committer: GroupCommitter[Item] | None = None
         self._writer: BackgroundWriter[Item] | None = None
@@ -505,7 +507,7 @@ class Recorder:
             self._commit_now(items)
 
     def _commit_now(self, items: Sequence[Item]) -> None:
-        self._check_open()
+        self._check_committable()
         if not items:
             return
         if self._writer is not None:
@@ -525,7 +527,7 @@ class Recorder:
             await self._commit_now_async(items)
 
     async def _commit_now_async(self, items: Sequence[Item]) -> None:
-        self._check_open()
+        self._check_committable()
         if not items:
             return
         if self._writer is not None:
@@ -577,6 +579,7 @@ class Recorder:
     def flush(self) -> None:
         """Commit what this thread's open batches hold, and wait until every record handed
         over is committed; raise the writer's error, if it failed."""
+        self._check_committable()
         for batch in _OPEN_BATCHES.get():
             if batch.recorder is self and batch.items:
                 items, batch.items = batch.items, []
@@ -588,6 +591,7 @@ class Recorder:
 
     async def aflush(self) -> None:
         """`flush` without blocking the event loop."""
+        self._check_committable()
         for batch in _OPEN_BATCHES.get():
             if batch.recorder is self and batch.items:
                 items, batch.items = batch.items, []
@@ -638,6 +642,19 @@ class Recorder:
         if self._closed:
             raise LedgerError("this recorder is closed; make a new one to record more")
         self._writer_raise()
+
+    def _check_committable(self) -> None:
+        """`_check_open`, and this is the process the recorder was made in. A forked copy may
+        prepare records (the screen's workers do, and sign them), never commit them: it has no
+        writer thread (buffered: the records would be lost) and shares the parent's database
+        connection (durable), which SQLite forbids."""
+        self._check_open()
+        if os.getpid() != self._process:
+            raise LedgerError(
+                f"this recorder was made in process {self._process}, not in this one "
+                f"({os.getpid()}): a forked worker cannot record through it; return the "
+                "samples to that process, or open the ledger and make a Recorder in the worker"
+            )
 
     def _open_batch(self) -> RecordBatch | None:
         for batch in reversed(_OPEN_BATCHES.get()):
@@ -740,6 +757,9 @@ class Recorder:
         detail: dict[str, Any] | None = None,
     ) -> Item:
         self._check_open()
+        # What is stored under the record's digest is the row as it is now: a caller may go on
+        # changing the row it holds (a buffered or batched commit stores it later).
+        sample = sample.detached()
         record = LineageRecord(
             event=event,
             sample_id=sample.id,
@@ -776,7 +796,7 @@ class RecordBatch:
 
     def add(self, items: Sequence[Item]) -> None:
         """Take records into the batch; commit them once `batch_size` are waiting."""
-        self.recorder._check_open()
+        self.recorder._check_committable()
         self.items.extend(items)
         self.recorder._remember(items)
         if len(self.items) < self.recorder.batch_size:

@@ -17,7 +17,12 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthguard.provenance.canonical import canonical_json, digest_json, parse_digest
+from synthguard.provenance.canonical import (
+    canonical_json,
+    digest_json,
+    json_copy,
+    parse_digest,
+)
 from synthguard.provenance.errors import InputError
 
 SampleKind = Literal["alpaca", "chat", "text"]
@@ -82,6 +87,16 @@ class Sample:
         # its id. Content holds only strings, lists and dicts, so equal values are equal JSON.
         same = self.content == self.row
         object.__setattr__(self, "id", self.digest if same else _digest_of(self.content))
+
+    def detached(self) -> Sample:
+        """This sample with a row of its own: the row's dicts and lists copied, so a caller
+        who still holds the row it was read from (a generator's return value) can change it
+        without changing what is stored under this sample's digest."""
+        row = self.row
+        # Most rows are one level of strings: a shallow copy is a whole one.
+        flat = all(type(value) is str for value in row.values())
+        copied = dict(row) if flat else json_copy(row)
+        return _restored(self.kind, self.content, copied, self.id, self.digest)
 
     def __reduce__(self) -> tuple[Callable[..., Sample], tuple[Any, ...]]:
         # Pickled as its fields, digests included: a slotted dataclass pickles through a
