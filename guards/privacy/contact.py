@@ -157,7 +157,7 @@ def may_hide_email(text: str) -> bool:
 
 def may_hold_email(text: str) -> bool:
     """Whether `text` may hold an address, plain or obfuscated (`find_emails`' condition)."""
-    return any(sign in text for sign in _AT_SIGNS) or may_hide_email(text)
+    return any(map(text.__contains__, _AT_SIGNS)) or may_hide_email(text)
 
 
 def _obfuscated_emails(text: str) -> Iterator[Hit]:

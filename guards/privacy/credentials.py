@@ -56,7 +56,11 @@ from detect_secrets.plugins.high_entropy_strings import (
 from detect_secrets.plugins.ibm_cloud_iam import IbmCloudIamDetector
 from detect_secrets.plugins.ibm_cos_hmac import IbmCosHmacDetector
 from detect_secrets.plugins.jwt import JwtTokenDetector
-from detect_secrets.plugins.keyword import CONFIG_DENYLIST_REGEX_TO_GROUP, KeywordDetector
+from detect_secrets.plugins.keyword import (
+    CONFIG_DENYLIST_REGEX_TO_GROUP,
+    DENYLIST,
+    KeywordDetector,
+)
 from detect_secrets.plugins.mailchimp import MailchimpDetector
 from detect_secrets.plugins.npm import NpmDetector
 from detect_secrets.plugins.openai import OpenAIDetector
@@ -420,13 +424,15 @@ def _looks_generated(value: str) -> bool:
 class Trigger:
     """A necessary condition for a plugin to match a line: a whitespace-free run of at least
     `shortest` characters (the shortest match its expressions allow), one of `words` (in lower
-    case when `lowered`), and one of `also` when given."""
+    case when `lowered`), one of `also` when given, a match of `pattern` when given, and, in an
+    ASCII line, a match of `ascii_lowered` in its lower case when given."""
 
     words: tuple[str, ...]
     shortest: int = 0
     lowered: bool = False
     also: tuple[str, ...] = ()
     pattern: re.Pattern[str] | None = None
+    ascii_lowered: re.Pattern[str] | None = None
 
     def fires(self, text: str, lowered: str) -> bool:
         """Whether the plugin could match in `text` (`lowered` is `text.lower()`)."""
@@ -442,7 +448,13 @@ class Trigger:
                     break
             else:
                 return False
-        return self.pattern is None or self.pattern.search(text) is not None
+        if self.pattern is not None and self.pattern.search(text) is None:
+            return False
+        return (
+            self.ascii_lowered is None
+            or not text.isascii()
+            or self.ascii_lowered.search(lowered) is not None
+        )
 
 
 def _quoted_run(plugin: HighEntropyStringsPlugin, shortest: int) -> re.Pattern[str]:
@@ -451,6 +463,14 @@ def _quoted_run(plugin: HighEntropyStringsPlugin, shortest: int) -> re.Pattern[s
     lines of prose and code."""
     charset = re.escape(plugin.charset)
     return re.compile(rf"(['\"])[{charset}]{{{shortest},}}\1")
+
+
+# Every expression of the keyword plugins (quoted and config-file) holds one of detect-secrets'
+# keywords (`api_?key`, `password`, `secret`, ...), most of them case-insensitively: one search
+# for those instead of five expressions on each line that holds "key" or "pass". Its keywords
+# are in lower case, and in an ASCII string a case-insensitive match is one in the lower case;
+# elsewhere (a dotless i or a long s matches `i` or `s` case-insensitively) it is not asked.
+_DENYLISTED: Final = re.compile("|".join(DENYLIST))
 
 
 TRIGGERS: Final[dict[type[BasePlugin], Trigger]] = {
@@ -473,9 +493,15 @@ TRIGGERS: Final[dict[type[BasePlugin], Trigger]] = {
     # The plugin keeps formally valid tokens only: a JSON header, at least '{"a":1}' encoded.
     JwtTokenDetector: Trigger(("eyJ",), 12),
     # Without a file type the keyword plugin reads only quoted values.
-    KeywordDetector: Trigger(("key", "pass", "pwd", "secret", "contrase"), 0, True, _QUOTES),
+    KeywordDetector: Trigger(
+        ("key", "pass", "pwd", "secret", "contrase"), 0, True, _QUOTES, ascii_lowered=_DENYLISTED
+    ),
     UnquotedKeywordDetector: Trigger(
-        ("key", "pass", "pwd", "secret", "contrase"), UNQUOTED_MIN_LENGTH, True, ("=", ":")
+        ("key", "pass", "pwd", "secret", "contrase"),
+        UNQUOTED_MIN_LENGTH,
+        True,
+        ("=", ":"),
+        ascii_lowered=_DENYLISTED,
     ),
     MailchimpDetector: Trigger(("-us",), 36),
     NpmDetector: Trigger(("_authToken",), 16),
@@ -660,7 +686,9 @@ class SecretScanner:
                     break
             else:
                 continue
-            if (not trigger.also and trigger.pattern is None) or trigger.fires(text, lowered):
+            if (
+                not trigger.also and trigger.pattern is None and trigger.ascii_lowered is None
+            ) or trigger.fires(text, lowered):
                 chosen.append((plugin, trigger))
         if not chosen:
             return
@@ -706,6 +734,8 @@ def _spans(plugin: BasePlugin, line: str) -> Iterator[tuple[int, int]]:
     if isinstance(plugin, RegexBasedDetector):
         # The plugin's own judgement stays: JwtTokenDetector keeps formally valid tokens only.
         accepted = set(plugin.analyze_string(line))
+        if not accepted:
+            return  # no match below can hold an accepted value
         for pattern in plugin.denylist:
             for match in pattern.finditer(line):
                 start, end = match.span()

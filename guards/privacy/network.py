@@ -47,6 +47,14 @@ _IPV6 = re.compile(
     r"(?<![\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:)(?:[0-9A-Fa-f]{1,4}|:)[0-9A-Fa-f:]{2,38}"
     r"(?:(?<=:)(?:\d{1,3}\.){3}\d{1,3})?(?![\w:]|\.\d)"
 )
+# `_IPV6` tried at every place of a text costs more than the rest of the detector; it is tried
+# only where it can match. A match starts where a run of `[\w:.]` starts (its look-behind)
+# and holds only those characters, so each run holds one match at most, at its start; there
+# its look-ahead needs two colons with hex digits alone between them, in the run's leading
+# hex digits and colons. So a match starts exactly where such a leading stretch of a run
+# holds a `_COLON_PAIR`: found by a search that skips ahead to colons, and walked back from.
+_COLON_PAIR = re.compile(r":[0-9A-Fa-f]*:")
+_HEX_OR_COLON: Final = frozenset("0123456789ABCDEFabcdef:")
 
 
 def find_ips(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
@@ -70,8 +78,24 @@ def find_ips(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
             else:
                 yield from _judged(match.group(), start, match.end(), inert)
     if "::" in text or text.count(":") >= 3:
-        for match in _IPV6.finditer(text):
-            yield from _judged(match.group(), match.start(), match.end(), inert)
+        for start in _ipv6_starts(text):
+            candidate = _IPV6.match(text, start)
+            if candidate is not None:
+                yield from _judged(candidate.group(), start, candidate.end(), inert)
+
+
+def _ipv6_starts(text: str) -> Iterator[int]:
+    """In order, the places where `_IPV6` may match: the start of the stretch of hex digits
+    and colons around each `_COLON_PAIR`, once per stretch."""
+    previous_end = 0
+    for pair in _COLON_PAIR.finditer(text):
+        start = pair.start()
+        while start > previous_end and text[start - 1] in _HEX_OR_COLON:
+            start -= 1
+        same_stretch = start == previous_end > 0  # walked back to the pair before
+        previous_end = pair.end()
+        if not same_stretch:
+            yield start
 
 
 def _judged(value: str, start: int, end: int, inert: Sequence[Inert]) -> Iterator[Hit]:
