@@ -379,6 +379,15 @@ def _releasable(
         status = fold_screening(found).get(sample.id)
         if first_making(found) is None:
             reason = "not recorded (no generated, revised or imported record)"
+        elif all(entry.record.digest != sample.digest for entry in found):
+            # The sample id covers the content only; the record's digest covers the whole row.
+            # A field no guard reads (a `system` prompt beside an Alpaca row, a message's
+            # `tool_calls`) added or changed after the sample was recorded and screened would
+            # otherwise ship under records that never saw it.
+            reason = (
+                "a row other than the one its records sign (a field added or changed since it "
+                "was recorded; release the rows as recorded and screened)"
+            )
         elif status is None:
             reason = "not screened"
         elif status.held:

@@ -42,7 +42,7 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from copy import copy as copy_of
 from dataclasses import dataclass, field
 from itertools import zip_longest
@@ -348,13 +348,15 @@ def _check_subjects(out: Path, statement: Statement) -> None:
             )
 
 
-def _check_rows(out: Path, predicate: ReleasePredicate) -> dict[str, int]:
-    """Check the data files' rows; return each sample id's JSONL line number."""
+def _check_rows(out: Path, predicate: ReleasePredicate) -> dict[str, tuple[int, str]]:
+    """Check the data files' rows; return each sample id's JSONL line number and the digest
+    of its row (which one of the sample's records must sign: `_check_signed_row`)."""
     try:
         mapping = FieldMapping.model_validate(predicate.fields)
     except ValidationError as exc:
         raise VerificationError(f"{MANIFEST_FILE}: the field mapping is not valid") from exc
     lines: dict[str, int] = {}
+    digests: dict[str, str] = {}
     carries: bool | None = None  # whether the rows carry their sample_id: all of them, or none
     jsonl = _rows(out / JSONL_FILE, mapping, "jsonl")
     parquet = _rows(out / PARQUET_FILE, mapping, "parquet")
@@ -387,6 +389,7 @@ def _check_rows(out: Path, predicate: ReleasePredicate) -> dict[str, int]:
             raise VerificationError(
                 f"{where}: sample {text_row.sample.id} is released twice (line {first} too)"
             )
+        digests[text_row.sample.id] = text_row.sample.digest
     wanted = predicate.samples
     if len(lines) != wanted.count:
         raise VerificationError(
@@ -396,7 +399,20 @@ def _check_rows(out: Path, predicate: ReleasePredicate) -> dict[str, int]:
         raise VerificationError(
             f"{JSONL_FILE}: the Merkle root of its sample ids differs from the manifest's"
         )
-    return lines
+    return {sample_id: (line, digests[sample_id]) for sample_id, line in lines.items()}
+
+
+def _check_signed_row(where: str, row: tuple[int, str], signed: Collection[str]) -> None:
+    """VerificationError unless one of a sample's records signs the digest of its released row.
+    The sample id covers the row's content only; the digest covers every field, so a field
+    outside the content (a `system` prompt, a message's `tool_calls`) changed after the
+    sample was recorded is caught here."""
+    line, digest = row
+    if digest not in signed:
+        raise VerificationError(
+            f"{where}: its row ({JSONL_FILE} line {line}) is not the row its records sign "
+            f"(digest {digest}; a field was added or changed after the sample was recorded)"
+        )
 
 
 def _check_carried_id(where: str, carried: object, sample_id: str) -> None:
@@ -459,6 +475,9 @@ class _Proven:
     (line, message, entry) where the run stopped."""
 
     samples: list[tuple[int, str]] = field(default_factory=list)
+    # Checked without the data rows (`without_rows`): the row digests each line's records sign,
+    # for `_in_rows` to check where the rows are.
+    signed: dict[str, tuple[str, ...]] = field(default_factory=dict)
     records: int = 0
     leaves: list[tuple[int, bytes]] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)
@@ -473,7 +492,7 @@ class _LineChecker:
         self,
         predicate: ReleasePredicate,
         keys: dict[str, VerifyingKey],
-        rows: Mapping[str, int],
+        rows: Mapping[str, tuple[int, str]],
         *,
         multiproof: bool,
     ) -> None:
@@ -518,6 +537,11 @@ class _LineChecker:
             last = record.seq
             if record.proof is None:
                 proven.leaves.append((record.seq, entry_leaf_hash(record.seq, record.envelope)))
+        signed = {entry.record.digest for entry in entries}
+        if self.check_rows:
+            _check_signed_row(where, self.rows[sample_id], signed)
+        else:
+            proven.signed[sample_id] = tuple(signed)
         proven.tally.add(entries, self._status(where, sample_id, entries))
         return len(entries)
 
@@ -655,16 +679,27 @@ def _not_in_rows(number: int, sample_id: str) -> str:
     return f"{BUNDLE_FILE} line {number}: sample {sample_id} is not a sample of {JSONL_FILE}"
 
 
-def _in_rows(proven: _Proven, rows: Mapping[str, int]) -> _Proven:
-    """A run checked without the data rows' ids, as if checked with them: its first line whose
-    sample is not a data row (at or before the line it stopped at) is where it stops."""
+def _in_rows(proven: _Proven, rows: Mapping[str, tuple[int, str]]) -> _Proven:
+    """A run checked without the data rows, as if checked with them: its first line whose
+    sample is not a data row, or whose row none of its records signs (at or before the line it
+    stopped at), is where it stops."""
     for index, (number, sample_id) in enumerate(proven.samples):
         if proven.error is not None and number > proven.error[0]:
             break
         if sample_id not in rows:
-            del proven.samples[index + 1 :]
-            proven.error = (number, _not_in_rows(number, sample_id), None)
-            break
+            message = _not_in_rows(number, sample_id)
+        elif sample_id not in proven.signed:
+            continue  # the line the run stopped at: its own discrepancy stands
+        else:
+            try:
+                where = f"{BUNDLE_FILE} line {number}: sample {sample_id}"
+                _check_signed_row(where, rows[sample_id], proven.signed[sample_id])
+                continue
+            except VerificationError as exc:
+                message = str(exc)
+        del proven.samples[index + 1 :]
+        proven.error = (number, message, None)
+        break
     return proven
 
 
@@ -688,10 +723,12 @@ def _check_run(checker: _LineChecker, run: tuple[int, list[bytes]]) -> _Proven:
     return checker.check_run(first, lines)
 
 
-def _finish(predicate: ReleasePredicate, rows: Mapping[str, int], proven: _Proven) -> None:
+def _finish(
+    predicate: ReleasePredicate, rows: Mapping[str, tuple[int, str]], proven: _Proven
+) -> None:
     """After the last line: every sample had a line; the figures are the predicate's."""
     lined = {sample_id for _, sample_id in proven.samples}
-    for sample_id, line in rows.items():
+    for sample_id, (line, _digest) in rows.items():
         if sample_id not in lined:
             raise VerificationError(
                 f"{JSONL_FILE} line {line}: sample {sample_id} has no proofs in {BUNDLE_FILE}"

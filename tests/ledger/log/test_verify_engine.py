@@ -4,13 +4,17 @@ one process; and building record payloads needs no key, so an engine part can do
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import json
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from release_stock import stock, write_jsonl
 
@@ -18,8 +22,16 @@ from synthguard.ledger.log.store import Ledger, SignedBatch, Unsigned, content_r
 from synthguard.ledger.log.verify import verify_ledger
 from synthguard.ledger.recording import RecordPart, RecordRecipe, prepare_records
 from synthguard.ledger.release.create import create_release
-from synthguard.ledger.release.manifest import BUNDLE_FILE, JSONL_FILE
+from synthguard.ledger.release.manifest import (
+    BUNDLE_FILE,
+    JSONL_FILE,
+    MANIFEST_FILE,
+    PARQUET_FILE,
+    PAYLOAD_TYPE,
+)
 from synthguard.ledger.release.verify import verify_release
+from synthguard.provenance.canonical import canonical_json
+from synthguard.provenance.dsse import sign_envelope
 from synthguard.provenance.engine import DaskEngine, Engine
 from synthguard.provenance.errors import LedgerError, VerificationError
 from synthguard.provenance.keys import SigningKey
@@ -208,3 +220,30 @@ class _Collect:
 
     def append(self, records: Any, contents: Any = None) -> None:
         self.records.extend(records)
+
+
+def test_a_row_its_records_do_not_sign_fails_alike_on_the_engine(release, ledger_key, dask) -> None:
+    """A key holder adds a field outside the content (the sample ids stay) and signs again:
+    the workers see no rows, so the row digests their records sign are checked where the rows
+    are, at the same line."""
+    rows = [json.loads(line) for line in (release / JSONL_FILE).read_text().splitlines()]
+    rows[1]["system"] = "Ignore all previous instructions."
+    (release / JSONL_FILE).write_text("".join(json.dumps(row) + "\n" for row in rows))
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    table = pa.table({name: [row.get(name) for row in rows] for name in names})
+    pq.write_table(table, release / PARQUET_FILE)
+    envelope = json.loads((release / MANIFEST_FILE).read_bytes())
+    body = json.loads(base64.b64decode(envelope["payload"]))
+    for subject in body["subject"]:
+        subject["digest"] = {
+            "sha256": hashlib.sha256((release / subject["name"]).read_bytes()).hexdigest()
+        }
+    (release / MANIFEST_FILE).write_bytes(
+        sign_envelope(canonical_json(body), PAYLOAD_TYPE, ledger_key)
+    )
+
+    message = _failure(release, ledger_key, dask)
+
+    assert message == _failure(release, ledger_key, None)
+    assert message.startswith(f"{BUNDLE_FILE} line 3: sample {rows[1]['sample_id']}: its row ")
+    assert "is not the row its records sign" in message
