@@ -143,16 +143,22 @@ def find_emails(text: str, inert: Sequence[Inert]) -> Iterator[Hit]:
 
 
 def may_hide_email(text: str) -> bool:
-    """Whether `text` holds what an obfuscated address cannot lack ("[at]", "(dot)", " dot ")."""
+    """Whether `text` holds what an obfuscated address cannot lack ("[at]", "(dot)", " dot ",
+    "-at-", " @ "): each way `_OBFUSCATED_EMAIL` marks an obfuscation, in any case and with
+    any blank around it ("mail\tDoT com")."""
+    lowered = text.lower()
     return (
-        " dot " in text
-        or " DOT " in text
-        or " Dot " in text
-        or " @ " in text
-        or "-at-" in text
-        or "-AT-" in text
+        ("dot" in lowered and ("-dot-" in lowered or _BLANK_DOT.search(lowered) is not None))
+        or "-at-" in lowered
+        or ("@" in text and _BLANK_AT.search(text) is not None)
         or _BRACKETED_MARK.search(text) is not None
     )
+
+
+# A spelled-out "dot" or an at sign with blanks around it (`_OBFUSCATED_EMAIL`'s `\s+dot\s+`,
+# `\s+@\s+`), looked for only where the text holds the word or the sign.
+_BLANK_DOT: Final = re.compile(r"\sdot\s")
+_BLANK_AT: Final = re.compile(r"\s@\s")
 
 
 def may_hold_email(text: str) -> bool:

@@ -582,6 +582,12 @@ OTHER_REGION = "phone/libphonenumber+other-region"
         ("Mail jane.doe @ gmail.com today", "jane.doe @ gmail.com", "email/obfuscated"),
         ("Mail jane@gmail dot com today", "jane@gmail dot com", "email/obfuscated"),
         ("Mail jane -at- gmail -dot- com", "jane -at- gmail -dot- com", "email/obfuscated"),
+        # Any case, any blank: the pre-check once wanted " dot " in one of three spellings.
+        ("Mail jane at gmail\tdot com", "jane at gmail\tdot com", "email/obfuscated"),
+        ("Mail jane at gmail DoT com", "jane at gmail DoT com", "email/obfuscated"),
+        ("Mail jane -At- gmail.com", "jane -At- gmail.com", "email/obfuscated"),
+        ("Mail jane@gmail-dot-com", "jane@gmail-dot-com", "email/obfuscated"),
+        ("Mail jane\t@\tgmail.com", "jane\t@\tgmail.com", "email/obfuscated"),
         ("Mail jane.doe&#64;gmail.com", "jane.doe&#64;gmail.com", "email"),
         ("<a href='mailto:jane%40gmail.com'>", "jane%40gmail.com", "email"),
         ("Mail jane\uff20gmail.com", "jane\uff20gmail.com", "email"),
