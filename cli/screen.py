@@ -178,7 +178,7 @@ def screen(
                 )
         done.close()
         ledger.checkpoint()
-        unmade = done.unmade
+        unmade, unread = done.unmade, done.unread
     echo(_summary(done.result))
     if done.redaction is not None:
         echo(_redacted(done.redaction))
@@ -197,6 +197,18 @@ def screen(
         echo(
             f"synthguard: warning: {unmade:,} {rows} no making record (generated, revised or "
             "imported) in the ledger; record them first with `synthguard record`",
+            err=True,
+        )
+    if unread:
+        named = ", ".join(
+            f"{name} ({count:,} {'row' if count == 1 else 'rows'})"
+            for name, count in list(unread.items())[:5]
+        )
+        more = f" and {len(unread) - 5} more" if len(unread) > 5 else ""
+        echo(
+            f"synthguard: warning: fields outside the samples, which no guard reads: {named}"
+            f"{more}; a release ships them as recorded, unscreened: drop them before recording "
+            "if they must not ship",
             err=True,
         )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -104,6 +104,9 @@ class Screening:
     be revised."""
     unmade: int = 0
     """Readable rows that no making record in the ledger accounts for (0 without a ledger)."""
+    unread: dict[str, int] = field(default_factory=dict)
+    """Per field outside the samples' content (which no guard reads), the rows holding it,
+    most first."""
 
     def close(self) -> None:
         """Delete the rows the results read back (their counts stay)."""
@@ -282,11 +285,12 @@ def screen_file(
             made.result = result.annotated(made.redaction.notes, out_dir)
             result.close()
         # What signing needs to know of the rows is noted as they are written out.
-        tally = Tally(recorder.ledger if isinstance(recorder.ledger, Ledger) else None)
+        tally = Tally(recorder.ledger if isinstance(recorder.ledger, Ledger) else None, mapping)
         made.accepted_path, made.quarantined_path = write_outputs(
             _with_copies(tally.watch(made.result), made.redaction), out_dir
         )
         made.unmade = tally.unmade
+        made.unread = dict(tally.unread.most_common())
         made.recorded = record_verdicts(made.result, recorder, guards, tally)
         if made.redaction is not None:
             record_revisions(made.redaction, recorder)

@@ -24,6 +24,7 @@ import functools
 import itertools
 import json
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -45,7 +46,13 @@ from synthguard.provenance.engine import Forked, cores
 from synthguard.provenance.gc_pause import collection_paused
 from synthguard.provenance.reader import Row
 from synthguard.provenance.recorder import Item, Recorder
-from synthguard.provenance.sample import Sample, output_row
+from synthguard.provenance.sample import (
+    DEFAULT_MAPPING,
+    FieldMapping,
+    Sample,
+    output_row,
+    unread_fields,
+)
 
 if TYPE_CHECKING:
     from synthguard.ledger.log import Ledger
@@ -536,13 +543,17 @@ class Tally:
     making record accounts for (never generated, revised or imported under a key: provenance
     the screen cannot vouch for), one look-up per block of rows; asked before the screen's own
     records are signed, which are no making records and which the look-up would read back.
+    `unread` counts, per field name, the rows holding fields outside their samples' content
+    (`unread_fields`, read with `mapping`), which no guard reads.
     """
 
-    def __init__(self, ledger: Ledger | None = None) -> None:
+    def __init__(self, ledger: Ledger | None = None, mapping: FieldMapping | None = None) -> None:
         self.first: dict[str, int] = {}
         self.copies: dict[str, list[dict[str, Any]]] = {}
         self.unmade = 0
+        self.unread: Counter[str] = Counter()
         self._ledger = ledger
+        self._mapping = mapping or DEFAULT_MAPPING
         self._ids: list[str] = []
 
     @classmethod
@@ -561,6 +572,7 @@ class Tally:
             yield item
             if item.row.sample is None:
                 continue
+            self.unread.update(unread_fields(item.row.sample, self._mapping))
             sample_id = item.row.sample.id
             if sample_id in first:
                 copies.setdefault(sample_id, []).append(

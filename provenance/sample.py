@@ -271,6 +271,29 @@ def sample_text(sample: Sample) -> str:
     return "\n".join(sample_parts(sample))
 
 
+def unread_fields(sample: Sample, mapping: FieldMapping = DEFAULT_MAPPING) -> list[str]:
+    """The fields of a sample's row outside its content, which no guard reads (and which its id
+    does not cover; its digest does): top-level fields other than those its shape is read from
+    and the row's own id, and a chat message's keys other than role and content, named as
+    `messages[].tool_calls`. Fields holding null count as absent."""
+    row = sample.row
+    if sample.kind == "alpaca":
+        read = {mapping.instruction, mapping.input, mapping.output, mapping.id}
+    elif sample.kind == "chat":
+        read = {mapping.messages, mapping.id}
+    else:
+        read = {mapping.text, mapping.id}
+    unread = [key for key, value in row.items() if key not in read and value is not None]
+    if sample.kind == "chat":
+        unread += [
+            f"{mapping.messages}[].{key}"
+            for message in row[mapping.messages]
+            for key, value in message.items()
+            if key not in ("role", "content") and value is not None
+        ]
+    return list(dict.fromkeys(unread))
+
+
 def _alpaca_content(row: dict[str, Any], mapping: FieldMapping) -> dict[str, Any]:
     instruction = _text_field(row, mapping.instruction)
     given = row.get(mapping.input)

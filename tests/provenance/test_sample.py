@@ -18,6 +18,7 @@ from synthguard.provenance.sample import (
     output_row,
     sample_from_row,
     sample_text,
+    unread_fields,
 )
 
 ALPACA = {"instruction": "Add 2 and 3.", "input": "", "output": "5"}
@@ -303,3 +304,20 @@ def test_content_mapped_from_a_sample_id_field_round_trips() -> None:
 
     assert written == {"sample_id": sample.id, "_sample_id": "the text itself"}
     assert (back.row, back.id) == (row, sample.id)
+
+
+def test_the_fields_outside_a_samples_content_are_named() -> None:
+    mapping = FieldMapping.parse(["instruction=prompt", "id=key"])
+    alpaca = sample_from_row(
+        {"prompt": "p", "output": "o", "key": 3, "system": "s", "meta": {"a": 1}, "x": None},
+        mapping,
+    )
+    chat = sample_from_row(
+        {"messages": [{"role": "user", "content": "hi", "name": "jo", "weight": None}], "id": 1}
+    )
+    text = sample_from_row({"text": "t", "lang": "en"})
+
+    assert unread_fields(alpaca, mapping) == ["system", "meta"]
+    assert unread_fields(chat) == ["messages[].name"]
+    assert unread_fields(text) == ["lang"]
+    assert unread_fields(sample_from_row({"instruction": "i", "input": "", "output": "o"})) == []
