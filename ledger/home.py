@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from synthguard.ledger.home_paths import HOME_DIR, home_folder, key_file
+from synthguard.ledger.home_paths import CONFIG_MAX_BYTES, HOME_DIR, home_folder, key_file
 from synthguard.ledger.log import (
     DEFAULT_CHECKPOINT_INTERVAL,
     FILE_MODE,
@@ -34,6 +34,7 @@ from synthguard.ledger.log import (
 )
 from synthguard.provenance.errors import InputError, KeyringError
 from synthguard.provenance.keys import SigningKey, VerifyingKey
+from synthguard.provenance.named_file import read_home_file
 from synthguard.provenance.record import KeyAction
 
 DB_ENV = "SYNTHGUARD_DB"
@@ -70,11 +71,12 @@ class Home:
 
     def config(self) -> dict[str, Any]:
         """Read config.json."""
+        raw = read_home_file(self.config_path, "config file", CONFIG_MAX_BYTES)
+        if raw is None:
+            raise InputError(f"no synthguard home at {self.path} (run `synthguard init`)")
         try:
-            data: Any = json.loads(self.config_path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise InputError(f"no synthguard home at {self.path} (run `synthguard init`)") from exc
-        except (OSError, ValueError) as exc:
+            data: Any = json.loads(raw.decode("utf-8"))
+        except ValueError as exc:
             raise InputError(f"{self.config_path} is not readable JSON") from exc
         if not isinstance(data, dict):
             raise InputError(f"{self.config_path} is not a JSON object")

@@ -12,8 +12,13 @@ import json
 import os
 from pathlib import Path
 
+from synthguard.provenance.errors import InputError
+from synthguard.provenance.named_file import read_home_file
+
 HOME_DIR = ".synthguard"
 HOME_ENV = "SYNTHGUARD_HOME"
+CONFIG_MAX_BYTES = 1 << 20
+"""config.json holds a few settings, a policy and what the report states: a few KB."""
 
 
 def home_folder(path: Path | None = None) -> Path:
@@ -33,8 +38,9 @@ def active_key_file(home: Path) -> Path | None:
     """The file of the key the home's config.json names as active, or None when there is no
     readable config naming one (the command says why when it loads the key itself)."""
     try:
-        config = json.loads((home / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        raw = read_home_file(home / "config.json", "config file", CONFIG_MAX_BYTES)
+        config = json.loads(raw.decode("utf-8")) if raw is not None else None
+    except (InputError, ValueError):
         return None
     key_id = config.get("active_key") if isinstance(config, dict) else None
     return key_file(home, key_id) if isinstance(key_id, str) else None

@@ -1,14 +1,18 @@
 """Small files a user names on the command line (a public key, a checkpoint note kept
-elsewhere, a report to audit): read whole, and refused in one line unless regular and small.
+elsewhere, a report to audit), and the files synthguard keeps in its home: read whole, and
+refused in one line unless of the right kind and size.
 
-Such a file may come with a hostile release folder (a `publisher.pem` beside it): a FIFO would
-block a reader forever, and a link to /dev/zero would fill its memory. The file is opened
-without blocking and its own fstat decides, so the name cannot be swapped between the check
-and the read; a pipe is read only while its writer writes.
+A named file may come with a hostile release folder (a `publisher.pem` beside it): a FIFO would
+block a reader forever, and a link to /dev/zero would fill its memory. A home's files are
+written by synthguard alone, always as regular files, but whoever can write the home without
+the key is an attacker it defends against: there a pipe, a symbolic link or a folder is
+tampering. The file is opened without blocking and its own fstat decides, so the name cannot
+be swapped between the check and the read; a pipe is read only while its writer writes.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import stat
@@ -19,6 +23,14 @@ from synthguard.provenance.errors import InputError
 MAX_BYTES = 64 * 1024 * 1024
 """A key, a note or a report is far smaller: anything larger is not what was meant."""
 
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
 
 def read_named_file(path: Path, what: str, limit: int = MAX_BYTES) -> bytes:
     """The bytes of the `what` file at `path` (a link is followed); InputError naming it when
@@ -28,28 +40,61 @@ def read_named_file(path: Path, what: str, limit: int = MAX_BYTES) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
-        raise InputError(f"cannot read the {what} {path}: {exc.strerror or exc}") from exc
-    with os.fdopen(fd, "rb", buffering=0) as file:
-        mode = os.fstat(fd).st_mode
-        try:
-            if stat.S_ISFIFO(mode):
-                data = _read_pipe(fd, limit)
-            elif stat.S_ISREG(mode):
-                os.set_blocking(fd, True)
-                data = file.read(limit + 1) or b""
-            else:
-                kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file or a pipe"
-                raise InputError(f"cannot read the {what} {path}: {kind}")
-        except TimeoutError as exc:
-            raise InputError(
-                f"cannot read the {what} {path}: a pipe nothing was written to for "
-                f"{PIPE_SECONDS} s (a FIFO no one writes to?)"
-            ) from exc
-        except OSError as exc:
-            raise InputError(f"cannot read the {what} {path}: {exc.strerror or exc}") from exc
+        raise _unreadable(path, what, exc) from exc
+    return _read_open(fd, path, what, limit, pipes=True)
+
+
+def read_home_file(path: Path, what: str, limit: int) -> bytes | None:
+    """The bytes of the `what` file synthguard keeps at `path` in its home, None when there is
+    none; InputError naming it when it is not a regular file (a symbolic link, which is not
+    followed, a FIFO, a device or a folder), is unreadable, or is larger than `limit`."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _unreadable(path, what, exc) from exc
+    return _read_open(fd, path, what, limit, pipes=False)
+
+
+def _read_open(fd: int, path: Path, what: str, limit: int, *, pipes: bool) -> bytes:
+    """Read the file open at `fd` (non-blocking, closed here) whole: a regular file, or with
+    `pipes` a pipe; InputError naming it otherwise or when larger than `limit`."""
+    try:
+        status = os.fstat(fd)
+        if pipes and stat.S_ISFIFO(status.st_mode):
+            data = _read_pipe(fd, limit)
+        elif stat.S_ISREG(status.st_mode):
+            if status.st_size > limit:
+                raise _too_large(path, what, limit)
+            os.set_blocking(fd, True)
+            with os.fdopen(fd, "rb", buffering=0, closefd=False) as file:
+                data = file.readall()
+        else:
+            kind = _KINDS.get(stat.S_IFMT(status.st_mode), "not a file")
+            wanted = "a regular file or a pipe" if pipes else "a regular file"
+            raise InputError(f"cannot read the {what} {path}: {kind}, not {wanted}")
+    except TimeoutError as exc:
+        raise InputError(
+            f"cannot read the {what} {path}: a pipe nothing was written to for "
+            f"{PIPE_SECONDS} s (a FIFO no one writes to?)"
+        ) from exc
+    except OSError as exc:
+        raise _unreadable(path, what, exc) from exc
+    finally:
+        os.close(fd)
     if len(data) > limit:
-        raise InputError(f"the {what} {path} is larger than {limit:,} bytes: not a {what}")
+        raise _too_large(path, what, limit)
     return data
+
+
+def _unreadable(path: Path, what: str, exc: OSError) -> InputError:
+    reason = "a symbolic link, not a regular file" if exc.errno == errno.ELOOP else exc.strerror
+    return InputError(f"cannot read the {what} {path}: {reason or exc}")
+
+
+def _too_large(path: Path, what: str, limit: int) -> InputError:
+    return InputError(f"the {what} {path} is larger than {limit:,} bytes: not a {what}")
 
 
 PIPE_SECONDS = 10

@@ -10,7 +10,8 @@ The folder (by default `<home>/dedup/`) holds `manifest.json` and the segment fi
 writes a new segment and then a new manifest, each to a temporary file that is synced and
 renamed, under a file lock, so a crash leaves the previous index intact and concurrent saves do
 not lose each other's segments. A segment that does not match its manifest entry, or a manifest
-that is not one, is an InputError that says the index is damaged.
+that is not one, is an InputError that says the index is damaged; so is either when it is no
+regular file there (a link is not followed) or larger than any save writes.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from synthguard.guards.dedup.minhash import Signatures
 from synthguard.guards.dedup.shingles import KINDS, ShingleBatch
 from synthguard.provenance.canonical import DIGEST_PREFIX
 from synthguard.provenance.errors import InputError
+from synthguard.provenance.named_file import read_home_file
 
 INDEX_FORMAT = "synthguard-dedup-index/1"
 MANIFEST = "manifest.json"
@@ -43,6 +45,14 @@ _SEGMENT_ARRAYS = ("ids", "exact", "doc", "kind", "signatures", "offsets", "shin
 
 COMPACT_AT = 16
 """Segments beyond which a save merges them all into one."""
+
+MANIFEST_MAX_BYTES = 1 << 20
+"""A manifest lists at most COMPACT_AT + 1 segments and a head: a few KB."""
+
+SEGMENT_MAX_BYTES = 64 << 30
+"""A segment holds about 0.6 KB per sample and 8 bytes per word (a signature per sketch, a hash
+per word 3-gram), and a screen loads the whole index into memory: 64 GiB is some 20 million
+samples of 300 words."""
 
 Arrays = dict[str, np.ndarray]
 """One segment: ids and exact keys (docs, 32) uint8; per sketch its doc (numbered within the
@@ -195,12 +205,15 @@ def params_problem(params: object) -> bool:
 
 def read_manifest(path: Path) -> dict[str, Any] | None:
     """The folder's manifest, checked; None if it has none yet."""
-    file = path / MANIFEST
     try:
-        manifest = json.loads(file.read_bytes())
-    except FileNotFoundError:
+        data = read_home_file(path / MANIFEST, "manifest", MANIFEST_MAX_BYTES)
+    except InputError as exc:
+        raise _damaged(path, str(exc)) from exc
+    if data is None:
         return None
-    except (OSError, ValueError) as exc:
+    try:
+        manifest = json.loads(data)
+    except ValueError as exc:
         raise _damaged(path, f"{MANIFEST} is not readable JSON ({exc})") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != INDEX_FORMAT:
         raise _damaged(path, f"{MANIFEST} is not a {INDEX_FORMAT} manifest")
@@ -284,9 +297,11 @@ def read_segment(path: Path, segment: Mapping[str, Any], params: Mapping[str, An
     against that entry and the sketch parameters."""
     name = segment["file"]
     try:
-        data = (path / name).read_bytes()
-    except OSError as exc:
-        raise _damaged(path, f"segment {name} cannot be read ({exc.strerror})") from exc
+        data = read_home_file(path / name, "segment", SEGMENT_MAX_BYTES)
+    except InputError as exc:
+        raise _damaged(path, str(exc)) from exc
+    if data is None:
+        raise _damaged(path, f"segment {name} is missing")
     try:
         return decode_segment(data, segment, params)
     except ValueError as exc:

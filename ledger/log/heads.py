@@ -35,10 +35,13 @@ from synthguard.ledger.log.store import Ledger
 from synthguard.provenance.canonical import canonical_json
 from synthguard.provenance.dsse import open_envelope, sign_envelope
 from synthguard.provenance.errors import InputError, VerificationError
+from synthguard.provenance.named_file import read_home_file
 
 HEAD_TYPE = "application/vnd.synthguard.head+json"
 HEAD_FORMAT = "synthguard-head/1"
 KEPT_FILE = "heads.json"
+KEPT_MAX_BYTES = 1 << 20
+"""heads.json holds about 100 bytes per kind and ledger a home has seen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,11 +189,12 @@ class HeadSeal:
         write_private(self._kept, (json.dumps(heads, indent=1, sort_keys=True) + "\n").encode())
 
     def _kept_heads(self) -> dict[str, Any]:
-        try:
-            heads: Any = json.loads(self._kept.read_bytes())
-        except FileNotFoundError:
+        data = read_home_file(self._kept, "heads file", KEPT_MAX_BYTES)
+        if data is None:
             return {}
-        except (OSError, ValueError) as exc:
+        try:
+            heads: Any = json.loads(data)
+        except ValueError as exc:
             raise InputError(f"{self._kept} is not readable ({exc}): restore it") from exc
         if not isinstance(heads, dict) or not all(_kept_head(v) for v in heads.values()):
             raise InputError(f"{self._kept} is damaged: restore it from a backup")

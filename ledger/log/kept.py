@@ -36,10 +36,13 @@ from synthguard.ledger.log.merkle import CompactRange
 from synthguard.ledger.log.private_file import FILE_MODE, write_private
 from synthguard.provenance.errors import InputError, VerificationError
 from synthguard.provenance.keys import VerifyingKey
+from synthguard.provenance.named_file import read_home_file
 
 NOTE_FILE = "checkpoint.note"
 SLOT_FILES = ("checkpoint.a.json", "checkpoint.b.json")
 KEPT_FILES = (*SLOT_FILES, NOTE_FILE)
+SLOT_MAX_BYTES = 1 << 20
+"""A slot holds a note, at most 64 hashes of a frontier and a leaf hash: a few KB."""
 GONE_ADVICE = (
     "the database may have been rolled back and the files removed to hide it; restore them "
     "from a backup, or check the ledger against a checkpoint kept elsewhere and keep its tree "
@@ -87,9 +90,9 @@ class KeptCheckpoint:
     def load(self, keys: list[VerifyingKey] | None) -> KeptTree | None:
         """Read the kept tree, the larger of the two slots that read whole (None when there
         is none); with `keys`, check its note's signature by one of them. InputError when
-        slots exist but none reads whole, or when the note's path is a folder, which a save
-        could not replace (checked here, before a writer signs: the save comes after its
-        appends)."""
+        slots exist but none reads whole, when a slot is no regular file or too large (no torn
+        write makes either), or when the note's path is a folder, which a save could not
+        replace (checked here, before a writer signs: the save comes after its appends)."""
         note = self.note_path
         if note.is_dir() and not note.is_symlink():
             raise InputError(
@@ -100,12 +103,9 @@ class KeptCheckpoint:
         problems: list[str] = []
         for slot, name in enumerate(SLOT_FILES):
             path = self.folder / name
-            try:
-                raw = path.read_bytes()
-            except FileNotFoundError:
+            raw = read_home_file(path, "kept checkpoint", SLOT_MAX_BYTES)
+            if raw is None:
                 continue
-            except OSError as exc:
-                raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
             try:
                 found.append((slot, _parse(raw, keys)))
             except (ValueError, KeyError, TypeError, InputError, VerificationError) as exc:
