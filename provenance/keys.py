@@ -30,7 +30,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from synthguard.provenance.errors import KeyringError
+from synthguard.provenance.errors import InputError, KeyringError
+from synthguard.provenance.named_file import read_home_file
 
 KEY_FILE_FORMAT = "synthguard-key/v1"
 SCRYPT_N = 2**17
@@ -41,6 +42,8 @@ SCRYPT_MAX_MEMORY = 2**30  # bytes: scrypt holds 128*r*N of them at once
 SCRYPT_MAX_P = 16
 # C2SP signed-note algorithm byte for Ed25519.
 _NOTE_ALG_ED25519 = b"\x01"
+KEY_FILE_MAX_BYTES = 1 << 16
+"""A key file is some 600 bytes: anything past 64 KiB is no key file."""
 
 
 def key_id_of(public_raw: bytes) -> str:
@@ -198,10 +201,16 @@ class SigningKey:
     @classmethod
     def _read(cls, path: Path, passphrase: str) -> SigningKey:
         try:
-            document: Any = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise KeyringError(f"no key file at {path}") from exc
-        except (OSError, ValueError) as exc:
+            # A key file is synthguard's own, in the home: a regular file (a FIFO or a link to
+            # /dev/zero in its place would hang the command or fill its memory).
+            data = read_home_file(path, "key file", KEY_FILE_MAX_BYTES)
+        except InputError as exc:
+            raise KeyringError(str(exc)) from exc
+        if data is None:
+            raise KeyringError(f"no key file at {path}")
+        try:
+            document: Any = json.loads(data.decode("utf-8"))
+        except ValueError as exc:
             raise KeyringError(f"{path} is not a synthguard key file") from exc
         try:
             if document["format"] != KEY_FILE_FORMAT or document["kdf"]["name"] != "scrypt":

@@ -18,6 +18,7 @@ from synthguard.guards.dedup.segments import MANIFEST_MAX_BYTES, SEGMENT_MAX_BYT
 from synthguard.ledger.home_paths import CONFIG_MAX_BYTES
 from synthguard.ledger.log.heads import KEPT_MAX_BYTES
 from synthguard.ledger.log.kept import SLOT_MAX_BYTES
+from synthguard.provenance.keys import KEY_FILE_MAX_BYTES
 
 SYNTHGUARD = Path(sys.executable).with_name("synthguard")
 
@@ -102,3 +103,23 @@ def test_a_home_file_replaced_by_no_regular_file_is_one_line(
         assert "Traceback" not in done.stderr
         assert REASONS[kind].format(limit=HOME_FILES[name]) in line, (args, line)
     assert not list((tmp_path / "again").glob("*"))  # the screen wrote no output
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "folder", "oversized"])
+def test_a_key_file_replaced_by_no_regular_file_is_one_line(
+    home: Path, passphrase: str, tmp_path: Path, kind: str
+) -> None:
+    """The encrypted key is unlocked on a thread beside the imports (`unlock_ahead`) and by
+    the command itself: a FIFO in its place hung both."""
+    rows = write_jsonl(tmp_path / "rows.jsonl", [{"instruction": "Name a prime.", "output": "7"}])
+    (path,) = (home / "keys").glob("*.key")
+    path.unlink()
+    hostile(kind, KEY_FILE_MAX_BYTES)(path)
+
+    done = synthguard(home, passphrase, "record", rows, "--generator", "g", "--model", "m")
+
+    assert done.returncode in (1, 2), (done.stdout, done.stderr)
+    (line,) = done.stderr.splitlines()
+    assert str(path) in line
+    assert "Traceback" not in done.stderr
+    assert REASONS[kind].format(limit=KEY_FILE_MAX_BYTES) in line, line
