@@ -19,8 +19,10 @@ another backend (Ray) needs only `map` and `close`.
   scheduler (`dask scheduler` on one machine, `dask worker ADDRESS` on each of the others).
   Work goes through `Client.get_executor()`, a `concurrent.futures` executor. A part whose worker
   dies is run again elsewhere (Dask's `allowed-failures`, 3 by default); a part that keeps
-  killing workers, or a function that raises, ends the map with `EngineError`, and the caller
-  has written nothing of that map yet.
+  killing workers, a function that raises, or a scheduler that goes away ends the map with
+  `EngineError`, and the caller has written nothing of that map yet. An address where no
+  scheduler answers Dask's handshake within `CONNECT_SECONDS + HANDSHAKE_SECONDS` is an
+  `InputError`.
 
 What a part needs that is costly to build (a model, a guard's tables) goes in a picklable
 recipe, built once per worker process with `once_per_worker(key, build)`; a caller whose
@@ -29,13 +31,15 @@ recipe is large sends it whole only until the workers hold what it built (`built
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
+import logging
 import os
 import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from types import TracebackType
@@ -51,9 +55,17 @@ IN_FLIGHT_PER_WORKER = 2
 """Parts handed to the engine ahead of the one being read, per worker: enough to keep every
 worker busy while the caller consumes a result, few enough that memory stays bounded."""
 
+CONNECT_SECONDS = 10
+"""How long `--scheduler` tries to open a connection to the scheduler (Dask retries one refused),
+and how long Dask tries to reconnect to a scheduler it lost."""
+
+HANDSHAKE_SECONDS = 5
+"""How much longer `--scheduler` waits for the scheduler's side of Dask's handshake."""
+
 
 class EngineError(SynthguardError):
-    """A part failed on the engine: its function raised, or its workers kept dying."""
+    """A part failed on the engine: its function raised, its workers kept dying, or the
+    scheduler went away."""
 
 
 class Engine(Protocol):
@@ -283,11 +295,18 @@ class DaskEngine:
     def connect(cls, address: str) -> DaskEngine:
         """Use the cluster whose scheduler listens at `address` (tcp://host:8786)."""
         distributed = _distributed()
+        _check_handshake(distributed, address)
         try:
-            client = distributed.Client(address, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            # ValueError: an address Dask cannot parse (no port, no host).
+            client = distributed.Client(address, timeout=f"{CONNECT_SECONDS}s")
+        except OSError as exc:  # it went away since the handshake
             raise InputError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+        except Exception as exc:  # a Dask server, but not a scheduler (a worker's address)
+            raise InputError(
+                f"cannot reach the Dask scheduler at {address}: it answers Dask's handshake, but "
+                f"not as a scheduler ({type(exc).__name__}: {exc})"
+            ) from exc
+        # A scheduler gone for good is one EngineError, without Dask's "failed to reconnect".
+        logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
         return cls(client)
 
     @property
@@ -305,10 +324,10 @@ class DaskEngine:
     def map(self, function: Callable[[T], R], parts: Iterable[T]) -> Iterator[R]:
         """Submit parts a few per worker ahead; yield the results in order."""
         return _in_order(
-            lambda part: self._executor.submit(function, part),
+            lambda part: self._submit(function, part),
             parts,
             IN_FLIGHT_PER_WORKER * self.workers,
-            _result,
+            self._result_while_connected,
         )
 
     def close(self) -> None:
@@ -316,6 +335,76 @@ class DaskEngine:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+    def _submit(self, function: Callable[[T], R], part: T) -> Future[R]:
+        try:
+            return self._executor.submit(function, part)
+        except Exception as exc:
+            if type(exc).__name__ == "ClosedClientError":  # Dask closed it: its scheduler left
+                raise _scheduler_gone() from exc
+            raise
+
+    def _result_while_connected(self, future: Future[R]) -> R:
+        # Dask cancels the parts it holds when it loses the scheduler and when it gives up
+        # reconnecting, but a part submitted while it closes is dropped: never answered.
+        while not future.done():
+            if self._client.status == "closed":
+                raise _scheduler_gone()
+            wait([future], timeout=1)
+        return _result(future)
+
+
+def _check_handshake(distributed: Any, address: str) -> None:
+    """Raise InputError unless what listens at `address` completes Dask's handshake within
+    CONNECT_SECONDS + HANDSHAKE_SECONDS.
+
+    Dask's client times the TCP connect, not the handshake after it: a service that says nothing
+    (Redis) would hold it forever, and one that answers other bytes has Dask read them as a
+    frame's length (MemoryError). So the handshake is tried first, on an event loop of its own
+    on a daemon thread (one left hanging cannot keep the command alive at exit), and no client
+    is made of an address that fails it."""
+    try:
+        distributed.comm.get_address_host_port(address)
+    except ValueError as exc:  # no port, no host, an unknown scheme
+        raise InputError(
+            f"cannot reach the Dask scheduler at {address}: not an address Dask can connect to "
+            f"({exc})"
+        ) from exc
+    deadline = CONNECT_SECONDS + HANDSHAKE_SECONDS
+    security = distributed.Security().get_connection_args("client")  # as the client's
+
+    async def handshake() -> None:
+        comm = await distributed.comm.connect(address, timeout=CONNECT_SECONDS, **security)
+        await comm.close()
+
+    answered: Future[None] = Future()
+
+    def run() -> None:
+        try:
+            answered.set_result(asyncio.run(asyncio.wait_for(handshake(), deadline)))
+        except Exception as exc:  # everything the attempt raised is about the address
+            answered.set_exception(exc)
+
+    threading.Thread(target=run, name="dask-handshake", daemon=True).start()
+    # The thread's own deadline comes first; this one only if its loop cannot end.
+    ended = wait([answered], timeout=deadline + 1).done
+    failure = answered.exception() if ended else TimeoutError()
+    if failure is not None:
+        raise InputError(
+            f"cannot reach the Dask scheduler at {address}: {_handshake_failure(failure, deadline)}"
+        ) from failure
+
+
+def _handshake_failure(exc: BaseException, deadline: int) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"no Dask handshake within {deadline} s (is it a Dask scheduler?)"
+    if isinstance(exc, OSError):  # refused (Dask retried), or closed
+        return str(exc) or type(exc).__name__
+    if isinstance(exc, TypeError):
+        # ucx:// without its package, tls:// without certificates in Dask's configuration.
+        return f"Dask cannot connect to such an address here ({exc})"
+    # MemoryError, ValueError, struct.error...: another service's bytes read as Dask's frames.
+    return "its answer is not a Dask handshake (is it a Dask scheduler?)"
 
 
 def open_engine(workers: int | None = None, scheduler: str | None = None) -> Engine:
@@ -357,6 +446,8 @@ def _result(future: Future[R]) -> R:
         return future.result()
     except SynthguardError:
         raise
+    except CancelledError as exc:  # Dask cancels every part in flight when its scheduler left
+        raise _scheduler_gone() from exc
     except Exception as exc:  # a worker's error arrives as whatever the function raised
         name = type(exc).__name__
         if name == "KilledWorker":
@@ -365,6 +456,13 @@ def _result(future: Future[R]) -> R:
                 f"nothing of this step was written: {exc}"
             ) from exc
         raise EngineError(f"a part of the work failed on a Dask worker: {name}: {exc}") from exc
+
+
+def _scheduler_gone() -> EngineError:
+    return EngineError(
+        "the connection to the Dask scheduler was lost (it stopped, or stayed unreachable while "
+        "Dask tried to reconnect); nothing of this step was written"
+    )
 
 
 def _distributed() -> Any:

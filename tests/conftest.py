@@ -1,4 +1,5 @@
-"""Fixtures shared by every test folder: real encrypted keys, a passphrase, PostgreSQL databases.
+"""Fixtures shared by every test folder: real encrypted keys, a passphrase, PostgreSQL databases,
+TCP services that are not Dask, and a real Dask scheduler (`dask scheduler`, `dask worker`).
 
 PostgreSQL tests carry `@pytest.mark.postgres` and take the `postgres_url` fixture: a fresh
 database on 127.0.0.1:5432 (user postgres, trust auth), dropped afterwards. Without a server they
@@ -8,10 +9,16 @@ skipped postgres test, is a failure, and so is a run in which no postgres test p
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
-from collections.abc import Generator, Iterator
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -100,6 +107,71 @@ def postgres_url() -> Iterator[str]:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture
+def tcp_service() -> Iterator[Callable[[bytes | None], str]]:
+    """`tcp_service(reply)`: a TCP server on 127.0.0.1 that sends `reply` to each connection
+    (None: says nothing) and keeps it open; its tcp:// address. Closed after the test."""
+    sockets: list[socket.socket] = []
+
+    def serve(listener: socket.socket, reply: bytes | None) -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # closed at teardown
+                return
+            sockets.append(connection)
+            if reply is not None:
+                connection.sendall(reply)
+
+    def start(reply: bytes | None) -> str:
+        listener = socket.create_server(("127.0.0.1", 0))
+        sockets.append(listener)
+        threading.Thread(target=serve, args=(listener, reply), daemon=True).start()
+        host, port = listener.getsockname()
+        return f"tcp://{host}:{port}"
+
+    yield start
+    for each in sockets:
+        each.close()
+
+
+@pytest.fixture
+def dask_scheduler(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real `dask scheduler` process with one `dask worker` process (one thread), the worker
+    connected: the scheduler's address, and its process (free to kill). Needs the dask extra."""
+    distributed = pytest.importorskip(
+        "distributed", reason="the dask extra is not installed (Dask distributed)"
+    )
+    dask = str(Path(sys.executable).with_name("dask"))
+    where = tmp_path / "scheduler.json"
+    options = ["--no-dashboard", "--scheduler-file", str(where)]
+    # Dask pickles a test's function by reference: both import what this process imports.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, sys.path))}
+    quiet = subprocess.DEVNULL
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", *options], stderr=quiet, env=env
+    )
+    worker = subprocess.Popen(
+        [dask, "worker", "--no-nanny", "--nthreads", "1", *options], stderr=quiet, env=env
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                address = json.loads(where.read_text())["address"]
+                break
+            except (OSError, ValueError):  # not written yet, or not whole
+                assert time.monotonic() < deadline, "the Dask scheduler wrote no address in 60 s"
+                time.sleep(0.1)
+        with distributed.Client(address, timeout="60s") as client:
+            client.wait_for_workers(1, timeout=60)
+        yield address, scheduler
+    finally:
+        for process in (worker, scheduler):
+            process.kill()
+            process.wait()
 
 
 @pytest.hookimpl(wrapper=True)

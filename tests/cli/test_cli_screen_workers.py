@@ -1,7 +1,8 @@
 """`synthguard screen --workers N` / `--scheduler ADDRESS`, and without them on several cores: the
 single-process outputs and signed verdicts, byte for byte, on real local Dask clusters and on
 processes forked from the command's; a worker killed mid-screen leaves a
-ledger that verifies, with the whole screen recorded or none of it."""
+ledger that verifies, with the whole screen recorded or none of it; a `--scheduler` that is not a
+Dask scheduler, or one killed mid-screen, is one error line."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from synthguard.cli import screen as cli_screen
 from synthguard.guards import screen
 from synthguard.guards.screen import BATCH
 from synthguard.ledger.home import Home
+from synthguard.provenance import engine
 from synthguard.provenance.engine import ForkedEngine
 from synthguard.provenance.record import RECORD_TYPE
 
@@ -202,6 +204,39 @@ def test_workers_must_be_positive_and_not_beside_a_scheduler(run: Run, home: Pat
     ]
 
 
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (None, "no Dask handshake within 2 s (is it a Dask scheduler?)"),
+        (
+            b"HTTP/1.1 400 Bad Request\r\n\r\n",
+            "its answer is not a Dask handshake (is it a Dask scheduler?)",
+        ),
+    ],
+    ids=["silent", "http"],
+)
+def test_a_scheduler_address_of_another_service_is_one_line(
+    run: Run,
+    home: Path,
+    tcp_service: Callable[[bytes | None], str],
+    monkeypatch: pytest.MonkeyPatch,
+    answer: bytes | None,
+    why: str,
+) -> None:
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    monkeypatch.setattr(engine, "CONNECT_SECONDS", 1)
+    monkeypatch.setattr(engine, "HANDSHAKE_SECONDS", 1)
+    address = tcp_service(answer)
+    source = home.parent / "one.jsonl"
+    source.write_text(json.dumps({"instruction": "Say hi.", "output": "Hi."}) + "\n")
+    result = run("screen", source, "--out", home.parent / "out", "--scheduler", address, home=home)
+    assert result.exit_code == 2
+    assert stderr_lines(result) == [
+        f"synthguard: error: cannot reach the Dask scheduler at {address}: {why}"
+    ]
+    assert screened_records(home) == []
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     """A local Dask cluster of two worker processes (nannies restart a killed one)."""
@@ -312,6 +347,45 @@ def test_a_forked_worker_killed_mid_screen(
     assert [line for line in stderr.splitlines() if line.strip()] == [
         "synthguard: error: a worker process forked from this one died (killed, or out of "
         "memory); the parts it and the others had in hand were not used"
+    ]
+    assert screened_records(home) == []
+    assert not (out / "accepted.jsonl").exists()
+    verify = subprocess.run(
+        [str(SYNTHGUARD), "--home", str(home), "verify"], capture_output=True, text=True, env=env
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_a_scheduler_killed_mid_screen(
+    dask_scheduler: tuple[str, subprocess.Popen[bytes]],
+    corpus: tuple[Path, Path, Path],
+    home_template: Path,
+    passphrase: str,
+    tmp_path: Path,
+) -> None:
+    """A real `dask scheduler` killed while parts are in flight: one line saying so (none of
+    Dask's own logging), exit 2, nothing written, and a ledger that verifies."""
+    import distributed
+
+    address, scheduler = dask_scheduler
+    source, protected, _ = corpus
+    home, out = tmp_path / "home", tmp_path / "out"
+    shutil.copytree(home_template, home)
+    args = [source, "--out", out, "--protected", protected, "--scheduler", address]
+    process, env = screen_in_background(home, passphrase, *args)
+    killed = False
+    with distributed.Client(address) as watcher:  # type: ignore[no-untyped-call]
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline and not killed:
+            killed = any(watcher.processing().values())
+            time.sleep(0.01)
+    scheduler.kill()
+    _, stderr = process.communicate(timeout=120)
+    assert killed, "the screen ended before a part was in flight"
+    assert process.returncode == 2
+    assert [line for line in stderr.splitlines() if line.strip()] == [
+        "synthguard: error: the connection to the Dask scheduler was lost (it stopped, or stayed "
+        "unreachable while Dask tried to reconnect); nothing of this step was written"
     ]
     assert screened_records(home) == []
     assert not (out / "accepted.jsonl").exists()

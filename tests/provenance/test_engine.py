@@ -1,15 +1,26 @@
 """The engine seam: in order, bounded, the same answer on one process and on a real local Dask
-cluster (worker processes), and a clean error when a part fails or keeps killing its worker."""
+cluster (worker processes), and a clean error when a part fails or keeps killing its worker, when
+`--scheduler` names something that is not a Dask scheduler (real sockets, Redis), and when a real
+scheduler is killed mid-map."""
 
 from __future__ import annotations
 
 import os
+import random
+import re
+import socket
+import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from synthguard.provenance import engine
 from synthguard.provenance.engine import (
     IN_FLIGHT_PER_WORKER,
     DaskEngine,
@@ -23,7 +34,9 @@ from synthguard.provenance.errors import InputError
 cloudpickle = pytest.importorskip(
     "cloudpickle", reason="the dask extra is not installed (pip install 'synthguard[dask]')"
 )
-pytest.importorskip("distributed", reason="the dask extra is not installed (Dask distributed)")
+distributed = pytest.importorskip(
+    "distributed", reason="the dask extra is not installed (Dask distributed)"
+)
 
 # The workers are other processes: they get this module's functions by value, not by import.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -58,6 +71,11 @@ def die_once(marker: str) -> str:
 
 def die_always(_part: int) -> int:
     os._exit(1)
+
+
+def slow_square(n: int) -> int:
+    time.sleep(0.05)
+    return n * n
 
 
 def built_in_worker(key: str) -> tuple[int, int]:
@@ -150,3 +168,152 @@ def test_workers_and_scheduler_are_one_or_the_other() -> None:
 def test_an_unreachable_scheduler_is_one_input_error() -> None:
     with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
         DaskEngine.connect("tcp://127.0.0.1:1")
+
+
+REDIS = ("127.0.0.1", 6379)
+SCHEDULER_LOST = "the connection to the Dask scheduler was lost"
+
+
+@pytest.fixture
+def short_deadline(monkeypatch: pytest.MonkeyPatch) -> int:
+    """1 s to connect (and for Dask to reconnect), 1 s more for the handshake: the deadline."""
+    monkeypatch.setattr(engine, "CONNECT_SECONDS", 1)
+    monkeypatch.setattr(engine, "HANDSHAKE_SECONDS", 1)
+    return 2
+
+
+def no_handshake(address: str, seconds: int) -> str:
+    return re.escape(
+        f"cannot reach the Dask scheduler at {address}: no Dask handshake within {seconds} s "
+        "(is it a Dask scheduler?)"
+    )
+
+
+def within(seconds: float, call: Callable[[], Any]) -> Any:
+    """What `call()` returns or raises, on a daemon thread; TimeoutError after `seconds`."""
+    outcome: Future[Any] = Future()
+
+    def run() -> None:
+        try:
+            outcome.set_result(call())
+        except BaseException as exc:
+            outcome.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True).start()
+    return outcome.result(timeout=seconds)
+
+
+def test_a_silent_service_is_one_input_error_at_the_deadline(
+    tcp_service: Callable[[bytes | None], str], short_deadline: int
+) -> None:
+    address = tcp_service(None)
+    started = time.monotonic()
+    with pytest.raises(InputError, match=no_handshake(address, short_deadline)):
+        DaskEngine.connect(address)
+    assert time.monotonic() - started < short_deadline + 1
+
+
+def test_redis_is_not_a_dask_scheduler(short_deadline: int) -> None:
+    try:
+        socket.create_connection(REDIS, timeout=2).close()
+    except OSError as exc:
+        pytest.skip(f"Redis at {REDIS[0]}:{REDIS[1]} is not available: {exc}")
+    address = f"tcp://{REDIS[0]}:{REDIS[1]}"
+    with pytest.raises(InputError, match=no_handshake(address, short_deadline)):
+        DaskEngine.connect(address)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+        random.Random(7).randbytes(64),
+        (16).to_bytes(8, "little") + b"x" * 64,  # a plausible count of frames, then junk
+    ],
+    ids=["http", "random bytes", "frame count"],
+)
+def test_a_service_answering_other_bytes_is_one_input_error(
+    tcp_service: Callable[[bytes | None], str], short_deadline: int, answer: bytes
+) -> None:
+    address = tcp_service(answer)
+    started = time.monotonic()
+    with pytest.raises(InputError) as raised:
+        DaskEngine.connect(address)
+    assert str(raised.value) == (
+        f"cannot reach the Dask scheduler at {address}: its answer is not a Dask handshake "
+        "(is it a Dask scheduler?)"
+    )
+    assert time.monotonic() - started < short_deadline
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("ucx://127.0.0.1:8786", ""),  # Dask's words vary: with distributed-ucxx or without
+        ("tls://127.0.0.1:8786", "Dask cannot connect to such an address here (TLS expects"),
+        ("foo://127.0.0.1:8786", "not an address Dask can connect to (unknown address scheme"),
+    ],
+)
+def test_an_address_dask_cannot_use_is_one_input_error(
+    short_deadline: int, address: str, reason: str
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(InputError, match=re.escape(f"at {address}: {reason}")):
+        DaskEngine.connect(address)
+    assert time.monotonic() - started < short_deadline + 1
+
+
+def test_a_hung_handshake_does_not_keep_the_process_alive(
+    tcp_service: Callable[[bytes | None], str],
+) -> None:
+    """A handshake left hanging cannot keep the command alive: it says so and ends."""
+    script = (
+        "import sys\n"
+        "from synthguard.provenance import engine\n"
+        "engine.CONNECT_SECONDS = engine.HANDSHAKE_SECONDS = 1\n"
+        "try:\n"
+        "    engine.DaskEngine.connect(sys.argv[1])\n"
+        "except engine.InputError as exc:\n"
+        "    print(exc)\n"
+    )
+    address = tcp_service(None)
+    ended = subprocess.run(
+        [sys.executable, "-c", script, address], capture_output=True, text=True, timeout=60
+    )
+    assert ended.returncode == 0, ended.stderr
+    assert re.fullmatch(no_handshake(address, 2), ended.stdout.strip())
+    assert ended.stderr == ""
+
+
+def test_a_dask_workers_address_is_one_input_error(
+    dask_scheduler: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    address, _ = dask_scheduler
+    with distributed.Client(address) as client:
+        worker = next(iter(client.scheduler_info()["workers"]))
+    with pytest.raises(InputError, match="answers Dask's handshake, but not as a scheduler"):
+        DaskEngine.connect(worker)
+
+
+def test_a_scheduler_killed_mid_map_ends_the_map_with_one_engine_error(
+    dask_scheduler: tuple[str, subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part done before the scheduler went is still the map's; a part submitted while Dask
+    tries to reconnect ends the map when Dask gives up, and so does a map after that."""
+    address, scheduler = dask_scheduler
+    monkeypatch.setattr(engine, "CONNECT_SECONDS", 1)  # and Dask's time to reconnect
+    dask = DaskEngine.connect(address)
+    try:
+        results = dask.map(slow_square, range(100))
+        assert next(results) == 0
+        time.sleep(1)  # the next part is done too
+        scheduler.kill()
+        scheduler.wait()
+        time.sleep(0.5)  # Dask has seen its connection close: it is reconnecting
+        assert within(10, lambda: next(results)) == 1  # the part submitted with it waits
+        with pytest.raises(EngineError, match=SCHEDULER_LOST):
+            within(10, lambda: next(results))
+        with pytest.raises(EngineError, match=SCHEDULER_LOST):  # a map once Dask gave up
+            within(10, lambda: list(dask.map(squares, [[1], [2]])))
+    finally:
+        dask.close()
