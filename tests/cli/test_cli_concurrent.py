@@ -1,0 +1,62 @@
+"""Commands of one home run at the same time, and one killed half-way: `verify` beside a
+writer sees a consistent ledger, never a false alarm. Run as the console script, in processes
+of their own, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SYNTHGUARD = Path(sys.executable).with_name("synthguard")
+
+
+def command(home: Path, *args: str | Path) -> list[str]:
+    return [str(SYNTHGUARD), "--home", str(home), *map(str, args)]
+
+
+def environment(passphrase: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNTHGUARD_")}
+    env["SYNTHGUARD_PASSPHRASE"] = passphrase
+    return env
+
+
+def test_verify_beside_a_writer_of_the_same_home_raises_no_false_rollback(
+    home: Path, passphrase: str, tmp_path: Path
+) -> None:
+    """The writer keeps the home's checkpoint after each commit; verify read it after its
+    snapshot of the database, so a commit in between looked like entries cut off (exit 1)."""
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        "".join(
+            json.dumps({"instruction": f"Task {i}: add {i} and {i}.", "output": str(2 * i)}) + "\n"
+            for i in range(30_000)
+        )
+    )
+    env = environment(passphrase)
+    record = subprocess.Popen(
+        [*command(home, "record", rows, "--generator", "g", "--model", "m")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    said: list[tuple[int, str]] = []
+    try:
+        while record.poll() is None:
+            done = subprocess.run(
+                command(home, "verify"),
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=120,
+            )
+            said.append((done.returncode, done.stdout + done.stderr))
+    finally:
+        _, errors = record.communicate(timeout=300)
+    assert record.returncode == 0, errors
+    assert said, "the record ended before a verify could run beside it"
+    assert [out for code, out in said if code != 0] == []
