@@ -249,9 +249,40 @@ class Home:
         if passphrase is None:
             return Ledger.open(self.db_url(db), None, self.kept_checkpoint())
         # A signing handle signs only into the ledger whose genesis key the home pins.
-        return Ledger.open(
+        ledger = Ledger.open(
             self.db_url(db), self.signer(passphrase), self.kept_checkpoint(), self.root_key()
         )
+        try:
+            self._follow_rotation(ledger, passphrase)
+        except BaseException:
+            ledger.close()
+            raise
+        return ledger
+
+    def _follow_rotation(self, ledger: Ledger, passphrase: Passphrase) -> None:
+        """Sign with the key the active one was rotated to, when this home holds it.
+
+        `keys rotate` commits its signed `key_rotated` entry, then names the new key in
+        config.json; killed in between, the home named a retired key and could sign nothing
+        again. The signed key events (not the `keys` table, nor config.json) say which key
+        replaced it; its file is in this home's `keys/` only if this home made it."""
+        signer = ledger.signer
+        if signer is None:
+            return
+        timeline, error = ledger.key_timeline(self.root_key(), ledger.size())
+        span = timeline.spans.get(signer.key_id)
+        if error is not None or span is None or span.status != "retired":
+            return  # the key may sign, or the ledger's own checks say what is wrong
+        successor = next(
+            (key_id for key_id, s in timeline.spans.items() if s.added_seq == span.ended_seq),
+            None,
+        )
+        if successor is None or not self.key_path(successor).is_file():
+            return
+        ledger.signer = SigningKey.load(self.key_path(successor), passphrase())
+        config = self.config()
+        config["active_key"] = successor
+        self._write_config(config)
 
     def kept_checkpoint(self) -> KeptCheckpoint:
         """The last checkpoint this home's keys signed, kept beside them (see `ledger.kept`)."""

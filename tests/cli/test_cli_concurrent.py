@@ -60,3 +60,43 @@ def test_verify_beside_a_writer_of_the_same_home_raises_no_false_rollback(
     assert record.returncode == 0, errors
     assert said, "the record ended before a verify could run beside it"
     assert [out for code, out in said if code != 0] == []
+
+
+def test_a_rotation_killed_before_config_named_the_new_key_is_followed(
+    home: Path, passphrase: str, tmp_path: Path
+) -> None:
+    """`keys rotate` commits its signed `key_rotated` entry, then writes the new key's id into
+    config.json: killed in between, the home named a retired key, and every later write failed
+    with "key ... is retired". The home now follows the signed rotation to the key it holds."""
+    env = environment(passphrase)
+    config_path = home / "config.json"
+    before = json.loads(config_path.read_text())
+    rotated = subprocess.run(
+        command(home, "keys", "rotate", "--reason", "scheduled"),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    after = json.loads(config_path.read_text())
+    assert after["active_key"] != before["active_key"]
+    # The state the kill leaves: the entry committed, config.json as it was.
+    config_path.write_text(json.dumps(before))
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"instruction": "Name a prime.", "output": "7"}) + "\n")
+
+    recorded = subprocess.run(
+        command(home, "record", rows, "--generator", "g", "--model", "m"),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert recorded.returncode == 0, recorded.stderr
+    assert json.loads(config_path.read_text())["active_key"] == after["active_key"]
+    verified = subprocess.run(
+        command(home, "verify"), env=env, capture_output=True, text=True, check=False
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
