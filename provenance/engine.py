@@ -232,7 +232,7 @@ _inherited: Callable[[Any], Any] | None = None
 def _inherit(function: Callable[[Any], Any] | None, parent: int) -> None:
     global _inherited
     _inherited = function
-    _die_with(parent)
+    die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(5)
 
@@ -240,7 +240,7 @@ def _inherit(function: Callable[[Any], Any] | None, parent: int) -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with(parent: int) -> None:
+def die_with(parent: int) -> None:
     """Have the kernel kill this worker when the command that forked it dies (Linux's
     PR_SET_PDEATHSIG). Without it, a worker of a command killed by SIGKILL waits on its pipe
     forever, holding the ledger and the input open and, for signing, the unlocked key. The

@@ -48,7 +48,7 @@ from synthguard.ledger.log.merkle import Tree, verify_consistency
 from synthguard.ledger.log.store import EntryView, Ledger, engine_for, entry_leaf_hash, read_entries
 from synthguard.ledger.log.tables import CheckpointRow, Entry, KeyRow
 from synthguard.provenance.dsse import json_value, open_envelope
-from synthguard.provenance.engine import Engine, once_per_worker
+from synthguard.provenance.engine import Engine, die_with, once_per_worker
 from synthguard.provenance.errors import InputError, VerificationError
 from synthguard.provenance.gc_pause import collection_paused
 from synthguard.provenance.record import KEY_EVENT_TYPE, RECORD_TYPE
@@ -343,8 +343,14 @@ def _verify_entries(
             _verify_range(ledger.engine, a, b, timeline, origin) for a, b in ranges
         )
         return _collect(results, ranges, progress, facts)
-    # fork: workers inherit the imported modules; each opens its own database connection.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+    # fork: workers inherit the imported modules; each opens its own database connection. They
+    # die with this process, even when it is killed (SIGKILL leaves them waiting otherwise).
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=get_context("fork"),
+        initializer=die_with,
+        initargs=(os.getpid(),),
+    ) as pool:
         futures = [
             pool.submit(_verify_range_in_worker, ledger.url, a, b, timeline, origin)
             for a, b in ranges

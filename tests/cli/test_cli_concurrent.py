@@ -8,7 +8,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import psutil
 
 SYNTHGUARD = Path(sys.executable).with_name("synthguard")
 
@@ -100,3 +103,45 @@ def test_a_rotation_killed_before_config_named_the_new_key_is_followed(
         command(home, "verify"), env=env, capture_output=True, text=True, check=False
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_the_workers_of_a_killed_verify_die_with_it(
+    home: Path, passphrase: str, tmp_path: Path
+) -> None:
+    """verify forks a worker per core for a ledger of 4,000 entries or more; killed by SIGKILL,
+    it left them running for good, holding the ledger open (`ledger rekeep` too, which verifies
+    first)."""
+    env = environment(passphrase)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        "".join(json.dumps({"text": f"sample number {i}"}) + "\n" for i in range(6_000))
+    )
+    recorded = subprocess.run(
+        command(home, "record", rows, "--generator", "g", "--model", "m"),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    verify = subprocess.Popen(command(home, "verify"), env=env, stdout=subprocess.DEVNULL)
+    parent = psutil.Process(verify.pid)
+    deadline = time.monotonic() + 60
+    while len(parent.children()) < 2 and verify.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    workers = parent.children()
+    assert workers, "verify ended before it forked its workers"
+
+    verify.kill()
+    verify.wait()
+
+    def gone(worker: psutil.Process) -> bool:
+        try:
+            return worker.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    deadline = time.monotonic() + 30
+    while not all(gone(worker) for worker in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(gone(worker) for worker in workers)
