@@ -105,7 +105,7 @@ def _store_of(
     url = home.db_url(db)
     if is_postgres_url(url):
         return SegmentTables(url, on_wait=on_wait, snapshot=snapshot)
-    return SegmentFolder(index_path(home))
+    return SegmentFolder(index_path(home), on_wait=on_wait, exclusive=not snapshot)
 
 
 def _seal(ledger: Ledger, home: Home, root_key: str | None) -> HeadSeal:
@@ -330,10 +330,11 @@ class DedupIndex:
         """The index of a ledger home: in the ledger database if it is PostgreSQL (shared by
         every machine that writes that ledger), else the folder `<home>/dedup/`.
 
-        `db` overrides the home's ledger URL as `Home.db_url` does. In the database, the index
-        is locked from here until `save` has written it, or `close`: another screen waits for
-        it (after a few seconds, `on_wait` gets one line saying who holds it), so two screens
-        never decide at once. An unreachable database or a damaged index is a LedgerError.
+        `db` overrides the home's ledger URL as `Home.db_url` does. The index (in the database
+        or the folder) is locked from here until `save` has written it, or `close`: another
+        screen waits for it (after a few seconds, `on_wait` gets one line saying who holds it),
+        so two screens never decide at once. An unreachable database or a damaged index is a
+        LedgerError.
 
         With `ledger` (open with the home's key to save), the index is sealed: it is used
         only if its signed head checks out (`synthguard.ledger.log.heads`; VerificationError

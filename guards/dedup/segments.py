@@ -22,6 +22,9 @@ import io
 import json
 import os
 import re
+import socket
+import stat
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -156,15 +159,36 @@ def key_rows(keys: Iterable[bytes]) -> npt.NDArray[np.uint8]:
 def locked(path: Path, *, shared: bool) -> Iterator[None]:
     """Hold the folder's lock: shared to read, exclusive to save."""
     try:
-        handle = open(path / _LOCK, "a+b")  # noqa: SIM115 -- held for the whole block
-    except OSError as exc:
+        handle = lock_file(path / _LOCK)
+    except PermissionError:
         if shared:  # no lock file can be made here: a read-only folder, read it as it is
             yield
             return
-        raise InputError(f"cannot lock the dedup index at {path}: {exc.strerror}") from exc
+        raise
     with handle:
         fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
+
+
+def lock_file(path: Path) -> io.FileIO:
+    """The lock file at `path`, made if missing, open to read and write. Whoever can write the
+    folder could put a FIFO there (opening one waits for a reader forever) or a link: it must
+    be a regular file, and a link is not followed. PermissionError where none can be made."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except PermissionError:
+        raise
+    except OSError as exc:
+        raise InputError(
+            f"cannot lock the dedup index at {path.parent}: {path.name}: {exc.strerror or exc}"
+        ) from exc
+    handle = io.FileIO(fd, "r+")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        handle.close()
+        raise InputError(
+            f"cannot lock the dedup index at {path.parent}: {path.name} is not a regular file"
+        )
+    return handle
 
 
 def _damaged(path: Path, what: str) -> InputError:
@@ -354,14 +378,33 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 class SegmentFolder:
-    """An index saved in a folder: `manifest.json` and segment files, under a file lock."""
+    """An index saved in a folder: `manifest.json` and segment files, under a file lock.
 
-    def __init__(self, path: Path) -> None:
+    A screen decides from the index it loads: two at once, each deciding from the index as it
+    was before either saved, would not see each other's samples (both keep their copies of
+    the same text). So, as for an index in the database, a screen's folder is locked from its
+    `load` until it saves or closes (`screen.lock`, beside the `lock` that loads and saves
+    take) when `exclusive` (a home's index, as `DedupIndex.at` opens it for a screen); another
+    screen waits, and after WAIT_NOTE_AFTER seconds `on_wait` hears who holds it. `verify`,
+    which decides nothing, and an index opened by its path take no such lock."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        on_wait: Callable[[str], None] | None = None,
+        exclusive: bool = False,
+    ) -> None:
         self.path = path
         self.where = f" at {path}"
+        self._on_wait = on_wait
+        self._exclusive = exclusive
+        self._screen_lock: io.FileIO | None = None
 
     def load(self) -> Loaded:
         """The folder's index (nothing if it holds none yet)."""
+        if self._exclusive:
+            self._hold()
         if not (self.path / MANIFEST).exists():
             return None, [], [], None
         with locked(self.path, shared=True):
@@ -409,6 +452,49 @@ class SegmentFolder:
             write_atomic(self.path / MANIFEST, manifest_bytes(manifest))
             for name in obsolete:
                 (self.path / name).unlink(missing_ok=True)
+        self.close()  # saved: the next screen may decide from it
 
     def close(self) -> None:
-        """Nothing to release: the file lock is held only while loading or saving."""
+        """Let the next screen in (the lock `load` took, if any)."""
+        handle, self._screen_lock = self._screen_lock, None
+        if handle is not None:
+            handle.close()  # closing the file releases its lock
+
+    def _hold(self) -> None:
+        """Take the screen's lock on the folder, waiting for the screen that holds it."""
+        if self._screen_lock is not None:
+            return
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            handle = lock_file(self.path / _SCREEN_LOCK)
+        except PermissionError:
+            return  # a read-only folder: nothing can be saved there, nor decided against
+        except OSError as exc:
+            raise InputError(f"cannot lock the dedup index at {self.path}: {exc}") from exc
+        started, told = time.monotonic(), False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if self._on_wait and not told and time.monotonic() - started >= WAIT_NOTE_AFTER:
+                    self._on_wait(self._holder_note(handle))
+                    told = True
+                time.sleep(_POLL_SECONDS)
+        # Who holds it, for a screen that waits: this process.
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{socket.gethostname()} pid {os.getpid()}\n".encode())
+        self._screen_lock = handle
+
+    def _holder_note(self, handle: io.FileIO) -> str:
+        handle.seek(0)
+        holder = (handle.read(200) or b"").decode("utf-8", "replace").strip()
+        who = f"another screen ({holder})" if holder else "another screen"
+        return f"waiting for the dedup index{self.where}: {who} holds it until that screen ends"
+
+
+_SCREEN_LOCK = "screen.lock"
+WAIT_NOTE_AFTER = 2.0
+"""Seconds of waiting for the folder after which the waiting screen says so."""
+_POLL_SECONDS = 0.1

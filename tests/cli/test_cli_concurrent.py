@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -145,3 +146,53 @@ def test_the_workers_of_a_killed_verify_die_with_it(
     while not all(gone(worker) for worker in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert all(gone(worker) for worker in workers)
+
+
+def test_two_screens_of_one_home_at_once_deduplicate_against_each_other(
+    home: Path, passphrase: str, tmp_path: Path
+) -> None:
+    """The folder index was locked only while loaded and saved: two screens at once decided
+    from the same index and kept each other's copies (both accepted, the index holding the
+    shared samples twice). A screen now holds it from load to save, as in the database."""
+    words = [f"{a}{b}" for a in "bcdfghklmnprstvz" for b in ("a", "e", "i", "o", "u", "ay")]
+    draw = random.Random(7)
+
+    def rows(count: int) -> list[dict[str, str]]:
+        # Thirty words drawn from a hundred: no two rows are near copies of each other.
+        return [
+            {"instruction": " ".join(draw.choices(words, k=30)), "output": "ok"}
+            for _ in range(count)
+        ]
+
+    originals = rows(300)
+    # Near copies (one word in thirty changed): exact ones are the same sample, screened again.
+    copies = [{**row, "instruction": row["instruction"] + " also"} for row in originals]
+    first, second = [*originals, *rows(3000)], [*rows(3000), *copies]
+    paths = []
+    for name, rows in (("a", first), ("b", second)):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        paths.append(path)
+    env = environment(passphrase)
+    screens = [
+        subprocess.Popen(
+            command(
+                home, "screen", path, "--out", tmp_path / f"out-{path.stem}", "--guards", "dedup"
+            ),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for path in paths
+    ]
+    for screen in screens:
+        _, errors = screen.communicate(timeout=300)
+        assert screen.returncode == 0, errors
+
+    def count(name: str) -> int:
+        return sum(len((tmp_path / f"out-{stem}" / name).read_text().splitlines()) for stem in "ab")
+
+    # As one screen after the other: each original or its copy accepted, the other held.
+    assert count("accepted.jsonl") == 6300
+    assert count("quarantined.jsonl") == 300

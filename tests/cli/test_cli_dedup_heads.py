@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import random
 import shutil
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from test_cli_shared_dedup import row, second_writer, sentence
 
 from synthguard.guards.dedup.guard import DedupGuard
 from synthguard.guards.dedup.index import DedupIndex, index_path
+from synthguard.guards.dedup.segments import WAIT_NOTE_AFTER
 from synthguard.guards.dedup.tables import SegmentTables
 from synthguard.ledger.home import Home
 from synthguard.ledger.log import HEAD_TYPE
@@ -275,21 +279,29 @@ def test_a_head_signed_by_a_revoked_key_is_refused(
     refused(screen(run, home, tmp_path, "again", copies(screened)), "was revoked", "heads.json")
 
 
-def test_two_screens_of_one_home_at_once_leave_a_head_that_both_accept(
+def test_a_second_screen_of_one_home_waits_for_the_first_to_save(
     home: Path, passphrase: str, screened: list[dict[str, str]]
 ) -> None:
-    # A folder is locked only while it is written: both load version 2, both save.
+    # The folder is held from a screen's load to its save: two at once decided from the same
+    # index before, and kept each other's copies.
     at = Home(home)
+    notes: list[str] = []
     with at.open(lambda: passphrase) as ledger:
-        indexes = [DedupIndex.at(at, ledger=ledger) for _ in range(2)]
-        for index, seed in zip(indexes, (10, 11), strict=True):
-            DedupGuard(index).check([sample_from_row(r) for r in rows(seed, 2)])
-        for index in indexes:
-            index.save()
-        # The second save numbered its head above the first one's, not above what it loaded.
-        assert head_of(home)["version"] == 4
-        with DedupIndex.at(at, ledger=ledger) as after:
-            assert len(after) == 10 + 2 + 2
+        first = DedupIndex.at(at, ledger=ledger)
+        DedupGuard(first).check([sample_from_row(r) for r in rows(10, 2)])
+        with ThreadPoolExecutor(1) as pool:
+            second = pool.submit(DedupIndex.at, at, ledger=ledger, on_wait=notes.append)
+            time.sleep(WAIT_NOTE_AFTER + 0.5)
+            assert not second.done()  # it waits for the first screen
+            first.save()
+            with second.result(timeout=30) as after:
+                assert len(after) == 10 + 2  # it decides from what the first one saved
+                DedupGuard(after).check([sample_from_row(r) for r in rows(11, 2)])
+                after.save()
+    assert head_of(home)["version"] == 4
+    (note,) = notes
+    assert note.startswith(f"waiting for the dedup index at {home / 'dedup'}: another screen (")
+    assert note.endswith(f"pid {os.getpid()}) holds it until that screen ends")
 
 
 def test_verify_checks_the_index_against_its_head(
