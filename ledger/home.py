@@ -269,7 +269,8 @@ class Home:
         signer = ledger.signer
         if signer is None:
             return
-        timeline, error = ledger.key_timeline(self.root_key(), ledger.size())
+        # Unpinned: a ledger founded by another key is the writer's to refuse, with its reason.
+        timeline, error = ledger.key_timeline(None, ledger.size())
         span = timeline.spans.get(signer.key_id)
         if error is not None or span is None or span.status != "retired":
             return  # the key may sign, or the ledger's own checks say what is wrong
