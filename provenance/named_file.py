@@ -23,13 +23,15 @@ from synthguard.provenance.errors import InputError
 MAX_BYTES = 64 * 1024 * 1024
 """A key, a note or a report is far smaller: anything larger is not what was meant."""
 
-_KINDS = {
+FILE_KINDS = {
     stat.S_IFDIR: "a folder",
     stat.S_IFIFO: "a FIFO",
     stat.S_IFCHR: "a character device",
     stat.S_IFBLK: "a block device",
     stat.S_IFSOCK: "a socket",
+    stat.S_IFLNK: "a symbolic link",
 }
+"""What is in a regular file's place, by `stat.S_IFMT` of its mode, as error messages name it."""
 
 
 def read_named_file(path: Path, what: str, limit: int = MAX_BYTES) -> bytes:
@@ -71,7 +73,7 @@ def _read_open(fd: int, path: Path, what: str, limit: int, *, pipes: bool) -> by
             with os.fdopen(fd, "rb", buffering=0, closefd=False) as file:
                 data = file.readall()
         else:
-            kind = _KINDS.get(stat.S_IFMT(status.st_mode), "not a file")
+            kind = FILE_KINDS.get(stat.S_IFMT(status.st_mode), "not a file")
             wanted = "a regular file or a pipe" if pipes else "a regular file"
             raise InputError(f"cannot read the {what} {path}: {kind}, not {wanted}")
     except TimeoutError as exc:

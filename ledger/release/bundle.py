@@ -41,6 +41,7 @@ from synthguard.ledger.log import HASH_SIZE
 from synthguard.provenance.dsse import envelope_bytes
 from synthguard.provenance.errors import InputError, KeyringError, VerificationError
 from synthguard.provenance.keys import VerifyingKey
+from synthguard.provenance.named_file import FILE_KINDS
 from synthguard.provenance.record import RECORD_TYPE
 
 BUNDLE_FORMAT = "synthguard-release-bundle/v2"
@@ -62,15 +63,6 @@ _GZIP = 31  # zlib's wbits for a gzip stream
 _GZIP_MAGIC = b"\x1f\x8b"
 _LEVEL = 6
 
-_KINDS = {
-    stat.S_IFDIR: "a folder",
-    stat.S_IFIFO: "a FIFO",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFSOCK: "a socket",
-    stat.S_IFLNK: "a symbolic link",
-}
-
 
 def open_regular(path: Path) -> BinaryIO:
     """Open a file of a release folder for reading; VerificationError naming it unless it is a
@@ -90,7 +82,7 @@ def open_regular(path: Path) -> BinaryIO:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise _not_regular(path, _KINDS.get(stat.S_IFMT(mode), "not a file"))
+            raise _not_regular(path, FILE_KINDS.get(stat.S_IFMT(mode), "not a file"))
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
@@ -100,7 +92,7 @@ def open_regular(path: Path) -> BinaryIO:
 
 def _kind(path: Path) -> str:
     try:
-        return _KINDS.get(stat.S_IFMT(os.lstat(path).st_mode), "not a file")
+        return FILE_KINDS.get(stat.S_IFMT(os.lstat(path).st_mode), "not a file")
     except OSError:
         return "not a file"
 

@@ -27,6 +27,15 @@ def environment(passphrase: str) -> dict[str, str]:
     return env
 
 
+def finished(
+    env: dict[str, str], home: Path, *args: str | Path
+) -> subprocess.CompletedProcess[str]:
+    """Run one command of the home to its end (two minutes at most)."""
+    return subprocess.run(
+        command(home, *args), env=env, capture_output=True, text=True, check=False, timeout=120
+    )
+
+
 def test_verify_beside_a_writer_of_the_same_home_raises_no_false_rollback(
     home: Path, passphrase: str, tmp_path: Path
 ) -> None:
@@ -50,14 +59,7 @@ def test_verify_beside_a_writer_of_the_same_home_raises_no_false_rollback(
     said: list[tuple[int, str]] = []
     try:
         while record.poll() is None:
-            done = subprocess.run(
-                command(home, "verify"),
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=120,
-            )
+            done = finished(env, home, "verify")
             said.append((done.returncode, done.stdout + done.stderr))
     finally:
         _, errors = record.communicate(timeout=300)
@@ -75,13 +77,7 @@ def test_a_rotation_killed_before_config_named_the_new_key_is_followed(
     env = environment(passphrase)
     config_path = home / "config.json"
     before = json.loads(config_path.read_text())
-    rotated = subprocess.run(
-        command(home, "keys", "rotate", "--reason", "scheduled"),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    rotated = finished(env, home, "keys", "rotate", "--reason", "scheduled")
     assert rotated.returncode == 0, rotated.stderr
     after = json.loads(config_path.read_text())
     assert after["active_key"] != before["active_key"]
@@ -90,19 +86,11 @@ def test_a_rotation_killed_before_config_named_the_new_key_is_followed(
     rows = tmp_path / "rows.jsonl"
     rows.write_text(json.dumps({"instruction": "Name a prime.", "output": "7"}) + "\n")
 
-    recorded = subprocess.run(
-        command(home, "record", rows, "--generator", "g", "--model", "m"),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    recorded = finished(env, home, "record", rows, "--generator", "g", "--model", "m")
 
     assert recorded.returncode == 0, recorded.stderr
     assert json.loads(config_path.read_text())["active_key"] == after["active_key"]
-    verified = subprocess.run(
-        command(home, "verify"), env=env, capture_output=True, text=True, check=False
-    )
+    verified = finished(env, home, "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
@@ -117,13 +105,7 @@ def test_the_workers_of_a_killed_verify_die_with_it(
     rows.write_text(
         "".join(json.dumps({"text": f"sample number {i}"}) + "\n" for i in range(6_000))
     )
-    recorded = subprocess.run(
-        command(home, "record", rows, "--generator", "g", "--model", "m"),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    recorded = finished(env, home, "record", rows, "--generator", "g", "--model", "m")
     assert recorded.returncode == 0, recorded.stderr
     verify = subprocess.Popen(command(home, "verify"), env=env, stdout=subprocess.DEVNULL)
     parent = psutil.Process(verify.pid)
