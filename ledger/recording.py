@@ -9,9 +9,10 @@ with an engine (`--workers`), parsed and built on it (no key needed) and signed 
 
 A row whose sample has a making record already (from an earlier run, or an earlier row of
 this one) is skipped, so a rerun after an interruption resumes; `again` records it anyway.
-Which rows those are is asked of the ledger just before each chunk is appended, so the answer
-covers every chunk committed before it. A forked worker has signed the chunk by then: a rerun
-of rows recorded already costs their signatures, and appends nothing.
+Which rows those are is asked of the ledger inside each chunk's append transaction, holding
+the ledger's write lock, so the answer covers every chunk committed before it, by this run or
+by another `record` of the same file at the same time. The chunk is signed by then: a rerun of
+rows recorded already costs their signatures, and appends nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from synthguard.ledger.log import (
     Checkpoint,
@@ -157,21 +158,17 @@ def record_file(
             if progress is not None:
                 progress(len(chunk))
 
-    def keep(sample_ids: list[str], bad: list[tuple[int, str]]) -> list[int]:
-        counts.bad += len(bad)
-        summary.bad.extend(bad[: max(0, LISTED - len(summary.bad))])
-        if again:
-            return list(range(len(sample_ids)))
-        return _unrecorded(ledger, sample_ids, counts)
-
     appended = 0
     try:
         with contextlib.ExitStack() as stack:
             held = stack.enter_context(_HeldInterrupt())
-            for batch, contents in _signed_batches(ledger, engine, parts(), keep, stack):
+            for batch, contents, bad in _signed_batches(ledger, engine, parts(), stack):
+                counts.bad += len(bad)
+                summary.bad.extend(bad[: max(0, LISTED - len(summary.bad))])
+                ids = [row["sample_id"] for row in batch.rows]
+                admit = None if again else functools.partial(_unrecorded, ledger, ids, counts)
                 held.hold()
-                ledger.append_signed(batch, contents)
-                appended += len(batch.rows)
+                appended += len(ledger.append_signed(batch, contents, admit=admit))
                 held.release()
     except BaseException as exc:
         # Every command that appends ends with a checkpoint, even one that stops early; the
@@ -247,27 +244,15 @@ def _template(recipe: RecordRecipe, event: Event, kind: str | None) -> PayloadTe
     return PayloadTemplate(prototype, recipe.ledger)
 
 
-Keep = Callable[[list[str], list[tuple[int, str]]], list[int]]
-"""Told a part's sample ids and bad rows, just before it is appended: the indices of the
-records to append."""
-_T = TypeVar("_T")
-
-
 def _signed_batches(
-    ledger: Ledger,
-    engine: Engine | None,
-    parts: Iterator[RecordPart],
-    keep: Keep,
-    stack: contextlib.ExitStack,
-) -> Iterator[tuple[SignedBatch, list[dict[str, str]]]]:
-    """Each part's records to append, signed, with their rows' stored form, in order."""
+    ledger: Ledger, engine: Engine | None, parts: Iterator[RecordPart], stack: contextlib.ExitStack
+) -> Iterator[tuple[SignedBatch, list[dict[str, str]], list[tuple[int, str]]]]:
+    """Each part's records signed, with their rows' stored form and its bad rows, in order."""
     workers = cores()
     if engine is not None:
         # The engine's workers have no key: this process signs, on every core.
         for prepared in engine.map(prepare_records, parts):
-            kept = keep([entry.sample_id or "" for entry in prepared.entries], prepared.bad)
-            entries = _take(prepared.entries, kept)
-            yield ledger.sign(entries, threads=workers), _take(prepared.contents, kept)
+            yield ledger.sign(prepared.entries, threads=workers), prepared.contents, prepared.bad
         return
     first = next(parts, None)
     if first is None:
@@ -277,22 +262,14 @@ def _signed_batches(
         # One part costs less than forking.
         for part in chain((first,) if second is None else (first, second), parts):
             prepared = prepare_records(part)
-            kept = keep([entry.sample_id or "" for entry in prepared.entries], prepared.bad)
-            yield ledger.sign(_take(prepared.entries, kept)), _take(prepared.contents, kept)
+            yield ledger.sign(prepared.entries), prepared.contents, prepared.bad
         return
     # Forked: the workers inherit the ledger handle and its key; nothing is pickled but the
     # parts' lines and the signed rows. They parse, build and sign, and never touch the
     # database. On an error or Ctrl-C, parts not started are dropped at once.
     pool = stack.enter_context(Forked(functools.partial(_sign_part, ledger), workers))
     for signed in pool.map(chain((first, second), parts)):
-        rows = signed.batch.rows
-        kept = keep([row["sample_id"] for row in rows], signed.bad)
-        batch = SignedBatch(_take(rows, kept), signed.batch.ledger, signed.batch.key_id)
-        yield batch, _take(signed.contents, kept)
-
-
-def _take(items: list[_T], kept: list[int]) -> list[_T]:
-    return items if len(kept) == len(items) else [items[i] for i in kept]
+        yield signed.batch, signed.contents, signed.bad
 
 
 @dataclass(frozen=True)
@@ -309,7 +286,7 @@ def _sign_part(ledger: Ledger, part: RecordPart) -> _Signed:
 
 def _unrecorded(ledger: Ledger, sample_ids: Sequence[str], counts: _Counts) -> list[int]:
     """The indices of the samples to record: not made in the ledger, nor earlier in this
-    part; the others are counted as skipped."""
+    part; the others are counted as skipped. Asked inside the append's write lock."""
     made = making_record_ids(ledger, sample_ids)
     kept = []
     for index, sample_id in enumerate(sample_ids):

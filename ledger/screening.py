@@ -183,9 +183,41 @@ def sign_override(
     ledger: Ledger, recorder: Recorder, sample_id: str, *, reason: str, reviewer: str
 ) -> LineageRecord:
     """Sign a reviewer's override of a quarantined sample: a `reviewed` record, verdict ok,
-    naming by record id the quarantines it answers."""
+    naming by record id the quarantines it answers. Whether the sample is still held is asked
+    again inside the append's write lock: of two reviewers releasing it at once, one signs."""
     if not reason.strip():
         raise InputError("a release needs a reason (--reason)")
+    held, row_digest = _releasable(ledger, sample_id)
+    # Named by id and stored digest: the row need not re-read as the same sample under the
+    # default field mapping (it may have been recorded with --field).
+    record = recorder.prepare_reviewed_stored(
+        sample_id,
+        row_digest,
+        detail={
+            "reviewer": reviewer,
+            "verdict": "ok",
+            "note": OVERRIDE_NOTE_PREFIX + reason,
+            "overrides": list(held.binding),
+        },
+    )
+
+    def still_held() -> None:
+        now, _ = _releasable(ledger, sample_id)
+        if now.binding != held.binding:
+            raise InputError(
+                f"sample {sample_id} was screened again while this release was signed (it is "
+                "now held by other quarantines): nothing was signed; run the command again"
+            )
+
+    recorder.flush()
+    ledger.append([record], durable=True, admit=still_held)
+    recorder.note_appended(1)
+    return record
+
+
+def _releasable(ledger: Ledger, sample_id: str) -> tuple[ScreeningStatus, str]:
+    """The standing of a sample a reviewer may release (held by a quarantine), and the digest
+    of its stored row, which its records sign; raise when it may not be released."""
     entries = records_for(ledger, sample_id)
     held = fold_screening(entries).get(sample_id)
     if held is None or held.outcome != "quarantined":
@@ -209,17 +241,4 @@ def sign_override(
             f"the stored content of sample {sample_id} is not what its records sign (it was "
             "changed in the database; run `synthguard verify`): nothing was signed"
         )
-    # Named by id and stored digest: the row need not re-read as the same sample under the
-    # default field mapping (it may have been recorded with --field).
-    record = recorder.reviewed_stored(
-        sample_id,
-        row_digest,
-        detail={
-            "reviewer": reviewer,
-            "verdict": "ok",
-            "note": OVERRIDE_NOTE_PREFIX + reason,
-            "overrides": list(held.binding),
-        },
-    )
-    recorder.flush()
-    return record
+    return held, row_digest

@@ -381,6 +381,15 @@ class Recorder:
         `detail` holds a verdict (`verdict`, `reviewer`, an optional `note`, checked as
         `reviewed` checks them) or, without a verdict, a review draw's selection of the sample.
         """
+        record = self.prepare_reviewed_stored(sample_id, row_digest, detail=detail)
+        self.commit([(record, None)])
+        return record
+
+    def prepare_reviewed_stored(
+        self, sample_id: str, row_digest: str, *, detail: Mapping[str, Any]
+    ) -> LineageRecord:
+        """Build the record `reviewed_stored` commits, without committing it (for a caller that
+        appends it under a condition of its own, and counts it with `note_appended`)."""
         for value, what in ((sample_id, "sample id"), (row_digest, "row digest")):
             if not isinstance(value, str):
                 raise InputError(f"{what} must be a string, not {type(value).__name__}")
@@ -389,7 +398,7 @@ class Recorder:
         if "verdict" in facts:
             _verdict_facts(facts["verdict"], facts.get("reviewer"), facts.get("note"))
         self._check_open()
-        record = LineageRecord(
+        return LineageRecord(
             event=Event.REVIEWED,
             sample_id=sample_id,
             digest=row_digest,
@@ -401,8 +410,6 @@ class Recorder:
             signer=self._signer,
             detail=facts,
         )
-        self.commit([(record, None)])
-        return record
 
     def screened(self, sample: SampleLike, *, detail: Mapping[str, Any]) -> LineageRecord:
         """Record what the guards said about `sample` (its outcome and verdicts in `detail`).

@@ -27,7 +27,7 @@ import os
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -83,6 +83,12 @@ _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else o
 _PG_APPEND_LOCK = 0x5947_4C44
 
 Statement = LineageRecord | KeyEvent
+Admit = Callable[[], Sequence[int] | None]
+"""Asked inside the write lock, after the other writers' entries are synced and before a batch
+is written: the indices of the batch's entries to append (None: all of them); raising appends
+nothing. What a writer decided before it took the lock (this sample is not recorded yet, that
+quarantine is still held) another writer may have changed since; this is where it is decided
+again."""
 
 
 def leaf_bytes(seq: int, envelope: bytes) -> bytes:
@@ -514,6 +520,7 @@ class Ledger:
         contents: Mapping[str, Mapping[str, Any]] | None = None,
         *,
         durable: bool = False,
+        admit: Admit | None = None,
     ) -> list[int]:
         """Sign and append records as one batch; return their seqs.
 
@@ -521,6 +528,7 @@ class Ledger:
         is already stored is left as it is (ids are content-addressed). A committed batch
         survives a crash of the process; with `durable` it is also flushed to disk before
         this returns. Checkpoints are always flushed, and with them everything before them.
+        `admit` decides inside the write lock which of the records go in (see `Admit`).
         """
         if not records:
             return []
@@ -532,7 +540,7 @@ class Ledger:
         key_event = records[0] if isinstance(records[0], KeyEvent) else None
         content_rows = [content_row(sample_id, row) for sample_id, row in (contents or {}).items()]
         return self._commit_prepared(
-            prepared, content_rows, set(contents or ()), signer, durable, key_event
+            prepared, content_rows, set(contents or ()), signer, durable, key_event, admit
         )
 
     def sign(self, entries: Sequence[Unsigned], *, threads: int = 1) -> SignedBatch:
@@ -555,10 +563,16 @@ class Ledger:
         return SignedBatch(_signed_on(entries, signer, threads), self.origin, signer.key_id)
 
     def append_signed(
-        self, batch: SignedBatch, contents: Sequence[dict[str, str]] = (), *, durable: bool = False
+        self,
+        batch: SignedBatch,
+        contents: Sequence[dict[str, str]] = (),
+        *,
+        durable: bool = False,
+        admit: Admit | None = None,
     ) -> list[int]:
         """`append` for a batch that `sign` signed (here, or in a process forked from this
-        one), with its samples' content as `content_row` prepared it; return the seqs."""
+        one), with its samples' content as `content_row` prepared it; return the seqs of the
+        entries `admit` let in (all, without it)."""
         signer = self._signer()
         if batch.ledger != self.origin or batch.key_id != signer.key_id:
             raise LedgerError(
@@ -568,7 +582,9 @@ class Ledger:
         if not batch.rows:
             return []
         stored = {row["sample_id"] for row in contents}
-        return self._commit_prepared(list(batch.rows), list(contents), stored, signer, durable)
+        return self._commit_prepared(
+            list(batch.rows), list(contents), stored, signer, durable, admit=admit
+        )
 
     def _commit_prepared(
         self,
@@ -578,6 +594,7 @@ class Ledger:
         signer: SigningKey,
         durable: bool,
         key_event: KeyEvent | None = None,
+        admit: Admit | None = None,
     ) -> list[int]:
         # A record that makes a sample comes with its content (or finds it stored): content
         # missing without a signed `erased` record is what `verify` calls tampering.
@@ -589,6 +606,7 @@ class Ledger:
             durable=durable,
             key_event=key_event,
             unstored=unstored,
+            admit=admit,
         )
 
     def _commit(
@@ -601,8 +619,9 @@ class Ledger:
         key_event: KeyEvent | None = None,
         erase: str | None = None,
         unstored: set[str] | None = None,
+        admit: Admit | None = None,
     ) -> list[int]:
-        """One write transaction: sync, insert, checkpoint; then keep what was signed."""
+        """One write transaction: sync, admit, insert, checkpoint; then keep what was signed."""
         try:
             durable = durable or self._interval_due(len(prepared))
             with _Transaction(self.engine, durable=durable) as cur:
@@ -611,6 +630,12 @@ class Ledger:
                 synced = self._sync(cur)
                 if synced is not None:
                     self._check_signer(cur, signer.key_id, synced.size)
+                if admit is not None:
+                    prepared, content_rows = _admitted(admit(), prepared, content_rows)
+                    if not prepared:
+                        if synced is not None:
+                            self._keep(synced)
+                        return []
                 compact = CompactRange(synced.size, synced.compact.hashes) if synced else None
                 last_leaf = synced.last_leaf if synced else b""
                 seqs, tree = self._write(
@@ -1263,6 +1288,17 @@ class Cursor:
     def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run one statement for each row of parameters."""
         self.cursor.executemany(sql, rows)
+
+
+def _admitted(
+    kept: Sequence[int] | None, prepared: list[dict[str, Any]], content_rows: list[dict[str, str]]
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """The entries an `Admit` kept, and the content rows of their samples."""
+    if kept is None or len(kept) == len(prepared):
+        return prepared, content_rows
+    entries = [prepared[index] for index in kept]
+    samples = {entry["sample_id"] for entry in entries}
+    return entries, [row for row in content_rows if row["sample_id"] in samples]
 
 
 def _insert_missing_samples(cur: Cursor, rows: list[dict[str, str]]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -178,3 +179,42 @@ def test_two_screens_of_one_home_at_once_deduplicate_against_each_other(
     # As one screen after the other: each original or its copy accepted, the other held.
     assert count("accepted.jsonl") == 6300
     assert count("quarantined.jsonl") == 300
+
+
+def test_two_records_of_one_file_at_once_record_each_row_once(
+    home: Path, passphrase: str, tmp_path: Path
+) -> None:
+    """Which rows were recorded already was asked before the append's write lock: two
+    `record`s of one file at once both found the rows new, and recorded thousands twice. It
+    is asked inside the lock now: between them, each row once."""
+    rows = tmp_path / "rows.jsonl"
+    total = 40_000
+    rows.write_text(
+        "".join(
+            json.dumps({"instruction": f"Say {i} in words.", "output": f"number {i}"}) + "\n"
+            for i in range(total)
+        )
+    )
+    env = environment(passphrase)
+    records = [
+        subprocess.Popen(
+            command(home, "record", rows, "--generator", "g", "--model", "m"),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    said = []
+    for record in records:
+        out, errors = record.communicate(timeout=300)
+        assert record.returncode == 0, errors
+        said.append(out)
+    recorded = [int(re.search(r"recorded ([\d,]+)", out)[1].replace(",", "")) for out in said]
+    assert sum(recorded) == total, said
+    # Not vacuous: both ran at once, each recording a share.
+    assert min(recorded) > 0, said
+    done = finished(env, home, "verify")
+    assert done.returncode == 0, done.stderr
+    assert f"ok: {total + 1} entries verified" in done.stdout, done.stdout

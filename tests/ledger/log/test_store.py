@@ -354,3 +354,36 @@ def test_opening_a_file_that_is_not_a_database_is_a_ledger_error(tmp_path):
         Ledger.open(f"sqlite:///{path}")
 
     assert "sqlalche.me" not in str(caught.value)
+
+
+def test_admit_decides_inside_the_lock_which_records_go_in(ledger_db, ledger_records):
+    records, contents = ledger_records(ledger_db.key_id, 3)
+    asked = []
+
+    def second_only() -> list[int]:
+        # Inside the lock: the ledger is as the writer synced it, this batch not in it yet.
+        asked.append(ledger_db.size())
+        return [1]
+
+    seqs = ledger_db.append(records, contents, admit=second_only)
+    assert asked == [1]
+    assert seqs == [1]
+    assert ledger_db.size() == 2
+    # The content of the samples left out is not stored either.
+    stored = [ledger_db.sample(record.sample_id) is not None for record in records]
+    assert stored == [False, True, False]
+    assert verify_ledger(ledger_db, workers=1).size == 2
+
+
+def test_an_admit_that_refuses_appends_nothing(ledger_db, ledger_records):
+    records, contents = ledger_records(ledger_db.key_id, 3)
+
+    def refuse() -> None:
+        raise LedgerError("decided otherwise")
+
+    with pytest.raises(LedgerError, match="decided otherwise"):
+        ledger_db.append(records, contents, admit=refuse)
+    assert ledger_db.append(records, contents, admit=lambda: []) == []
+    assert ledger_db.size() == 1
+    assert ledger_db.append(records, contents) == [1, 2, 3]
+    assert verify_ledger(ledger_db, workers=1).size == 4
