@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 import click
 
+from synthguard.cli.errors import PROG
 from synthguard.cli.passphrase import PassphraseSource
+from synthguard.cli.terminal import echo
 from synthguard.ledger.home import Home
 from synthguard.ledger.log import Ledger
 
@@ -28,7 +30,10 @@ class App:
         self.passphrase.confirm = self.passphrase.confirm or new_key
         if self.db is None:
             self.home.config()  # no home: say "run `synthguard init`", not a SQLite error
-        return self.home.open(self.passphrase if signing or new_key else None, db=self.db)
+        ledger = self.home.open(self.passphrase if signing or new_key else None, db=self.db)
+        # A write that waits for another writer says so, and for whom, rather than wait mute.
+        ledger.on_wait = lambda line: echo(f"{PROG}: {line}", err=True)
+        return ledger
 
     def new_passphrase(self) -> str:
         """The passphrase for a new home's first key (a prompt asks for it twice)."""

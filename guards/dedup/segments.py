@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from synthguard.guards.dedup.minhash import Signatures
 from synthguard.guards.dedup.shingles import KINDS, ShingleBatch
+from synthguard.ledger.log import WAIT_NOTE_AFTER
 from synthguard.provenance.canonical import DIGEST_PREFIX
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.named_file import read_home_file
@@ -495,6 +496,4 @@ class SegmentFolder:
 
 
 _SCREEN_LOCK = "screen.lock"
-WAIT_NOTE_AFTER = 2.0
-"""Seconds of waiting for the folder after which the waiting screen says so."""
 _POLL_SECONDS = 0.1

@@ -43,20 +43,20 @@ from synthguard.ledger.log.merkle import (
 from synthguard.ledger.log.private_file import FILE_MODE, make_private_dir, write_private
 from synthguard.ledger.log.segment_tables import (
     DEDUP_LOCK_KEY,
-    WAIT_NOTE_AFTER,
     LockedSegments,
     NewSegment,
     SegmentFormat,
     StoredSegment,
-    WaitNote,
     is_postgres_url,
 )
 from synthguard.ledger.log.store import (
     DEFAULT_CHECKPOINT_INTERVAL,
+    WAIT_NOTE_AFTER,
     EntryView,
     Ledger,
     SignedBatch,
     Unsigned,
+    WaitNote,
     content_row,
     database_failure,
     entry_leaf_hash,

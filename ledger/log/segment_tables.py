@@ -58,16 +58,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from synthguard.ledger.log.store import database_failure, engine_for, shown_url
+from synthguard.ledger.log.store import (
+    WAIT_NOTE_AFTER,
+    WaitNote,
+    database_failure,
+    engine_for,
+    shown_url,
+)
 from synthguard.provenance.errors import LedgerError
 
 T = TypeVar("T")
 
-WaitNote = Callable[[str], None]
-"""Takes the line that says a screen is waiting for the index, and who holds it."""
-
-WAIT_NOTE_AFTER = 2.0
-"""Seconds of waiting for the index after which the waiting screen says so."""
 _POLL = 0.1
 """Seconds between two tries for the lock while another screen holds it."""
 DEDUP_LOCK_KEY = 0x5947_4458

@@ -26,10 +26,12 @@ import json
 import os
 import re
 import secrets
+import socket
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC
 from functools import partial
 from operator import itemgetter
 from pathlib import Path
@@ -79,10 +81,17 @@ DEFAULT_CHECKPOINT_INTERVAL = 1000
 _SIGN_SLICE_MIN = 64
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 """The cores this process may run on: `append` signs a large batch on a thread per core."""
-# Any fixed number: the PostgreSQL advisory lock that serialises appends to one ledger.
-_PG_APPEND_LOCK = 0x5947_4C44
+APPEND_LOCK_KEY = 0x5947_4C44
+"""Any fixed number: the PostgreSQL advisory lock that serialises appends to one ledger."""
 
 Statement = LineageRecord | KeyEvent
+WaitNote = Callable[[str], None]
+"""Takes the line that says a command is waiting for a lock, and who holds it."""
+WAIT_NOTE_AFTER = 2.0
+"""Seconds of waiting for a lock (the ledger's write lock, the dedup index) after which the
+waiting command says so."""
+WRITE_LOCK_WAIT = 120.0
+"""Seconds a writer waits for the ledger's write lock before it gives up with one line."""
 Admit = Callable[[], Sequence[int] | None]
 """Asked inside the write lock, after the other writers' entries are synced and before a batch
 is written: the indices of the batch's entries to append (None: all of them); raising appends
@@ -183,12 +192,16 @@ def engine_for(url: str) -> Engine:
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     try:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"timeout": 120})
+            engine = create_engine(url, connect_args={"timeout": WRITE_LOCK_WAIT})
             event.listen(engine, "connect", _sqlite_connect)
             event.listen(engine, "begin", _sqlite_begin)
             return engine
         if url.startswith("postgresql+psycopg://"):
-            return create_engine(url, pool_pre_ping=True)
+            # Named, so that a writer waiting for the write lock can say who holds it.
+            name = f"synthguard, {socket.gethostname()} pid {os.getpid()}"
+            return create_engine(
+                url, pool_pre_ping=True, connect_args={"application_name": name[:63]}
+            )
     except (ArgumentError, ValueError) as exc:
         # ValueError: a URL SQLAlchemy cannot take apart (a port that is no number).
         raise LedgerError(
@@ -357,6 +370,8 @@ class Ledger:
         self.kept = kept
         # The genesis key the writer's home pins: it signs into no ledger founded by another.
         self.root_key = root_key
+        # Told when a write waits for the write lock (another writer holds it).
+        self.on_wait: WaitNote | None = None
         # The tree this handle last signed or checked, and the keys of entries other writers
         # added (from their signed key events): both loaded on the first write.
         self._tree: KeptTree | None = None
@@ -624,7 +639,7 @@ class Ledger:
         """One write transaction: sync, admit, insert, checkpoint; then keep what was signed."""
         try:
             durable = durable or self._interval_due(len(prepared))
-            with _Transaction(self.engine, durable=durable) as cur:
+            with _Transaction(self.engine, durable=durable, on_wait=self.on_wait) as cur:
                 if unstored:
                     _check_stored(cur, unstored)
                 synced = self._sync(cur)
@@ -861,7 +876,7 @@ class Ledger:
         that it stops before it writes anything, not after; `signing=False` for one that
         signs nothing (its message does not say "refusing to sign")."""
         try:
-            with _Transaction(self.engine, durable=False) as cur:
+            with _Transaction(self.engine, durable=False, on_wait=self.on_wait) as cur:
                 self._sync(cur)
         except self._write_errors as exc:
             raise LedgerError(f"cannot read the ledger: {getattr(exc, 'orig', exc)}") from exc
@@ -877,7 +892,7 @@ class Ledger:
         kept elsewhere, when the kept files were lost. None: the ledger is empty."""
         if self.kept is None:
             raise LedgerError("no home to keep a checkpoint in")
-        with _Transaction(self.engine, durable=False) as cur:
+        with _Transaction(self.engine, durable=False, on_wait=self.on_wait) as cur:
             tree = self._bootstrap(cur, rekeep=True)
         if tree is None:
             return None
@@ -1023,7 +1038,7 @@ class Ledger:
         entry since; a deleted copy of it is put back."""
         self._signer()
         try:
-            with _Transaction(self.engine, durable=True) as cur:
+            with _Transaction(self.engine, durable=True, on_wait=self.on_wait) as cur:
                 synced = self._sync(cur)
                 if synced is None:
                     raise LedgerError("the ledger is empty: nothing to checkpoint")
@@ -1224,9 +1239,10 @@ class _Transaction:
     before the commit returns, and with it everything committed before.
     """
 
-    def __init__(self, engine: Engine, *, durable: bool) -> None:
+    def __init__(self, engine: Engine, *, durable: bool, on_wait: WaitNote | None) -> None:
         self.engine = engine
         self.durable = durable
+        self.on_wait = on_wait
         self.sqlite = engine.dialect.name == "sqlite"
         self.raw: Any = None
 
@@ -1241,15 +1257,72 @@ class _Transaction:
                 if self.raw.info.get("synchronous") != level:
                     cursor.execute(f"PRAGMA synchronous={level}")
                     self.raw.info["synchronous"] = level
-                cursor.execute("BEGIN IMMEDIATE")
+                self._begin_sqlite(cursor)
             else:
-                if not self.durable:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                cursor.execute(f"SELECT pg_advisory_xact_lock({_PG_APPEND_LOCK})")
+                self._begin_postgres(cursor)
         except BaseException:
             self.raw.close()
             raise
         return Cursor(cursor, "?" if self.sqlite else "%s")
+
+    def _begin_sqlite(self, cursor: Any) -> None:
+        """BEGIN IMMEDIATE: the write lock, waited for as the connection's busy timeout says
+        (WRITE_LOCK_WAIT), with a note after WAIT_NOTE_AFTER seconds."""
+        cursor.execute(f"PRAGMA busy_timeout={int(WAIT_NOTE_AFTER * 1000)}")
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            who = "another process writing to this SQLite file (it takes one writer at a time)"
+            self._waiting(who)
+            cursor.execute(f"PRAGMA busy_timeout={int((WRITE_LOCK_WAIT - WAIT_NOTE_AFTER) * 1000)}")
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as again:
+                if again.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    raise
+                raise _held_too_long(who) from again
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout={int(WRITE_LOCK_WAIT * 1000)}")
+
+    def _begin_postgres(self, cursor: Any) -> None:
+        """The ledger's advisory lock, for this transaction: taken at once when it is free (one
+        statement, as before), else waited for, with a note after WAIT_NOTE_AFTER seconds that
+        names its holder, and given up after WRITE_LOCK_WAIT (a writer stopped, or a session
+        left idle in its transaction, holds it until it ends)."""
+        self._settings(cursor)
+        cursor.execute(f"SELECT pg_try_advisory_xact_lock({APPEND_LOCK_KEY})")
+        if cursor.fetchone()[0] or self._locked_within(cursor, WAIT_NOTE_AFTER):
+            return
+        self._waiting(_pg_lock_holder(cursor))
+        if not self._locked_within(cursor, WRITE_LOCK_WAIT - WAIT_NOTE_AFTER):
+            raise _held_too_long(_pg_lock_holder(cursor))
+
+    def _settings(self, cursor: Any) -> None:
+        if not self.durable:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+    def _locked_within(self, cursor: Any, seconds: float) -> bool:
+        """Wait up to `seconds` for the advisory lock: False, the transaction begun anew, when
+        it is still held then."""
+        cursor.execute(f"SET LOCAL lock_timeout = {int(seconds * 1000)}")
+        try:
+            cursor.execute(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})")
+        except Exception as exc:
+            if getattr(exc, "sqlstate", None) != _PG_LOCK_NOT_AVAILABLE:
+                raise
+            # The timeout ended the transaction.
+            self.raw.rollback()
+            self._settings(cursor)
+            return False
+        cursor.execute("SET LOCAL lock_timeout = 0")
+        return True
+
+    def _waiting(self, who: str) -> None:
+        if self.on_wait is not None:
+            self.on_wait(f"waiting for the ledger's write lock: {who} holds it")
 
     def __exit__(self, exc_type: object, *_rest: object) -> None:
         try:
@@ -1262,6 +1335,38 @@ class _Transaction:
                 self.raw.rollback()
         finally:
             self.raw.close()
+
+
+_PG_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _held_too_long(who: str) -> LedgerError:
+    return LedgerError(
+        f"cannot append to the ledger: {who} has held its write lock for "
+        f"{WRITE_LOCK_WAIT:.0f} s; nothing was written (let that writer finish, or end it, "
+        "and run the command again)"
+    )
+
+
+def _pg_lock_holder(cursor: Any) -> str:
+    """Who holds the ledger's advisory lock, as the server's activity view names them."""
+    cursor.execute(
+        "SELECT a.pid, a.application_name, a.state, a.xact_start FROM pg_locks l "
+        "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+        "AND l.objsubid = 1 AND l.classid::bigint = %s AND l.objid::bigint = %s "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        (APPEND_LOCK_KEY >> 32, APPEND_LOCK_KEY & 0xFFFF_FFFF),
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return "another writer"
+    pid, name, state, since = row
+    said = [name or "a session", f"server pid {pid}"]
+    if since is not None:
+        said.append(f"in a transaction since {since.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC")
+    if state:
+        said.append(state)
+    return f"another writer ({', '.join(said)})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ import json
 import os
 import random
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -218,3 +219,34 @@ def test_two_records_of_one_file_at_once_record_each_row_once(
     done = finished(env, home, "verify")
     assert done.returncode == 0, done.stderr
     assert f"ok: {total + 1} entries verified" in done.stdout, done.stdout
+
+
+def test_a_record_waiting_for_another_writer_says_so(
+    home: Path, passphrase: str, tmp_path: Path
+) -> None:
+    """A writer waiting for the ledger's write lock waited mute (120 s on SQLite, for ever on
+    PostgreSQL); it now says so after two seconds, then goes on when the lock is free."""
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"instruction": "Name a colour.", "output": "Teal."}) + "\n")
+    holder = sqlite3.connect(home / "ledger.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        record = subprocess.Popen(
+            command(home, "record", rows, "--generator", "g", "--model", "m"),
+            env=environment(passphrase),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # The record's first write waits for the lock; free it once the note is due.
+        time.sleep(6)
+    finally:
+        holder.rollback()
+        holder.close()
+    out, errors = record.communicate(timeout=120)
+    assert record.returncode == 0, errors
+    assert "recorded 1 of 1 sample" in out
+    assert errors.startswith(
+        "synthguard: waiting for the ledger's write lock: another process writing to this "
+        "SQLite file (it takes one writer at a time) holds it\n"
+    ), errors
