@@ -44,6 +44,7 @@ from synthguard.ledger.log import (
 from synthguard.provenance.canonical import EncodedList, digest
 from synthguard.provenance.engine import Forked, cores
 from synthguard.provenance.gc_pause import collection_paused
+from synthguard.provenance.named_file import writing
 from synthguard.provenance.reader import Row
 from synthguard.provenance.recorder import Item, Recorder
 from synthguard.provenance.sample import (
@@ -502,7 +503,9 @@ def write_outputs(items: Iterable[Screened], out_dir: Path) -> tuple[Path, Path]
     out_dir.mkdir(parents=True, exist_ok=True)
     accepted_path = out_dir / "accepted.jsonl"
     quarantined_path = out_dir / "quarantined.jsonl"
+    # A full disk names no file: the folder is named (both files are on its file system).
     with (
+        writing(out_dir),
         accepted_path.open("w", encoding="utf-8") as accepted,
         quarantined_path.open("w", encoding="utf-8") as quarantined,
     ):

@@ -28,6 +28,7 @@ from typing import Any
 
 from synthguard.guards.errors import GuardError
 from synthguard.provenance.gc_pause import collection_paused
+from synthguard.provenance.named_file import writing
 
 PICKLED_TOGETHER = 4096
 """Items pickled as one block: few enough to hold, many enough that pickle's per-call costs
@@ -72,11 +73,13 @@ class Spill:
     def seal(self) -> None:
         """No more items: the file is complete and can be read."""
         self._write()
-        self._out.close()
+        with writing(self.path):
+            self._out.close()
 
     def _write(self) -> None:
         if self._block:
-            pickle.dump(self._block, self._out, protocol=pickle.HIGHEST_PROTOCOL)
+            with writing(self.path):
+                pickle.dump(self._block, self._out, protocol=pickle.HIGHEST_PROTOCOL)
             self._block = []
 
     def __iter__(self) -> Iterator[Any]:

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from synthguard.provenance.errors import InputError, KeyringError
-from synthguard.provenance.named_file import read_home_file
+from synthguard.provenance.named_file import read_home_file, writing
 
 KEY_FILE_FORMAT = "synthguard-key/v1"
 SCRYPT_N = 2**17
@@ -180,7 +180,7 @@ class SigningKey:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError as exc:
             raise KeyringError(f"{path} exists already; not overwriting a key") from exc
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with writing(path), os.fdopen(fd, "w", encoding="utf-8") as handle:
             # The mode given to open passes through the umask; say it again, whatever the umask.
             os.fchmod(handle.fileno(), 0o600)
             json.dump(document, handle, indent=2)

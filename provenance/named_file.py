@@ -16,6 +16,8 @@ import errno
 import os
 import select
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from synthguard.provenance.errors import InputError
@@ -131,3 +133,16 @@ def read_named_text(path: Path, what: str, *, as_saved: bool = False) -> str:
     except UnicodeDecodeError as exc:
         raise InputError(f"cannot read the {what} {path}: not UTF-8 text ({exc.reason})") from exc
     return text.removeprefix("\ufeff").replace("\r\n", "\n") if as_saved else text
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Name `path` in an OSError raised while the block writes it that names no file: a write
+    refused by a full disk or a quota names only the device, and the error line should say
+    which file it was."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(path)
+        raise

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from synthguard.provenance.named_file import writing
+
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 
@@ -27,8 +29,12 @@ def write_private(path: Path, data: bytes) -> None:
         # The mode given to open is masked by the umask, and an old temporary file keeps its own.
         os.fchmod(fd, FILE_MODE)
         view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
+        with writing(path):
+            while view:
+                view = view[os.write(fd, view) :]
+    except BaseException:
         os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
     os.replace(tmp, path)

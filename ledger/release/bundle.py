@@ -41,7 +41,7 @@ from synthguard.ledger.log import HASH_SIZE
 from synthguard.provenance.dsse import envelope_bytes
 from synthguard.provenance.errors import InputError, KeyringError, VerificationError
 from synthguard.provenance.keys import VerifyingKey
-from synthguard.provenance.named_file import FILE_KINDS
+from synthguard.provenance.named_file import FILE_KINDS, writing
 from synthguard.provenance.record import RECORD_TYPE
 
 BUNDLE_FORMAT = "synthguard-release-bundle/v2"
@@ -157,7 +157,7 @@ def write_bundle(
         "nodes": len(nodes),
     }
     runs = (nodes[i : i + NODES_PER_LINE] for i in range(0, len(nodes), NODES_PER_LINE))
-    with path.open("wb") as out:
+    with writing(path), path.open("wb") as out:
         values = chain(
             [first],
             (_sample_json(sample) for sample in samples),

@@ -80,6 +80,7 @@ from synthguard.provenance.canonical import canonical_json, digest
 from synthguard.provenance.dsse import open_envelope, sign_envelope
 from synthguard.provenance.errors import InputError, KeyringError, VerificationError
 from synthguard.provenance.keys import SigningKey, VerifyingKey
+from synthguard.provenance.named_file import writing
 from synthguard.provenance.reader import detect_format, read_samples
 from synthguard.provenance.record import Event, utc_now
 from synthguard.provenance.recorder import Recorder
@@ -246,7 +247,8 @@ def create_release(
                 ),
             )
             envelope = sign_envelope(statement.payload(), PAYLOAD_TYPE, signer)
-            (work / MANIFEST_FILE).write_bytes(envelope)
+            with writing(work / MANIFEST_FILE):
+                (work / MANIFEST_FILE).write_bytes(envelope)
             # Complete on disk before it is recorded: a rerun may finish it as it stands.
             _sync_folder(work)
             manifest_digest = pending = digest(envelope)
@@ -458,7 +460,7 @@ def _keys(
 def _write_jsonl(samples: Sequence[Sample], path: Path) -> None:
     """The release's rows, one a line; InputError (before anything is signed) at a row longer
     than `release verify` reads (MAX_ROW): a release it must refuse is not made."""
-    with path.open("wb") as out:
+    with writing(path), path.open("wb") as out:
         for sample in samples:
             line = canonical_json(output_row(sample.row, sample.id)) + b"\n"
             if len(line) > MAX_ROW:

@@ -119,6 +119,25 @@ def test_an_output_folder_that_cannot_be_made_is_one_line_before_anything_is_sig
     assert run("verify", home=home).stdout == size
 
 
+def test_a_full_disk_is_one_line_naming_the_output_folder_and_nothing_is_signed(
+    run: Run, home: Path, tmp_path: Path
+) -> None:
+    """A write refused for want of space names no file ("No space left on device"): the line
+    names the folder whose file could not be written."""
+    source = write_jsonl(tmp_path / "in.jsonl", [alpaca(1), alpaca(2)])
+    out = tmp_path / "out"
+    out.mkdir()
+    # /dev/full refuses every write with ENOSPC, as a full disk does.
+    (out / "accepted.jsonl").symlink_to("/dev/full")
+    size = run("verify", home=home).stdout
+
+    result = _screen(run, home, source, out)
+
+    assert result.exit_code == 2
+    assert stderr_lines(result) == [f"synthguard: error: {out}: No space left on device"]
+    assert run("verify", home=home).stdout == size
+
+
 def test_screen_names_the_fields_outside_the_samples_that_no_guard_reads(
     run: Run, home: Path, tmp_path: Path
 ) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from synthguard.provenance.errors import InputError
-from synthguard.provenance.named_file import read_home_file
+from synthguard.provenance.named_file import read_home_file, writing
 
 
 def test_a_regular_file_reads_whole_and_a_missing_one_is_none(tmp_path: Path) -> None:
@@ -45,3 +45,21 @@ def test_a_file_over_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> N
     with pytest.raises(InputError, match=r"larger than 1,048,576 bytes: not a segment"):
         read_home_file(path, "segment", 1 << 20)
     assert time.monotonic() - started < 1
+
+
+def test_a_write_refused_for_want_of_space_names_the_file(tmp_path: Path) -> None:
+    # /dev/full refuses every write with ENOSPC, and the error names no file.
+    with (
+        pytest.raises(OSError, match="No space left on device") as caught,
+        writing(tmp_path / "out.jsonl"),
+        open("/dev/full", "wb", buffering=0) as full,
+    ):
+        full.write(b"a row\n")
+    assert caught.value.filename == str(tmp_path / "out.jsonl")
+    # An error that names its file keeps that name.
+    with (
+        pytest.raises(FileNotFoundError) as named,
+        writing(tmp_path / "out.jsonl"),
+    ):
+        (tmp_path / "missing" / "file").write_text("x")
+    assert named.value.filename == str(tmp_path / "missing" / "file")
