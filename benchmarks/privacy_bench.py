@@ -7,10 +7,13 @@ Planted rows: for each kind, `--planted` real docstrings (the guards' real-text 
 tests/guards/poisoning.py) each given one fresh, valid value of that kind in a carrier sentence
 (tests/guards/privacy/privacy_planting.py), as the output of an Alpaca row. A planted row is
 recalled when a finding of its kind covers the value; "exact" counts findings with exactly its
-span. Clean rows: the whole clean corpus (12,165 rows: library documentation with its own
-look-alikes, licence headers, links and install guides); a false positive is a clean row with any
-finding. Some of those are real: the documentation names its authors' e-mail addresses; the
-table counts them all the same and lists what was found.
+span. The same rows again with each value disguised five ways (`privacy_planting.DISGUISES`:
+full-width forms, zero-width spaces or soft hyphens between its characters, its digits in
+Arabic-Indic or Devanagari), recall over all kinds. Clean rows: the whole clean corpus
+(12,165 rows: library documentation with its own look-alikes, licence headers, links and
+install guides); a false positive is a clean row with any finding. Some of those are real: the
+documentation names its authors' e-mail addresses; the table counts them all the same and lists
+what was found.
 
 Baselines, on the same rows: detect-secrets itself under `default_settings()` (every plugin,
 its default filters; its IPPublicDetector counted as ip_address, everything else as secret), two
@@ -156,6 +159,31 @@ def planted_rows(per_kind: int, seed: int) -> list[PlantedRow]:
     return rows
 
 
+def disguised_rows(rows: Sequence[PlantedRow], how: str) -> list[PlantedRow]:
+    """The planted rows with each value written `how` (`planting.DISGUISES`), where that
+    changes it (a value without digits is left out under a disguise of digits)."""
+    out = []
+    for row in rows:
+        text = row.sample.content["output"]
+        planted = planting.Planted(text, row.start, row.end, row.kind, text[row.start : row.end])
+        hidden = planting.disguise(planted, how)
+        if hidden is not None:
+            sample = sample_from_row({"instruction": "Explain this.", "output": hidden.text})
+            out.append(PlantedRow(sample, row.kind, hidden.start, hidden.end))
+    return out
+
+
+def total_recall(method: Callable[[Sample], list[Span]], rows: Sequence[PlantedRow]) -> float:
+    """The share of all the rows' planted values covered by a finding of their kind."""
+    covered = 0
+    for row in rows:
+        covered += any(
+            field == "output" and kind == row.kind and start <= row.start and row.end <= end
+            for field, start, end, kind in method(row.sample)
+        )
+    return covered / len(rows)
+
+
 def recall(
     method: Callable[[Sample], list[Span]], rows: Sequence[PlantedRow]
 ) -> dict[str, tuple[float, float]]:
@@ -253,6 +281,13 @@ def main() -> int:
             got = recalls[name].get(kind)
             cells.append("n/a" if got is None else f"{got[0]:.3f} / {got[1]:.3f}")
         print(f"{kind:<14}" + "".join(f"{cell:>26}" for cell in cells))
+
+    disguised = {how: disguised_rows(planted, how) for how in planting.DISGUISES}
+    print("\nrecall on the same planted rows, each value disguised (covered; rows)")
+    print(f"{'disguise':<22}" + "".join(f"{name:>26}" for name in methods))
+    for how, rows in disguised.items():
+        cells = [f"{total_recall(method, rows):.3f}" for method in methods.values()]
+        print(f"{how:<22}" + "".join(f"{cell:>26}" for cell in cells) + f"   {len(rows):,}")
 
     print("\nfalse positives on clean rows (rows with any finding)")
     for name, (flagged, seen, kinds) in fps.items():

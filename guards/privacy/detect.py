@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Iterable, Iterator
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 
 from synthguard.guards.fields import labelled_strings
@@ -33,8 +35,8 @@ from synthguard.guards.privacy.wallet import WALLET_LONGEST, find_wallets
 from synthguard.provenance.errors import InputError
 from synthguard.provenance.sample import Sample
 
-# The fewest ASCII digits a string holds when it holds a value of each kind. Digits in other
-# scripts (full-width, Arabic-Indic) do not count: a phone number written only in them is missed.
+# The fewest ASCII digits a string holds when it holds a value of each kind. A string with
+# digits of other scripts (full-width, Arabic-Indic) is read folded (`fold`), where they are ASCII.
 CARD_DIGITS: Final = 12  # the shortest PAN issued
 SSN_DIGITS: Final = 9
 PHONE_DIGITS: Final = 7  # the shortest valid national number with its area code
@@ -89,7 +91,22 @@ class Detector:
         return findings, lookalikes
 
     def hits(self, text: str) -> list[Hit]:
-        """The findings and look-alikes of one string, overlaps resolved, in order of start."""
+        """The findings and look-alikes of one string, overlaps resolved, in order of start.
+        A string holding characters that can disguise a value is read in its folded form
+        (`fold`), and the spans read back onto it; a value written with such characters (other
+        than spaces of another width) has `+folded` added to its rule."""
+        folding = fold(text)
+        if folding is None:
+            return self._hits(text)
+        folded, origin = folding
+        hits = []
+        for hit in self._hits(folded):
+            start, end = origin[hit.start], origin[hit.end - 1] + 1
+            rule = hit.rule + FOLDED if _disguised(text[start:end]) else hit.rule
+            hits.append(hit._replace(start=start, end=end, rule=rule))
+        return hits
+
+    def _hits(self, text: str) -> list[Hit]:
         if not text:
             return []
         # Every detector's expressions cost a pass over the string; each runs only where its
@@ -124,6 +141,79 @@ class Detector:
         if not candidates:
             return []
         return sorted(_resolved(candidates), key=lambda hit: (hit.start, hit.end))
+
+
+FOLDED: Final = "+folded"
+"""Added to the rule of a value found only in the folded form of its string (`fold`)."""
+
+
+_BEYOND_ASCII: Final = [*range(0x80, 0x20000), *range(0xE0000, 0xE1000)]
+"""The planes that hold every format character, variation selector and digit outside ASCII."""
+_INVISIBLE: Final = frozenset(
+    chr(code)
+    for code in _BEYOND_ASCII
+    if unicodedata.category(chr(code)) == "Cf" or 0xFE00 <= code <= 0xFE0F
+)
+"""What `fold` drops: format characters (zero-width spaces and joiners, soft hyphens,
+direction marks, tag characters) and variation selectors."""
+_DISGUISES: Final = _INVISIBLE | frozenset(
+    chr(code) for code in _BEYOND_ASCII if unicodedata.decimal(chr(code), None) is not None
+)
+"""Invisible characters and digits of other scripts: what makes `fold` read a string that NFKC
+leaves as it is."""
+_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]+")
+
+
+def fold(text: str) -> tuple[str, Sequence[int]] | None:
+    """The string as a detector should read it, and for each of its characters the position in
+    `text` it comes from; None when it reads as written. A value can be disguised with
+    characters that show as the ones a detector looks for or show nothing: full-width digits
+    and signs (`５５５-０１９９`, `jane＠mail．com`), digits of other scripts (`٥٥٥`), a
+    zero-width space or soft hyphen inside a key or an address. Each character is read in its
+    NFKC form, a digit of any script as its ASCII digit, and the invisible ones are dropped."""
+    if text.isascii() or (
+        unicodedata.is_normalized("NFKC", text)
+        and _DISGUISES.isdisjoint("".join(_NON_ASCII.findall(text)))
+    ):
+        return None
+    folded = text.translate(_FOLDING)
+    if folded == text:
+        return None
+    if all(len(_FOLDING[ord(char)]) == 1 for char in set(text)):
+        return folded, range(len(text))  # one character for one (full-width forms, digits)
+    origin: list[int] = []
+    for at, char in enumerate(text):
+        origin.extend([at] * len(_FOLDING[ord(char)]))
+    return folded, origin
+
+
+def _disguised(written: str) -> bool:
+    """Whether a value holds a character that shows nothing, or that is read as an ASCII
+    character other than a space (a full-width `＠`, a Devanagari digit)."""
+    for char in written:
+        if char.isascii():
+            continue
+        read = _FOLDING[ord(char)]
+        if not read or (read.isascii() and not read.isspace()):
+            return True
+    return False
+
+
+class _Folding(dict[int, str]):
+    """The `str.translate` table of `fold`, filled per code point on first sight."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        if char in _INVISIBLE:
+            value = ""
+        else:
+            decimal = unicodedata.decimal(char, None)
+            value = str(decimal) if decimal is not None else unicodedata.normalize("NFKC", char)
+        self[code] = value
+        return value
+
+
+_FOLDING: Final = _Folding((code, chr(code)) for code in range(128))
 
 
 def _resolved(candidates: Iterable[Hit]) -> Iterator[Hit]:

@@ -24,7 +24,7 @@ from synthguard.guards.verdict import GuardInfo, Verdict
 from synthguard.provenance.sample import Sample
 
 NAME: Final = "privacy"
-VERSION: Final = "6"
+VERSION: Final = "7"
 THRESHOLD: Final = 1.0
 LIBRARIES: Final = ("phonenumbers", "detect-secrets")
 

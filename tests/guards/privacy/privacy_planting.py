@@ -441,3 +441,45 @@ def _luhn_digit(body: str) -> str:
             value = value * 2 - 9 if value > 4 else value * 2
         total += value
     return str(-total % 10)
+
+
+def full_width(value: str) -> str:
+    """Every printable ASCII character as its full-width form (`＠`, `５`)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in value)
+
+
+def zero_width_spaced(value: str) -> str:
+    return "\u200b".join(value)
+
+
+def soft_hyphenated(value: str) -> str:
+    return "\u00ad".join(value)
+
+
+def arabic_indic_digits(value: str) -> str:
+    return "".join(chr(0x0660 + int(c)) if c.isdigit() else c for c in value)
+
+
+def devanagari_digits(value: str) -> str:
+    return "".join(chr(0x0966 + int(c)) if c.isdigit() else c for c in value)
+
+
+DISGUISES: dict[str, Callable[[str], str]] = {
+    "full-width": full_width,
+    "zero-width spaces": zero_width_spaced,
+    "soft hyphens": soft_hyphenated,
+    "Arabic-Indic digits": arabic_indic_digits,
+    "Devanagari digits": devanagari_digits,
+}
+"""Ways to write a value so that it shows the same (or nearly) and reads differently."""
+
+
+def disguise(planted: Planted, how: str) -> Planted | None:
+    """The planted text with its value disguised `how`, or None when that changes nothing (a
+    value without digits, under a disguise of digits)."""
+    value = planted.text[planted.start : planted.end]
+    hidden = DISGUISES[how](value)
+    if hidden == value:
+        return None
+    text = planted.text[: planted.start] + hidden + planted.text[planted.end :]
+    return Planted(text, planted.start, planted.start + len(hidden), planted.kind, hidden)
