@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthguard.ledger.log import Ledger, Progress, VerifyReport, records_by_event, verify_ledger
+from synthguard.ledger.log import (
+    Ledger,
+    Progress,
+    Tree,
+    VerifyReport,
+    records_by_event,
+    verify_ledger,
+)
 from synthguard.ledger.release import (
     BUNDLE_FILE,
     MANIFEST_FILE,
@@ -112,7 +119,10 @@ def run_audit(
                 "manifest does not list: no part of the release"
             )
     if report is not None:
-        audit_report(ledger, report, audit, progress, release_dir=release)
+        tree = verified.tree if isinstance(verified, VerifyReport) else None
+        claimed = audit_report(ledger, report, audit, progress, release_dir=release, verified=tree)
+        if claimed is not None and isinstance(offline, ReleaseReport):
+            _check_report_of_release(claimed, offline, audit)
     if release is not None and offline is not None:
         audit_release(ledger, release, offline, kept_error, audit)
     return audit
@@ -145,9 +155,14 @@ def audit_report(
     progress: Progress | None = None,
     *,
     release_dir: Path | None = None,
-) -> None:
+    verified: Tree | None = None,
+) -> TransparencyReport | None:
     """Recompute the figures of the report at `path` and compare them, then its rendering
-    (`release_dir`: the release folder the audit names, for a format that describes one)."""
+    (`release_dir`: the release folder the audit names, for a format that describes one);
+    return the report as it claims, once it is read and of this ledger.
+    `verified`: the tree the audit's verification checked; the entries recomputed from must
+    have its root (the database could show the verification the signed entries and the
+    recomputation others: both the report's root and the recomputed one would be theirs)."""
     text = read_named_text(path, "report")
     fmt = detect(path, text)
     try:
@@ -163,19 +178,22 @@ def audit_report(
             False,
             f"the report is of ledger {general.checkpoint.origin}, not {ledger.origin}",
         )
-        return
+        return None
+    size = general.checkpoint.size
+    root = verified.root(size) if verified is not None and 0 <= size <= verified.size else None
     try:
         recomputed = compute_report(
             ledger,
             release=general.release,
-            size=general.checkpoint.size,
+            size=size,
             tool_version=general.tool_version,
             stated=general.stated,
             progress=progress,
+            root=root,
         )
     except SynthguardError as exc:
         audit.add("report figures recompute", False, str(exc))
-        return
+        return claimed
     mismatches = list(differences(_plain(claimed), _plain(recomputed)))
     audit.add(
         "report checkpoint",
@@ -196,7 +214,7 @@ def audit_report(
         rendered = fmt.render(recomputed, RenderContext(ledger, path, release_dir))
     except SynthguardError as exc:  # a release folder it describes that does not check out
         audit.add(f"report text ({fmt.name})", False, str(exc))
-        return
+        return claimed
     line = _first_different_line(text, rendered)
     audit.add(
         f"report text ({fmt.name})",
@@ -204,6 +222,25 @@ def audit_report(
         "identical to a fresh rendering of the recomputed figures"
         if line is None
         else f"line {line} differs from a fresh rendering of the recomputed figures",
+    )
+    return claimed
+
+
+def _check_report_of_release(
+    claimed: TransparencyReport, offline: ReleaseReport, audit: Audit
+) -> None:
+    """A report that names a release, audited beside a release folder, is of that release."""
+    general = claimed.general
+    if general.release is None:
+        return
+    same = general.release == offline.name and general.samples == offline.samples
+    audit.add(
+        "report is of this release",
+        same,
+        f"release {offline.name!r}, {offline.samples} samples"
+        if same
+        else f"the report is of release {general.release!r} ({general.samples} samples), the "
+        f"folder holds release {offline.name!r} ({offline.samples} samples)",
     )
 
 

@@ -29,7 +29,7 @@ from synthguard.ledger.log.lineage import (
     records_for,
     resolve_sample_id,
     scan_records,
-    signed_sample_id,
+    signed_subject,
 )
 from synthguard.ledger.log.merkle import (
     HASH_SIZE,
@@ -113,7 +113,7 @@ __all__ = [
     "root",
     "scan_records",
     "shown_url",
-    "signed_sample_id",
+    "signed_subject",
     "sqlite_file",
     "unsigned_entry",
     "verify_checkpoint",

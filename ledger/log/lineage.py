@@ -371,19 +371,25 @@ def record_payload(seq: int, envelope: bytes) -> bytes | None:
         ) from exc
 
 
-def signed_sample_id(seq: int, envelope: bytes) -> str | None:
-    """The sample id a stored entry's signed payload names (None for a key event), read
-    without building the record."""
+def signed_subject(seq: int, envelope: bytes) -> tuple[str, str | None] | None:
+    """The sample id a stored entry's signed payload names and, for a `released` record, the
+    release it names (None for a key event), read without building the record."""
     payload = record_payload(seq, envelope)
     if payload is None:
         return None
     try:
-        sample_id = json.loads(payload)["sample_id"]
+        fields = json.loads(payload)
+        sample_id = fields["sample_id"]
     except (ValueError, KeyError, TypeError):
         sample_id = None
     if not isinstance(sample_id, str):
         raise VerificationError(f"entry {seq}: the record names no sample", seq=seq)
-    return sample_id
+    release = None
+    if fields.get("event") == Event.RELEASED.value:
+        detail = fields.get("detail")
+        named = detail.get("release") if isinstance(detail, dict) else None
+        release = named if isinstance(named, str) else None
+    return sample_id, release
 
 
 def parse_lineage(seq: int, envelope: bytes) -> LineageRecord | None:

@@ -72,6 +72,9 @@ class VerifyReport:
     kept: Checkpoint | None = None
     home: Checkpoint | None = None
     notes: list[str] = field(default_factory=list)
+    tree: Tree | None = field(default=None, repr=False, compare=False)
+    """The verified entries' tree: the root of any prefix, for what reads the ledger again (an
+    audit's recomputation) to check that it read the entries verified here."""
 
 
 def verify_ledger(
@@ -127,6 +130,7 @@ def verify_ledger(
         keys=len(timeline.spans),
         latest=latest,
         root_key=next(iter(timeline.spans)),
+        tree=tree,
     )
     if facts.unbound:
         report.notes.append(

@@ -50,7 +50,7 @@ from synthguard.ledger.log import (
     parse_record,
     records_for,
     scan_records,
-    signed_sample_id,
+    signed_subject,
     verify_checkpoint,
 )
 from synthguard.ledger.release.bundle import BundleHeader, ProvenRecord, SampleProofs, write_bundle
@@ -177,7 +177,9 @@ def create_release(
     listed = {sample.id for sample in samples}
     held = [sample for sample in held if sample.id not in listed]
     checkpoint = ledger.checkpoint()
-    tree, stored = _prove_into(ledger, checkpoint, listed | {s.id for s in held}, progress)
+    tree, stored, releases = _prove_into(
+        ledger, checkpoint, listed | {s.id for s in held}, progress
+    )
     entries = {
         sid: [LineageEntry(e.seq, parse_record(e.seq, e.envelope)) for e in found]
         for sid, found in stored.items()
@@ -192,7 +194,7 @@ def create_release(
     ids = [sample.id for sample in samples]
     stored = {sid: stored[sid] for sid in ids if sid in stored}
     statuses = _releasable(samples, entries)
-    policy = _policy(figures, ids, limits, justification, checkpoint.size)
+    policy = _policy(figures, ids, limits, justification, checkpoint)
     tally = Tally()
     for sample in samples:
         tally.add(entries[sample.id], statuses[sample.id])
@@ -213,6 +215,13 @@ def create_release(
                 shutil.rmtree(work)
                 return replace(
                     _finish_earlier(ledger, earlier, path, out), overridden=len(overridden)
+                )
+            if name in releases:
+                # A report, an audit and a Croissant description scope a release by its name:
+                # two releases of one name would be read as one.
+                raise InputError(
+                    f"a release named {name!r} was made already (its records start at entry "
+                    f"{releases[name]}): give this one another name"
                 )
             _write_jsonl(samples, work / JSONL_FILE)
             _write_parquet(samples, work / PARQUET_FILE)
@@ -339,12 +348,14 @@ def _overridden(sample_id: str, entries: list[LineageEntry]) -> bool:
 
 def _prove_into(
     ledger: Ledger, checkpoint: Checkpoint, wanted: set[str], progress: Progress | None
-) -> tuple[Tree, dict[str, list[EntryView]]]:
+) -> tuple[Tree, dict[str, list[EntryView]], dict[str, int]]:
     """Read the checkpoint's entries once: the tree of their leaves (checked against its root,
-    which this writer signed or checked before signing anything) and the lineage records about
-    the wanted samples, in ledger order."""
+    which this writer signed or checked before signing anything), the lineage records about
+    the wanted samples, in ledger order, and the releases made already (by name: the first
+    entry of each)."""
     leaves: list[bytes] = []
     stored: dict[str, list[EntryView]] = {}
+    releases: dict[str, int] = {}
     for entry in ledger.entries(0, checkpoint.size):
         if entry.seq != len(leaves):
             raise VerificationError(
@@ -354,9 +365,13 @@ def _prove_into(
         leaves.append(entry_leaf_hash(entry.seq, entry.envelope))
         # Which sample an entry is about comes from its signed payload, never from the
         # entries table's index columns, which anyone with the database can edit.
-        sample_id = signed_sample_id(entry.seq, entry.envelope)
-        if sample_id in wanted:
-            stored.setdefault(sample_id, []).append(entry)
+        subject = signed_subject(entry.seq, entry.envelope)
+        if subject is not None:
+            sample_id, release = subject
+            if sample_id in wanted:
+                stored.setdefault(sample_id, []).append(entry)
+            if release is not None:
+                releases.setdefault(release, entry.seq)
         if progress is not None and len(leaves) % _TICK == 0:
             progress(_TICK)
     if progress is not None:
@@ -367,7 +382,7 @@ def _prove_into(
             f"the ledger's first {checkpoint.size} entries do not have the root its checkpoint "
             "signed (run `synthguard verify`)"
         )
-    return tree, stored
+    return tree, stored, releases
 
 
 def _releasable(
@@ -416,12 +431,17 @@ def _policy(
     ids: Sequence[str],
     limits: dict[str, Any],
     justification: str | None,
-    size: int,
+    checkpoint: Checkpoint,
 ) -> PolicyRef:
-    """The policy outcome to sign; InputError with the figures when it is breached and the
-    breach is not justified."""
+    """The policy outcome to sign, from the figures of the entries the release was proved
+    against (the checkpoint's: a database that shows the figures other entries is refused);
+    InputError with the figures when it is breached and the breach is not justified."""
     policy = Policy.from_config(limits)
-    breaches = [] if figures is None else check_policy(figures, ids, policy, size=size)
+    breaches = (
+        []
+        if figures is None
+        else check_policy(figures, ids, policy, size=checkpoint.size, root=checkpoint.root)
+    )
     if breaches and not (justification and justification.strip()):
         raise InputError(
             "the policy refuses this release: "

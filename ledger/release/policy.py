@@ -69,8 +69,9 @@ class PolicyFigures:
     review_rate: float
 
 
-FiguresOf = Callable[[Collection[str], int | None], PolicyFigures]
-"""The figures of (sample ids, over the ledger's first `size` entries, all when None)."""
+FiguresOf = Callable[[Collection[str], int | None, bytes | None], PolicyFigures]
+"""The figures of (sample ids, over the ledger's first `size` entries, all when None, which
+must have the root given, when one is: a VerificationError otherwise)."""
 
 
 @dataclass(frozen=True)
@@ -100,13 +101,15 @@ def check_policy(
     policy: Policy,
     *,
     size: int | None = None,
+    root: bytes | None = None,
 ) -> list[Breach]:
     """The limits that releasing `sample_ids` would break, from their figures over the first
-    `size` entries (all when None); an empty list when it keeps them all. The figures are
+    `size` entries (all when None), which must have `root` when it is given (the checkpoint's
+    the release was proved against); an empty list when it keeps them all. The figures are
     computed only when the policy sets a limit."""
     if not policy.limits:
         return []
-    figures = figures_of(sample_ids, size)
+    figures = figures_of(sample_ids, size, root)
     breaches = []
     share = figures.synthetic_share
     if policy.max_synthetic_share is not None and share > policy.max_synthetic_share:

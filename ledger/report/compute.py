@@ -170,6 +170,7 @@ def compute_report(
     tool_version: str | None = None,
     stated: Stated | None = None,
     progress: Progress | None = None,
+    root: bytes | None = None,
 ) -> TransparencyReport:
     """Compute the transparency report of the ledger's first `size` entries (all by default).
 
@@ -178,21 +179,24 @@ def compute_report(
     has no such release in range); or exactly `sample_ids`, for a candidate release not yet
     recorded, in which case `release` only names it in the report. `stated`: the dataset's
     name, provider and model, as the publisher states them (by default the dataset is named
-    after the release, and nothing else is stated).
+    after the release, and nothing else is stated). `root`: the root those entries must have
+    (a signed checkpoint's, or a tree verified in the same command); VerificationError when
+    the entries read do not have it: whoever has the database can make it answer one reader
+    (the verification) with the signed entries and the next with others.
     """
     if stated is None:
         stated = Stated(dataset=release or UNNAMED_DATASET)
     # Everything the computation keeps alive is freed when `_report` returns, inside the pause.
     with collection_paused():
-        return _report(ledger, release, sample_ids, size, tool_version, stated, progress)
+        return _report(ledger, release, sample_ids, size, tool_version, stated, progress, root)
 
 
 def policy_figures(ledger: Ledger) -> FiguresOf:
     """What a release policy is checked on: the report's figures of the candidate samples, as
     the report rounds them (`create_release(..., figures=policy_figures(ledger))`)."""
 
-    def figures(sample_ids: Collection[str], size: int | None) -> PolicyFigures:
-        report = compute_report(ledger, sample_ids=sample_ids, size=size)
+    def figures(sample_ids: Collection[str], size: int | None, root: bytes | None) -> PolicyFigures:
+        report = compute_report(ledger, sample_ids=sample_ids, size=size, root=root)
         return PolicyFigures(
             synthetic_share=report.sources.synthetic.share,
             max_depth=report.processing.max_depth,
@@ -210,12 +214,19 @@ def _report(
     tool_version: str | None,
     stated: Stated,
     progress: Progress | None,
+    root: bytes | None,
 ) -> TransparencyReport:
     size = _checked_size(ledger, size)
     scan = _Scan()
     tree = CompactRange()
     # The fold consumes the one pass over the entries; the scan notes every record on the way.
     statuses = fold_screening(scan.read(ledger, size, tree, progress))
+    if root is not None and tree.root() != root:
+        raise VerificationError(
+            f"the ledger's first {size} entries, read for the figures, are not the ones "
+            "verified or signed: their root differs (the database answered two reads with "
+            "different entries; run `synthguard verify`)",
+        )
     scope = _scope(scan, release, sample_ids, size)
     made = [scan.made.get(sample_id) for sample_id in scope]
     texts = _read_texts(ledger, scope)

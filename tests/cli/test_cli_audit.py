@@ -326,3 +326,74 @@ def test_a_bad_provider_in_the_config_is_one_error_line(demo: Path) -> None:
     assert "provider" in result.stderr
     assert "phone" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _release(demo: Path, name: str, lines: slice) -> Path:
+    """`release create NAME` of some of the demo screen's accepted rows; the folder."""
+    rows = (demo / "screened" / "accepted.jsonl").read_text().splitlines()[lines]
+    source = demo / f"{name}.jsonl"
+    source.write_text("".join(line + "\n" for line in rows))
+    out = demo / f"release-{name}"
+    made = invoke(
+        "release",
+        "create",
+        name,
+        "--from",
+        source,
+        "--out",
+        out,
+        "--justify",
+        "a test",
+        home=demo / ".synthguard",
+        passphrase=DEMO_PASSPHRASE,
+    )
+    assert made.exit_code == 0, made.output
+    return out
+
+
+def test_a_report_of_another_release_fails_beside_this_one(demo: Path) -> None:
+    """The report of release `small`, put in the folder of the demo's release: each checked
+    out on its own, and the audit passed them together."""
+    _release(demo, "small", slice(0, 3))
+    report = demo / "release" / "report.json"
+    made = invoke(
+        "report",
+        "--format",
+        "json",
+        "--release",
+        "small",
+        "--out",
+        report,
+        home=demo / ".synthguard",
+    )
+    assert made.exit_code == 0, made.output
+    code, stdout = audit(demo, "--report", report, "--release", demo / "release")
+    assert code == 1
+    (failed,) = failed_checks(stdout)
+    assert "report is of this release" in failed
+    assert "the report is of release 'small' (3 samples), the folder holds release" in failed
+
+
+def test_a_release_name_is_given_once(demo: Path) -> None:
+    """Two releases of one name were read as one by the report, Croissant and the audit."""
+    _release(demo, "small", slice(0, 3))
+    rows = (demo / "screened" / "accepted.jsonl").read_text().splitlines()[3:5]
+    source = write_jsonl(demo / "again.jsonl", [json.loads(line) for line in rows])
+    again = invoke(
+        "release",
+        "create",
+        "small",
+        "--from",
+        source,
+        "--out",
+        demo / "again",
+        "--justify",
+        "a test",
+        home=demo / ".synthguard",
+        passphrase=DEMO_PASSPHRASE,
+    )
+    assert again.exit_code == 2
+    assert again.stderr.strip().startswith(
+        "synthguard: error: a release named 'small' was made already (its records start at entry "
+    )
+    assert not (demo / "again").exists()

@@ -89,6 +89,7 @@ def test_audit_passes_the_description_and_the_release(demo: Path) -> None:
         "report checkpoint": "ok",
         "report figures": "ok",
         "report text (croissant)": "ok",
+        "report is of this release": "ok",
         "release verifies offline": "ok",
         "release checkpoint in ledger": "ok",
         "release recorded in ledger": "ok",
