@@ -17,26 +17,39 @@ import os
 import sys
 from pathlib import Path
 
-from synthguard.cli.passphrase import PASSPHRASE_ENV
-from synthguard.ledger.home_paths import active_key_file, home_folder
-from synthguard.provenance.keys import unlock_ahead
-
 SIGNING_COMMANDS = frozenset({"record", "screen"})
 """The commands that load the key for certain and run long enough to be worth it."""
 
 
 def main() -> None:
     """Console-script entry point."""
-    start_unlocking(sys.argv[1:])
-    # Imported here, after the unlock started: these imports are what it runs beside.
-    from synthguard.cli.main import main as run_command
+    try:
+        start_unlocking(sys.argv[1:])
+        # Imported here, after the unlock started: these imports are what it runs beside.
+        from synthguard.cli.main import main as run_command
 
-    run_command()
+        run_command()
+    except KeyboardInterrupt:
+        # Ctrl-C while the modules load (those of this module too: it imports them here),
+        # before the command's own handling can say so.
+        raise interrupted() from None
+
+
+def interrupted() -> SystemExit:
+    """Say that Ctrl-C stopped the command; the exit to raise, status 130."""
+    from synthguard.cli.terminal import INTERRUPTED, PROG
+
+    sys.stderr.write(f"{PROG}: interrupted\n")
+    return SystemExit(INTERRUPTED)
 
 
 def start_unlocking(args: list[str]) -> bool:
     """Start unlocking the active key when `args` run a signing command and the passphrase is
     in the environment; whether it started."""
+    from synthguard.cli.passphrase import PASSPHRASE_ENV
+    from synthguard.ledger.home_paths import active_key_file, home_folder
+    from synthguard.provenance.keys import unlock_ahead
+
     passphrase = os.environ.get(PASSPHRASE_ENV)
     if not passphrase:
         return False

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import traceback
 
+from synthguard.cli.terminal import INTERRUPTED as INTERRUPTED
+from synthguard.cli.terminal import PROG as PROG
 from synthguard.cli.terminal import echo, printable
 from synthguard.ledger.log import database_failure
 from synthguard.provenance.errors import EmptyInputError, SynthguardError, VerificationError
 
-PROG = "synthguard"
-INTERRUPTED = 130
 UNEXPECTED = 2
 
 

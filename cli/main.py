@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+import logging
 import os
 import signal
 import sys
@@ -17,6 +18,7 @@ from typing import IO, Any
 import click
 
 from synthguard.cli.context import App
+from synthguard.cli.entry import interrupted
 from synthguard.cli.errors import PROG, report, single_line
 from synthguard.ledger.home import DB_ENV, Home
 from synthguard.ledger.home_paths import HOME_ENV
@@ -57,6 +59,13 @@ class UsageLine(click.UsageError):
         click.echo(f"{PROG}: error: {message} (see '{where} --help')", file=file, err=True)
 
 
+# A lost database connection: the drivers log what they ignore while they close it (psycopg's
+# "error ignored terminating ...", SQLAlchemy's pool "Exception during reset or similar"), with
+# tracebacks, before the command's own one line says what went wrong. A handler of their own
+# keeps Python's last-resort handler from printing them; --debug shows them (`cli`).
+for _driver in ("psycopg", "sqlalchemy.pool"):
+    logging.getLogger(_driver).addHandler(logging.NullHandler())
+
 # A group or command given no arguments shows its help (click 8.2 on raises this for it).
 _HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
@@ -77,7 +86,12 @@ class SynthguardGroup(click.Group):
         if where is None:
             return None
         module, name = where.split(":")
-        command = getattr(importlib.import_module(f"synthguard.cli.{module}"), name)
+        try:
+            loaded = importlib.import_module(f"synthguard.cli.{module}")
+        except KeyboardInterrupt:
+            # Click would say "Aborted!" and exit 1: say what every command says instead.
+            raise interrupted() from None
+        command = getattr(loaded, name)
         assert isinstance(command, click.Command)
         return command
 
@@ -139,6 +153,8 @@ def cli(ctx: click.Context, home: Path | None, db: str | None, debug: bool) -> N
     went away).
     The signing key's passphrase comes from $SYNTHGUARD_PASSPHRASE, else a prompt.
     """
+    if debug:
+        logging.basicConfig(level=logging.WARNING)
     ctx.obj = App(Home.locate(home), db=db or None)
 
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 SYNTHGUARD = Path(sys.executable).with_name("synthguard")
 
@@ -250,3 +251,49 @@ def test_a_record_waiting_for_another_writer_says_so(
         "synthguard: waiting for the ledger's write lock: another process writing to this "
         "SQLite file (it takes one writer at a time) holds it\n"
     ), errors
+
+
+@pytest.mark.postgres
+def test_a_lost_database_connection_is_one_line(
+    tmp_path: Path, passphrase: str, postgres_url: str
+) -> None:
+    """The server ending `record`'s connections mid-run: the drivers logged what they ignore
+    while closing them (three to five tracebacks, 46-80 lines) before the command's own line."""
+    psycopg = pytest.importorskip("psycopg")
+    home = tmp_path / "pg-home"
+    env = environment(passphrase)
+    made = finished(env, home, "--db", postgres_url, "init")
+    assert made.returncode == 0, made.stderr
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        "".join(
+            json.dumps({"instruction": f"Count to {i}.", "output": " ".join(["n"] * 5)}) + "\n"
+            for i in range(200_000)
+        )
+    )
+    record = subprocess.Popen(
+        command(home, "record", rows, "--generator", "g", "--model", "m"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    database = postgres_url.rsplit("/", 1)[1]
+    try:
+        time.sleep(3)
+        with psycopg.connect(
+            postgres_url.rsplit("/", 1)[0] + "/postgres", autocommit=True
+        ) as admin:
+            ended = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,),
+            ).fetchone()
+    finally:
+        _, errors = record.communicate(timeout=300)
+    assert ended is not None
+    assert ended[0] > 0
+    assert record.returncode == 2, errors
+    (line,) = errors.splitlines()
+    assert line.startswith("synthguard: error: cannot append to the ledger: "), line
+    assert finished(env, home, "verify").returncode == 0

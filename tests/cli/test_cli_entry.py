@@ -5,8 +5,10 @@ arguments it does not understand start nothing."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,30 @@ def test_no_passphrase_in_the_environment_starts_nothing(
 ) -> None:
     monkeypatch.delenv("SYNTHGUARD_PASSPHRASE", raising=False)
     assert entry.start_unlocking(["--home", str(home), "record", "rows.jsonl"]) is False
+
+
+def test_ctrl_c_while_the_modules_load_is_one_line_and_status_130(
+    home: Path, passphrase: str
+) -> None:
+    """Ctrl-C in the first half second (the imports) printed a traceback and died by the
+    signal; it is the line and status of a command interrupted later."""
+    env = {**os.environ, "SYNTHGUARD_PASSPHRASE": passphrase}
+    said = []
+    for delay in (0.05, 0.1, 0.15, 0.2, 0.3, 0.5):
+        process = subprocess.Popen(
+            [str(SYNTHGUARD), "--home", str(home), "verify"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            # As a shell starts it: Ctrl-C at its default action until Python takes it over.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=60)
+        said.append((process.returncode, errors))
+    for code, errors in said:
+        # Before the interpreter has set its own handler, the signal ends it silently.
+        assert (code, errors) in ((130, "synthguard: interrupted\n"), (-signal.SIGINT, "")), errors
+    assert any(code == 130 for code, _ in said)
