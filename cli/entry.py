@@ -32,15 +32,9 @@ def main() -> None:
     except KeyboardInterrupt:
         # Ctrl-C while the modules load (those of this module too: it imports them here),
         # before the command's own handling can say so.
+        from synthguard.cli.terminal import interrupted
+
         raise interrupted() from None
-
-
-def interrupted() -> SystemExit:
-    """Say that Ctrl-C stopped the command; the exit to raise, status 130."""
-    from synthguard.cli.terminal import INTERRUPTED, PROG
-
-    sys.stderr.write(f"{PROG}: interrupted\n")
-    return SystemExit(INTERRUPTED)
 
 
 def start_unlocking(args: list[str]) -> bool:

@@ -14,6 +14,7 @@ character, so nothing is lost; elsewhere it is shown, not obeyed.
 from __future__ import annotations
 
 import re
+import sys
 
 import click
 
@@ -39,3 +40,9 @@ def _escape(match: re.Match[str]) -> str:
 def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
     """`click.echo` of `printable(message)`: the one way the CLI writes text."""
     click.echo(printable(message), err=err, nl=nl)
+
+
+def interrupted() -> SystemExit:
+    """Say that Ctrl-C stopped the command; the exit to raise, status 130."""
+    sys.stderr.write(f"{PROG}: interrupted\n")
+    return SystemExit(INTERRUPTED)

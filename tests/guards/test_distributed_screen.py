@@ -117,7 +117,11 @@ def dask_engine() -> Iterator[Engine]:
 
 def test_the_corpus_exercises_every_guard(single: tuple[bytes, bytes, list[Any]]) -> None:
     _, _, counts = single
-    rules = {rule for count in counts for rule in count[3]}
+    # A rule quarantines rows, or flags rows an earlier guard quarantined already (the trigger
+    # statistics see every row: their cluster may be near copies of one another, which dedup
+    # stops first). Which of the two depends on the corpus, read from the installed libraries'
+    # docstrings, whose members differ with what was imported before.
+    rules = {rule for count in counts for rule in (*count[3], *count[6])}
     assert {"malformed", "exact", "near", "trigger-cooccurrence", "email"} <= rules
     assert {"invisible-char", "ngram-overlap"} <= rules
 
