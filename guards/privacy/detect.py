@@ -144,7 +144,8 @@ class Detector:
 
 
 FOLDED: Final = "+folded"
-"""Added to the rule of a value found only in the folded form of its string (`fold`)."""
+"""Added to the rule of a value written with characters that disguise it (`fold`): invisible
+ones, or ones read as another ASCII character than a space."""
 
 
 _BEYOND_ASCII: Final = [*range(0x80, 0x20000), *range(0xE0000, 0xE1000)]
