@@ -61,6 +61,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from synthguard.ledger.log.store import (
     WAIT_NOTE_AFTER,
     WaitNote,
+    advisory_lock_holder,
     database_failure,
     engine_for,
     shown_url,
@@ -330,22 +331,13 @@ class LockedSegments:
 
     def _holder_note(self, conn: Connection) -> str:
         """The line that says this screen waits, and for whom."""
-        holder = conn.execute(
-            text(
-                "SELECT l.pid, a.application_name, a.backend_start FROM pg_locks l "
-                "LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-                "AND l.classid::bigint = :high AND l.objid::bigint = :low AND l.database = "
-                "(SELECT oid FROM pg_database WHERE datname = current_database())"
-            ),
-            {"high": DEDUP_LOCK_KEY >> 32, "low": DEDUP_LOCK_KEY & 0xFFFF_FFFF},
-        ).first()
+        holder = advisory_lock_holder(conn.connection.cursor(), DEDUP_LOCK_KEY)
         conn.commit()
         who = "another screen"
         if holder is not None:
             who += f" ({holder.application_name or f'server pid {holder.pid}'}"
-            if holder.backend_start is not None:
-                since = holder.backend_start.astimezone(UTC)
+            if holder.connected is not None:
+                since = holder.connected.astimezone(UTC)
                 who += f", connected since {since:%Y-%m-%d %H:%M:%S} UTC"
             who += ")"
         return f"waiting for the dedup index{self.where}: {who} holds it until that screen ends"

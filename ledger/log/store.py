@@ -31,11 +31,11 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from functools import partial
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert
 from sqlalchemy import select as sa_select
@@ -1348,24 +1348,44 @@ def _held_too_long(who: str) -> LedgerError:
     )
 
 
-def _pg_lock_holder(cursor: Any) -> str:
-    """Who holds the ledger's advisory lock, as the server's activity view names them."""
+class LockHolder(NamedTuple):
+    """The PostgreSQL session that holds an advisory lock, as the server's activity view shows
+    it: what a command waiting for the lock tells the user."""
+
+    pid: int
+    application_name: str | None
+    state: str | None
+    transaction_start: datetime | None
+    connected: datetime | None
+
+
+def advisory_lock_holder(cursor: Any, key: int) -> LockHolder | None:
+    """The session holding the advisory lock `key` (of this database), on a driver cursor;
+    None when no one holds it now."""
     cursor.execute(
-        "SELECT a.pid, a.application_name, a.state, a.xact_start FROM pg_locks l "
-        "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+        "SELECT l.pid, a.application_name, a.state, a.xact_start, a.backend_start "
+        "FROM pg_locks l "
+        "LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+        "AND l.granted "
         "AND l.objsubid = 1 AND l.classid::bigint = %s AND l.objid::bigint = %s "
         "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-        (APPEND_LOCK_KEY >> 32, APPEND_LOCK_KEY & 0xFFFF_FFFF),
+        (key >> 32, key & 0xFFFF_FFFF),
     )
     row = cursor.fetchone()
-    if row is None:
+    return None if row is None else LockHolder(*row)
+
+
+def _pg_lock_holder(cursor: Any) -> str:
+    """Who holds the ledger's append lock, in the words of a waiting writer's line."""
+    holder = advisory_lock_holder(cursor, APPEND_LOCK_KEY)
+    if holder is None:
         return "another writer"
-    pid, name, state, since = row
-    said = [name or "a session", f"server pid {pid}"]
-    if since is not None:
-        said.append(f"in a transaction since {since.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC")
-    if state:
-        said.append(state)
+    said = [holder.application_name or "a session", f"server pid {holder.pid}"]
+    if holder.transaction_start is not None:
+        since = holder.transaction_start.astimezone(UTC)
+        said.append(f"in a transaction since {since:%Y-%m-%d %H:%M:%S} UTC")
+    if holder.state:
+        said.append(holder.state)
     return f"another writer ({', '.join(said)})"
 
 

@@ -251,6 +251,17 @@ def cluster() -> Iterator[Any]:
         yield client
 
 
+def assert_nothing_screened(home: Path, out: Path, env: dict[str, str]) -> None:
+    """A screen that failed signed no verdict, wrote no output, and left a ledger that
+    verifies."""
+    assert screened_records(home) == []
+    assert not (out / "accepted.jsonl").exists()
+    verify = subprocess.run(
+        [str(SYNTHGUARD), "--home", str(home), "verify"], capture_output=True, text=True, env=env
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
 def screen_in_background(
     home: Path, passphrase: str, *args: str | Path
 ) -> tuple[subprocess.Popen[str], dict[str, str]]:
@@ -348,12 +359,7 @@ def test_a_forked_worker_killed_mid_screen(
         "synthguard: error: a worker process forked from this one died (killed, or out of "
         "memory); the parts it and the others had in hand were not used"
     ]
-    assert screened_records(home) == []
-    assert not (out / "accepted.jsonl").exists()
-    verify = subprocess.run(
-        [str(SYNTHGUARD), "--home", str(home), "verify"], capture_output=True, text=True, env=env
-    )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert_nothing_screened(home, out, env)
 
 
 def test_a_scheduler_killed_mid_screen(
@@ -387,9 +393,4 @@ def test_a_scheduler_killed_mid_screen(
         "synthguard: error: the connection to the Dask scheduler was lost (it stopped, or stayed "
         "unreachable while Dask tried to reconnect); nothing of this step was written"
     ]
-    assert screened_records(home) == []
-    assert not (out / "accepted.jsonl").exists()
-    verify = subprocess.run(
-        [str(SYNTHGUARD), "--home", str(home), "verify"], capture_output=True, text=True, env=env
-    )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert_nothing_screened(home, out, env)

@@ -9,11 +9,11 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 
 import psutil
 import pytest
+from process_support import all_gone
 
 from synthguard.provenance.engine import IN_FLIGHT_PER_WORKER, EngineError, Forked, ForkedEngine
 from synthguard.provenance.errors import InputError
@@ -116,14 +116,4 @@ def test_the_workers_die_with_a_command_killed_by_sigkill() -> None:
     process.kill()
     process.wait()
 
-    def gone(worker: psutil.Process) -> bool:
-        # Reaped, or a zombie where the container's init does not reap.
-        try:
-            return worker.status() == psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            return True
-
-    deadline = time.monotonic() + 30
-    while not all(gone(worker) for worker in workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert all(gone(worker) for worker in workers)
+    assert all_gone(workers)
