@@ -51,6 +51,10 @@ class KeyTimeline:
 
     def __init__(self) -> None:
         self.spans: dict[str, KeySpan] = {}
+        self.events: set[int] = set()
+        """The seqs of the key events applied: a reader that meets a signed key event outside
+        them was handed a timeline built without it (through an index the database disagrees
+        with), and must not trust the timeline."""
 
     def apply(self, seq: int, event: KeyEvent, signer: str) -> None:
         """Apply the key event at `seq`, signed by key `signer`; raise if it is not allowed."""
@@ -61,6 +65,7 @@ class KeyTimeline:
             )
         if seq == 0:
             self._genesis(event, signer)
+            self.events.add(seq)
             return
         if not self.valid_at(signer, seq):
             raise VerificationError(f"entry {seq}: key event by a key not valid here", seq=seq)
@@ -74,6 +79,7 @@ class KeyTimeline:
             self._end(event.previous_key_id or signer, seq, "retired")
         elif event.action is KeyAction.REVOKED:
             self._end(event.key_id, seq, "revoked")
+        self.events.add(seq)
 
     def _genesis(self, event: KeyEvent, signer: str) -> None:
         if event.action is not KeyAction.ADDED or event.key_id != signer:

@@ -176,6 +176,9 @@ def scan_records(
     markers = [
         (b'"event":"%s"' % name.encode(), (holding or {}).get(Event(name))) for name in names
     ]
+    # The entries that are no lineage record (key events): each one before a signed record
+    # must be in the key timeline its signature is checked against.
+    others: list[int] = []
     for entry in ledger.entries(0, stop):
         # Every entry, not only those that match: a quarantine edited into an acceptance would
         # otherwise just not be found.
@@ -187,6 +190,7 @@ def scan_records(
             )
         payload = record_payload(entry.seq, entry.envelope)
         if payload is None:
+            others.append(entry.seq)
             continue
         # Most entries are ruled out by a byte search; a hit inside a nested detail is
         # settled by the parsed record.
@@ -203,8 +207,23 @@ def scan_records(
                 # Once per scan (again only for an entry appended meanwhile).
                 timeline_size = max(entry.seq + 1, ledger.size())
                 timeline, _problem = ledger.key_timeline(ledger.root_key, timeline_size)
+            check_key_events(others, timeline)
             _check_signed(entry, timeline)
         yield LineageEntry(entry.seq, record)
+
+
+def check_key_events(key_events: Iterable[int], timeline: KeyTimeline) -> None:
+    """Every key event a scan of the entries met is one the timeline applied. The timeline is
+    read through the event index: one the database was made to disagree with its table hides a
+    revocation, and the revoked key's entries would pass."""
+    for seq in key_events:
+        if seq not in timeline.events:
+            raise VerificationError(
+                f"entry {seq}: a key event that the key timeline, read through the event index, "
+                "does not hold: the database's index disagrees with its entries, or the event "
+                "does not verify (run `synthguard verify`)",
+                seq=seq,
+            )
 
 
 def _check_signed(entry: EntryView, timeline: KeyTimeline) -> None:

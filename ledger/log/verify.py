@@ -6,12 +6,14 @@ Order of checks, so that the first error names the first bad entry:
 2. the key timeline is rebuilt from the key events (entry 0 must be the genesis key);
 3. every entry: its leaf hash matches `<seq>\\n<envelope>`, its envelope verifies under a key
    that may sign at that seq, its payload is bound to this ledger (origin) and carries a record
-   id no earlier entry carries (a copy of an envelope anywhere is a replay), and its index
-   columns agree with the signed payload (in parallel over every core for large ledgers);
+   id no earlier entry carries (a copy of an envelope anywhere is a replay), its index
+   columns agree with the signed payload, and a key event is one the timeline applied (it is
+   read through the event index) (in parallel over every core for large ledgers);
 4. every checkpoint: signed by a key valid for its size, its root equals the tree's root at
    that size, and each is consistent with the one before (RFC 6962 consistency proof);
-5. stored content: every row hashes to its digest, which a record of that sample signs; a
-   sample made in the ledger has content unless a signed `erased` record removed it;
+5. on SQLite, the file's own check that the tables and their indexes agree; stored content:
+   every row hashes to its digest, which a record of that sample signs; a sample made in the
+   ledger has content unless a signed `erased` record removed it;
 6. checkpoints kept outside the ledger (the one the home's writer last signed, and one given
    with `--checkpoint`): same origin, not larger than the tree, and the tree at its size has
    its root (else history was rewritten, rolled back or cut off).
@@ -37,8 +39,8 @@ from functools import partial
 from multiprocessing import get_context
 from typing import Any
 
+from sqlalchemy import Connection, func
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from synthguard.ledger.log.checkpoint import Checkpoint, parse_checkpoint, verify_checkpoint
@@ -178,6 +180,7 @@ class _Snapshot:
         self.size = 0
         self.content: dict[str, bytes] = {}
         self.content_error: VerificationError | None = None
+        self.file_error: VerificationError | None = None
         self.key_rows: list[KeyRow] = []
 
     def __enter__(self) -> _Snapshot:
@@ -219,9 +222,10 @@ class _Snapshot:
         (a mismatch is kept in `content_error`, reported after the entries)."""
         # Plain SQL in the snapshot's transaction, without SQLAlchemy's row processing: this
         # runs on the process the workers share the cores with.
-        rows = self.session.connection().exec_driver_sql(
-            "SELECT sample_id, digest, content FROM samples"
-        )
+        connection = self.session.connection()
+        if connection.dialect.name == "sqlite":
+            self._check_file(connection)
+        rows = connection.exec_driver_sql("SELECT sample_id, digest, content FROM samples")
         for sample_id, stored_digest, content in rows:
             if type(content) is not str:
                 # No writer stores anything but text here: a hand edit did.
@@ -244,6 +248,24 @@ class _Snapshot:
                     "table was changed in the database"
                 )
             self.content[sample_id] = actual
+
+    def _check_file(self, connection: Connection) -> None:
+        """SQLite's own check of the tables the checks read and of their indexes: an index
+        rebuilt around an edit (the row put back afterwards) answers the queries that go
+        through it with other rows than a scan sees, which the other checks meet only where a
+        scan and an indexed read are compared."""
+        for table in _CHECKED_TABLES:
+            found = connection.exec_driver_sql(f"PRAGMA integrity_check({table})").scalars().all()
+            if found != ["ok"]:
+                self.file_error = VerificationError(
+                    f"the SQLite file's table {table} disagrees with itself ({found[0]}): it was "
+                    "changed without the database's own writing (an index edited apart from "
+                    "its rows, or a damaged file)"
+                )
+                return
+
+
+_CHECKED_TABLES = ("entries", "checkpoints", "samples", "ledger_info")
 
 
 def _cache_disagreements(rows: list[KeyRow], timeline: KeyTimeline) -> list[str]:
@@ -520,6 +542,20 @@ def _check_range(rows: list[EntryView], timeline: KeyTimeline, origin: str) -> _
         problem = _binding_problem(body, origin) or _index_problem(kind, body, signer, entry)
         if problem:
             return leaves, facts, (seq, f"entry {seq}: {problem}")
+        if kind == KEY_EVENT_TYPE and seq not in timeline.events:
+            # The timeline is read through the event index; an index that the database was
+            # made to disagree with its table (SQLite's, rebuilt around an edit) hides a
+            # revocation from it, and the revoked key would pass everywhere after.
+            return (
+                leaves,
+                facts,
+                (
+                    seq,
+                    f"entry {seq}: a signed key event that the key timeline, read through the "
+                    "event index, does not hold: the database's index disagrees with its "
+                    "entries (changed without a key)",
+                ),
+            )
         version = body.get("schema_version")
         record_id = (
             body["record_id"] if version != 1 else hashlib.sha256(entry.envelope).hexdigest()
@@ -581,6 +617,8 @@ def _verify_content(snapshot: _Snapshot, facts: _Facts) -> None:
     """Every stored content row hashes to its digest, which a record of its sample signs; no
     made sample lacks content unless a signed `erased` record removed it, and none a signed
     `erased` record removed (and nothing made again since) has content."""
+    if snapshot.file_error is not None:
+        raise snapshot.file_error
     if snapshot.content_error is not None:
         raise snapshot.content_error
     content = snapshot.content

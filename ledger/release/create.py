@@ -46,6 +46,7 @@ from synthguard.ledger.log import (
     Ledger,
     LineageEntry,
     Tree,
+    check_key_events,
     entry_leaf_hash,
     parse_record,
     records_for,
@@ -356,6 +357,7 @@ def _prove_into(
     leaves: list[bytes] = []
     stored: dict[str, list[EntryView]] = {}
     releases: dict[str, int] = {}
+    key_events: list[int] = []
     for entry in ledger.entries(0, checkpoint.size):
         if entry.seq != len(leaves):
             raise VerificationError(
@@ -372,6 +374,8 @@ def _prove_into(
                 stored.setdefault(sample_id, []).append(entry)
             if release is not None:
                 releases.setdefault(release, entry.seq)
+        else:
+            key_events.append(entry.seq)
         if progress is not None and len(leaves) % _TICK == 0:
             progress(_TICK)
     if progress is not None:
@@ -382,6 +386,10 @@ def _prove_into(
             f"the ledger's first {checkpoint.size} entries do not have the root its checkpoint "
             "signed (run `synthguard verify`)"
         )
+    # The checkpoint was taken on the key timeline, which is read through the event index: a
+    # key event it lacks (a revocation) would let the revoked key's entries in.
+    timeline, _problem = ledger.key_timeline(ledger.root_key, checkpoint.size)
+    check_key_events(key_events, timeline)
     return tree, stored, releases
 
 

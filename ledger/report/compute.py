@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import importlib.metadata
 import json
 import math
@@ -62,6 +63,7 @@ from synthguard.ledger.log import (
     Progress,
     entry_leaf_hash,
     parse_lineage,
+    scan_records,
 )
 from synthguard.ledger.release import FiguresOf, PolicyFigures
 from synthguard.ledger.report.licences import (
@@ -229,7 +231,7 @@ def _report(
         )
     scope = _scope(scan, release, sample_ids, size)
     made = [scan.made.get(sample_id) for sample_id in scope]
-    texts = _read_texts(ledger, scope)
+    texts = _read_texts(ledger, scope, scan, size)
     general = General(
         tool_version=tool_version or importlib.metadata.version("synthguard"),
         checkpoint=CheckpointRef(
@@ -371,6 +373,11 @@ class _Scan:
         self.quarantined: set[str] = set()
         # The kinds of personal data named by the screening that `paths` holds for a sample.
         self.private: dict[str, tuple[str, ...]] = {}
+        # What the records sign about each sample's stored content (as `verify` checks it): the
+        # digests (one string, a set once a second one comes) and whether it was erased since
+        # it was last made.
+        self.digests: dict[str, str | set[str]] = {}
+        self.erased: set[str] = set()
         self._interned: dict[Any, Any] = {}
 
     def read(
@@ -398,9 +405,18 @@ class _Scan:
         sample_id = record.sample_id
         self._time(sample_id, record.time)
         event = record.event
+        known = self.digests.setdefault(sample_id, record.digest)
+        if known != record.digest:
+            if isinstance(known, str):
+                self.digests[sample_id] = {known, record.digest}
+            else:
+                known.add(record.digest)
         if event in MAKING_EVENTS:
+            self.erased.discard(sample_id)
             if sample_id not in self.made:
                 self.made[sample_id] = self._making(record)
+        elif event is Event.ERASED:
+            self.erased.add(sample_id)
         elif event is Event.SCREENED:
             # As in the fold: the latest quarantining screening, else the latest screening (a
             # quarantine binds, so a later acceptance does not replace its path).
@@ -568,13 +584,47 @@ _UNREADABLE = "unreadable"
 """A stored row that is not in the default field names, or not the content its id names."""
 
 
-def _read_texts(ledger: Ledger, scope: list[str]) -> dict[str, _Text | str]:
+def _read_texts(ledger: Ledger, scope: list[str], scan: _Scan, size: int) -> dict[str, _Text | str]:
     """The text facts of each sample in scope with stored content (`_UNREADABLE` for a row
-    that cannot be read as its sample); samples without stored content are left out."""
-    return {
-        sample_id: _text(sample_id, content)
-        for sample_id, content in ledger.contents(scope, _ID_CHUNK)
-    }
+    that cannot be read as its sample); samples without stored content are left out.
+
+    The content is read by sample id, through the database's index, apart from the entries
+    the figures were checked on: it must be what `verify` accepts, or the figures are not the
+    ledger's. Stored content hashes to a digest a record of its sample signs, and a made
+    sample has content unless a signed `erased` record removed it (VerificationError else):
+    a database that hides rows from this read, or answers it with other rows, would otherwise
+    turn samples into erased or unreadable ones in a report that `audit` recomputes alike."""
+    texts: dict[str, _Text | str] = {}
+    for sample_id, content in ledger.contents(scope, _ID_CHUNK):
+        signed = scan.digests.get(sample_id, ())
+        digest = (
+            "sha256:" + hashlib.sha256(content.encode("utf-8")).hexdigest()
+            if type(content) is str
+            else None
+        )
+        if digest != signed if isinstance(signed, str) else digest not in signed:
+            raise VerificationError(
+                f"sample {sample_id}: the stored content is not what its records sign: it was "
+                "changed in the database (run `synthguard verify`)"
+            )
+        texts[sample_id] = _text(sample_id, content)
+    missing = [s for s in scope if s not in texts and s in scan.made and s not in scan.erased]
+    if missing:
+        # A report of an earlier size, its samples' content erased since: the erasure is
+        # signed after the entries the figures are of.
+        later = {
+            entry.record.sample_id
+            for entry in scan_records(ledger, (Event.ERASED,), signed=(Event.ERASED,))
+            if entry.seq >= size
+        }
+        missing = [sample_id for sample_id in missing if sample_id not in later]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise VerificationError(
+            f"sample {missing[0]}{more}: its content is missing from the ledger and no signed "
+            "`erased` record removed it (run `synthguard verify`)"
+        )
+    return texts
 
 
 def _text(sample_id: str, content: str) -> _Text | str:

@@ -1025,7 +1025,9 @@ def test_stored_content_that_is_not_json_is_a_verification_error(
     book.generated("a", GENERATORS[0])
     book.append(ledger)
     ledger_attacker(ledger.url).execute("UPDATE samples SET content = '{not json'")
-    with pytest.raises(VerificationError, match=f"content of sample {book.id('a')}"):
+    with pytest.raises(
+        VerificationError, match=f"sample {book.id('a')}: the stored content is not what its"
+    ):
         compute_report(ledger)
 
 
@@ -1242,27 +1244,30 @@ def test_languages_tokens_and_acquisition_come_from_the_text(
     book.imported("de", text=german)
     book.imported("digits", text="12345 67890")
     book.imported("gone", text="This one will be erased before the report is computed.")
-    book.imported("forged", text="Write a short story about a lighthouse keeper.")
+    story = "Write a short story about a lighthouse keeper."
+    book.imported("forged", text=story)
     book.append(ledger)
     book._add(Event.ERASED, "gone", detail={"reason": "data subject request"})
     ledger.erase(book.records.pop())
-    # A row edited in the database is not the content its id names: it is not read.
+    data = compute_report(ledger).general.data
+    assert counts(data.languages.languages) == {"en": 2, "de": 1, "und": 1, "unknown": 1}
+    assert (data.languages.erased, data.languages.unreadable) == (1, 0)
+    # A row edited in the database is not what its records sign: no figure is read from it.
     ledger_attacker(ledger.url).execute(
         'UPDATE samples SET content = \'{"text": "Schreibe eine Geschichte."}\' '
         f"WHERE sample_id = '{book.id('forged')}'"
     )
-    data = compute_report(ledger).general.data
-    assert counts(data.languages.languages) == {"en": 1, "de": 1, "und": 1, "unknown": 2}
-    assert (data.languages.erased, data.languages.unreadable) == (1, 1)
+    with pytest.raises(VerificationError, match="the stored content is not what its records"):
+        compute_report(ledger)
     assert data.languages.detector.startswith("py3langid ")
     assert data.languages.detector in data.languages.method
     size = data.text_size
-    assert size.tokens == count_tokens(english) + count_tokens(german) + 2
-    assert (size.samples_counted, size.bucket) == (3, "less than 1 billion tokens")
+    assert size.tokens == count_tokens(english) + count_tokens(german) + 2 + count_tokens(story)
+    assert (size.samples_counted, size.bucket) == (4, "less than 1 billion tokens")
     assert size.method == TOKEN_METHOD
     assert data.latest_acquisition == _time(5)  # the last import, before the erasure
     # These records name no shape: without readable content it is unknown.
-    assert counts(data.content_types) == {"text": 3, "unknown": 2}
+    assert counts(data.content_types) == {"text": 4, "unknown": 1}
 
 
 def test_token_counts_and_size_buckets() -> None:
