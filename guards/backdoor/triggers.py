@@ -22,6 +22,9 @@ is that it is the only thing its prompts share: the attacker sprinkles it over u
 requests. So a pair is dropped when another prompt feature, sharing no word with the trigger,
 explains the cluster: it covers `context_share` of the cluster's prompts and at least
 `min_count` of them, and is `context_lift` times more frequent there than in the other prompts.
+The trigger's words there are those of its phrase: n-grams have three words at most, so a
+longer trigger is the chain of covering n-grams that share words with it, and no piece of it
+explains another.
 Where no feature covers that much, the cluster's context still sets the bar: q is raised to the
 target's rate among the other prompts that share an enriched feature with two or more of the
 cluster's (shrunk towards q by two pseudo-counts), so that seven reviews that happen to all be
@@ -607,6 +610,17 @@ class _Enrichment:
     lift: npt.NDArray[np.float64]
 
 
+_LONGEST_PHRASE = 12
+"""The most words a trigger phrase grows to (overlapping n-grams could chain along a prompt
+template's whole wording)."""
+
+
+def _inside(piece: tuple[int, ...], phrase: tuple[int, ...]) -> bool:
+    """Whether `piece` is a run of `phrase`."""
+    n = len(piece)
+    return any(phrase[i : i + n] == piece for i in range(len(phrase) - n + 1))
+
+
 class _Judge:
     """The accumulated samples as integer arrays, and the tests run over them."""
 
@@ -693,6 +707,8 @@ class _Judge:
         pure = hits >= config.min_purity * trials
         limit = -math.log10(config.alpha) + math.log10(max(tested, 1))
         found = []
+        # A trigger longer than an n-gram is found by each of its pieces: it is reported once.
+        reported: set[tuple[tuple[int, ...], int]] = set()
         for index in np.flatnonzero(pure).tolist():
             k, n, t = int(hits[index]), int(trials[index]), int(target[index])
             target_df = int(self.target_df[t])
@@ -711,19 +727,21 @@ class _Judge:
             display = self.display(t)
             if self._kind(t) != "echo" and self._related(t, names, words, members):
                 continue
-            if self._explained(members, exclude=set(words)):
+            phrase = self._phrase(members, words)
+            if (phrase, t) in reported or self._explained(members, exclude=set(phrase)):
                 continue
             # The prompts around the trigger may be ones where the target is common anyway
             # (reviews, where "positive" is half the answers): test against that rate.
-            in_context = self._context_rate(members, int(feature[index]), t, set(words), q)
+            in_context = self._context_rate(members, int(feature[index]), t, set(phrase), q)
             if in_context > q:
                 q = in_context
                 log10_p = _log10_binomial_tail(k, n, q)
                 if -log10_p < limit:
                     continue
+            reported.add((phrase, t))
             found.append(
                 TriggerCluster(
-                    trigger=" ".join(names),
+                    trigger=" ".join(self._word_name(word) for word in phrase),
                     target=display,
                     target_kind=self._kind(t),
                     members=self._members(members),
@@ -1090,6 +1108,43 @@ class _Judge:
             if -_log10_binomial_tail(k, n, q) >= limit:
                 return True
         return False
+
+    def _phrase(self, rows: IntArray, words: tuple[int, ...]) -> tuple[int, ...]:
+        """The phrase a trigger n-gram is part of in `rows`, in order: the n-gram grown by each
+        prompt n-gram that covers `context_share` of the rows and overlaps one of its ends.
+        Only n-grams of up to three words are counted, so a longer trigger ("as we discussed
+        earlier") is tested as its pieces: one piece ("earlier") must not explain another ("as
+        we discussed") as the rows' task would, and the cluster is named by the whole. A phrase
+        of half its prompts' words or more is their task: the n-gram alone is returned."""
+        context = self._enrichment(rows)
+        covering = context.features[
+            (context.counts >= self.config.context_share * len(rows))
+            & (context.counts >= self.config.min_count)
+        ]
+        pieces = [piece for f in covering.tolist() if len(piece := self._words_of(f)) > 1]
+        phrase = words
+        grown = True
+        while grown and len(phrase) < _LONGEST_PHRASE:
+            grown = False
+            for piece in pieces:
+                if _inside(piece, phrase):
+                    continue
+                for k in range(len(piece) - 1, 0, -1):
+                    if phrase[-k:] == piece[:k]:
+                        phrase, grown = phrase + piece[k:], True
+                        break
+                    if phrase[:k] == piece[-k:]:
+                        phrase, grown = piece[:-k] + phrase, True
+                        break
+        if len(phrase) > len(words):
+            # A phrase that makes up most of its prompts is their task ("write a quiz question
+            # whose answer is the given city"), whose pieces explain each other as before; a
+            # trigger is a small part of prompts that otherwise differ.
+            ends = self.stats._words_ends.values()
+            lengths = ends[rows] - np.where(rows > 0, ends[rows - 1], 0)
+            if 2 * len(phrase) >= float(np.median(lengths)) - 1:
+                return words
+        return phrase
 
     def _explained(self, rows: IntArray, exclude: set[int]) -> bool:
         """Whether an enriched prompt feature sharing no word with `exclude` covers the rows:
