@@ -53,7 +53,7 @@ from synthguard.guards.verdict import GuardInfo, Verdict
 from synthguard.provenance.sample import Sample
 
 NAME: Final = "backdoor"
-VERSION: Final = "3"
+VERSION: Final = "4"
 PROMPT_ECHO_RULE: Final = "prompt-echo"
 RULES: Final = (
     *invisible.RULES,
