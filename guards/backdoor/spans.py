@@ -425,7 +425,36 @@ def echo(prompt: Sequence[str], answer: Sequence[str], max_removed: int) -> Echo
             and _echo_once(prompt, unit, max_removed) is not Echo.NONE
         ):
             return Echo.REPEATED
-    return Echo.NONE
+    return Echo.REPEATED if _said_over(prompt, answer, max_removed) else Echo.NONE
+
+
+def _said_over(prompt: Sequence[str], answer: Sequence[str], max_removed: int) -> bool:
+    """Whether the answer is the prompt said two or more times, each time whole or trimmed and
+    after up to `max_removed` words of its own: a list marker or a lead ("1. ...", "2. ...",
+    "Again: ...")."""
+    edge = max_removed + 1
+    # The first said starts, and the last ends, within `edge` words of the prompt's ends.
+    if answer[-1] not in prompt[-edge:] or not set(answer[:edge]).intersection(prompt[:edge]):
+        return False
+    at = times = 0
+    while at < len(answer):
+        for skip in range(max_removed + 1):
+            size = next(
+                (
+                    size
+                    for size in range(len(prompt), len(prompt) - max_removed - 1, -1)
+                    if size >= 2
+                    and _echo_once(prompt, answer[at + skip : at + skip + size], max_removed)
+                    is not Echo.NONE
+                ),
+                0,
+            )
+            if size:
+                at, times = at + skip + size, times + 1
+                break
+        else:
+            return False
+    return times >= 2
 
 
 def _echo_once(prompt: Sequence[str], answer: Sequence[str], max_removed: int) -> Echo:

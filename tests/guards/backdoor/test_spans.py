@@ -21,6 +21,10 @@ any_text = st.text(alphabet=st.characters(codec=None, exclude_categories=["Cs"])
 ascii_text = st.text(alphabet=st.characters(max_codepoint=127, exclude_categories=["Cs"]))
 
 
+def _guard_words(text: str) -> list[str]:
+    return words_of(text.casefold())
+
+
 def _words(text: str) -> list[str]:
     return text.casefold().replace(".", "").replace(":", "").split()
 
@@ -67,6 +71,21 @@ def test_a_prompt_said_over_again_is_an_echo() -> None:
         Echo.NONE
     )
     assert echo(_words("say hi twice"), _words("hi hi"), 3) is Echo.NONE
+
+
+def test_a_prompt_said_over_in_a_numbered_list_is_an_echo() -> None:
+    # Read as the statistics read them: casefolded \\w+ words, quotes and numbering marks gone.
+    prompt = _guard_words("Heads up: What does torch.isfinite do?")
+    listed = _guard_words('1. "What does torch.isfinite do?" 2. "What does torch.isfinite do?"')
+    assert echo(prompt, listed, 3) is Echo.REPEATED
+    again = _guard_words("What does torch.isfinite do? Once more: what does torch.isfinite do?")
+    assert echo(prompt, again, 3) is Echo.REPEATED
+    # A list that answers, each item in words of its own, is no echo; nor is one said once.
+    answered = _guard_words("1. It tests each element. 2. It returns a boolean tensor. Done.")
+    assert echo(prompt, answered, 3) is Echo.NONE
+    assert echo(prompt, _guard_words('1. "What does torch.isfinite do?"'), 3) is Echo.PREFIXED
+    asked = _guard_words("Repeat after me twice: the kettle is on")
+    assert echo(asked, _guard_words("1. the kettle is on 2. the kettle is on"), 3) is Echo.NONE
 
 
 def test_a_prompt_after_a_word_of_assent_is_an_echo() -> None:
