@@ -23,8 +23,9 @@ requests. So a pair is dropped when another prompt feature, sharing no word with
 explains the cluster: it covers `context_share` of the cluster's prompts and at least
 `min_count` of them, and is `context_lift` times more frequent there than in the other prompts.
 The trigger's words there are those of its phrase: n-grams have three words at most, so a
-longer trigger is the chain of covering n-grams that share words with it, and no piece of it
-explains another.
+longer trigger is the covering n-grams that overlap it joined in order, and no piece of it
+explains another (a phrase of half its prompts' words or more is their task, and its pieces
+explain each other as before).
 Where no feature covers that much, the cluster's context still sets the bar: q is raised to the
 target's rate among the other prompts that share an enriched feature with two or more of the
 cluster's (shrunk towards q by two pseudo-counts), so that seven reviews that happen to all be

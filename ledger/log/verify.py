@@ -259,8 +259,8 @@ class _Snapshot:
             if found != ["ok"]:
                 self.file_error = VerificationError(
                     f"the SQLite file's table {table} disagrees with itself ({found[0]}): it was "
-                    "changed without the database's own writing (an index edited apart from "
-                    "its rows, or a damaged file)"
+                    "changed outside SQLite's own writing (an index edited apart from its rows) "
+                    "or the file is damaged"
                 )
                 return
 
