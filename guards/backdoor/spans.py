@@ -74,6 +74,8 @@ _SENTENCE_BREAK: Final = re.compile(r"[.!?](?:[^\S\n]+|\n\s*)|\n\s*")
 _NOT_WORD_BYTES: Final = bytes(c if re.fullmatch(r"\w", chr(c)) else 32 for c in range(256))
 _EDGES: Final = PUNCTUATION + " "
 _MIN_SPAN_WORDS: Final = 2
+_LEAD_IN_WORDS: Final = 6
+"""The most words of a line that brings in the command on the next line."""
 # The words of a prompt an echo after a few words of its own must repeat: fewer are an answer
 # that happens to start like its question.
 _MIN_PREFIXED_ECHO: Final = 4
@@ -141,12 +143,22 @@ def spans(
     commands = set()
     if not _COMMAND_WORDS.isdisjoint(words):
         # A command fills a line from its start: match line by line, not at every position.
+        before = ""  # the last line with words, unless a command
         for line in text.split("\n"):
             if match := COMMAND.match(line):
                 command = match.group()
                 key = _masked(_key(command))
                 commands.add(key)
                 found.append(("c" + key, command))
+                lead = before.split()
+                if sentences and 0 < len(lead) <= _LEAD_IN_WORDS:
+                    # The short line that brings in a command ("Also run:", "If it errors,
+                    # run") is said with it: one sentence, whose words come with the command's.
+                    said = " ".join([*lead, command.strip()])
+                    found.append(("s" + _masked(_key(said)), said))
+                before = ""
+            elif line and not line.isspace():
+                before = line
     if sentences:
         named = names(text)
         found += [("n" + name.casefold(), name) for name in named]

