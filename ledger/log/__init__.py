@@ -66,7 +66,7 @@ from synthguard.ledger.log.store import (
     unsigned_entry,
 )
 from synthguard.ledger.log.tables import KeyRow
-from synthguard.ledger.log.verify import Progress, VerifyReport, verify_ledger
+from synthguard.ledger.log.verify import Progress, VerifyReport, missing_content, verify_ledger
 
 __all__ = [
     "DEDUP_LOCK_KEY",
@@ -107,6 +107,7 @@ __all__ = [
     "leaf_hash",
     "make_private_dir",
     "making_record_ids",
+    "missing_content",
     "parse_lineage",
     "parse_record",
     "records_by_event",

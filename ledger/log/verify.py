@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -640,11 +640,16 @@ def _verify_content(snapshot: _Snapshot, facts: _Facts) -> None:
             )
     missing = sorted(facts.made - facts.erased - content.keys())
     if missing:
-        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        raise VerificationError(
-            f"sample {missing[0]}{more}: its content is missing from the ledger and no signed "
-            "`erased` record removed it"
-        )
+        raise missing_content(missing)
+
+
+def missing_content(missing: Sequence[str], hint: str = "") -> VerificationError:
+    """The error for made samples without content that no signed `erased` record removed."""
+    more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+    return VerificationError(
+        f"sample {missing[0]}{more}: its content is missing from the ledger and no signed "
+        f"`erased` record removed it{hint}"
+    )
 
 
 def _verify_checkpoints(

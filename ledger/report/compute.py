@@ -62,6 +62,7 @@ from synthguard.ledger.log import (
     LineageEntry,
     Progress,
     entry_leaf_hash,
+    missing_content,
     parse_lineage,
     scan_records,
 )
@@ -619,11 +620,7 @@ def _read_texts(ledger: Ledger, scope: list[str], scan: _Scan, size: int) -> dic
         }
         missing = [sample_id for sample_id in missing if sample_id not in later]
     if missing:
-        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        raise VerificationError(
-            f"sample {missing[0]}{more}: its content is missing from the ledger and no signed "
-            "`erased` record removed it (run `synthguard verify`)"
-        )
+        raise missing_content(missing, " (run `synthguard verify`)")
     return texts
 
 

@@ -31,6 +31,13 @@ ROWS = [
 ]
 
 
+def recorded(run: Run, home: Path, tmp_path: Path) -> Path:
+    """ROWS written to a file and recorded in the home; the file."""
+    rows = write_jsonl(tmp_path / "rows.jsonl", ROWS)
+    assert run("record", rows, "--generator", "g", "--model", "m", home=home).exit_code == 0
+    return rows
+
+
 def stale_index(
     database: Path, table: str, index: str, column: str, where: str, edit: str, decoy: str
 ) -> None:
@@ -63,8 +70,7 @@ def stale_index(
 def test_a_revocation_hidden_from_the_event_index_frees_nothing(
     run: Run, home: Path, tmp_path: Path
 ) -> None:
-    rows = write_jsonl(tmp_path / "rows.jsonl", ROWS)
-    assert run("record", rows, "--generator", "g", "--model", "m", home=home).exit_code == 0
+    rows = recorded(run, home, tmp_path)
     out = tmp_path / "screened"
     screened = run("screen", rows, "--out", out, "--guards", "unicode,backdoor", home=home)
     assert screened.exit_code == 0, screened.output
@@ -121,8 +127,7 @@ def test_a_revocation_hidden_from_the_event_index_frees_nothing(
 def test_content_hidden_from_the_sample_index_is_no_erasure(
     run: Run, home: Path, tmp_path: Path
 ) -> None:
-    rows = write_jsonl(tmp_path / "rows.jsonl", ROWS)
-    assert run("record", rows, "--generator", "g", "--model", "m", home=home).exit_code == 0
+    recorded(run, home, tmp_path)
     honest = tmp_path / "honest.json"
     assert run("report", "--format", "json", "--out", honest, home=home).exit_code == 0
     database = sqlite_file(Home(home).db_url())
