@@ -66,7 +66,13 @@ from synthguard.ledger.log.store import (
     unsigned_entry,
 )
 from synthguard.ledger.log.tables import KeyRow
-from synthguard.ledger.log.verify import Progress, VerifyReport, missing_content, verify_ledger
+from synthguard.ledger.log.verify import (
+    Progress,
+    SignedDigests,
+    VerifyReport,
+    missing_content,
+    verify_ledger,
+)
 
 __all__ = [
     "DEDUP_LOCK_KEY",
@@ -91,6 +97,7 @@ __all__ = [
     "Progress",
     "SegmentFormat",
     "SignedBatch",
+    "SignedDigests",
     "StoredSegment",
     "Tree",
     "Unsigned",

@@ -406,9 +406,7 @@ class _Facts:
         self.seen: dict[str, int] = {}
         self.unbound = 0
         self.bound = False
-        # Each sample's signed digest: one string, a set once a second one comes (it runs for
-        # every record of the ledger, and most samples have one digest).
-        self.digests: dict[str, str | set[str]] = {}
+        self.digests = SignedDigests()
         self.made: set[str] = set()
         self.erased: set[str] = set()
         # The keys that signed a bound record, each with the first entry it signed.
@@ -416,7 +414,7 @@ class _Facts:
 
     def add(self, facts: list[_Fact]) -> None:
         """Take a range's facts, in seq order; VerificationError at the first replay."""
-        seen, digests = self.seen, self.digests
+        seen, note_digest = self.seen, self.digests.add
         for seq, record_id, version, sample_id, signed_digest, event, signer in facts:
             first = seen.setdefault(record_id, seq)
             if first != seq:
@@ -438,12 +436,7 @@ class _Facts:
                 self.bound_signers.setdefault(signer, seq)
             if sample_id is None or signed_digest is None:
                 continue
-            known = digests.setdefault(sample_id, signed_digest)
-            if known != signed_digest:
-                if isinstance(known, str):
-                    digests[sample_id] = {known, signed_digest}
-                else:
-                    known.add(signed_digest)
+            note_digest(sample_id, signed_digest)
             # Erased is the state after the last of these: a sample made again after its
             # erasure has content again.
             if event in _MAKING:
@@ -454,7 +447,25 @@ class _Facts:
 
     def signs(self, sample_id: str, digest: str) -> bool | None:
         """Whether a record of the sample signs `digest` (None: no record names the sample)."""
-        known = self.digests.get(sample_id)
+        return self.digests.signs(sample_id, digest)
+
+
+class SignedDigests(dict[str, str | set[str]]):
+    """The content digests the records sign, by sample: one string, a set once a second one
+    comes (it is kept for every record of the ledger, and most samples have one digest)."""
+
+    def add(self, sample_id: str, digest: str) -> None:
+        """Note that a record of the sample signs `digest`."""
+        known = self.setdefault(sample_id, digest)
+        if known != digest:
+            if isinstance(known, str):
+                self[sample_id] = {known, digest}
+            else:
+                known.add(digest)
+
+    def signs(self, sample_id: str, digest: str | None) -> bool | None:
+        """Whether a record of the sample signs `digest` (None: no record names the sample)."""
+        known = self.get(sample_id)
         if known is None:
             return None
         return known == digest if isinstance(known, str) else digest in known

@@ -61,6 +61,7 @@ from synthguard.ledger.log import (
     CompactRange,
     LineageEntry,
     Progress,
+    SignedDigests,
     entry_leaf_hash,
     missing_content,
     parse_lineage,
@@ -374,10 +375,9 @@ class _Scan:
         self.quarantined: set[str] = set()
         # The kinds of personal data named by the screening that `paths` holds for a sample.
         self.private: dict[str, tuple[str, ...]] = {}
-        # What the records sign about each sample's stored content (as `verify` checks it): the
-        # digests (one string, a set once a second one comes) and whether it was erased since
-        # it was last made.
-        self.digests: dict[str, str | set[str]] = {}
+        # What the records sign about each sample's stored content (as `verify` checks it): its
+        # digests and whether it was erased since it was last made.
+        self.digests = SignedDigests()
         self.erased: set[str] = set()
         self._interned: dict[Any, Any] = {}
 
@@ -406,12 +406,7 @@ class _Scan:
         sample_id = record.sample_id
         self._time(sample_id, record.time)
         event = record.event
-        known = self.digests.setdefault(sample_id, record.digest)
-        if known != record.digest:
-            if isinstance(known, str):
-                self.digests[sample_id] = {known, record.digest}
-            else:
-                known.add(record.digest)
+        self.digests.add(sample_id, record.digest)
         if event in MAKING_EVENTS:
             self.erased.discard(sample_id)
             if sample_id not in self.made:
@@ -597,13 +592,12 @@ def _read_texts(ledger: Ledger, scope: list[str], scan: _Scan, size: int) -> dic
     turn samples into erased or unreadable ones in a report that `audit` recomputes alike."""
     texts: dict[str, _Text | str] = {}
     for sample_id, content in ledger.contents(scope, _ID_CHUNK):
-        signed = scan.digests.get(sample_id, ())
         digest = (
             "sha256:" + hashlib.sha256(content.encode("utf-8")).hexdigest()
             if type(content) is str
             else None
         )
-        if digest != signed if isinstance(signed, str) else digest not in signed:
+        if not scan.digests.signs(sample_id, digest):
             raise VerificationError(
                 f"sample {sample_id}: the stored content is not what its records sign: it was "
                 "changed in the database (run `synthguard verify`)"
