@@ -14,8 +14,12 @@ it would have.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 SIGNING_COMMANDS = frozenset({"record", "screen"})
 """The commands that load the key for certain and run long enough to be worth it."""
@@ -24,17 +28,45 @@ SIGNING_COMMANDS = frozenset({"record", "screen"})
 def main() -> None:
     """Console-script entry point."""
     try:
-        start_unlocking(sys.argv[1:])
-        # Imported here, after the unlock started: these imports are what it runs beside.
-        from synthguard.cli.main import main as run_command
-
+        with interrupts_deferred():
+            start_unlocking(sys.argv[1:])
+            # Imported here, after the unlock started: these imports are what it runs beside.
+            from synthguard.cli.main import main as run_command
         run_command()
     except KeyboardInterrupt:
-        # Ctrl-C while the modules load (those of this module too: it imports them here),
-        # before the command's own handling can say so.
+        # Ctrl-C before the deferral was in place, before the command's own handling can say so.
         from synthguard.cli.terminal import interrupted
 
         raise interrupted() from None
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C that comes while modules import until they have, then stop with status 130.
+
+    Python raises KeyboardInterrupt wherever the interpreter is when it checks for signals,
+    and during an import that can be a weakref callback of the import lock, where an exception
+    is printed as "Exception ignored" and lost: the command then ran on as if never
+    interrupted. Where Python's own handler is in place (not where Ctrl-C is ignored), this
+    one only notes the signal; leaving the block puts Python's back and honours the note.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    noted: list[int] = []
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        noted.append(signum)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if noted:
+        from synthguard.cli.terminal import interrupted
+
+        raise interrupted()
 
 
 def start_unlocking(args: list[str]) -> bool:

@@ -18,8 +18,8 @@ from typing import IO, Any
 import click
 
 from synthguard.cli.context import App
+from synthguard.cli.entry import interrupts_deferred
 from synthguard.cli.errors import PROG, report, single_line
-from synthguard.cli.terminal import interrupted
 from synthguard.ledger.home import DB_ENV, Home
 from synthguard.ledger.home_paths import HOME_ENV
 
@@ -86,11 +86,10 @@ class SynthguardGroup(click.Group):
         if where is None:
             return None
         module, name = where.split(":")
-        try:
+        # Click would say "Aborted!" and exit 1 on a Ctrl-C here: the deferral says what every
+        # command says instead.
+        with interrupts_deferred():
             loaded = importlib.import_module(f"synthguard.cli.{module}")
-        except KeyboardInterrupt:
-            # Click would say "Aborted!" and exit 1: say what every command says instead.
-            raise interrupted() from None
         command = getattr(loaded, name)
         assert isinstance(command, click.Command)
         return command
