@@ -164,7 +164,12 @@ def scan_records(
     hash left alone, is a VerificationError, not a decision. A record of an event in `signed`
     (one that lifts what others decided: an override) must carry a valid signature by a key
     the ledger's signed key events allow at its place, checked on the envelope read here:
-    VerificationError names one written into the database without a key.
+    VerificationError names one written into the database without a key. Once the last entry
+    is read, the leaf hashes recomputed from the envelopes must form the tree the ledger's
+    latest checkpoint signs, one that extends the tree the home kept (`Ledger.check_read`):
+    a database that answers this scan with rows other than those its other queries see (a
+    PostgreSQL view over the entries) is a VerificationError, raised before the generator
+    ends; read it to the end before acting on what it yielded.
     """
     # Here, not at the top: the store builds on this module.
     from synthguard.ledger.log.store import entry_leaf_hash
@@ -179,15 +184,18 @@ def scan_records(
     # The entries that are no lineage record (key events): each one before a signed record
     # must be in the key timeline its signature is checked against.
     others: list[int] = []
+    read = ledger.read_tree()
     for entry in ledger.entries(0, stop):
         # Every entry, not only those that match: a quarantine edited into an acceptance would
         # otherwise just not be found.
-        if entry_leaf_hash(entry.seq, entry.envelope) != entry.leaf_hash:
+        leaf = entry_leaf_hash(entry.seq, entry.envelope)
+        if leaf != entry.leaf_hash:
             raise VerificationError(
                 f"entry {entry.seq}: its envelope is not the one its leaf hash commits to: it "
                 "was edited in the database (run `synthguard verify`)",
                 seq=entry.seq,
             )
+        read.add(entry.seq, leaf)
         payload = record_payload(entry.seq, entry.envelope)
         if payload is None:
             others.append(entry.seq)
@@ -210,6 +218,7 @@ def scan_records(
             check_key_events(others, timeline)
             _check_signed(entry, timeline)
         yield LineageEntry(entry.seq, record)
+    ledger.check_read(read)
 
 
 def check_key_events(key_events: Iterable[int], timeline: KeyTimeline) -> None:

@@ -30,6 +30,7 @@ import socket
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -716,7 +717,7 @@ class Ledger:
             self._check_root(cur)
         tree = self._tree
         if tree is None and self.kept is not None:
-            tree = self._tree = self.kept.load(None)
+            tree = self._tree = self._kept_tree(cur, self.kept)
         if tree is None:
             tree = self._bootstrap(cur)
             if tree is not None and self.kept is not None:
@@ -753,6 +754,24 @@ class Ledger:
             last = self._foreign(cur, compact.size, seq, stored_bytes(envelope, seq, "envelope"))
             compact.append(last)
         return KeptTree(self._covering(cur, compact, tree.size), compact, last)
+
+    def _kept_tree(self, cur: Cursor, kept: KeptCheckpoint) -> KeptTree | None:
+        """The tree this home kept, its note's signature checked against the keys the ledger's
+        signed key events allow at its size: the tree a writer extends is one a key signed,
+        not any frontier written into the home's files."""
+        tree = kept.load(None)
+        if tree is None:
+            return None
+        keys = self._timeline_upto(cur, tree.size).checkpoint_keys(tree.size)
+        try:
+            verify_checkpoint(tree.checkpoint.note, keys)
+        except VerificationError as exc:
+            raise VerificationError(
+                f"refusing to sign: the checkpoint this home kept ({kept.folder}) does not "
+                f"verify ({exc}): its kept files were written without a key; restore them from "
+                "a backup (run `synthguard verify`)"
+            ) from exc
+        return tree
 
     def _check_root(self, cur: Cursor) -> None:
         """Before the history checks: the ledger's genesis entry is signed by the key the
@@ -1085,6 +1104,77 @@ class Ledger:
             yield from rows
             position = rows[-1].seq + 1
 
+    def read_tree(self) -> ReadTree:
+        """A tree to add the leaf hashes of a scan's entries to, and to check once it ends."""
+        return ReadTree(self.kept.load(None) if self.kept is not None else None)
+
+    def check_read(self, read: ReadTree) -> None:
+        """Check that the entries a scan read (0 to `read.size`) are the tree the ledger's keys
+        signed: extended by the stored leaf hashes after them to the database's latest
+        checkpoint, the tree that checkpoint signs, and one that extends the tree this home
+        kept. The leaf hashes were each recomputed from the envelope read, so no row the
+        database answered a scan with can differ from those the signed tree holds: a database
+        can answer two queries with different rows (a PostgreSQL view over the entries that
+        edits what one query sees), and a decision read that way is a VerificationError."""
+        compact = CompactRange(read.compact.size, read.compact.hashes)
+        at_kept = read.at_kept
+        kept = read.kept
+        # A read, not the write lock: a writer asks inside its own append (an override's
+        # "still held?"), and the rows below the latest checkpoint never change.
+        with _reading(self.engine) as cur:
+            row = cur.one("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+            latest = int(row[0]) if row is not None else 0
+            while compact.size < latest:
+                rows = cur.all(
+                    f"SELECT seq, leaf_hash FROM entries WHERE seq >= {cur.mark} AND seq < "
+                    f"{cur.mark} ORDER BY seq LIMIT {_READ_CHUNK}",
+                    (compact.size, latest),
+                )
+                for seq, leaf in rows:
+                    if seq != compact.size:
+                        break
+                    compact.append(stored_bytes(leaf, seq, "leaf hash"))
+                    if kept is not None and compact.size == kept.size:
+                        at_kept = compact.hashes
+                if len(rows) < _READ_CHUNK or compact.size < rows[-1][0] + 1:
+                    break
+            if kept is not None and (at_kept is None or at_kept != kept.compact.hashes):
+                raise VerificationError(
+                    f"the ledger's entries as read here do not extend the tree of {kept.size} "
+                    "entries this home last signed: the database was rolled back or rewritten, "
+                    "or answers this read with rows other than those it holds (run "
+                    "`synthguard verify`)"
+                )
+            if compact.size == 0 and row is None:
+                return
+            problem = self._unsigned_tree(cur, compact, row)
+        if problem:
+            raise VerificationError(
+                f"the ledger's entries read here (0-{read.size - 1}) are not the tree its "
+                f"latest checkpoint signs ({problem}): the database answered this read with "
+                "entries other than those a ledger key signed, or holds entries added without "
+                "a key (run `synthguard verify`)",
+                seq=read.size,
+            )
+
+    def _unsigned_tree(self, cur: Cursor, compact: CompactRange, row: Any) -> str | None:
+        """What is wrong with the latest checkpoint `row` (size, note) as a signature of the
+        tree `compact`; None when it signs it."""
+        if row is None:
+            return "there is no checkpoint"
+        if not isinstance(row[1], str):
+            return f"a checkpoint note stored as {type(row[1]).__name__}"
+        timeline = self._timeline_upto(cur, compact.size)
+        try:
+            checkpoint, _ = verify_checkpoint(row[1], timeline.checkpoint_keys(compact.size))
+        except VerificationError as exc:
+            return str(exc)
+        if checkpoint.origin != self.origin:
+            return f"a checkpoint of origin {checkpoint.origin!r}"
+        if (checkpoint.size, checkpoint.root) != (compact.size, compact.root()):
+            return f"it signs a tree of {checkpoint.size} entries with another root"
+        return None
+
     def prefix(self, size: int, chunk: int = 5000) -> Iterator[EntryView]:
         """Yield entries 0..size-1 in order; VerificationError naming the first one missing."""
         position = 0
@@ -1185,6 +1275,34 @@ class Ledger:
         signer = self._signer()
         prepared = self._prepare([record], signer)
         return self._commit(signer, prepared, [], durable=True, erase=record.sample_id)[0]
+
+
+class ReadTree:
+    """The tree of the entries a scan read from the first on: each entry's leaf hash, which
+    the scan recomputed from the envelope it read, added in order; `Ledger.check_read` checks
+    it against the trees the ledger's keys signed once the scan is done."""
+
+    def __init__(self, kept: KeptTree | None) -> None:
+        self.kept = kept
+        self.compact = CompactRange()
+        # The frontier at the kept tree's size, once the scan has passed it.
+        self.at_kept: list[bytes] | None = [] if kept is not None and kept.size == 0 else None
+
+    @property
+    def size(self) -> int:
+        """Entries added."""
+        return self.compact.size
+
+    def add(self, seq: int, leaf: bytes) -> None:
+        """Add entry `seq`'s leaf hash; VerificationError when an entry before it is missing."""
+        if seq != self.compact.size:
+            raise VerificationError(
+                f"entry {self.compact.size} is missing (run `synthguard verify`)",
+                seq=self.compact.size,
+            )
+        self.compact.append(leaf)
+        if self.kept is not None and self.compact.size == self.kept.size:
+            self.at_kept = self.compact.hashes
 
 
 def read_entries(engine: Engine, start: int, stop: int) -> list[EntryView]:
@@ -1338,6 +1456,24 @@ class _Transaction:
 
 
 _PG_LOCK_NOT_AVAILABLE = "55P03"
+
+
+@contextmanager
+def _reading(engine: Engine) -> Iterator[Cursor]:
+    """A read transaction on the driver's own connection (SQLite's a snapshot from its first
+    read), rolled back at the end."""
+    raw: Any = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            cursor.execute("BEGIN")
+        yield Cursor(cursor, "?" if sqlite else "%s")
+    finally:
+        try:
+            raw.rollback()
+        finally:
+            raw.close()
 
 
 def _held_too_long(who: str) -> LedgerError:

@@ -223,7 +223,8 @@ class _Snapshot:
         # Plain SQL in the snapshot's transaction, without SQLAlchemy's row processing: this
         # runs on the process the workers share the cores with.
         connection = self.session.connection()
-        if connection.dialect.name == "sqlite":
+        self._check_catalog(connection)
+        if connection.dialect.name == "sqlite" and self.file_error is None:
             self._check_file(connection)
         rows = connection.exec_driver_sql("SELECT sample_id, digest, content FROM samples")
         for sample_id, stored_digest, content in rows:
@@ -264,8 +265,59 @@ class _Snapshot:
                 )
                 return
 
+    def _check_catalog(self, connection: Connection) -> None:
+        """Each table the checks read is, as the queries resolve its name, a plain table (of
+        the ledger's schema, PostgreSQL's search path considered) with no triggers, rules or
+        row security. A view put in its place (or ahead of it on the search path) can answer
+        each query with other rows, and a trigger or rule can change what is written: none of
+        it is a ledger's, so any of it was added in the database."""
+        sqlite = connection.dialect.name == "sqlite"
+        for table in _CHECKED_TABLES:
+            if sqlite:
+                row = connection.exec_driver_sql(_SQLITE_CATALOG_QUERY, (table,)).one_or_none()
+                problem = _catalog_problem(row and (row[0], True, False, 0, row[1]))
+            else:
+                row = connection.exec_driver_sql(_CATALOG_QUERY, (table,)).one_or_none()
+                problem = _catalog_problem(row)
+            if problem:
+                self.file_error = VerificationError(
+                    f"the ledger's table {table} {problem}, as no synthguard writer leaves it: "
+                    "it was changed in the database, and may answer queries with rows other "
+                    "than those it holds"
+                )
+                return
+
 
 _CHECKED_TABLES = ("entries", "checkpoints", "samples", "ledger_info")
+_CATALOG_QUERY = """
+SELECT c.relkind::text, n.nspname = current_schema(), c.relrowsecurity,
+       (SELECT count(*) FROM pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN'),
+       (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid = to_regclass(%s)
+"""
+_SQLITE_CATALOG_QUERY = """
+SELECT CASE m.type WHEN 'table' THEN 'r' WHEN 'view' THEN 'v' ELSE m.type END,
+       (SELECT count(*) FROM sqlite_master t WHERE t.type = 'trigger' AND t.tbl_name = m.name)
+FROM sqlite_master m WHERE m.name = ?
+"""
+_RELATION_KINDS = {"v": "view", "m": "materialized view", "f": "foreign table"}
+
+
+def _catalog_problem(row: Any) -> str:
+    """What `_CATALOG_QUERY`'s row says is wrong with a ledger table ("" when nothing)."""
+    if row is None:
+        return "is missing"
+    kind, here, secured, rules, triggers = row
+    if kind not in ("r", "p"):
+        return f"is a {_RELATION_KINDS.get(kind, f'relation of kind {kind!r}')}"
+    if not here:
+        return "is resolved outside the ledger's schema"
+    if rules:
+        return f"has {rules} rule(s)"
+    if triggers:
+        return f"has {triggers} trigger(s)"
+    return "has row-level security" if secured else ""
 
 
 def _cache_disagreements(rows: list[KeyRow], timeline: KeyTimeline) -> list[str]:

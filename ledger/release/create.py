@@ -645,7 +645,8 @@ def _recorded_work(ledger: Ledger, folder: Path, name: str, ids: Sequence[str]) 
     predicate = statement.predicate
     same = predicate.name == name and predicate.samples.merkle_root == encode_hash(sample_root(ids))
     # Its samples' records name it if it is recorded; another release's samples are unknown.
-    found = records_for(ledger, ids[0]) if same else scan_records(ledger, [Event.RELEASED])
+    # Read whole: a scan checks the tree it read once it ends.
+    found = records_for(ledger, ids[0]) if same else list(scan_records(ledger, [Event.RELEASED]))
     if not _names_manifest(found, manifest_digest):
         return None
     return _Earlier(folder, statement, manifest_digest, signer, same)

@@ -10,6 +10,7 @@ in a report that `audit` recomputes alike.
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import sqlite3
@@ -18,7 +19,7 @@ from pathlib import Path
 from cli_support import Run, write_jsonl
 
 from synthguard.ledger.home import Home
-from synthguard.ledger.log.store import sqlite_file
+from synthguard.ledger.log.store import entry_leaf_hash, sqlite_file
 
 ROWS = [
     {"instruction": "Name a primary colour.", "input": "", "output": "Red is a primary colour."},
@@ -167,3 +168,66 @@ def test_content_hidden_from_the_sample_index_is_no_erasure(
     assert not (tmp_path / "forged.json").exists()
     audited = run("audit", "--report", honest, home=home)
     assert audited.exit_code == 1
+
+
+def forged_entries(database: Path) -> None:
+    """`entries` made a view over a copy of the table in which every quarantining screening
+    reads as an acceptance, its leaf hash recomputed: each entry read is the one its leaf
+    hash commits to."""
+    connection = sqlite3.connect(database, isolation_level=None)
+    connection.execute("ALTER TABLE entries RENAME TO entries_signed")
+    connection.execute("CREATE TABLE entries_forged AS SELECT * FROM entries_signed")
+    for seq, envelope in connection.execute(
+        "SELECT seq, envelope FROM entries_signed WHERE event = 'screened'"
+    ).fetchall():
+        outer = json.loads(envelope)
+        payload = json.loads(base64.b64decode(outer["payload"]))
+        if payload["detail"].get("outcome") != "quarantined":
+            continue
+        payload["detail"]["outcome"] = "accepted"
+        outer["payload"] = base64.b64encode(json.dumps(payload).encode()).decode()
+        forged = json.dumps(outer).encode()
+        connection.execute(
+            "UPDATE entries_forged SET envelope = ?, leaf_hash = ? WHERE seq = ?",
+            (forged, entry_leaf_hash(seq, forged), seq),
+        )
+    connection.execute("CREATE VIEW entries AS SELECT * FROM entries_forged")
+    connection.close()
+
+
+def test_a_view_in_the_place_of_the_entries_frees_nothing(
+    run: Run, home: Path, tmp_path: Path
+) -> None:
+    rows = recorded(run, home, tmp_path)
+    out = tmp_path / "screened"
+    screened = run("screen", rows, "--out", out, "--guards", "unicode,backdoor", home=home)
+    assert screened.exit_code == 0, screened.output
+    assert len((out / "quarantined.jsonl").read_text().splitlines()) == 1
+    database = sqlite_file(Home(home).db_url())
+    assert database is not None
+    forged_entries(database)
+
+    listed = run("quarantine", "list", home=home)
+    assert listed.exit_code == 1
+    assert "are not the tree this home signed: history was rewritten" in listed.stderr
+    assert "signature does not verify" in run("verify", home=home).stderr
+    # A view that shows `verify` the signed rows: it still names the view.
+    connection = sqlite3.connect(database, isolation_level=None)
+    connection.execute("DROP VIEW entries")
+    connection.execute("CREATE VIEW entries AS SELECT * FROM entries_signed")
+    connection.close()
+    verified = run("verify", home=home)
+    assert verified.exit_code == 1
+    assert "the ledger's table entries is a view" in verified.stderr
+
+
+def test_a_trigger_on_a_ledger_table_fails_verify(run: Run, home: Path, tmp_path: Path) -> None:
+    recorded(run, home, tmp_path)
+    database = sqlite_file(Home(home).db_url())
+    assert database is not None
+    connection = sqlite3.connect(database, isolation_level=None)
+    connection.execute("CREATE TRIGGER quiet AFTER INSERT ON samples BEGIN SELECT 1; END")
+    connection.close()
+    verified = run("verify", home=home)
+    assert verified.exit_code == 1
+    assert "the ledger's table samples has 1 trigger(s)" in verified.stderr

@@ -19,9 +19,12 @@ import pytest
 from release_stock import GENERATOR, alpaca, screen, write_jsonl
 
 from synthguard.ledger.audit import run_audit
-from synthguard.ledger.log.store import Ledger
+from synthguard.ledger.log.kept import KeptCheckpoint
+from synthguard.ledger.log.store import Ledger, entry_leaf_hash
+from synthguard.ledger.log.verify import verify_ledger
 from synthguard.ledger.release.create import create_release
 from synthguard.ledger.report import FORMATS, RenderContext, compute_report, policy_figures
+from synthguard.ledger.screening import held_samples
 from synthguard.provenance.errors import VerificationError
 from synthguard.provenance.keys import SigningKey
 from synthguard.provenance.recorder import Recorder
@@ -61,11 +64,13 @@ def _forged(envelope: bytes, edit: dict[str, Any]) -> bytes:
 
 
 @contextmanager
-def split_view(url: str, event: str, edit: dict[str, Any]) -> Iterator[Any]:
+def split_view(
+    url: str, event: str, edit: dict[str, Any], *, rehash: bool = False
+) -> Iterator[Any]:
     """`entries` as a view: the signed rows while the table `genuine` holds a row, else the
-    rows with the payload of every entry of `event` edited as `edit` says; appends go to the
-    signed table. Yields a connection to switch with (`INSERT INTO genuine` / `DELETE FROM
-    genuine`)."""
+    rows with the payload of every entry of `event` edited as `edit` says (and, with `rehash`,
+    their leaf hashes recomputed to match); appends go to the signed table. Yields a
+    connection to switch with (`INSERT INTO genuine` / `DELETE FROM genuine`)."""
     connection = psycopg.connect(url, autocommit=True)
     connection.execute("ALTER TABLE entries RENAME TO entries_signed")
     connection.execute("CREATE TABLE entries_forged AS SELECT * FROM entries_signed")
@@ -74,10 +79,13 @@ def split_view(url: str, event: str, edit: dict[str, Any]) -> Iterator[Any]:
         "SELECT seq, envelope FROM entries_forged WHERE event = %s", (event,)
     ).fetchall()
     for seq, envelope in rows:
-        connection.execute(
-            "UPDATE entries_forged SET envelope = %s WHERE seq = %s",
-            (_forged(bytes(envelope), edit), seq),
-        )
+        forged = _forged(bytes(envelope), edit)
+        connection.execute("UPDATE entries_forged SET envelope = %s WHERE seq = %s", (forged, seq))
+        if rehash:
+            connection.execute(
+                "UPDATE entries_forged SET leaf_hash = %s WHERE seq = %s",
+                (entry_leaf_hash(seq, forged), seq),
+            )
     connection.execute(
         "CREATE VIEW entries AS "
         "SELECT * FROM entries_signed WHERE EXISTS (SELECT 1 FROM genuine) UNION ALL "
@@ -122,8 +130,10 @@ def test_audit_refuses_figures_recomputed_from_other_entries_than_it_verified(
         audit = run_audit(ledger, report=report, progress=flip_after(switch, ledger.size()))
     assert not audit.passed
     failed = [check for check in audit.checks if not check.passed]
-    assert [check.name for check in failed] == ["report figures recompute"]
-    assert "read for the figures, are not the ones verified or signed" in failed[0].detail
+    # Its verification now names the view itself, before the figures are recomputed (whose
+    # root check the release policy's test below still meets).
+    assert [check.name for check in failed] == ["ledger verifies"]
+    assert "the ledger's table entries is a view" in failed[0].detail
 
 
 def test_a_release_policy_is_checked_on_the_entries_the_release_was_proved_against(
@@ -144,3 +154,74 @@ def test_a_release_policy_is_checked_on_the_entries_the_release_was_proved_again
                 progress=flip_after(switch, checkpoint.size),
             )
     assert not (tmp_path / "r1").exists()
+
+
+def test_the_held_samples_are_read_from_the_tree_a_key_signed(ledger: Ledger) -> None:
+    """The view answers every read with a quarantine edited into an acceptance, its leaf hash
+    recomputed: each entry read is the one its stored leaf hash commits to, but those leaves
+    are not the tree the latest checkpoint signs. A screen asks this before it decides (the
+    `held` guard), and it took the sample for free (red-team, PostgreSQL, no key)."""
+    assert len(held_samples(ledger)) == 1
+    with (
+        split_view(ledger.url, "screened", {"outcome": "accepted"}, rehash=True),
+        pytest.raises(VerificationError, match="not the tree its latest checkpoint signs"),
+    ):
+        held_samples(ledger)
+    assert len(held_samples(ledger)) == 1
+
+
+def test_verify_names_a_view_in_the_place_of_the_entries_table(ledger: Ledger) -> None:
+    """`verify` read the signed rows through the view and passed; a view, a rule or a trigger
+    on a ledger table is no writer's and can show other readers other rows."""
+    verify_ledger(ledger)
+    with split_view(ledger.url, "screened", {"outcome": "accepted"}) as switch:
+        switch.execute("INSERT INTO genuine VALUES (1)")  # verify's read: the signed rows
+        with pytest.raises(VerificationError, match="the ledger's table entries is a view"):
+            verify_ledger(ledger)
+
+
+def test_verify_names_a_trigger_on_a_ledger_table(ledger: Ledger) -> None:
+    connection = psycopg.connect(ledger.url, autocommit=True)
+    try:
+        connection.execute(
+            "CREATE FUNCTION kept_as_is() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RETURN NEW; END $$"
+        )
+        connection.execute(
+            "CREATE TRIGGER rewrite BEFORE INSERT ON checkpoints FOR EACH ROW "
+            "EXECUTE FUNCTION kept_as_is()"
+        )
+        with pytest.raises(VerificationError, match="table checkpoints has 1 trigger"):
+            verify_ledger(ledger)
+    finally:
+        connection.close()
+
+
+def test_held_samples_read_after_the_history_check_extend_the_home_s_tree(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """The writer's history check reads the signed leaf hashes, the scan after it the forged
+    rows (the red-team's view told them apart by the query): the scan's own tree is checked
+    against the one the home kept."""
+    kept = KeptCheckpoint(tmp_path / "home")
+    kept.folder.mkdir()
+    signer = SigningKey.generate()
+    made = Ledger.create(postgres_url, signer, kept=kept)
+    try:
+        with Recorder(made) as recorder:
+            row = alpaca(0)
+            recorder.generated(row, GENERATOR)
+            screen(recorder, row, "quarantined")
+        made.checkpoint()
+    finally:
+        made.close()
+    ledger = Ledger.open(postgres_url, signer, kept=KeptCheckpoint(kept.folder))
+    try:
+        with split_view(postgres_url, "screened", {"outcome": "accepted"}, rehash=True) as switch:
+            switch.execute("INSERT INTO genuine VALUES (1)")
+            ledger.check_history()
+            switch.execute("DELETE FROM genuine")
+            with pytest.raises(VerificationError, match="do not extend the tree of 3 entries"):
+                held_samples(ledger)
+    finally:
+        ledger.close()

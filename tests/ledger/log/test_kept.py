@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
 from synthguard.ledger.home_paths import key_file
-from synthguard.ledger.log.kept import SLOT_FILES, KeptCheckpoint
+from synthguard.ledger.log.checkpoint import format_body, parse_checkpoint
+from synthguard.ledger.log.kept import SLOT_FILES, KeptCheckpoint, KeptTree
+from synthguard.ledger.log.merkle import CompactRange
 from synthguard.ledger.log.store import Ledger
 from synthguard.ledger.log.verify import verify_ledger
 from synthguard.provenance.errors import InputError, VerificationError
@@ -110,3 +113,31 @@ def test_a_crash_after_a_first_commit_leaves_a_tree_the_ledger_extends(
     with Ledger.open(url, ledger_key, KeptCheckpoint(kept.folder)) as again:
         assert again.append(*ledger_records(ledger_key.key_id, 1, tag="after")) == [4]
     verify_ledger(Ledger.open(url, None, KeptCheckpoint(kept.folder)))
+
+
+def test_a_kept_tree_whose_note_does_not_verify_is_not_extended(
+    tmp_path, ledger_key, ledger_records
+):
+    """Kept files written without a key: another tree's frontier under the note's old signature
+    (red-team: an entry deleted from the database, the rest renumbered and rehashed, the
+    kept files made to match; the next ordinary append signed over the rewritten history)."""
+    kept = _ledger(tmp_path, ledger_key, ledger_records, 2)
+    tree = kept.load(None)
+    assert tree is not None
+    other = CompactRange()
+    for number in range(tree.size):
+        other.append(hashlib.sha256(b"rewritten %d" % number).digest())
+    _body, _, signature = tree.checkpoint.note.partition("\n\n")
+    origin = tree.checkpoint.origin
+    note = format_body(origin, other.size, other.root()) + "\n" + signature
+    forged = KeptTree(parse_checkpoint(note), other, hashlib.sha256(b"last").digest())
+    kept.save(forged)
+    kept.save(forged, note=True)
+
+    with (
+        Ledger.open(
+            f"sqlite:///{tmp_path / 'l.db'}", ledger_key, KeptCheckpoint(kept.folder)
+        ) as ledger,
+        pytest.raises(VerificationError, match=r"the checkpoint this home kept .* does not verify"),
+    ):
+        ledger.append(*ledger_records(ledger_key.key_id, 1, tag="after"))
