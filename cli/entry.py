@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,7 +51,11 @@ def interrupts_deferred() -> Iterator[None]:
     interrupted. Where Python's own handler is in place (not where Ctrl-C is ignored), this
     one only notes the signal; leaving the block puts Python's back and honours the note.
     """
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    if (
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        # Ignored, or run on a thread (a library caller's), where no handler can be set.
         yield
         return
     noted: list[int] = []

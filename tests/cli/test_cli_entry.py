@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -148,3 +149,17 @@ def test_where_ctrl_c_is_ignored_nothing_is_deferred() -> None:
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_on_a_thread_nothing_is_deferred() -> None:
+    """A command run on a thread (a library caller's, a test's) cannot set a handler there."""
+    ran = []
+
+    def block() -> None:
+        with entry.interrupts_deferred():
+            ran.append(signal.getsignal(signal.SIGINT))
+
+    thread = threading.Thread(target=block)
+    thread.start()
+    thread.join()
+    assert ran == [signal.default_int_handler]
