@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -70,6 +71,10 @@ def sign_checkpoint(origin: str, size: int, root: bytes, key: SigningKey) -> str
     return f"{body}\n{_DASH} {origin} {base64.b64encode(blob).decode('ascii')}\n"
 
 
+_SIZE = re.compile("[0-9]+")
+_SIZE_DIGITS = 20
+
+
 def parse_checkpoint(note: str) -> Checkpoint:
     """Parse a signed note into a Checkpoint (signatures are checked by `verify_checkpoint`)."""
     body, sep, _ = note.partition("\n\n")
@@ -77,7 +82,13 @@ def parse_checkpoint(note: str) -> Checkpoint:
     if not sep or len(lines) < 3:
         raise VerificationError("not a checkpoint: expected origin, size, root and signatures")
     origin, size_text, root_text = lines[0], lines[1], lines[2]
-    if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+    # ASCII digits, at most 20 (a 64-bit count): `isdigit` takes "²", and `int` refuses it
+    # and numbers of thousands of digits with a ValueError no reader expects.
+    if (
+        not _SIZE.fullmatch(size_text)
+        or len(size_text) > _SIZE_DIGITS
+        or (size_text != "0" and size_text.startswith("0"))
+    ):
         raise VerificationError(f"checkpoint size {size_text!r} is not a decimal number")
     try:
         root = base64.b64decode(root_text, validate=True)
@@ -92,7 +103,11 @@ def verify_checkpoint(note: str, keys: Iterable[VerifyingKey]) -> tuple[Checkpoi
     """Check a note's signature by one of `keys`; return it parsed and the signing key id."""
     checkpoint = parse_checkpoint(note)
     body, _, signatures = note.partition("\n\n")
-    message = (body + "\n").encode("utf-8")
+    try:
+        message = (body + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate: read from bytes that were no UTF-8, so no key signed this text.
+        raise VerificationError("the checkpoint note is not UTF-8 text") from None
     by_hash = {key.note_key_hash(checkpoint.origin): key for key in keys}
     for line in signatures.split("\n"):
         parts = line.split(" ")

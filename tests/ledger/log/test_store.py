@@ -387,3 +387,25 @@ def test_an_admit_that_refuses_appends_nothing(ledger_db, ledger_records):
     assert ledger_db.size() == 1
     assert ledger_db.append(records, contents) == [1, 2, 3]
     assert verify_ledger(ledger_db, workers=1).size == 4
+
+
+@pytest.mark.parametrize(
+    ("size", "why"),
+    [("\u00b2", "is not a decimal number"), ("7" * 5000, "is not a decimal number")],
+)
+def test_a_note_size_that_is_no_ascii_count_is_a_verification_failure(
+    ledger_key: SigningKey, size: str, why: str
+) -> None:
+    """`isdigit` took "²" and `int` then raised a ValueError (so did 5,000 digits): the
+    commands said "unexpected ValueError" with status 2 (red-team, an edited bundle header)."""
+    note = sign_checkpoint("example.com/log", 7, bytes(32), ledger_key)
+    edited = note.replace("\n7\n", f"\n{size}\n", 1)
+    with pytest.raises(VerificationError, match=why):
+        verify_checkpoint(edited, [ledger_key.public])
+
+
+def test_a_note_with_a_lone_surrogate_is_a_verification_failure(ledger_key: SigningKey) -> None:
+    note = sign_checkpoint("example.com/log", 7, bytes(32), ledger_key)
+    edited = note.replace("example.com/log\n", "example.com/l\udc80g\n", 1)
+    with pytest.raises(VerificationError, match="not UTF-8 text"):
+        verify_checkpoint(edited, [ledger_key.public])
