@@ -89,7 +89,10 @@ def parse_checkpoint(note: str) -> Checkpoint:
         or len(size_text) > _SIZE_DIGITS
         or (size_text != "0" and size_text.startswith("0"))
     ):
-        raise VerificationError(f"checkpoint size {size_text!r} is not a decimal number")
+        shown = (
+            size_text if len(size_text) <= 2 * _SIZE_DIGITS else size_text[:_SIZE_DIGITS] + "..."
+        )
+        raise VerificationError(f"checkpoint size {shown!r} is not a decimal number")
     try:
         root = base64.b64decode(root_text, validate=True)
     except binascii.Error as exc:
