@@ -39,6 +39,16 @@ def recorded(run: Run, home: Path, tmp_path: Path) -> Path:
     return rows
 
 
+def screened_into_quarantine(run: Run, home: Path, tmp_path: Path) -> str:
+    """ROWS recorded and screened, the one quarantined row's sample id."""
+    rows = recorded(run, home, tmp_path)
+    out = tmp_path / "screened"
+    screened = run("screen", rows, "--out", out, "--guards", "unicode,backdoor", home=home)
+    assert screened.exit_code == 0, screened.output
+    (held,) = [json.loads(line)["sample_id"] for line in (out / "quarantined.jsonl").open()]
+    return str(held)
+
+
 def stale_index(
     database: Path, table: str, index: str, column: str, where: str, edit: str, decoy: str
 ) -> None:
@@ -71,11 +81,7 @@ def stale_index(
 def test_a_revocation_hidden_from_the_event_index_frees_nothing(
     run: Run, home: Path, tmp_path: Path
 ) -> None:
-    rows = recorded(run, home, tmp_path)
-    out = tmp_path / "screened"
-    screened = run("screen", rows, "--out", out, "--guards", "unicode,backdoor", home=home)
-    assert screened.exit_code == 0, screened.output
-    (held,) = [json.loads(line)["sample_id"] for line in (out / "quarantined.jsonl").open()]
+    held = screened_into_quarantine(run, home, tmp_path)
     added = run("keys", "generate", "--reason", "second", home=home)
     assert added.exit_code == 0, added.output
     stolen = added.stdout.split()[2]
@@ -119,7 +125,16 @@ def test_a_revocation_hidden_from_the_event_index_frees_nothing(
     listed = run("quarantine", "list", home=home)
     assert listed.exit_code == 1
     assert "the key timeline, read through the event index, does not hold" in listed.stderr
-    released = run("release", "create", "r1", "--from", out, "--out", tmp_path / "rel", home=home)
+    released = run(
+        "release",
+        "create",
+        "r1",
+        "--from",
+        tmp_path / "screened",
+        "--out",
+        tmp_path / "rel",
+        home=home,
+    )
     assert released.exit_code == 1, released.output
     assert "the key timeline, read through the event index, does not hold" in released.stderr
     assert not (tmp_path / "rel").exists()
@@ -198,11 +213,7 @@ def forged_entries(database: Path) -> None:
 def test_a_view_in_the_place_of_the_entries_frees_nothing(
     run: Run, home: Path, tmp_path: Path
 ) -> None:
-    rows = recorded(run, home, tmp_path)
-    out = tmp_path / "screened"
-    screened = run("screen", rows, "--out", out, "--guards", "unicode,backdoor", home=home)
-    assert screened.exit_code == 0, screened.output
-    assert len((out / "quarantined.jsonl").read_text().splitlines()) == 1
+    screened_into_quarantine(run, home, tmp_path)
     database = sqlite_file(Home(home).db_url())
     assert database is not None
     forged_entries(database)
