@@ -14,13 +14,10 @@ it would have.
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
+
+from synthguard.cli.interrupts import interrupts_deferred
 
 SIGNING_COMMANDS = frozenset({"record", "screen"})
 """The commands that load the key for certain and run long enough to be worth it."""
@@ -39,39 +36,6 @@ def main() -> None:
         from synthguard.cli.terminal import interrupted
 
         raise interrupted() from None
-
-
-@contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Hold a Ctrl-C that comes while modules import until they have, then stop with status 130.
-
-    Python raises KeyboardInterrupt wherever the interpreter is when it checks for signals,
-    and during an import that can be a weakref callback of the import lock, where an exception
-    is printed as "Exception ignored" and lost: the command then ran on as if never
-    interrupted. Where Python's own handler is in place (not where Ctrl-C is ignored), this
-    one only notes the signal; leaving the block puts Python's back and honours the note.
-    """
-    if (
-        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-        or threading.current_thread() is not threading.main_thread()
-    ):
-        # Ignored, or run on a thread (a library caller's), where no handler can be set.
-        yield
-        return
-    noted: list[int] = []
-
-    def note(signum: int, frame: FrameType | None) -> None:
-        noted.append(signum)
-
-    signal.signal(signal.SIGINT, note)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if noted:
-        from synthguard.cli.terminal import interrupted
-
-        raise interrupted()
 
 
 def start_unlocking(args: list[str]) -> bool:

@@ -18,8 +18,8 @@ from typing import IO, Any
 import click
 
 from synthguard.cli.context import App
-from synthguard.cli.entry import interrupts_deferred
 from synthguard.cli.errors import PROG, report, single_line
+from synthguard.cli.interrupts import interrupts_deferred
 from synthguard.ledger.home import DB_ENV, Home
 from synthguard.ledger.home_paths import HOME_ENV
 

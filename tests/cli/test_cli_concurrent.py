@@ -8,6 +8,7 @@ import json
 import os
 import random
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -190,6 +191,23 @@ def test_two_records_of_one_file_at_once_record_each_row_once(
         )
     )
     env = environment(passphrase)
+    # Each process forks a signer per core, so on a busy machine one may not get past its
+    # start-up before the other has recorded every row: up to three tries, each in a fresh
+    # copy of the home, for one in which both recorded a share (the rule holds in every try).
+    shares: list[list[int]] = []
+    for attempt in range(3):
+        fresh = tmp_path / f"home{attempt}"
+        shutil.copytree(home, fresh)
+        shares.append(_recorded_at_once(fresh, rows, env, total))
+        if min(shares[-1]) > 0:
+            break
+    # Not vacuous: both ran at once, each recording a share.
+    assert min(shares[-1]) > 0, shares
+
+
+def _recorded_at_once(home: Path, rows: Path, env: dict[str, str], total: int) -> list[int]:
+    """Two `record`s of `rows` at once into `home`: how many rows each recorded (checked to
+    add up to `total`, each row once, and the ledger to verify)."""
     records = [
         subprocess.Popen(
             command(home, "record", rows, "--generator", "g", "--model", "m"),
@@ -207,11 +225,10 @@ def test_two_records_of_one_file_at_once_record_each_row_once(
         said.append(out)
     recorded = [int(re.search(r"recorded ([\d,]+)", out)[1].replace(",", "")) for out in said]
     assert sum(recorded) == total, said
-    # Not vacuous: both ran at once, each recording a share.
-    assert min(recorded) > 0, said
     done = finished(env, home, "verify")
     assert done.returncode == 0, done.stderr
     assert f"ok: {total + 1} entries verified" in done.stdout, done.stdout
+    return recorded
 
 
 def test_a_record_waiting_for_another_writer_says_so(

@@ -16,6 +16,7 @@ import pytest
 from cli_support import write_jsonl
 
 from synthguard.cli import entry
+from synthguard.cli.interrupts import interrupts_deferred
 from synthguard.ledger.home import Home
 
 SYNTHGUARD = Path(sys.executable).with_name("synthguard")
@@ -119,7 +120,7 @@ def test_a_ctrl_c_during_the_imports_is_held_until_they_are_done(
     ran_on = []
 
     def import_interrupted() -> None:
-        with entry.interrupts_deferred():
+        with interrupts_deferred():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.01)  # the handler has run: the interpreter checks between bytecodes
             ran_on.append(True)
@@ -133,7 +134,7 @@ def test_a_ctrl_c_during_the_imports_is_held_until_they_are_done(
 
 
 def test_a_block_without_ctrl_c_leaves_python_s_handler_in_place() -> None:
-    with entry.interrupts_deferred():
+    with interrupts_deferred():
         assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
@@ -142,7 +143,7 @@ def test_where_ctrl_c_is_ignored_nothing_is_deferred() -> None:
     """A command started in the background of a shell (SIGINT ignored) is not made to stop."""
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        with entry.interrupts_deferred():
+        with interrupts_deferred():
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.01)
@@ -156,7 +157,7 @@ def test_on_a_thread_nothing_is_deferred() -> None:
     ran = []
 
     def block() -> None:
-        with entry.interrupts_deferred():
+        with interrupts_deferred():
             ran.append(signal.getsignal(signal.SIGINT))
 
     thread = threading.Thread(target=block)
