@@ -927,17 +927,8 @@ class Ledger:
         allow at its size, for this ledger, and of exactly this tree. Entries past `trusted`
         that no such checkpoint covers were added without a key."""
         row = cur.one("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
-        timeline = self._timeline_upto(cur, compact.size)
         try:
-            if row is None:
-                raise VerificationError("no checkpoint")
-            if not isinstance(row[0], str):
-                raise VerificationError(f"a checkpoint note stored as {type(row[0]).__name__}")
-            checkpoint, _ = verify_checkpoint(row[0], timeline.checkpoint_keys(compact.size))
-            if checkpoint.origin != self.origin:
-                raise VerificationError(f"a checkpoint of origin {checkpoint.origin!r}")
-            if (checkpoint.size, checkpoint.root) != (compact.size, compact.root()):
-                raise VerificationError(f"the latest checkpoint is of size {checkpoint.size}")
+            return self._signing(cur, compact, None if row is None else row[0])
         except VerificationError as exc:
             raise VerificationError(
                 f"refusing to sign: entries {trusted}-{compact.size - 1} are covered by no "
@@ -945,6 +936,21 @@ class Ledger:
                 "(run `synthguard verify`)",
                 seq=trusted,
             ) from exc
+
+    def _signing(self, cur: Cursor, compact: CompactRange, note: object) -> Checkpoint:
+        """The latest checkpoint's stored `note` (None: there is none), checked as a signature
+        of the tree `compact` by a key the signed key events allow at its size, for this
+        ledger; VerificationError says what is wrong."""
+        if note is None:
+            raise VerificationError("no checkpoint")
+        if not isinstance(note, str):
+            raise VerificationError(f"a checkpoint note stored as {type(note).__name__}")
+        timeline = self._timeline_upto(cur, compact.size)
+        checkpoint, _ = verify_checkpoint(note, timeline.checkpoint_keys(compact.size))
+        if checkpoint.origin != self.origin:
+            raise VerificationError(f"a checkpoint of origin {checkpoint.origin!r}")
+        if (checkpoint.size, checkpoint.root) != (compact.size, compact.root()):
+            raise VerificationError(f"the latest checkpoint is of size {checkpoint.size}")
         return checkpoint
 
     def _timeline_upto(self, cur: Cursor, size: int) -> KeyTimeline:
@@ -1147,33 +1153,16 @@ class Ledger:
                 )
             if compact.size == 0 and row is None:
                 return
-            problem = self._unsigned_tree(cur, compact, row)
-        if problem:
-            raise VerificationError(
-                f"the ledger's entries read here (0-{read.size - 1}) are not the tree its "
-                f"latest checkpoint signs ({problem}): the database answered this read with "
-                "entries other than those a ledger key signed, or holds entries added without "
-                "a key (run `synthguard verify`)",
-                seq=read.size,
-            )
-
-    def _unsigned_tree(self, cur: Cursor, compact: CompactRange, row: Any) -> str | None:
-        """What is wrong with the latest checkpoint `row` (size, note) as a signature of the
-        tree `compact`; None when it signs it."""
-        if row is None:
-            return "there is no checkpoint"
-        if not isinstance(row[1], str):
-            return f"a checkpoint note stored as {type(row[1]).__name__}"
-        timeline = self._timeline_upto(cur, compact.size)
-        try:
-            checkpoint, _ = verify_checkpoint(row[1], timeline.checkpoint_keys(compact.size))
-        except VerificationError as exc:
-            return str(exc)
-        if checkpoint.origin != self.origin:
-            return f"a checkpoint of origin {checkpoint.origin!r}"
-        if (checkpoint.size, checkpoint.root) != (compact.size, compact.root()):
-            return f"it signs a tree of {checkpoint.size} entries with another root"
-        return None
+            try:
+                self._signing(cur, compact, None if row is None else row[1])
+            except VerificationError as exc:
+                raise VerificationError(
+                    f"the ledger's entries read here (0-{read.size - 1}) are not the tree its "
+                    f"latest checkpoint signs ({exc}): the database answered this read with "
+                    "entries other than those a ledger key signed, or holds entries added "
+                    "without a key (run `synthguard verify`)",
+                    seq=read.size,
+                ) from exc
 
     def prefix(self, size: int, chunk: int = 5000) -> Iterator[EntryView]:
         """Yield entries 0..size-1 in order; VerificationError naming the first one missing."""
