@@ -99,9 +99,15 @@ class Detector:
         if folding is None:
             return self._hits(text)
         folded, origin = folding
-        hits = []
+        hits: list[Hit] = []
         for hit in self._hits(folded):
             start, end = origin[hit.start], origin[hit.end - 1] + 1
+            if hits and start < hits[-1].end:
+                # One character folds into several ("¼" into "1/4"): two findings that meet
+                # inside it share it on the string; the one before keeps it.
+                start = hits[-1].end
+                if start >= end:
+                    continue
             rule = hit.rule + FOLDED if _disguised(text[start:end]) else hit.rule
             hits.append(hit._replace(start=start, end=end, rule=rule))
         return hits
